@@ -1,0 +1,309 @@
+"""The Python API: declare a workflow in code, get the same model a spec file gives.
+
+    >>> wf = Workflow("nightly-sales", schedule="cron(10 2 * * ? *)", notify=["ops@example.com"])
+    >>> optimize = wf.batch("optimize-db", image="postgres:16", command=["vacuumdb", "--all"],
+    ...                     timeout="2h", retries=3)
+    >>> @wf.task(timeout="5m", after=[optimize])
+    ... def check_freshness(event, context):
+    ...     return {"fresh": True}
+    >>> report = wf.batch("weekly-report", image="reports:1", command=["report"],
+    ...                   after=[optimize, check_freshness])
+    >>> [t.name for t in wf.build().tasks]
+    ['optimize-db', 'check-freshness', 'weekly-report']
+
+The builder records a spec document (contract 1 of DESIGN.md) and where each part was declared;
+``build()`` validates it with ``orchestrator.spec.from_dict``, the very function that loads YAML
+and JSON, so a mistake in Python is reported like one in a spec: all problems at once, each with
+its file:line and a fix.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from orchestrator import model
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+Duration = str | int | float
+Upstream = "TaskRef | str | Iterable[TaskRef | str]"
+
+
+def _caller() -> tuple[str, int]:
+    """file:line of the user's code that called into this module (skipping our own frames)."""
+    frame = inspect.currentframe()
+    here = os.path.abspath(__file__)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if filename != here:
+            return frame.f_code.co_filename, frame.f_lineno
+        frame = frame.f_back
+    return "<python>", 0
+
+
+def _names(upstream: Any) -> list[str]:
+    if upstream is None:
+        return []
+    if isinstance(upstream, (TaskRef, str)):
+        upstream = [upstream]
+    names: list[str] = []
+    for item in upstream:
+        if isinstance(item, TaskRef):
+            names.append(item.name)
+        elif isinstance(item, str):
+            names.append(item)
+        else:
+            # Validation reports it with a location; keep the repr so the message names it.
+            names.append(repr(item))
+    return names
+
+
+class TaskRef:
+    """A declared task: use it in ``after=[...]`` or with ``>>`` (``a >> b``, ``[a, b] >> c``)."""
+
+    __slots__ = ("_workflow", "name")
+
+    def __init__(self, workflow: Workflow, name: str) -> None:
+        self._workflow = workflow
+        self.name = name
+
+    def __rshift__(self, other: TaskRef | Sequence[TaskRef]) -> TaskRef | Sequence[TaskRef]:
+        targets = [other] if isinstance(other, TaskRef) else list(other)
+        for target in targets:
+            target._workflow._add_after(target.name, [self.name])
+        return other
+
+    def __rrshift__(self, other: Sequence[TaskRef]) -> TaskRef:
+        self._workflow._add_after(self.name, _names(other))
+        return self
+
+    def __repr__(self) -> str:
+        return f"TaskRef({self.name!r})"
+
+
+class FunctionTask(TaskRef, Generic[P, R]):
+    """A Python function declared as a task; still callable as the plain function."""
+
+    __slots__ = ("function",)
+
+    def __init__(self, workflow: Workflow, name: str, function: Callable[P, R]) -> None:
+        super().__init__(workflow, name)
+        self.function = function
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.function(*args, **kwargs)
+
+
+def _function_ref(function: Callable[..., Any]) -> str:
+    """``module:qualname`` when importable, else ``path.py:qualname`` (a script run as __main__)."""
+    module = function.__module__
+    if module == "__main__" or module is None:
+        path = inspect.getsourcefile(function) or "<unknown>"
+        return f"{os.path.relpath(path)}:{function.__qualname__}"
+    return f"{module}:{function.__qualname__}"
+
+
+def _retries(retries: int | Mapping[str, Any] | None) -> Any:
+    return dict(retries) if isinstance(retries, Mapping) else retries
+
+
+class Workflow:
+    """Builder for a workflow; ``build()`` returns the validated, frozen ``model.Workflow``."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        schedule: str | Mapping[str, Any] | None = None,
+        notify: Sequence[str] | Mapping[str, Any] | None = None,
+        description: str | None = None,
+        timeout: Duration | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        queues: Sequence[Mapping[str, Any]] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self._source, line = _caller()
+        self._doc: dict[str, Any] = {"name": name}
+        self._positions: dict[tuple[str | int, ...], tuple[int, int]] = {(): (line, 0)}
+        if description is not None:
+            self._doc["description"] = description
+        if schedule is not None:
+            self._doc["schedule"] = schedule if isinstance(schedule, str) else dict(schedule)
+        if notify is not None:
+            self._doc["notify"] = list(notify) if not isinstance(notify, Mapping) else dict(notify)
+        if timeout is not None:
+            self._doc["timeout"] = timeout
+        if defaults is not None:
+            self._doc["defaults"] = dict(defaults)
+        if queues is not None:
+            self._doc["queues"] = [dict(q) for q in queues]
+        if tags is not None:
+            self._doc["tags"] = dict(tags)
+        self._doc["tasks"] = []
+
+    # -- declaring tasks -------------------------------------------------------------------
+    def _declare(self, name: str, body: dict[str, Any], options: dict[str, Any]) -> None:
+        _, line = _caller()
+        index = len(self._doc["tasks"])
+        entry: dict[str, Any] = {"name": name, **body}
+        for key, value in options.items():
+            if value is not None:
+                entry[key] = value
+        self._doc["tasks"].append(entry)
+        self._positions[("tasks", index)] = (line, 0)
+
+    def _add_after(self, name: str, upstream: list[str]) -> None:
+        for entry in self._doc["tasks"]:
+            if entry["name"] == name:
+                after = entry.setdefault("after", [])
+                after.extend(u for u in upstream if u not in after)
+                return
+
+    def batch(
+        self,
+        name: str,
+        *,
+        image: str,
+        command: Sequence[str] = (),
+        vcpus: float | None = None,
+        memory: int | None = None,
+        environment: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        array_size: int | None = None,
+        queue: str | None = None,
+        permissions: Sequence[Mapping[str, Any]] | None = None,
+        platform: str | None = None,
+        after: Any = None,
+        timeout: Duration | None = None,
+        retries: int | Mapping[str, Any] | None = None,
+        expected_duration: Duration | None = None,
+        description: str | None = None,
+    ) -> TaskRef:
+        """A container job on AWS Batch; locally a process (or a container when Docker answers)."""
+        batch: dict[str, Any] = {"image": image, "command": list(command)}
+        for key, value in (
+            ("vcpus", vcpus), ("memory", memory), ("environment", environment), ("secrets", secrets),
+            ("array_size", array_size), ("queue", queue), ("platform", platform),
+        ):
+            if value is not None:
+                batch[key] = dict(value) if isinstance(value, Mapping) else value
+        if permissions is not None:
+            batch["permissions"] = [dict(p) for p in permissions]
+        self._declare(name, {"batch": batch}, {
+            "after": _names(after) or None, "timeout": timeout, "retries": _retries(retries),
+            "expected_duration": expected_duration, "description": description,
+        })
+        return TaskRef(self, name)
+
+    def lambda_(
+        self,
+        name: str,
+        *,
+        handler: str,
+        memory: int | None = None,
+        environment: Mapping[str, str] | None = None,
+        permissions: Sequence[Mapping[str, Any]] | None = None,
+        after: Any = None,
+        timeout: Duration | None = None,
+        retries: int | Mapping[str, Any] | None = None,
+        expected_duration: Duration | None = None,
+        description: str | None = None,
+    ) -> TaskRef:
+        """A Lambda function given by ``handler`` (``"module:function"``)."""
+        body: dict[str, Any] = {"handler": handler}
+        if memory is not None:
+            body["memory"] = memory
+        if environment is not None:
+            body["environment"] = dict(environment)
+        if permissions is not None:
+            body["permissions"] = [dict(p) for p in permissions]
+        self._declare(name, {"lambda": body}, {
+            "after": _names(after) or None, "timeout": timeout, "retries": _retries(retries),
+            "expected_duration": expected_duration, "description": description,
+        })
+        return TaskRef(self, name)
+
+    @overload
+    def task(self, function: Callable[P, R], /) -> FunctionTask[P, R]: ...
+
+    @overload
+    def task(
+        self,
+        function: None = None,
+        /,
+        *,
+        name: str | None = None,
+        after: Any = None,
+        timeout: Duration | None = None,
+        retries: int | Mapping[str, Any] | None = None,
+        expected_duration: Duration | None = None,
+        memory: int | None = None,
+        vcpus: float | None = None,
+        image: str | None = None,
+        environment: Mapping[str, str] | None = None,
+        queue: str | None = None,
+        permissions: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Callable[[Callable[P, R]], FunctionTask[P, R]]: ...
+
+    def task(
+        self,
+        function: Callable[P, R] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        after: Any = None,
+        timeout: Duration | None = None,
+        retries: int | Mapping[str, Any] | None = None,
+        expected_duration: Duration | None = None,
+        memory: int | None = None,
+        vcpus: float | None = None,
+        image: str | None = None,
+        environment: Mapping[str, str] | None = None,
+        queue: str | None = None,
+        permissions: Sequence[Mapping[str, Any]] | None = None,
+    ) -> FunctionTask[P, R] | Callable[[Callable[P, R]], FunctionTask[P, R]]:
+        """Declare a Python function as a task: ``@wf.task`` or ``@wf.task(timeout="5m")``.
+
+        The function takes ``(event, context)`` like a Lambda handler. The task name is the
+        function name with ``_`` turned into ``-`` unless ``name`` is given.
+        """
+
+        def declare(fn: Callable[P, R]) -> FunctionTask[P, R]:
+            task_name = name or fn.__name__.replace("_", "-")
+            body: dict[str, Any] = {"function": _function_ref(fn)}
+            for key, value in (
+                ("memory", memory), ("vcpus", vcpus), ("image", image), ("queue", queue),
+            ):
+                if value is not None:
+                    body[key] = value
+            if environment is not None:
+                body["environment"] = dict(environment)
+            if permissions is not None:
+                body["permissions"] = [dict(p) for p in permissions]
+            self._declare(task_name, {"python": body}, {
+                "after": _names(after) or None, "timeout": timeout, "retries": _retries(retries),
+                "expected_duration": expected_duration,
+            })
+            return FunctionTask(self, task_name, fn)
+
+        if function is not None:
+            return declare(function)
+        return declare
+
+    # -- results -----------------------------------------------------------------------------
+    def to_spec(self) -> dict[str, Any]:
+        """The spec document declared so far (contract 1), before validation."""
+        import copy
+
+        return copy.deepcopy(self._doc)
+
+    def build(self) -> model.Workflow:
+        """Validate and return the frozen model; raises ``ValidationError`` listing every problem."""
+        from orchestrator.spec import from_dict
+
+        return from_dict(self.to_spec(), source=self._source, positions=self._positions)

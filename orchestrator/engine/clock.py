@@ -1,0 +1,207 @@
+"""Clocks for the engine: real time, or a discrete-event virtual clock.
+
+Every wait in the engine (Wait states, retry intervals, timeouts, integrations that poll) goes
+through ``Clock.wait(event, timeout)``. The real clock just waits on the event. The virtual clock
+lets simulated time jump to the earliest pending wake-up, but only when every live thread of the
+execution is blocked in the clock: a Parallel branch still computing, or a task blocked in a real
+integration, holds time still, so concurrent branches observe one consistent timeline.
+
+Events that a blocked thread waits on must be ``ClockEvent``s made by the clock (``clock.event()``):
+setting one tells the clock that its waiter is runnable again, before that thread gets scheduled,
+so time never advances past a wake-up that is about to be handled.
+
+>>> clock = VirtualClock()
+>>> clock.sleep(3600.0)
+True
+>>> clock.elapsed()
+3600.0
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class ClockEvent(threading.Event):
+    """A ``threading.Event`` that wakes threads blocked in its clock when it is set."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self._clock = clock
+
+    def set(self) -> None:
+        super().set()
+        self._clock.notify(self)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def elapsed(self) -> float: ...
+
+    def event(self) -> ClockEvent: ...
+
+    def notify(self, event: threading.Event) -> None: ...
+
+    def wait(self, event: threading.Event | None, timeout: float | None) -> bool:
+        """Block until ``event`` is set (→ True) or ``timeout`` seconds pass (→ False)."""
+        ...
+
+    def sleep(self, seconds: float, cancel: threading.Event | None = None) -> bool:
+        """Sleep; True when the full time passed, False when ``cancel`` was set first."""
+        ...
+
+    def thread_started(self) -> None: ...
+
+    def thread_finished(self) -> None: ...
+
+
+class RealClock:
+    """Wall-clock time; waits really block."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._t0 = time.monotonic()
+        self._start = start or datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._t0)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._t0
+
+    def event(self) -> ClockEvent:
+        return ClockEvent(self)
+
+    def notify(self, event: threading.Event) -> None:
+        return None
+
+    def wait(self, event: threading.Event | None, timeout: float | None) -> bool:
+        if event is None:
+            if timeout is not None and timeout > 0:
+                time.sleep(timeout)
+            return False
+        return event.wait(None if timeout is None else max(timeout, 0.0))
+
+    def sleep(self, seconds: float, cancel: threading.Event | None = None) -> bool:
+        return not self.wait(cancel, seconds)
+
+    def thread_started(self) -> None:
+        return None
+
+    def thread_finished(self) -> None:
+        return None
+
+
+class _Waiter:
+    __slots__ = ("deadline", "event", "runnable")
+
+    def __init__(self, deadline: float | None, event: threading.Event | None) -> None:
+        self.deadline = deadline
+        self.event = event
+        self.runnable = False
+
+
+class VirtualClock:
+    """Discrete-event simulated time.
+
+    Threads that take part in an execution announce themselves with ``thread_started`` /
+    ``thread_finished`` (the thread that calls ``execute`` counts as the first). Time advances
+    only when the number of blocked waiters equals the number of live threads.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._start = start or datetime.now(UTC)
+        self._now = 0.0
+        self._cond = threading.Condition()
+        self._live = 1
+        self._blocked = 0
+        self._waiters: list[_Waiter] = []
+        self._deadlines: list[tuple[float, int, _Waiter]] = []
+        self._seq = itertools.count()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=self._now)
+
+    def elapsed(self) -> float:
+        return self._now
+
+    def event(self) -> ClockEvent:
+        return ClockEvent(self)
+
+    def notify(self, event: threading.Event) -> None:
+        with self._cond:
+            for w in self._waiters:
+                if w.event is event and not w.runnable:
+                    w.runnable = True
+                    self._blocked -= 1
+            self._cond.notify_all()
+
+    def thread_started(self) -> None:
+        with self._cond:
+            self._live += 1
+
+    def thread_finished(self) -> None:
+        with self._cond:
+            self._live -= 1
+            self._advance()
+            self._cond.notify_all()
+
+    def _advance(self) -> None:
+        """Jump to the earliest deadline when every live thread is blocked (lock held)."""
+        if self._blocked < self._live:
+            return
+        while self._deadlines:
+            deadline, _, waiter = self._deadlines[0]
+            if waiter.runnable or waiter not in self._waiters:
+                heapq.heappop(self._deadlines)
+                continue
+            break
+        else:
+            return
+        self._now = max(self._now, deadline)
+        while self._deadlines and self._deadlines[0][0] <= self._now:
+            _, _, waiter = heapq.heappop(self._deadlines)
+            if not waiter.runnable and waiter in self._waiters:
+                waiter.runnable = True
+                self._blocked -= 1
+        self._cond.notify_all()
+
+    def wait(self, event: threading.Event | None, timeout: float | None) -> bool:
+        with self._cond:
+            if event is not None and event.is_set():
+                return True
+            if timeout is not None and timeout <= 0:
+                return False
+            deadline = None if timeout is None else self._now + timeout
+            waiter = _Waiter(deadline, event)
+            self._waiters.append(waiter)
+            if deadline is not None:
+                heapq.heappush(self._deadlines, (deadline, next(self._seq), waiter))
+            self._blocked += 1
+            try:
+                while True:
+                    if event is not None and event.is_set():
+                        return True
+                    if waiter.runnable and deadline is not None and self._now >= deadline:
+                        return False
+                    if waiter.runnable and (event is None or not event.is_set()):
+                        # Woken by a notify for another reason; block again.
+                        waiter.runnable = False
+                        self._blocked += 1
+                    self._advance()
+                    if waiter.runnable:
+                        continue
+                    # The timeout is only a guard against a lost notification.
+                    self._cond.wait(1.0)
+            finally:
+                if not waiter.runnable:
+                    self._blocked -= 1
+                self._waiters.remove(waiter)
+
+    def sleep(self, seconds: float, cancel: threading.Event | None = None) -> bool:
+        return not self.wait(cancel, seconds)
