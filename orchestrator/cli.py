@@ -1,0 +1,251 @@
+"""The ``orchestrator`` command. It only wires: each command calls one function elsewhere.
+
+Bad input never shows a traceback: every ``OrchestratorError`` is printed with its location and
+fix, and the command exits 1. Anything else escaping is a bug in this package and keeps its
+traceback so it can be reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import OrchestratorError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _print_error(error: OrchestratorError) -> None:
+    problems = getattr(error, "problems", None)
+    if problems:
+        count = len(problems)
+        print(f"error: {count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+        for problem in problems:
+            print(problem.render(), file=sys.stderr)
+    else:
+        print(f"error: {error}", file=sys.stderr)
+
+
+# -- define / validate -------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    from orchestrator.errors import ValidationError
+    from orchestrator.spec import load_all
+
+    failed = 0
+    for path in args.paths:
+        try:
+            workflows = load_all(path)
+        except ValidationError as error:
+            failed += 1
+            _print_error(error)
+            continue
+        for wf in workflows:
+            print(f"ok: {path}: workflow '{wf.name}' ({len(wf.tasks)} tasks)")
+    return 1 if failed else 0
+
+
+def _load_one(path: str, name: str | None) -> Any:
+    from orchestrator.errors import SpecError
+    from orchestrator.errors import Problem
+    from orchestrator.spec import load_all
+
+    workflows = load_all(path)
+    if name is None:
+        if len(workflows) == 1:
+            return workflows[0]
+        names = ", ".join(wf.name for wf in workflows)
+        raise SpecError([Problem(where=path, message=f"defines {len(workflows)} workflows ({names})",
+                                 fix="choose one with --workflow NAME")])
+    for wf in workflows:
+        if wf.name == name:
+            return wf
+    names = ", ".join(wf.name for wf in workflows)
+    raise SpecError([Problem(where=path, message=f"has no workflow named '{name}' (it has: {names})",
+                             fix=f"use one of: {names}")])
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from orchestrator.spec import next_fire_times, to_dict
+
+    wf = _load_one(args.path, args.workflow)
+    if args.json:
+        print(json.dumps(to_dict(wf), indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{wf.name}[/bold]" + (f" — {wf.description}" if wf.description else ""))
+    table = Table("task", "runs on", "after", "timeout", "retries", "expected")
+    for task in wf.tasks:
+        table.add_row(
+            task.name,
+            task.runs_on,
+            ", ".join(task.after) or "-",
+            f"{task.timeout}s" if task.timeout is not None else "-",
+            str(task.retry.attempts) if task.retry is not None else "-",
+            f"{task.expected_duration:g}s" if task.expected_duration is not None else "-",
+        )
+    console.print(table)
+    if wf.schedule is None:
+        console.print("schedule: none (run on demand)")
+    else:
+        console.print(f"schedule: {wf.schedule.expression} ({wf.schedule.timezone})")
+        for when in next_fire_times(wf.schedule, count=5, after=datetime.now(UTC)):
+            console.print(f"  next: {when.isoformat()}")
+    if wf.notify is not None:
+        targets = [*wf.notify.email, *([wf.notify.topic_arn] if wf.notify.topic_arn else []),
+                   *([wf.notify.webhook] if wf.notify.webhook else [])]
+        console.print("alerts to: " + ", ".join(targets))
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from orchestrator.scaffold import scaffold
+
+    for written in scaffold(Path(args.dir), name=args.name):
+        print(f"wrote {written}")
+    print(f"next: cd {args.dir} && orchestrator run workflow.py")
+    return 0
+
+
+# -- compile -----------------------------------------------------------------------------------
+def cmd_compile(args: argparse.Namespace) -> int:
+    from orchestrator.compiler import compile_workflow
+    from orchestrator.spec import load_all
+
+    out = Path(args.out)
+    for path in args.specs:
+        for wf in load_all(path):
+            result = compile_workflow(wf)
+            for written in result.write(out):
+                print(f"wrote {written}")
+            if args.report:
+                print(result.report.render())
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from orchestrator.compiler.graph import render_compiled, render_dag
+
+    wf = _load_one(args.spec, args.workflow)
+    render = render_compiled if args.compiled else render_dag
+    print(render(wf, fmt=args.format))
+    return 0
+
+
+# -- run and inspect ---------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from orchestrator.local import commands
+
+    return commands.run(args.path, args.input, args.mock_config, args.test_case,
+                        workflow=args.workflow)
+
+
+def cmd_executions(args: argparse.Namespace) -> int:
+    from orchestrator.local import commands
+
+    if args.action == "list":
+        return commands.executions_list(args.json)
+    if args.action == "show":
+        return commands.executions_show(args.execution)
+    return commands.executions_history(args.execution)
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from orchestrator.local import commands
+
+    return commands.logs(args.execution, args.task)
+
+
+def cmd_redrive(args: argparse.Namespace) -> int:
+    from orchestrator.local import commands
+
+    return commands.redrive(args.execution)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="orchestrator",
+        description="Job DAGs compiled to AWS Step Functions, run on Batch and Lambda — "
+        "or offline on this machine (the default).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("validate", cmd_validate, "Check workflow files and report every problem with its location.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="a .py, .yaml or .json workflow file")
+
+    p = command("show", cmd_show, "Show a workflow's tasks, dependencies and next 5 scheduled runs.")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="print the workflow as a spec document")
+    p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
+
+    p = command("init", cmd_init, "Create a new project: a workflow, a Lambda handler and a test.")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--name", default=None, help="workflow name (default: the directory name)")
+
+    p = command("compile", cmd_compile, "Compile workflows to Amazon States Language files.")
+    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.add_argument("--out", required=True, metavar="DIR", help="directory for <name>.asl.json files")
+    p.add_argument("--report", action="store_true",
+                   help="print states, transitions, history events, size and cost per run")
+
+    p = command("graph", cmd_graph, "Print the DAG (or the compiled structure) as Mermaid or Graphviz dot.")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    p.add_argument("--compiled", action="store_true", help="draw the compiled state machine structure")
+    p.add_argument("--workflow", metavar="NAME")
+
+    p = command("run", cmd_run, "Validate, compile and run a workflow on this machine (no AWS needed).")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--input", default=None, metavar="JSON", help="execution input as JSON text")
+    p.add_argument("--mock-config", default=None, metavar="FILE",
+                   help="a Step Functions Local MockConfigFile (JSON)")
+    p.add_argument("--test-case", default=None, metavar="NAME", help="test case in the mock config")
+    p.add_argument("--workflow", metavar="NAME")
+
+    p = command("executions", cmd_executions, "List and inspect local executions.")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = actions.add_parser("list", help="executions, newest first")
+    q.add_argument("--json", action="store_true", help="print ListExecutions-shaped JSON")
+    for action, text in (("show", "one execution's status, input and output"),
+                         ("history", "one execution's history events")):
+        q = actions.add_parser(action, help=text)
+        q.add_argument("execution", metavar="EXECUTION", help="ARN, name or unique prefix")
+
+    p = command("logs", cmd_logs, "Print the logs of an execution's jobs and functions.")
+    p.add_argument("execution", metavar="EXECUTION")
+    p.add_argument("task", nargs="?", default=None, metavar="TASK")
+
+    p = command("redrive", cmd_redrive,
+                "Finish a failed or interrupted execution; completed tasks are not run again.")
+    p.add_argument("execution", metavar="EXECUTION")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except OrchestratorError as error:
+        _print_error(error)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Execution history in the shape of GetExecutionHistory's ``events``.
+
+Each event is ``{"id", "previousEventId", "timestamp", "type", "<camelType>EventDetails"}``;
+ids count from 1 in the order events happen, and ``previousEventId`` points at the event that
+came before it on the same branch of control (a Parallel branch's first event points at its
+``ParallelStateStarted``), as AWS numbers them.
+
+>>> h = History(lambda: datetime(2024, 1, 1, tzinfo=UTC))
+>>> h.add("ExecutionStarted", 0, {"input": "{}", "inputDetails": {"truncated": False}})
+1
+>>> h.events[0]["executionStartedEventDetails"]["input"]
+'{}'
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+# GetExecutionHistory names the details field after the event type, except for these.
+_DETAILS_KEY = {
+    "PassStateEntered": "stateEnteredEventDetails",
+    "PassStateExited": "stateExitedEventDetails",
+}
+_NO_DETAILS = frozenset({
+    "ParallelStateStarted", "ParallelStateSucceeded", "ParallelStateAborted", "MapStateSucceeded",
+    "MapStateAborted", "LambdaFunctionStarted", "WaitStateAborted", "ParallelStateFailed",
+    "MapStateFailed", "MapRunSucceeded",
+})
+
+# AWS's quota: an execution with more history events than this fails.
+MAX_HISTORY_EVENTS = 25_000
+
+
+def details_key(event_type: str) -> str:
+    if event_type.endswith("StateEntered"):
+        return "stateEnteredEventDetails"
+    if event_type.endswith("StateExited"):
+        return "stateExitedEventDetails"
+    if event_type.startswith("MapIteration"):
+        return event_type[0].lower() + event_type[1:] + "EventDetails"
+    return _DETAILS_KEY.get(event_type, event_type[0].lower() + event_type[1:] + "EventDetails")
+
+
+class History:
+    """Thread-safe, append-only event list; ``close()`` drops events after the terminal one."""
+
+    def __init__(self, now: Callable[[], datetime],
+                 on_event: Callable[[Mapping[str, Any]], None] | None = None) -> None:
+        self._now = now
+        self._lock = threading.Lock()
+        self._closed = False
+        self.events: list[dict[str, Any]] = []
+        self._on_event = on_event
+
+    def add(self, event_type: str, previous: int, details: Mapping[str, Any] | None = None,
+            *, final: bool = False) -> int:
+        with self._lock:
+            if self._closed:
+                return previous
+            event: dict[str, Any] = {
+                "id": len(self.events) + 1,
+                "previousEventId": previous,
+                "timestamp": self._now().astimezone(UTC),
+                "type": event_type,
+            }
+            if details is not None and event_type not in _NO_DETAILS:
+                event[details_key(event_type)] = {k: v for k, v in details.items() if v is not None}
+            self.events.append(event)
+            if final:
+                self._closed = True
+            event_id = int(event["id"])
+        if self._on_event is not None:
+            self._on_event(event)
+        return event_id
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __len__(self) -> int:
+        return len(self.events)
