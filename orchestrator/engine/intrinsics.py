@@ -301,9 +301,7 @@ class _UnsupportedPath(Exception):
     pass
 
 
-def _default_resolve(
-    path: str, input: Any, context: Mapping[str, Any], variables: Mapping[str, Any]
-) -> Any:
+def _default_resolve(path: str, input: Any, context: Mapping[str, Any], variables: Mapping[str, Any]) -> Any:
     """``$``/``$.a.b[0]``, ``$$.x`` and ``$var.x``; filters and wildcards need the caller's resolver."""
     if path.startswith("$$"):
         return _walk(context, path[2:])
@@ -366,7 +364,11 @@ _SHORT_ESCAPES: Final[Mapping[str, str]] = {
 
 
 def _json_string(s: str) -> str:
-    return '"' + _JSON_ESCAPE.sub(lambda m: _SHORT_ESCAPES.get(m.group(0)) or f"\\u{ord(m.group(0)):04X}", s) + '"'
+    return (
+        '"'
+        + _JSON_ESCAPE.sub(lambda m: _SHORT_ESCAPES.get(m.group(0)) or f"\\u{ord(m.group(0)):04X}", s)
+        + '"'
+    )
 
 
 def to_java_json(value: Any) -> str:
@@ -420,21 +422,19 @@ class _JavaRandom:
     def next(self, bits: int) -> int:
         self.state = (self.state * _LCG_MULT + 0xB) & _LCG_MASK
         r = self.state >> (48 - bits)
-        return r - (1 << bits) if r & (1 << (bits - 1)) else r  # Java int is signed
+        return r - (1 << 32) if bits == 32 and r >= (1 << 31) else r  # (int) cast: signed at 32 bits
 
     def next_int(self, bound: int) -> int:
         if bound & -bound == bound:
-            return (bound * (self.next(31) & 0x7FFFFFFF)) >> 31
+            return (bound * self.next(31)) >> 31
         while True:
-            bits = self.next(31) & 0x7FFFFFFF
+            bits = self.next(31)
             val = bits % bound
             if bits - val + (bound - 1) < (1 << 31):
                 return val
 
     def next_double(self) -> float:
-        hi = self.next(26) & ((1 << 26) - 1)
-        lo = self.next(27) & ((1 << 27) - 1)
-        return ((hi << 27) + lo) * (1.0 / (1 << 53))
+        return ((self.next(26) << 27) + self.next(27)) * (1.0 / (1 << 53))
 
 
 def java_random_int(start: int, end: int, seed: int | None) -> int:
@@ -659,7 +659,10 @@ def _apply(name: str, call: _Call, args: list[Any]) -> Any:
         right = args[1]
         if not isinstance(left, dict) or not isinstance(right, dict):
             bad = left if not isinstance(left, dict) else right
-            raise _fail(name, f"both arguments to merge must be objects, but got {_type_name(bad)}: {to_java_json(bad)}")
+            raise _fail(
+                name,
+                f"both arguments to merge must be objects, but got {_type_name(bad)}: {to_java_json(bad)}",
+            )
         if args[2] is not False:
             # AWS supports only the shallow merge: the third argument must be false.
             raise _fail(name, f"the deep merge flag must be false, but was {to_java_json(args[2])}")
@@ -705,7 +708,10 @@ def evaluate_intrinsic(
     try:
         call = parse_intrinsic(expression)
     except IntrinsicSyntaxError as e:
-        raise StatesError(RUNTIME, f"The value for the field '{field or expression}' must be a valid intrinsic function call: {e}") from None
+        raise StatesError(
+            RUNTIME,
+            f"The value for the field '{field or expression}' must be a valid intrinsic function call: {e}",
+        ) from None
 
     def resolve(path: str) -> Any:
         if resolve_path is not None:
