@@ -22,7 +22,7 @@ from orchestrator.engine.intrinsics import (
     to_java_json,
 )
 
-RECORDED = [
+RECORDED: list[tuple[str, Any, Any]] = [
     ("States.Array()", {"FunctionInput": "HelloWorld"}, []),
     (
         "States.ArrayPartition($.FunctionInput.fst, $.FunctionInput.snd)",
