@@ -731,3 +731,12 @@ def test_syntax_error_at_run_time_is_runtime_error() -> None:
         "The value for the field 'n.$' must be a valid intrinsic function call: "
         "States.MathAdd takes 2 arguments, got 1 in 'States.MathAdd(1)'"
     )
+
+
+def test_wildcards_and_filters_fall_back_to_engine_jsonpath() -> None:
+    pytest.importorskip("orchestrator.engine.jsonpath")
+    state_input = {"a": [{"b": 1}, {"b": 2}]}
+    assert evaluate_intrinsic("States.Array($.a[*].b)", state_input, {}, {}) == [[1, 2]]
+    assert evaluate_intrinsic("States.ArrayLength($.a[?(@.b > 1)])", state_input, {}, {}) == 1
+    with pytest.raises(StatesError, match=r"The JSONPath '\$\.x\[\*\]\.c' could not be found"):
+        evaluate_intrinsic("States.Array($.x[*].c)", state_input, {}, {})

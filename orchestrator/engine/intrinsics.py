@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import importlib
 import json
 import math
 import re
@@ -313,6 +314,27 @@ def _default_resolve(path: str, input: Any, context: Mapping[str, Any], variable
     if m.group(1) not in variables:
         return _MISSING
     return _walk(variables[m.group(1)], path[m.end() :])
+
+
+def _full_jsonpath(
+    path: str, input: Any, context: Mapping[str, Any], variables: Mapping[str, Any], where: str
+) -> Any:
+    """Filters, wildcards and slices: defer to the engine's JSONPath module when it is present.
+
+    Imported by name so this module stays usable (and testable) on its own.
+    """
+    try:
+        jsonpath: Any = importlib.import_module("orchestrator.engine.jsonpath")
+        query = jsonpath.query
+        path_error = jsonpath.PathError
+    except (ImportError, AttributeError):
+        raise StatesError(RUNTIME, f"Unsupported JSONPath '{path}' in {where}") from None
+    try:
+        return query(path, input, context=context, variables=variables)
+    except path_error as e:
+        if getattr(e, "missing", False):
+            return _MISSING
+        raise StatesError(RUNTIME, str(e)) from None
 
 
 # --------------------------------------------------------------------------- Java text
@@ -723,7 +745,7 @@ def evaluate_intrinsic(
             try:
                 value = _default_resolve(path, input, context, variables)
             except _UnsupportedPath:
-                raise StatesError(RUNTIME, f"Unsupported JSONPath '{path}' in {call.text}") from None
+                value = _full_jsonpath(path, input, context, variables, call.text)
         if value is _MISSING:
             where = f" specified for the field '{field}'" if field else ""
             source = context if path.startswith("$$") else input
