@@ -110,15 +110,14 @@ class VirtualClock:
     """Discrete-event simulated time.
 
     Threads that take part in an execution announce themselves with ``thread_started`` /
-    ``thread_finished`` (the thread that calls ``execute`` counts as the first). Time advances
-    only when the number of blocked waiters equals the number of live threads.
+    ``thread_finished``. Time advances only when every live thread is blocked in ``wait``.
     """
 
     def __init__(self, start: datetime | None = None) -> None:
         self._start = start or datetime.now(UTC)
         self._now = 0.0
         self._cond = threading.Condition()
-        self._live = 1
+        self._live = 0
         self._blocked = 0
         self._waiters: list[_Waiter] = []
         self._deadlines: list[tuple[float, int, _Waiter]] = []

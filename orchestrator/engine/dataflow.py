@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.engine import jsonpath
+from orchestrator.engine import intrinsics, jsonata_eval, jsonpath
 from orchestrator.engine.errors import StatesError
 
 RUNTIME = "States.Runtime"
@@ -85,8 +85,7 @@ def _dynamic(expr: str, key: str, value: Any, *, context: Any, variables: Mappin
                                            f"not be found in the input '{dumps(value)}'") from None
             raise StatesError(RUNTIME, str(e)) from None
     if text.startswith("States."):
-        from orchestrator.engine.intrinsics import evaluate_intrinsic
-        return evaluate_intrinsic(text, value, context, variables)
+        return intrinsics.evaluate_intrinsic(text, value, context, variables)
     raise StatesError(RUNTIME, f"The value for the field '{key}' must be a valid JSONPath or a "
                                f"valid intrinsic function call: {expr}")
 
@@ -149,19 +148,10 @@ def is_jsonata_expr(value: Any) -> bool:
 
 
 def jsonata(expr_text: str, bindings: Mapping[str, Any], field: str) -> Any:
-    """Evaluate one ``{% ... %}`` string; undefined results are an error, as on AWS."""
-    from orchestrator.engine import jsonata_eval
-
+    """Evaluate one ``{% ... %}`` string; an undefined result is an error, as on AWS."""
     expr = expr_text[2:-2].strip()
-    undefined = getattr(jsonata_eval, "UNDEFINED", None)
-    try:
-        result = jsonata_eval.evaluate_jsonata(expr, bindings)
-    except StatesError as e:
-        if e.cause and "returned nothing (undefined)" in e.cause:
-            raise StatesError(QUERY_ERROR, f"The JSONata expression '{expr}' specified for the field "
-                                           f"'{field}' returned nothing (undefined).") from None
-        raise
-    if undefined is not None and result is undefined:
+    result = jsonata_eval.evaluate_jsonata(expr, bindings, field=field)
+    if result is jsonata_eval.UNDEFINED:
         raise StatesError(QUERY_ERROR, f"The JSONata expression '{expr}' specified for the field "
                                        f"'{field}' returned nothing (undefined).")
     return result

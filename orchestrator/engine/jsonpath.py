@@ -225,7 +225,8 @@ def _split_quoted(body: str, text: str) -> list[str]:
             raise PathError(f"Invalid path '{text}': expected a quoted name")
         j, buf = i + 1, []
         while j < len(body) and body[j] != q:
-            if body[j] == "\\" and j + 1 < len(body):
+            # Jayway unescapes only the quote character itself; other backslashes are literal.
+            if body[j] == "\\" and j + 1 < len(body) and body[j + 1] in (q, "\\"):
                 j += 1
             buf.append(body[j])
             j += 1

@@ -1,0 +1,348 @@
+"""Parallel and Map states: branches and iterations run concurrently on threads.
+
+Each branch or iteration gets its own ``Scope`` (a read-only copy of the outer variables, its own
+``previousEventId`` chain, a cancel event). The first failure that is not tolerated abandons the
+siblings, as AWS does, and fails the state with that error. Inline Map runs at most 40 iterations
+at once (AWS's inline concurrency limit) or ``MaxConcurrency``; one iteration at a time runs on the
+calling thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from orchestrator.engine import dataflow, itemio
+from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
+from orchestrator.engine.errors import StatesError
+from orchestrator.engine.history import History
+from orchestrator.engine.runtime import Cancelled, Scope
+from orchestrator.engine.states import (
+    HANDLERS,
+    JSONATA,
+    JSONPATH,
+    Outcome,
+    StateRun,
+    _json_type,
+    error_output,
+    run_machine,
+    with_retries,
+)
+
+# AWS runs at most 40 inline Map iterations concurrently.
+INLINE_MAP_CONCURRENCY = 40
+# Local cap on threads for a distributed Map (AWS allows up to 10,000 child executions at once).
+DISTRIBUTED_MAP_CONCURRENCY = 64
+
+Job = Callable[[Scope], Any]
+
+
+@dataclasses.dataclass(slots=True)
+class _Batch:
+    results: list[Any]
+    failures: int = 0
+    error: StatesError | None = None
+    internal: BaseException | None = None
+
+
+def run_jobs(run: StateRun, jobs: list[Job], concurrency: int, *, tolerated: Callable[[int], bool] | None = None,
+             isolated_variables: bool = False) -> _Batch:
+    """Run ``jobs`` with at most ``concurrency`` at once; stop at the first intolerable failure."""
+    rt, parent = run.rt, run.scope
+    batch = _Batch(results=[None] * len(jobs))
+    lock = threading.Lock()
+    next_index = [0]
+    started_id = parent.previous
+    clock = rt.clock
+
+    def take() -> int | None:
+        with lock:
+            if batch.error is not None or batch.internal is not None or parent.cancelled:
+                return None
+            if next_index[0] >= len(jobs):
+                return None
+            i = next_index[0]
+            next_index[0] += 1
+            return i
+
+    def run_one(i: int) -> None:
+        scope = parent.child(clock, started_id, {} if isolated_variables else None)
+        try:
+            batch.results[i] = jobs[i](scope)
+        except Cancelled:
+            pass
+        except StatesError as e:
+            with lock:
+                batch.failures += 1
+                batch.results[i] = error_output(e)
+                if tolerated is None or not tolerated(batch.failures):
+                    if batch.error is None:
+                        batch.error = e
+                    abandon = True
+                else:
+                    abandon = False
+            if abandon:
+                for child in list(parent.children):
+                    child.abandon()
+        except BaseException as e:  # an engine bug: stop everything and re-raise it in the parent
+            with lock:
+                batch.internal = batch.internal or e
+            for child in list(parent.children):
+                child.abandon()
+        finally:
+            parent.release(scope)
+
+    workers = max(1, min(concurrency, len(jobs)))
+    if workers == 1:
+        while (i := take()) is not None:
+            run_one(i)
+    else:
+        remaining = [workers]
+        all_done = clock.event()
+
+        def worker() -> None:
+            try:
+                while (i := take()) is not None:
+                    run_one(i)
+            finally:
+                with lock:
+                    remaining[0] -= 1
+                    last = remaining[0] == 0
+                if last:
+                    all_done.set()
+                clock.thread_finished()
+
+        for n in range(workers):
+            clock.thread_started()
+            threading.Thread(target=worker, name=f"{run.name}-{n}", daemon=True).start()
+        clock.wait(all_done, None)
+    if batch.internal is not None:
+        raise batch.internal
+    parent.previous = max(parent.previous, rt.history_last())
+    if parent.cancelled:
+        raise Cancelled()
+    return batch
+
+
+# --- Parallel --------------------------------------------------------------------------------
+
+def run_parallel(run: StateRun) -> Outcome:
+    state = run.state
+    if run.jsonata:
+        branch_input = (dataflow.jsonata_template(state["Arguments"], run.bindings(), "Arguments")
+                        if "Arguments" in state else run.input)
+    else:
+        effective = run.effective_input()
+        branch_input = run.payload(state["Parameters"], effective) if "Parameters" in state else effective
+    ql = JSONATA if run.jsonata else JSONPATH
+
+    def attempt(n: int) -> Outcome:
+        run.event("ParallelStateStarted")
+        jobs: list[Job] = [
+            (lambda b: lambda scope: run_machine(run.rt, b, branch_input, scope, ql))(branch)
+            for branch in state["Branches"]]
+        batch = run_jobs(run, jobs, len(jobs))
+        if batch.error is not None:
+            run.event("ParallelStateFailed")
+            raise batch.error
+        run.event("ParallelStateSucceeded")
+        return run.finish(batch.results)
+
+    return with_retries(run, attempt)
+
+
+# --- Map -------------------------------------------------------------------------------------
+
+def _int_field(run: StateRun, field: str, *, bindings: Mapping[str, Any] | None) -> int | None:
+    """A numeric Map field, given literally, as ``{% %}``, or through ``<field>Path``."""
+    state = run.state
+    if field in state:
+        value = state[field]
+        if bindings is not None and dataflow.is_jsonata_expr(value):
+            value = dataflow.jsonata(value, bindings, field)
+            if not isinstance(value, int | float) or isinstance(value, bool) or value != int(value):
+                raise StatesError(QUERY_ERROR, f"The JSONata expression '{state[field][2:-2].strip()}' "
+                                               f"specified for the field '{field}' returned an unexpected "
+                                               f"result type. Expected 'integer', but was "
+                                               f"'{_json_type(value)}' for value: {dumps(value)}")
+        return int(value)
+    path_field = field + "Path"
+    if path_field in state:
+        path = state[path_field]
+        value = run.path(path, run.effective_input(), path_field)
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            number = int(value)
+        if number is None:
+            shown = value if isinstance(value, str) else dumps(value)
+            raise StatesError(RUNTIME, f"The {path_field} field refers to value \"{shown}\" which is not "
+                                       f"a valid integer: {path}")
+        return number
+    return None
+
+
+def _percentage(run: StateRun, bindings: Mapping[str, Any] | None) -> float | None:
+    state = run.state
+    field = "ToleratedFailurePercentage"
+    if field in state:
+        value = state[field]
+        if bindings is not None and dataflow.is_jsonata_expr(value):
+            value = dataflow.jsonata(value, bindings, field)
+        return float(value)
+    if field + "Path" in state:
+        path = state[field + "Path"]
+        value = run.path(path, run.effective_input(), field + "Path")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            shown = value if isinstance(value, str) else dumps(value)
+            raise StatesError(RUNTIME, f"The {field}Path field refers to value \"{shown}\" which is not a "
+                                       f"valid float: {path}") from None
+    return None
+
+
+def _items(run: StateRun, effective: Any) -> list[Any]:
+    state = run.state
+    if "ItemReader" in state:
+        return itemio.read_items(run, state["ItemReader"], effective)
+    if run.jsonata:
+        if "Items" in state:
+            raw = state["Items"]
+            value = dataflow.jsonata_template(raw, run.bindings(), "Items")
+            if not isinstance(value, list):
+                expr = raw[2:-2].strip() if isinstance(raw, str) else dumps(raw)
+                raise StatesError(QUERY_ERROR, f"The JSONata expression '{expr}' specified for the field "
+                                               f"'Items' returned an unexpected result type. Expected 'array', "
+                                               f"but was '{_json_type(value)}' for value: {dumps(value)}")
+            return value
+        if not isinstance(run.input, list):
+            raise StatesError(QUERY_ERROR, f"Map state input must be an array but was: {dumps(run.input)}")
+        return run.input
+    path = state.get("ItemsPath", "$")
+    value = run.path(path, effective, "ItemsPath")
+    if not isinstance(value, list):
+        raise StatesError(RUNTIME, f"Invalid input for Map state: the ItemsPath '{path}' must reference a "
+                                   f"JSON array, but it references: {dumps(value)}")
+    return value
+
+
+def run_map(run: StateRun) -> Outcome:
+    state = run.state
+    processor = state.get("ItemProcessor") or state.get("Iterator")
+    config = processor.get("ProcessorConfig", {}) if processor else {}
+    distributed = config.get("Mode") == "DISTRIBUTED"
+    effective = None if run.jsonata else run.effective_input()
+    bindings = run.bindings() if run.jsonata else None
+    max_concurrency = _int_field(run, "MaxConcurrency", bindings=bindings) or 0
+    tolerated_count = _int_field(run, "ToleratedFailureCount", bindings=bindings)
+    if tolerated_count is not None and tolerated_count < 0:
+        raise StatesError(RUNTIME, "ToleratedFailureCount cannot be negative.")
+    tolerated_pct = _percentage(run, bindings)
+    if tolerated_pct is not None and not 0 <= tolerated_pct <= 100:
+        raise StatesError(RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+    items = _items(run, effective)
+    if "ItemBatcher" in state:
+        items = itemio.batch_items(run, state["ItemBatcher"], items, effective)
+    ql = JSONATA if run.jsonata else JSONPATH
+    selector = state.get("ItemSelector", state.get("Parameters"))
+
+    def item_input(index: int, value: Any) -> Any:
+        if selector is None:
+            return value
+        item = {"Index": index, "Value": value}
+        sub = dataclasses.replace(run, map_item=item)
+        if run.jsonata:
+            return dataflow.jsonata_template(selector, sub.bindings(), "ItemSelector")
+        return sub.payload(selector, effective, "ItemSelector")
+
+    inputs = [item_input(i, v) for i, v in enumerate(items)]
+    total = len(inputs)
+
+    def tolerated(failures: int) -> bool:
+        if tolerated_count is not None and failures <= tolerated_count:
+            return True
+        return tolerated_pct is not None and total > 0 and failures * 100.0 / total <= tolerated_pct
+
+    def attempt(n: int) -> Outcome:
+        run.event("MapStateStarted", {"length": total})
+        if distributed:
+            batch = _run_distributed(run, processor, inputs, max_concurrency, tolerated, ql)
+        else:
+            batch = _run_inline(run, processor, inputs, max_concurrency, tolerated, ql)
+        if batch.error is not None:
+            run.event("MapStateFailed")
+            raise batch.error
+        run.event("MapStateSucceeded")
+        results: Any = batch.results
+        if "ResultWriter" in state:
+            results = itemio.write_results(run, state["ResultWriter"], batch.results)
+        return run.finish(results)
+
+    return with_retries(run, attempt)
+
+
+def _run_inline(run: StateRun, processor: Mapping[str, Any], inputs: list[Any], max_concurrency: int,
+                tolerated: Callable[[int], bool], ql: str) -> _Batch:
+    rt = run.rt
+
+    def job(index: int, value: Any) -> Job:
+        def go(scope: Scope) -> Any:
+            details = {"name": run.name, "index": index}
+            scope.previous = rt.history.add("MapIterationStarted", scope.previous, details)
+            try:
+                result = run_machine(rt, processor, value, scope, ql)
+            except Cancelled:
+                rt.history.add("MapIterationAborted", scope.previous, details)
+                raise
+            except StatesError:
+                rt.history.add("MapIterationFailed", scope.previous, details)
+                raise
+            scope.previous = rt.history.add("MapIterationSucceeded", scope.previous, details)
+            return result
+        return go
+
+    concurrency = INLINE_MAP_CONCURRENCY if max_concurrency <= 0 else min(max_concurrency,
+                                                                          INLINE_MAP_CONCURRENCY)
+    jobs = [job(i, v) for i, v in enumerate(inputs)]
+    has_tolerance = any(k in run.state for k in ("ToleratedFailureCount", "ToleratedFailureCountPath",
+                                                 "ToleratedFailurePercentage",
+                                                 "ToleratedFailurePercentagePath"))
+    return run_jobs(run, jobs, concurrency, tolerated=tolerated if has_tolerance else None)
+
+
+def _run_distributed(run: StateRun, processor: Mapping[str, Any], inputs: list[Any], max_concurrency: int,
+                     tolerated: Callable[[int], bool], ql: str) -> _Batch:
+    """Child workflows record their events in their own executions, not in this history."""
+    rt = run.rt
+    with rt.lock:
+        rt.map_run_counter += 1
+        number = rt.map_run_counter
+    map_run_arn = (rt.execution_arn.replace(":execution:", ":mapRun:", 1) + f"/{run.name}:{number}")
+    run.event("MapRunStarted", {"mapRunArn": map_run_arn})
+    child_rt = dataclasses.replace(rt, history=History(rt.clock.now), lock=threading.Lock())
+
+    def job(value: Any) -> Job:
+        def go(scope: Scope) -> Any:
+            return run_machine(child_rt, processor, value, scope, ql)
+        return go
+
+    concurrency = DISTRIBUTED_MAP_CONCURRENCY if max_concurrency <= 0 else min(max_concurrency,
+                                                                              DISTRIBUTED_MAP_CONCURRENCY)
+    batch = run_jobs(run, [job(v) for v in inputs], concurrency, tolerated=tolerated,
+                     isolated_variables=True)
+    if batch.error is not None and batch.failures:
+        batch.error = StatesError("States.ExceedToleratedFailureThreshold",
+                                  "The specified tolerated failure threshold was exceeded")
+    if batch.error is not None:
+        run.event("MapRunFailed", {"error": batch.error.error, "cause": batch.error.cause})
+    else:
+        run.event("MapRunSucceeded")
+    return batch
+
+
+HANDLERS["Parallel"] = run_parallel
+HANDLERS["Map"] = run_map

@@ -1,0 +1,132 @@
+"""Shared runtime objects of one execution: the ``Runtime`` and the per-branch ``Scope``.
+
+A ``Scope`` is one thread of control: the top-level state machine, a Parallel branch or a Map
+iteration. It holds that branch's variables (a copy of the outer ones, so assignments inside
+never leak outward), the id of the last history event on the branch (for ``previousEventId``),
+and a cancel event set when the branch is abandoned: the execution stopped or timed out, or a
+sibling branch failed. Cancellation propagates to child scopes and to running tasks.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestrator.engine.clock import Clock, ClockEvent
+from orchestrator.engine.history import History
+from orchestrator.engine.integrations import Integration
+
+
+class Cancelled(Exception):
+    """The branch was abandoned; unwinds it without recording a failure."""
+
+
+def iso_time(t: datetime) -> str:
+    """Timestamps as AWS writes them in the context object: ``2024-01-01T00:00:00.000Z``."""
+    t = t.astimezone(UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+@dataclass(eq=False)
+class Scope:
+    variables: dict[str, Any]
+    previous: int
+    cancel: ClockEvent
+    parent: Scope | None = None
+    children: list[Scope] = field(default_factory=list)
+    extra_events: list[threading.Event] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def child(self, clock: Clock, previous: int, variables: dict[str, Any] | None = None) -> Scope:
+        scope = Scope(variables=dict(self.variables) if variables is None else variables,
+                      previous=previous, cancel=clock.event(), parent=self)
+        with self.lock:
+            self.children.append(scope)
+            cancelled = self.cancel.is_set()
+        if cancelled:
+            scope.abandon()
+        return scope
+
+    def release(self, child: Scope) -> None:
+        with self.lock:
+            if child in self.children:
+                self.children.remove(child)
+
+    def watch(self, event: threading.Event) -> None:
+        """Also set ``event`` when this scope is abandoned (a task's cancel or wake-up event)."""
+        with self.lock:
+            self.extra_events.append(event)
+            cancelled = self.cancel.is_set()
+        if cancelled:
+            event.set()
+
+    def unwatch(self, event: threading.Event) -> None:
+        with self.lock:
+            if event in self.extra_events:
+                self.extra_events.remove(event)
+
+    def abandon(self) -> None:
+        with self.lock:
+            children = list(self.children)
+            extra = list(self.extra_events)
+        self.cancel.set()
+        for e in extra:
+            e.set()
+        for c in children:
+            c.abandon()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel.is_set()
+
+    def check(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled()
+
+
+@dataclass(eq=False)
+class Runtime:
+    """Everything an execution's states share."""
+
+    clock: Clock
+    history: History
+    integrations: Mapping[str, Integration]
+    execution_arn: str
+    execution_name: str
+    state_machine_arn: str
+    state_machine_name: str
+    role_arn: str
+    start_time: datetime
+    input: Any
+    rng: random.Random = field(default_factory=random.Random)
+    tokens: dict[str, Callable[[str, Any], None]] = field(default_factory=dict)
+    map_run_counter: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def history_last(self) -> int:
+        return len(self.history)
+
+    def context(self, state_name: str, entered: datetime, retry_count: int | None = 0,
+                extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The ``$$`` context object of a state."""
+        ctx: dict[str, Any] = {
+            "Execution": {
+                "Id": self.execution_arn,
+                "Input": self.input,
+                "Name": self.execution_name,
+                "RoleArn": self.role_arn,
+                "StartTime": iso_time(self.start_time),
+                "RedriveCount": 0,
+            },
+            "State": {"EnteredTime": iso_time(entered), "Name": state_name},
+            "StateMachine": {"Id": self.state_machine_arn, "Name": self.state_machine_name},
+        }
+        if retry_count is not None:
+            ctx["State"]["RetryCount"] = retry_count
+        if extra:
+            ctx.update(extra)
+        return ctx

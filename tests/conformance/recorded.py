@@ -1,0 +1,115 @@
+"""Loading and checking the AWS-recorded executions (``shared/conformance/aws-recorded``).
+
+Shared by ``tests/conformance/test_aws_recorded.py`` and ``bench/conformance.py``. A case passes
+when the engine's terminal status matches and, for SUCCEEDED, the output equals the recorded one
+(canonical JSON, types compared: ``1`` is not ``1.0``), for FAILED the error and cause do. The
+recording redacted some values (account ids, regions, ARN parts, dates); those are wildcards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+CASES_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "aws-recorded" / "cases.jsonl"
+
+_PLACEHOLDER = re.compile(r"<[A-Za-z0-9_:\-.]+>")
+
+
+def load_cases(path: Path = CASES_PATH) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def pure_cases(path: Path = CASES_PATH) -> list[dict[str, Any]]:
+    """The cases that call no AWS service and end without a StopExecution."""
+    return [c for c in load_cases(path) if c.get("pure_asl") and c["expected"]["status"] != "ABORTED"]
+
+
+def short_id(case: Mapping[str, Any]) -> str:
+    parts = case["id"].split("::")
+    return "::".join(parts[1:]) if len(parts) > 1 else case["id"]
+
+
+def recorded_start(case: Mapping[str, Any]) -> datetime | None:
+    text = case.get("source", {}).get("recorded_date")
+    try:
+        return datetime.strptime(text, "%d-%m-%Y, %H:%M:%S").replace(tzinfo=UTC) if text else None
+    except ValueError:
+        return None
+
+
+def _wildcard_regex(expected: str, replacements: list[str]) -> re.Pattern[str] | None:
+    tokens: list[str] = [re.escape(r) for r in replacements if r and r in expected]
+    if not (tokens or _PLACEHOLDER.search(expected) or "111111111111" in expected
+            or re.search(r"\bdate\b", expected)):
+        return None
+    pattern = re.escape(expected)
+    for tok in sorted(tokens, key=len, reverse=True):
+        pattern = pattern.replace(tok, "\x00")
+    pattern = re.sub(re.escape(re.escape("<")) + r"[A-Za-z0-9_:\\\-.]+?" + re.escape(re.escape(">")), "\x00",
+                     pattern)
+    pattern = pattern.replace("111111111111", r"\d{12}")
+    pattern = re.sub(r"\bdate\b", "\x00", pattern)
+    pattern = pattern.replace("\x00", ".*?")
+    return re.compile(pattern, re.S)
+
+
+def matches(actual: Any, expected: Any, replacements: list[str]) -> bool:
+    """Canonical JSON equality with type-sensitive numbers and redaction wildcards."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict) or set(actual) != set(expected):
+            return False
+        return all(matches(actual[k], expected[k], replacements) for k in expected)
+    if isinstance(expected, list):
+        return (isinstance(actual, list) and len(actual) == len(expected)
+                and all(matches(a, e, replacements) for a, e in zip(actual, expected, strict=True)))
+    if isinstance(expected, str):
+        if actual == expected:
+            return True
+        rx = _wildcard_regex(expected, replacements)
+        if rx is None:
+            return False
+        if isinstance(actual, str):
+            return rx.fullmatch(actual) is not None
+        # A redacted value may stand for any JSON value (e.g. a timestamp placeholder).
+        return rx.fullmatch(json.dumps(actual)) is not None
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(actual) is type(expected) and actual == expected
+    if isinstance(expected, int | float):
+        return type(actual) is type(expected) and actual == expected
+    return bool(actual == expected)
+
+
+def check(case: Mapping[str, Any]) -> tuple[bool, str]:
+    """Run one case on the engine; returns (passed, explanation)."""
+    from orchestrator.engine import execute
+
+    expected = case["expected"]
+    replacements = list(case.get("snapshot_replacements") or [])
+    run = execute(case["definition"], case["input"], virtual_time=True, start_time=recorded_start(case))
+    got: dict[str, Any] = {"status": run.status}
+    if run.status == "SUCCEEDED":
+        got["output"] = run.output
+    elif run.status == "FAILED":
+        got["error"], got["cause"] = run.error, run.cause
+    want = {k: expected.get(k) for k in got}
+    ok = matches(got, want, replacements) if want["status"] == got["status"] else False
+    if expected["status"] == "TIMED_OUT" and run.status == "TIMED_OUT":
+        ok = True
+    return ok, f"expected {json.dumps(want)[:600]}\n     got {json.dumps(got)[:600]}"
+
+
+def iter_results(cases: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], bool, str]]:
+    for case in cases:
+        try:
+            ok, why = check(case)
+        except Exception as e:  # reported, not hidden: a crash is a failing case
+            ok, why = False, f"crashed: {e!r}"
+        yield case, ok, why
