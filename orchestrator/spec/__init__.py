@@ -1,0 +1,21 @@
+"""Loading and validating workflows: YAML/JSON spec files, Python files, and spec documents.
+
+    >>> from orchestrator.spec import from_dict, to_dict
+    >>> wf = from_dict({"name": "hello", "tasks": [{"name": "hi", "batch": {"image": "alpine:3"}}]})
+    >>> to_dict(wf) == {"name": "hello", "tasks": [{"name": "hi", "batch": {"image": "alpine:3"}}]}
+    True
+"""
+
+from __future__ import annotations
+
+from orchestrator.spec.convert import to_dict
+from orchestrator.spec.cron import next_fire_times, parse_expression
+from orchestrator.spec.durations import format_duration, parse_duration
+from orchestrator.spec.loader import load, load_all, validate_file
+from orchestrator.spec.schema import schema
+from orchestrator.spec.validate import from_dict
+
+__all__ = [
+    "format_duration", "from_dict", "load", "load_all", "next_fire_times", "parse_duration",
+    "parse_expression", "schema", "to_dict", "validate_file",
+]

@@ -1,0 +1,334 @@
+"""Loading workflows from files: YAML and JSON specs (with the line and column of every key and
+item, so problems point at the text) and Python files (every module-level workflow).
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "hello.yaml"
+    >>> _ = path.write_text("name: hello\\ntasks:\\n  - name: hi\\n    batch: {image: alpine:3}\\n")
+    >>> load(path).tasks[0].name
+    'hi'
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import json
+import keyword
+import os
+import sys
+import traceback
+from pathlib import Path as FilePath
+from typing import Any
+
+import yaml
+
+from orchestrator import model
+from orchestrator.errors import Problem, SpecError, ValidationError
+from orchestrator.spec.issues import Path
+from orchestrator.spec.validate import from_dict, problems
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+Positions = dict[Path, tuple[int, int]]
+
+
+def load(path: str | os.PathLike[str]) -> model.Workflow:
+    """The one workflow in a ``.py``, ``.yaml``/``.yml`` or ``.json`` file.
+
+    A file with several workflows is an error naming them: use ``load_all`` (or the CLI's
+    ``--workflow NAME``) to pick one.
+    """
+    workflows = load_all(path)
+    if len(workflows) > 1:
+        names = ", ".join(repr(wf.name) for wf in workflows)
+        raise SpecError([Problem(
+            where=str(path),
+            message=f"defines {len(workflows)} workflows ({names}); load() wants exactly one",
+            fix=f"use load_all({str(path)!r}) and pick one by name, or pass --workflow {workflows[0].name} "
+            "on the command line",
+        )])
+    return workflows[0]
+
+
+def load_all(path: str | os.PathLike[str]) -> tuple[model.Workflow, ...]:
+    """Every workflow in a file: the module-level workflows of a ``.py`` file, or each document of
+    a YAML stream (a JSON file holds one). Raises ``SpecError`` / ``ValidationError`` listing every
+    problem, never a traceback of the user's mistake."""
+    file = FilePath(path)
+    source = str(path)
+    if file.suffix == ".py":
+        _check_exists(file, source)
+        return _load_python(file, source)
+    if file.suffix not in SPEC_SUFFIXES:
+        raise SpecError([Problem(
+            where=source, message=f"is not a workflow file (suffix {file.suffix or 'none'!r})",
+            fix="give a .py file that defines a Workflow, or a .yaml, .yml or .json spec",
+        )])
+    _check_exists(file, source)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError([Problem(where=source, message=f"cannot be read: {error}")]) from None
+    documents = _parse_json(text, source) if file.suffix == ".json" else _parse_yaml(text, source)
+    found: list[Problem] = []
+    workflows: list[model.Workflow] = []
+    for data, positions, duplicates in documents:
+        found.extend(duplicates)
+        document_problems = problems(data, source=source, positions=positions)
+        found.extend(document_problems)
+        if not document_problems and not duplicates:
+            workflows.append(from_dict(data, source=source, positions=positions))
+    if found:
+        raise ValidationError(found)
+    return tuple(workflows)
+
+
+def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
+    """Every problem in the file (empty when all its workflows are valid).
+
+        >>> validate_file("no/such/file.yaml")[0].message
+        'no such file'
+    """
+    try:
+        load_all(path)
+    except ValidationError as error:
+        return list(error.problems)
+    return []
+
+
+def _check_exists(file: FilePath, source: str) -> None:
+    if file.is_file():
+        return
+    if file.is_dir():
+        raise SpecError([Problem(where=source, message="is a directory, not a workflow file",
+                                 fix="name a .py, .yaml, .yml or .json file inside it")])
+    fix = None
+    if file.parent.is_dir():
+        siblings = [p.name for p in file.parent.iterdir() if p.suffix in (".py",) + SPEC_SUFFIXES]
+        guess = difflib.get_close_matches(file.name, siblings, n=1)
+        if guess:
+            fix = f"did you mean {str(file.parent / guess[0])!r}?"
+    raise SpecError([Problem(where=source, message="no such file", fix=fix)])
+
+
+# -- YAML and JSON -------------------------------------------------------------------------------
+Document = tuple[Any, Positions, list[Problem]]
+
+
+def _parse_yaml(text: str, source: str) -> list[Document]:
+    loader = yaml.SafeLoader(text)
+    documents: list[Document] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            positions: Positions = {}
+            duplicates: list[Problem] = []
+            _walk(node, (), positions, duplicates, source, loader)
+            documents.append((loader.construct_document(node), positions, duplicates))
+    except yaml.MarkedYAMLError as error:
+        raise SpecError([_syntax_problem(source, text, error)]) from None
+    except yaml.YAMLError as error:
+        raise SpecError([Problem(where=source, message=f"YAML error: {error}")]) from None
+    finally:
+        loader.dispose()
+    if not documents:
+        raise SpecError([Problem(where=source, message="is empty; a spec needs at least 'name' and 'tasks'",
+                                 fix='name: "nightly-sales"\ntasks:\n  - name: "hello"\n'
+                                     '    batch: {image: "alpine:3", command: ["echo", "hi"]}')])
+    return documents
+
+
+def _walk(
+    node: yaml.Node, path: Path, positions: Positions, duplicates: list[Problem], source: str,
+    loader: yaml.SafeLoader, depth: int = 0,
+) -> None:
+    """Record the line:column (1-based) of every mapping key and sequence item under ``node``."""
+    positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if depth > 100:  # an alias cycle; PyYAML's constructor reports it
+        return
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = _key(key_node, loader)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                duplicates.append(Problem(
+                    where=f"{source}:{line}:{key_node.start_mark.column + 1}",
+                    message=f"key {key!r} appears twice in one mapping (first at line {seen[key]}); "
+                    "YAML would silently keep only the last",
+                    fix=f"keep one {key!r}",
+                ))
+                continue
+            seen[key] = line
+            child = path + (key,)
+            positions[child] = (line, key_node.start_mark.column + 1)
+            _walk(value_node, child, positions, duplicates, source, loader, depth + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, path + (index,), positions, duplicates, source, loader, depth + 1)
+
+
+def _key(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:str":
+            return node.value
+        try:
+            value = loader.construct_object(node)
+        except yaml.YAMLError:
+            return node.value
+        return value if isinstance(value, (str, int, float, bool)) or value is None else node.value
+    return f"<{node.tag}>"
+
+
+def _syntax_problem(source: str, text: str, error: yaml.MarkedYAMLError) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    what = error.problem or "syntax error"
+    if error.context and error.problem:
+        what = f"{error.problem} ({error.context})"
+    if mark is None:
+        return Problem(where=source, message=f"YAML syntax error: {what}")
+    hint = None
+    lines = text.splitlines()
+    if mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
+        hint = "indent with spaces; YAML does not allow tabs for indentation"
+    return Problem(
+        where=f"{source}:{mark.line + 1}:{mark.column + 1}",
+        message=f"YAML syntax error: {what}\n{underline(lines, mark.line, mark.column)}",
+        fix=hint or "check the indentation, quoting and ':' around the marked text",
+    )
+
+
+def underline(lines: list[str], line: int, column: int) -> str:
+    """The offending line with the token at ``column`` underlined by ``^``."""
+    if line >= len(lines):
+        return "    <end of file>\n    ^"
+    text = lines[line].replace("\t", " ")
+    end = column
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return f"    {text}\n    {' ' * column}{'^' * max(1, end - column)}"
+
+
+def _parse_json(text: str, source: str) -> list[Document]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        lines = text.splitlines()
+        raise SpecError([Problem(
+            where=f"{source}:{error.lineno}:{error.colno}",
+            message=f"JSON syntax error: {error.msg}\n{underline(lines, error.lineno - 1, error.colno - 1)}",
+            fix="check the commas, quotes and brackets around the marked text",
+        )]) from None
+    # JSON is (nearly) YAML: compose it for positions only; the values come from the json module,
+    # which reads numbers like 1e3 the JSON way.
+    positions: Positions = {}
+    duplicates: list[Problem] = []
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            _walk(node, (), positions, duplicates, source, yaml.SafeLoader(""))
+    except yaml.YAMLError:
+        positions = {}
+    return [(data, positions, duplicates)]
+
+
+# -- Python files --------------------------------------------------------------------------------
+def module_name(file: FilePath) -> str:
+    """``state_machines/nightly_sales.py`` -> ``state_machines.nightly_sales`` relative to the current
+    directory; a unique private name when the path is outside it or not made of identifiers."""
+    absolute = file.resolve()
+    try:
+        relative = absolute.relative_to(FilePath.cwd().resolve())
+    except ValueError:
+        relative = None
+    if relative is not None:
+        parts = list(relative.with_suffix("").parts)
+        if parts and all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+            return ".".join(parts)
+    digest = hashlib.sha1(str(absolute).encode()).hexdigest()[:12]
+    return f"_orchestrator_workflow_{digest}"
+
+
+def _load_python(file: FilePath, source: str) -> tuple[model.Workflow, ...]:
+    from orchestrator import api
+
+    name = module_name(file)
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        # So the file's own imports, and its task functions ("module:function"), resolve from here.
+        sys.path.insert(0, cwd)
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise SpecError([Problem(where=source, message="cannot be imported as a Python module")])
+    module = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except ValidationError:
+        raise  # e.g. the module called build() itself: already located at the declaring line
+    except SyntaxError as error:
+        _restore(name, previous)
+        raise SpecError([_python_syntax_problem(source, error)]) from None
+    except (Exception, SystemExit) as error:
+        _restore(name, previous)
+        raise SpecError([_import_problem(file, source, error)]) from None
+    found: list[model.Workflow] = []
+    seen: set[int] = set()
+    errors: list[Problem] = []
+    here = os.path.realpath(file)
+    for value in list(vars(module).values()):
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, api.Workflow):
+            if os.path.realpath(value._source) != here:
+                continue  # imported from another file: that file is where it belongs
+            try:
+                found.append(value.build())
+            except ValidationError as error:
+                errors.extend(error.problems)
+        elif isinstance(value, model.Workflow):
+            found.append(value)
+    if errors:
+        raise ValidationError(errors)
+    if not found:
+        raise SpecError([Problem(
+            where=source,
+            message="defines no workflow at module level",
+            fix='declare one at module level, e.g.\n    from orchestrator import Workflow\n'
+                '    wf = Workflow("nightly-sales", schedule="cron(10 2 * * ? *)")',
+        )])
+    return tuple(found)
+
+
+def _restore(name: str, previous: Any) -> None:
+    if previous is None:
+        sys.modules.pop(name, None)
+    else:
+        sys.modules[name] = previous
+
+
+def _python_syntax_problem(source: str, error: SyntaxError) -> Problem:
+    line, column = error.lineno or 1, error.offset or 1
+    text = error.text.rstrip("\n") if error.text else ""
+    message = f"Python syntax error: {error.msg}"
+    if text:
+        message += f"\n{underline([text], 0, max(0, column - 1))}"
+    return Problem(where=f"{error.filename or source}:{line}:{column}", message=message,
+                   fix="fix the syntax at the marked text")
+
+
+def _import_problem(file: FilePath, source: str, error: BaseException) -> Problem:
+    frames = traceback.extract_tb(error.__traceback__)
+    here = os.path.realpath(file)
+    own = [f for f in frames if os.path.realpath(f.filename) == here]
+    frame = own[-1] if own else None
+    where = f"{source}:{frame.lineno}" if frame else source
+    deepest = frames[-1] if frames else None
+    fix = f"fix the error raised at line {frame.lineno}: {frame.line}" if frame and frame.line else None
+    if deepest is not None and frame is not None and deepest is not frame:
+        fix = (fix or "fix the error") + f" (it was raised inside {deepest.filename}:{deepest.lineno})"
+    return Problem(where=where, message=f"importing it raised {type(error).__name__}: {error}", fix=fix)

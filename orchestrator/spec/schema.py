@@ -1,0 +1,159 @@
+"""Checking a spec document against ``workflow.schema.json`` and rewording what jsonschema finds.
+
+The schema is the contract outside tools read; raw jsonschema messages ("'x' is not of type
+'integer'") are not what a user should see, so each error becomes an ``Issue`` at the path it
+concerns, worded like the semantic checks and with a fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shlex
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+
+from orchestrator.spec.issues import Issue, Path, kind_of, quote, show
+
+_TYPE_WORDS = {
+    "string": "a string", "integer": "a whole number", "number": "a number", "object": "a mapping",
+    "array": "a list", "boolean": "true or false", "null": "null",
+}
+
+# What to write for a required field that is missing, keyed by the field's name.
+REQUIRED_EXAMPLES = {
+    "name": 'name: "nightly-sales"',
+    "tasks": 'tasks:\n  - name: "hello"\n    batch: {image: "alpine:3", command: ["echo", "hi"]}',
+    "image": 'image: "python:3.12-slim"',
+    "handler": 'handler: "lambdas.checks:freshness"',
+    "function": 'function: "jobs.daily:run"',
+    "expression": 'expression: "cron(0 2 * * ? *)"',
+    "actions": 'actions: ["s3:GetObject"]',
+}
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The workflow JSON Schema (2020-12) shipped with the package."""
+    text = resources.files("orchestrator.spec").joinpath("workflow.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(schema())
+
+
+def schema_issues(document: Any) -> list[Issue]:
+    """Every schema violation in ``document``, reworded; ``oneOf`` on a task's job is left to the
+    semantic check, which can say which kinds were given."""
+    issues: list[Issue] = []
+    for error in _validator().iter_errors(document):
+        issues.extend(_translate(error))
+    return issues
+
+
+def _key(path: Path) -> str:
+    for part in reversed(path):
+        if isinstance(part, str):
+            return part
+    return "value"
+
+
+def label(path: Path) -> str:
+    """The last field of ``path`` with its list indexes: ``command[1]``, ``tasks[0]``, ``spec``."""
+    suffix = ""
+    for part in reversed(path):
+        if isinstance(part, int):
+            suffix = f"[{part}]" + suffix
+        else:
+            return part + suffix
+    return "spec" + suffix
+
+
+def _translate(error: jsonschema.ValidationError) -> list[Issue]:
+    path: Path = tuple(error.absolute_path)
+    value: Any = error.instance
+    expected_value: Any = error.validator_value
+    validator = error.validator
+    spec = error.schema if isinstance(error.schema, dict) else {}
+    key = _key(path)
+    name = label(path)
+
+    def issue(message: str, fix: str | None = None, at: Path = path) -> Issue:
+        return Issue(at, message, fix, origin="schema")
+
+    if validator == "type":
+        expected = expected_value
+        names = [expected] if isinstance(expected, str) else list(expected)
+        wanted = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
+        fix = None
+        if "array" in names and isinstance(value, str):
+            items = shlex.split(value) if key == "command" else [value]
+            fix = f"{key}: [{', '.join(quote(i) for i in items)}]"
+        elif names[0] in ("integer", "number") and isinstance(value, str) and _is_number(value):
+            fix = f"{key}: {value.strip()}"
+        elif names == ["string"] and isinstance(value, (int, float)) and not isinstance(value, bool):
+            fix = f'{key}: "{value}"'
+        return [issue(f"{name} must be {wanted}; got {kind_of(value)}, {show(value)}", fix)]
+    if validator == "required":
+        missing = [name for name in expected_value if name not in value]
+        return [
+            issue(f"required field {field!r} is missing", REQUIRED_EXAMPLES.get(field), at=path + (field,))
+            for field in missing
+        ]
+    if validator == "additionalProperties":
+        allowed = sorted(spec.get("properties", {}))
+        out = []
+        for extra in sorted(set(value) - set(allowed), key=str):
+            guess = difflib.get_close_matches(str(extra), allowed, n=1, cutoff=0.6)
+            if guess:
+                message = f"unknown field {extra!r}; did you mean {guess[0]!r}?"
+                fix = f"rename {extra!r} to {guess[0]!r}"
+            else:
+                message = f"unknown field {extra!r}"
+                fix = f"remove it; the fields here are {', '.join(allowed)}"
+            out.append(issue(message, fix, at=path + (extra,)))
+        return out
+    if validator == "enum":
+        options = [str(option) for option in expected_value]
+        guess = difflib.get_close_matches(str(value).upper(), [o.upper() for o in options], n=1)
+        fix = None
+        if guess:
+            fix = next(f"{key}: {o}" for o in options if o.upper() == guess[0])
+        return [issue(f"{name} must be one of {', '.join(options)}; got {show(value)}", fix)]
+    if validator in ("minimum", "exclusiveMinimum", "maximum"):
+        bound = expected_value
+        word = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most"}[str(validator)]
+        return [issue(f"{name} must be {word} {bound}; got {show(value)}", f"{key}: {bound}" if validator != "exclusiveMinimum" else None)]
+    if validator == "minItems":
+        return [issue(f"{name} must not be an empty list", REQUIRED_EXAMPLES.get(key))]
+    if validator == "uniqueItems":
+        seen: list[Any] = []
+        dupes: list[Any] = []
+        for item in value:
+            (dupes if item in seen else seen).append(item)
+        return [issue(f"{name} lists {show(dupes[0]) if dupes else 'an item'} more than once", f"{key}: [{', '.join(dict.fromkeys(str(v) for v in value))}]")]
+    if validator in ("minLength", "maxLength"):
+        if validator == "minLength":
+            return [issue(f"{name} must not be empty", REQUIRED_EXAMPLES.get(key))]
+        return [issue(f"{name} is {len(value)} characters; at most {expected_value} are allowed")]
+    if validator == "pattern":
+        description = spec.get("description")
+        return [issue(f"{name} does not have the expected form{f' ({description})' if description else ''}; got {show(value)}")]
+    if validator in ("oneOf", "anyOf"):
+        return []  # the task's job kind: reported by checks.check_jobs with a better message
+    return [issue(f"{name} is not valid: {error.message}")]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

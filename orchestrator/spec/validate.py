@@ -1,0 +1,120 @@
+"""``from_dict``: check a spec document (schema, then semantics), report every problem located, and
+build the model.
+
+A problem's ``where`` is ``file:line:column`` (from ``positions``, keyed by JSON path; the nearest
+ancestor when the exact path has none) followed by the task and field it concerns, e.g.
+``nightly.yaml:12:7: task 'report' field 'timeout'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from orchestrator import model
+from orchestrator.errors import Problem, ValidationError
+from orchestrator.spec.checks import semantic_issues
+from orchestrator.spec.convert import build
+from orchestrator.spec.issues import Issue, Path, kind_of
+from orchestrator.spec.schema import schema_issues
+
+Positions = Mapping[tuple[str | int, ...], tuple[int, int]]
+
+
+def plain(value: Any) -> Any:
+    """Mappings as dicts and tuples as lists, so the schema sees JSON types whatever the caller used."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
+def problems(data: Any, *, source: str = "<spec>", positions: Positions | None = None) -> list[Problem]:
+    """Every problem in ``data``, located and ordered by position; empty when it is valid."""
+    document = plain(data)
+    if not isinstance(document, dict):
+        return [Problem(
+            where=locate((), source, positions, document),
+            message=f"a workflow spec is a mapping with 'name' and 'tasks'; got {kind_of(document)}",
+            fix='name: "nightly-sales"\ntasks:\n  - name: "hello"\n    batch: {image: "alpine:3", command: ["echo", "hi"]}',
+        )]
+    return [render(issue, source, positions, document) for issue in issues(document, positions)]
+
+
+def issues(document: dict[str, Any], positions: Positions | None = None) -> list[Issue]:
+    """Schema and semantic issues, without repeats: at a path with a semantic issue, the schema's
+    issues are dropped (the semantic check says the same with more context)."""
+    semantic = semantic_issues(document)
+    taken = {issue.path for issue in semantic}
+    merged = [issue for issue in schema_issues(document) if issue.path not in taken] + semantic
+    unique = list(dict.fromkeys(merged))
+    order = {id(issue): n for n, issue in enumerate(unique)}
+    return sorted(unique, key=lambda i: (_position(i.path, positions) or (0, 0), order[id(i)]))
+
+
+def from_dict(
+    data: Mapping[str, Any], *, source: str = "<spec>", positions: Positions | None = None
+) -> model.Workflow:
+    """Validate a spec document and return its model; ``ValidationError`` lists every problem.
+
+        >>> wf = from_dict({"name": "hello", "tasks": [{"name": "hi", "batch": {"image": "alpine:3"}}]})
+        >>> wf.tasks[0].job.image
+        'alpine:3'
+        >>> from_dict({"name": "hello", "tasks": [{"name": "hi", "batch": {"image": "alpine:3"}, "timout": 5}]})
+        Traceback (most recent call last):
+        ...
+        orchestrator.errors.ValidationError: <spec>: task 'hi' field 'timout': unknown field 'timout'; did you mean 'timeout'?
+            fix: rename 'timout' to 'timeout'
+    """
+    found = problems(data, source=source, positions=positions)
+    if found:
+        raise ValidationError(found)
+    return build(plain(data))
+
+
+# -- locating ------------------------------------------------------------------------------------
+def _position(path: Path, positions: Positions | None) -> tuple[int, int] | None:
+    if not positions:
+        return None
+    for end in range(len(path), -1, -1):
+        found = positions.get(path[:end])
+        if found is not None:
+            return found
+    return None
+
+
+def locate(path: Path, source: str, positions: Positions | None, document: Any) -> str:
+    """``file:line:column`` (or ``file:line`` when the column is unknown, 0) and what is at ``path``."""
+    position = _position(path, positions)
+    where = source
+    if position is not None:
+        line, column = position
+        where = f"{source}:{line}:{column}" if column else f"{source}:{line}"
+    subject = describe(path, document)
+    return f"{where}: {subject}" if subject else where
+
+
+def describe(path: Path, document: Any) -> str:
+    """``task 'report' field 'batch.memory'``, ``queue 'gpu' field 'priority'``, ``field 'schedule'``."""
+    if not path:
+        return ""
+    owner = ""
+    rest = path
+    if len(path) >= 2 and path[0] in ("tasks", "queues") and isinstance(path[1], int):
+        items = document.get(path[0]) if isinstance(document, dict) else None
+        item = items[path[1]] if isinstance(items, list) and path[1] < len(items) else None
+        name = item.get("name") if isinstance(item, dict) else None
+        noun = "task" if path[0] == "tasks" else "queue"
+        owner = f"{noun} {name!r}" if isinstance(name, str) and name else f"{path[0]}[{path[1]}]"
+        rest = path[2:]
+    field = ""
+    for part in rest:
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    if owner and field:
+        return f"{owner} field {field!r}"
+    return owner or f"field {field!r}"
+
+
+def render(issue: Issue, source: str, positions: Positions | None, document: Any) -> Problem:
+    return Problem(where=locate(issue.path, source, positions, document), message=issue.message, fix=issue.fix)
