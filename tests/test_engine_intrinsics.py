@@ -243,6 +243,10 @@ RECORDED: list[tuple[str, Any, Any]] = [
         },
         20,
     ),
+    ("States.Base64Encode($.FunctionInput)", {"FunctionInput": ""}, ""),
+    ("States.Base64Encode($.FunctionInput)", {"FunctionInput": "Data to encode"}, "RGF0YSB0byBlbmNvZGU="),
+    ("States.Base64Decode($.FunctionInput)", {"FunctionInput": ""}, ""),
+    ("States.Base64Decode($.FunctionInput)", {"FunctionInput": "RGF0YSB0byBlbmNvZGU="}, "Data to encode"),
     (
         "States.Format('Formatting argument {}.', $.FunctionInput)",
         {"FunctionInput": ""},
@@ -740,3 +744,58 @@ def test_wildcards_and_filters_fall_back_to_engine_jsonpath() -> None:
     assert evaluate_intrinsic("States.ArrayLength($.a[?(@.b > 1)])", state_input, {}, {}) == 1
     with pytest.raises(StatesError, match=r"The JSONPath '\$\.x\[\*\]\.c' could not be found"):
         evaluate_intrinsic("States.Array($.x[*].c)", state_input, {}, {})
+
+
+# --- more AWS recordings, from LocalStack's snapshot files not carried into cases.jsonl --------
+# tests/aws/services/stepfunctions/v2/intrinsic_functions/test_json_manipulation.snapshot.json and
+# test_math_operations.snapshot.json (localstack/localstack, Apache-2.0), recorded on AWS.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", None),
+        (" ", None),
+        ("null", None),
+        ("-0", 0),
+        ("1", 1),
+        ("1.1", 1.1),
+        ("true", True),
+        ('"HelloWorld"', "HelloWorld"),
+        ('[1, 2, "HelloWorld"]', [1, 2, "HelloWorld"]),
+        ('{"Arg1": 1, "Arg2": []}', {"Arg1": 1, "Arg2": []}),
+    ],
+)
+def test_recorded_string_to_json(text: str, expected: Any) -> None:
+    got = evaluate_intrinsic("States.StringToJson($.FunctionInput)", {"FunctionInput": text}, {}, {})
+    assert _same(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, "0"),
+        (1, "1"),
+        (1.1, "1.1"),
+        (True, "true"),
+        ("HelloWorld", '"HelloWorld"'),
+        ([1, 2, "HelloWorld"], '[1,2,"HelloWorld"]'),
+        ({"Arg1": 1, "Arg2": []}, '{"Arg1":1,"Arg2":[]}'),
+    ],
+)
+def test_recorded_json_to_string(value: Any, expected: str) -> None:
+    assert (
+        evaluate_intrinsic("States.JsonToString($.FunctionInput)", {"FunctionInput": value}, {}, {})
+        == expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("fst", "snd", "expected"),
+    [(-9, 3, -6), (1.49, 1.5, 3), (1.5, 1.51, 4), (-1.49, -1.5, -2), (-1.5, -1.51, -3)],
+)
+def test_recorded_math_add_rounds_like_java(fst: float, snd: float, expected: int) -> None:
+    # Math.round: halves go up (1.5 -> 2, -1.5 -> -1), which Python's round() does not do.
+    state_input = {"FunctionInput": {"fst": fst, "snd": snd}}
+    got = evaluate_intrinsic("States.MathAdd($.FunctionInput.fst, $.FunctionInput.snd)", state_input, {}, {})
+    assert _same(got, expected)

@@ -598,6 +598,8 @@ def _hash(name: str, data: Any, algorithm: Any) -> str:
 
 def _string_to_json(name: str, s: Any) -> Any:
     text = _want_str(name, s, "the argument")
+    if not text.strip():
+        return None  # AWS (Jackson) reads an empty or blank string as null
 
     def reject(token: str) -> Any:
         raise ValueError(f"invalid number {token}")
