@@ -24,6 +24,7 @@ from orchestrator.engine.states import (
     JSONATA,
     JSONPATH,
     Outcome,
+    ReportedError,
     StateRun,
     _json_type,
     error_output,
@@ -238,13 +239,22 @@ def run_map(run: StateRun) -> Outcome:
     effective = None if run.jsonata else run.effective_input()
     bindings = run.bindings() if run.jsonata else None
     max_concurrency = _int_field(run, "MaxConcurrency", bindings=bindings) or 0
-    tolerated_count = _int_field(run, "ToleratedFailureCount", bindings=bindings)
-    if tolerated_count is not None and tolerated_count < 0:
-        raise StatesError(RUNTIME, "ToleratedFailureCount cannot be negative.")
-    tolerated_pct = _percentage(run, bindings)
-    if tolerated_pct is not None and not 0 <= tolerated_pct <= 100:
-        raise StatesError(RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
-    items = _items(run, effective)
+    try:
+        # AWS records MapStateFailed when the tolerance or the items cannot be evaluated
+        # (but not for a bad MaxConcurrencyPath, which fails before the state starts).
+        tolerated_count = _int_field(run, "ToleratedFailureCount", bindings=bindings)
+        if tolerated_count is not None and tolerated_count < 0:
+            raise StatesError(RUNTIME, "ToleratedFailureCount cannot be negative.")
+        tolerated_pct = _percentage(run, bindings)
+        if tolerated_pct is not None and not 0 <= tolerated_pct <= 100:
+            raise StatesError(RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+        items = _items(run, effective)
+    except StatesError as e:
+        if e.error == QUERY_ERROR:
+            run.event("EvaluationFailed", {"error": e.error, "cause": e.cause, "state": run.name})
+            e = ReportedError(e.error, e.cause)
+        run.event("MapStateFailed")
+        raise e from None
     if "ItemBatcher" in state:
         items = itemio.batch_items(run, state["ItemBatcher"], items, effective)
     ql = JSONATA if run.jsonata else JSONPATH

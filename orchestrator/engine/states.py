@@ -32,6 +32,10 @@ class FailStateError(StatesError):
     """Raised by a Fail state: its error and cause are the user's, never prefixed."""
 
 
+class ReportedError(StatesError):
+    """A failure whose EvaluationFailed event the handler has already recorded."""
+
+
 @dataclass(slots=True)
 class Outcome:
     output: Any
@@ -169,7 +173,7 @@ def run_state(rt: Runtime, name: str, state: Mapping[str, Any], value: Any, scop
         check_size(outcome.output, name)
     except StatesError as raw:
         e = prefixed(raw, name, entered_id)
-        if e.error == QUERY_ERROR:
+        if e.error == QUERY_ERROR and not isinstance(raw, ReportedError):
             run.event("EvaluationFailed", {"error": e.error, "cause": e.cause, "state": name})
         if stype not in ("Task", "Parallel", "Map"):
             raise e from None
