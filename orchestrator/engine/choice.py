@@ -58,6 +58,8 @@ def string_matches(value: str, pattern: str) -> bool:
 
 def _cmp(kind: str, op: str) -> Callable[[Any, Any], bool]:
     def check(a: Any, b: Any) -> bool:
+        x: Any
+        y: Any
         if kind == "String":
             if not (isinstance(a, str) and isinstance(b, str)):
                 return False

@@ -233,8 +233,8 @@ def _items(run: StateRun, effective: Any) -> list[Any]:
 
 def run_map(run: StateRun) -> Outcome:
     state = run.state
-    processor = state.get("ItemProcessor") or state.get("Iterator")
-    config = processor.get("ProcessorConfig", {}) if processor else {}
+    processor: Mapping[str, Any] = state.get("ItemProcessor") or state["Iterator"]
+    config = processor.get("ProcessorConfig", {})
     distributed = config.get("Mode") == "DISTRIBUTED"
     effective = None if run.jsonata else run.effective_input()
     bindings = run.bindings() if run.jsonata else None

@@ -122,11 +122,8 @@ def _set(node: Any, keys: list[str | int], result: Any, path: str, whole: Any) -
             copy[key] = _set(node[key], rest, result, path, whole)
             return copy
         raise StatesError(RUNTIME, f"Unable to apply ResultPath '{path}' to input '{dumps(whole)}'")
-    if node is None or not isinstance(node, dict):
-        if rest or node is not None:
-            if not isinstance(node, dict):
-                raise StatesError(RUNTIME, f"Unable to apply step \"{key}\" to input {dumps(node)}")
-        node = {}
+    if not isinstance(node, dict):
+        raise StatesError(RUNTIME, f"Unable to apply step \"{key}\" to input {dumps(node)}")
     child = node.get(key, {}) if rest else None
     out = dict(node)
     out[key] = _set(child, rest, result, path, whole)

@@ -191,10 +191,8 @@ def _find_token(token: str) -> Execution:
 
 
 def _load(definition: Mapping[str, Any] | str) -> dict[str, Any]:
-    if isinstance(definition, str):
-        loaded = json.loads(definition)
-    else:
-        loaded = json.loads(json.dumps(definition))  # a private, JSON-clean copy
+    # Parse text, or take a private, JSON-clean copy of a mapping.
+    loaded = json.loads(definition if isinstance(definition, str) else json.dumps(definition))
     if not isinstance(loaded, dict):
         raise TypeError("a state machine definition is a JSON object")
     return loaded

@@ -441,9 +441,8 @@ def _step(seg: _Segment, values: list[Any], root: Any) -> list[Any]:
         elif isinstance(seg, _Filter):
             items = v if isinstance(v, list) else list(v.values()) if isinstance(v, dict) else []
             out.extend(i for i in items if seg.predicate(i, root))
-        elif isinstance(seg, _Length):
-            if isinstance(v, list | str | dict):
-                out.append(len(v))
+        elif isinstance(seg, _Length) and isinstance(v, list | str | dict):
+            out.append(len(v))
     return out
 
 

@@ -286,7 +286,7 @@ def _fail_field(run: StateRun, field: str) -> str | None:
     state = run.state
     if run.jsonata:
         value = state.get(field)
-        if dataflow.is_jsonata_expr(value):
+        if isinstance(value, str) and dataflow.is_jsonata_expr(value):
             value = dataflow.jsonata(value, run.bindings(), field)
         return None if value is None else value if isinstance(value, str) else dumps(value)
     if field + "Path" in state:

@@ -8,7 +8,6 @@ recording's date as the start time, so Wait states and timestamps behave as they
 from __future__ import annotations
 
 import pytest
-
 from recorded import CASES_PATH, check, pure_cases, short_id
 
 CASES = pure_cases()
