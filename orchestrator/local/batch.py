@@ -1,0 +1,608 @@
+"""Local AWS Batch: queues with priorities, compute environments with capacity, real processes.
+
+A submitted job goes SUBMITTED → PENDING (until its ``DependsOn`` jobs finish) → RUNNABLE (until
+its vCPUs and memory fit in a compute environment of its queue, tried in order; higher-priority
+queues are placed first) → STARTING → RUNNING → SUCCEEDED | FAILED, with AWS's status reasons.
+Each attempt runs the job's command in a container when a Docker engine answers, else as a host
+process in the project directory, in its own session so a timeout (``attemptDurationSeconds``)
+kills the whole process tree. ``retryStrategy.evaluateOnExit`` decides RETRY or EXIT per attempt.
+Array jobs run their children in parallel; the parent fails if any child fails.
+
+The ``.sync`` result is the DescribeJobs job as Step Functions returns it (PascalCase keys: Step
+Functions' optimized integrations capitalise SDK fields), so a compiled ResultSelector works
+unchanged; a failed job is ``TaskFailure("States.TaskFailed", <that JSON>)``, as on AWS.
+
+    >>> import tempfile
+    >>> from orchestrator.local.store import Store
+    >>> batch = LocalBatch(Store(tempfile.mkdtemp()), {"noop": JobDefinition(name="noop", command=("true",))},
+    ...                    use_docker=False)
+    >>> batch.run_job({"JobName": "n", "JobQueue": "default", "JobDefinition": "noop"})["Status"]
+    'SUCCEEDED'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.engine.integrations import IntegrationPattern, TaskCall, TaskFailure
+from orchestrator.local.procs import Launcher, kill_group
+from orchestrator.local.store import Store
+
+REGION = "us-east-1"
+ACCOUNT = "000000000000"
+DEFAULT_QUEUE = "default"
+DEFAULT_CE = "local"
+TIMEOUT_GRACE_SECONDS = 2.0  # SIGTERM, then SIGKILL this much later (AWS gives ECS's stopTimeout)
+
+# AWS Batch's status reasons, verbatim.
+REASON_EXITED = "Essential container in task exited"
+REASON_TIMEOUT = "Job attempt duration exceeded timeout"
+REASON_DEPENDENCY = "Dependent Job failed"
+REASON_START = "Task failed to start"
+REASON_TOO_BIG = ("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement (vCPU/memory/GPU)"
+                  " is higher than that can be met by the CE(s) attached to the job queue.")
+REASON_CANCELLED = "Terminated by Step Functions: the execution stopped waiting for this job"
+REASON_ARRAY_CHILD = "Array Child Job failed"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobDefinition:
+    """What a job definition placeholder means locally (built from the workflow's BatchJob)."""
+
+    name: str
+    image: str = "local"
+    command: tuple[str, ...] = ()
+    vcpus: float = 1.0
+    memory: int = 2048
+    environment: Mapping[str, str] = field(default_factory=dict)
+    timeout: int | None = None
+    retry_attempts: int = 1
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/{self.name}:1"
+
+
+@dataclass(slots=True)
+class ComputeEnvironment:
+    name: str
+    vcpus: float
+    memory: int
+    used_vcpus: float = 0.0
+    used_memory: int = 0
+
+    def fits(self, vcpus: float, memory: int) -> bool:
+        return self.used_vcpus + vcpus <= self.vcpus + 1e-9 and self.used_memory + memory <= self.memory
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobQueue:
+    name: str
+    priority: int = 1
+    compute_environments: tuple[str, ...] = (DEFAULT_CE,)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/{self.name}"
+
+
+def physical_memory_mib() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024))
+    except (ValueError, OSError, AttributeError):
+        return 8192
+
+
+def default_compute() -> list[ComputeEnvironment]:
+    return [ComputeEnvironment(DEFAULT_CE, float(os.cpu_count() or 1), physical_memory_mib())]
+
+
+def docker_available() -> bool:
+    """True when a Docker engine answers (``docker info`` succeeds)."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def name_from_arn(value: str, marker: str) -> str:
+    """``arn:...:job-queue/nightly`` → ``nightly``; ``job-definition/x:3`` → ``x``; a bare name as is."""
+    if marker in value:
+        value = value.split(marker, 1)[1]
+    elif value.startswith("arn:"):
+        value = value.rsplit("/", 1)[-1]
+    return value.split(":", 1)[0] if marker == "job-definition/" else value
+
+
+def docker_command(*, image: str, command: list[str], env: Mapping[str, str], vcpus: float, memory: int,
+                   cwd: str, container: str) -> list[str]:
+    """The ``docker run`` line for one attempt: the project directory mounted as the work dir."""
+    args = ["docker", "run", "--rm", "--name", container, "--cpus", f"{vcpus:g}", "--memory", f"{memory}m",
+            "-v", f"{cwd}:{cwd}", "-w", cwd]
+    for key, value in env.items():
+        args += ["-e", f"{key}={value}"]
+    return [*args, image, *command]
+
+
+def _glob(pattern: str | None, value: str) -> bool:
+    """Batch's evaluateOnExit patterns: exact text or a prefix ending in ``*``."""
+    return pattern is None or fnmatch.fnmatchcase(value, pattern)
+
+
+def retry_decision(strategy: Mapping[str, Any], *, exit_code: int | None, reason: str,
+                   status_reason: str) -> str:
+    """RETRY or EXIT for a failed attempt; with no matching evaluateOnExit entry Batch retries."""
+    for rule in strategy.get("EvaluateOnExit") or ():
+        if (_glob(rule.get("OnExitCode"), "" if exit_code is None else str(exit_code))
+                and _glob(rule.get("OnReason"), reason)
+                and _glob(rule.get("OnStatusReason"), status_reason)):
+            return str(rule.get("Action", "RETRY")).upper()
+    return "RETRY"
+
+
+@dataclass(slots=True)
+class _Ticket:
+    priority: int
+    seq: int
+    vcpus: float
+    memory: int
+    queue: JobQueue
+    granted: threading.Event = field(default_factory=threading.Event)
+    ce: ComputeEnvironment | None = None
+
+
+@dataclass(slots=True)
+class _Job:
+    """A job (or one array child) while it lives; ``describe()`` renders the DescribeJobs shape."""
+
+    job_id: str
+    name: str
+    queue: JobQueue
+    definition: JobDefinition
+    command: list[str]
+    environment: dict[str, str]
+    vcpus: float
+    memory: int
+    attempts_allowed: int
+    strategy: dict[str, Any]
+    timeout: int | None
+    tags: dict[str, Any]
+    depends_on: list[dict[str, Any]]
+    execution_arn: str | None
+    state_name: str | None
+    array_size: int | None = None
+    array_index: int | None = None
+    status: str = "SUBMITTED"
+    status_reason: str | None = None
+    created_at: int = field(default_factory=now_ms)
+    started_at: int | None = None
+    stopped_at: int | None = None
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    exit_code: int | None = None
+    log_stream: str | None = None
+    log_paths: list[str] = field(default_factory=list)
+    children: list[_Job] = field(default_factory=list)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:batch:{REGION}:{ACCOUNT}:job/{self.job_id}"
+
+    def describe(self) -> dict[str, Any]:
+        container: dict[str, Any] = {
+            "Image": self.definition.image, "Command": self.command,
+            "Environment": [{"Name": k, "Value": v} for k, v in self.environment.items()],
+            "ResourceRequirements": [{"Type": "VCPU", "Value": f"{self.vcpus:g}"},
+                                     {"Type": "MEMORY", "Value": str(self.memory)}],
+            "Volumes": [], "MountPoints": [], "Ulimits": [], "Secrets": [], "NetworkInterfaces": []}
+        if self.exit_code is not None:
+            container["ExitCode"] = self.exit_code
+        if self.log_stream is not None:
+            container["LogStreamName"] = self.log_stream
+        job: dict[str, Any] = {
+            "JobArn": self.arn, "JobName": self.name, "JobId": self.job_id, "JobQueue": self.queue.arn,
+            "Status": self.status, "Attempts": list(self.attempts), "CreatedAt": self.created_at,
+            "RetryStrategy": {"Attempts": self.attempts_allowed, **(
+                {"EvaluateOnExit": self.strategy["EvaluateOnExit"]} if self.strategy.get("EvaluateOnExit")
+                else {})},
+            "DependsOn": self.depends_on, "JobDefinition": self.definition.arn, "Parameters": {},
+            "Container": container, "Tags": self.tags, "PropagateTags": False,
+            "PlatformCapabilities": ["FARGATE"]}
+        if self.status_reason is not None:
+            job["StatusReason"] = self.status_reason
+        if self.started_at is not None:
+            job["StartedAt"] = self.started_at
+        if self.stopped_at is not None:
+            job["StoppedAt"] = self.stopped_at
+        if self.timeout is not None:
+            job["Timeout"] = {"AttemptDurationSeconds": self.timeout}
+        if self.array_size is not None:
+            summary: dict[str, int] = {}
+            for child in self.children:
+                summary[child.status] = summary.get(child.status, 0) + 1
+            job["ArrayProperties"] = {"Size": self.array_size, "StatusSummary": summary}
+        if self.array_index is not None:
+            job["ArrayProperties"] = {"Index": self.array_index}
+        return job
+
+
+JobListener = Callable[[dict[str, Any], str | None, str | None], None]
+
+
+class LocalBatch:
+    """The ``batch:submitJob`` integration, backed by processes on this machine."""
+
+    def __init__(self, store: Store, job_definitions: Mapping[str, JobDefinition], *,
+                 queues: list[JobQueue] | None = None, compute: list[ComputeEnvironment] | None = None,
+                 cwd: str | None = None, use_docker: bool | None = None,
+                 notice: Callable[[str], None] | None = None, on_job: JobListener | None = None,
+                 launcher: Launcher | None = None, timeout_grace: float = TIMEOUT_GRACE_SECONDS) -> None:
+        self.store = store
+        self.definitions = dict(job_definitions)
+        self.compute = compute or default_compute()
+        self._ce_by_name = {ce.name: ce for ce in self.compute}
+        all_ce = tuple(ce.name for ce in self.compute)
+        self.queues: dict[str, JobQueue] = {DEFAULT_QUEUE: JobQueue(name=DEFAULT_QUEUE, compute_environments=all_ce)}
+        for q in queues or ():
+            self.queues[q.name] = q
+        self.cwd = cwd or os.getcwd()
+        self._use_docker = use_docker
+        self._notice = notice or (lambda text: print(text, file=sys.stderr))
+        self._noticed = False
+        self._on_job = on_job
+        self._launcher = launcher or Launcher.shared()
+        self._grace = timeout_grace
+        self._lock = threading.Condition()
+        self._tickets: list[_Ticket] = []
+        self._seq = 0
+        self._jobs: dict[str, _Job] = {}
+        self._array_pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="batch-array")
+        self.log_root = store.logs_dir / "batch"
+
+    # -- the integration ----------------------------------------------------------------------
+
+    def __call__(self, call: TaskCall) -> Any:
+        params = call.parameters if isinstance(call.parameters, Mapping) else {}
+        job = self._create(params, call.execution_arn, call.state_name)
+        if call.pattern is IntegrationPattern.SYNC:
+            self._run(job, call.cancel)
+            described = job.describe()
+            if job.status != "SUCCEEDED":
+                raise TaskFailure("States.TaskFailed", json.dumps(described, separators=(",", ":")))
+            return described
+        threading.Thread(target=self._run, args=(job, threading.Event()), daemon=True,
+                         name=f"batch-{job.job_id}").start()
+        return {"JobArn": job.arn, "JobId": job.job_id, "JobName": job.name}
+
+    def run_job(self, params: Mapping[str, Any], cancel: threading.Event | None = None) -> dict[str, Any]:
+        """Submit and wait; the DescribeJobs shape (for tests and tools)."""
+        job = self._create(params, None, None)
+        self._run(job, cancel or threading.Event())
+        return job.describe()
+
+    # -- submission ---------------------------------------------------------------------------
+
+    def _definition(self, ref: str) -> JobDefinition:
+        name = name_from_arn(ref, "job-definition/")
+        definition = self.definitions.get(name) or self.definitions.get(ref)
+        if definition is None:
+            known = ", ".join(sorted(self.definitions)) or "none"
+            raise TaskFailure(
+                "Batch.ClientException",
+                f"Job definition {ref!r} does not exist locally (known: {known}). (Service: AWSBatch; "
+                "Status Code: 400; Error Code: ClientException)")
+        return definition
+
+    def _create(self, params: Mapping[str, Any], execution_arn: str | None, state_name: str | None) -> _Job:
+        definition = self._definition(str(params.get("JobDefinition", "")))
+        queue_name = name_from_arn(str(params.get("JobQueue") or DEFAULT_QUEUE), "job-queue/")
+        queue = self.queues.get(queue_name) or self.queues[DEFAULT_QUEUE]
+        overrides = params.get("ContainerOverrides") or {}
+        command = [str(c) for c in (overrides.get("Command") or definition.command)]
+        substitutions = {**{str(k): str(v) for k, v in (params.get("Parameters") or {}).items()}}
+        command = [_ref(c, substitutions) for c in command]
+        environment = dict(definition.environment)
+        for item in overrides.get("Environment") or ():
+            environment[str(item["Name"])] = str(item.get("Value", ""))
+        vcpus, memory = definition.vcpus, definition.memory
+        for req in overrides.get("ResourceRequirements") or ():
+            if req.get("Type") == "VCPU":
+                vcpus = float(req["Value"])
+            elif req.get("Type") == "MEMORY":
+                memory = int(req["Value"])
+        strategy = dict(params.get("RetryStrategy") or {})
+        attempts = int(strategy.get("Attempts") or definition.retry_attempts or 1)
+        timeout_spec = params.get("Timeout") or {}
+        timeout = timeout_spec.get("AttemptDurationSeconds", definition.timeout)
+        array = (params.get("ArrayProperties") or {}).get("Size")
+        job = _Job(job_id=str(uuid.uuid4()), name=str(params.get("JobName") or definition.name), queue=queue,
+                   definition=definition, command=command, environment=environment, vcpus=vcpus,
+                   memory=memory, attempts_allowed=attempts, strategy=strategy,
+                   timeout=None if timeout is None else int(timeout), tags=dict(params.get("Tags") or {}),
+                   depends_on=list(params.get("DependsOn") or []), execution_arn=execution_arn,
+                   state_name=state_name, array_size=None if array is None else int(array))
+        with self._lock:
+            self._jobs[job.job_id] = job
+        self._update(job)
+        return job
+
+    def describe_job(self, job_id: str) -> dict[str, Any]:
+        with self._lock:
+            return self._jobs[job_id].describe()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _update(self, job: _Job, status: str | None = None, reason: str | None = None) -> None:
+        if status is not None:
+            job.status = status
+        if reason is not None:
+            job.status_reason = reason
+        described = job.describe()
+        self.store.put_job(described, execution_arn=job.execution_arn, state_name=job.state_name,
+                           log_paths=job.log_paths, updated_at=now_ms())
+        if self._on_job is not None:
+            self._on_job(described, job.execution_arn, job.state_name)
+
+    def _finish(self, job: _Job, status: str, reason: str | None) -> None:
+        job.stopped_at = now_ms()
+        self._update(job, status, reason)
+        job.done.set()
+
+    def _run(self, job: _Job, cancel: threading.Event) -> None:
+        try:
+            self._update(job, "PENDING")
+            if not self._wait_dependencies(job, cancel):
+                return
+            if job.array_size is not None:
+                self._run_array(job, cancel)
+            else:
+                self._run_attempts(job, cancel)
+        finally:
+            job.done.set()
+
+    def _wait_dependencies(self, job: _Job, cancel: threading.Event) -> bool:
+        for dep in job.depends_on:
+            with self._lock:
+                other = self._jobs.get(str(dep.get("JobId")))
+            if other is None:
+                continue
+            while not other.done.wait(0.05):
+                if cancel.is_set():
+                    self._finish(job, "FAILED", REASON_CANCELLED)
+                    return False
+            if other.status != "SUCCEEDED":
+                self._finish(job, "FAILED", REASON_DEPENDENCY)
+                return False
+        return True
+
+    def _run_array(self, job: _Job, cancel: threading.Event) -> None:
+        assert job.array_size is not None
+        for index in range(job.array_size):
+            child = _Job(job_id=f"{job.job_id}:{index}", name=job.name, queue=job.queue,
+                         definition=job.definition, command=job.command, environment=job.environment,
+                         vcpus=job.vcpus, memory=job.memory, attempts_allowed=job.attempts_allowed,
+                         strategy=job.strategy, timeout=job.timeout, tags=job.tags, depends_on=[],
+                         execution_arn=job.execution_arn, state_name=job.state_name, array_index=index)
+            job.children.append(child)
+        job.started_at = now_ms()
+        self._update(job, "RUNNING")
+        futures = [self._array_pool.submit(self._run_attempts, child, cancel) for child in job.children]
+        for future in futures:
+            future.result()
+        failed = [c for c in job.children if c.status != "SUCCEEDED"]
+        job.log_paths = [p for c in job.children for p in c.log_paths]
+        self._finish(job, "FAILED" if failed else "SUCCEEDED",
+                     f"{REASON_ARRAY_CHILD}" if failed else None)
+
+    def _run_attempts(self, job: _Job, cancel: threading.Event) -> None:
+        for attempt in range(1, job.attempts_allowed + 1):
+            ok, exit_code, reason, status_reason = self._attempt(job, attempt, cancel)
+            if ok:
+                self._finish(job, "SUCCEEDED", None)
+                return
+            if status_reason in (REASON_CANCELLED, REASON_TOO_BIG) or attempt == job.attempts_allowed:
+                self._finish(job, "FAILED", status_reason)
+                return
+            if retry_decision(job.strategy, exit_code=exit_code, reason=reason,
+                              status_reason=status_reason) == "EXIT":
+                self._finish(job, "FAILED", status_reason)
+                return
+        self._finish(job, "FAILED", job.status_reason)
+
+    def _reserve(self, job: _Job, cancel: threading.Event) -> ComputeEnvironment | None:
+        ces = [self._ce_by_name[n] for n in job.queue.compute_environments if n in self._ce_by_name]
+        if not any(job.vcpus <= ce.vcpus and job.memory <= ce.memory for ce in ces):
+            return None
+        with self._lock:
+            self._seq += 1
+            ticket = _Ticket(job.queue.priority, self._seq, job.vcpus, job.memory, job.queue)
+            self._tickets.append(ticket)
+            self._dispatch()
+        while not ticket.granted.wait(0.05):
+            if cancel.is_set():
+                with self._lock:
+                    if ticket in self._tickets:
+                        self._tickets.remove(ticket)
+                        return None
+        return ticket.ce
+
+    def _dispatch(self) -> None:
+        """Place waiting jobs, highest queue priority first, FIFO within a priority (lock held)."""
+        self._tickets.sort(key=lambda t: (-t.priority, t.seq))
+        for ticket in list(self._tickets):
+            for name in ticket.queue.compute_environments:
+                ce = self._ce_by_name.get(name)
+                if ce is not None and ce.fits(ticket.vcpus, ticket.memory):
+                    ce.used_vcpus += ticket.vcpus
+                    ce.used_memory += ticket.memory
+                    ticket.ce = ce
+                    self._tickets.remove(ticket)
+                    ticket.granted.set()
+                    break
+
+    def _release(self, ce: ComputeEnvironment, job: _Job) -> None:
+        with self._lock:
+            ce.used_vcpus -= job.vcpus
+            ce.used_memory -= job.memory
+            self._dispatch()
+
+    def _docker(self) -> bool:
+        if self._use_docker is None:
+            self._use_docker = docker_available()
+        if not self._use_docker and not self._noticed:
+            self._noticed = True
+            self._notice("No Docker engine answered (`docker info` failed): Batch jobs run as host processes "
+                         f"in {self.cwd}; their images are not used.")
+        return self._use_docker
+
+    def _attempt(self, job: _Job, attempt: int, cancel: threading.Event) -> tuple[bool, int | None, str, str]:
+        """One attempt: (succeeded, exit code, container reason, status reason)."""
+        self._update(job, "RUNNABLE")
+        ce = self._reserve(job, cancel)
+        if ce is None:
+            reason = REASON_CANCELLED if cancel.is_set() else REASON_TOO_BIG
+            self._record_attempt(job, None, None, reason, None, None)
+            return False, None, "", reason
+        try:
+            return self._execute(job, attempt, ce, cancel)
+        finally:
+            self._release(ce, job)
+
+    def _execute(self, job: _Job, attempt: int, ce: ComputeEnvironment,
+                 cancel: threading.Event) -> tuple[bool, int | None, str, str]:
+        self._update(job, "STARTING")
+        task_id = uuid.uuid4().hex
+        stream = f"{job.definition.name}/default/{task_id}"
+        log_path = self.log_root / stream
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        job.log_stream = stream
+        job.log_paths.append(str(log_path))
+        batch_env = {
+            "AWS_BATCH_JOB_ID": job.job_id, "AWS_BATCH_JOB_ATTEMPT": str(attempt),
+            "AWS_BATCH_CE_NAME": ce.name, "AWS_BATCH_JQ_NAME": job.queue.name,
+            "MANAGED_BY_AWS": "STARTED_BY_STEP_FUNCTIONS", "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION}
+        if job.array_index is not None:
+            batch_env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_index)
+        env = {**job.environment, **batch_env}
+        container: str | None = None
+        if self._docker():
+            container = f"orchestrator-{task_id}"
+            args = docker_command(image=job.definition.image, command=job.command, env=env, vcpus=job.vcpus,
+                                  memory=job.memory, cwd=self.cwd, container=container)
+        else:
+            args = host_command(job.command)
+        started = now_ms()
+        with open(log_path, "ab") as log:
+            try:
+                if not args:
+                    raise FileNotFoundError("the job has no command and host processes have no image entrypoint")
+                proc = self._launcher.spawn(args, cwd=self.cwd, env={**os.environ, **env}, stdout=log,
+                                            stderr=subprocess.STDOUT, container=container)
+            except OSError as exc:
+                log.write(f"CannotStartContainerError: {exc}\n".encode())
+                reason = f"CannotStartContainerError: {exc}"
+                self._record_attempt(job, None, stream, REASON_START, started, now_ms(), reason=reason)
+                return False, None, reason, REASON_START
+        job.started_at = job.started_at or started
+        self._update(job, "RUNNING")
+        outcome = self._wait(proc, job.timeout, cancel, container)
+        self._launcher.forget(proc, container)
+        exit_code = proc.returncode
+        stopped = now_ms()
+        if outcome == "timeout":
+            status_reason = REASON_TIMEOUT
+        elif outcome == "cancelled":
+            status_reason = REASON_CANCELLED
+        else:
+            status_reason = REASON_EXITED
+        job.exit_code = exit_code
+        self._record_attempt(job, exit_code, stream, status_reason, started, stopped)
+        return outcome == "exited" and exit_code == 0, exit_code, "", status_reason
+
+    def _wait(self, proc: subprocess.Popen[Any], timeout: int | None, cancel: threading.Event,
+              container: str | None) -> str:
+        """Wait for the attempt: ``exited``, ``timeout`` or ``cancelled`` (then the tree is killed)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.0005
+        while True:
+            try:
+                proc.wait(timeout=delay)
+                return "exited"
+            except subprocess.TimeoutExpired:
+                pass
+            delay = min(delay * 2, 0.05)
+            timed_out = deadline is not None and time.monotonic() >= deadline
+            if timed_out or cancel.is_set():
+                self._stop(proc, container)
+                return "timeout" if timed_out else "cancelled"
+
+    def _stop(self, proc: subprocess.Popen[Any], container: str | None) -> None:
+        if container:
+            subprocess.run(["docker", "stop", "-t", str(int(self._grace)), container],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        kill_group(proc, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=self._grace)
+        kill_group(proc, signal.SIGKILL)  # also whatever the job left behind in its group
+        proc.wait()
+
+    def _record_attempt(self, job: _Job, exit_code: int | None, stream: str | None, status_reason: str,
+                        started: int | None, stopped: int | None, *, reason: str | None = None) -> None:
+        container: dict[str, Any] = {"NetworkInterfaces": []}
+        if exit_code is not None:
+            container["ExitCode"] = exit_code
+        if stream is not None:
+            container["LogStreamName"] = stream
+        if reason is not None:
+            container["Reason"] = reason
+        entry: dict[str, Any] = {"Container": container, "StatusReason": status_reason}
+        if started is not None:
+            entry["StartedAt"] = started
+        if stopped is not None:
+            entry["StoppedAt"] = stopped
+        job.attempts.append(entry)
+        job.status_reason = status_reason
+
+
+def host_command(command: list[str]) -> list[str]:
+    """A job's command as a host process: ``python``/``python3`` is this interpreter (same packages)."""
+    if command and command[0] in ("python", "python3"):
+        return [sys.executable, *command[1:]]
+    return list(command)
+
+
+def _ref(text: str, params: Mapping[str, str]) -> str:
+    """Batch's ``Ref::name`` parameter substitution in a command argument."""
+    if text.startswith("Ref::") and text[5:] in params:
+        return params[text[5:]]
+    return text
+
+
+def log_text(path: str | Path) -> str:
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return ""

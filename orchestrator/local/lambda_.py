@@ -1,0 +1,243 @@
+r"""Local AWS Lambda: each function's handler runs in warm worker processes, with its timeout.
+
+A worker (``lambda_bootstrap.py``) is one execution environment: started on the first invoke,
+reused by later ones (so per-invoke overhead is a pipe round trip), discarded when an invoke times
+out or the handler kills its process. Results are shaped like Step Functions' ``lambda:invoke``
+integration; an unhandled exception fails the task with the exception's type as the error and
+Lambda's JSON (errorMessage, errorType, requestId, stackTrace) as the cause; a timeout is
+``Sandbox.Timedout``, as on AWS.
+
+    >>> import pathlib, tempfile
+    >>> from orchestrator.local.store import Store
+    >>> code = pathlib.Path(tempfile.mkdtemp(), "echo.py")
+    >>> _ = code.write_text("def handler(event, context):\n    return {'got': event}\n")
+    >>> fn = LambdaFunction(name="echo", handler=f"{code}:handler", timeout=3)
+    >>> service = LocalLambda(Store(tempfile.mkdtemp()), {"echo": fn})
+    >>> service.invoke("echo", [1, 2])["Payload"]
+    {'got': [1, 2]}
+    >>> service.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from orchestrator.engine.integrations import TaskCall, TaskFailure
+from orchestrator.local.procs import Launcher, kill_group
+from orchestrator.local.store import Store
+
+REGION = "us-east-1"
+ACCOUNT = "000000000000"
+DEFAULT_TIMEOUT = 3  # Lambda's default function timeout, seconds
+BOOTSTRAP = str(Path(__file__).with_name("lambda_bootstrap.py"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LambdaFunction:
+    """What a function placeholder means locally (from the workflow's LambdaTask / PythonTask)."""
+
+    name: str
+    handler: str
+    timeout: float = DEFAULT_TIMEOUT
+    memory: int = 512
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.name}"
+
+
+def function_name(ref: str) -> str:
+    """FunctionName as Lambda accepts it: a name, a (partial) ARN, with or without a qualifier."""
+    if ":function:" in ref:
+        return ref.split(":function:", 1)[1].split(":", 1)[0]
+    return ref.split(":", 1)[0]
+
+
+def _http_metadata(request_id: str, length: int) -> dict[str, Any]:
+    date = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    headers = {"Connection": "keep-alive", "Content-Length": str(length), "Content-Type": "application/json",
+               "Date": date, "X-Amz-Executed-Version": "$LATEST", "x-amzn-Remapped-Content-Length": "0",
+               "x-amzn-RequestId": request_id}
+    return {"AllHttpHeaders": {k: [v] for k, v in headers.items()}, "HttpHeaders": headers,
+            "HttpStatusCode": 200}
+
+
+class _Worker:
+    def __init__(self, proc: subprocess.Popen[str], log_path: Path, stream: str) -> None:
+        self.proc = proc
+        self.log_path = log_path
+        self.stream = stream
+
+
+class LocalLambda:
+    """The ``lambda:invoke`` integration with a warm pool of workers per function."""
+
+    def __init__(self, store: Store, functions: Mapping[str, LambdaFunction], *, cwd: str | None = None,
+                 launcher: Launcher | None = None) -> None:
+        self.store = store
+        self.functions = dict(functions)
+        self.cwd = cwd or os.getcwd()
+        self._launcher = launcher or Launcher.shared()
+        self._idle: dict[str, list[_Worker]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self.log_root = store.logs_dir / "lambda"
+
+    def __call__(self, call: TaskCall) -> Any:
+        params = call.parameters if isinstance(call.parameters, Mapping) else {}
+        name = function_name(str(params.get("FunctionName", "")))
+        payload = params.get("Payload")
+        if params.get("InvocationType") == "Event":
+            threading.Thread(target=self._invoke_quietly, args=(name, payload, call), daemon=True).start()
+            rid = str(uuid.uuid4())
+            return {"Payload": "", "SdkHttpMetadata": _http_metadata(rid, 0),
+                    "SdkResponseMetadata": {"RequestId": rid}, "StatusCode": 202}
+        return self.invoke(name, payload, cancel=call.cancel, execution_arn=call.execution_arn,
+                           state_name=call.state_name)
+
+    def _invoke_quietly(self, name: str, payload: Any, call: TaskCall) -> None:
+        # An async invoke's failure is in the store and the log, as on AWS; nobody waits for it.
+        with contextlib.suppress(TaskFailure):
+            self.invoke(name, payload, execution_arn=call.execution_arn, state_name=call.state_name)
+
+    def invoke(self, name: str, payload: Any, *, cancel: threading.Event | None = None,
+               execution_arn: str | None = None, state_name: str | None = None) -> dict[str, Any]:
+        """Run the handler once; the lambda:invoke result or ``TaskFailure``."""
+        fn = self.functions.get(name)
+        if fn is None:
+            raise TaskFailure(
+                "Lambda.ResourceNotFoundException",
+                f"Function not found: arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name} (Service: AWSLambda; "
+                f"Status Code: 404; Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()})")
+        if isinstance(payload, str):
+            try:
+                event = json.loads(payload)
+            except ValueError:
+                event = payload
+        else:
+            event = payload if payload is not None else {}
+        rid = str(uuid.uuid4())
+        started = int(time.time() * 1000)
+        worker = self._acquire(fn)
+        request = {"request_id": rid, "handler": fn.handler, "event": event, "function_name": fn.name,
+                   "function_arn": fn.arn, "memory": fn.memory, "log_stream": worker.stream,
+                   "deadline_ms": time.time() * 1000 + fn.timeout * 1000}
+        t0 = time.monotonic()
+        outcome, response = self._roundtrip(worker, request, fn.timeout, cancel)
+        duration = (time.monotonic() - t0) * 1000
+        if outcome == "ok":
+            self._release(fn.name, worker)
+        else:
+            self._discard(worker)
+        error: tuple[str, str] | None = None
+        if outcome == "timeout":
+            message = f"RequestId: {rid} Error: Task timed out after {fn.timeout:.2f} seconds"
+            with open(worker.log_path, "a") as log:
+                log.write(f"{datetime.now(UTC).isoformat()} {message}\n")
+            error = ("Sandbox.Timedout", json.dumps({"errorMessage": message, "errorType": "Sandbox.Timedout"}))
+        elif outcome == "cancelled":
+            error = ("States.Cancelled", "The execution stopped waiting for this invocation.")
+        elif outcome == "died":
+            code = worker.proc.returncode
+            message = f"RequestId: {rid} Error: Runtime exited with error: exit status {code}"
+            error = ("Runtime.ExitError", json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}))
+        elif response is not None and not response.get("ok"):
+            cause = {"errorMessage": response["errorMessage"], "errorType": response["errorType"],
+                     "requestId": rid, "stackTrace": response["stackTrace"]}
+            error = (str(response["errorType"]), json.dumps(cause))
+        self.store.put_invocation(
+            request_id=rid, execution_arn=execution_arn, state_name=state_name, function_name=fn.name,
+            status="FAILED" if error else "SUCCEEDED", started_at=started, duration_ms=duration,
+            error=error[0] if error else None, log_path=str(worker.log_path))
+        if error is not None:
+            raise TaskFailure(*error)
+        assert response is not None
+        body = json.dumps(response["result"])
+        return {"ExecutedVersion": "$LATEST", "Payload": response["result"],
+                "SdkHttpMetadata": _http_metadata(rid, len(body)),
+                "SdkResponseMetadata": {"RequestId": rid}, "StatusCode": 200}
+
+    def _roundtrip(self, worker: _Worker, request: dict[str, Any], timeout: float,
+                   cancel: threading.Event | None) -> tuple[str, dict[str, Any] | None]:
+        assert worker.proc.stdin is not None and worker.proc.stdout is not None
+        try:
+            worker.proc.stdin.write(json.dumps(request) + "\n")
+            worker.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            worker.proc.wait()
+            return "died", None
+        deadline = time.monotonic() + timeout
+        fd = worker.proc.stdout.fileno()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout", None
+            if cancel is not None and cancel.is_set():
+                return "cancelled", None
+            ready, _, _ = select.select([fd], [], [], min(remaining, 0.05 if cancel is not None else remaining))
+            if ready:
+                line = worker.proc.stdout.readline()
+                if not line:
+                    worker.proc.wait()
+                    return "died", None
+                response: dict[str, Any] = json.loads(line)
+                return "ok", response
+
+    def _acquire(self, fn: LambdaFunction) -> _Worker:
+        with self._lock:
+            idle = self._idle.get(fn.name)
+            while idle:
+                worker = idle.pop()
+                if worker.proc.poll() is None:
+                    return worker
+        day = datetime.now(UTC).strftime("%Y/%m/%d")
+        stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"
+        log_path = self.log_root / fn.name / (stream.replace("/", "-").replace("[$LATEST]", "") + ".log")
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **fn.environment,
+               "AWS_LAMBDA_FUNCTION_NAME": fn.name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
+               "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
+               "AWS_LAMBDA_LOG_STREAM_NAME": stream, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+               "_HANDLER": fn.handler, "PYTHONUNBUFFERED": "1"}
+        proc = self._launcher.spawn([sys.executable, BOOTSTRAP, str(log_path)], cwd=self.cwd, env=env,
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        return _Worker(proc, log_path, stream)
+
+    def _release(self, name: str, worker: _Worker) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.setdefault(name, []).append(worker)
+                return
+        self._discard(worker)
+
+    def _discard(self, worker: _Worker) -> None:
+        kill_group(worker.proc)
+        worker.proc.wait()
+        for stream in (worker.proc.stdin, worker.proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        self._launcher.forget(worker.proc)
+
+    def close(self) -> None:
+        """Stop every warm worker."""
+        with self._lock:
+            self._closed = True
+            workers = [w for idle in self._idle.values() for w in idle]
+            self._idle.clear()
+        for worker in workers:
+            self._discard(worker)

@@ -1,0 +1,152 @@
+"""The live progress view of a local run: one row per Task state, refreshed as events arrive.
+
+It listens to two streams: the execution history (a state entered, a task scheduled, succeeded,
+failed, retried) and local Batch's job updates (RUNNABLE, STARTING, RUNNING, with the queue),
+so a job waiting for capacity shows as RUNNABLE rather than just "running".
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+STYLE = {"SUCCEEDED": "green", "FAILED": "red", "CAUGHT": "red", "RUNNING": "cyan", "RUNNABLE": "yellow",
+         "STARTING": "cyan", "PENDING": "dim", "SUBMITTED": "dim", "WAITING": "dim", "REUSED": "green"}
+
+
+def task_states(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(state name, resource) of every Task state, branches and Map processors included, in order."""
+    found: list[tuple[str, str]] = []
+    for name, state in (definition.get("States") or {}).items():
+        kind = state.get("Type")
+        if kind == "Task":
+            found.append((name, str(state.get("Resource", ""))))
+        for branch in state.get("Branches") or ():
+            found.extend(task_states(branch))
+        for key in ("Iterator", "ItemProcessor"):
+            if isinstance(state.get(key), Mapping):
+                found.extend(task_states(state[key]))
+    return found
+
+
+def _kind(resource: str) -> str:
+    for service in ("batch", "lambda", "sns", "states"):
+        if f":{service}:" in resource:
+            return {"states": "child"}.get(service, service)
+    return "task"
+
+
+@dataclass(slots=True)
+class Row:
+    name: str
+    kind: str
+    status: str = "WAITING"
+    queue: str = ""
+    attempt: int = 0
+    started: float | None = None
+    ended: float | None = None
+
+    def elapsed(self, now: float) -> str:
+        if self.started is None:
+            return ""
+        return f"{(self.ended or now) - self.started:.1f}s"
+
+
+class ProgressView:
+    """A rich Live table; use as a context manager around the run."""
+
+    def __init__(self, plan: Mapping[str, Any], console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.rows: dict[str, Row] = {}
+        definitions = plan.get("definitions") or {}
+        ordered = [plan.get("main")] + [n for n in definitions if n != plan.get("main")]
+        for machine in ordered:
+            for name, resource in task_states(definitions.get(machine) or {}):
+                self.rows.setdefault(name, Row(name, _kind(resource)))
+        self._state_of: dict[tuple[str, int], str] = {}
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+        self._main_arn: str | None = None
+        self.status = "RUNNING"
+
+    def __enter__(self) -> ProgressView:
+        self._live = Live(get_renderable=self.render, console=self.console, refresh_per_second=8,
+                          transient=False)
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.refresh()
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def notice(self, text: str) -> None:
+        self.console.print(Text(text, style="yellow"))
+
+    def _row(self, name: str | None) -> Row | None:
+        if name is None:
+            return None
+        return self.rows.get(name)
+
+    def on_event(self, arn: str, event: Mapping[str, Any]) -> None:
+        kind = str(event.get("type", ""))
+        event_id = int(event.get("id", 0))
+        now = time.monotonic()
+        with self._lock:
+            if kind.endswith("StateEntered"):
+                name = (event.get("stateEnteredEventDetails") or {}).get("name")
+                state = str(name)
+            else:
+                state = self._state_of.get((arn, int(event.get("previousEventId") or 0)), "")
+            self._state_of[(arn, event_id)] = state
+            row = self._row(state)
+            if self._main_arn is None:
+                self._main_arn = arn  # the main execution's events come first
+            if arn == self._main_arn and kind.startswith("Execution") and kind not in (
+                    "ExecutionStarted", "ExecutionRedriven"):
+                self.status = kind.removeprefix("Execution").upper().replace("TIMEDOUT", "TIMED_OUT")
+            if row is None:
+                return
+            if kind == "TaskStateEntered":
+                row.status, row.started, row.ended = "PENDING", row.started or now, None
+            elif kind == "TaskScheduled":
+                row.attempt += 1
+                row.status = "RUNNING" if row.kind != "batch" else "SUBMITTED"
+            elif kind == "TaskSucceeded":
+                row.status, row.ended = "SUCCEEDED", now
+            elif kind in ("TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed"):
+                row.status, row.ended = "FAILED", now
+            elif kind == "TaskStateExited" and row.status not in ("SUCCEEDED", "FAILED"):
+                row.status, row.ended = "SUCCEEDED", now
+
+    def on_job(self, job: Mapping[str, Any], execution_arn: str | None, state_name: str | None) -> None:
+        with self._lock:
+            row = self._row(state_name)
+            if row is None or "Index" in (job.get("ArrayProperties") or {}):
+                return
+            row.queue = str(job.get("JobQueue", "")).rsplit("/", 1)[-1]
+            if row.status not in ("SUCCEEDED",):
+                row.status = str(job.get("Status", row.status))
+            row.attempt = max(row.attempt, len(job.get("Attempts") or []) + (
+                1 if job.get("Status") in ("STARTING", "RUNNING") else 0))
+
+    def render(self) -> Group:
+        now = time.monotonic()
+        table = Table(title=f"execution: {self.status}", title_justify="left", expand=False)
+        for column in ("task", "kind", "state", "queue", "attempt", "elapsed"):
+            table.add_column(column, justify="right" if column in ("attempt", "elapsed") else "left")
+        with self._lock:
+            rows = list(self.rows.values())
+        for row in rows:
+            table.add_row(row.name, row.kind, Text(row.status, style=STYLE.get(row.status, "")), row.queue,
+                          str(row.attempt or ""), row.elapsed(now))
+        return Group(table)

@@ -1,0 +1,506 @@
+"""``run_workflow``: a workflow run on this machine, persisted, and resumable with ``redrive``.
+
+The path is the deployed one: validate (``spec.load``), compile (``compile_workflow``), then the
+main state machine runs on the embedded engine with the local services plugged in — Batch,
+Lambda, the SNS outbox, and ``states:startExecution`` for child state machines, which run here
+too. Deploy-time ``${Placeholder}`` values become local fake ARNs first (one helper,
+:func:`local_arn`), and a *plan* records what each job definition and function means (built from
+the workflow model) together with the substituted definitions, so ``redrive`` needs nothing but
+the store.
+
+Crash safety and redrive
+------------------------
+Every history event is committed to SQLite as it happens, and every Task state that succeeds
+stores its result keyed by (scope, state name, Map index). The scope is the execution for the
+main machine and ``<parent scope>/<state>`` for a child, so it is the same on every run. If the
+runner dies, its job processes die with it (see ``procs``), and the execution is found RUNNING
+with a dead runner pid: it is marked FAILED (``Local.RunnerExited``). ``redrive`` then runs the
+same definitions again with every integration wrapped: a task whose result is stored returns it
+at once instead of running (AWS's Redrive semantics: completed steps are not re-run), everything
+else runs for real. The history continues after an ``ExecutionRedriven`` event whose
+``redriveCount`` says which run the following events belong to. SNS publishes are never
+replayed, so an alert path taken again on redrive alerts again.
+
+    >>> import tempfile
+    >>> from orchestrator import model
+    >>> wf = model.Workflow(name="hello", tasks=(
+    ...     model.Task(name="hi", job=model.BatchJob(image="alpine:3", command=("true",))),))
+    >>> run = run_workflow(wf, home=tempfile.mkdtemp())     # doctest: +SKIP
+    >>> run.status                                           # doctest: +SKIP
+    'SUCCEEDED'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from orchestrator import model
+from orchestrator.engine import ExecutionResult, start
+from orchestrator.engine.integrations import Integration, IntegrationPattern, TaskCall, TaskFailure
+from orchestrator.errors import OrchestratorError
+from orchestrator.local.batch import (
+    ACCOUNT,
+    REGION,
+    ComputeEnvironment,
+    JobDefinition,
+    JobQueue,
+    LocalBatch,
+    default_compute,
+)
+from orchestrator.local.lambda_ import DEFAULT_TIMEOUT, LambdaFunction, LocalLambda
+from orchestrator.local.mocks import MockCase, MockConfig
+from orchestrator.local.procs import pid_alive, process_start_time
+from orchestrator.local.sns import Outbox, configured_outbox
+from orchestrator.local.store import ExecutionRow, Store
+
+PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+RUNNER_DIED = "Local.RunnerExited"
+
+
+class RedriveError(OrchestratorError):
+    """The execution cannot be redriven (still running, or it succeeded)."""
+
+
+# -- placeholders and the plan ----------------------------------------------------------------
+
+
+def _safe(name: str) -> str:
+    """The name part of a compiler placeholder (``${Kind_<safe>}``) for ``name``."""
+    from orchestrator.compiler.tasks import placeholder
+
+    text = placeholder("X", name)
+    return text[len("${X_"):-1]
+
+
+def local_arn(placeholder_name: str, workflow: str) -> str:
+    """The local fake ARN for a ``${Placeholder}`` (the one helper that builds them).
+
+    >>> local_arn("JobQueue_default", "wf")
+    'arn:aws:batch:us-east-1:000000000000:job-queue/default'
+    >>> local_arn("StateMachine_wf-part-2", "wf")
+    'arn:aws:states:us-east-1:000000000000:stateMachine:wf-part-2'
+    """
+    kind, _, name = placeholder_name.partition("_")
+    base = f"{REGION}:{ACCOUNT}"
+    if kind == "JobQueue":
+        return f"arn:aws:batch:{base}:job-queue/{name}"
+    if kind == "JobDefinition":
+        return f"arn:aws:batch:{base}:job-definition/{name}:1"
+    if kind == "Function":
+        return f"arn:aws:lambda:{base}:function:{name}"
+    if kind == "StateMachine":
+        return f"arn:aws:states:{base}:stateMachine:{name}"
+    if "Topic" in kind:
+        return f"arn:aws:sns:{base}:{workflow}-{name or 'alerts'}"
+    if "Role" in kind:
+        return f"arn:aws:iam::{ACCOUNT}:role/{name or kind}"
+    return f"arn:aws:local:{base}:{placeholder_name}"
+
+
+def substitute(value: Any, workflow: str) -> Any:
+    """Replace every ``${...}`` in a definition with its local ARN (as CDK definitionSubstitutions)."""
+    if isinstance(value, str):
+        return PLACEHOLDER.sub(lambda m: local_arn(m.group(1), workflow), value)
+    if isinstance(value, list):
+        return [substitute(v, workflow) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, workflow) for k, v in value.items()}
+    return value
+
+
+def _env(mapping: Mapping[str, str]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in mapping.items()}
+
+
+def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cwd: str) -> dict[str, Any]:
+    """What the local services need, as JSON: definitions (substituted), job definitions, functions.
+
+    Job definitions and functions are keyed by the name their placeholder carries
+    (``${JobDefinition_<task>}``, ``${Function_<task>}``), so the mapping follows the compiler.
+    """
+    job_definitions: dict[str, Any] = {}
+    functions: dict[str, Any] = {}
+    for task in wf.tasks:
+        timeout = task.timeout if task.timeout is not None else wf.defaults.timeout
+        job = task.job
+        key = _safe(task.name)
+        if task.runs_on == "batch":
+            if isinstance(job, model.BatchJob):
+                command, image, vcpus, memory = list(job.command), job.image, job.vcpus, job.memory
+            elif isinstance(job, model.PythonTask):
+                command = ["python", "-m", "orchestrator.runner", job.function]
+                image, vcpus, memory = job.image or wf.defaults.image or "local", job.vcpus, job.memory
+            else:
+                continue
+            job_definitions[key] = {"name": key, "image": image, "command": command, "vcpus": vcpus,
+                                    "memory": memory, "environment": _env(job.environment),
+                                    "timeout": timeout}
+        else:
+            handler = job.handler if isinstance(job, model.LambdaTask) else getattr(job, "function", "")
+            functions[key] = {"name": key, "handler": handler,
+                              "timeout": min(timeout, model.LAMBDA_MAX_TIMEOUT) if timeout is not None
+                              else DEFAULT_TIMEOUT, "memory": job.memory, "environment": _env(job.environment)}
+    queues = [{"name": q.name, "priority": q.priority} for q in wf.queues]
+    return {"workflow": wf.name, "main": main, "cwd": cwd,
+            "definitions": {name: substitute(d, wf.name) for name, d in definitions.items()},
+            "job_definitions": job_definitions, "functions": functions, "queues": queues,
+            "email": list(wf.notify.email) if wf.notify else []}
+
+
+def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:
+    from orchestrator.compiler import compile_workflow
+
+    result = compile_workflow(wf)
+    definitions = dict(result.definitions)
+    main: Any = result.main
+    if isinstance(main, str):
+        main_name = main
+    else:  # the main definition itself
+        main_name = next((n for n, d in definitions.items() if d is main), wf.name)
+        definitions.setdefault(main_name, main)
+    return build_plan(wf, definitions, main_name, cwd)
+
+
+# -- the result --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    """How a local run ended, where it is stored, and where its logs are."""
+
+    execution_arn: str
+    name: str
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    history: list[dict[str, Any]]
+    home: Path
+    redrive_count: int = 0
+    reused: tuple[str, ...] = ()
+    logs: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="milliseconds")
+    return str(value)
+
+
+def _ms(iso: str | None) -> int | None:
+    return None if iso is None else int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _jsonable_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(event)
+    out["timestamp"] = _iso(event.get("timestamp"))
+    return out
+
+
+# -- one local run (an execution tree) ---------------------------------------------------------
+
+
+EventListener = Callable[[str, dict[str, Any]], None]
+
+
+class LocalRun:
+    """The services of one run and the integrations every execution of the run uses."""
+
+    def __init__(self, store: Store, plan: Mapping[str, Any], *, redrive_count: int = 0,
+                 mock: MockCase | None = None, virtual_time: bool = False,
+                 on_event: EventListener | None = None, on_job: Any = None,
+                 notice: Callable[[str], None] | None = None,
+                 compute: list[ComputeEnvironment] | None = None) -> None:
+        self.store = store
+        self.plan = plan
+        self.redrive_count = redrive_count
+        self.mock = mock
+        self.virtual_time = virtual_time
+        self._on_event = on_event
+        self.reused: list[str] = []
+        cwd = str(plan.get("cwd") or os.getcwd())
+        say = notice or (lambda text: print(text, file=sys.stderr))
+        definitions = {k: JobDefinition(name=v["name"], image=v["image"], command=tuple(v["command"]),
+                                        vcpus=float(v["vcpus"]), memory=int(v["memory"]),
+                                        environment={**v["environment"], "ORCHESTRATOR_HOME": str(store.home)},
+                                        timeout=v.get("timeout"))
+                       for k, v in plan["job_definitions"].items()}
+        queue_specs = plan.get("queues") or []
+        ce = compute or default_compute()
+        queues = [JobQueue(name=q["name"], priority=int(q["priority"]), compute_environments=tuple(c.name for c in ce))
+                  for q in queue_specs]
+        self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=say, on_job=on_job)
+        functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
+                                       memory=int(v["memory"]), environment=v["environment"])
+                     for k, v in plan["functions"].items()}
+        self.lambda_ = LocalLambda(store, functions, cwd=cwd)
+        self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], printer=say)
+
+    def close(self) -> None:
+        self.outbox.flush(timeout=30)
+        self.lambda_.close()
+
+    # -- integrations -------------------------------------------------------------------------
+
+    def integrations(self, scope: str, machine: str) -> dict[str, Integration]:
+        services: dict[str, Integration] = {
+            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox,
+            "states:startExecution": lambda call: self._start_child(call, scope)}
+        return {key: self._wrap(key, service, scope) for key, service in services.items()}
+
+    def _wrap(self, key: str, service: Integration, scope: str) -> Integration:
+        replay = key != "sns:publish"  # an alert reached again on redrive is sent again
+
+        def integration(call: TaskCall) -> Any:
+            if self.mock is not None and self.mock.mocks(call.state_name):
+                return self.mock.respond(call.state_name)
+            result_key = task_key(call)
+            if replay and call.pattern is not IntegrationPattern.WAIT_FOR_TASK_TOKEN:
+                found, stored = self.store.get_result(scope, result_key)
+                if found:
+                    self.reused.append(call.state_name)
+                    return stored
+            result = service(call)
+            if replay:
+                self.store.put_result(scope, result_key, call.state_name, result, self.redrive_count)
+            return result
+        return integration
+
+    # -- executions ---------------------------------------------------------------------------
+
+    def run_execution(self, machine: str, input: Any, *, name: str, scope: str, parent_arn: str | None,
+                      cancel: threading.Event | None = None, redrive: ExecutionRow | None = None,
+                      started: Callable[[str], None] | None = None) -> ExecutionResult:
+        """Run one state machine of the plan to its end, persisting as it goes."""
+        definition = self.plan["definitions"][machine]
+        sm_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine}"
+        arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
+        runner_start = process_start_time(os.getpid())
+        offset = 0
+        if redrive is None:
+            self.store.create_execution(arn=arn, name=name, state_machine_arn=sm_arn, workflow=self.plan["workflow"],
+                                        parent_arn=parent_arn, scope=scope, input=input, start_date=_now_iso(),
+                                        cwd=str(self.plan.get("cwd")), plan=self.plan if parent_arn is None else None,
+                                        runner_start=runner_start)
+        else:
+            offset = self.store.last_event_id(arn)
+            self.store.restart_execution(arn, self.redrive_count, runner_start)
+        if started is not None:
+            started(arn)
+
+        def on_event(event: Mapping[str, Any]) -> None:
+            stored = _jsonable_event(event)
+            if redrive is not None and stored.get("type") == "ExecutionStarted":
+                stored = {"id": stored["id"], "previousEventId": 0, "timestamp": stored["timestamp"],
+                          "type": "ExecutionRedriven",
+                          "executionRedrivenEventDetails": {"redriveCount": self.redrive_count}}
+            self.store.append_event(arn, stored, offset=offset)
+            if self._on_event is not None:
+                self._on_event(arn, stored)
+
+        execution = start(definition, input, virtual_time=self.virtual_time, integrations=self.integrations(scope, machine),
+                          on_event=on_event, execution_name=name, state_machine_arn=sm_arn)
+        try:
+            while True:
+                try:
+                    result = execution.wait(0.1 if cancel is not None else None)
+                    break
+                except TimeoutError:
+                    assert cancel is not None
+                    if cancel.is_set():
+                        execution.stop("States.Aborted", "The parent execution stopped waiting for this one.")
+        except BaseException:
+            self.store.finish_execution(arn, status="FAILED", output=None, error="States.Runtime",
+                                        cause="Internal error in the local runner", stop_date=_now_iso())
+            raise
+        self.store.finish_execution(arn, status=result.status, output=result.output, error=result.error,
+                                    cause=result.cause, stop_date=_now_iso())
+        return result
+
+    def _start_child(self, call: TaskCall, scope: str) -> Any:
+        params = call.parameters if isinstance(call.parameters, Mapping) else {}
+        sm_arn = str(params.get("StateMachineArn", ""))
+        machine = sm_arn.rsplit(":", 1)[-1]
+        if machine not in self.plan["definitions"]:
+            raise TaskFailure("StepFunctions.StateMachineDoesNotExistException",
+                              f"State Machine Does Not Exist: '{sm_arn}'")
+        raw_input = params.get("Input")
+        child_input = json.loads(raw_input) if isinstance(raw_input, str) else ({} if raw_input is None else raw_input)
+        name = str(params.get("Name") or uuid.uuid4())
+        child_scope = f"{scope}/{task_key(call)}"
+        if call.pattern is not IntegrationPattern.SYNC:
+            started: list[str] = []
+            ready = threading.Event()
+
+            def note(arn: str) -> None:
+                started.append(arn)
+                ready.set()
+            threading.Thread(target=self.run_execution, args=(machine, child_input), daemon=True, kwargs={
+                "name": name, "scope": child_scope, "parent_arn": call.execution_arn, "started": note}).start()
+            ready.wait()
+            return {"ExecutionArn": started[0], "StartDate": int(time.time() * 1000)}
+        result = self.run_execution(machine, child_input, name=name, scope=child_scope,
+                                    parent_arn=call.execution_arn, cancel=call.cancel)
+        v2 = call.sync_version == 2
+        described: dict[str, Any] = {
+            "ExecutionArn": result.execution_arn, "Input": child_input if v2 else json.dumps(child_input),
+            "InputDetails": {"Included": True}, "Name": name, "StateMachineArn": sm_arn, "Status": result.status,
+            "StartDate": _ms(_iso(result.start_time)) if result.start_time else None,
+            "StopDate": _ms(_iso(result.stop_time)) if result.stop_time else None}
+        if result.status == "SUCCEEDED":
+            described["Output"] = result.output if v2 else json.dumps(result.output)
+            described["OutputDetails"] = {"Included": True}
+            return described
+        described["Error"], described["Cause"] = result.error, result.cause
+        raise TaskFailure("States.TaskFailed", json.dumps({k: v for k, v in described.items() if v is not None}))
+
+
+def task_key(call: TaskCall) -> str:
+    """A Task's identity within its scope: the state name, plus the Map item index inside a Map."""
+    context = call.context or {}
+    item = (context.get("Map") or {}).get("Item") or {}
+    index = item.get("Index")
+    return call.state_name if index is None else f"{call.state_name}[{index}]"
+
+
+# -- entry points -------------------------------------------------------------------------------
+
+
+def _logs(store: Store, arn: str) -> dict[str, list[str]]:
+    logs: dict[str, list[str]] = {}
+    arns = [arn] + [c.arn for c in store.children(arn)]
+    for a in arns:
+        for job in store.jobs(a):
+            logs.setdefault(job["state_name"] or job["job_name"], []).extend(job["log_paths"])
+        for inv in store.invocations(a):
+            if inv["log_path"]:
+                paths = logs.setdefault(inv["state_name"] or inv["function_name"], [])
+                if inv["log_path"] not in paths:
+                    paths.append(inv["log_path"])
+    return logs
+
+
+def _load(wf: model.Workflow | str | os.PathLike[str]) -> model.Workflow:
+    if isinstance(wf, model.Workflow):
+        return wf
+    from orchestrator import spec
+
+    loaded: model.Workflow = spec.load(wf)
+    return loaded
+
+
+def _mock_case(mock_config: MockConfig | str | os.PathLike[str] | None, test_case: str | None,
+               machine: str) -> MockCase | None:
+    if mock_config is None:
+        if test_case is not None:
+            raise OrchestratorError("A test case needs a mock config: pass --mock-config FILE with --test-case.")
+        return None
+    config = mock_config if isinstance(mock_config, MockConfig) else MockConfig.load(mock_config)
+    if test_case is None:
+        raise OrchestratorError(f"{config.source}: name the test case to use (--test-case NAME).")
+    return config.case(machine, test_case)
+
+
+def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None, *,
+                 home: str | os.PathLike[str] | None = None,
+                 mock_config: MockConfig | str | os.PathLike[str] | None = None,
+                 test_case: str | None = None, progress: bool = False, virtual_time: bool = False,
+                 name: str | None = None, compute: list[ComputeEnvironment] | None = None,
+                 notice: Callable[[str], None] | None = None) -> RunResult:
+    """Validate, compile and run a workflow here; the execution is stored under ``home``."""
+    workflow = _load(wf)
+    plan = compile_plan(workflow, os.getcwd())
+    store = Store(home)
+    mock = _mock_case(mock_config, test_case, plan["main"])
+    execution_name = name or f"{workflow.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    return _drive(store, plan, input, execution_name=execution_name, redrive=None, mock=mock, progress=progress,
+                  virtual_time=virtual_time, compute=compute, notice=notice)
+
+
+def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name: str,
+           redrive: ExecutionRow | None, mock: MockCase | None, progress: bool, virtual_time: bool,
+           compute: list[ComputeEnvironment] | None, notice: Callable[[str], None] | None) -> RunResult:
+    view = None
+    if progress:
+        from orchestrator.local.progress import ProgressView
+
+        view = ProgressView(plan)
+    redrive_count = 0 if redrive is None else redrive.redrive_count + 1
+    run = LocalRun(store, plan, redrive_count=redrive_count, mock=mock, virtual_time=virtual_time,
+                   on_event=view.on_event if view else None, on_job=view.on_job if view else None,
+                   notice=(view.notice if view else notice), compute=compute)
+    main = str(plan["main"])
+    scope = redrive.scope if redrive is not None else f"{main}:{execution_name}"
+    try:
+        if view is not None:
+            with view:
+                result = run.run_execution(main, input, name=execution_name, scope=scope, parent_arn=None,
+                                           redrive=redrive)
+        else:
+            result = run.run_execution(main, input, name=execution_name, scope=scope, parent_arn=None,
+                                       redrive=redrive)
+    finally:
+        run.close()
+    arn = result.execution_arn
+    return RunResult(execution_arn=arn, name=execution_name, status=result.status, output=result.output,
+                     error=result.error, cause=result.cause, history=store.events(arn), home=store.home,
+                     redrive_count=redrive_count, reused=tuple(run.reused), logs=_logs(store, arn))
+
+
+def reconcile(store: Store) -> None:
+    """Mark executions whose runner died (RUNNING, runner pid gone or reused) as FAILED."""
+    for row in store.executions():
+        if row.status != "RUNNING" or row.runner_pid is None:
+            continue
+        alive = pid_alive(row.runner_pid) and (
+            row.runner_start is None or process_start_time(row.runner_pid) == row.runner_start)
+        if alive:
+            continue
+        cause = (f"The local runner (pid {row.runner_pid}) exited before the execution finished. "
+                 f"`orchestrator redrive {row.name}` finishes it without re-running completed tasks.")
+        store.append_event(row.arn, {"id": store.last_event_id(row.arn) + 1, "previousEventId": 0,
+                                     "timestamp": _now_iso(), "type": "ExecutionFailed",
+                                     "executionFailedEventDetails": {"error": RUNNER_DIED, "cause": cause}})
+        store.finish_execution(row.arn, status="FAILED", output=None, error=RUNNER_DIED, cause=cause,
+                               stop_date=_now_iso())
+
+
+def redrive_execution(execution: str, *, home: str | os.PathLike[str] | None = None, progress: bool = False,
+                      compute: list[ComputeEnvironment] | None = None,
+                      notice: Callable[[str], None] | None = None) -> RunResult:
+    """Redrive a FAILED, TIMED_OUT or ABORTED execution (or one whose runner died) to its end."""
+    store = Store(home)
+    reconcile(store)
+    row = store.resolve(execution)
+    if row.parent_arn is not None:
+        parent = store.execution(row.parent_arn)
+        raise RedriveError(f"{row.name!r} is a child execution; redrive its parent {parent.name!r} instead.")
+    if row.status == "RUNNING":
+        raise RedriveError(f"{row.name!r} is still running (runner pid {row.runner_pid}); wait for it or stop it.")
+    if row.status == "SUCCEEDED":
+        raise RedriveError(f"{row.name!r} succeeded; only FAILED, TIMED_OUT or ABORTED executions can be redriven.")
+    if not row.plan:
+        raise RedriveError(f"{row.name!r} has no stored plan; it cannot be redriven locally.")
+    if row.cwd and os.path.isdir(row.cwd):
+        row.plan["cwd"] = row.cwd
+    return _drive(store, row.plan, row.input, execution_name=row.name, redrive=row, mock=None,
+                  progress=progress, virtual_time=False, compute=compute, notice=notice)

@@ -1,0 +1,187 @@
+"""The SNS outbox: every ``sns:publish`` is stored in SQLite and printed, then optionally delivered.
+
+Delivery targets are opt-in, read from the environment (or passed in):
+
+* ``ORCHESTRATOR_SNS_WEBHOOK`` — comma-separated URLs; each gets an HTTP POST of the SNS
+  notification JSON (``Type``, ``MessageId``, ``TopicArn``, ``Subject``, ``Message``, ``Timestamp``).
+* ``ORCHESTRATOR_SMTP_HOST`` (``_PORT``, ``_USER``, ``_PASSWORD``, ``_FROM``, ``_STARTTLS=1``,
+  ``_TO``) — e-mail through that server to ``_TO`` or the workflow's ``notify.email``.
+
+A delivery that fails is retried a bounded number of times with exponential backoff in a
+background thread; every attempt is recorded in the ``deliveries`` table, and the message stays
+in ``messages`` whatever happens — nothing is dropped.
+
+    >>> import tempfile
+    >>> from orchestrator.local.store import Store
+    >>> outbox = Outbox(Store(tempfile.mkdtemp()), printer=lambda text: None)
+    >>> sorted(outbox.publish({"TopicArn": "arn:aws:sns:us-east-1:000000000000:alerts", "Message": "hi"}))
+    ['MessageId', 'SdkHttpMetadata', 'SdkResponseMetadata']
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import smtplib
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Any
+
+from orchestrator.engine.integrations import TaskCall
+from orchestrator.local.store import Store
+
+DELIVERY_ATTEMPTS = 4
+DELIVERY_BACKOFF = 1.0  # seconds before the 2nd attempt; doubled each time
+WEBHOOK_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpConfig:
+    host: str
+    port: int = 25
+    user: str | None = None
+    password: str | None = None
+    sender: str = "orchestrator@localhost"
+    starttls: bool = False
+    to: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], default_to: Sequence[str] = ()) -> SmtpConfig | None:
+        host = env.get("ORCHESTRATOR_SMTP_HOST")
+        if not host:
+            return None
+        to = tuple(a.strip() for a in env.get("ORCHESTRATOR_SMTP_TO", "").split(",") if a.strip())
+        return cls(host=host, port=int(env.get("ORCHESTRATOR_SMTP_PORT", "25")),
+                   user=env.get("ORCHESTRATOR_SMTP_USER"), password=env.get("ORCHESTRATOR_SMTP_PASSWORD"),
+                   sender=env.get("ORCHESTRATOR_SMTP_FROM", "orchestrator@localhost"),
+                   starttls=env.get("ORCHESTRATOR_SMTP_STARTTLS") == "1", to=to or tuple(default_to))
+
+
+def webhooks_from_env(env: Mapping[str, str]) -> list[str]:
+    return [u.strip() for u in env.get("ORCHESTRATOR_SNS_WEBHOOK", "").split(",") if u.strip()]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Outbox:
+    """The ``sns:publish`` integration."""
+
+    def __init__(self, store: Store, *, webhooks: Sequence[str] = (), smtp: SmtpConfig | None = None,
+                 printer: Callable[[str], None] | None = None, attempts: int = DELIVERY_ATTEMPTS,
+                 backoff: float = DELIVERY_BACKOFF) -> None:
+        self.store = store
+        self.webhooks = list(webhooks)
+        self.smtp = smtp
+        self._print = printer or (lambda text: print(text, file=sys.stderr))
+        self.attempts = attempts
+        self.backoff = backoff
+        self._pending: list[threading.Thread] = []
+
+    def __call__(self, call: TaskCall) -> Any:
+        params = call.parameters if isinstance(call.parameters, Mapping) else {}
+        return self.publish(params, execution_arn=call.execution_arn, state_name=call.state_name)
+
+    def publish(self, params: Mapping[str, Any], *, execution_arn: str | None = None,
+                state_name: str | None = None) -> dict[str, Any]:
+        topic = str(params.get("TopicArn") or params.get("TargetArn") or params.get("PhoneNumber") or "")
+        message = params.get("Message", "")
+        if not isinstance(message, str):
+            message = json.dumps(message, separators=(",", ":"))
+        subject = params.get("Subject")
+        message_id = str(uuid.uuid4())
+        self.store.put_message(message_id=message_id, execution_arn=execution_arn, state_name=state_name,
+                               topic_arn=topic, subject=subject, message=message,
+                               attributes=params.get("MessageAttributes"), created_at=_now_ms())
+        topic_name = topic.rsplit(":", 1)[-1]
+        self._print(f"[sns] {topic_name}: {subject + ' — ' if subject else ''}{message}")
+        notification = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic,
+                        "Subject": subject, "Message": message,
+                        "Timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+        for url in self.webhooks:
+            self._deliver_later(message_id, url, functools.partial(self._post, url, notification))
+        if self.smtp is not None and self.smtp.to:
+            smtp = self.smtp
+            self._deliver_later(message_id, f"smtp://{smtp.host}:{smtp.port}",
+                                lambda: self._mail(smtp, subject or f"Notification from {topic_name}", message))
+        rid = str(uuid.uuid4())
+        date = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+        headers = {"x-amzn-RequestId": rid, "Content-Type": "text/xml", "Date": date, "connection": "keep-alive"}
+        return {"MessageId": message_id,
+                "SdkHttpMetadata": {"AllHttpHeaders": {k: [v] for k, v in headers.items()},
+                                    "HttpHeaders": headers, "HttpStatusCode": 200},
+                "SdkResponseMetadata": {"RequestId": rid}}
+
+    def _deliver_later(self, message_id: str, target: str, send: Callable[[], None]) -> None:
+        thread = threading.Thread(target=self._deliver, args=(message_id, target, send), daemon=True,
+                                  name=f"sns-delivery-{message_id[:8]}")
+        self._pending.append(thread)
+        thread.start()
+
+    def _deliver(self, message_id: str, target: str, send: Callable[[], None]) -> None:
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            try:
+                send()
+            except (OSError, smtplib.SMTPException, urllib.error.URLError, ValueError) as exc:
+                last = attempt == self.attempts
+                self.store.put_delivery(message_id=message_id, target=target, attempt=attempt,
+                                        status="FAILED" if last else "RETRYING", error=str(exc), at=_now_ms())
+                if last:
+                    self._print(f"[sns] delivery to {target} failed after {attempt} attempts: {exc} "
+                                "(the message is kept in the outbox)")
+                    return
+                time.sleep(delay)
+                delay *= 2
+                continue
+            self.store.put_delivery(message_id=message_id, target=target, attempt=attempt,
+                                    status="DELIVERED", error=None, at=_now_ms())
+            return
+
+    @staticmethod
+    def _post(url: str, notification: Mapping[str, Any]) -> None:
+        request = urllib.request.Request(
+            url, data=json.dumps(notification).encode(), method="POST",
+            headers={"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification",
+                     "x-amz-sns-message-id": str(notification["MessageId"]),
+                     "x-amz-sns-topic-arn": str(notification["TopicArn"])})
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
+            if response.status >= 300:
+                raise OSError(f"HTTP {response.status}")
+
+    @staticmethod
+    def _mail(smtp: SmtpConfig, subject: str, body: str) -> None:
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = smtp.sender, ", ".join(smtp.to), subject
+        mail.set_content(body)
+        client_cls = smtplib.SMTP_SSL if smtp.port == 465 else smtplib.SMTP
+        with client_cls(smtp.host, smtp.port, timeout=WEBHOOK_TIMEOUT) as client:
+            if smtp.starttls:
+                client.starttls()
+            if smtp.user:
+                client.login(smtp.user, smtp.password or "")
+            client.send_message(mail)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait for deliveries in flight (the run's end waits so none is cut short)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in list(self._pending):
+            thread.join(None if deadline is None else max(deadline - time.monotonic(), 0))
+        self._pending = [t for t in self._pending if t.is_alive()]
+
+
+def configured_outbox(store: Store, *, email: Sequence[str] = (), printer: Callable[[str], None] | None = None,
+                      env: Mapping[str, str] | None = None) -> Outbox:
+    """The outbox with targets from the environment (see the module docstring)."""
+    env = os.environ if env is None else env
+    return Outbox(store, webhooks=webhooks_from_env(env), smtp=SmtpConfig.from_env(env, email), printer=printer)

@@ -1,0 +1,380 @@
+"""The local store: one SQLite database (WAL) under ``.orchestrator/`` in the working directory.
+
+Everything the embedded default does is written here as it happens — executions, their history
+events (committed per event, so a killed runner loses nothing that had completed), Batch jobs,
+Lambda invocations, SNS messages and their deliveries, and each completed task's result (what
+``redrive`` replays). ``ORCHESTRATOR_HOME`` moves it.
+
+WAL with ``synchronous=NORMAL`` survives the runner being killed (SIGKILL): a commit is in the
+WAL file in the OS page cache once ``commit`` returns; only a power cut can lose the last ones.
+
+    >>> import tempfile
+    >>> store = Store(tempfile.mkdtemp())
+    >>> store.executions()
+    []
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import OrchestratorError
+
+HOME_ENV = "ORCHESTRATOR_HOME"
+DEFAULT_HOME = ".orchestrator"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS executions (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    state_machine_arn TEXT NOT NULL,
+    workflow TEXT NOT NULL,
+    parent_arn TEXT,
+    scope TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    start_date TEXT NOT NULL,
+    stop_date TEXT,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    runner_pid INTEGER,
+    runner_start TEXT,
+    cwd TEXT,
+    plan TEXT
+);
+CREATE INDEX IF NOT EXISTS executions_start ON executions (start_date);
+CREATE TABLE IF NOT EXISTS events (
+    execution_arn TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    timestamp TEXT NOT NULL,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (execution_arn, id)
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    execution_arn TEXT,
+    state_name TEXT,
+    job_name TEXT NOT NULL,
+    queue TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_reason TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    log_paths TEXT NOT NULL DEFAULT '[]',
+    description TEXT
+);
+CREATE TABLE IF NOT EXISTS invocations (
+    request_id TEXT PRIMARY KEY,
+    execution_arn TEXT,
+    state_name TEXT,
+    function_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    duration_ms REAL,
+    error TEXT,
+    log_path TEXT
+);
+CREATE TABLE IF NOT EXISTS messages (
+    message_id TEXT PRIMARY KEY,
+    execution_arn TEXT,
+    state_name TEXT,
+    topic_arn TEXT NOT NULL,
+    subject TEXT,
+    message TEXT NOT NULL,
+    attributes TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    message_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS task_results (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state_name TEXT NOT NULL,
+    output TEXT NOT NULL,
+    redrive_count INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+"""
+
+
+class ExecutionNotFound(OrchestratorError):
+    """No stored execution matches what the user typed."""
+
+
+def home_dir(home: str | os.PathLike[str] | None = None) -> Path:
+    """Where the store lives: ``home``, else ``$ORCHESTRATOR_HOME``, else ``./.orchestrator``."""
+    if home is not None:
+        return Path(home)
+    return Path(os.environ.get(HOME_ENV) or DEFAULT_HOME)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecutionRow:
+    arn: str
+    name: str
+    state_machine_arn: str
+    workflow: str
+    parent_arn: str | None
+    scope: str
+    status: str
+    input: Any
+    output: Any
+    error: str | None
+    cause: str | None
+    start_date: str
+    stop_date: str | None
+    redrive_count: int
+    runner_pid: int | None
+    runner_start: str | None
+    cwd: str | None
+    plan: Any
+
+    def list_entry(self) -> dict[str, Any]:
+        """The ListExecutions shape (ISO dates)."""
+        entry: dict[str, Any] = {
+            "executionArn": self.arn, "stateMachineArn": self.state_machine_arn, "name": self.name,
+            "status": self.status, "startDate": self.start_date}
+        if self.stop_date is not None:
+            entry["stopDate"] = self.stop_date
+        if self.redrive_count:
+            entry["redriveCount"] = self.redrive_count
+        return entry
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class Store:
+    """Thread-safe access to the SQLite store; one connection guarded by a lock."""
+
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+        self.home = home_dir(home).resolve()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.logs_dir = self.home / "logs"
+        self.path = self.home / "store.sqlite3"
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._db.execute(sql, args).fetchall())
+
+    # -- executions ---------------------------------------------------------------------------
+
+    def create_execution(self, *, arn: str, name: str, state_machine_arn: str, workflow: str,
+                         parent_arn: str | None, scope: str, input: Any, start_date: str,
+                         cwd: str, plan: Any, runner_start: str | None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO executions (arn, name, state_machine_arn, workflow, parent_arn, scope, status,"
+                " input, start_date, runner_pid, runner_start, cwd, plan) VALUES"
+                " (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?)",
+                (arn, name, state_machine_arn, workflow, parent_arn, scope, json.dumps(input), start_date,
+                 os.getpid(), runner_start, cwd, None if plan is None else json.dumps(plan)))
+
+    def restart_execution(self, arn: str, redrive_count: int, runner_start: str | None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE executions SET status='RUNNING', stop_date=NULL, error=NULL, cause=NULL,"
+                " output=NULL, redrive_count=?, runner_pid=?, runner_start=? WHERE arn=?",
+                (redrive_count, os.getpid(), runner_start, arn))
+
+    def finish_execution(self, arn: str, *, status: str, output: Any, error: str | None,
+                         cause: str | None, stop_date: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE executions SET status=?, output=?, error=?, cause=?, stop_date=? WHERE arn=?",
+                (status, None if output is None else json.dumps(output), error, cause, stop_date, arn))
+
+    def execution(self, arn: str) -> ExecutionRow:
+        rows = self._query(f"SELECT {_EXEC_COLS} FROM executions WHERE arn=?", (arn,))
+        if not rows:
+            raise ExecutionNotFound(f"No execution {arn!r} in {self.path}.")
+        return _row(rows[0])
+
+    def executions(self, *, top_level_only: bool = False) -> list[ExecutionRow]:
+        """Newest first."""
+        where = " WHERE parent_arn IS NULL" if top_level_only else ""
+        rows = self._query(f"SELECT {_EXEC_COLS} FROM executions{where} ORDER BY start_date DESC, rowid DESC")
+        return [_row(r) for r in rows]
+
+    def children(self, arn: str) -> list[ExecutionRow]:
+        rows = self._query(f"SELECT {_EXEC_COLS} FROM executions WHERE parent_arn=? ORDER BY start_date",
+                           (arn,))
+        return [_row(r) for r in rows]
+
+    def resolve(self, text: str) -> ExecutionRow:
+        """An execution by ARN, name, or unique prefix of either (EXECUTION on the command line)."""
+        rows = self.executions()
+        for row in rows:
+            if text in (row.arn, row.name):
+                return row
+        matches = [r for r in rows if r.name.startswith(text) or r.arn.startswith(text)]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            hint = f" The newest is {rows[0].name!r}." if rows else " There are none yet: `orchestrator run SPEC`."
+            raise ExecutionNotFound(f"No execution matches {text!r} in {self.path}.{hint}")
+        names = ", ".join(repr(r.name) for r in matches[:5])
+        raise ExecutionNotFound(
+            f"{text!r} matches {len(matches)} executions ({names}{', ...' if len(matches) > 5 else ''});"
+            " give more of the name or the full ARN.")
+
+    # -- history ------------------------------------------------------------------------------
+
+    def append_event(self, arn: str, event: dict[str, Any], *, offset: int = 0) -> None:
+        """Store one history event; committed before returning (crash safety)."""
+        stored = dict(event)
+        stored["id"] = int(event.get("id", 0)) + offset
+        if "previousEventId" in stored and stored["previousEventId"]:
+            stored["previousEventId"] = int(stored["previousEventId"]) + offset
+        timestamp = stored.get("timestamp")
+        ts = timestamp if isinstance(timestamp, str) else str(timestamp)
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO events (execution_arn, id, timestamp, type, body) VALUES (?, ?, ?, ?, ?)",
+                (arn, stored["id"], ts, str(stored.get("type")), json.dumps(stored, default=str)))
+
+    def last_event_id(self, arn: str) -> int:
+        rows = self._query("SELECT MAX(id) FROM events WHERE execution_arn=?", (arn,))
+        return int(rows[0][0] or 0)
+
+    def events(self, arn: str) -> list[dict[str, Any]]:
+        rows = self._query("SELECT body FROM events WHERE execution_arn=? ORDER BY id", (arn,))
+        return [json.loads(r[0]) for r in rows]
+
+    # -- task results (redrive) ---------------------------------------------------------------
+
+    def put_result(self, scope: str, key: str, state_name: str, output: Any, redrive_count: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO task_results (scope, key, state_name, output, redrive_count)"
+                " VALUES (?, ?, ?, ?, ?)", (scope, key, state_name, json.dumps(output), redrive_count))
+
+    def get_result(self, scope: str, key: str) -> tuple[bool, Any]:
+        rows = self._query("SELECT output FROM task_results WHERE scope=? AND key=?", (scope, key))
+        return (True, json.loads(rows[0][0])) if rows else (False, None)
+
+    # -- jobs, invocations, messages ----------------------------------------------------------
+
+    def put_job(self, job: dict[str, Any], *, execution_arn: str | None, state_name: str | None,
+                log_paths: list[str], updated_at: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO jobs (job_id, execution_arn, state_name, job_name, queue, status,"
+                " status_reason, attempts, created_at, updated_at, log_paths, description)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job["JobId"], execution_arn, state_name, job["JobName"], job["JobQueue"], job["Status"],
+                 job.get("StatusReason"), len(job.get("Attempts", [])), job["CreatedAt"], updated_at,
+                 json.dumps(log_paths), json.dumps(job)))
+
+    def jobs(self, execution_arn: str) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT job_id, state_name, job_name, queue, status, status_reason, attempts, log_paths,"
+            " description FROM jobs WHERE execution_arn=? ORDER BY created_at, rowid", (execution_arn,))
+        keys = ("job_id", "state_name", "job_name", "queue", "status", "status_reason", "attempts",
+                "log_paths", "description")
+        out = []
+        for r in rows:
+            item = dict(zip(keys, r, strict=True))
+            item["log_paths"] = json.loads(item["log_paths"])
+            item["description"] = _loads(item["description"])
+            out.append(item)
+        return out
+
+    def put_invocation(self, *, request_id: str, execution_arn: str | None, state_name: str | None,
+                       function_name: str, status: str, started_at: int, duration_ms: float | None,
+                       error: str | None, log_path: str | None) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO invocations (request_id, execution_arn, state_name, function_name,"
+                " status, started_at, duration_ms, error, log_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (request_id, execution_arn, state_name, function_name, status, started_at, duration_ms,
+                 error, log_path))
+
+    def invocations(self, execution_arn: str) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT request_id, state_name, function_name, status, duration_ms, error, log_path"
+            " FROM invocations WHERE execution_arn=? ORDER BY started_at, rowid", (execution_arn,))
+        keys = ("request_id", "state_name", "function_name", "status", "duration_ms", "error", "log_path")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def put_message(self, *, message_id: str, execution_arn: str | None, state_name: str | None,
+                    topic_arn: str, subject: str | None, message: str, attributes: Any,
+                    created_at: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO messages (message_id, execution_arn, state_name, topic_arn, subject, message,"
+                " attributes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (message_id, execution_arn, state_name, topic_arn, subject, message,
+                 json.dumps(attributes), created_at))
+
+    def messages(self, execution_arn: str | None = None) -> list[dict[str, Any]]:
+        where, args = ("WHERE execution_arn=?", (execution_arn,)) if execution_arn else ("", ())
+        rows = self._query(
+            f"SELECT message_id, execution_arn, state_name, topic_arn, subject, message FROM messages {where}"
+            " ORDER BY created_at, rowid", args)
+        keys = ("message_id", "execution_arn", "state_name", "topic_arn", "subject", "message")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def put_delivery(self, *, message_id: str, target: str, attempt: int, status: str,
+                     error: str | None, at: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO deliveries (message_id, target, attempt, status, error, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (message_id, target, attempt, status, error, at))
+
+    def deliveries(self, message_id: str) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT target, attempt, status, error FROM deliveries WHERE message_id=? ORDER BY rowid",
+            (message_id,))
+        return [dict(zip(("target", "attempt", "status", "error"), r, strict=True)) for r in rows]
+
+
+_EXEC_COLS = ("arn, name, state_machine_arn, workflow, parent_arn, scope, status, input, output, error, cause,"
+              " start_date, stop_date, redrive_count, runner_pid, runner_start, cwd, plan")
+
+
+def _row(r: tuple[Any, ...]) -> ExecutionRow:
+    return ExecutionRow(
+        arn=r[0], name=r[1], state_machine_arn=r[2], workflow=r[3], parent_arn=r[4], scope=r[5],
+        status=r[6], input=_loads(r[7]), output=_loads(r[8]), error=r[9], cause=r[10], start_date=r[11],
+        stop_date=r[12], redrive_count=r[13], runner_pid=r[14], runner_start=r[15], cwd=r[16],
+        plan=_loads(r[17]))
