@@ -67,16 +67,20 @@ def run_task(run: StateRun) -> Outcome:
     if run.jsonata and dataflow.is_jsonata_expr(resource):
         resource = dataflow.jsonata(resource, run.bindings(), "Resource")
     parsed = parse_resource(resource)
-    if run.jsonata:
-        arguments = state.get("Arguments", run.input)
-        parameters = dataflow.jsonata_template(arguments, run.bindings(), "Arguments")
-    else:
-        effective = run.effective_input()
-        parameters = run.payload(state["Parameters"], effective) if "Parameters" in state else effective
     timeout = _seconds(run, "TimeoutSeconds")
     heartbeat = _seconds(run, "HeartbeatSeconds")
+    effective = None if run.jsonata else run.effective_input()
 
     def attempt(n: int) -> Outcome:
+        # Each attempt gets its own task token, and its parameters are evaluated afresh so
+        # $$.State.RetryCount and $$.Task.Token are current.
+        waits = parsed.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN
+        run.task_token = str(uuid.uuid4()) if waits else None
+        if run.jsonata:
+            arguments = state.get("Arguments", run.input)
+            parameters = dataflow.jsonata_template(arguments, run.bindings(), "Arguments")
+        else:
+            parameters = run.payload(state["Parameters"], effective) if "Parameters" in state else effective
         result = _call(run, parsed, parameters, timeout, heartbeat, n)
         return run.finish(result)
 
@@ -87,8 +91,7 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
           heartbeat: float | None, attempt: int) -> Any:
     rt = run.rt
     service, action = _resource_type(parsed)
-    token = str(uuid.uuid4()) if parsed.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN else None
-    run.task_token = token
+    token = run.task_token
     if parsed.direct_lambda:
         kind = "LambdaFunction"
         run.event("LambdaFunctionScheduled", {
