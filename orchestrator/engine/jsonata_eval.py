@@ -30,6 +30,7 @@ import copy
 import hashlib
 import json
 import math
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -42,9 +43,7 @@ from jsonata.utils import Utils
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.intrinsics import (
     HASH_ALGORITHMS,
-    MAX_RANGE_ITEMS,
     java_random_double,
-    to_java_json,
 )
 
 __all__ = [
@@ -54,11 +53,14 @@ __all__ = [
     "evaluate_jsonata",
     "evaluate_template",
     "is_jsonata_expression",
+    "jsonata_problem",
     "json_type_name",
 ]
 
 QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
 _CACHE_SIZE: Final = 4096
+# AWS bounds one JSONata value at about 873,782 numbers (its memory limit); $range stops there.
+MAX_JSONATA_ITEMS: Final = 873_782
 _NULL: Final = Utils.NULL_VALUE
 
 
@@ -96,14 +98,37 @@ def _strip(s: str) -> str:
 
 
 # --------------------------------------------------------------------------- AWS functions
+#
+# How each one treats odd arguments follows what AWS answers (measured with TestState by the
+# Floci project, github.com/floci-io/floci issues #2662/#2736): an undefined argument usually
+# makes the result undefined, a wrong type is JSONata's T0410 signature error, a wrong value is
+# D3137, a fractional number is cut towards zero, and surplus arguments are T0410 naming the
+# first one. $random(seed) is java.util.Random: $random(42) is 0.7275636800328681 there too.
 
 
 class _FunctionError(Exception):
-    """One of our added functions rejected its arguments."""
+    """One of the added functions failed; ``str`` is the cause tail (``CODE: message``)."""
+
+
+def _signature_error(name: str, position: int) -> _FunctionError:
+    return _FunctionError(
+        f'T0410: Argument {position} of function "{name}" does not match function signature'
+    )
+
+
+def _arg(args: tuple[Any, ...], i: int) -> Any:
+    """Argument ``i``; None when left out or undefined, JSON null stays NULL_VALUE."""
+    return args[i] if i < len(args) else None
+
+
+def _no_surplus(name: str, args: tuple[Any, ...], allowed: int) -> None:
+    for i in range(allowed, len(args)):
+        if args[i] is not None:
+            raise _signature_error(name, i + 1)
 
 
 def _py(v: Any) -> Any:
-    """A JSONata argument as plain JSON: NULL_VALUE -> None, sequences -> list."""
+    """A JSONata value as plain JSON: NULL_VALUE -> None, sequences -> list."""
     if v is _NULL:
         return None
     if isinstance(v, list):
@@ -113,73 +138,72 @@ def _py(v: Any) -> Any:
     return v
 
 
-def _arity(name: str, args: tuple[Any, ...], low: int, high: int) -> None:
-    if not low <= len(args) <= high:
-        want = str(low) if low == high else f"{low} to {high}"
-        raise _FunctionError(f"${name} takes {want} argument{'' if want == '1' else 's'}, got {len(args)}")
-
-
-def _integer(name: str, v: Any, what: str) -> int:
+def _towards_zero(name: str, v: Any, position: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise _FunctionError(f"${name}: {what} must be an integer, but was {to_java_json(_py(v))}")
-    if isinstance(v, float):
-        if not v.is_integer():
-            raise _FunctionError(f"${name}: {what} must be an integer, but was {v!r}")
-        return int(v)
-    return v
+        raise _signature_error(name, position)
+    return int(v)  # int() truncates towards zero, as AWS does (-1.7 -> -1)
 
 
 def _fn_partition(*args: Any) -> Any:
-    _arity("partition", args, 2, 2)
-    array = _py(args[0])
+    _no_surplus("partition", args, 2)
+    array = _arg(args, 0)
+    if array is None:
+        return None
     if not isinstance(array, list):
-        raise _FunctionError(
-            f"$partition: the first argument must be an array, but was {to_java_json(array)}"
-        )
-    size = _integer("partition", args[1], "the chunk size")
-    if size <= 0:
-        raise _FunctionError(f"$partition: the chunk size must be greater than 0, but was {size}")
-    return [array[i : i + size] for i in range(0, len(array), size)]
+        raise _FunctionError('T0412: Argument 1 of function "partition" must be an array of undefined')
+    if not array:
+        return None
+    if _arg(args, 1) is None:
+        return [list(array)]
+    size = _towards_zero("partition", args[1], 2)
+    if size < 0:
+        raise _FunctionError("D3137: Second argument must be zero or greater")
+    if size == 0:
+        return None
+    return [list(array[i : i + size]) for i in range(0, len(array), size)]
 
 
 def _fn_range(*args: Any) -> Any:
-    _arity("range", args, 3, 3)
-    start = _integer("range", args[0], "the start")
-    end = _integer("range", args[1], "the end")
-    step = _integer("range", args[2], "the step")
-    if step == 0:
-        raise _FunctionError("$range: the step must not be 0")
-    count = max(0, (end - start) // step + 1)
-    if count > MAX_RANGE_ITEMS:
-        raise _FunctionError(
-            f"$range: the range must have at most {MAX_RANGE_ITEMS} items, but would have {count}"
-        )
-    if count == 0:
-        return []
+    _no_surplus("range", args, 3)
+    start = _towards_zero("range", _arg(args, 0), 1)
+    end = _towards_zero("range", _arg(args, 1), 2)
+    if _arg(args, 2) is None:
+        return None
+    step = _towards_zero("range", args[2], 3)
+    if step == 0 or (step > 0 and start > end) or (step < 0 and start < end):
+        return None
+    count = (end - start) // step + 1
+    if count > MAX_JSONATA_ITEMS:
+        raise _FunctionError(f"D3137: $range would build {count} items, more than {MAX_JSONATA_ITEMS}")
     # A sequence, not an array: JSONata unwraps a one-item sequence, as AWS does ($range(1,9,9) = 1).
     return Utils.create_sequence_from_iter(start + i * step for i in range(count))
 
 
 def _fn_hash(*args: Any) -> Any:
-    _arity("hash", args, 2, 2)
-    data, algorithm = _py(args[0]), _py(args[1])
+    _no_surplus("hash", args, 2)
+    data = _arg(args, 0)
     if not isinstance(data, str):
-        raise _FunctionError(f"$hash: the data to hash must be a string, but was {to_java_json(data)}")
+        raise _signature_error("hash", 1)
+    algorithm = _arg(args, 1)
+    if algorithm is None:
+        return None
+    if not isinstance(algorithm, str):
+        raise _signature_error("hash", 2)
     if algorithm not in HASH_ALGORITHMS:
         raise _FunctionError(
-            f"$hash: the algorithm must be one of {', '.join(HASH_ALGORITHMS)}, but was {to_java_json(algorithm)}"
+            f"D3137: Hash algorithm '{algorithm}' must be one of SHA-1, SHA-384, SHA-256, SHA-512, MD5"
         )
     return hashlib.new(HASH_ALGORITHMS[algorithm], data.encode("utf-8")).hexdigest()
 
 
 def _fn_random(*args: Any) -> Any:
-    _arity("random", args, 0, 1)
-    seed = None if not args or _py(args[0]) is None else _integer("random", args[0], "the seed")
-    return java_random_double(seed)
+    _no_surplus("random", args, 1)
+    seed = _arg(args, 0)
+    return java_random_double(None if seed is None else _towards_zero("random", seed, 1))
 
 
 def _fn_uuid(*args: Any) -> Any:
-    _arity("uuid", args, 0, 0)
+    _no_surplus("uuid", args, 0)
     return str(uuid.uuid4())
 
 
@@ -187,21 +211,28 @@ def _reject_constant(token: str) -> Any:
     raise ValueError(f"invalid JSON number {token}")
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
 def _fn_parse(*args: Any) -> Any:
-    _arity("parse", args, 1, 1)
-    text = _py(args[0])
+    # Replaces $eval for JSON text; AWS's parser refuses blank text, trailing text and repeated keys.
+    _no_surplus("parse", args, 1)
+    text = _arg(args, 0)
+    if text is None:
+        return None
     if not isinstance(text, str):
-        raise _FunctionError(f"$parse: the argument must be a string, but was {to_java_json(text)}")
+        raise _signature_error("parse", 1)
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except ValueError as e:
-        raise _FunctionError(f"$parse: the string is not valid JSON: {text}") from e
+        value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except ValueError:
+        raise _FunctionError("D3137: Invalid JSON") from None
     return _NULL if value is None else value
-
-
-def _fn_eval(*args: Any) -> Any:
-    # Step Functions removes $eval; $parse is its replacement for JSON text.
-    raise _FunctionError("$eval is not supported in Step Functions; use $parse to read JSON text")
 
 
 _AWS_FUNCTIONS: Final[Mapping[str, Callable[..., Any]]] = {
@@ -211,7 +242,6 @@ _AWS_FUNCTIONS: Final[Mapping[str, Callable[..., Any]]] = {
     "random": _fn_random,
     "uuid": _fn_uuid,
     "parse": _fn_parse,
-    "eval": _fn_eval,
 }
 
 
@@ -224,6 +254,8 @@ def _compile(expression: str) -> jsonata.Jsonata:
     compiled.set_output_convert_nulls(False)  # keep null (NULL_VALUE) apart from undefined (None)
     for name, fn in _AWS_FUNCTIONS.items():
         compiled.register_lambda(name, fn)
+    # Step Functions removes $eval ($parse replaces it); calling it is JSONata's T1006 there.
+    compiled.assign("eval", None)
     return compiled
 
 
@@ -254,14 +286,102 @@ def _to_jsonata(v: Any) -> Any:
     return _NULL if v is None else v
 
 
-def _jexception_text(e: JException) -> str:
-    # jsonata-python inherits "Object" for "function" from its Java port; say it the JSONata way.
-    message = str(e).replace("of Object ", "of function ").replace("Object signature", "function signature")
-    return f"{e.error}: {message}" if getattr(e, "error", None) else message
+# jsonata-js names the element type a signature wants; jsonata-python passes the signature letter.
+_ARRAY_TYPES: Final[Mapping[str, str]] = {
+    "a": "arrays",
+    "b": "booleans",
+    "f": "functions",
+    "n": "numbers",
+    "o": "objects",
+    "s": "strings",
+}
+_CODE_BY_MESSAGE: Final[Mapping[str, str]] = {
+    message.replace("Object", "function"): code
+    for code, message in JException.error_codes.items()
+    if "{{" not in message
+}
+_PLACEHOLDER = re.compile(r"\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}")
+
+
+def _js_json(v: Any) -> str:
+    """A value inside a message as jsonata-js writes it (``JSON.stringify``)."""
+    if v is None:
+        return "undefined"
+    try:
+        return json.dumps(_from_jsonata(v), separators=(",", ":"), ensure_ascii=False)
+    except (_Unsupported, TypeError, ValueError):
+        return str(v)
+
+
+def _jsonata_message(e: JException) -> tuple[str, bool]:
+    """The message jsonata-js (and so AWS) gives for ``e``, and whether it starts with a code.
+
+    jsonata-python renders from a catalog ported via Java, where "function" became "Object" and
+    inserted values are not JSON-quoted; AWS shows ``T0410: Argument 1 of function "abs" does
+    not match function signature``, so we render the catalog entry ourselves.
+    """
+    code = str(getattr(e, "error", "") or "")
+    template = JException.error_codes.get(code)
+    if template is None:
+        # Some library call sites throw the finished message in the code slot; give it the code
+        # jsonata-js would have shown when the catalog has that exact sentence.
+        known = _CODE_BY_MESSAGE.get(code.replace("Object", "function"))
+        if known is None:
+            return (code or str(e)), False
+        return f"{known}: {code.replace('Object', 'function')}", True
+    values = [getattr(e, "current", None), getattr(e, "expected", None), getattr(e, "extra", None)]
+    if code == "T0412" and isinstance(values[2], str):
+        values[2] = _ARRAY_TYPES.get(values[2], values[2])
+    if template == "{{{message}}}":
+        return str(values[0]), False
+    position = iter(values)
+
+    def fill(m: re.Match[str]) -> str:
+        value = next(position, None)
+        return str(value) if m.group(1) else _js_json(value)
+
+    return f"{code}: {_PLACEHOLDER.sub(fill, template.replace('Object', 'function'))}", True
+
+
+_NOT_A_NUMBER = re.compile(r"could not convert string to float: '(.*)'$")
+
+
+def _python_error_message(e: Exception) -> tuple[str, bool]:
+    m = _NOT_A_NUMBER.match(str(e))
+    if m is not None:
+        return f"D3030: Unable to cast value to a number: {_js_json(m.group(1))}", True
+    if isinstance(e, ArithmeticError):
+        return "D1001: Number out of range", True
+    return str(e), False
+
+
+def _threw(expression: str, field: str | None, message: str, coded: bool) -> StatesError:
+    # AWS: "... threw an error during evaluation. T0410: ..." after a coded JSONata message,
+    # "... threw an error during evaluation: <message>" before a bare one.
+    return StatesError(
+        QUERY_EVALUATION_ERROR,
+        f"{_where(expression, field)} threw an error during evaluation{'. ' if coded else ': '}{message}",
+    )
 
 
 def _where(expression: str, field: str | None) -> str:
     return f"The JSONata expression '{expression}'" + (f" specified for the field '{field}'" if field else "")
+
+
+def jsonata_problem(expression: str) -> str | None:
+    """Why ``expression`` does not parse (AWS's wording, without the code), or None.
+
+    AWS refuses such a definition at CreateStateMachine; this is for definition validation.
+
+    >>> jsonata_problem("1 +")
+    'Unexpected end of expression'
+    """
+    try:
+        _compile(expression.strip())
+    except JException as e:
+        message, coded = _jsonata_message(e)
+        return message.split(": ", 1)[1] if coded else message
+    return None
 
 
 def evaluate_jsonata(expression: str, bindings: Mapping[str, Any], *, field: str | None = None) -> Any:
@@ -280,9 +400,7 @@ def evaluate_jsonata(expression: str, bindings: Mapping[str, Any], *, field: str
     try:
         compiled = _compile(expression)
     except JException as e:
-        raise StatesError(
-            QUERY_EVALUATION_ERROR, f"{_where(expression, field)} could not be parsed: {_jexception_text(e)}"
-        ) from None
+        raise _threw(expression, field, *_jsonata_message(e)) from None
     # jsonata-python evaluates on a per-thread "current" instance; a shallow copy per call makes
     # the cached expression safe to share between threads (Map iterations) and re-entrant.
     instance = copy.copy(compiled)
@@ -293,19 +411,16 @@ def evaluate_jsonata(expression: str, bindings: Mapping[str, Any], *, field: str
         variables = {(k[1:] if k.startswith("$") else k): _to_jsonata(v) for k, v in bindings.items()}
         raw = instance.evaluate(None, variables)
     except _FunctionError as e:
-        raise StatesError(
-            QUERY_EVALUATION_ERROR, f"{_where(expression, field)} threw an error during evaluation: {e}"
-        ) from None
+        raise _threw(expression, field, str(e), True) from None
     except JException as e:
-        raise StatesError(
-            QUERY_EVALUATION_ERROR,
-            f"{_where(expression, field)} threw an error during evaluation: {_jexception_text(e)}",
-        ) from None
+        raise _threw(expression, field, *_jsonata_message(e)) from None
     except RecursionError:
-        raise StatesError(
-            QUERY_EVALUATION_ERROR,
-            f"{_where(expression, field)} threw an error during evaluation: stack overflow",
-        ) from None
+        raise _threw(expression, field, *_jsonata_message(JException("D1011", -1))) from None
+    except (ArithmeticError, ValueError, TypeError) as e:
+        # jsonata-python lets Python errors out where jsonata-js throws a coded error ($number("x"),
+        # 1/0, $power overflow, $sort of mixed types). They come from the user's expression, so
+        # they fail the state like any JSONata error instead of crashing the engine.
+        raise _threw(expression, field, *_python_error_message(e)) from None
     finally:
         current.jsonata = previous
     if raw is None:
