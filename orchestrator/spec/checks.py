@@ -138,7 +138,7 @@ def check_workflow_name(ctx: Context) -> None:
     if not isinstance(name, str):
         return
     path: Path = ("name",)
-    fixed = STATE_MACHINE_NAME_FORBIDDEN.sub("-", name).strip("-")[: model.STATE_NAME_MAX] or "my-workflow"
+    fixed = re.sub(r"-{2,}", "-", STATE_MACHINE_NAME_FORBIDDEN.sub("-", name)).strip("-")[: model.STATE_NAME_MAX] or "my-workflow"
     if not name:
         ctx.add(path, "name must not be empty", 'name: "nightly-sales"')
     elif STATE_MACHINE_NAME_FORBIDDEN.search(name):
@@ -165,7 +165,11 @@ def check_schedule(ctx: Context) -> None:
         try:
             parsed = cron.parse_expression(expression)
         except cron.ScheduleError as error:
-            ctx.add(path, f"{key} {error}", f"{key}: {error.fix}" if error.fix else None)
+            fix = f"{key}: {error.fix}" if error.fix else None
+            if fix is None and expression.strip().startswith("cron"):
+                fix = ("cron(minutes hours day-of-month month day-of-week year) takes minutes 0-59, hours 0-23, "
+                       "day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT, year 1970-2199")
+            ctx.add(path, f"{key} {error}", fix)
         else:
             if isinstance(parsed, cron.Cron) and not cron.next_fire_times(
                 model.Schedule(expression=expression), 1, after=datetime(1969, 12, 31, tzinfo=UTC)
@@ -338,7 +342,7 @@ def check_task_names(ctx: Context) -> None:
         if name is None:
             continue
         path: Path = ("tasks", index, "name")
-        fixed = TASK_NAME_CHARS.sub("-", name).strip("-")[: model.STATE_NAME_MAX] or "task"
+        fixed = re.sub(r"-{2,}", "-", TASK_NAME_CHARS.sub("-", name)).strip("-")[: model.STATE_NAME_MAX] or "task"
         if not name:
             ctx.add(path, "task name must not be empty", 'name: "load-data"')
         elif TASK_NAME_CHARS.search(name):
@@ -503,8 +507,8 @@ def _check_fargate(ctx: Context, path: Path, job: dict[str, Any], reason: str | 
         return
     best = min(sizes, key=lambda m: (abs(m - memory), -m))
     at = path + ("memory",) if "memory" in job else path
-    given = "" if "memory" in job else " (the default)"
-    ctx.add(at, f"Fargate has no {shown_vcpus} vCPU / {int(memory)} MiB{given} size; {shown_vcpus} vCPU takes "
+    given = "" if "memory" in job else f" (memory defaults to {int(memory)})"
+    ctx.add(at, f"Fargate has no {shown_vcpus} vCPU / {int(memory)} MiB size{given}; {shown_vcpus} vCPU takes "
             f"{_FARGATE_RULES[vcpus]}{why}", f"vcpus: {shown_vcpus}, memory: {best}")
 
 
@@ -528,7 +532,8 @@ def check_dependencies(ctx: Context) -> None:
             path: Path = ("tasks", index, "after", position)
             if upstream == name:
                 rest = [u for u in after if u != name]
-                ctx.add(path, f"task {name!r} runs after itself", f"after: [{', '.join(quote(str(u)) for u in rest)}]")
+                fix = f"after: [{', '.join(quote(str(u)) for u in rest)}]" if rest else "leave after out"
+                ctx.add(path, f"task {name!r} runs after itself", fix)
             elif upstream in seen:
                 ctx.add(path, f"after lists {upstream!r} twice", "list each upstream task once")
             elif upstream not in names:

@@ -327,7 +327,9 @@ def _parse_at(body: str) -> At:
     try:
         when = datetime.fromisoformat(text)
     except ValueError as error:
-        raise ScheduleError(f"has an impossible date or time ({error}); got 'at({body})'") from None
+        raise ScheduleError(
+            f"has an impossible date or time ({error}); got 'at({body})'", '"at(2026-01-31T09:00:00)"'
+        ) from None
     return At(when)
 
 

@@ -123,9 +123,9 @@ def _translate(error: jsonschema.ValidationError) -> list[Issue]:
     if validator == "enum":
         options = [str(option) for option in expected_value]
         guess = difflib.get_close_matches(str(value).upper(), [o.upper() for o in options], n=1)
-        fix = None
+        fix = f"{name}: {options[0]}"
         if guess:
-            fix = next(f"{key}: {o}" for o in options if o.upper() == guess[0])
+            fix = next(f"{name}: {o}" for o in options if o.upper() == guess[0])
         return [issue(f"{name} must be one of {', '.join(options)}; got {show(value)}", fix)]
     if validator in ("minimum", "exclusiveMinimum", "maximum"):
         bound = expected_value
