@@ -664,6 +664,10 @@ def test_resolver_lookup_error_is_runtime_error() -> None:
             "Invalid arguments in States.JsonMerge: the deep merge flag must be false, but was true",
         ),
         (
+            "States.Base64Decode('!!!')",
+            "Invalid arguments in States.Base64Decode: the argument is not valid Base64: !!!",
+        ),
+        (
             "States.StringToJson('{nope')",
             "Invalid arguments in States.StringToJson: the string is not valid JSON: {nope",
         ),

@@ -673,7 +673,7 @@ def _apply(name: str, call: _Call, args: list[Any]) -> Any:
         text = _want_str(name, args[0], "the argument")
         _check_length(name, text)
         try:
-            return base64.b64decode(text).decode("utf-8", errors="replace")
+            return base64.b64decode(text, validate=True).decode("utf-8", errors="replace")
         except (binascii.Error, ValueError) as e:
             raise _fail(name, f"the argument is not valid Base64: {text}") from e
     if name == "Hash":
