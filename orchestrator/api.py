@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from orchestrator import model
@@ -43,6 +43,14 @@ def _caller() -> tuple[str, int]:
             return frame.f_code.co_filename, frame.f_lineno
         frame = frame.f_back
     return "<python>", 0
+
+
+def _display(path: str) -> str:
+    """A source file as the user would name it: relative to the current directory when inside it."""
+    if path.startswith("<"):
+        return path
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def _names(upstream: Any) -> list[str]:
@@ -306,4 +314,4 @@ class Workflow:
         """Validate and return the frozen model; raises ``ValidationError`` listing every problem."""
         from orchestrator.spec import from_dict
 
-        return from_dict(self.to_spec(), source=self._source, positions=self._positions)
+        return from_dict(self.to_spec(), source=_display(self._source), positions=self._positions)

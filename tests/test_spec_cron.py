@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from orchestrator.model import Schedule
-from orchestrator.spec.cron import Cron, Rate, ScheduleError, check_timezone, next_fire_times, parse_expression
+from orchestrator.spec.cron import (
+    Cron,
+    Rate,
+    ScheduleError,
+    check_timezone,
+    next_fire_times,
+    parse_expression,
+)
 
 JAN_1 = datetime(2026, 1, 1, tzinfo=UTC)
 

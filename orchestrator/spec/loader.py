@@ -317,7 +317,7 @@ def _python_syntax_problem(source: str, error: SyntaxError) -> Problem:
     message = f"Python syntax error: {error.msg}"
     if text:
         message += f"\n{underline([text], 0, max(0, column - 1))}"
-    return Problem(where=f"{error.filename or source}:{line}:{column}", message=message,
+    return Problem(where=f"{source}:{line}:{column}", message=message,
                    fix="fix the syntax at the marked text")
 
 

@@ -50,7 +50,28 @@ def issues(document: dict[str, Any], positions: Positions | None = None) -> list
     merged = [issue for issue in schema_issues(document) if issue.path not in taken] + semantic
     unique = list(dict.fromkeys(merged))
     order = {id(issue): n for n, issue in enumerate(unique)}
-    return sorted(unique, key=lambda i: (_position(i.path, positions) or (0, 0), order[id(i)]))
+    return sorted(
+        unique,
+        key=lambda i: (_position(i.path, positions) or (0, 0), _document_order(i.path, document), order[id(i)]),
+    )
+
+
+def _document_order(path: Path, document: Any) -> tuple[int, ...]:
+    """Where ``path`` comes in the document: key order in mappings, index in lists."""
+    out: list[int] = []
+    node = document
+    for part in path:
+        if isinstance(node, dict):
+            keys = list(node)
+            out.append(keys.index(part) if part in node else len(keys))
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int):
+            out.append(part)
+            node = node[part] if part < len(node) else None
+        else:
+            out.append(0)
+            node = None
+    return tuple(out)
 
 
 def from_dict(

@@ -1,0 +1,273 @@
+"""Loading files: YAML/JSON with positions, Python modules, and every way a file can be wrong."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestrator import model
+from orchestrator.errors import SpecError, ValidationError
+from orchestrator.spec import from_dict, load, load_all, to_dict, validate_file
+
+DESIGN_JSON = {
+    "name": "nightly-sales",
+    "schedule": {"expression": "cron(10 2 * * ? *)", "timezone": "Europe/Berlin"},
+    "notify": {"email": ["ops@example.com"]},
+    "tasks": [
+        {"name": "optimize-db", "batch": {"image": "postgres:16", "command": ["vacuumdb", "--all"],
+                                          "vcpus": 1, "memory": 2048},
+         "timeout": "2h", "retries": {"attempts": 3}, "expected_duration": "20m"},
+        {"name": "check-freshness", "lambda": {"handler": "lambdas.checks:freshness"},
+         "timeout": "5m", "after": ["optimize-db"]},
+        {"name": "weekly-report", "batch": {"image": "reports:1", "command": ["report", "--weekly"]},
+         "after": ["optimize-db", "check-freshness"]},
+    ],
+}
+
+DESIGN_MODEL = model.Workflow(
+    name="nightly-sales",
+    schedule=model.Schedule(expression="cron(10 2 * * ? *)", timezone="Europe/Berlin"),
+    notify=model.Notify(email=("ops@example.com",)),
+    tasks=(
+        model.Task(name="optimize-db",
+                   job=model.BatchJob(image="postgres:16", command=("vacuumdb", "--all"), vcpus=1.0, memory=2048),
+                   timeout=7200, retry=model.Retry(attempts=3), expected_duration=1200.0),
+        model.Task(name="check-freshness", job=model.LambdaTask(handler="lambdas.checks:freshness"),
+                   timeout=300, after=("optimize-db",)),
+        model.Task(name="weekly-report", job=model.BatchJob(image="reports:1", command=("report", "--weekly")),
+                   after=("optimize-db", "check-freshness")),
+    ),
+)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+# -- the DESIGN.md example -----------------------------------------------------------------------
+def test_design_example_loads_exactly(tmp_path: Path) -> None:
+    assert from_dict(DESIGN_JSON) == DESIGN_MODEL
+    json_file = tmp_path / "nightly.json"
+    json_file.write_text(json.dumps(DESIGN_JSON, indent=1))
+    yaml_file = tmp_path / "nightly.yaml"
+    yaml_file.write_text(yaml.safe_dump(DESIGN_JSON, sort_keys=False))
+    assert load(json_file) == load(yaml_file) == DESIGN_MODEL
+    assert from_dict(to_dict(DESIGN_MODEL)) == DESIGN_MODEL
+
+
+def test_python_api_builds_the_design_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "state_machines" / "nightly_sales.py", """\
+        from orchestrator import Workflow
+
+        wf = Workflow("nightly-sales", schedule={"expression": "cron(10 2 * * ? *)", "timezone": "Europe/Berlin"},
+                      notify={"email": ["ops@example.com"]})
+        optimize = wf.batch("optimize-db", image="postgres:16", command=["vacuumdb", "--all"], vcpus=1,
+                            memory=2048, timeout="2h", retries={"attempts": 3}, expected_duration="20m")
+        check = wf.lambda_("check-freshness", handler="lambdas.checks:freshness", timeout="5m", after=[optimize])
+        wf.batch("weekly-report", image="reports:1", command=["report", "--weekly"], after=[optimize, check])
+        """)
+    assert load("state_machines/nightly_sales.py") == DESIGN_MODEL
+
+
+# -- positions -----------------------------------------------------------------------------------
+def test_json_problems_have_line_and_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "w.json", """\
+        {"name": "w",
+         "tasks": [
+           {"name": "a", "batch": {"image": "x", "memory": 100}},
+           {"name": "b", "batch": {"image": "x"}, "timeout": "2 hours"}
+         ]}
+        """)
+    assert [p.render() for p in validate_file("w.json")] == [
+        "w.json:3:42: task 'a' field 'batch.memory': Fargate has no 1 vCPU / 100 MiB size; "
+        "1 vCPU takes 2048-8192 MiB in steps of 1024\n    fix: vcpus: 1, memory: 2048",
+        "w.json:4:43: task 'b' field 'timeout': timeout has unit 'hours'; durations use s, m, h or d; "
+        "got '2 hours'\n    fix: timeout: \"2h\"",
+    ]
+
+
+def test_json_syntax_error_is_underlined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "w.json", '{"name": "w",\n "tasks": [}\n')
+    with pytest.raises(SpecError) as caught:
+        load("w.json")
+    assert str(caught.value) == (
+        "w.json:2:12: JSON syntax error: Expecting value\n"
+        '     "tasks": [}\n'
+        "               ^\n"
+        "    fix: check the commas, quotes and brackets around the marked text"
+    )
+
+
+def test_json_numbers_are_read_the_json_way(tmp_path: Path) -> None:
+    path = write(tmp_path / "w.json", '{"name": "w", "tasks": [{"name": "a", "batch": {"image": "x"}, "timeout": 1e3}]}')
+    assert load(path).tasks[0].timeout == 1000
+
+
+def test_from_dict_positions_use_nearest_ancestor() -> None:
+    document = {"name": "w", "tasks": [{"name": "a", "batch": {"image": "x", "vcpus": 3}}]}
+    with pytest.raises(ValidationError) as caught:
+        from_dict(document, source="flow.py", positions={(): (1, 0), ("tasks", 0): (7, 0)})
+    assert caught.value.problems[0].where == "flow.py:7: task 'a' field 'batch.vcpus'"
+
+
+def test_problems_are_all_collected_in_file_order() -> None:
+    document = {"name": "bad name", "tasks": [{"name": "a", "batch": {"image": "x"}, "after": ["b"]},
+                                              {"name": "b b", "lambda": {"handler": "x"}}]}
+    with pytest.raises(ValidationError) as caught:
+        from_dict(document)
+    assert [p.where for p in caught.value.problems] == [
+        "<spec>: field 'name'",
+        "<spec>: task 'a' field 'after[0]'",
+        "<spec>: task 'b b' field 'name'",
+        "<spec>: task 'b b' field 'lambda.handler'",
+    ]
+
+
+# -- YAML streams and file errors ----------------------------------------------------------------
+def test_yaml_stream_holds_several_workflows(tmp_path: Path) -> None:
+    path = write(tmp_path / "two.yaml", """\
+        name: one
+        tasks: [{name: a, batch: {image: x}}]
+        ---
+        name: two
+        tasks: [{name: a, batch: {image: x}}]
+        """)
+    assert [wf.name for wf in load_all(path)] == ["one", "two"]
+    with pytest.raises(SpecError) as caught:
+        load(path)
+    assert caught.value.problems[0].message == "defines 2 workflows ('one', 'two'); load() wants exactly one"
+    assert caught.value.problems[0].fix == (
+        f"use load_all({str(path)!r}) and pick one by name, or pass --workflow one on the command line"
+    )
+
+
+def test_empty_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n")
+    with pytest.raises(SpecError, match=r"^empty.yaml: is empty; a spec needs at least 'name' and 'tasks'"):
+        load("empty.yaml")
+
+
+def test_missing_file_suggests_a_sibling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nightly.yaml").write_text("name: x\n")
+    with pytest.raises(SpecError) as caught:
+        load("nighlty.yaml")
+    assert str(caught.value) == "nighlty.yaml: no such file\n    fix: did you mean 'nightly.yaml'?"
+
+
+def test_wrong_suffix_and_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "w.toml").write_text("")
+    with pytest.raises(SpecError, match=r"^w.toml: is not a workflow file \(suffix '.toml'\)"):
+        load("w.toml")
+    (tmp_path / "d.yaml").mkdir()
+    with pytest.raises(SpecError, match=r"^d.yaml: is a directory, not a workflow file"):
+        load("d.yaml")
+
+
+# -- Python files --------------------------------------------------------------------------------
+def test_python_module_name_and_function_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "state_machines" / "daily.py", """\
+        from orchestrator import Workflow
+
+        wf = Workflow("daily", schedule="rate(1 day)")
+
+        @wf.task(timeout="5m")
+        def check_freshness(event, context):
+            return {"fresh": True}
+        """)
+    workflow = load("state_machines/daily.py")
+    job = workflow.tasks[0].job
+    assert isinstance(job, model.PythonTask)
+    assert job.function == "state_machines.daily:check_freshness"
+    assert workflow.tasks[0].name == "check-freshness"
+
+
+def test_python_file_with_several_workflows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "flows.py", """\
+        from orchestrator import Workflow
+        from orchestrator.model import BatchJob, Task, Workflow as Model
+
+        a = Workflow("first")
+        a.batch("t", image="x")
+        b = Model(name="second", tasks=(Task(name="t", job=BatchJob(image="x")),))
+        also_a = a
+        """)
+    assert [wf.name for wf in load_all("flows.py")] == ["first", "second"]
+    with pytest.raises(SpecError, match=r"defines 2 workflows \('first', 'second'\)"):
+        load("flows.py")
+
+
+def test_python_file_without_workflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "nothing.py", "x = 1\n")
+    with pytest.raises(SpecError) as caught:
+        load("nothing.py")
+    assert caught.value.problems[0].render().startswith("nothing.py: defines no workflow at module level")
+
+
+def test_python_file_raising_on_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "broken.py", """\
+        from orchestrator import Workflow
+
+        wf = Workflow("broken")
+        limit = 1 / 0
+        """)
+    with pytest.raises(SpecError) as caught:
+        load("broken.py")
+    assert str(caught.value) == (
+        "broken.py:4: importing it raised ZeroDivisionError: division by zero\n"
+        "    fix: fix the error raised at line 4: limit = 1 / 0"
+    )
+
+
+def test_python_file_importing_a_missing_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "needs.py", "import no_such_module_here\n")
+    with pytest.raises(SpecError, match=r"^needs.py:1: importing it raised ModuleNotFoundError: "
+                                        r"No module named 'no_such_module_here'"):
+        load("needs.py")
+
+
+def test_python_syntax_error_is_underlined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "typo.py", "from orchestrator import Workflow\nwf = Workflow('x'\n")
+    with pytest.raises(SpecError) as caught:
+        load("typo.py")
+    problem = caught.value.problems[0]
+    assert problem.where == "typo.py:2:14"
+    assert problem.message == "Python syntax error: '(' was never closed\n    wf = Workflow('x'\n                 ^^^^"
+
+
+def test_python_validation_errors_point_at_the_declaring_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "flow.py", """\
+        from orchestrator import Workflow
+
+        wf = Workflow("flow")
+        wf.batch("a", image="x", vcpus=2, memory=1024)
+        wf.lambda_("b", handler="m:f", timeout="1h", after=["a", "c"])
+        """)
+    assert [p.render() for p in validate_file("flow.py")] == [
+        "flow.py:4: task 'a' field 'batch.memory': Fargate has no 2 vCPU / 1024 MiB size; 2 vCPU takes "
+        "4096-16384 MiB in steps of 1024\n    fix: vcpus: 2, memory: 4096",
+        "flow.py:5: task 'b' field 'after[1]': after names 'c', which is not a task (tasks: a, b)\n"
+        "    fix: remove 'c' or declare a task with that name",
+        "flow.py:5: task 'b' field 'timeout': lambda task has timeout '1h' (3600 s), but Lambda stops a function "
+        "after 900 s (15 minutes)\n    fix: make it a python task, which runs on AWS Batch when its timeout is "
+        "over 15 minutes: python: {function: \"m:f\"}; or make it a batch task with an image; "
+        "or give it timeout: \"15m\" or less",
+    ]
