@@ -193,7 +193,8 @@ class Workflow:
         description: str | None = None,
     ) -> TaskRef:
         """A container job on AWS Batch; locally a process (or a container when Docker answers)."""
-        batch: dict[str, Any] = {"image": image, "command": list(command)}
+        # A string stays a string so validation reports it (list("echo hi") would be characters).
+        batch: dict[str, Any] = {"image": image, "command": command if isinstance(command, str) else list(command)}
         for key, value in (
             ("vcpus", vcpus), ("memory", memory), ("environment", environment), ("secrets", secrets),
             ("array_size", array_size), ("queue", queue), ("platform", platform),

@@ -66,7 +66,8 @@ def parse_duration(value: object) -> float:
         if not match:
             raise DurationError(f"is not a duration ({EXAMPLES}); got {value!r}")
         number, unit = match.group(1), match.group(2)
-        canonical = unit if unit in UNITS else _WORDS.get(unit.lower())
+        # Upper-case H, D and S are plainly hours, days, seconds; "M" could be months, so it is not guessed.
+        canonical = unit if unit in UNITS else _WORDS.get(unit.lower(), unit.lower() if unit in "HDS" else None)
         if canonical is None or unit not in UNITS:
             bad_unit = bad_unit or unit
         if canonical is None:
