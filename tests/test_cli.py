@@ -1,0 +1,73 @@
+"""The ``orchestrator`` command: exit codes, and bad input reported without a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrator.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "state_machines"
+
+
+def test_validate_examples_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    paths = [str(EXAMPLES / n) for n in ("nightly_sales.py", "etl_fanout.py", "disk_hygiene.yaml")]
+    assert main(["validate", *paths]) == 0
+    out = capsys.readouterr().out
+    assert "workflow 'nightly-sales' (4 tasks)" in out
+    assert "workflow 'etl-fanout' (14 tasks)" in out
+
+
+def test_validate_reports_every_problem_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("name: x\ntasks:\n  - name: a\n    batch: {image: i}\n    timout: 5m\n    after: [b]\n")
+    assert main(["validate", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert "2 problems found" in err
+    assert f"{spec}:5:5: task 'a' field 'timout': unknown field 'timout'; did you mean 'timeout'?" in err
+    assert "after names 'b', which is not a task" in err
+    assert "Traceback" not in err
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(tmp_path / "nope.yaml")]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_show_json_prints_the_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", str(EXAMPLES / "nightly_sales.py"), "--json"]) == 0
+    spec = json.loads(capsys.readouterr().out)
+    assert spec["name"] == "nightly-sales"
+    assert [t["name"] for t in spec["tasks"]] == ["load-sales", "optimize-db", "check-freshness", "weekly-report"]
+
+
+def test_show_lists_next_fire_times(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", str(EXAMPLES / "nightly_sales.py")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("next: ") == 5
+    assert "cron(10 2 * * ? *) (Europe/Berlin)" in out
+
+
+def test_init_scaffolds_a_working_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "proj"
+    assert main(["init", str(target)]) == 0
+    assert (target / "workflow.py").exists() and (target / "handlers.py").exists()
+    assert main(["validate", str(target / "workflow.py")]) == 0
+    # init never overwrites what is there
+    assert main(["init", str(target)]) == 1
+    assert "already exist" in capsys.readouterr().err
+
+
+def test_console_script_help_and_usage_error() -> None:
+    done = subprocess.run([sys.executable, "-m", "orchestrator.cli", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for command in ("validate", "show", "init", "compile", "graph", "run", "executions", "logs", "redrive"):
+        assert command in done.stdout
+    done = subprocess.run([sys.executable, "-m", "orchestrator.cli", "frobnicate"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "invalid choice: 'frobnicate'" in done.stderr
