@@ -1,0 +1,215 @@
+"""Compile a workflow model into Step Functions state machines (Amazon States Language).
+
+The passes, in order (each a plain function of the previous one's output):
+
+1. ``decompose``   DAG → series-parallel tree, adding as little waiting as possible;
+2. ``render.from_sp``  tree → render items (wide Parallels regrouped);
+3. ``quotas.Planner``  cut into child machines when a machine would pass a quota;
+4. ``render.render_machine``  items → typed ASL builders, checked as they are built;
+5. render to JSON, measure (``quotas.measure``), re-plan smaller if an estimate was short.
+
+Compiling is pure: no clock, environment or I/O except :meth:`CompileResult.write`.
+
+    >>> from orchestrator import model
+    >>> wf = model.Workflow(name="hello", tasks=(
+    ...     model.Task(name="say-hi", job=model.BatchJob(image="alpine:3", command=("echo", "hi"))),))
+    >>> result = compile_workflow(wf)
+    >>> result.main, sorted(result.placeholders)
+    ('hello', ['${JobDefinition_say-hi}', '${JobQueue_default}'])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator import model
+from orchestrator.compiler import alerts, quotas, render
+from orchestrator.compiler.quotas import MAX_DEFINITION_BYTES, MAX_HISTORY_EVENTS, Report
+from orchestrator.compiler.tasks import render_task
+from orchestrator.errors import CompileError
+
+__all__ = ["CompileResult", "Report", "compile_workflow", "dumps"]
+
+_PLACEHOLDER = re.compile(r"\$\{[^}]+\}")
+# Room kept for what the planner does not place: the wrap state, the failure path, the
+# execution's own events, and JSON around the states.
+_EVENT_RESERVE = 64
+_BYTE_RESERVE = 16_384
+_REPLANS = 6
+
+
+def dumps(definition: Mapping[str, Any]) -> str:
+    """The one serialisation: 2-space indents, the builders' key order, UTF-8 kept, trailing
+    newline; an object or array whose one-line form fits in :data:`LINE_WIDTH` columns stays on
+    one line. Same input, same bytes.
+
+    Collapsing short values matters for the 1 MB definition quota, which counts whitespace: with
+    plain ``indent=2`` a Batch task takes ~100 lines, and every level of Parallel nesting adds six
+    spaces to each of them.
+
+    >>> print(dumps({"a": [1, 2], "b": {"c": "d"}}), end="")
+    {"a": [1, 2], "b": {"c": "d"}}
+    """
+    return _dump(definition, 0) + "\n"
+
+
+LINE_WIDTH = 110
+
+
+def _dump(value: Any, indent: int, column: int | None = None) -> str:
+    """``value`` at block ``indent``, its first character at ``column`` (after a key)."""
+    flat = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    start = indent if column is None else column
+    if not isinstance(value, (dict, list)) or not value or start + len(flat) <= LINE_WIDTH:
+        return flat
+    pad = " " * (indent + 2)
+    if isinstance(value, dict):
+        items = []
+        for k, v in value.items():
+            key = json.dumps(k, ensure_ascii=False)
+            items.append(f"{pad}{key}: {_dump(v, indent + 2, indent + 2 + len(key) + 2)}")
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    items = [pad + _dump(v, indent + 2) for v in value]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+
+
+@dataclass(frozen=True, slots=True)
+class CompileResult:
+    """Every state machine of one workflow: ``definitions[main]`` is the one to start."""
+
+    main: str
+    definitions: dict[str, dict[str, Any]]
+    report: Report
+    placeholders: set[str]
+    texts: dict[str, str] = field(repr=False)
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write ``DIR/<name>.asl.json`` for each machine; returns the paths written."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, text in self.texts.items():
+            path = out / f"{name}.asl.json"
+            path.write_text(text, encoding="utf-8")
+            paths.append(path)
+        return paths
+
+
+def child_name(workflow: str, index: int) -> str:
+    """``<workflow>-part-<n>``, at most 80 characters and safe in a placeholder.
+
+    >>> child_name("nightly-sales", 2)
+    'nightly-sales-part-2'
+    """
+    suffix = f"-part-{index}"
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", workflow)
+    if safe != workflow or len(safe) + len(suffix) > quotas.STATE_MACHINE_NAME_MAX:
+        # Keep names of different workflows apart after sanitising or truncating.
+        digest = hashlib.sha256(workflow.encode()).hexdigest()[:8]
+        safe = safe[: quotas.STATE_MACHINE_NAME_MAX - len(suffix) - 9] + "-" + digest
+    return safe + suffix
+
+
+def _topic(wf: model.Workflow) -> str | None:
+    if wf.notify is None:
+        return None
+    return alerts.alert_topic(wf.notify.topic_arn)
+
+
+def _leaf_costs(wf: model.Workflow) -> dict[str, quotas.LeafCost]:
+    return {
+        t.name: quotas.LeafCost.of(render_task(t, wf, next="next", catch_to=alerts.DESCRIBE).render())
+        for t in wf.tasks
+    }
+
+
+def _tree(wf: model.Workflow) -> render.Item | None:
+    if not wf.tasks:
+        return None
+    from orchestrator.compiler.decompose import decompose
+
+    weights = {t.name: float(t.expected_duration) for t in wf.tasks if t.expected_duration is not None}
+    tree = decompose([t.name for t in wf.tasks], wf.dependencies, weights or None)
+    return render.from_sp(tree)
+
+
+def compile_workflow(
+    wf: model.Workflow,
+    *,
+    max_history_events: int = MAX_HISTORY_EVENTS,
+    max_definition_bytes: int = MAX_DEFINITION_BYTES,
+) -> CompileResult:
+    """Compile ``wf``; split into ``<name>-part-N`` children when one machine would not fit.
+
+    Raises ``CompileError`` when a limit cannot be met (e.g. one task whose retries alone could
+    pass the history quota).
+    """
+    body = _tree(wf)
+    leaves = _leaf_costs(wf)
+    topic = _topic(wf)
+    scale = 1.0
+    for _ in range(_REPLANS):
+        planner = quotas.Planner(
+            leaves,
+            max_events=int((max_history_events - _EVENT_RESERVE) * scale),
+            max_bytes=int((max_definition_bytes - _BYTE_RESERVE) * scale),
+            child_name=lambda i: child_name(wf.name, i),
+        )
+        main_body = None if body is None else planner.shrink(body)
+        machines = [
+            (wf.name, render.render_machine(wf, main_body, child=False, topic=topic, timeout=wf.timeout))
+        ]
+        for _index, name, child_body in planner.children:
+            machines.append((name, render.render_machine(wf, child_body, child=True)))
+        definitions = {name: m.render() for name, m in machines}
+        texts = {name: dumps(d) for name, d in definitions.items()}
+        reports = tuple(
+            quotas.measure(name, definitions[name], texts[name], failure_start=alerts.DESCRIBE)
+            for name in definitions
+        )
+        if all(r.events <= max_history_events and r.bytes <= max_definition_bytes for r in reports):
+            break
+        scale *= 0.75
+    else:
+        worst = max(reports, key=lambda r: r.bytes / max_definition_bytes + r.events / max_history_events)
+        raise CompileError(
+            f"Workflow '{wf.name}' cannot be split to fit Step Functions quotas: '{worst.name}' needs "
+            f"{worst.events} history events and {worst.bytes} bytes (limits {max_history_events} "
+            f"and {max_definition_bytes})."
+        )
+    _check_every_task_once(wf, definitions)
+    placeholders = {m for text in texts.values() for m in _PLACEHOLDER.findall(text)}
+    report = Report(
+        machines=reports,
+        tasks=len(wf.tasks),
+        result_bytes=sum(len(t.name) + quotas.RESULT_BYTES for t in wf.tasks),
+    )
+    return CompileResult(
+        main=wf.name, definitions=definitions, report=report, placeholders=placeholders, texts=texts
+    )
+
+
+def _check_every_task_once(wf: model.Workflow, definitions: Mapping[str, Mapping[str, Any]]) -> None:
+    """Contract 2: each task of the DAG is exactly one Task state named after it."""
+    seen: dict[str, int] = {}
+
+    def walk(graph: Mapping[str, Any]) -> None:
+        for name, state in graph["States"].items():
+            if state["Type"] == "Task" and not state["Resource"].startswith("arn:aws:states:::states:"):
+                seen[name] = seen.get(name, 0) + 1
+            for branch in state.get("Branches", ()):
+                walk(branch)
+
+    for definition in definitions.values():
+        walk(definition)
+    seen.pop(alerts.NOTIFY, None)
+    expected = {t.name for t in wf.tasks}
+    wrong = sorted(n for n in expected | set(seen) if seen.get(n, 0) != (1 if n in expected else 0))
+    if wrong:  # a bug in this package, not a user error
+        raise AssertionError(f"tasks not rendered exactly once: {wrong}")

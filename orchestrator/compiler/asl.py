@@ -1,0 +1,339 @@
+"""Typed Amazon States Language builders: one class per state type, each rendering itself.
+
+A :class:`StateMachine` is checked when it is built, not when AWS rejects it at deploy time:
+every ``Next`` and ``Catch`` target exists in the same scope, ``StartAt`` exists, names are unique
+across the whole machine (AWS requires that even across Parallel branches), names fit in 80
+characters, and every state is reachable. Each problem raises :class:`CompileError` naming the
+state.
+
+Keys are rendered in one fixed, readable order (Type first, transitions last) so the same machine
+always serialises to the same bytes; empty optional fields are dropped.
+
+    >>> machine = StateMachine(graph=Graph(start_at="hello", states=(
+    ...     Pass(name="hello", result={"greeting": "hi"}, next=None),)))
+    >>> machine.render()["States"]["hello"]["End"]
+    True
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.errors import CompileError
+
+STATE_NAME_MAX = 80  # Step Functions: state names are 1..80 characters.
+MAX_INTRINSIC_NESTING = 10  # Step Functions: at most 10 nested intrinsic functions in one field.
+
+Json = Any
+
+
+class QueryLanguage(enum.StrEnum):
+    JSONPATH = "JSONPath"
+    JSONATA = "JSONata"
+
+
+class StateType(enum.StrEnum):
+    TASK = "Task"
+    PASS = "Pass"
+    PARALLEL = "Parallel"
+    FAIL = "Fail"
+    SUCCEED = "Succeed"
+
+
+def _drop_empty(pairs: Sequence[tuple[str, Json]]) -> dict[str, Json]:
+    """Render only the fields that are set: ``None`` and empty lists/dicts are left out."""
+    return {k: v for k, v in pairs if v is not None and v != [] and v != {}}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Retrier:
+    """One ``Retry`` entry. ``jitter`` is rendered only when it is ``FULL`` (NONE is the default)."""
+
+    errors: tuple[str, ...]
+    interval: int = 1
+    max_attempts: int = 3
+    backoff_rate: float = 2.0
+    max_delay: int | None = None
+    jitter_full: bool = False
+
+    def __post_init__(self) -> None:
+        if "States.ALL" in self.errors and len(self.errors) != 1:
+            # AWS: "States.ALL must appear alone in its ErrorEquals array".
+            raise CompileError(f"States.ALL must be alone in ErrorEquals. Received {list(self.errors)}.")
+
+    def render(self) -> dict[str, Json]:
+        backoff: Json = int(self.backoff_rate) if float(self.backoff_rate).is_integer() else self.backoff_rate
+        return _drop_empty(
+            [
+                ("ErrorEquals", list(self.errors)),
+                ("IntervalSeconds", self.interval),
+                ("MaxAttempts", self.max_attempts),
+                ("BackoffRate", backoff),
+                ("MaxDelaySeconds", self.max_delay),
+                ("JitterStrategy", "FULL" if self.jitter_full else None),
+            ]
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Catcher:
+    """One ``Catch`` entry; ``result_path`` (JSONPath) or ``output`` (JSONata) shapes the error."""
+
+    errors: tuple[str, ...] = ("States.ALL",)
+    next: str
+    result_path: str | None = None
+    output: Json = None
+
+    def render(self) -> dict[str, Json]:
+        return _drop_empty(
+            [
+                ("ErrorEquals", list(self.errors)),
+                ("ResultPath", self.result_path),
+                ("Output", self.output),
+                ("Next", self.next),
+            ]
+        )
+
+
+def _check_retriers(state: str, retry: Sequence[Retrier]) -> None:
+    for i, r in enumerate(retry):
+        if "States.ALL" in r.errors and i != len(retry) - 1:
+            raise CompileError(f"State '{state}': a retrier with States.ALL must be the last one.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class State:
+    """Fields every state has. ``next=None`` on a state that can continue means ``End: true``."""
+
+    name: str
+    comment: str | None = None
+    query_language: QueryLanguage | None = None
+    next: str | None = None
+
+    type = StateType.PASS  # overridden per class; not a dataclass field
+
+    @property
+    def terminal(self) -> bool:
+        """Fail and Succeed end the execution (or branch) and take neither Next nor End."""
+        return False
+
+    def catchers(self) -> tuple[Catcher, ...]:
+        return ()
+
+    def targets(self) -> Iterator[str]:
+        """Names this state can transition to within its own scope."""
+        if self.next is not None:
+            yield self.next
+        for catcher in self.catchers():
+            yield catcher.next
+
+    def body(self) -> list[tuple[str, Json]]:
+        return []
+
+    def render(self) -> dict[str, Json]:
+        head: list[tuple[str, Json]] = [("Type", str(self.type)), ("Comment", self.comment)]
+        if self.query_language is not None:
+            head.append(("QueryLanguage", str(self.query_language)))
+        tail: list[tuple[str, Json]] = []
+        if not self.terminal:
+            tail = [("Next", self.next)] if self.next is not None else [("End", True)]
+        return _drop_empty(head + self.body() + tail)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pass(State):
+    type = StateType.PASS
+    parameters: Json = None
+    result: Json = None
+    result_path: str | None = None
+    output: Json = None  # JSONata
+
+    def body(self) -> list[tuple[str, Json]]:
+        return [
+            ("Parameters", self.parameters),
+            ("Result", self.result),
+            ("ResultPath", self.result_path),
+            ("Output", self.output),
+        ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task(State):
+    type = StateType.TASK
+    resource: str
+    parameters: Json = None  # JSONPath
+    arguments: Json = None  # JSONata
+    result_selector: Json = None
+    result_path: str | None = None
+    output: Json = None  # JSONata
+    timeout_seconds: int | None = None
+    retry: tuple[Retrier, ...] = ()
+    catch: tuple[Catcher, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_retriers(self.name, self.retry)
+
+    def catchers(self) -> tuple[Catcher, ...]:
+        return self.catch
+
+    def body(self) -> list[tuple[str, Json]]:
+        return [
+            ("Resource", self.resource),
+            ("Parameters", self.parameters),
+            ("Arguments", self.arguments),
+            ("ResultSelector", self.result_selector),
+            ("ResultPath", self.result_path),
+            ("Output", self.output),
+            ("TimeoutSeconds", self.timeout_seconds),
+            ("Retry", [r.render() for r in self.retry]),
+            ("Catch", [c.render() for c in self.catch]),
+        ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Parallel(State):
+    type = StateType.PARALLEL
+    branches: tuple[Graph, ...]
+    parameters: Json = None
+    result_selector: Json = None
+    result_path: str | None = None
+    retry: tuple[Retrier, ...] = ()
+    catch: tuple[Catcher, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.branches:
+            raise CompileError(f"Parallel state '{self.name}' has no branches.")
+        _check_retriers(self.name, self.retry)
+
+    def catchers(self) -> tuple[Catcher, ...]:
+        return self.catch
+
+    def body(self) -> list[tuple[str, Json]]:
+        return [
+            ("Branches", [b.render() for b in self.branches]),
+            ("Parameters", self.parameters),
+            ("ResultSelector", self.result_selector),
+            ("ResultPath", self.result_path),
+            ("Retry", [r.render() for r in self.retry]),
+            ("Catch", [c.render() for c in self.catch]),
+        ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fail(State):
+    type = StateType.FAIL
+    error: str | None = None
+    cause: str | None = None
+    error_path: str | None = None
+    cause_path: str | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return True
+
+    def body(self) -> list[tuple[str, Json]]:
+        return [
+            ("Error", self.error),
+            ("ErrorPath", self.error_path),
+            ("Cause", self.cause),
+            ("CausePath", self.cause_path),
+        ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Succeed(State):
+    type = StateType.SUCCEED
+
+    @property
+    def terminal(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Graph:
+    """A scope of states: the whole machine or one Parallel branch. Checked on construction."""
+
+    start_at: str
+    states: tuple[State, ...]
+    _by_name: Mapping[str, State] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, State] = {}
+        for state in self.states:
+            if not state.name or len(state.name) > STATE_NAME_MAX:
+                raise CompileError(
+                    f"State name '{state.name}' must be 1..{STATE_NAME_MAX} characters. "
+                    f"Received {len(state.name)}."
+                )
+            if state.name in by_name:
+                raise CompileError(f"State '{state.name}' is defined twice in the same scope.")
+            if state.terminal and state.next is not None:
+                raise CompileError(f"State '{state.name}' is a {state.type} state and cannot have Next.")
+            by_name[state.name] = state
+        object.__setattr__(self, "_by_name", by_name)
+        if self.start_at not in by_name:
+            raise CompileError(f"StartAt '{self.start_at}' is not a state of this scope.")
+        for state in self.states:
+            for target in state.targets():
+                if target not in by_name:
+                    raise CompileError(f"State '{state.name}' goes to '{target}', which is not in its scope.")
+        seen: set[str] = set()
+        todo = [self.start_at]
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            todo.extend(by_name[name].targets())
+        for state in self.states:
+            if state.name not in seen:
+                raise CompileError(f"State '{state.name}' is unreachable from '{self.start_at}'.")
+
+    def state(self, name: str) -> State:
+        return self._by_name[name]
+
+    def walk(self) -> Iterator[State]:
+        """Every state, descending into Parallel branches, in definition order."""
+        for state in self.states:
+            yield state
+            if isinstance(state, Parallel):
+                for branch in state.branches:
+                    yield from branch.walk()
+
+    def render(self) -> dict[str, Json]:
+        return {"StartAt": self.start_at, "States": {s.name: s.render() for s in self.states}}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateMachine:
+    """The top level: a graph plus Comment, TimeoutSeconds and the default QueryLanguage."""
+
+    graph: Graph
+    comment: str | None = None
+    timeout_seconds: int | None = None
+    query_language: QueryLanguage | None = None
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for state in self.graph.walk():
+            if state.name in seen:
+                # AWS: state names must be unique within the whole machine, branches included.
+                raise CompileError(
+                    f"State '{state.name}' occurs more than once (Parallel branches included); "
+                    "names must be unique across the state machine."
+                )
+            seen.add(state.name)
+
+    def render(self) -> dict[str, Json]:
+        out: dict[str, Json] = _drop_empty(
+            [
+                ("Comment", self.comment),
+                ("QueryLanguage", str(self.query_language) if self.query_language else None),
+                ("TimeoutSeconds", self.timeout_seconds),
+            ]
+        )
+        out.update(self.graph.render())
+        return out

@@ -1,0 +1,323 @@
+"""Counting against Step Functions quotas, and splitting a workflow into child state machines.
+
+Counted per machine, from the rendered definition:
+
+* **history events, worst case**: every state on the success path with every retrier exhausted,
+  plus the failure path once, plus the execution's own start and end events. A Standard
+  execution fails once its history passes 25,000 events, so this must stay under the limit;
+* **transitions per successful run** (no retries): each state entered is one billed transition;
+* **definition bytes** as written (``indent=2``, UTF-8).
+
+When a machine would pass a limit, :func:`plan` cuts the series-parallel tree at ``Series``
+boundaries (runs of consecutive items) and at groups of ``Parallel`` branches into child
+machines run with ``states:startExecution.sync:2``. Costs are estimated from each task's
+rendered state; the caller renders, measures and re-plans with a smaller budget if an estimate
+was short.
+
+    >>> events_of_state({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke"})
+    5
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.compiler import sp
+from orchestrator.compiler.render import Call, Item, Par, Seq
+from orchestrator.errors import CompileError
+
+MAX_HISTORY_EVENTS = 25_000  # Step Functions Standard: hard quota of 25,000 events per execution.
+MAX_DEFINITION_BYTES = 1_048_576  # Step Functions: a state machine definition is at most 1 MB.
+MAX_PAYLOAD_BYTES = 262_144  # Step Functions: 256 KiB per state input/output/result.
+STATE_MACHINE_NAME_MAX = 80  # Step Functions: state machine names are 1..80 characters.
+PRICE_PER_TRANSITION = 0.025 / 1000  # USD, Standard workflows: $0.025 per 1,000 transitions.
+
+EXECUTION_EVENTS = 2  # ExecutionStarted + ExecutionSucceeded (or Failed)
+PASS_EVENTS = 2  # PassStateEntered, PassStateExited
+PARALLEL_EVENTS = 4  # ParallelStateEntered, ParallelStateStarted, ParallelStateSucceeded, ParallelStateExited
+TASK_EVENTS = 5  # TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited
+ATTEMPT_EVENTS = 3  # a failed attempt adds TaskScheduled, TaskStarted, TaskFailed
+SYNC_EVENTS = 1  # .sync integrations add TaskSubmitted per attempt
+FAIL_EVENTS = 1  # FailStateEntered
+# Estimated bytes of a small JSON result per task at $.results.<task> (Batch: JobId + Status).
+RESULT_BYTES = 70
+
+# Estimates for planning (the real figures are measured after rendering).
+_INDENT_PER_PARALLEL = 6  # each Parallel nesting indents its states by "Branches", "[", "States"
+_PARALLEL_BYTES = 400
+_BRANCH_BYTES = 900  # the branch's Fail state and its share of the merge expression
+_CALL_BYTES = 1_100
+_CALL_EVENTS = TASK_EVENTS + SYNC_EVENTS + 3 * (ATTEMPT_EVENTS + SYNC_EVENTS)
+
+
+def events_of_state(state: Mapping[str, Any]) -> int:
+    """Worst-case events of one Task/Pass/Fail state (not descending into Parallel branches)."""
+    kind = state["Type"]
+    if kind == "Pass":
+        return PASS_EVENTS
+    if kind == "Fail":
+        return FAIL_EVENTS
+    if kind == "Parallel":
+        return PARALLEL_EVENTS
+    if kind != "Task":
+        return PASS_EVENTS
+    sync = SYNC_EVENTS if ".sync" in str(state.get("Resource", "")) else 0
+    retries = sum(int(r.get("MaxAttempts", 3)) for r in state.get("Retry", ()))
+    return TASK_EVENTS + sync + retries * (ATTEMPT_EVENTS + sync)
+
+
+def _success_path(graph: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """States entered on a successful run, following Next from StartAt, branches included."""
+    states = graph["States"]
+    name: str | None = graph["StartAt"]
+    while name is not None:
+        state = states[name]
+        yield state
+        if state["Type"] == "Parallel":
+            for branch in state["Branches"]:
+                yield from _success_path(branch)
+        name = state.get("Next")
+
+
+def _count_states(graph: Mapping[str, Any]) -> int:
+    total = 0
+    for state in graph["States"].values():
+        total += 1
+        for branch in state.get("Branches", ()):
+            total += _count_states(branch)
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class MachineReport:
+    """Figures for one state machine (one ``.asl.json``)."""
+
+    name: str
+    states: int
+    transitions: int
+    events: int
+    bytes: int
+
+    @property
+    def kib(self) -> float:
+        return self.bytes / 1024
+
+    @property
+    def cost(self) -> float:
+        """USD per successful run for this machine's own transitions."""
+        return self.transitions * PRICE_PER_TRANSITION
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Per machine and total figures; ``str(report)`` is a small table."""
+
+    machines: tuple[MachineReport, ...]
+    tasks: int
+    result_bytes: int  # estimated size of $.results at the end of a run
+
+    @property
+    def states(self) -> int:
+        return sum(m.states for m in self.machines)
+
+    @property
+    def transitions(self) -> int:
+        return sum(m.transitions for m in self.machines)
+
+    @property
+    def events(self) -> int:
+        """Largest worst-case history of any one execution (each has its own 25,000 quota)."""
+        return max(m.events for m in self.machines)
+
+    @property
+    def bytes(self) -> int:
+        return sum(m.bytes for m in self.machines)
+
+    @property
+    def kib(self) -> float:
+        return self.bytes / 1024
+
+    @property
+    def cost(self) -> float:
+        return self.transitions * PRICE_PER_TRANSITION
+
+    def __str__(self) -> str:
+        rows = [f"{'machine':<40} {'states':>7} {'trans.':>7} {'events':>7} {'KiB':>8} {'$/run':>9}"]
+        for m in self.machines:
+            rows.append(
+                f"{m.name[:40]:<40} {m.states:>7} {m.transitions:>7} {m.events:>7} {m.kib:>8.1f} {m.cost:>9.5f}"
+            )
+        rows.append(
+            f"{'total':<40} {self.states:>7} {self.transitions:>7} {self.events:>7} {self.kib:>8.1f} "
+            f"{self.cost:>9.5f}"
+        )
+        rows.append(f"tasks: {self.tasks}; estimated results payload: {self.result_bytes / 1024:.1f} KiB")
+        return "\n".join(rows)
+
+
+def measure(
+    name: str, definition: Mapping[str, Any], text: str, *, failure_start: str | None
+) -> MachineReport:
+    """Figures for a rendered machine; ``failure_start`` is where its failure path begins."""
+    success = list(_success_path(definition))
+    events = EXECUTION_EVENTS + sum(events_of_state(s) for s in success)
+    if failure_start is not None and failure_start in definition["States"]:
+        failure = _success_path({"StartAt": failure_start, "States": definition["States"]})
+        events += sum(events_of_state(s) for s in failure)
+    return MachineReport(
+        name=name,
+        states=_count_states(definition),
+        transitions=len(success),
+        events=events,
+        bytes=len(text.encode()),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LeafCost:
+    events: int
+    bytes: int
+    lines: int
+
+    @classmethod
+    def of(cls, state: Mapping[str, Any]) -> LeafCost:
+        text = json.dumps(state, indent=2, ensure_ascii=False)
+        return cls(events=events_of_state(state), bytes=len(text.encode()) + 20, lines=text.count("\n") + 1)
+
+
+class Planner:
+    """Cuts an item tree into machines whose estimated events and bytes fit the budgets."""
+
+    def __init__(
+        self,
+        leaves: Mapping[str, LeafCost],
+        *,
+        max_events: int,
+        max_bytes: int,
+        child_name: Callable[[int], str],
+    ) -> None:
+        self.leaves = leaves
+        self.max_events = max_events
+        self.max_bytes = max_bytes
+        self.child_name = child_name
+        self.children: list[tuple[int, str, Item]] = []
+        self._events: dict[int, tuple[Item, int]] = {}
+
+    # -- estimates ----------------------------------------------------------------------------
+    def events(self, item: Item) -> int:
+        hit = self._events.get(id(item))
+        if hit is not None and hit[0] is item:
+            return hit[1]
+        if isinstance(item, sp.Leaf):
+            value = self.leaves[item.task].events
+        elif isinstance(item, Call):
+            value = _CALL_EVENTS
+        elif isinstance(item, Seq):
+            value = sum(self.events(i) for i in item.items)
+        else:
+            value = PARALLEL_EVENTS + sum(self.events(b) for b in item.branches)
+        self._events[id(item)] = (item, value)
+        return value
+
+    def bytes(self, item: Item, depth: int) -> int:
+        if isinstance(item, sp.Leaf):
+            cost = self.leaves[item.task]
+            return cost.bytes + cost.lines * (4 + _INDENT_PER_PARALLEL * depth)
+        if isinstance(item, Call):
+            return _CALL_BYTES
+        if isinstance(item, Seq):
+            return sum(self.bytes(i, depth) for i in item.items)
+        return (
+            _PARALLEL_BYTES
+            + _BRANCH_BYTES * len(item.branches)
+            + sum(self.bytes(b, depth + 1) for b in item.branches)
+        )
+
+    def fits(self, item: Item, depth: int = 0) -> bool:
+        return self.events(item) <= self.max_events and self.bytes(item, depth) <= self.max_bytes
+
+    # -- cutting ------------------------------------------------------------------------------
+    def shrink(self, item: Item, depth: int = 0) -> Item:
+        """``item`` or a replacement running parts of it as children, fitting the budgets."""
+        if self.fits(item, depth) or isinstance(item, Call):
+            return item
+        if isinstance(item, sp.Leaf):
+            events = self.leaves[item.task].events
+            raise CompileError(
+                f"Task '{item.task}' alone may need {events} history events (retries included), "
+                f"over the budget of {self.max_events} per execution. Lower its retry attempts, "
+                "e.g. retries: {attempts: 10}."
+            )
+        parallel = isinstance(item, Par)
+        items = list(item.branches) if isinstance(item, Par) else list(item.items)
+        groups = self._pack(items, parallel=parallel)
+        inline = self._keep_inline(groups, depth, parallel=parallel)
+        parts: list[Item] = []
+        for i, group in enumerate(groups):
+            if i in inline:
+                parts.extend(group)
+            else:
+                parts.append(self._call(group, parallel=parallel))
+        new: Item = Par(tuple(parts)) if parallel else Seq(tuple(parts))
+        return new if self.fits(new, depth) else self.shrink(new, depth)
+
+    def _keep_inline(self, groups: list[list[Item]], depth: int, *, parallel: bool) -> set[int]:
+        """Groups that can stay in this machine: smallest first, while it still fits.
+
+        Without this, the small items between two big ones would each become a tiny child.
+        """
+        inner = depth + 1 if parallel else depth
+        extra = _BRANCH_BYTES if parallel else 0
+
+        def inline_cost(group: list[Item]) -> tuple[int, int]:
+            return (
+                sum(self.events(i) for i in group),
+                sum(self.bytes(i, inner) + extra for i in group),
+            )
+
+        events = (PARALLEL_EVENTS if parallel else 0) + _CALL_EVENTS * len(groups)
+        size = (_PARALLEL_BYTES if parallel else 0) + (_CALL_BYTES + extra) * len(groups)
+        costs = [inline_cost(g) for g in groups]
+        keep: set[int] = set()
+        for i in sorted(range(len(groups)), key=lambda i: (costs[i][1], i)):
+            e = events + costs[i][0] - _CALL_EVENTS
+            b = size + costs[i][1] - _CALL_BYTES - extra
+            if e <= self.max_events and b <= self.max_bytes:
+                keep.add(i)
+                events, size = e, b
+        return keep
+
+    def _pack(self, items: list[Item], *, parallel: bool) -> list[list[Item]]:
+        """Consecutive runs of items, each small enough to be one child machine."""
+        groups: list[list[Item]] = []
+        current: list[Item] = []
+        events = PARALLEL_EVENTS if parallel else 0
+        size = _PARALLEL_BYTES if parallel else 0
+        for item in items:
+            e = self.events(item)
+            b = self.bytes(item, 1 if parallel else 0) + (_BRANCH_BYTES if parallel else 0)
+            if current and (events + e > self.max_events or size + b > self.max_bytes):
+                groups.append(current)
+                current = []
+                events = PARALLEL_EVENTS if parallel else 0
+                size = _PARALLEL_BYTES if parallel else 0
+            current.append(item)
+            events += e
+            size += b
+        if current:
+            groups.append(current)
+        return groups
+
+    def _call(self, group: list[Item], *, parallel: bool) -> Item:
+        if len(group) == 1 and isinstance(group[0], Call):
+            return group[0]
+        body: Item = group[0] if len(group) == 1 else (Par(tuple(group)) if parallel else Seq(tuple(group)))
+        index = len(self.children) + 1
+        name = self.child_name(index)
+        self.children.append((index, name, body))  # reserve the number before recursing
+        shrunk = self.shrink(body, 0)
+        self.children[index - 1] = (index, name, shrunk)
+        return Call(name, index)

@@ -1,0 +1,339 @@
+"""Service integrations as data: one function renders a Batch task, one a Lambda task.
+
+Every task state reads the execution input at ``$.input`` and writes a *small* result to
+``$.results.<task>``; ``render_task`` picks Batch or Lambda from ``task.runs_on`` (Python tasks go
+to Lambda when they fit in 15 minutes, otherwise to Batch running ``python -m orchestrator.runner``).
+Deploy-time values are ``${Placeholder}`` strings built by :func:`placeholder`, and every service
+ARN by :func:`service_arn`.
+
+    >>> from orchestrator import model
+    >>> wf = model.Workflow(name="wf", tasks=(model.Task(name="t", job=model.LambdaTask(handler="m:f")),))
+    >>> render_task(wf.tasks[0], wf, next=None, catch_to=None).resource
+    'arn:aws:states:::lambda:invoke'
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+
+from orchestrator import model
+from orchestrator.compiler import asl
+from orchestrator.errors import CompileError
+
+# --- AWS limits and constants, each with where it comes from -------------------------------------
+BATCH_MIN_ATTEMPT_DURATION = model.BATCH_MIN_ATTEMPT_DURATION  # Batch: attemptDurationSeconds >= 60.
+BATCH_JOB_NAME_MAX = model.BATCH_JOB_NAME_MAX  # Batch: job names are 1..128 [A-Za-z0-9_-].
+LAMBDA_MAX_TIMEOUT = model.LAMBDA_MAX_TIMEOUT  # Lambda: a function runs at most 900 s.
+# Batch retryStrategy.attempts for infrastructure failures (Spot reclaims, host loss). Batch
+# allows 1..10; 3 survives two reclaims in a row without hiding real application failures,
+# which EXIT at once (the last EvaluateOnExit rule).
+SPOT_RETRY_ATTEMPTS = 3
+# Time allowed per Batch attempt on top of attemptDurationSeconds: attemptDurationSeconds only
+# counts RUNNING time, and a .sync task also covers SUBMITTED/RUNNABLE/STARTING (image pulls,
+# Spot capacity). Batch retries run *inside* one .sync task, so the state's TimeoutSeconds must
+# cover every attempt, or Step Functions would abandon a job Batch is still legitimately retrying.
+BATCH_ATTEMPT_MARGIN = 300
+# Lambda: lambda:invoke returns when the function does; a little slack covers invocation latency
+# and cold starts so the state never times out before the function itself would.
+LAMBDA_TIMEOUT_MARGIN = 30
+DEFAULT_QUEUE = "default"
+RUNNER_MODULE = "orchestrator.runner"
+
+# AWS's recommended retriers for transient service errors of the integration itself; they go
+# before a user's States.ALL retrier, which must come last.
+BATCH_API_ERRORS = ("Batch.AWSBatchException", "Batch.ServerException", "Batch.TooManyRequestsException")
+LAMBDA_API_ERRORS = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
+# The Step Functions console template for "Lambda: Invoke" (Workflow Studio) uses 1 s, 3
+# attempts, backoff 2 with full jitter; Batch API throttling gets the same shape.
+BATCH_API_RETRIER = asl.Retrier(
+    errors=BATCH_API_ERRORS, interval=1, max_attempts=3, backoff_rate=2, jitter_full=True
+)
+LAMBDA_API_RETRIER = asl.Retrier(
+    errors=LAMBDA_API_ERRORS, interval=1, max_attempts=3, backoff_rate=2, jitter_full=True
+)
+
+# Batch retryStrategy.evaluateOnExit: retry what the infrastructure did to the job, exit on what
+# the job did. Rules are evaluated in order; OnStatusReason/OnReason accept a trailing "*".
+SPOT_EVALUATE_ON_EXIT = (
+    {"OnStatusReason": "Host EC2*", "Action": "RETRY"},  # EC2 Spot reclaim / host terminated
+    {"OnStatusReason": "Your Spot Task was interrupted*", "Action": "RETRY"},  # Fargate Spot
+    {"OnReason": "CannotPullContainerError*", "Action": "RETRY"},  # transient registry errors
+    {"OnReason": "*", "Action": "EXIT"},
+)
+
+_SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLACEHOLDER_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class Integration(enum.StrEnum):
+    """Service integration patterns Step Functions offers for a Task state's Resource."""
+
+    REQUEST_RESPONSE = ""
+    SYNC = ".sync"
+    SYNC_V2 = ".sync:2"
+
+
+def service_arn(service: str, action: str, pattern: Integration = Integration.REQUEST_RESPONSE) -> str:
+    """The one place a Task Resource ARN is built.
+
+    >>> service_arn("batch", "submitJob", Integration.SYNC)
+    'arn:aws:states:::batch:submitJob.sync'
+    """
+    return f"arn:aws:states:::{service}:{action}{pattern}"
+
+
+def placeholder(kind: str, name: str | None = None) -> str:
+    """A deploy-time value ``${Kind_name}`` (CDK ``definitionSubstitutions`` fills it in).
+
+    Names keep letters, digits, ``_`` and ``-`` (task names already are); anything else becomes
+    ``_`` plus a short hash, so two different names can never share a placeholder.
+
+    >>> placeholder("JobQueue", "default")
+    '${JobQueue_default}'
+    >>> placeholder("AlertTopicArn")
+    '${AlertTopicArn}'
+    """
+    if name is None:
+        return "${" + kind + "}"
+    safe = _PLACEHOLDER_UNSAFE.sub("_", name)
+    if safe != name:
+        safe += "_" + hashlib.sha256(name.encode()).hexdigest()[:6]
+    return "${" + kind + "_" + safe + "}"
+
+
+def field_path(prefix: str, key: str) -> str:
+    """A JSONPath reference to ``prefix.key``; bracket notation for keys that are not identifiers.
+
+    >>> field_path("$.results", "load_db"), field_path("$.results", "load-db")
+    ('$.results.load_db', "$.results['load-db']")
+    """
+    if _SIMPLE_KEY.fullmatch(key):
+        return f"{prefix}.{key}"
+    return f"{prefix}['{key}']"
+
+
+def result_path(task: str) -> str:
+    return field_path("$.results", task)
+
+
+def failed_path(task: str) -> str:
+    """Where a task's Catch puts ``{Error, Cause}``: keyed by task, so the alert can name it."""
+    return field_path("$.failed", task)
+
+
+def job_name(task: str) -> str:
+    """The Batch JobName: the task name, made Batch-safe.
+
+    Why not ``States.Format('{}-{}', task, $$.Execution.Name)``: task and execution names are each
+    up to 80 characters, 161 in all, over Batch's 128, and JSONPath cannot slice a string;
+    execution names may also hold characters Batch rejects (``.``, ``+``, ``@``). Batch job names
+    need not be unique, so the static task name is always valid and stays readable in the Batch
+    console; the execution is attached as a job tag and as ORCHESTRATOR_EXECUTION_ID instead.
+    """
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", task)[:BATCH_JOB_NAME_MAX]
+    return name if name[:1].isalnum() else ("j" + name)[:BATCH_JOB_NAME_MAX]
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def retriers(task: model.Task, wf: model.Workflow, service: asl.Retrier) -> tuple[asl.Retrier, ...]:
+    """User retry → ASL Retry, around the service retrier: specific errors first, States.ALL last."""
+    retry = task.retry if task.retry is not None else wf.defaults.retry
+    if retry is None or retry.attempts == 0:
+        return (service,)
+    catch_all = "States.ALL" in retry.errors
+    user = asl.Retrier(
+        errors=("States.ALL",) if catch_all else retry.errors,
+        interval=retry.interval,
+        max_attempts=retry.attempts,
+        backoff_rate=retry.backoff_rate,
+        max_delay=retry.max_delay,
+        jitter_full=retry.jitter is model.Jitter.FULL,
+    )
+    return (service, user) if catch_all else (user, service)
+
+
+def _timeout(task: model.Task, wf: model.Workflow) -> int | None:
+    return task.timeout if task.timeout is not None else wf.defaults.timeout
+
+
+def _catch(task: str, catch_to: str | None) -> tuple[asl.Catcher, ...]:
+    if catch_to is None:
+        return ()
+    return (asl.Catcher(next=catch_to, result_path=failed_path(task)),)
+
+
+def batch_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch_to: str | None) -> asl.Task:
+    """``batch:submitJob.sync``: runs the job and waits for it, with Spot-aware Batch retries.
+
+    The image lives in the job definition (SubmitJob cannot override it), hence one
+    ``${JobDefinition_<task>}`` per task. The job gets ORCHESTRATOR_EXECUTION_ID so the runner
+    can read the execution input with DescribeExecution instead of through environment
+    variables, which ECS caps at 8 KiB of overrides.
+    """
+    job = task.job
+    if isinstance(job, model.BatchJob):
+        command: tuple[str, ...] = job.command
+        vcpus, memory, environment, queue = job.vcpus, job.memory, job.environment, job.queue
+        array_size = job.array_size
+    elif isinstance(job, model.PythonTask):
+        command = ("python", "-m", RUNNER_MODULE, job.function)
+        vcpus, memory, environment, queue = job.vcpus, job.memory, job.environment, job.queue
+        array_size = None
+    else:
+        raise CompileError(f"Task '{task.name}' is a Lambda task and cannot run on Batch.")
+    queue = queue or wf.defaults.queue or DEFAULT_QUEUE
+
+    env: list[dict[str, str]] = [{"Name": k, "Value": v} for k, v in environment.items()]
+    env += [
+        {"Name": "ORCHESTRATOR_WORKFLOW", "Value": wf.name},
+        {"Name": "ORCHESTRATOR_TASK", "Value": task.name},
+        {"Name": "ORCHESTRATOR_EXECUTION_ID", "Value.$": "$$.Execution.Id"},
+    ]
+    overrides = asl._drop_empty(
+        [
+            ("Command", list(command)),
+            ("Environment", env),
+            (
+                "ResourceRequirements",
+                [{"Type": "VCPU", "Value": _number(vcpus)}, {"Type": "MEMORY", "Value": str(memory)}],
+            ),
+        ]
+    )
+    timeout = _timeout(task, wf)
+    attempt = None if timeout is None else max(BATCH_MIN_ATTEMPT_DURATION, timeout)
+    tags = dict(wf.tags)
+    tags.update({"orchestrator:workflow": wf.name, "orchestrator:task": task.name})
+    tags["orchestrator:execution.$"] = "$$.Execution.Name"
+    parameters = asl._drop_empty(
+        [
+            ("JobName", job_name(task.name)),
+            ("JobQueue", placeholder("JobQueue", queue)),
+            ("JobDefinition", placeholder("JobDefinition", task.name)),
+            ("ArrayProperties", {"Size": array_size} if array_size is not None else None),
+            ("ContainerOverrides", overrides),
+            (
+                "RetryStrategy",
+                {"Attempts": SPOT_RETRY_ATTEMPTS, "EvaluateOnExit": list(SPOT_EVALUATE_ON_EXIT)},
+            ),
+            ("Timeout", {"AttemptDurationSeconds": attempt} if attempt is not None else None),
+            ("Tags", tags),
+        ]
+    )
+    # Only fields DescribeJobs always returns for a SUCCEEDED job: a ResultSelector path that is
+    # missing fails the state with States.Runtime. Container.LogStreamName is absent for array
+    # parents and non-awslogs drivers, and StatusReason is optional, so neither is selected here
+    # (the alert path digs the log stream out of a failure's Cause instead). Two short fields
+    # (~60 bytes with the task key) keep 4,000 results at ~240 KB ... see quotas.RESULT_BYTES.
+    selector = {"JobId.$": "$.JobId", "Status.$": "$.Status"}
+    return asl.Task(
+        name=task.name,
+        comment=task.description,
+        resource=service_arn("batch", "submitJob", Integration.SYNC),
+        parameters=parameters,
+        result_selector=selector,
+        result_path=result_path(task.name),
+        timeout_seconds=None if attempt is None else (attempt + BATCH_ATTEMPT_MARGIN) * SPOT_RETRY_ATTEMPTS,
+        retry=retriers(task, wf, BATCH_API_RETRIER),
+        catch=_catch(task.name, catch_to),
+        next=next,
+    )
+
+
+def lambda_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch_to: str | None) -> asl.Task:
+    """``lambda:invoke`` (request-response) with the execution context, input and upstream results.
+
+    The function's return value is kept whole (``$.Payload``): a Lambda task's result is what it
+    returned, so keep it small; results of all tasks share the 256 KiB state payload.
+    """
+    job = task.job
+    payload: dict[str, object] = {
+        "execution": {
+            "Id.$": "$$.Execution.Id",
+            "Name.$": "$$.Execution.Name",
+            "StartTime.$": "$$.Execution.StartTime",
+        },
+        "workflow": wf.name,
+        "task": task.name,
+    }
+    if isinstance(job, model.LambdaTask):
+        payload["handler"] = job.handler
+    elif isinstance(job, model.PythonTask):
+        payload["function"] = job.function
+    else:
+        raise CompileError(f"Task '{task.name}' is a Batch job and cannot run on Lambda.")
+    payload["input.$"] = "$.input"
+    if task.after:
+        payload["upstream"] = {dep + ".$": result_path(dep) for dep in task.after}
+    timeout = _timeout(task, wf)
+    function_timeout = min(timeout, LAMBDA_MAX_TIMEOUT) if timeout is not None else LAMBDA_MAX_TIMEOUT
+    return asl.Task(
+        name=task.name,
+        comment=task.description,
+        resource=service_arn("lambda", "invoke"),
+        parameters={"FunctionName": placeholder("Function", task.name), "Payload": payload},
+        result_selector={"Payload.$": "$.Payload"},
+        result_path=result_path(task.name),
+        timeout_seconds=function_timeout + LAMBDA_TIMEOUT_MARGIN,
+        retry=retriers(task, wf, LAMBDA_API_RETRIER),
+        catch=_catch(task.name, catch_to),
+        next=next,
+    )
+
+
+def render_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch_to: str | None) -> asl.Task:
+    """The one Task state for ``task``, named after it (contract 2)."""
+    render = batch_task if task.runs_on == "batch" else lambda_task
+    return render(task, wf, next=next, catch_to=catch_to)
+
+
+def child_task(name: str, child: str, *, next: str | None, catch_to: str | None, catch_path: str) -> asl.Task:
+    """Run child state machine ``child`` with ``states:startExecution.sync:2`` and adopt its output.
+
+    The child is named in ``StateMachineArn`` as ``${StateMachine_<child>}``: the text between
+    ``StateMachine_`` and ``}`` is exactly the child's file name without ``.asl.json`` (child
+    names only use characters the placeholder keeps). ``.sync:2`` returns the child's Output as
+    parsed JSON, and the child returns ``{"input", "results"}`` with its results merged in, so the
+    selector replaces this machine's state with it.
+    """
+    if placeholder("StateMachine", child) != "${StateMachine_" + child + "}":
+        raise CompileError(f"Child state machine name '{child}' must use only A-Z a-z 0-9 _ -.")
+    return asl.Task(
+        name=name,
+        resource=service_arn("states", "startExecution", Integration.SYNC_V2),
+        parameters={
+            "StateMachineArn": placeholder("StateMachine", child),
+            "Input": {
+                "input.$": "$.input",
+                "results.$": "$.results",
+                # Links the child to this execution in the console (AWS's documented key).
+                "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+            },
+        },
+        result_selector={"input.$": "$.Output.input", "results.$": "$.Output.results"},
+        result_path="$",
+        retry=(
+            asl.Retrier(
+                errors=(
+                    "StepFunctions.ExecutionLimitExceeded",
+                    "StepFunctions.AWSStepFunctionsException",
+                    "StepFunctions.SdkClientException",
+                ),
+                interval=1,
+                max_attempts=3,
+                backoff_rate=2,
+                jitter_full=True,
+            ),
+        ),
+        catch=() if catch_to is None else (asl.Catcher(next=catch_to, result_path=catch_path),),
+        next=next,
+    )
