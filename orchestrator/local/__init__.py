@@ -9,5 +9,6 @@
 from __future__ import annotations
 
 from orchestrator.engine import execute
+from orchestrator.local.runner import RunResult, redrive_execution, run_workflow
 
-__all__ = ["execute"]
+__all__ = ["RunResult", "execute", "redrive_execution", "run_workflow"]

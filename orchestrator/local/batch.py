@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.engine.integrations import IntegrationPattern, TaskCall, TaskFailure
-from orchestrator.local.procs import Launcher, kill_group
+from orchestrator.local.procs import Launcher, kill_group, wait_exit
 from orchestrator.local.store import Store
 
 REGION = "us-east-1"
@@ -360,8 +360,11 @@ class LocalBatch:
         if reason is not None:
             job.status_reason = reason
         described = job.describe()
-        self.store.put_job(described, execution_arn=job.execution_arn, state_name=job.state_name,
-                           log_paths=job.log_paths, updated_at=now_ms())
+        # PENDING and STARTING pass in microseconds here; persisting them would only cost a commit
+        # per job each. SUBMITTED, RUNNABLE (waiting for capacity), RUNNING and the end are stored.
+        if job.status not in ("PENDING", "STARTING"):
+            self.store.put_job(described, execution_arn=job.execution_arn, state_name=job.state_name,
+                               log_paths=job.log_paths, updated_at=now_ms())
         if self._on_job is not None:
             self._on_job(described, job.execution_arn, job.state_name)
 
@@ -519,7 +522,8 @@ class LocalBatch:
             try:
                 if not args:
                     raise FileNotFoundError("the job has no command and host processes have no image entrypoint")
-                proc = self._launcher.spawn(args, cwd=self.cwd, env={**os.environ, **env}, stdout=log,
+                proc = self._launcher.spawn(args, cwd=self.cwd, env=host_env(env) if container is None else env,
+                                            stdout=log,
                                             stderr=subprocess.STDOUT, container=container)
             except OSError as exc:
                 log.write(f"CannotStartContainerError: {exc}\n".encode())
@@ -546,14 +550,10 @@ class LocalBatch:
               container: str | None) -> str:
         """Wait for the attempt: ``exited``, ``timeout`` or ``cancelled`` (then the tree is killed)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.0005
         while True:
-            try:
-                proc.wait(timeout=delay)
+            # Short slices so a cancel (execution stopped, sibling failed) is seen within 50 ms.
+            if wait_exit(proc, 0.05):
                 return "exited"
-            except subprocess.TimeoutExpired:
-                pass
-            delay = min(delay * 2, 0.05)
             timed_out = deadline is not None and time.monotonic() >= deadline
             if timed_out or cancel.is_set():
                 self._stop(proc, container)
@@ -592,6 +592,20 @@ def host_command(command: list[str]) -> list[str]:
     if command and command[0] in ("python", "python3"):
         return [sys.executable, *command[1:]]
     return list(command)
+
+
+def host_env(env: Mapping[str, str]) -> dict[str, str]:
+    """A host process's environment: this one's, the job's on top, and this package importable.
+
+    ``python -m orchestrator.runner`` must import this package even when it runs from a source
+    checkout rather than an install; it goes last on PYTHONPATH so it never shadows the project.
+    """
+    merged = {**os.environ, **env}
+    root = str(Path(__file__).resolve().parents[2])
+    paths = [p for p in merged.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if root not in paths:
+        merged["PYTHONPATH"] = os.pathsep.join([*paths, root])
+    return merged
 
 
 def _ref(text: str, params: Mapping[str, str]) -> str:

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 STYLE = {"SUCCEEDED": "green", "FAILED": "red", "CAUGHT": "red", "RUNNING": "cyan", "RUNNABLE": "yellow",
-         "STARTING": "cyan", "PENDING": "dim", "SUBMITTED": "dim", "WAITING": "dim", "REUSED": "green"}
+         "STARTING": "cyan", "PENDING": "dim", "SUBMITTED": "dim", "WAITING": "dim", "REUSED": "green", "STOPPED": "yellow"}
 
 
 def task_states(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -84,6 +84,12 @@ class ProgressView:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            if self.status in ("RUNNING", "ABORTED", "FAILED", "TIMED_OUT"):
+                # What was still running was stopped with the execution (or by a sibling's failure).
+                for row in self.rows.values():
+                    if row.status not in ("SUCCEEDED", "FAILED", "WAITING", "REUSED"):
+                        row.status, row.ended = "STOPPED", row.ended or time.monotonic()
         if self._live is not None:
             self._live.refresh()
             self._live.__exit__(None, None, None)
@@ -122,11 +128,18 @@ class ProgressView:
                 row.attempt += 1
                 row.status = "RUNNING" if row.kind != "batch" else "SUBMITTED"
             elif kind == "TaskSucceeded":
-                row.status, row.ended = "SUCCEEDED", now
+                row.status, row.ended = ("REUSED" if row.status == "REUSED" else "SUCCEEDED"), now
             elif kind in ("TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed"):
                 row.status, row.ended = "FAILED", now
-            elif kind == "TaskStateExited" and row.status not in ("SUCCEEDED", "FAILED"):
+            elif kind == "TaskStateExited" and row.status not in ("SUCCEEDED", "FAILED", "REUSED"):
                 row.status, row.ended = "SUCCEEDED", now
+
+    def on_reuse(self, state_name: str) -> None:
+        """A redrive returned this task's stored result instead of running it."""
+        with self._lock:
+            row = self._row(state_name)
+            if row is not None:
+                row.status = "REUSED"
 
     def on_job(self, job: Mapping[str, Any], execution_arn: str | None, state_name: str | None) -> None:
         with self._lock:

@@ -68,6 +68,10 @@ PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 RUNNER_DIED = "Local.RunnerExited"
 
 
+class Interrupted(OrchestratorError):
+    """The user interrupted a local run (Ctrl-C); the execution was stopped, not lost."""
+
+
 class RedriveError(OrchestratorError):
     """The execution cannot be redriven (still running, or it succeeded)."""
 
@@ -229,8 +233,10 @@ class LocalRun:
                  mock: MockCase | None = None, virtual_time: bool = False,
                  on_event: EventListener | None = None, on_job: Any = None,
                  notice: Callable[[str], None] | None = None,
-                 compute: list[ComputeEnvironment] | None = None) -> None:
+                 compute: list[ComputeEnvironment] | None = None,
+                 on_reuse: Callable[[str], None] | None = None) -> None:
         self.store = store
+        self._on_reuse = on_reuse
         self.plan = plan
         self.redrive_count = redrive_count
         self.mock = mock
@@ -278,6 +284,8 @@ class LocalRun:
                 found, stored = self.store.get_result(scope, result_key)
                 if found:
                     self.reused.append(call.state_name)
+                    if self._on_reuse is not None:
+                        self._on_reuse(call.state_name)
                     return stored
             result = service(call)
             if replay:
@@ -322,12 +330,21 @@ class LocalRun:
         try:
             while True:
                 try:
-                    result = execution.wait(0.1 if cancel is not None else None)
+                    # Waiting in slices keeps the main thread responsive to Ctrl-C.
+                    result = execution.wait(0.1 if cancel is not None or parent_arn is None else None)
                     break
                 except TimeoutError:
-                    assert cancel is not None
-                    if cancel.is_set():
+                    if cancel is not None and cancel.is_set():
                         execution.stop("States.Aborted", "The parent execution stopped waiting for this one.")
+        except KeyboardInterrupt:
+            # StopExecution: running tasks are cancelled (jobs killed), the run is ABORTED and
+            # can be redriven; completed tasks keep their stored results.
+            execution.stop("Local.Interrupted", "Interrupted (Ctrl-C) on the local runner.")
+            result = execution.wait(30)
+            self.store.finish_execution(arn, status=result.status, output=None, error=result.error,
+                                        cause=result.cause, stop_date=_now_iso())
+            raise Interrupted(f"Interrupted: execution {name!r} is ABORTED; `orchestrator redrive {name}` "
+                              "finishes it without re-running completed tasks.") from None
         except BaseException:
             self.store.finish_execution(arn, status="FAILED", output=None, error="States.Runtime",
                                         cause="Internal error in the local runner", stop_date=_now_iso())
@@ -436,6 +453,16 @@ def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None,
                   virtual_time=virtual_time, compute=compute, notice=notice)
 
 
+def run_plan(plan: Mapping[str, Any], input: Any = None, *, home: str | os.PathLike[str] | None = None,
+             name: str | None = None, mock: MockCase | None = None, progress: bool = False,
+             virtual_time: bool = False, compute: list[ComputeEnvironment] | None = None,
+             notice: Callable[[str], None] | None = None) -> RunResult:
+    """Run an already built plan (``build_plan``): hand-written definitions, tests, benchmarks."""
+    execution_name = name or f"{plan['workflow']}-{uuid.uuid4().hex[:12]}"
+    return _drive(Store(home), plan, input, execution_name=execution_name, redrive=None, mock=mock,
+                  progress=progress, virtual_time=virtual_time, compute=compute, notice=notice)
+
+
 def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name: str,
            redrive: ExecutionRow | None, mock: MockCase | None, progress: bool, virtual_time: bool,
            compute: list[ComputeEnvironment] | None, notice: Callable[[str], None] | None) -> RunResult:
@@ -447,7 +474,8 @@ def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name:
     redrive_count = 0 if redrive is None else redrive.redrive_count + 1
     run = LocalRun(store, plan, redrive_count=redrive_count, mock=mock, virtual_time=virtual_time,
                    on_event=view.on_event if view else None, on_job=view.on_job if view else None,
-                   notice=(view.notice if view else notice), compute=compute)
+                   notice=(view.notice if view else notice), compute=compute,
+                   on_reuse=view.on_reuse if view else None)
     main = str(plan["main"])
     scope = redrive.scope if redrive is not None else f"{main}:{execution_name}"
     try:

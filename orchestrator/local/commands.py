@@ -1,0 +1,250 @@
+"""What the CLI's local commands do: ``run``, ``executions list|show|history``, ``logs``, ``redrive``.
+
+Each takes already-parsed values, prints with rich and returns the exit code. A user mistake
+(an unknown execution, bad input JSON, a spec problem) is raised as an ``OrchestratorError``
+for the CLI to print without a traceback. The store is ``$ORCHESTRATOR_HOME`` or
+``./.orchestrator``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from orchestrator import model
+from orchestrator.errors import OrchestratorError, Problem, SpecError
+from orchestrator.local.batch import log_text
+from orchestrator.local.progress import STYLE
+from orchestrator.local.runner import RunResult, reconcile, redrive_execution, run_workflow
+from orchestrator.local.store import ExecutionRow, Store
+
+
+class InputError(OrchestratorError):
+    """The execution input given on the command line is not JSON."""
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+def _parse_input(input_json: str | None) -> Any:
+    if input_json is None or input_json == "":
+        return {}
+    try:
+        return json.loads(input_json)
+    except ValueError as exc:
+        raise InputError(f"--input is not valid JSON: {exc}. Example: --input '{{\"date\": \"2024-06-01\"}}'") from None
+
+
+def _pick(path: str, workflow: str | None) -> model.Workflow:
+    from orchestrator.spec import load_all
+
+    workflows = load_all(path)
+    if workflow is None and len(workflows) == 1:
+        return workflows[0]
+    for wf in workflows:
+        if wf.name == workflow:
+            return wf
+    names = ", ".join(wf.name for wf in workflows)
+    message = f"defines {len(workflows)} workflows ({names})" if workflow is None else f"has no workflow {workflow!r} ({names})"
+    raise SpecError([Problem(where=path, message=message, fix=f"choose one with --workflow {workflows[0].name}")])
+
+
+def _status(status: str) -> Text:
+    return Text(status, style=STYLE.get(status, "yellow" if status in ("TIMED_OUT", "ABORTED") else ""))
+
+
+def _summary(console: Console, result: RunResult) -> None:
+    store = Store(result.home)
+    table = Table(title="tasks", title_justify="left")
+    for column in ("task", "service", "status", "attempts", "duration"):
+        table.add_column(column)
+    table.add_column("log", overflow="fold")
+    arns = [result.execution_arn] + [c.arn for c in store.children(result.execution_arn)]
+    for arn in arns:
+        for job in store.jobs(arn):
+            description = job["description"] or {}
+            duration = ""
+            if description.get("StartedAt") and description.get("StoppedAt"):
+                duration = f"{(description['StoppedAt'] - description['StartedAt']) / 1000:.2f}s"
+            log = job["log_paths"][-1] if job["log_paths"] else ""
+            status = _status(job["status"])
+            if job["status"] == "FAILED" and job["status_reason"]:
+                status.append(f"\n{job['status_reason']}", style="dim")
+            table.add_row(job["state_name"] or job["job_name"], "batch", status,
+                          str(job["attempts"]), duration, _relative(log))
+        for inv in store.invocations(arn):
+            table.add_row(inv["state_name"] or inv["function_name"], "lambda", _status(inv["status"]), "1",
+                          f"{(inv['duration_ms'] or 0) / 1000:.2f}s", _relative(inv["log_path"] or ""))
+    if result.reused:
+        table.caption = f"not run again (completed before redrive): {', '.join(sorted(set(result.reused)))}"
+    console.print(table)
+    line = Text("execution ")
+    line.append(result.name, style="bold")
+    line.append(" ")
+    line.append_text(_status(result.status))
+    console.print(line)
+    if result.error:
+        console.print(Text(f"  error: {result.error}", style="red"))
+        if result.cause:
+            console.print(Text(f"  cause: {describe_cause(result.cause)}", style="red"))
+    console.print(f"  logs: {_relative(str(result.home / 'logs'))}  (orchestrator logs {result.name})")
+    console.print(f"  history: orchestrator executions history {result.name}")
+    if result.status != "SUCCEEDED":
+        console.print(f"  resume: orchestrator redrive {result.name}")
+
+
+def _short(text: str, limit: int = 400) -> str:
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def describe_cause(cause: str) -> str:
+    """A failure's cause in one line: a Batch job or Lambda error JSON summarised, else the text.
+
+    >>> describe_cause('{"JobName": "load", "Status": "FAILED", "StatusReason": "Essential container in task '
+    ...                'exited", "Container": {"ExitCode": 3, "LogStreamName": "load/default/ab12"}}')
+    'Batch job load FAILED: Essential container in task exited (exit code 3); log stream load/default/ab12'
+    """
+    try:
+        data = json.loads(cause)
+    except ValueError:
+        return _short(cause)
+    if isinstance(data, dict) and "JobName" in data:
+        container = data.get("Container") or {}
+        text = f"Batch job {data['JobName']} {data.get('Status', '')}: {data.get('StatusReason', '')}"
+        if container.get("ExitCode") is not None:
+            text += f" (exit code {container['ExitCode']})"
+        if container.get("LogStreamName"):
+            text += f"; log stream {container['LogStreamName']}"
+        return text
+    if isinstance(data, dict) and "errorMessage" in data:
+        return f"{data.get('errorType', 'Error')}: {data['errorMessage']}"
+    return _short(cause)
+
+
+def _relative(path: str) -> str:
+    if not path:
+        return ""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return path
+
+
+def run(path: str, input_json: str | None = None, mock_config: str | None = None, test_case: str | None = None,
+        *, workflow: str | None = None) -> int:
+    """``orchestrator run PATH``: live progress, then a summary; 0 when the execution SUCCEEDED."""
+    console = _console()
+    wf = _pick(path, workflow)
+    result = run_workflow(wf, _parse_input(input_json), mock_config=mock_config, test_case=test_case,
+                          progress=True)
+    _summary(console, result)
+    return 0 if result.succeeded else 1
+
+
+def _store() -> Store:
+    store = Store()
+    reconcile(store)
+    return store
+
+
+def _resolve(execution: str) -> tuple[Store, ExecutionRow]:
+    store = _store()
+    return store, store.resolve(execution)
+
+
+def executions_list(json_output: bool = False) -> int:
+    """``orchestrator executions list [--json]``: newest first (children under their parent's name)."""
+    store = _store()
+    rows = store.executions()
+    if json_output:
+        print(json.dumps({"executions": [r.list_entry() for r in rows]}, indent=2))
+        return 0
+    console = _console()
+    if not rows:
+        console.print(f"No executions in {store.path}. Start one: orchestrator run SPEC")
+        return 0
+    table = Table()
+    table.add_column("name", overflow="fold")
+    for column in ("state machine", "status", "started", "redrives"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.name, row.state_machine_arn.rsplit(":", 1)[-1], _status(row.status),
+                      row.start_date[:19].replace("T", " "), str(row.redrive_count or ""))
+    console.print(table)
+    return 0
+
+
+def executions_show(execution: str) -> int:
+    """``orchestrator executions show EXECUTION``: DescribeExecution's fields, then its tasks."""
+    store, row = _resolve(execution)
+    described: dict[str, Any] = {
+        "executionArn": row.arn, "stateMachineArn": row.state_machine_arn, "name": row.name,
+        "status": row.status, "startDate": row.start_date, "stopDate": row.stop_date, "input": row.input,
+        "output": row.output, "error": row.error, "cause": row.cause, "redriveCount": row.redrive_count}
+    if row.parent_arn:
+        described["parentExecutionArn"] = row.parent_arn
+    children = store.children(row.arn)
+    if children:
+        described["childExecutions"] = [c.arn for c in children]
+    print(json.dumps({k: v for k, v in described.items() if v is not None}, indent=2))
+    return 0
+
+
+def executions_history(execution: str) -> int:
+    """``orchestrator executions history EXECUTION``: the events, as GetExecutionHistory returns them."""
+    store, row = _resolve(execution)
+    print(json.dumps({"events": store.events(row.arn)}, indent=2))
+    return 0
+
+
+def logs(execution: str, task: str | None = None) -> int:
+    """``orchestrator logs EXECUTION [TASK]``: each job attempt's and function's log, headed by its stream."""
+    store, row = _resolve(execution)
+    console = _console()
+    arns = [row.arn] + [c.arn for c in store.children(row.arn)]
+    sections: list[tuple[str, str, str]] = []
+    for arn in arns:
+        for job in store.jobs(arn):
+            for path in job["log_paths"]:
+                sections.append((job["state_name"] or job["job_name"], "batch", path))
+        seen: set[str] = set()
+        for inv in store.invocations(arn):
+            if inv["log_path"] and inv["log_path"] not in seen:
+                seen.add(inv["log_path"])
+                sections.append((inv["state_name"] or inv["function_name"], "lambda", inv["log_path"]))
+    tasks = sorted({s[0] for s in sections})
+    if task is not None:
+        sections = [s for s in sections if s[0] == task]
+        if not sections:
+            raise OrchestratorError(
+                f"Execution {row.name!r} has no logs for task {task!r}; tasks with logs: {', '.join(tasks) or 'none'}.")
+    if not sections:
+        console.print(f"Execution {row.name!r} has no job or function logs.")
+        return 0
+    for name, service, path in sections:
+        stream = _stream_name(store, path)
+        console.rule(Text(f"{name} ({service}) {stream}", style="bold"))
+        console.out(log_text(path), end="", highlight=False)
+    return 0
+
+
+def _stream_name(store: Store, path: str) -> str:
+    try:
+        return str(Path(path).relative_to(store.logs_dir))
+    except ValueError:
+        return path
+
+
+def redrive(execution: str) -> int:
+    """``orchestrator redrive EXECUTION``: finish it; tasks that completed are not run again."""
+    console = _console()
+    result = redrive_execution(execution, progress=True)
+    _summary(console, result)
+    return 0 if result.succeeded else 1

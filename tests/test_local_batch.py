@@ -1,0 +1,259 @@
+"""Local Batch, driven directly through its integration (no engine): lifecycle, shapes, capacity."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.engine.clock import RealClock
+from orchestrator.engine.integrations import IntegrationPattern, TaskCall, TaskFailure
+from orchestrator.local.batch import (
+    REASON_EXITED,
+    REASON_TIMEOUT,
+    REASON_TOO_BIG,
+    ComputeEnvironment,
+    JobDefinition,
+    JobQueue,
+    LocalBatch,
+    docker_command,
+    retry_decision,
+)
+from orchestrator.local.store import Store
+
+PY = sys.executable
+
+
+def call(params: dict[str, Any], *, pattern: IntegrationPattern = IntegrationPattern.SYNC,
+         cancel: threading.Event | None = None, state: str = "job") -> TaskCall:
+    return TaskCall(resource="arn:aws:states:::batch:submitJob.sync", service="batch", action="submitJob",
+                    pattern=pattern, sync_version=None, parameters=params, state_name=state,
+                    execution_arn="arn:aws:states:us-east-1:000000000000:execution:wf:e1", context={},
+                    timeout_seconds=None, heartbeat_seconds=None, attempt=0,
+                    cancel=cancel or threading.Event(), clock=RealClock())
+
+
+def make(tmp_path: Path, *definitions: JobDefinition, compute: list[ComputeEnvironment] | None = None,
+         queues: list[JobQueue] | None = None, **kwargs: Any) -> tuple[LocalBatch, list[dict[str, Any]]]:
+    updates: list[dict[str, Any]] = []
+    batch = LocalBatch(Store(tmp_path / "home"), {d.name: d for d in definitions}, use_docker=False,
+                       cwd=str(tmp_path), compute=compute, queues=queues, notice=lambda text: None,
+                       on_job=lambda job, arn, state: updates.append(job), timeout_grace=0.5, **kwargs)
+    return batch, updates
+
+
+def submit(name: str = "job", definition: str = "jd", **extra: Any) -> dict[str, Any]:
+    return {"JobName": name, "JobQueue": "arn:aws:batch:us-east-1:000000000000:job-queue/default",
+            "JobDefinition": f"arn:aws:batch:us-east-1:000000000000:job-definition/{definition}:1", **extra}
+
+
+# -- lifecycle and result shape -------------------------------------------------------------------
+
+
+def test_sync_result_is_describe_jobs_shaped_and_statuses_follow_aws_lifecycle(tmp_path: Path) -> None:
+    batch, updates = make(tmp_path, JobDefinition(name="jd", command=("true",)))
+    job = batch(call(submit()))
+    assert job["Status"] == "SUCCEEDED"
+    assert job["JobArn"] == f"arn:aws:batch:us-east-1:000000000000:job/{job['JobId']}"
+    assert job["JobQueue"] == "arn:aws:batch:us-east-1:000000000000:job-queue/default"
+    assert job["JobDefinition"] == "arn:aws:batch:us-east-1:000000000000:job-definition/jd:1"
+    assert job["Container"]["ExitCode"] == 0
+    assert job["Container"]["LogStreamName"].startswith("jd/default/")
+    assert job["Attempts"][0]["Container"]["ExitCode"] == 0
+    assert job["CreatedAt"] <= job["StartedAt"] <= job["StoppedAt"]
+    statuses = [u["Status"] for u in updates]
+    assert statuses == ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
+
+
+def test_job_environment_has_batch_variables_overrides_and_runs_in_project_dir(tmp_path: Path) -> None:
+    script = ("import json, os; print(json.dumps({k: os.environ.get(k) for k in ['AWS_BATCH_JOB_ID', "
+              "'AWS_BATCH_JOB_ATTEMPT', 'AWS_BATCH_CE_NAME', 'AWS_BATCH_JQ_NAME', 'MANAGED_BY_AWS', 'FROM_DEF', "
+              "'FROM_OVERRIDE']}) + ' ' + os.getcwd())")
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=(PY, "-c", script), environment={"FROM_DEF": "d"}))
+    job = batch(call(submit(ContainerOverrides={"Environment": [{"Name": "FROM_OVERRIDE", "Value": "o"}]})))
+    log = Path(batch.store.logs_dir / "batch" / job["Container"]["LogStreamName"]).read_text()
+    env_text, cwd = log.strip().rsplit(" ", 1)
+    env = json.loads(env_text)
+    assert env == {"AWS_BATCH_JOB_ID": job["JobId"], "AWS_BATCH_JOB_ATTEMPT": "1", "AWS_BATCH_CE_NAME": "local",
+                   "AWS_BATCH_JQ_NAME": "default", "MANAGED_BY_AWS": "STARTED_BY_STEP_FUNCTIONS",
+                   "FROM_DEF": "d", "FROM_OVERRIDE": "o"}
+    assert cwd == str(tmp_path)
+
+
+def test_failed_job_is_states_task_failed_with_the_job_as_cause(tmp_path: Path) -> None:
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", "echo oops; exit 3")))
+    with pytest.raises(TaskFailure) as failure:
+        batch(call(submit()))
+    assert failure.value.error == "States.TaskFailed"
+    job = json.loads(failure.value.cause or "")
+    assert job["Status"] == "FAILED"
+    assert job["StatusReason"] == REASON_EXITED
+    assert job["Container"]["ExitCode"] == 3
+    assert job["Attempts"][0]["StatusReason"] == REASON_EXITED
+
+
+def test_missing_executable_fails_to_start(tmp_path: Path) -> None:
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("no-such-binary-xyz",)))
+    with pytest.raises(TaskFailure) as failure:
+        batch(call(submit()))
+    job = json.loads(failure.value.cause or "")
+    assert job["StatusReason"] == "Task failed to start"
+    assert job["Attempts"][0]["Container"]["Reason"].startswith("CannotStartContainerError")
+
+
+def test_unknown_job_definition_is_a_client_error_naming_the_known_ones(tmp_path: Path) -> None:
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("true",)))
+    with pytest.raises(TaskFailure, match=r"Job definition 'nope' does not exist locally \(known: jd\)"):
+        batch(call(submit(definition="x") | {"JobDefinition": "nope"}))
+
+
+def test_request_response_returns_ids_at_once(tmp_path: Path) -> None:
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("true",)))
+    out = batch(call(submit(), pattern=IntegrationPattern.REQUEST_RESPONSE))
+    assert set(out) == {"JobArn", "JobId", "JobName"}
+    for _ in range(200):
+        if batch.describe_job(out["JobId"])["Status"] == "SUCCEEDED":
+            break
+        time.sleep(0.01)
+    assert batch.describe_job(out["JobId"])["Status"] == "SUCCEEDED"
+
+
+# -- timeouts, retries, cancellation ----------------------------------------------------------------
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie still answers kill(0); read its state
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_attempt_duration_kills_the_whole_process_tree(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    # The job starts a grandchild that ignores nothing and would outlive a plain kill of the job.
+    script = f"sleep 30 & echo $! > {pidfile}; wait"
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", script)))
+    t0 = time.monotonic()
+    with pytest.raises(TaskFailure) as failure:
+        batch(call(submit(Timeout={"AttemptDurationSeconds": 1})))
+    assert time.monotonic() - t0 < 5
+    job = json.loads(failure.value.cause or "")
+    assert job["StatusReason"] == REASON_TIMEOUT
+    assert not _alive(int(pidfile.read_text()))
+
+
+def test_retry_strategy_retries_then_succeeds_with_attempts_recorded(tmp_path: Path) -> None:
+    marker = tmp_path / "tries"
+    script = f"echo x >> {marker}; test $(wc -l < {marker}) -ge 3"
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", script)))
+    job = batch(call(submit(RetryStrategy={"Attempts": 3})))
+    assert job["Status"] == "SUCCEEDED"
+    assert [a["Container"]["ExitCode"] for a in job["Attempts"]] == [1, 1, 0]
+
+
+def test_evaluate_on_exit_exit_stops_retrying(tmp_path: Path) -> None:
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", "exit 2")))
+    strategy = {"Attempts": 5, "EvaluateOnExit": [{"OnExitCode": "3", "Action": "RETRY"},
+                                                   {"OnReason": "*", "Action": "EXIT"}]}
+    with pytest.raises(TaskFailure) as failure:
+        batch(call(submit(RetryStrategy=strategy)))
+    assert len(json.loads(failure.value.cause or "")["Attempts"]) == 1
+
+
+def test_retry_decision_matches_globs_in_order_and_retries_when_nothing_matches() -> None:
+    rules = {"EvaluateOnExit": [{"OnStatusReason": "Host EC2*", "Action": "RETRY"},
+                                {"OnExitCode": "1*", "Action": "exit"}]}
+    assert retry_decision(rules, exit_code=None, reason="", status_reason="Host EC2 (instance i-1) terminated.") == "RETRY"
+    assert retry_decision(rules, exit_code=12, reason="", status_reason=REASON_EXITED) == "EXIT"
+    assert retry_decision(rules, exit_code=2, reason="", status_reason=REASON_EXITED) == "RETRY"
+
+
+def test_cancel_stops_a_running_job(tmp_path: Path) -> None:
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sleep", "30")))
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    t0 = time.monotonic()
+    with pytest.raises(TaskFailure):
+        batch(call(submit(), cancel=cancel))
+    assert time.monotonic() - t0 < 5
+
+
+# -- arrays, dependencies, capacity, priorities ---------------------------------------------------------
+
+
+def test_array_job_runs_children_with_their_index_and_fails_if_one_fails(tmp_path: Path) -> None:
+    out = tmp_path / "idx"
+    script = f"echo $AWS_BATCH_JOB_ARRAY_INDEX >> {out}; test $AWS_BATCH_JOB_ARRAY_INDEX != 2"
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", script)))
+    with pytest.raises(TaskFailure) as failure:
+        batch(call(submit(ArrayProperties={"Size": 4})))
+    job = json.loads(failure.value.cause or "")
+    assert job["ArrayProperties"] == {"Size": 4, "StatusSummary": {"SUCCEEDED": 3, "FAILED": 1}}
+    assert sorted(out.read_text().split()) == ["0", "1", "2", "3"]
+
+
+def test_depends_on_waits_for_and_fails_with_its_dependency(tmp_path: Path) -> None:
+    batch, _ = make(tmp_path, JobDefinition(name="ok", command=("true",)), JobDefinition(name="bad", command=("false",)))
+    first = batch(call(submit(definition="bad"), pattern=IntegrationPattern.REQUEST_RESPONSE))
+    with pytest.raises(TaskFailure) as failure:
+        batch(call(submit(definition="ok", DependsOn=[{"JobId": first["JobId"]}])))
+    assert json.loads(failure.value.cause or "")["StatusReason"] == "Dependent Job failed"
+
+
+def test_capacity_limits_concurrency_and_higher_priority_queue_goes_first(tmp_path: Path) -> None:
+    order = tmp_path / "order"
+    blocker = tmp_path / "go"
+    ce = [ComputeEnvironment("small", vcpus=1, memory=4096)]
+    queues = [JobQueue(name="low", priority=1, compute_environments=("small",)),
+              JobQueue(name="high", priority=10, compute_environments=("small",))]
+    wait_then_log = f"while [ ! -e {blocker} ]; do sleep 0.01; done; echo $AWS_BATCH_JQ_NAME >> {order}"
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", wait_then_log)), compute=ce, queues=queues)
+    first = batch(call(submit(), pattern=IntegrationPattern.REQUEST_RESPONSE))  # holds the only vCPU
+    time.sleep(0.2)
+    low = batch(call(submit() | {"JobQueue": "low"}, pattern=IntegrationPattern.REQUEST_RESPONSE))
+    time.sleep(0.05)
+    high = batch(call(submit() | {"JobQueue": "high"}, pattern=IntegrationPattern.REQUEST_RESPONSE))
+    time.sleep(0.2)
+    assert batch.describe_job(low["JobId"])["Status"] == "RUNNABLE"
+    assert batch.describe_job(high["JobId"])["Status"] == "RUNNABLE"
+    blocker.touch()
+    for _ in range(500):
+        if all(batch.describe_job(j["JobId"])["Status"] == "SUCCEEDED" for j in (first, low, high)):
+            break
+        time.sleep(0.01)
+    assert order.read_text().split() == ["default", "high", "low"]
+
+
+def test_a_job_bigger_than_every_compute_environment_fails_with_aws_reason(tmp_path: Path) -> None:
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("true",), vcpus=64),
+                    compute=[ComputeEnvironment("small", vcpus=2, memory=4096)])
+    with pytest.raises(TaskFailure) as failure:
+        batch(call(submit()))
+    assert json.loads(failure.value.cause or "")["StatusReason"] == REASON_TOO_BIG
+
+
+def test_docker_command_mounts_the_project_and_passes_limits_and_environment() -> None:
+    args = docker_command(image="python:3.12", command=["python", "job.py"], env={"A": "1"}, vcpus=0.5,
+                          memory=1024, cwd="/proj", container="orchestrator-abc")
+    assert args == ["docker", "run", "--rm", "--name", "orchestrator-abc", "--cpus", "0.5", "--memory", "1024m",
+                    "-v", "/proj:/proj", "-w", "/proj", "-e", "A=1", "python:3.12", "python", "job.py"]
+
+
+def test_jobs_and_their_logs_are_in_the_store(tmp_path: Path) -> None:
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("echo", "hello")))
+    batch(call(submit()))
+    (job,) = batch.store.jobs("arn:aws:states:us-east-1:000000000000:execution:wf:e1")
+    assert job["status"] == "SUCCEEDED" and job["state_name"] == "job"
+    assert Path(job["log_paths"][0]).read_text() == "hello\n"

@@ -1,0 +1,122 @@
+"""Local Lambda: the invoke result shape, errors as on AWS, timeouts, the context, warm workers."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from orchestrator.engine.clock import RealClock
+from orchestrator.engine.integrations import IntegrationPattern, TaskCall, TaskFailure
+from orchestrator.local.lambda_ import LambdaFunction, LocalLambda, function_name
+from orchestrator.local.store import Store
+
+HANDLERS = '''
+import os, time
+def echo(event, context):
+    return {"event": event, "request": context.aws_request_id, "name": context.function_name,
+            "memory": context.memory_limit_in_mb, "arn": context.invoked_function_arn,
+            "stream": context.log_stream_name, "remaining": context.get_remaining_time_in_millis() > 0,
+            "env": os.environ.get("GREETING"), "pid": os.getpid()}
+def boom(event, context):
+    print("about to fail")
+    raise KeyError("missing")
+def slow(event, context):
+    time.sleep(30)
+def unserialisable(event, context):
+    return object()
+'''
+
+
+@pytest.fixture()
+def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLambda:
+    (tmp_path / "handlers.py").write_text(HANDLERS)
+    monkeypatch.chdir(tmp_path)
+    fns = {
+        "echo": LambdaFunction(name="echo", handler="handlers:echo", memory=256, environment={"GREETING": "hi"}),
+        "boom": LambdaFunction(name="boom", handler="handlers:boom"),
+        "slow": LambdaFunction(name="slow", handler="handlers.slow", timeout=0.5),
+        "marshal": LambdaFunction(name="marshal", handler="handlers:unserialisable"),
+        "byfile": LambdaFunction(name="byfile", handler=str(tmp_path / "handlers.py") + ":echo"),
+    }
+    svc = LocalLambda(Store(tmp_path / "home"), fns, cwd=str(tmp_path))
+    yield svc
+    svc.close()
+
+
+def invoke_call(params: dict[str, object]) -> TaskCall:
+    return TaskCall(resource="arn:aws:states:::lambda:invoke", service="lambda", action="invoke",
+                    pattern=IntegrationPattern.REQUEST_RESPONSE, sync_version=None, parameters=params,
+                    state_name="t", execution_arn="arn:aws:states:us-east-1:000000000000:execution:wf:e",
+                    context={}, timeout_seconds=None, heartbeat_seconds=None, attempt=0,
+                    cancel=threading.Event(), clock=RealClock())
+
+
+def test_invoke_result_has_the_lambda_invoke_integration_shape(service: LocalLambda) -> None:
+    out = service(invoke_call({"FunctionName": "arn:aws:lambda:us-east-1:000000000000:function:echo",
+                               "Payload": {"a": 1}}))
+    assert set(out) == {"ExecutedVersion", "Payload", "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"}
+    assert out["StatusCode"] == 200 and out["ExecutedVersion"] == "$LATEST"
+    assert out["SdkHttpMetadata"]["HttpStatusCode"] == 200
+    payload = out["Payload"]
+    assert payload["event"] == {"a": 1}
+    assert payload["request"] == out["SdkResponseMetadata"]["RequestId"]
+    assert (payload["name"], payload["memory"], payload["env"]) == ("echo", 256, "hi")
+    assert payload["arn"] == "arn:aws:lambda:us-east-1:000000000000:function:echo"
+    assert payload["remaining"] is True
+    assert "[$LATEST]" in payload["stream"]
+
+
+def test_workers_stay_warm_between_invokes(service: LocalLambda) -> None:
+    first = service.invoke("echo", {})["Payload"]["pid"]
+    assert service.invoke("echo", {})["Payload"]["pid"] == first
+
+
+def test_handler_by_file_path(service: LocalLambda) -> None:
+    assert service.invoke("byfile", [1])["Payload"]["event"] == [1]
+
+
+def test_unhandled_exception_is_the_error_type_with_lambdas_cause(service: LocalLambda) -> None:
+    with pytest.raises(TaskFailure) as failure:
+        service.invoke("boom", {})
+    assert failure.value.error == "KeyError"
+    cause = json.loads(failure.value.cause or "")
+    assert set(cause) == {"errorMessage", "errorType", "requestId", "stackTrace"}
+    assert cause["errorType"] == "KeyError" and cause["errorMessage"] == "'missing'"
+    assert 'in boom' in cause["stackTrace"][-1]
+
+
+def test_timeout_kills_the_worker_with_sandbox_timedout(service: LocalLambda) -> None:
+    with pytest.raises(TaskFailure) as failure:
+        service.invoke("slow", {})
+    assert failure.value.error == "Sandbox.Timedout"
+    assert "Task timed out after 0.50 seconds" in json.loads(failure.value.cause or "")["errorMessage"]
+
+
+def test_unserialisable_result_is_a_marshal_error(service: LocalLambda) -> None:
+    with pytest.raises(TaskFailure) as failure:
+        service.invoke("marshal", {})
+    assert failure.value.error == "Runtime.MarshalError"
+
+
+def test_unknown_function_is_resource_not_found(service: LocalLambda) -> None:
+    with pytest.raises(TaskFailure, match="Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope"):
+        service.invoke("nope", {})
+
+
+def test_logs_have_lambda_framing_and_prints(service: LocalLambda) -> None:
+    with pytest.raises(TaskFailure):
+        service(invoke_call({"FunctionName": "boom", "Payload": {}}))
+    (inv,) = service.store.invocations("arn:aws:states:us-east-1:000000000000:execution:wf:e")
+    text = Path(inv["log_path"]).read_text()
+    assert "START RequestId: " + inv["request_id"] in text
+    assert "about to fail" in text and "REPORT RequestId: " in text
+    assert inv["status"] == "FAILED" and inv["error"] == "KeyError"
+
+
+def test_function_name_accepts_names_arns_and_qualifiers() -> None:
+    assert function_name("arn:aws:lambda:us-east-1:1:function:f:$LATEST") == "f"
+    assert function_name("f:prod") == "f"
+    assert function_name("f") == "f"

@@ -1,0 +1,211 @@
+"""run_workflow end to end on the engine: persistence, redrive, a killed runner, mocks, children."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestrator import model
+from orchestrator.local.mocks import MockConfig
+from orchestrator.local.runner import RedriveError, build_plan, redrive_execution, run_plan, run_workflow
+from orchestrator.local.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def sh(name: str, script: str, after: tuple[str, ...] = ()) -> model.Task:
+    return model.Task(name=name, job=model.BatchJob(image="alpine:3", command=("sh", "-c", script)), after=after)
+
+
+def chain(log: Path, gate: Path) -> model.Workflow:
+    """a → b → c; each appends its name to ``log``; b fails until ``gate`` exists."""
+    return model.Workflow(name="chain", tasks=(
+        sh("a", f"echo a >> {log}"),
+        sh("b", f"test -e {gate} && echo b >> {log}", after=("a",)),
+        sh("c", f"echo c >> {log}", after=("b",)),
+    ))
+
+
+def test_run_workflow_runs_batch_and_lambda_tasks_and_stores_everything(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "handlers.py").write_text("def hi(event, context):\n    return {'saw': event['input']}\n")
+    wf = model.Workflow(name="mixed", tasks=(
+        sh("extract", "echo extracted > out.txt"),
+        model.Task(name="check", job=model.LambdaTask(handler="handlers:hi"), after=("extract",)),
+    ))
+    result = run_workflow(wf, {"day": 1}, home=tmp_path / "home")
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["results"]["check"] == {"Payload": {"saw": {"day": 1}}}
+    assert result.output["results"]["extract"]["Status"] == "SUCCEEDED"
+    assert (tmp_path / "out.txt").read_text() == "extracted\n"  # jobs run in the project directory
+    store = Store(tmp_path / "home")
+    (row,) = store.executions()
+    assert (row.status, row.name, row.input) == ("SUCCEEDED", result.name, {"day": 1})
+    events = store.events(row.arn)
+    assert events == result.history
+    assert [e["type"] for e in events][0] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    assert set(result.logs) == {"extract", "check"}
+
+
+def test_redrive_finishes_without_rerunning_completed_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    log, gate = tmp_path / "log", tmp_path / "gate"
+    first = run_workflow(chain(log, gate), home=tmp_path / "home")
+    assert first.status == "FAILED"
+    assert log.read_text().split() == ["a"]
+    gate.touch()
+    second = redrive_execution(first.name[:12], home=tmp_path / "home")
+    assert second.status == "SUCCEEDED"
+    assert log.read_text().split() == ["a", "b", "c"]
+    assert second.reused == ("a",) and second.redrive_count == 1
+    types = [e["type"] for e in second.history]
+    assert types.count("ExecutionRedriven") == 1 and types[-1] == "ExecutionSucceeded"
+    redriven = next(e for e in second.history if e["type"] == "ExecutionRedriven")
+    assert redriven["executionRedrivenEventDetails"] == {"redriveCount": 1}
+    assert [e["id"] for e in second.history] == list(range(1, len(second.history) + 1))
+    with pytest.raises(RedriveError, match="succeeded; only FAILED, TIMED_OUT or ABORTED executions can be redriven"):
+        redrive_execution(first.name, home=tmp_path / "home")
+
+
+RUNNER_SCRIPT = """
+import sys
+from orchestrator import model
+from orchestrator.local.runner import run_workflow
+log, pidfile, go = sys.argv[1:4]
+slow = (f"if [ -e {go} ]; then echo b >> {log}; else sleep 60 & echo $! > {pidfile}.sleep; "
+        f"echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; wait; fi")
+wf = model.Workflow(name="killme", tasks=(
+    model.Task(name="a", job=model.BatchJob(image="x", command=("sh", "-c", f"echo a >> {log}"))),
+    model.Task(name="b", job=model.BatchJob(image="x", command=("sh", "-c", slow)), after=("a",)),
+    model.Task(name="c", job=model.BatchJob(image="x", command=("sh", "-c", f"echo c >> {log}")), after=("b",)),
+))
+run_workflow(wf, name="killme-1")
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_killed_runner_loses_nothing_its_job_dies_and_redrive_finishes(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    log, pidfile, go = tmp_path / "log", tmp_path / "b.pid", tmp_path / "go"
+    (tmp_path / "run.py").write_text(RUNNER_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "ORCHESTRATOR_HOME": str(tmp_path / "home")}
+    runner = subprocess.Popen([sys.executable, "run.py", str(log), str(pidfile), str(go)], cwd=tmp_path, env=env,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not pidfile.exists():
+        assert time.monotonic() < deadline and runner.poll() is None, "job b never started"
+        time.sleep(0.02)
+    job_pid = int(pidfile.read_text())
+    grandchild = int((tmp_path / "b.pid.sleep").read_text())  # in the job's group, not its direct child
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait()
+    deadline = time.monotonic() + 5
+    while not (_gone(job_pid) and _gone(grandchild)):
+        assert time.monotonic() < deadline, "job b (or its child) outlived the runner"
+        time.sleep(0.02)
+
+    store = Store(tmp_path / "home")
+    row = store.resolve("killme-1")
+    assert row.status == "RUNNING"  # as the runner left it
+    types = [e["type"] for e in store.events(row.arn)]
+    assert "TaskSucceeded" in types  # a's completion was committed before the kill
+
+    go.touch()
+    result = redrive_execution("killme", home=tmp_path / "home")
+    assert result.status == "SUCCEEDED"
+    assert log.read_text().split() == ["a", "b", "c"]  # a ran once, b was re-run, c ran
+    assert result.reused == ("a",)
+    history = store.events(row.arn)
+    failed = [e for e in history if e["type"] == "ExecutionFailed"]
+    assert failed[0]["executionFailedEventDetails"]["error"] == "Local.RunnerExited"
+
+
+def test_mock_config_returns_and_throws_per_invocation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    log = tmp_path / "log"
+    wf = model.Workflow(name="mocked", tasks=(
+        sh("a", f"echo a >> {log}"), sh("b", f"echo b >> {log}", after=("a",))))
+    config = MockConfig.from_dict({
+        "StateMachines": {"mocked": {"TestCases": {
+            "HappyPath": {"a": "JobDone"},
+            "BFails": {"b": "JobFails"}}}},
+        "MockedResponses": {
+            "JobDone": {"0": {"Return": {"JobId": "mock-1", "Status": "SUCCEEDED"}}},
+            "JobFails": {"0-1": {"Throw": {"Error": "States.TaskFailed", "Cause": "mocked failure"}}}}})
+    happy = run_workflow(wf, home=tmp_path / "home", mock_config=config, test_case="HappyPath")
+    assert happy.status == "SUCCEEDED"
+    assert happy.output["results"]["a"] == {"JobId": "mock-1", "Status": "SUCCEEDED"}
+    assert log.read_text().split() == ["b"]  # a was mocked, b ran for real
+    failing = run_workflow(wf, home=tmp_path / "home", mock_config=config, test_case="BFails")
+    assert failing.status == "FAILED"
+    assert log.read_text().split() == ["b", "a"]
+
+
+def test_unknown_test_case_lists_the_defined_ones(tmp_path: Path) -> None:
+    config = MockConfig.from_dict({"StateMachines": {"wf": {"TestCases": {"A": {}}}}, "MockedResponses": {}})
+    with pytest.raises(Exception, match=r"no test case 'B' for state machine 'wf' \(defined: wf/A\)"):
+        config.case("wf", "B")
+
+
+CHILD_PLAN_MAIN = {
+    "StartAt": "Part 1",
+    "States": {
+        "Part 1": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                   "Parameters": {"StateMachineArn": "${StateMachine_split-part-1}", "Input": {"n.$": "$.n"}},
+                   "ResultSelector": {"out.$": "$.Output"}, "End": True}}}
+CHILD_PLAN_CHILD = {
+    "StartAt": "work",
+    "States": {
+        "work": {"Type": "Task", "Resource": "arn:aws:states:::batch:submitJob.sync",
+                 "Parameters": {"JobName": "work", "JobQueue": "${JobQueue_default}",
+                                "JobDefinition": "${JobDefinition_work}"},
+                 "ResultSelector": {"Status.$": "$.Status"}, "ResultPath": "$.work", "End": True}}}
+
+
+def test_child_state_machines_run_locally_through_start_execution_sync(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    wf = model.Workflow(name="split", tasks=(sh("work", "echo worked"),))
+    plan = build_plan(wf, {"split": CHILD_PLAN_MAIN, "split-part-1": CHILD_PLAN_CHILD}, "split", str(tmp_path))
+    assert plan["definitions"]["split"]["States"]["Part 1"]["Parameters"]["StateMachineArn"] == \
+        "arn:aws:states:us-east-1:000000000000:stateMachine:split-part-1"
+    result = run_plan(plan, {"n": 7}, home=tmp_path / "home")
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output == {"out": {"n": 7, "work": {"Status": "SUCCEEDED"}}}
+    store = Store(tmp_path / "home")
+    (child,) = store.children(result.execution_arn)
+    assert child.status == "SUCCEEDED" and child.state_machine_arn.endswith(":stateMachine:split-part-1")
+    assert "work" in result.logs
+
+
+def test_python_task_on_batch_runs_through_orchestrator_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "longjob.py").write_text(textwrap.dedent("""
+        def main(event, context):
+            with open("seen.json", "w") as f:
+                import json; json.dump(event["input"], f)
+            return {"ok": True}
+    """))
+    wf = model.Workflow(name="pyjob", tasks=(
+        model.Task(name="long", job=model.PythonTask(function="longjob:main"), timeout=3600),))
+    result = run_workflow(wf, {"k": "v"}, home=tmp_path / "home")
+    assert result.status == "SUCCEEDED", result.cause
+    assert json.loads((tmp_path / "seen.json").read_text()) == {"k": "v"}

@@ -1,0 +1,101 @@
+"""The SNS outbox: stored and printed always; webhook delivery retried and recorded, never dropped."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.local.sns import Outbox, SmtpConfig, configured_outbox
+from orchestrator.local.store import Store
+
+TOPIC = "arn:aws:sns:us-east-1:000000000000:alerts"
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]] = []
+    fail_first = 0
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        cls = type(self)
+        if cls.fail_first > 0:
+            cls.fail_first -= 1
+            self.send_response(503)
+            self.end_headers()
+            return
+        cls.received.append(body)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture()
+def hook() -> Iterator[tuple[str, type[_Hook]]]:
+    handler = type("Hook", (_Hook,), {"received": [], "fail_first": 0})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", handler
+    server.shutdown()
+
+
+def test_publish_is_stored_printed_and_shaped_like_aws(tmp_path: Path) -> None:
+    printed: list[str] = []
+    outbox = Outbox(Store(tmp_path), printer=printed.append)
+    out = outbox.publish({"TopicArn": TOPIC, "Subject": "failed", "Message": {"task": "load"}},
+                         execution_arn="exec-1", state_name="Notify")
+    assert set(out) == {"MessageId", "SdkHttpMetadata", "SdkResponseMetadata"}
+    (message,) = outbox.store.messages("exec-1")
+    assert message["message"] == '{"task":"load"}' and message["subject"] == "failed"
+    assert message["message_id"] == out["MessageId"]
+    assert printed == ['[sns] alerts: failed — {"task":"load"}']
+
+
+def test_webhook_gets_the_sns_notification(tmp_path: Path, hook: tuple[str, type[_Hook]]) -> None:
+    url, handler = hook
+    outbox = Outbox(Store(tmp_path), webhooks=[url], printer=lambda text: None)
+    out = outbox.publish({"TopicArn": TOPIC, "Message": "hello"})
+    outbox.flush(timeout=10)
+    (body,) = handler.received
+    assert body["Type"] == "Notification" and body["Message"] == "hello" and body["TopicArn"] == TOPIC
+    assert body["MessageId"] == out["MessageId"]
+    assert [d["status"] for d in outbox.store.deliveries(out["MessageId"])] == ["DELIVERED"]
+
+
+def test_failed_delivery_is_retried_with_backoff_and_recorded(tmp_path: Path, hook: tuple[str, type[_Hook]]) -> None:
+    url, handler = hook
+    handler.fail_first = 2
+    outbox = Outbox(Store(tmp_path), webhooks=[url], printer=lambda text: None, backoff=0.01)
+    out = outbox.publish({"TopicArn": TOPIC, "Message": "again"})
+    outbox.flush(timeout=10)
+    assert [d["status"] for d in outbox.store.deliveries(out["MessageId"])] == ["RETRYING", "RETRYING", "DELIVERED"]
+    assert len(handler.received) == 1
+
+
+def test_undeliverable_message_is_kept_after_bounded_attempts(tmp_path: Path) -> None:
+    printed: list[str] = []
+    outbox = Outbox(Store(tmp_path), webhooks=["http://127.0.0.1:9/closed"], printer=printed.append,
+                    attempts=3, backoff=0.01)
+    out = outbox.publish({"TopicArn": TOPIC, "Message": "lost?"})
+    outbox.flush(timeout=10)
+    deliveries = outbox.store.deliveries(out["MessageId"])
+    assert [d["status"] for d in deliveries] == ["RETRYING", "RETRYING", "FAILED"]
+    assert outbox.store.messages()[0]["message"] == "lost?"
+    assert "kept in the outbox" in printed[-1]
+
+
+def test_targets_come_from_the_environment(tmp_path: Path) -> None:
+    env = {"ORCHESTRATOR_SNS_WEBHOOK": "http://127.0.0.1:1/a, http://127.0.0.1:1/b",
+           "ORCHESTRATOR_SMTP_HOST": "127.0.0.1", "ORCHESTRATOR_SMTP_PORT": "2525"}
+    outbox = configured_outbox(Store(tmp_path), email=["ops@example.com"], env=env)
+    assert outbox.webhooks == ["http://127.0.0.1:1/a", "http://127.0.0.1:1/b"]
+    assert outbox.smtp == SmtpConfig(host="127.0.0.1", port=2525, to=("ops@example.com",))
+    assert configured_outbox(Store(tmp_path), env={}).smtp is None
