@@ -148,3 +148,49 @@ def test_yaml_and_json_give_the_same_model(document: dict[str, Any], tmp_path: P
     (tmp_path / "w.yaml").write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
     (tmp_path / "w.json").write_text(json.dumps(document, indent=2))
     assert load(tmp_path / "w.yaml") == load(tmp_path / "w.json") == from_dict(document)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | TEXT,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(TEXT, children, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def mutated_spec(draw: st.DrawFn) -> Any:
+    """A valid spec with one value somewhere replaced by arbitrary JSON (or a key deleted)."""
+    document = draw(spec())
+    node: Any = document
+    for _ in range(draw(st.integers(0, 4))):
+        if isinstance(node, dict) and node:
+            key = draw(st.sampled_from(sorted(node, key=str)))
+            if not isinstance(node[key], (dict, list)) or draw(st.booleans()):
+                if draw(st.booleans()):
+                    del node[key]
+                else:
+                    node[key] = draw(JSON)
+                return document
+            node = node[key]
+        elif isinstance(node, list) and node:
+            index = draw(st.integers(0, len(node) - 1))
+            if not isinstance(node[index], (dict, list)) or draw(st.booleans()):
+                node[index] = draw(JSON)
+                return document
+            node = node[index]
+    return document
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(mutated_spec(), JSON))
+def test_any_document_gives_a_model_or_located_problems(document: Any) -> None:
+    from orchestrator.errors import ValidationError
+
+    try:
+        workflow = from_dict(document)
+    except ValidationError as error:
+        assert error.problems
+        assert all(p.where.startswith("<spec>") and p.message for p in error.problems)
+        assert len({(p.where, p.message) for p in error.problems}) == len(error.problems)
+    else:
+        assert from_dict(to_dict(workflow)) == workflow

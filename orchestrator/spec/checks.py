@@ -212,6 +212,9 @@ def check_flexible_window(ctx: Context, window: Any) -> None:
 def check_notify(ctx: Context) -> None:
     notify = ctx.doc.get("notify")
     if isinstance(notify, list):
+        if not notify:
+            ctx.add(("notify",), "notify names nowhere to send alerts",
+                    'notify: ["ops@example.com"], or leave notify out')
         for index, address in enumerate(notify):
             _check_email(ctx, ("notify", index), address)
         return
