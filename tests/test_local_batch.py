@@ -257,3 +257,38 @@ def test_jobs_and_their_logs_are_in_the_store(tmp_path: Path) -> None:
     (job,) = batch.store.jobs("arn:aws:states:us-east-1:000000000000:execution:wf:e1")
     assert job["status"] == "SUCCEEDED" and job["state_name"] == "job"
     assert Path(job["log_paths"][0]).read_text() == "hello\n"
+
+
+def test_queue_max_vcpus_caps_its_running_jobs(tmp_path: Path) -> None:
+    gate = tmp_path / "go"
+    queues = [JobQueue(name="capped", max_vcpus=1, compute_environments=("local",))]
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", f"while [ ! -e {gate} ]; do sleep 0.01; done")),
+                    compute=[ComputeEnvironment("local", vcpus=8, memory=65536)], queues=queues)
+    capped = submit() | {"JobQueue": "capped"}
+    one = batch(call(capped, pattern=IntegrationPattern.REQUEST_RESPONSE))
+    two = batch(call(capped, pattern=IntegrationPattern.REQUEST_RESPONSE))
+    time.sleep(0.3)
+    assert sorted(batch.describe_job(j["JobId"])["Status"] for j in (one, two)) == ["RUNNABLE", "RUNNING"]
+    gate.touch()
+
+
+def test_an_undeclared_queue_keeps_its_name(tmp_path: Path) -> None:
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", "echo $AWS_BATCH_JQ_NAME")))
+    job = batch(call(submit() | {"JobQueue": "arn:aws:batch:us-east-1:000000000000:job-queue/etl"}))
+    assert job["JobQueue"].endswith("job-queue/etl")
+    assert Path(batch.store.logs_dir / "batch" / job["Container"]["LogStreamName"]).read_text() == "etl\n"
+
+
+def test_host_process_fallback_is_announced_once(tmp_path: Path) -> None:
+    notes: list[str] = []
+    batch = LocalBatch(Store(tmp_path / "home"), {"jd": JobDefinition(name="jd", command=("true",))},
+                       use_docker=False, cwd=str(tmp_path), notice=notes.append)
+    batch(call(submit()))
+    batch(call(submit()))
+    assert len(notes) == 1 and "Batch jobs run as host processes" in notes[0]
+
+
+def test_docker_command_passes_secrets_by_name_only() -> None:
+    args = docker_command(image="i", command=["c"], env={}, vcpus=1, memory=512, cwd="/p", container="n",
+                          secrets=("DB_PASSWORD",))
+    assert args[-4:] == ["-e", "DB_PASSWORD", "i", "c"]

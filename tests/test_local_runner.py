@@ -209,3 +209,40 @@ def test_python_task_on_batch_runs_through_orchestrator_runner(tmp_path: Path, m
     result = run_workflow(wf, {"k": "v"}, home=tmp_path / "home")
     assert result.status == "SUCCEEDED", result.cause
     assert json.loads((tmp_path / "seen.json").read_text()) == {"k": "v"}
+
+
+def test_failure_alert_goes_to_the_outbox_and_is_sent_again_if_redrive_fails_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ORCHESTRATOR_SNS_WEBHOOK", raising=False)
+    monkeypatch.delenv("ORCHESTRATOR_SMTP_HOST", raising=False)
+    wf = model.Workflow(name="alerting", notify=model.Notify(email=("ops@example.com",)),
+                        tasks=(sh("ok", "true"), sh("broken", "echo broken-output; exit 7", after=("ok",))))
+    printed: list[str] = []
+    first = run_workflow(wf, home=tmp_path / "home", notice=printed.append)
+    assert first.status == "FAILED"
+    store = Store(tmp_path / "home")
+    (message,) = store.messages(first.execution_arn)
+    assert message["topic_arn"] == "arn:aws:sns:us-east-1:000000000000:alerting-alerts"
+    assert "broken" in (message["subject"] or "") and "broken/default/" in message["message"]
+    assert any(line.startswith("[sns] alerting-alerts: ") for line in printed)
+    second = redrive_execution(first.name, home=tmp_path / "home", notice=printed.append)
+    assert second.status == "FAILED" and second.reused == ("ok",)
+    assert len(store.messages(first.execution_arn)) == 2  # alerts are never replayed from the first run
+
+
+def test_queue_priorities_and_names_reach_the_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    wf = model.Workflow(name="queued", queues=(model.Queue(name="urgent", priority=50),), tasks=(
+        model.Task(name="q", job=model.BatchJob(image="x", command=("sh", "-c", "echo $AWS_BATCH_JQ_NAME"),
+                                                queue="urgent")),))
+    result = run_workflow(wf, home=tmp_path / "home")
+    assert result.status == "SUCCEEDED", result.cause
+    assert Path(result.logs["q"][0]).read_text() == "urgent\n"
+
+
+def test_virtual_time_runs_jobs_for_real(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    wf = model.Workflow(name="vt", tasks=(sh("one", "echo one > one.txt"),))
+    assert run_workflow(wf, home=tmp_path / "home", virtual_time=True).status == "SUCCEEDED"
+    assert (tmp_path / "one.txt").exists()

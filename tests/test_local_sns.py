@@ -99,3 +99,54 @@ def test_targets_come_from_the_environment(tmp_path: Path) -> None:
     assert outbox.webhooks == ["http://127.0.0.1:1/a", "http://127.0.0.1:1/b"]
     assert outbox.smtp == SmtpConfig(host="127.0.0.1", port=2525, to=("ops@example.com",))
     assert configured_outbox(Store(tmp_path), env={}).smtp is None
+
+
+def _smtp_server(received: list[str]) -> tuple[int, threading.Thread]:
+    """A minimal SMTP server on 127.0.0.1 that accepts one message."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn, conn.makefile("rb") as rfile:
+            def say(text: str) -> None:
+                conn.sendall((text + "\r\n").encode())
+            say("220 localhost ESMTP test")
+            while True:
+                line = rfile.readline().decode().strip()
+                verb = line.split(" ", 1)[0].upper()
+                if verb in ("EHLO", "HELO"):
+                    say("250 localhost")
+                elif verb in ("MAIL", "RCPT", "RSET", "NOOP"):
+                    say("250 OK")
+                elif verb == "DATA":
+                    say("354 go ahead")
+                    lines = []
+                    while (data := rfile.readline()) not in (b".\r\n", b""):
+                        lines.append(data.decode())
+                    received.append("".join(lines))
+                    say("250 queued")
+                elif verb == "QUIT" or not line:
+                    say("221 bye")
+                    break
+        listener.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread
+
+
+def test_smtp_delivery_to_the_notify_addresses(tmp_path: Path) -> None:
+    received: list[str] = []
+    port, thread = _smtp_server(received)
+    smtp = SmtpConfig(host="127.0.0.1", port=port, to=("ops@example.com",), sender="orchestrator@test")
+    outbox = Outbox(Store(tmp_path), smtp=smtp, printer=lambda text: None)
+    out = outbox.publish({"TopicArn": TOPIC, "Subject": "Failed: wf / load", "Message": "details"})
+    outbox.flush(timeout=10)
+    thread.join(5)
+    (mail,) = received
+    assert "Subject: Failed: wf / load" in mail and "To: ops@example.com" in mail and "details" in mail
+    assert [d["status"] for d in outbox.store.deliveries(out["MessageId"])] == ["DELIVERED"]

@@ -76,6 +76,9 @@ class JobDefinition:
     environment: Mapping[str, str] = field(default_factory=dict)
     timeout: int | None = None
     retry_attempts: int = 1
+    # Secret environment variables: locally their values come from the runner's own environment
+    # (no Secrets Manager / SSM here); a container gets them passed through by name.
+    secrets: tuple[str, ...] = ()
 
     @property
     def arn(self) -> str:
@@ -96,9 +99,13 @@ class ComputeEnvironment:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobQueue:
+    """A job queue: higher ``priority`` is placed first; ``max_vcpus`` caps what its jobs use at once
+    (on AWS the cap is the compute environments' maxvCpus; one local machine stands in for them)."""
+
     name: str
     priority: int = 1
     compute_environments: tuple[str, ...] = (DEFAULT_CE,)
+    max_vcpus: float | None = None
 
     @property
     def arn(self) -> str:
@@ -112,8 +119,15 @@ def physical_memory_mib() -> int:
         return 8192
 
 
+VCPUS_ENV = "ORCHESTRATOR_LOCAL_VCPUS"
+MEMORY_ENV = "ORCHESTRATOR_LOCAL_MEMORY"  # MiB
+
+
 def default_compute() -> list[ComputeEnvironment]:
-    return [ComputeEnvironment(DEFAULT_CE, float(os.cpu_count() or 1), physical_memory_mib())]
+    """This machine as one compute environment: its CPUs and physical memory (env overrides them)."""
+    vcpus = float(os.environ.get(VCPUS_ENV) or os.cpu_count() or 1)
+    memory = int(os.environ.get(MEMORY_ENV) or physical_memory_mib())
+    return [ComputeEnvironment(DEFAULT_CE, vcpus, memory)]
 
 
 def docker_available() -> bool:
@@ -137,12 +151,18 @@ def name_from_arn(value: str, marker: str) -> str:
 
 
 def docker_command(*, image: str, command: list[str], env: Mapping[str, str], vcpus: float, memory: int,
-                   cwd: str, container: str) -> list[str]:
-    """The ``docker run`` line for one attempt: the project directory mounted as the work dir."""
+                   cwd: str, container: str, secrets: tuple[str, ...] = ()) -> list[str]:
+    """The ``docker run`` line for one attempt: the project directory mounted as the work dir.
+
+    Secrets are passed by name only (``-e NAME``: Docker copies the value from this environment),
+    so their values never appear in a command line or the job description.
+    """
     args = ["docker", "run", "--rm", "--name", container, "--cpus", f"{vcpus:g}", "--memory", f"{memory}m",
             "-v", f"{cwd}:{cwd}", "-w", cwd]
     for key, value in env.items():
         args += ["-e", f"{key}={value}"]
+    for name in secrets:
+        args += ["-e", name]
     return [*args, image, *command]
 
 
@@ -278,6 +298,7 @@ class LocalBatch:
         self._tickets: list[_Ticket] = []
         self._seq = 0
         self._jobs: dict[str, _Job] = {}
+        self._queue_vcpus: dict[str, float] = {}
         self._array_pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="batch-array")
         self.log_root = store.logs_dir / "batch"
 
@@ -318,7 +339,11 @@ class LocalBatch:
     def _create(self, params: Mapping[str, Any], execution_arn: str | None, state_name: str | None) -> _Job:
         definition = self._definition(str(params.get("JobDefinition", "")))
         queue_name = name_from_arn(str(params.get("JobQueue") or DEFAULT_QUEUE), "job-queue/")
-        queue = self.queues.get(queue_name) or self.queues[DEFAULT_QUEUE]
+        queue = self.queues.get(queue_name)
+        if queue is None:  # a queue the workflow uses without declaring it: AWS's defaults
+            default = self.queues[DEFAULT_QUEUE]
+            queue = self.queues.setdefault(queue_name, JobQueue(
+                name=queue_name, compute_environments=default.compute_environments))
         overrides = params.get("ContainerOverrides") or {}
         command = [str(c) for c in (overrides.get("Command") or definition.command)]
         substitutions = {**{str(k): str(v) for k, v in (params.get("Parameters") or {}).items()}}
@@ -436,7 +461,8 @@ class LocalBatch:
 
     def _reserve(self, job: _Job, cancel: threading.Event) -> ComputeEnvironment | None:
         ces = [self._ce_by_name[n] for n in job.queue.compute_environments if n in self._ce_by_name]
-        if not any(job.vcpus <= ce.vcpus and job.memory <= ce.memory for ce in ces):
+        if not any(job.vcpus <= ce.vcpus and job.memory <= ce.memory for ce in ces) or (
+                job.queue.max_vcpus is not None and job.vcpus > job.queue.max_vcpus):
             return None
         with self._lock:
             self._seq += 1
@@ -455,12 +481,16 @@ class LocalBatch:
         """Place waiting jobs, highest queue priority first, FIFO within a priority (lock held)."""
         self._tickets.sort(key=lambda t: (-t.priority, t.seq))
         for ticket in list(self._tickets):
+            cap = ticket.queue.max_vcpus
+            if cap is not None and self._queue_vcpus.get(ticket.queue.name, 0.0) + ticket.vcpus > cap + 1e-9:
+                continue
             for name in ticket.queue.compute_environments:
                 ce = self._ce_by_name.get(name)
                 if ce is not None and ce.fits(ticket.vcpus, ticket.memory):
                     ce.used_vcpus += ticket.vcpus
                     ce.used_memory += ticket.memory
                     ticket.ce = ce
+                    self._queue_vcpus[ticket.queue.name] = self._queue_vcpus.get(ticket.queue.name, 0.0) + ticket.vcpus
                     self._tickets.remove(ticket)
                     ticket.granted.set()
                     break
@@ -469,6 +499,7 @@ class LocalBatch:
         with self._lock:
             ce.used_vcpus -= job.vcpus
             ce.used_memory -= job.memory
+            self._queue_vcpus[job.queue.name] = self._queue_vcpus.get(job.queue.name, 0.0) - job.vcpus
             self._dispatch()
 
     def _docker(self) -> bool:
@@ -514,7 +545,8 @@ class LocalBatch:
         if self._docker():
             container = f"orchestrator-{task_id}"
             args = docker_command(image=job.definition.image, command=job.command, env=env, vcpus=job.vcpus,
-                                  memory=job.memory, cwd=self.cwd, container=container)
+                                  memory=job.memory, cwd=self.cwd, container=container,
+                                  secrets=job.definition.secrets)
         else:
             args = host_command(job.command)
         started = now_ms()

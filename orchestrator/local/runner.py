@@ -147,15 +147,17 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
                 image, vcpus, memory = job.image or wf.defaults.image or "local", job.vcpus, job.memory
             else:
                 continue
+            secrets = sorted(job.secrets) if isinstance(job, model.BatchJob) else []
             job_definitions[key] = {"name": key, "image": image, "command": command, "vcpus": vcpus,
                                     "memory": memory, "environment": _env(job.environment),
-                                    "timeout": timeout}
+                                    "timeout": timeout, "secrets": secrets}
         else:
             handler = job.handler if isinstance(job, model.LambdaTask) else getattr(job, "function", "")
             functions[key] = {"name": key, "handler": handler,
                               "timeout": min(timeout, model.LAMBDA_MAX_TIMEOUT) if timeout is not None
                               else DEFAULT_TIMEOUT, "memory": job.memory, "environment": _env(job.environment)}
-    queues = [{"name": q.name, "priority": q.priority} for q in wf.queues]
+    # Keyed like their ${JobQueue_<name>} placeholders, so a queue name with odd characters matches.
+    queues = [{"name": _safe(q.name), "priority": q.priority, "max_vcpus": q.max_vcpus} for q in wf.queues]
     return {"workflow": wf.name, "main": main, "cwd": cwd,
             "definitions": {name: substitute(d, wf.name) for name, d in definitions.items()},
             "job_definitions": job_definitions, "functions": functions, "queues": queues,
@@ -248,11 +250,12 @@ class LocalRun:
         definitions = {k: JobDefinition(name=v["name"], image=v["image"], command=tuple(v["command"]),
                                         vcpus=float(v["vcpus"]), memory=int(v["memory"]),
                                         environment={**v["environment"], "ORCHESTRATOR_HOME": str(store.home)},
-                                        timeout=v.get("timeout"))
+                                        timeout=v.get("timeout"), secrets=tuple(v.get("secrets") or ()))
                        for k, v in plan["job_definitions"].items()}
         queue_specs = plan.get("queues") or []
         ce = compute or default_compute()
-        queues = [JobQueue(name=q["name"], priority=int(q["priority"]), compute_environments=tuple(c.name for c in ce))
+        queues = [JobQueue(name=q["name"], priority=int(q["priority"]), compute_environments=tuple(c.name for c in ce),
+                           max_vcpus=q.get("max_vcpus"))
                   for q in queue_specs]
         self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=say, on_job=on_job)
         functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
@@ -510,6 +513,7 @@ def reconcile(store: Store) -> None:
                                      "executionFailedEventDetails": {"error": RUNNER_DIED, "cause": cause}})
         store.finish_execution(row.arn, status="FAILED", output=None, error=RUNNER_DIED, cause=cause,
                                stop_date=_now_iso())
+        store.fail_open_jobs(row.arn, "Job stopped: the local runner exited")
 
 
 def redrive_execution(execution: str, *, home: str | os.PathLike[str] | None = None, progress: bool = False,

@@ -305,6 +305,13 @@ class Store:
                  job.get("StatusReason"), len(job.get("Attempts", [])), job["CreatedAt"], updated_at,
                  json.dumps(log_paths), json.dumps(job)))
 
+    def fail_open_jobs(self, execution_arn: str, reason: str) -> None:
+        """Jobs left unfinished by a dead runner (its watchdog killed their processes) → FAILED."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE jobs SET status='FAILED', status_reason=? WHERE execution_arn=?"
+                " AND status NOT IN ('SUCCEEDED', 'FAILED')", (reason, execution_arn))
+
     def jobs(self, execution_arn: str) -> list[dict[str, Any]]:
         rows = self._query(
             "SELECT job_id, state_name, job_name, queue, status, status_reason, attempts, log_paths,"

@@ -1,0 +1,56 @@
+"""The live progress view: rows from the definition, states from history events and job updates."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from orchestrator.local.progress import ProgressView, task_states
+
+ARN = "arn:aws:states:us-east-1:000000000000:execution:wf:e"
+DEFINITION = {
+    "StartAt": "P",
+    "States": {
+        "P": {"Type": "Parallel", "End": True, "Branches": [
+            {"StartAt": "load", "States": {"load": {"Type": "Task", "Resource": "arn:aws:states:::batch:submitJob.sync",
+                                                    "End": True}}},
+            {"StartAt": "check", "States": {"check": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                                      "End": True}}}]}}}
+
+
+def test_task_states_include_branches() -> None:
+    assert task_states(DEFINITION) == [("load", "arn:aws:states:::batch:submitJob.sync"),
+                                       ("check", "arn:aws:states:::lambda:invoke")]
+
+
+def test_rows_follow_events_and_jobs() -> None:
+    console = Console(record=True, width=100)
+    view = ProgressView({"main": "wf", "definitions": {"wf": DEFINITION}}, console=console)
+    events = [
+        {"id": 1, "previousEventId": 0, "type": "ExecutionStarted"},
+        {"id": 2, "previousEventId": 1, "type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "load"}},
+        {"id": 3, "previousEventId": 2, "type": "TaskScheduled"},
+        {"id": 4, "previousEventId": 1, "type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "check"}},
+        {"id": 5, "previousEventId": 4, "type": "TaskScheduled"},
+        {"id": 6, "previousEventId": 5, "type": "TaskFailed"},
+    ]
+    for event in events:
+        view.on_event(ARN, event)
+    view.on_job({"JobQueue": "arn:aws:batch:us-east-1:000000000000:job-queue/etl", "Status": "RUNNABLE",
+                 "Attempts": []}, ARN, "load")
+    assert (view.rows["load"].status, view.rows["load"].queue) == ("RUNNABLE", "etl")
+    assert (view.rows["check"].status, view.rows["check"].attempt) == ("FAILED", 1)
+    view.on_event(ARN, {"id": 7, "previousEventId": 6, "type": "ExecutionFailed"})
+    assert view.status == "FAILED"
+    console.print(view.render())
+    text = console.export_text()
+    assert "execution: FAILED" in text and "RUNNABLE" in text and "etl" in text
+
+
+def test_reused_tasks_show_as_reused() -> None:
+    view = ProgressView({"main": "wf", "definitions": {"wf": DEFINITION}}, console=Console(record=True))
+    view.on_event(ARN, {"id": 2, "previousEventId": 1, "type": "TaskStateEntered",
+                        "stateEnteredEventDetails": {"name": "load"}})
+    view.on_event(ARN, {"id": 3, "previousEventId": 2, "type": "TaskScheduled"})
+    view.on_reuse("load")
+    view.on_event(ARN, {"id": 4, "previousEventId": 3, "type": "TaskSucceeded"})
+    assert view.rows["load"].status == "REUSED"

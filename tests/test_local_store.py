@@ -1,0 +1,176 @@
+"""The SQLite store and the small pieces around it: resolving EXECUTION, mocks, the runner module."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrator.local.mocks import MockConfig, MockConfigError
+from orchestrator.local.runner import local_arn, reconcile, substitute
+from orchestrator.local.store import ExecutionNotFound, Store, home_dir
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def add(store: Store, name: str, start: str, status: str = "SUCCEEDED", pid: int | None = None) -> str:
+    arn = f"arn:aws:states:us-east-1:000000000000:execution:wf:{name}"
+    store.create_execution(arn=arn, name=name, state_machine_arn="arn:aws:states:us-east-1:000000000000:stateMachine:wf",
+                           workflow="wf", parent_arn=None, scope=arn, input={"n": 1}, start_date=start, cwd="/",
+                           plan=None, runner_start=None)
+    if status != "RUNNING":
+        store.finish_execution(arn, status=status, output={}, error=None, cause=None, stop_date=start)
+    return arn
+
+
+def test_home_is_orchestrator_home_or_dot_orchestrator(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ORCHESTRATOR_HOME", raising=False)
+    assert home_dir() == Path(".orchestrator")
+    monkeypatch.setenv("ORCHESTRATOR_HOME", str(tmp_path))
+    assert home_dir() == tmp_path
+    assert home_dir("/x") == Path("/x")
+
+
+def test_store_uses_wal(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_resolve_by_arn_name_or_unique_prefix_newest_first(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    old = add(store, "nightly-2024-06-01", "2024-06-01T00:00:00.000+00:00")
+    new = add(store, "nightly-2024-06-02", "2024-06-02T00:00:00.000+00:00")
+    assert [r.arn for r in store.executions()] == [new, old]
+    assert store.resolve(old).name == "nightly-2024-06-01"
+    assert store.resolve("nightly-2024-06-02").arn == new
+    assert store.resolve("nightly-2024-06-01"[:-1] + "1").arn == old
+    with pytest.raises(ExecutionNotFound, match=r"'nightly-2024' matches 2 executions \('nightly-2024-06-02', "
+                                                r"'nightly-2024-06-01'\); give more of the name or the full ARN\."):
+        store.resolve("nightly-2024")
+    with pytest.raises(ExecutionNotFound, match=r"No execution matches 'weekly' in .*The newest is 'nightly-2024-06-02'\."):
+        store.resolve("weekly")
+
+
+def test_list_entry_is_list_executions_shaped(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    add(store, "e", "2024-06-01T00:00:00.000+00:00")
+    assert store.executions()[0].list_entry() == {
+        "executionArn": "arn:aws:states:us-east-1:000000000000:execution:wf:e",
+        "stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:wf", "name": "e",
+        "status": "SUCCEEDED", "startDate": "2024-06-01T00:00:00.000+00:00",
+        "stopDate": "2024-06-01T00:00:00.000+00:00"}
+
+
+def test_reconcile_fails_executions_whose_runner_is_gone(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    arn = add(store, "orphan", "2024-06-01T00:00:00.000+00:00", status="RUNNING")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    store._db.execute("UPDATE executions SET runner_pid=? WHERE arn=?", (dead.pid, arn))
+    store.put_job({"JobId": "j1", "JobName": "t", "JobQueue": "q", "Status": "RUNNING", "CreatedAt": 1},
+                  execution_arn=arn, state_name="t", log_paths=[], updated_at=1)
+    reconcile(store)
+    row = store.execution(arn)
+    assert (row.status, row.error) == ("FAILED", "Local.RunnerExited")
+    assert "orchestrator redrive orphan" in (row.cause or "")
+    assert store.jobs(arn)[0]["status"] == "FAILED"
+    assert store.events(arn)[-1]["type"] == "ExecutionFailed"
+    live = add(store, "live", "2024-06-02T00:00:00.000+00:00", status="RUNNING")  # runner = this process
+    reconcile(store)
+    assert store.execution(live).status == "RUNNING"
+
+
+def test_placeholders_become_local_arns_everywhere() -> None:
+    definition = {"States": {"T": {"Parameters": {"JobQueue": "${JobQueue_gpu}", "Topic": "${AlertTopicArn}",
+                                                  "List": ["${Function_f}"], "Text": "x ${StateMachine_c} y"}}}}
+    out = substitute(definition, "wf")["States"]["T"]["Parameters"]
+    assert out == {"JobQueue": "arn:aws:batch:us-east-1:000000000000:job-queue/gpu",
+                   "Topic": "arn:aws:sns:us-east-1:000000000000:wf-alerts",
+                   "List": ["arn:aws:lambda:us-east-1:000000000000:function:f"],
+                   "Text": "x arn:aws:states:us-east-1:000000000000:stateMachine:c y"}
+    assert local_arn("JobDefinition_load-db", "wf") == "arn:aws:batch:us-east-1:000000000000:job-definition/load-db:1"
+
+
+# -- mocks ------------------------------------------------------------------------------------------
+
+
+def test_mock_responses_follow_invocation_ranges_and_repeat_the_last() -> None:
+    config = MockConfig.from_dict({
+        "StateMachines": {"wf": {"TestCases": {"Flaky": {"Load": "FailTwiceThenWork"}}}},
+        "MockedResponses": {"FailTwiceThenWork": {
+            "0-1": {"Throw": {"Error": "Lambda.ServiceException", "Cause": "down"}},
+            "2": {"Return": {"Payload": {"ok": True}}}}}})
+    case = config.case("wf", "Flaky")
+    errors = []
+    for _ in range(2):
+        with pytest.raises(Exception) as failure:
+            case.respond("Load")
+        errors.append((failure.value.error, failure.value.cause))  # type: ignore[attr-defined]
+    assert errors == [("Lambda.ServiceException", "down")] * 2
+    assert case.respond("Load") == {"Payload": {"ok": True}}
+    assert case.respond("Load") == {"Payload": {"ok": True}}
+    assert not case.mocks("Other")
+
+
+def test_mock_config_errors_name_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(MockConfigError, match="cannot read the mock config"):
+        MockConfig.load(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(MockConfigError, match="not valid JSON"):
+        MockConfig.load(bad)
+    config = MockConfig.from_dict({"StateMachines": {"wf": {"TestCases": {"T": {"S": "nope"}}}}, "MockedResponses": {}})
+    with pytest.raises(MockConfigError, match="maps state 'S' to 'nope', which is not in MockedResponses"):
+        config.case("wf", "T")
+    odd = MockConfig.from_dict({"StateMachines": {"wf": {"TestCases": {"T": {"S": "r"}}}},
+                                "MockedResponses": {"r": {"first": {"Return": 1}}}})
+    with pytest.raises(MockConfigError, match="response key 'first' is not an invocation number or range"):
+        odd.case("wf", "T")
+
+
+def test_a_test_case_under_another_single_state_machine_name_is_used() -> None:
+    config = MockConfig.from_dict({"StateMachines": {"LocalTesting": {"TestCases": {"T": {"S": "r"}}}},
+                                   "MockedResponses": {"r": {"0": {"Return": 1}}}})
+    assert config.case("my-workflow", "T").respond("S") == 1
+
+
+# -- python -m orchestrator.runner -------------------------------------------------------------------
+
+
+def run_module(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "tasks.py").write_text(
+        "def double(event, context):\n    return {'x': event['input']['x'] * 2, 'job': context.aws_request_id}\n"
+        "def fail(event):\n    raise RuntimeError('no')\n")
+    full = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "orchestrator.runner", *args], cwd=tmp_path, env=full,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_runner_module_prints_and_writes_the_result(tmp_path: Path) -> None:
+    result_file = tmp_path / "result.json"
+    done = run_module(tmp_path, "tasks:double", env={"ORCHESTRATOR_EVENT": '{"input": {"x": 21}}',
+                                                    "AWS_BATCH_JOB_ID": "job-1",
+                                                    "ORCHESTRATOR_RESULT_FILE": str(result_file)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"x": 42, "job": "job-1"}
+    assert json.loads(result_file.read_text()) == {"x": 42, "job": "job-1"}
+
+
+def test_runner_module_reads_the_execution_input_from_the_local_store(tmp_path: Path) -> None:
+    store = Store(tmp_path / "home")
+    arn = add(store, "e1", "2024-06-01T00:00:00.000+00:00")
+    store._db.execute("UPDATE executions SET input=? WHERE arn=?", (json.dumps({"x": 5}), arn))
+    done = run_module(tmp_path, "tasks:double", env={"ORCHESTRATOR_HOME": str(tmp_path / "home"),
+                                                    "ORCHESTRATOR_EXECUTION_ID": arn})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["x"] == 10
+
+
+def test_runner_module_exception_exits_1_with_traceback(tmp_path: Path) -> None:
+    done = run_module(tmp_path, "tasks:fail", "--event", "{}")
+    assert done.returncode == 1
+    assert "RuntimeError: no" in done.stderr
