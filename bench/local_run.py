@@ -82,7 +82,9 @@ def main() -> int:
     args = parser.parse_args()
     n = args.tasks
     start_median, start_mean = process_start_ms(200)
-    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {sys.platform}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {sys.platform}, "
+          f"load average {load:.2f} (other work on the machine inflates every figure below)")
     print(f"process start (fork/exec/wait of `true` from Python, 200 samples): "
           f"median {start_median:.2f} ms, mean {start_mean:.2f} ms")
     ok = True

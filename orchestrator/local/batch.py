@@ -222,6 +222,7 @@ class _Job:
     attempts: list[dict[str, Any]] = field(default_factory=list)
     exit_code: int | None = None
     log_stream: str | None = None
+    task_arn: str | None = None
     log_paths: list[str] = field(default_factory=list)
     children: list[_Job] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
@@ -241,6 +242,8 @@ class _Job:
             container["ExitCode"] = self.exit_code
         if self.log_stream is not None:
             container["LogStreamName"] = self.log_stream
+        if self.task_arn is not None:
+            container["TaskArn"] = self.task_arn
         job: dict[str, Any] = {
             "JobArn": self.arn, "JobName": self.name, "JobId": self.job_id, "JobQueue": self.queue.arn,
             "Status": self.status, "Attempts": list(self.attempts), "CreatedAt": self.created_at,
@@ -532,6 +535,7 @@ class LocalBatch:
         log_path = self.log_root / stream
         log_path.parent.mkdir(parents=True, exist_ok=True)
         job.log_stream = stream
+        job.task_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/local/{task_id}"
         job.log_paths.append(str(log_path))
         batch_env = {
             "AWS_BATCH_JOB_ID": job.job_id, "AWS_BATCH_JOB_ATTEMPT": str(attempt),
@@ -608,6 +612,8 @@ class LocalBatch:
             container["ExitCode"] = exit_code
         if stream is not None:
             container["LogStreamName"] = stream
+        if job.task_arn is not None and stream is not None:
+            container["TaskArn"] = job.task_arn
         if reason is not None:
             container["Reason"] = reason
         entry: dict[str, Any] = {"Container": container, "StatusReason": status_reason}

@@ -65,23 +65,24 @@ def _summary(console: Console, result: RunResult) -> None:
     table = Table(title="tasks", title_justify="left")
     for column in ("task", "service", "status", "attempts", "duration"):
         table.add_column(column)
-    table.add_column("log", overflow="fold")
-    arns = [result.execution_arn] + [c.arn for c in store.children(result.execution_arn)]
-    for arn in arns:
+    rows: list[tuple[int, tuple[Any, ...]]] = []
+    for arn in [result.execution_arn] + [c.arn for c in store.children(result.execution_arn)]:
         for job in store.jobs(arn):
             description = job["description"] or {}
             duration = ""
             if description.get("StartedAt") and description.get("StoppedAt"):
                 duration = f"{(description['StoppedAt'] - description['StartedAt']) / 1000:.2f}s"
-            log = job["log_paths"][-1] if job["log_paths"] else ""
             status = _status(job["status"])
             if job["status"] == "FAILED" and job["status_reason"]:
                 status.append(f"\n{job['status_reason']}", style="dim")
-            table.add_row(job["state_name"] or job["job_name"], "batch", status,
-                          str(job["attempts"]), duration, _relative(log))
+            rows.append((int(description.get("CreatedAt") or 0), (
+                job["state_name"] or job["job_name"], "batch", status, str(job["attempts"]), duration)))
         for inv in store.invocations(arn):
-            table.add_row(inv["state_name"] or inv["function_name"], "lambda", _status(inv["status"]), "1",
-                          f"{(inv['duration_ms'] or 0) / 1000:.2f}s", _relative(inv["log_path"] or ""))
+            rows.append((int(inv["started_at"]), (inv["state_name"] or inv["function_name"], "lambda",
+                                                  _status(inv["status"]), "1",
+                                                  f"{(inv['duration_ms'] or 0) / 1000:.2f}s")))
+    for _, cells in sorted(rows, key=lambda r: r[0]):
+        table.add_row(*cells)
     if result.reused:
         table.caption = f"not run again (completed before redrive): {', '.join(sorted(set(result.reused)))}"
     console.print(table)
@@ -94,7 +95,7 @@ def _summary(console: Console, result: RunResult) -> None:
         console.print(Text(f"  error: {result.error}", style="red"))
         if result.cause:
             console.print(Text(f"  cause: {describe_cause(result.cause)}", style="red"))
-    console.print(f"  logs: {_relative(str(result.home / 'logs'))}  (orchestrator logs {result.name})")
+    console.print(f"  logs: orchestrator logs {result.name} [TASK]   (files: {_relative(str(result.home / 'logs'))})")
     console.print(f"  history: orchestrator executions history {result.name}")
     if result.status != "SUCCEEDED":
         console.print(f"  resume: orchestrator redrive {result.name}")

@@ -338,9 +338,10 @@ class Store:
 
     def invocations(self, execution_arn: str) -> list[dict[str, Any]]:
         rows = self._query(
-            "SELECT request_id, state_name, function_name, status, duration_ms, error, log_path"
+            "SELECT request_id, state_name, function_name, status, duration_ms, error, log_path, started_at"
             " FROM invocations WHERE execution_arn=? ORDER BY started_at, rowid", (execution_arn,))
-        keys = ("request_id", "state_name", "function_name", "status", "duration_ms", "error", "log_path")
+        keys = ("request_id", "state_name", "function_name", "status", "duration_ms", "error", "log_path",
+                "started_at")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def put_message(self, *, message_id: str, execution_arn: str | None, state_name: str | None,
