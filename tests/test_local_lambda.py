@@ -120,3 +120,51 @@ def test_function_name_accepts_names_arns_and_qualifiers() -> None:
     assert function_name("arn:aws:lambda:us-east-1:1:function:f:$LATEST") == "f"
     assert function_name("f:prod") == "f"
     assert function_name("f") == "f"
+
+
+def test_event_invocation_returns_202_at_once(service: LocalLambda) -> None:
+    out = service(invoke_call({"FunctionName": "echo", "Payload": {}, "InvocationType": "Event"}))
+    assert out["StatusCode"] == 202 and out["Payload"] == ""
+
+
+WORKER_KILL_SCRIPT = """
+import sys
+from orchestrator.local.lambda_ import LambdaFunction, LocalLambda
+from orchestrator.local.store import Store
+svc = LocalLambda(Store(sys.argv[1]), {"hang": LambdaFunction(name="hang", handler="hang:handler", timeout=60)})
+svc.invoke("hang", {})
+"""
+
+
+def test_a_worker_mid_invoke_dies_with_its_runner(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parents[1]
+    pidfile = tmp_path / "worker.pid"
+    (tmp_path / "hang.py").write_text(
+        "import os, time\n"
+        f"def handler(event, context):\n    open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n    time.sleep(60)\n")
+    (tmp_path / "runner.py").write_text(WORKER_KILL_SCRIPT)
+    runner = subprocess.Popen([sys.executable, "runner.py", str(tmp_path / "home")], cwd=tmp_path,
+                              env={**os.environ, "PYTHONPATH": str(repo)})
+    deadline = time.monotonic() + 20
+    while not pidfile.exists() or not pidfile.read_text():
+        assert time.monotonic() < deadline and runner.poll() is None
+        time.sleep(0.02)
+    worker = int(pidfile.read_text())
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait()
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            with open(f"/proc/{worker}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+        except OSError:
+            break
+        assert time.monotonic() < deadline, "the Lambda worker outlived its runner"
+        time.sleep(0.02)

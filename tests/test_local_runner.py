@@ -246,3 +246,12 @@ def test_virtual_time_runs_jobs_for_real(tmp_path: Path, monkeypatch: pytest.Mon
     wf = model.Workflow(name="vt", tasks=(sh("one", "echo one > one.txt"),))
     assert run_workflow(wf, home=tmp_path / "home", virtual_time=True).status == "SUCCEEDED"
     assert (tmp_path / "one.txt").exists()
+
+
+def test_run_workflow_accepts_a_spec_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wf.yaml").write_text(
+        "name: from-file\ntasks:\n  - name: only\n    batch: {image: alpine, command: [sh, -c, 'echo $ORCHESTRATOR_TASK']}\n")
+    result = run_workflow("wf.yaml", home=tmp_path / "home")
+    assert result.status == "SUCCEEDED", result.cause
+    assert Path(result.logs["only"][0]).read_text() == "only\n"
