@@ -20,6 +20,7 @@ Compiling is pure: no clock, environment or I/O except :meth:`CompileResult.writ
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -62,17 +63,60 @@ def dumps(definition: Mapping[str, Any]) -> str:
 LINE_WIDTH = 110
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _string(value)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _flat(value: Any, budget: int) -> str | None:
+    """``value`` on one line if that takes at most ``budget`` characters, else None (stops early,
+    so deciding costs O(LINE_WIDTH) per value however big it is)."""
+    if isinstance(value, dict):
+        parts, used = [], 2
+        for k, v in value.items():
+            key = _string(k)
+            sub = _flat(v, budget - used - len(key) - 2)
+            if sub is None:
+                return None
+            parts.append(f"{key}: {sub}")
+            used += len(key) + 2 + len(sub) + 2
+        return "{" + ", ".join(parts) + "}" if used - 2 * bool(parts) <= budget else None
+    if isinstance(value, list):
+        parts, used = [], 2
+        for v in value:
+            sub = _flat(v, budget - used)
+            if sub is None:
+                return None
+            parts.append(sub)
+            used += len(sub) + 2
+        return "[" + ", ".join(parts) + "]" if used - 2 * bool(parts) <= budget else None
+    text = _scalar(value)
+    return text if len(text) <= budget else None
+
+
 def _dump(value: Any, indent: int, column: int | None = None) -> str:
     """``value`` at block ``indent``, its first character at ``column`` (after a key)."""
-    flat = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     start = indent if column is None else column
-    if not isinstance(value, (dict, list)) or not value or start + len(flat) <= LINE_WIDTH:
-        return flat
+    flat = _flat(value, LINE_WIDTH - start)
+    if flat is not None or not isinstance(value, (dict, list)) or not value:
+        return flat if flat is not None else _scalar(value)
     pad = " " * (indent + 2)
     if isinstance(value, dict):
         items = []
         for k, v in value.items():
-            key = json.dumps(k, ensure_ascii=False)
+            key = _string(k)
             items.append(f"{pad}{key}: {_dump(v, indent + 2, indent + 2 + len(key) + 2)}")
         return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
     items = [pad + _dump(v, indent + 2) for v in value]

@@ -20,7 +20,6 @@ was short.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +49,7 @@ _INDENT_PER_PARALLEL = 6  # each Parallel nesting indents its states by "Branche
 _PARALLEL_BYTES = 400
 _BRANCH_BYTES = 900  # the branch's Fail state and its share of the merge expression
 _CALL_BYTES = 1_100
+_ESTIMATE_MARGIN = 1.15  # deeper states wrap onto more lines than the depth-0 rendering measured
 _CALL_EVENTS = TASK_EVENTS + SYNC_EVENTS + 3 * (ATTEMPT_EVENTS + SYNC_EVENTS)
 
 
@@ -184,7 +184,9 @@ class LeafCost:
 
     @classmethod
     def of(cls, state: Mapping[str, Any]) -> LeafCost:
-        text = json.dumps(state, indent=2, ensure_ascii=False)
+        from orchestrator.compiler import dumps
+
+        text = dumps(state)
         return cls(events=events_of_state(state), bytes=len(text.encode()) + 20, lines=text.count("\n") + 1)
 
 
@@ -225,7 +227,7 @@ class Planner:
     def bytes(self, item: Item, depth: int) -> int:
         if isinstance(item, sp.Leaf):
             cost = self.leaves[item.task]
-            return cost.bytes + cost.lines * (4 + _INDENT_PER_PARALLEL * depth)
+            return int((cost.bytes + cost.lines * (4 + _INDENT_PER_PARALLEL * depth)) * _ESTIMATE_MARGIN)
         if isinstance(item, Call):
             return _CALL_BYTES
         if isinstance(item, Seq):

@@ -1,0 +1,157 @@
+"""Quotas: counting events, bytes and transitions; splitting big workflows into children."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from compiler_support import (
+    CHILD_RESOURCE,
+    assert_dependencies_hold,
+    batch,
+    child_of,
+    iter_states,
+    lam,
+    run_in_engine,
+    schema_errors,
+    task_states,
+)
+
+from orchestrator import model
+from orchestrator.compiler import CompileResult, child_name, compile_workflow, quotas
+from orchestrator.errors import CompileError
+
+
+def random_workflow(n: int, *, seed: int = 7, retry: model.Retry | None = None) -> model.Workflow:
+    rnd = random.Random(seed)
+    tasks = []
+    for i in range(n):
+        after = tuple(sorted({f"t{rnd.randrange(i)}" for _ in range(rnd.randint(0, 3))})) if i else ()
+        make = batch if i % 3 else lam
+        tasks.append(make(f"t{i}", after, timeout=600, retry=retry, expected_duration=rnd.uniform(1, 100)))
+    return model.Workflow(name="big", tasks=tuple(tasks), notify=model.Notify(email=("ops@example.com",)))
+
+
+def children_named_by(result: CompileResult, machine: str) -> list[str]:
+    return [
+        child_of(state)
+        for _, state in iter_states(result.definitions[machine])
+        if state["Type"] == "Task" and state["Resource"] == CHILD_RESOURCE
+    ]
+
+
+class TestCounting:
+    def test_task_events(self) -> None:
+        sync = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::batch:submitJob.sync",
+            "Retry": [{"MaxAttempts": 3}],
+        }
+        # Entered, Scheduled, Started, Submitted, Succeeded, Exited + 3 retries x 4 events
+        assert quotas.events_of_state(sync) == 6 + 3 * 4
+        assert quotas.events_of_state({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke"}) == 5
+
+    def test_report_for_a_small_workflow(self) -> None:
+        wf = model.Workflow(name="w", tasks=(batch("a"), lam("b", ("a",)), lam("c", ("a",))))
+        report = compile_workflow(wf).report
+        (machine,) = report.machines
+        # Wrap input, a, Parallel 1 (+ 2 branch Fails), b, c, Describe failure, Workflow failed
+        assert machine.states == 9
+        assert machine.transitions == 5  # wrap, a, Parallel, b, c
+        wrap, a, par, b, c = 2, 6 + 3 * 4, 4, 5 + 3 * 3, 5 + 3 * 3
+        failure = 2 + 1  # Describe failure, Workflow failed
+        assert machine.events == quotas.EXECUTION_EVENTS + wrap + a + par + b + c + failure
+        assert machine.bytes == len(compile_workflow(wf).texts["w"].encode())
+        assert report.cost == pytest.approx(5 * 0.025 / 1000)
+        assert "total" in str(report)
+
+
+class TestSplitting:
+    @pytest.fixture(scope="class")
+    def split(self) -> tuple[model.Workflow, CompileResult]:
+        wf = random_workflow(3000, retry=model.Retry(attempts=3))
+        return wf, compile_workflow(wf)
+
+    def test_3000_tasks_with_retries_split_into_children_within_limits(
+        self, split: tuple[model.Workflow, CompileResult]
+    ) -> None:
+        wf, result = split
+        assert result.main == "big" and len(result.definitions) > 2
+        for report in result.report.machines:
+            assert report.events <= quotas.MAX_HISTORY_EVENTS, report
+            assert report.bytes <= quotas.MAX_DEFINITION_BYTES, report
+            assert len(report.name) <= quotas.STATE_MACHINE_NAME_MAX
+        assert sorted(task_states(result)) == sorted(t.name for t in wf.tasks)
+        assert_dependencies_hold(wf, result)
+
+    def test_every_child_is_named_by_exactly_one_parent(
+        self, split: tuple[model.Workflow, CompileResult]
+    ) -> None:
+        _, result = split
+        named = [child for machine in result.definitions for child in children_named_by(result, machine)]
+        assert sorted(named) == sorted(name for name in result.definitions if name != result.main)
+        assert set(result.placeholders) >= {"${StateMachine_" + name + "}" for name in named}
+
+    def test_children_are_valid_and_do_not_alert(self, split: tuple[model.Workflow, CompileResult]) -> None:
+        _, result = split
+        smallest_child = min(result.report.machines[1:], key=lambda m: m.bytes).name
+        for name in (result.main, smallest_child):  # (schema checks of 1 MB files are slow)
+            assert schema_errors(result.definitions[name]) == [], name
+        for name, definition in result.definitions.items():
+            has_sns = any(
+                s["Resource"].endswith(":sns:publish")
+                for _, s in iter_states(definition)
+                if s["Type"] == "Task"
+            )
+            assert has_sns == (name == result.main)
+            if name != result.main:  # the parent's execution timeout covers its children
+                assert "TimeoutSeconds" not in definition
+
+    def test_a_task_whose_retries_alone_pass_the_quota(self) -> None:
+        wf = model.Workflow(name="w", tasks=(batch("greedy", retry=model.Retry(attempts=10_000)),))
+        with pytest.raises(CompileError, match=r"^Task 'greedy' alone may need 40018 history events"):
+            compile_workflow(wf)
+
+    def test_child_names(self) -> None:
+        assert child_name("nightly", 3) == "nightly-part-3"
+        long = child_name("w" * 80, 12)
+        assert len(long) <= 80 and long.endswith("-part-12")
+        assert child_name("a.b", 1) != child_name("a_b", 1)
+
+
+def small_limits(wf: model.Workflow) -> CompileResult:
+    return compile_workflow(wf, max_history_events=400, max_definition_bytes=40_000)
+
+
+def chain_with_fanout() -> model.Workflow:
+    tasks: list[model.Task] = [batch("start")]
+    for i in range(12):
+        tasks.append(lam(f"fan-{i}", ("start",)))
+    tasks.append(batch("join", tuple(f"fan-{i}" for i in range(12))))
+    for i in range(8):
+        tasks.append(lam(f"step-{i}", ("join",) if i == 0 else (f"step-{i - 1}",)))
+    return model.Workflow(name="split", notify=model.Notify(), tasks=tuple(tasks))
+
+
+class TestSplitRuns:
+    def test_split_workflow_runs_and_merges_child_results(self) -> None:
+        wf = chain_with_fanout()
+        result = small_limits(wf)
+        assert len(result.definitions) > 1
+        assert_dependencies_hold(wf, result)
+        run, aws = run_in_engine(result, input={"k": 1})
+        assert run.status == "SUCCEEDED", (run.error, run.cause)
+        assert run.output["input"] == {"k": 1}
+        assert set(run.output["results"]) == {t.name for t in wf.tasks}
+        order = {name: i for i, name in enumerate(aws.started)}
+        for task in wf.tasks:
+            assert all(order[dep] < order[task.name] for dep in task.after)
+
+    def test_failure_in_a_child_alerts_once_from_the_parent(self) -> None:
+        result = small_limits(chain_with_fanout())
+        run, aws = run_in_engine(result, fail={"step-5": ("Custom.Error", "disk full")})
+        assert (run.status, run.error) == ("FAILED", "Custom.Error")
+        assert len(aws.published) == 1
+        message: Any = aws.published[0]["Message"]
+        assert "Failed task: step-5" in message and "Cause: disk full" in message

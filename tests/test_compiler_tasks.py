@@ -1,0 +1,152 @@
+"""Task rendering: Batch and Lambda parameters, placeholders, retries and timeouts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler_support import batch, lam
+
+from orchestrator import model
+from orchestrator.compiler import tasks
+
+
+def render(task: model.Task, **wf: Any) -> dict[str, Any]:
+    workflow = model.Workflow(name="wf", tasks=(task,), **wf)
+    return tasks.render_task(task, workflow, next=None, catch_to="Describe failure").render()
+
+
+class TestBatch:
+    def test_parameters(self) -> None:
+        job = model.BatchJob(image="i", command=("a", "b"), vcpus=0.5, memory=1024, environment={"K": "V"})
+        state = render(model.Task(name="load-db", job=job, timeout=120), tags={"team": "data"})
+        assert state["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+        p = state["Parameters"]
+        assert p["JobName"] == "load-db"
+        assert p["JobQueue"] == "${JobQueue_default}"
+        assert p["JobDefinition"] == "${JobDefinition_load-db}"
+        overrides = p["ContainerOverrides"]
+        assert overrides["Command"] == ["a", "b"]
+        assert overrides["Environment"][0] == {"Name": "K", "Value": "V"}
+        assert {"Name": "ORCHESTRATOR_EXECUTION_ID", "Value.$": "$$.Execution.Id"} in overrides["Environment"]
+        assert {"Name": "ORCHESTRATOR_TASK", "Value": "load-db"} in overrides["Environment"]
+        assert overrides["ResourceRequirements"] == [
+            {"Type": "VCPU", "Value": "0.5"},
+            {"Type": "MEMORY", "Value": "1024"},
+        ]
+        assert p["Timeout"] == {"AttemptDurationSeconds": 120}
+        assert p["RetryStrategy"]["Attempts"] == tasks.SPOT_RETRY_ATTEMPTS
+        assert p["RetryStrategy"]["EvaluateOnExit"][0] == {"OnStatusReason": "Host EC2*", "Action": "RETRY"}
+        assert p["RetryStrategy"]["EvaluateOnExit"][-1] == {"OnReason": "*", "Action": "EXIT"}
+        assert p["Tags"] == {
+            "team": "data",
+            "orchestrator:workflow": "wf",
+            "orchestrator:task": "load-db",
+            "orchestrator:execution.$": "$$.Execution.Name",
+        }
+        assert "ArrayProperties" not in p
+        assert state["ResultSelector"] == {"JobId.$": "$.JobId", "Status.$": "$.Status"}
+        assert state["ResultPath"] == "$.results['load-db']"
+        assert state["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failed['load-db']", "Next": "Describe failure"}
+        ]
+
+    def test_timeouts_cover_every_batch_attempt(self) -> None:
+        state = render(batch("t", timeout=30))
+        assert state["Parameters"]["Timeout"] == {"AttemptDurationSeconds": 60}  # Batch minimum
+        assert state["TimeoutSeconds"] == (60 + tasks.BATCH_ATTEMPT_MARGIN) * tasks.SPOT_RETRY_ATTEMPTS
+        no_timeout = render(batch("t"))
+        assert "Timeout" not in no_timeout["Parameters"] and "TimeoutSeconds" not in no_timeout
+
+    def test_defaults_timeout_and_queue(self) -> None:
+        state = render(batch("t"), defaults=model.Defaults(timeout=600, queue="bulk"))
+        assert state["Parameters"]["Timeout"] == {"AttemptDurationSeconds": 600}
+        assert state["Parameters"]["JobQueue"] == "${JobQueue_bulk}"
+
+    def test_array_job(self) -> None:
+        job = model.BatchJob(image="i", array_size=50, queue="q")
+        state = render(model.Task(name="fan", job=job))
+        assert state["Parameters"]["ArrayProperties"] == {"Size": 50}
+        assert state["Parameters"]["JobQueue"] == "${JobQueue_q}"
+        assert "Command" not in state["Parameters"]["ContainerOverrides"]
+
+    def test_python_task_over_15_minutes_runs_the_runner_on_batch(self) -> None:
+        job = model.PythonTask(function="pkg.mod:main", vcpus=2, memory=4096)
+        state = render(model.Task(name="py", job=job, timeout=3600))
+        assert state["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+        assert state["Parameters"]["ContainerOverrides"]["Command"] == [
+            "python",
+            "-m",
+            "orchestrator.runner",
+            "pkg.mod:main",
+        ]
+
+    def test_api_retrier_then_user_retrier_with_states_all_last(self) -> None:
+        retry = model.Retry(attempts=4, interval=5, backoff_rate=1.5, max_delay=60, jitter=model.Jitter.FULL)
+        state = render(batch("t", retry=retry))
+        assert [r["ErrorEquals"] for r in state["Retry"]] == [list(tasks.BATCH_API_ERRORS), ["States.ALL"]]
+        assert state["Retry"][0]["JitterStrategy"] == "FULL"
+        assert state["Retry"][1] == {
+            "ErrorEquals": ["States.ALL"],
+            "IntervalSeconds": 5,
+            "MaxAttempts": 4,
+            "BackoffRate": 1.5,
+            "MaxDelaySeconds": 60,
+            "JitterStrategy": "FULL",
+        }
+
+    def test_specific_user_errors_go_first(self) -> None:
+        state = render(batch("t", retry=model.Retry(errors=("Custom.Error",))))
+        assert [r["ErrorEquals"] for r in state["Retry"]] == [["Custom.Error"], list(tasks.BATCH_API_ERRORS)]
+
+    def test_zero_attempts_means_no_user_retrier(self) -> None:
+        assert len(render(batch("t", retry=model.Retry(attempts=0)))["Retry"]) == 1
+
+
+class TestLambda:
+    def test_parameters(self) -> None:
+        state = render(lam("check", after=("load-db", "x")))
+        assert state["Resource"] == "arn:aws:states:::lambda:invoke"
+        params = state["Parameters"]
+        assert params["FunctionName"] == "${Function_check}"
+        payload = params["Payload"]
+        assert payload["execution"] == {
+            "Id.$": "$$.Execution.Id",
+            "Name.$": "$$.Execution.Name",
+            "StartTime.$": "$$.Execution.StartTime",
+        }
+        assert payload["input.$"] == "$.input"
+        assert payload["task"] == "check" and payload["handler"] == "m:f"
+        assert payload["upstream"] == {"load-db.$": "$.results['load-db']", "x.$": "$.results.x"}
+        assert state["ResultSelector"] == {"Payload.$": "$.Payload"}
+        assert state["Retry"][0] == {
+            "ErrorEquals": list(tasks.LAMBDA_API_ERRORS),
+            "IntervalSeconds": 1,
+            "MaxAttempts": 3,
+            "BackoffRate": 2,
+            "JitterStrategy": "FULL",
+        }
+
+    def test_timeout_is_function_timeout_plus_margin(self) -> None:
+        assert render(lam("t", timeout=60))["TimeoutSeconds"] == 60 + tasks.LAMBDA_TIMEOUT_MARGIN
+        assert render(lam("t"))["TimeoutSeconds"] == 900 + tasks.LAMBDA_TIMEOUT_MARGIN
+
+    def test_short_python_task_runs_on_lambda(self) -> None:
+        state = render(model.Task(name="py", job=model.PythonTask(function="m:f"), timeout=60))
+        assert state["Resource"] == "arn:aws:states:::lambda:invoke"
+        assert state["Parameters"]["Payload"]["function"] == "m:f"
+
+
+class TestNames:
+    def test_placeholders(self) -> None:
+        assert tasks.placeholder("Function", "a_b-c") == "${Function_a_b-c}"
+        odd = tasks.placeholder("Function", "a.b")
+        assert odd.startswith("${Function_a_b_") and odd != tasks.placeholder("Function", "a_b")
+
+    def test_job_name_is_batch_safe(self) -> None:
+        assert tasks.job_name("-x.y") == "j-x_y"
+        assert len(tasks.job_name("a" * 200)) == 128
+
+    def test_service_arn(self) -> None:
+        assert tasks.service_arn("states", "startExecution", tasks.Integration.SYNC_V2) == (
+            "arn:aws:states:::states:startExecution.sync:2"
+        )
