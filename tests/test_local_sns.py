@@ -150,3 +150,9 @@ def test_smtp_delivery_to_the_notify_addresses(tmp_path: Path) -> None:
     (mail,) = received
     assert "Subject: Failed: wf / load" in mail and "To: ops@example.com" in mail and "details" in mail
     assert [d["status"] for d in outbox.store.deliveries(out["MessageId"])] == ["DELIVERED"]
+
+
+def test_the_workflows_own_webhook_needs_an_explicit_opt_in(tmp_path: Path) -> None:
+    hook = "https://hooks.example.com/alerts"
+    assert configured_outbox(Store(tmp_path), webhook=hook, env={}).webhooks == []
+    assert configured_outbox(Store(tmp_path), webhook=hook, env={"ORCHESTRATOR_NOTIFY_DELIVER": "1"}).webhooks == [hook]

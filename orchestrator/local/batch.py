@@ -305,6 +305,10 @@ class LocalBatch:
         self._array_pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="batch-array")
         self.log_root = store.logs_dir / "batch"
 
+    def close(self) -> None:
+        """Release the array-child threads (jobs still running keep running until they end)."""
+        self._array_pool.shutdown(wait=False)
+
     # -- the integration ----------------------------------------------------------------------
 
     def __call__(self, call: TaskCall) -> Any:

@@ -161,7 +161,8 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
     return {"workflow": wf.name, "main": main, "cwd": cwd,
             "definitions": {name: substitute(d, wf.name) for name, d in definitions.items()},
             "job_definitions": job_definitions, "functions": functions, "queues": queues,
-            "email": list(wf.notify.email) if wf.notify else []}
+            "email": list(wf.notify.email) if wf.notify else [],
+            "webhook": wf.notify.webhook if wf.notify else None}
 
 
 def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:
@@ -262,11 +263,13 @@ class LocalRun:
                                        memory=int(v["memory"]), environment=v["environment"])
                      for k, v in plan["functions"].items()}
         self.lambda_ = LocalLambda(store, functions, cwd=cwd)
-        self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], printer=say)
+        self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], webhook=plan.get("webhook"),
+                                                printer=say)
 
     def close(self) -> None:
         self.outbox.flush(timeout=30)
         self.lambda_.close()
+        self.batch.close()
 
     # -- integrations -------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ Delivery targets are opt-in, read from the environment (or passed in):
   notification JSON (``Type``, ``MessageId``, ``TopicArn``, ``Subject``, ``Message``, ``Timestamp``).
 * ``ORCHESTRATOR_SMTP_HOST`` (``_PORT``, ``_USER``, ``_PASSWORD``, ``_FROM``, ``_STARTTLS=1``,
   ``_TO``) — e-mail through that server to ``_TO`` or the workflow's ``notify.email``.
+* ``ORCHESTRATOR_NOTIFY_DELIVER=1`` — also POST to the workflow's own ``notify.webhook``.
 
 A delivery that fails is retried a bounded number of times with exponential backoff in a
 background thread; every attempt is recorded in the ``deliveries`` table, and the message stays
@@ -180,8 +181,16 @@ class Outbox:
         self._pending = [t for t in self._pending if t.is_alive()]
 
 
-def configured_outbox(store: Store, *, email: Sequence[str] = (), printer: Callable[[str], None] | None = None,
+def configured_outbox(store: Store, *, email: Sequence[str] = (), webhook: str | None = None,
+                      printer: Callable[[str], None] | None = None,
                       env: Mapping[str, str] | None = None) -> Outbox:
-    """The outbox with targets from the environment (see the module docstring)."""
+    """The outbox with targets from the environment (see the module docstring).
+
+    The workflow's own ``notify.webhook`` is used only with ``ORCHESTRATOR_NOTIFY_DELIVER=1``: a
+    local run is usually a test, and its failures should not page whoever the real alerts reach.
+    """
     env = os.environ if env is None else env
-    return Outbox(store, webhooks=webhooks_from_env(env), smtp=SmtpConfig.from_env(env, email), printer=printer)
+    webhooks = webhooks_from_env(env)
+    if webhook and env.get("ORCHESTRATOR_NOTIFY_DELIVER") == "1" and webhook not in webhooks:
+        webhooks.append(webhook)
+    return Outbox(store, webhooks=webhooks, smtp=SmtpConfig.from_env(env, email), printer=printer)
