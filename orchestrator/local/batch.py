@@ -8,6 +8,10 @@ process in the project directory, in its own session so a timeout (``attemptDura
 kills the whole process tree. ``retryStrategy.evaluateOnExit`` decides RETRY or EXIT per attempt.
 Array jobs run their children in parallel; the parent fails if any child fails.
 
+Capacity is this machine (``os.cpu_count()`` vCPUs, physical memory) unless
+``ORCHESTRATOR_LOCAL_VCPUS`` / ``ORCHESTRATOR_LOCAL_MEMORY`` (MiB) say otherwise;
+``ORCHESTRATOR_LOCAL_DOCKER=0`` keeps jobs on the host even when Docker answers, ``=1`` insists on it.
+
 The ``.sync`` result is the DescribeJobs job as Step Functions returns it (PascalCase keys: Step
 Functions' optimized integrations capitalise SDK fields), so a compiled ResultSelector works
 unchanged; a failed job is ``TaskFailure("States.TaskFailed", <that JSON>)``, as on AWS.
@@ -69,7 +73,7 @@ class JobDefinition:
     """What a job definition placeholder means locally (built from the workflow's BatchJob)."""
 
     name: str
-    image: str = "local"
+    image: str = ""
     command: tuple[str, ...] = ()
     vcpus: float = 1.0
     memory: int = 2048
@@ -119,6 +123,7 @@ def physical_memory_mib() -> int:
         return 8192
 
 
+DOCKER_ENV = "ORCHESTRATOR_LOCAL_DOCKER"  # "0": host processes even with Docker; "1": always Docker
 VCPUS_ENV = "ORCHESTRATOR_LOCAL_VCPUS"
 MEMORY_ENV = "ORCHESTRATOR_LOCAL_MEMORY"  # MiB
 
@@ -511,11 +516,13 @@ class LocalBatch:
 
     def _docker(self) -> bool:
         if self._use_docker is None:
-            self._use_docker = docker_available()
+            forced = os.environ.get(DOCKER_ENV)
+            self._use_docker = forced == "1" if forced in ("0", "1") else docker_available()
         if not self._use_docker and not self._noticed:
             self._noticed = True
-            self._notice("No Docker engine answered (`docker info` failed): Batch jobs run as host processes "
-                         f"in {self.cwd}; their images are not used.")
+            why = (f"{DOCKER_ENV}=0" if os.environ.get(DOCKER_ENV) == "0"
+                   else "No Docker engine answered (`docker info` failed)")
+            self._notice(f"{why}, so Batch jobs run as host processes in {self.cwd}; their images are not used.")
         return self._use_docker
 
     def _attempt(self, job: _Job, attempt: int, cancel: threading.Event) -> tuple[bool, int | None, str, str]:
@@ -550,7 +557,8 @@ class LocalBatch:
             batch_env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_index)
         env = {**job.environment, **batch_env}
         container: str | None = None
-        if self._docker():
+        # A job without an image (a Python task with no image anywhere) runs on the host.
+        if self._docker() and job.definition.image:
             container = f"orchestrator-{task_id}"
             args = docker_command(image=job.definition.image, command=job.command, env=env, vcpus=job.vcpus,
                                   memory=job.memory, cwd=self.cwd, container=container,

@@ -144,7 +144,7 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
                 command, image, vcpus, memory = list(job.command), job.image, job.vcpus, job.memory
             elif isinstance(job, model.PythonTask):
                 command = ["python", "-m", "orchestrator.runner", job.function]
-                image, vcpus, memory = job.image or wf.defaults.image or "local", job.vcpus, job.memory
+                image, vcpus, memory = job.image or wf.defaults.image or "", job.vcpus, job.memory
             else:
                 continue
             secrets = sorted(job.secrets) if isinstance(job, model.BatchJob) else []
