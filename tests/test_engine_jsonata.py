@@ -556,3 +556,37 @@ def test_cached_expression_is_safe_across_threads() -> None:
     for t in threads:
         t.join()
     assert len(results) == 800 and all(results)
+
+
+_VALUES: list[Any] = [
+    None,
+    0,
+    1.0,
+    2.5,
+    True,
+    "s",
+    [],
+    [1],
+    [[1]],
+    [None],
+    [{"k": 1}],
+    {},
+    {"k": None},
+    {"k": [1, {"k": 2}]},
+]
+
+
+@pytest.mark.parametrize("value", _VALUES)
+@pytest.mark.parametrize("expression", ["$v", "$s.v", "$s.v.k", "$s.nope", "$s.v.k.k", "$nope", "$sum"])
+def test_plain_references_take_a_shortcut_with_the_same_result(expression: str, value: Any) -> None:
+    # "(expr)" is the same JSONata but is not a plain reference, so it runs the full evaluator.
+    bindings = {"v": value, "s": {"v": value}}
+    try:
+        slow: Any = evaluate_jsonata(f"({expression})", bindings)
+    except StatesError as e:
+        slow = ("error", e.error)
+    try:
+        fast: Any = evaluate_jsonata(expression, bindings)
+    except StatesError as e:
+        fast = ("error", e.error)
+    assert fast is slow if slow is UNDEFINED else json_equal(fast, slow)

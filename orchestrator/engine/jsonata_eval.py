@@ -384,6 +384,34 @@ def jsonata_problem(expression: str) -> str | None:
     return None
 
 
+# Most expressions in a workflow are plain references (``$states.input.order.id``, ``$count``);
+# walking those directly is ~20x cheaper than a JSONata evaluation. Anything that is not a chain
+# of object keys (an array on the way, a missing variable, a function name) takes the full path,
+# and tests check both ways agree.
+_SIMPLE_PATH = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_SLOW: Final = object()
+
+
+def _simple_path(expression: str, bindings: Mapping[str, Any]) -> Any:
+    names = expression[1:].split(".")
+    if names[0] in bindings:
+        value = bindings[names[0]]
+    elif "$" + names[0] in bindings:
+        value = bindings["$" + names[0]]
+    else:
+        return _SLOW
+    for key in names[1:]:
+        if type(value) is not dict:
+            return _SLOW
+        if key not in value:
+            return UNDEFINED
+        value = value[key]
+    try:
+        return _from_jsonata(value)
+    except _Unsupported:
+        return _SLOW
+
+
 def evaluate_jsonata(expression: str, bindings: Mapping[str, Any], *, field: str | None = None) -> Any:
     """Evaluate a JSONata expression (delimiters already stripped) with ``bindings`` as variables.
 
@@ -397,6 +425,10 @@ def evaluate_jsonata(expression: str, bindings: Mapping[str, Any], *, field: str
     1
     """
     expression = expression.strip()
+    if _SIMPLE_PATH.fullmatch(expression):
+        fast = _simple_path(expression, bindings)
+        if fast is not _SLOW:
+            return fast
     try:
         compiled = _compile(expression)
     except JException as e:
