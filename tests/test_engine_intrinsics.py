@@ -664,6 +664,10 @@ def test_resolver_lookup_error_is_runtime_error() -> None:
             "Invalid arguments in States.JsonMerge: the deep merge flag must be false, but was true",
         ),
         (
+            "States.MathRandom(5, 5)",
+            "Invalid arguments in States.MathRandom: the end (5) must be greater than the start (5)",
+        ),
+        (
             "States.Base64Decode('!!!')",
             "Invalid arguments in States.Base64Decode: the argument is not valid Base64: !!!",
         ),

@@ -695,6 +695,9 @@ def _apply(name: str, call: _Call, args: list[Any]) -> Any:
         start = _rounded(name, args[0], "the start")
         end = _rounded(name, args[1], "the end")
         seed = _rounded(name, args[2], "the seed") if len(args) == 3 else None
+        if end <= start:
+            # Java's Random.nextInt(end - start) refuses a bound that is not positive.
+            raise _fail(name, f"the end ({end}) must be greater than the start ({start})")
         return java_random_int(start, end, seed)
     if name == "MathAdd":
         return _rounded(name, args[0], "the first argument") + _rounded(name, args[1], "the second argument")
