@@ -111,6 +111,7 @@ class FakeAws:
     sns_fails: bool = False
     published: list[Mapping[str, Any]] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
+    payloads: dict[str, Any] = field(default_factory=dict)  # Lambda task -> Payload it received
 
     def integrations(self) -> dict[str, Callable[[Any], Any]]:
         return {
@@ -136,6 +137,7 @@ class FakeAws:
         }
 
     def lam(self, call: Any) -> Any:
+        self.payloads[call.state_name] = call.parameters["Payload"]
         self._maybe_fail(call.state_name)
         return {"StatusCode": 200, "Payload": {"task": call.parameters["Payload"]["task"]}}
 
@@ -186,14 +188,15 @@ def run_in_engine(result: CompileResult, input: Any = None, **fake: Any) -> tupl
 
 
 def _patch_moto_batch() -> None:
+    """Restore request/response case normalisation for Batch and Step Functions in moto."""
     from botocore.session import get_session
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_batch as batch_service,
     )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_sfn as sfn_service,
+    )
 
-    cls = batch_service.StateTaskServiceBatch
-    if getattr(cls, "_orchestrator_patched", False):
-        return
     session = get_session()
 
     def operation(self: Any, service: str | None, action: str | None) -> Any:
@@ -216,9 +219,12 @@ def _patch_moto_batch() -> None:
             response, operation(self, boto_service_name, service_action_name).output_shape
         )
 
-    cls._normalise_parameters = normalise_parameters
-    cls._normalise_response = normalise_response
-    cls._orchestrator_patched = True
+    for cls in (batch_service.StateTaskServiceBatch, sfn_service.StateTaskServiceSfn):
+        if getattr(cls, "_orchestrator_patched", False):
+            continue
+        cls._normalise_parameters = normalise_parameters
+        cls._normalise_response = normalise_response
+        cls._orchestrator_patched = True
 
 
 MOTO_CONFIG = {

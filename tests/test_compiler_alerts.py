@@ -108,3 +108,11 @@ class TestSuccess:
             "d": {"Payload": {"task": "d"}},
         }
         assert aws.published == []
+        payload = aws.payloads["d"]
+        assert payload["input"] == {"day": "2024-01-01"}
+        assert payload["upstream"] == {
+            "b": {"JobId": "job-b", "Status": "SUCCEEDED"},
+            "c": {"Payload": {"task": "c"}},
+        }
+        assert payload["execution"]["Name"] == "run-1"
+        assert payload["execution"]["Id"].endswith(":run-1")

@@ -54,7 +54,10 @@ def example_workflows() -> list[model.Workflow]:
 class TestGolden:
     def test_fixture_matches_golden_file(self) -> None:
         result = compile_workflow(orchestrator.load(SMALL))
-        assert result.texts["compiler-small"] == (FIXTURES / "compiler-small.asl.json").read_text()
+        expected = (FIXTURES / "compiler-small.asl.json").read_text()
+        assert result.texts["compiler-small"] == expected, (
+            "stale golden file: python -m orchestrator.compiler.golden tests/fixtures/compiler"
+        )
 
     def test_golden_check_passes(self) -> None:
         assert golden.main(["--check", str(FIXTURES)]) == 0

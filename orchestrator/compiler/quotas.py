@@ -154,7 +154,10 @@ class Report:
             f"{'total':<40} {self.states:>7} {self.transitions:>7} {self.events:>7} {self.kib:>8.1f} "
             f"{self.cost:>9.5f}"
         )
-        rows.append(f"tasks: {self.tasks}; estimated results payload: {self.result_bytes / 1024:.1f} KiB")
+        rows.append(
+            f"tasks: {self.tasks}; events column of total = largest single execution "
+            f"(limit {MAX_HISTORY_EVENTS:,} each); estimated results payload: {self.result_bytes / 1024:.1f} KiB"
+        )
         return "\n".join(rows)
 
 
