@@ -42,6 +42,7 @@ __all__ = [
     "java_number_text",
     "java_random_double",
     "java_random_int",
+    "json_equal",
     "parse_intrinsic",
     "to_java_json",
 ]
@@ -460,7 +461,11 @@ class _JavaRandom:
 
 
 def java_random_int(start: int, end: int, seed: int | None) -> int:
-    """An int in [start, end): ``new Random(seed).nextInt(end - start) + start`` when seeded."""
+    """An int in [start, end): ``new Random(seed).nextInt(end - start) + start`` when seeded.
+
+    >>> java_random_int(0, 999, 3)
+    239
+    """
     if end <= start:
         return start
     if seed is None:
@@ -474,7 +479,11 @@ def java_random_int(start: int, end: int, seed: int | None) -> int:
 
 
 def java_random_double(seed: int | None) -> float:
-    """A float in [0, 1): ``new Random(seed).nextDouble()`` when seeded."""
+    """A float in [0, 1): ``new Random(seed).nextDouble()`` when seeded.
+
+    >>> java_random_double(42)
+    0.7275636800328681
+    """
     if seed is None:
         import random
 
@@ -543,7 +552,11 @@ def _rounded(name: str, v: Any, what: str) -> int:
 
 
 def json_equal(a: Any, b: Any) -> bool:
-    """JSON equality as Jackson's ``JsonNode.equals``: ``1 != 1.0``, ``true != 1``, order-free objects."""
+    """JSON equality as Jackson's ``JsonNode.equals``: ``1 != 1.0``, ``true != 1``, order-free objects.
+
+    >>> json_equal({"a": [1]}, {"a": [1]}), json_equal(1, 1.0), json_equal(True, 1)
+    (True, False, False)
+    """
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a is b
     if isinstance(a, int) and isinstance(b, int):
