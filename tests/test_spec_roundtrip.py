@@ -20,6 +20,11 @@ DURATION = st.one_of(
     st.builds(lambda n, u: f"{n}{u}", st.integers(1, 500), st.sampled_from("smhd")),
     st.just("1h30m"),
 )
+BATCH_TIMEOUT = st.one_of(  # AWS Batch: at least 60 s
+    st.integers(60, 10**6),
+    st.builds(lambda n, u: f"{n}{u}", st.integers(1, 500), st.sampled_from("mhd")),
+    st.just("1h30m"),
+)
 SHORT = st.one_of(st.integers(1, 900), st.sampled_from(["90s", "5m", "15m", "1m30s"]))
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20)
 ENV = st.dictionaries(st.from_regex(r"[A-Z][A-Z0-9_]{0,8}", fullmatch=True), TEXT, max_size=3)
@@ -73,7 +78,7 @@ def task(draw: st.DrawFn, name: str, earlier: list[str]) -> dict[str, Any]:
     if kind == "batch":
         entry["batch"] = draw(batch_job())
         if draw(st.booleans()):
-            entry["timeout"] = draw(DURATION)
+            entry["timeout"] = draw(BATCH_TIMEOUT)
     elif kind == "lambda":
         entry["lambda"] = {"handler": draw(st.sampled_from(["lambdas.checks:freshness", "app:handler"]))}
         if draw(st.booleans()):

@@ -19,6 +19,10 @@ from orchestrator.spec.durations import EXAMPLES, DurationError, format_duration
 from orchestrator.spec.issues import Issue, Path, quote, show
 
 JOB_KINDS = ("batch", "lambda", "python")
+TASK_KEYS = frozenset({"name", "description", "after", "timeout", "retries", "expected_duration", *JOB_KINDS})
+FARGATE_COMPUTE = frozenset({"FARGATE", "FARGATE_SPOT"})
+# AWS tags: keys up to 128 characters, values up to 256, at most 50 per resource, "aws:" reserved.
+TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX = 128, 256, 50
 
 # Step Functions: state machine names are 1-80 characters and may not contain whitespace,
 # brackets, wildcards, these special characters or control characters.
@@ -104,10 +108,10 @@ def seconds(value: Any) -> float | None:
 def effective_timeout(ctx: Context, task: dict[str, Any]) -> tuple[float | None, bool]:
     """The task's timeout in seconds (its own or the defaults'), and whether it was inherited."""
     own = seconds(task["timeout"]) if "timeout" in task else None
-    if own is not None:
+    if own:  # zero is reported as a bad duration already
         return own, False
     if "timeout" not in task and "timeout" in ctx.defaults():
-        return seconds(ctx.defaults()["timeout"]), True
+        return seconds(ctx.defaults()["timeout"]) or None, True
     return None, False
 
 
@@ -375,6 +379,8 @@ def check_jobs(ctx: Context) -> None:
         path: Path = ("tasks", index)
         name = ctx.task_name(task) or "task"
         if not kinds:
+            if any(difflib.get_close_matches(str(key), JOB_KINDS, n=1) for key in task if key not in TASK_KEYS):
+                continue  # a misspelt "lamda": the unknown-field problem already says so
             ctx.add(path, "task has no job; give it exactly one of batch, lambda or python",
                     f'- name: {quote(name)}\n  batch: {{image: "python:3.12-slim", command: ["python", "job.py"]}}')
             continue
@@ -390,6 +396,12 @@ def check_jobs(ctx: Context) -> None:
         timeout, inherited = effective_timeout(ctx, task)
         if kind == "batch":
             _check_batch(ctx, path + ("batch",), job)
+            _check_queue_fit(ctx, path + ("batch",), job, job.get("platform", "FARGATE"))
+            if timeout is not None and timeout < model.BATCH_MIN_ATTEMPT_DURATION:
+                at = path if inherited else path + ("timeout",)
+                ctx.add(at, f"batch task {'inherits the' if inherited else 'has'} timeout {format_duration(timeout)}; "
+                        f"AWS Batch needs at least {model.BATCH_MIN_ATTEMPT_DURATION} s (attemptDurationSeconds)",
+                        'timeout: "1m"')
         elif kind == "lambda":
             _check_handler(ctx, path + ("lambda", "handler"), job.get("handler"))
             _check_lambda_memory(ctx, path + ("lambda",), job)
@@ -401,6 +413,7 @@ def check_jobs(ctx: Context) -> None:
                 reason = (f"it runs on AWS Batch (its timeout {format_duration(timeout)} is over Lambda's 15 "
                           "minutes)")
                 _check_fargate(ctx, path + ("python",), job, reason)
+                _check_queue_fit(ctx, path + ("python",), job, "FARGATE")
             else:
                 _check_lambda_memory(ctx, path + ("python",), job)
 
@@ -480,7 +493,7 @@ def _check_batch(ctx: Context, path: Path, job: dict[str, Any]) -> None:
             at = path + ("secrets", variable)
             if not ENV_NAME.fullmatch(str(variable)):
                 ctx.add(at, f"secret name {variable!r} is not an environment variable name",
-                        f"{re.sub(r'[^A-Za-z0-9_]', '_', str(variable)).upper()}: ...")
+                        f"{_env_name(str(variable))}: ...")
             elif isinstance(arn, str) and not SECRET_ARN.fullmatch(arn):
                 got = "a plain value (not shown)" if not arn.startswith("arn:") else repr(arn)
                 ctx.add(at, f"secret {variable} must be the ARN of a Secrets Manager secret or SSM parameter; "
@@ -513,6 +526,88 @@ def _check_fargate(ctx: Context, path: Path, job: dict[str, Any], reason: str | 
     given = "" if "memory" in job else f" (memory defaults to {int(memory)})"
     ctx.add(at, f"Fargate has no {shown_vcpus} vCPU / {int(memory)} MiB size{given}; {shown_vcpus} vCPU takes "
             f"{_FARGATE_RULES[vcpus]}{why}", f"vcpus: {shown_vcpus}, memory: {best}")
+
+
+def _check_queue_fit(ctx: Context, path: Path, job: dict[str, Any], platform: Any) -> None:
+    """A job must fit its queue: same platform (Fargate or EC2), and no more vCPUs than the queue has."""
+    name = job.get("queue", ctx.defaults().get("queue"))
+    queues = ctx.doc.get("queues")
+    if not isinstance(name, str) or not isinstance(queues, list):
+        return
+    queue = next((q for q in queues if isinstance(q, dict) and q.get("name") == name), None)
+    if queue is None:
+        return
+    compute = queue.get("compute", ["FARGATE_SPOT", "FARGATE"])
+    at = path + ("queue",) if "queue" in job else path
+    if isinstance(compute, list) and compute and all(isinstance(c, str) for c in compute):
+        fargate_queue = all(c in FARGATE_COMPUTE for c in compute)
+        ec2_queue = not any(c in FARGATE_COMPUTE for c in compute)
+        if platform == "FARGATE" and ec2_queue:
+            ctx.add(at, f"a Fargate job cannot run on queue {name!r}, whose compute is {', '.join(compute)}",
+                    'platform: EC2, or a queue with compute: [FARGATE_SPOT, FARGATE]')
+            return
+        if platform == "EC2" and fargate_queue:
+            ctx.add(at, f"an EC2 job cannot run on queue {name!r}, whose compute is {', '.join(compute)}",
+                    "leave platform out (Fargate), or a queue with compute: [SPOT, EC2]")
+            return
+    vcpus, limit = _number(job.get("vcpus", 1.0)), queue.get("max_vcpus", 256)
+    if vcpus is not None and isinstance(limit, int) and not isinstance(limit, bool) and vcpus > limit:
+        ctx.add(path + ("vcpus",) if "vcpus" in job else path,
+                f"the job asks for {vcpus:g} vCPUs but queue {name!r} has max_vcpus {limit}, so it would never start",
+                f"vcpus: {limit}, or raise max_vcpus of queue {name!r}")
+
+
+def check_queue_compute(ctx: Context) -> None:
+    """AWS Batch: a job queue's compute environments are all Fargate or all EC2, never mixed."""
+    queues = ctx.doc.get("queues")
+    for index, queue in enumerate(queues if isinstance(queues, list) else []):
+        compute = queue.get("compute") if isinstance(queue, dict) else None
+        if not isinstance(compute, list) or not all(isinstance(c, str) for c in compute):
+            continue
+        fargate = [c for c in compute if c in FARGATE_COMPUTE]
+        ec2 = [c for c in compute if c in ("EC2", "SPOT")]
+        if fargate and ec2:
+            ctx.add(("queues", index, "compute"), f"compute mixes Fargate ({', '.join(fargate)}) and EC2 "
+                    f"({', '.join(ec2)}); AWS Batch queues use one or the other",
+                    f"compute: [{', '.join(fargate)}], and another queue with compute: [{', '.join(ec2)}]")
+
+
+def check_environment(ctx: Context) -> None:
+    for index, task in ctx.tasks():
+        for kind in JOB_KINDS:
+            job = task.get(kind)
+            env = job.get("environment") if isinstance(job, dict) else None
+            if not isinstance(env, dict):
+                continue
+            for variable in env:
+                at: Path = ("tasks", index, kind, "environment", variable)
+                if not ENV_NAME.fullmatch(str(variable)):
+                    ctx.add(at, f"{variable!r} is not an environment variable name (letters, digits, '_'; "
+                            "not starting with a digit)", f"{_env_name(str(variable))}: ...")
+                elif kind != "lambda" and str(variable).startswith("AWS_BATCH"):
+                    ctx.add(at, f"{variable} is reserved: AWS Batch sets variables starting with AWS_BATCH",
+                            f"rename it, e.g. MY_{variable}")
+
+
+def _env_name(text: str) -> str:
+    fixed = re.sub(r"[^A-Za-z0-9_]", "_", text).upper()
+    return f"_{fixed}" if not fixed or fixed[0].isdigit() else fixed
+
+
+def check_tags(ctx: Context) -> None:
+    tags = ctx.doc.get("tags")
+    if not isinstance(tags, dict):
+        return
+    if len(tags) > TAGS_MAX:
+        ctx.add(("tags",), f"has {len(tags)} tags; AWS resources take at most {TAGS_MAX}", "drop some tags")
+    for key, value in tags.items():
+        at: Path = ("tags", key)
+        if str(key).lower().startswith("aws:"):
+            ctx.add(at, f"tag {key!r} starts with 'aws:', which AWS reserves", f"{str(key)[4:] or 'team'}: ...")
+        elif not 1 <= len(str(key)) <= TAG_KEY_MAX:
+            ctx.add(at, f"tag keys are 1-{TAG_KEY_MAX} characters; got {len(str(key))}", "use a shorter key")
+        elif isinstance(value, str) and len(value) > TAG_VALUE_MAX:
+            ctx.add(at, f"tag values are at most {TAG_VALUE_MAX} characters; got {len(value)}", "use a shorter value")
 
 
 def check_dependencies(ctx: Context) -> None:
@@ -598,8 +693,11 @@ CHECKS: tuple[Callable[[Context], None], ...] = (
     check_workflow_durations,
     check_retries,
     check_queues,
+    check_queue_compute,
+    check_tags,
     check_task_names,
     check_jobs,
+    check_environment,
     check_dependencies,
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Literal
 
 Path = tuple[str | int, ...]
@@ -55,6 +56,8 @@ def kind_of(value: object) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
+    if isinstance(value, (date, datetime)):
+        return "a date (YAML reads an unquoted date as one)"
     return type(value).__name__
 
 

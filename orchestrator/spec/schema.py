@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import shlex
+from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -100,6 +101,8 @@ def _translate(error: jsonschema.ValidationError) -> list[Issue]:
             fix = f"{key}: {value.strip()}"
         elif names == ["string"] and isinstance(value, (int, float)) and not isinstance(value, bool):
             fix = f'{key}: "{value}"'
+        elif "string" in names and isinstance(value, (date, datetime)):
+            fix = f'{key}: "{value.isoformat()}"'
         return [issue(f"{name} must be {wanted}; got {kind_of(value)}, {show(value)}", fix)]
     if validator == "required":
         missing = [name for name in expected_value if name not in value]
