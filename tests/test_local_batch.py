@@ -48,6 +48,14 @@ def make(tmp_path: Path, *definitions: JobDefinition, compute: list[ComputeEnvir
     return batch, updates
 
 
+def eventually(check: Any, timeout: float = 10.0) -> None:
+    """Poll ``check()`` until it is true (robust on a loaded machine, fast on an idle one)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
 def submit(name: str = "job", definition: str = "jd", **extra: Any) -> dict[str, Any]:
     return {"JobName": name, "JobQueue": "arn:aws:batch:us-east-1:000000000000:job-queue/default",
             "JobDefinition": f"arn:aws:batch:us-east-1:000000000000:job-definition/{definition}:1", **extra}
@@ -117,11 +125,7 @@ def test_request_response_returns_ids_at_once(tmp_path: Path) -> None:
     batch, _ = make(tmp_path, JobDefinition(name="jd", command=("true",)))
     out = batch(call(submit(), pattern=IntegrationPattern.REQUEST_RESPONSE))
     assert set(out) == {"JobArn", "JobId", "JobName"}
-    for _ in range(200):
-        if batch.describe_job(out["JobId"])["Status"] == "SUCCEEDED":
-            break
-        time.sleep(0.01)
-    assert batch.describe_job(out["JobId"])["Status"] == "SUCCEEDED"
+    eventually(lambda: batch.describe_job(out["JobId"])["Status"] == "SUCCEEDED")
 
 
 # -- timeouts, retries, cancellation ----------------------------------------------------------------
@@ -221,18 +225,15 @@ def test_capacity_limits_concurrency_and_higher_priority_queue_goes_first(tmp_pa
     wait_then_log = f"while [ ! -e {blocker} ]; do sleep 0.01; done; echo $AWS_BATCH_JQ_NAME >> {order}"
     batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", wait_then_log)), compute=ce, queues=queues)
     first = batch(call(submit(), pattern=IntegrationPattern.REQUEST_RESPONSE))  # holds the only vCPU
-    time.sleep(0.2)
+    eventually(lambda: batch.describe_job(first["JobId"])["Status"] == "RUNNING")
     low = batch(call(submit() | {"JobQueue": "low"}, pattern=IntegrationPattern.REQUEST_RESPONSE))
-    time.sleep(0.05)
+    eventually(lambda: batch.describe_job(low["JobId"])["Status"] == "RUNNABLE")
     high = batch(call(submit() | {"JobQueue": "high"}, pattern=IntegrationPattern.REQUEST_RESPONSE))
-    time.sleep(0.2)
-    assert batch.describe_job(low["JobId"])["Status"] == "RUNNABLE"
-    assert batch.describe_job(high["JobId"])["Status"] == "RUNNABLE"
+    eventually(lambda: batch.describe_job(high["JobId"])["Status"] == "RUNNABLE")
+    time.sleep(0.1)
+    assert batch.describe_job(low["JobId"])["Status"] == "RUNNABLE"  # still waiting for capacity
     blocker.touch()
-    for _ in range(500):
-        if all(batch.describe_job(j["JobId"])["Status"] == "SUCCEEDED" for j in (first, low, high)):
-            break
-        time.sleep(0.01)
+    eventually(lambda: all(batch.describe_job(j["JobId"])["Status"] == "SUCCEEDED" for j in (first, low, high)))
     assert order.read_text().split() == ["default", "high", "low"]
 
 
@@ -267,9 +268,12 @@ def test_queue_max_vcpus_caps_its_running_jobs(tmp_path: Path) -> None:
     capped = submit() | {"JobQueue": "capped"}
     one = batch(call(capped, pattern=IntegrationPattern.REQUEST_RESPONSE))
     two = batch(call(capped, pattern=IntegrationPattern.REQUEST_RESPONSE))
-    time.sleep(0.3)
-    assert sorted(batch.describe_job(j["JobId"])["Status"] for j in (one, two)) == ["RUNNABLE", "RUNNING"]
+    statuses = lambda: sorted(batch.describe_job(j["JobId"])["Status"] for j in (one, two))  # noqa: E731
+    eventually(lambda: statuses() == ["RUNNABLE", "RUNNING"])
+    time.sleep(0.1)
+    assert statuses() == ["RUNNABLE", "RUNNING"]  # 8 vCPUs free, but the queue allows 1
     gate.touch()
+    eventually(lambda: statuses() == ["SUCCEEDED", "SUCCEEDED"])
 
 
 def test_an_undeclared_queue_keeps_its_name(tmp_path: Path) -> None:
