@@ -13,10 +13,18 @@ What AWS does and we copy:
   for an input ``1.0``, so integral results become ``int``.
 * A function value (``function($x){$x}``) is "an unsupported result type".
 * ``$range`` yields a sequence, so one item comes back bare: ``$range(1, 9, 9)`` is ``1``.
+* A failing expression reads "... threw an error during evaluation. T0410: Argument 1 of
+  function "abs" does not match function signature": jsonata-js's code and text, which AWS
+  shows; ``$eval`` is not bound.
 
-Compiled expressions are cached (LRU), so a state in a loop or a Map iteration parses once.
-Causes are the text after AWS's ``An error occurred while executing the state 'X' (entered at
-the event id #N).`` prefix, which the interpreter adds.
+Not copied (yet): a result of ``1/0`` (AWS answers the string "Infinity", we fail with D1001),
+AWS's bounds on evaluation depth, time and memory, and JavaScript's number-to-string rules in
+``$string`` (``1e20`` is ``"1e+20"`` here, ``"100000000000000000000"`` on AWS).
+
+Compiled expressions are cached (LRU), so a state in a loop or a Map iteration parses once, and
+plain references (``$states.input.a``) skip the evaluator. Causes are the text after AWS's ``An
+error occurred while executing the state 'X' (entered at the event id #N).`` prefix, which the
+interpreter adds; pass ``field`` to get the "specified for the field '...'" part.
 
 >>> evaluate_jsonata("$sum($states.input.v) + $bias", {"states": {"input": {"v": [1, 2]}}, "bias": 1})
 4
