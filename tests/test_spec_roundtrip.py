@@ -186,7 +186,7 @@ def mutated_spec(draw: st.DrawFn) -> Any:
     return document
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(mutated_spec(), JSON))
 def test_any_document_gives_a_model_or_located_problems(document: Any) -> None:
     from orchestrator.errors import ValidationError

@@ -352,7 +352,7 @@ def check_timezone(name: str) -> str | None:
 
 # -- fire times ----------------------------------------------------------------------------------
 def next_fire_times(
-    schedule: model.Schedule, count: int = 5, *, after: datetime | None = None
+    schedule: model.Schedule, count: int = 5, after: datetime | None = None
 ) -> list[datetime]:
     """The next ``count`` fire times strictly after ``after``, aware, in the schedule's time zone.
 
