@@ -49,6 +49,7 @@ _INDENT_PER_PARALLEL = 6  # each Parallel nesting indents its states by "Branche
 _PARALLEL_BYTES = 400
 _BRANCH_BYTES = 900  # the branch's Fail state and its share of the merge expression
 _CALL_BYTES = 1_100
+_PASS_THROUGH_MAX = 16  # a run of child calls this short stays in the parent
 _ESTIMATE_MARGIN = 1.15  # deeper states wrap onto more lines than the depth-0 rendering measured
 _CALL_EVENTS = TASK_EVENTS + SYNC_EVENTS + 3 * (ATTEMPT_EVENTS + SYNC_EVENTS)
 
@@ -208,7 +209,7 @@ class Planner:
         self.max_events = max_events
         self.max_bytes = max_bytes
         self.child_name = child_name
-        self.children: list[tuple[int, str, Item]] = []
+        self.children: list[tuple[int, str, Item]] = []  # (number, name, body), in number order
         self._events: dict[int, tuple[Item, int]] = {}
 
     # -- estimates ----------------------------------------------------------------------------
@@ -317,12 +318,18 @@ class Planner:
         return groups
 
     def _call(self, group: list[Item], *, parallel: bool) -> Item:
+        """Run ``group`` as a child machine; children are numbered in the order they are finished."""
         if len(group) == 1 and isinstance(group[0], Call):
             return group[0]
         body: Item = group[0] if len(group) == 1 else (Par(tuple(group)) if parallel else Seq(tuple(group)))
+        shrunk = self.shrink(body, 0)
+        parts = (
+            shrunk.items if isinstance(shrunk, Seq) else shrunk.branches if isinstance(shrunk, Par) else ()
+        )
+        if parts and len(parts) <= _PASS_THROUGH_MAX and all(isinstance(p, Call) for p in parts):
+            # A child that would only start other children: let the caller start them itself.
+            return shrunk
         index = len(self.children) + 1
         name = self.child_name(index)
-        self.children.append((index, name, body))  # reserve the number before recursing
-        shrunk = self.shrink(body, 0)
-        self.children[index - 1] = (index, name, shrunk)
+        self.children.append((index, name, shrunk))
         return Call(name, index)
