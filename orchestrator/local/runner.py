@@ -54,6 +54,7 @@ from orchestrator.local.batch import (
     REGION,
     ComputeEnvironment,
     JobDefinition,
+    JobListener,
     JobQueue,
     LocalBatch,
     default_compute,
@@ -234,7 +235,7 @@ class LocalRun:
 
     def __init__(self, store: Store, plan: Mapping[str, Any], *, redrive_count: int = 0,
                  mock: MockCase | None = None, virtual_time: bool = False,
-                 on_event: EventListener | None = None, on_job: Any = None,
+                 on_event: EventListener | None = None, on_job: JobListener | None = None,
                  notice: Callable[[str], None] | None = None,
                  compute: list[ComputeEnvironment] | None = None,
                  on_reuse: Callable[[str], None] | None = None) -> None:
@@ -273,7 +274,7 @@ class LocalRun:
 
     # -- integrations -------------------------------------------------------------------------
 
-    def integrations(self, scope: str, machine: str) -> dict[str, Integration]:
+    def integrations(self, scope: str) -> dict[str, Integration]:
         services: dict[str, Integration] = {
             "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox,
             "states:startExecution": lambda call: self._start_child(call, scope)}
@@ -283,8 +284,6 @@ class LocalRun:
         replay = key != "sns:publish"  # an alert reached again on redrive is sent again
 
         def integration(call: TaskCall) -> Any:
-            if self.mock is not None and self.mock.mocks(call.state_name):
-                return self.mock.respond(call.state_name)
             result_key = task_key(call)
             if replay and call.pattern is not IntegrationPattern.WAIT_FOR_TASK_TOKEN:
                 found, stored = self.store.get_result(scope, result_key)
@@ -293,7 +292,10 @@ class LocalRun:
                     if self._on_reuse is not None:
                         self._on_reuse(call.state_name)
                     return stored
-            result = service(call)
+            if self.mock is not None and self.mock.mocks(call.state_name):
+                result = self.mock.respond(call.state_name)  # stored too: a redrive keeps the mock's answer
+            else:
+                result = service(call)
             if replay:
                 self.store.put_result(scope, result_key, call.state_name, result, self.redrive_count)
             return result
@@ -331,7 +333,7 @@ class LocalRun:
             if self._on_event is not None:
                 self._on_event(arn, stored)
 
-        execution = start(definition, input, virtual_time=self.virtual_time, integrations=self.integrations(scope, machine),
+        execution = start(definition, input, virtual_time=self.virtual_time, integrations=self.integrations(scope),
                           on_event=on_event, execution_name=name, state_machine_arn=sm_arn)
         try:
             while True:
