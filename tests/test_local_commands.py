@@ -82,3 +82,11 @@ def test_unknown_and_ambiguous_executions_are_clear_errors(project: Path, capsys
 def test_bad_input_json_is_an_orchestrator_error(project: Path) -> None:
     with pytest.raises(OrchestratorError, match="--input is not valid JSON"):
         commands.run("greet.yaml", "{nope")
+
+
+def test_input_from_a_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "gate").touch()
+    (project / "input.json").write_text('{"word": "file"}')
+    assert commands.run("greet.yaml", "@input.json") == 0
+    with pytest.raises(OrchestratorError, match="cannot read missing.json"):
+        commands.run("greet.yaml", "@missing.json")

@@ -1,5 +1,9 @@
 """The embedded default: the compiled state machine run on this machine (contract 3 of DESIGN.md).
 
+``execute`` runs one ASL definition on the engine alone; ``run_workflow`` validates, compiles and
+runs a whole workflow with the local Batch, Lambda and SNS services, persisted under
+``.orchestrator/`` (``redrive_execution`` finishes one that failed or whose runner died).
+
     >>> from orchestrator.local import execute
     >>> run = execute({"StartAt": "Hi", "States": {"Hi": {"Type": "Pass", "End": True}}}, {"a": 1})
     >>> run.status, run.output

@@ -34,12 +34,21 @@ def _console() -> Console:
 
 
 def _parse_input(input_json: str | None) -> Any:
+    """The execution input: JSON text, or ``@path`` to a JSON file."""
     if input_json is None or input_json == "":
         return {}
+    source = "--input"
+    if input_json.startswith("@"):
+        source = input_json[1:]
+        try:
+            input_json = Path(source).read_text()
+        except OSError as exc:
+            raise InputError(f"--input {input_json}: cannot read {source}: {exc.strerror}") from None
     try:
         return json.loads(input_json)
     except ValueError as exc:
-        raise InputError(f"--input is not valid JSON: {exc}. Example: --input '{{\"date\": \"2024-06-01\"}}'") from None
+        raise InputError(f"{source} is not valid JSON: {exc}. Example: --input '{{\"date\": \"2024-06-01\"}}'"
+                         " or --input @input.json") from None
 
 
 def _pick(path: str, workflow: str | None) -> model.Workflow:
