@@ -118,6 +118,8 @@ def test_parsed_forms() -> None:
         ("cron(0 0 * * ? 1969)", "has year 1969 outside 1970-2199; got 'cron(0 0 * * ? 1969)'", None),
         ("cron(0 0 L5 * ? *)", "has 'L5' in day-of-month; 'L' and 'W' stand alone ('L', 'LW', '15W'); "
          "got 'cron(0 0 L5 * ? *)'", None),
+        ("cron(0 0 ? * 3#1,6#3 *)", "has '3#1,6#3' in day-of-week; a '#' expression stands alone (EventBridge "
+         "reads '3#1,6#3' as two expressions); got 'cron(0 0 ? * 3#1,6#3 *)'", None),
         ("rate(1 minutes)", "says 'minutes' with 1; EventBridge wants 'minute' (singular only for 1); "
          "got 'rate(1 minutes)'", '"rate(1 minute)"'),
         ("rate(10 hour)", "says 'hour' with 10; EventBridge wants 'hours' (singular only for 1); "

@@ -273,6 +273,11 @@ def _parse_weekdays(text: str, body: str) -> frozenset[int] | str:
         return frozenset({7})
     if upper.endswith("L"):
         return f"{_value(text[:-1], 'day-of-week', body)}L"
+    if "#" in upper and ("," in upper or "-" in upper):
+        raise ScheduleError(
+            f"has {text!r} in day-of-week; a '#' expression stands alone (EventBridge reads "
+            f"'3#1,6#3' as two expressions); got 'cron({body})'"
+        )
     if "#" in upper:
         day, _, nth = upper.partition("#")
         number = _value(day, "day-of-week", body)
