@@ -174,3 +174,11 @@ def test_runner_module_exception_exits_1_with_traceback(tmp_path: Path) -> None:
     done = run_module(tmp_path, "tasks:fail", "--event", "{}")
     assert done.returncode == 1
     assert "RuntimeError: no" in done.stderr
+
+
+def test_an_unusable_home_is_a_clear_error(tmp_path: Path) -> None:
+    from orchestrator.local.store import StoreError
+
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(StoreError, match=r"Cannot open the local store .*Point ORCHESTRATOR_HOME at a writable"):
+        Store(tmp_path / "file" / "home")

@@ -115,6 +115,10 @@ CREATE TABLE IF NOT EXISTS task_results (
 """
 
 
+class StoreError(OrchestratorError):
+    """The store cannot be opened (an unwritable directory, a file that is not SQLite)."""
+
+
 class ExecutionNotFound(OrchestratorError):
     """No stored execution matches what the user typed."""
 
@@ -168,14 +172,18 @@ class Store:
 
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = home_dir(home).resolve()
-        self.home.mkdir(parents=True, exist_ok=True)
         self.logs_dir = self.home / "logs"
         self.path = self.home / "store.sqlite3"
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"Cannot open the local store {self.path}: {exc}. Point {HOME_ENV} at a writable "
+                             "directory, e.g. export ORCHESTRATOR_HOME=$PWD/.orchestrator") from None
 
     def close(self) -> None:
         with self._lock:
