@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import orchestrator
 from orchestrator import model
 from orchestrator.compiler import compile_workflow, golden, render
+from orchestrator.engine import validate_definition
 from orchestrator.spec import from_dict
 
 ROOT = Path(__file__).parent.parent
@@ -69,6 +70,7 @@ class TestGolden:
             result = compile_workflow(wf)
             for name, definition in result.definitions.items():
                 assert schema_errors(definition) == [], name
+                validate_definition(definition)  # the engine's ValidateStateMachineDefinition
             assert sorted(task_states(result)) == sorted(t.name for t in wf.tasks)
             assert_dependencies_hold(wf, result)
 
@@ -162,6 +164,7 @@ def test_random_dags_compile_with_every_task_once_and_every_dependency(spec: dic
     assert_dependencies_hold(wf, result)
     for definition in result.definitions.values():
         assert schema_errors(definition) == []
+        validate_definition(definition)
     again = compile_workflow(from_dict(json.loads(json.dumps(spec))))
     assert again.texts == result.texts
 
