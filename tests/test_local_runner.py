@@ -255,3 +255,36 @@ def test_run_workflow_accepts_a_spec_path(tmp_path: Path, monkeypatch: pytest.Mo
     result = run_workflow("wf.yaml", home=tmp_path / "home")
     assert result.status == "SUCCEEDED", result.cause
     assert Path(result.logs["only"][0]).read_text() == "only\n"
+
+
+INTERRUPT_SCRIPT = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from orchestrator import model
+from orchestrator.errors import OrchestratorError
+from orchestrator.local.runner import run_workflow
+wf = model.Workflow(name="interrupted", tasks=(
+    model.Task(name="nap", job=model.BatchJob(image="x", command=("sh", "-c", "echo $$ > nap.pid; sleep 60"))),))
+try:
+    run_workflow(wf, name="interrupted-1")
+except OrchestratorError as error:
+    print(error)
+"""
+
+
+def test_ctrl_c_aborts_the_execution_and_stops_its_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run.py").write_text(INTERRUPT_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "ORCHESTRATOR_HOME": str(tmp_path / "home")}
+    runner = subprocess.Popen([sys.executable, "run.py"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    pidfile = tmp_path / "nap.pid"
+    deadline = time.monotonic() + 20
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        assert time.monotonic() < deadline and runner.poll() is None
+        time.sleep(0.02)
+    runner.send_signal(signal.SIGINT)
+    out, _ = runner.communicate(timeout=20)
+    assert "Interrupted: execution 'interrupted-1' is ABORTED; `orchestrator redrive interrupted-1`" in out
+    assert _gone(int(pidfile.read_text()))
+    assert Store(tmp_path / "home").resolve("interrupted-1").status == "ABORTED"
