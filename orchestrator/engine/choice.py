@@ -130,8 +130,8 @@ def evaluate_rule(rule: Mapping[str, Any], value: Any, context: Any,
     if "IsPresent" in rule:
         return (actual is not _MISSING) == bool(rule["IsPresent"])
     if actual is _MISSING:
-        raise StatesError(RUNTIME, f"Invalid path '{variable}' : No results for path: "
-                                   f"{jsonpath.normalized(jsonpath.parse(variable))}")
+        raise StatesError(RUNTIME, f"Invalid path '{variable}': The choice state's condition path "
+                                   "references an invalid value.")
     for name, test in TYPE_TESTS.items():
         if name in rule:
             return test(actual) == bool(rule[name])
