@@ -30,3 +30,12 @@ def test_compiled_structure_shows_parallel_and_catches() -> None:
     dot = graph.asl_dot(definition, "g")
     assert "subgraph cluster_1" in dot and "[style=dashed]" in dot
     assert graph.asl_mermaid(definition) == mermaid  # deterministic
+
+
+def test_cli_entry_points() -> None:
+    assert graph.render_dag(WF, fmt="dot") == graph.dag_dot(WF)
+    assert graph.render_dag(WF) == graph.dag_mermaid(WF)
+    assert graph.render_compiled(WF, fmt="mermaid") == graph.asl_mermaid(
+        compile_workflow(WF).definitions["g"]
+    )
+    assert graph.render_compiled(WF, fmt="dot").startswith('digraph "g"')

@@ -5,6 +5,8 @@ edges (solid), ``Catch`` edges (dashed) and each Parallel as a box of branch box
 waiting the series-parallel decomposition added is visible next to the DAG.
 
     >>> from orchestrator import model
+
+Format = Literal["mermaid", "dot"]
     >>> wf = model.Workflow(name="wf", tasks=(
     ...     model.Task(name="a", job=model.LambdaTask(handler="m:f")),
     ...     model.Task(name="b", job=model.LambdaTask(handler="m:f"), after=("a",))))
@@ -19,9 +21,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from orchestrator import model
+
+Format = Literal["mermaid", "dot"]
 
 
 def _label(text: str) -> str:
@@ -130,3 +134,24 @@ def asl_dot(definition: Mapping[str, Any], name: str = "state_machine") -> str:
     graph(definition, "  ")
     lines.append("}")
     return "\n".join(lines)
+
+
+def render_dag(wf: model.Workflow, fmt: Format = "mermaid") -> str:
+    """The DAG as Mermaid or dot (``orchestrator graph``)."""
+    return dag_mermaid(wf) if fmt == "mermaid" else dag_dot(wf)
+
+
+def render_compiled(wf: model.Workflow, fmt: Format = "mermaid") -> str:
+    """The compiled structure of every machine of ``wf``, main first (``orchestrator graph
+    --compiled``); a split workflow prints one diagram per machine, each headed by its name."""
+    from orchestrator.compiler import compile_workflow
+
+    result = compile_workflow(wf)
+    parts = []
+    for name, definition in result.definitions.items():
+        text = asl_mermaid(definition) if fmt == "mermaid" else asl_dot(definition, name)
+        if len(result.definitions) > 1:
+            comment = "%%" if fmt == "mermaid" else "//"
+            text = f"{comment} {name}\n{text}"
+        parts.append(text)
+    return "\n\n".join(parts)

@@ -146,6 +146,10 @@ class Report:
         return self.transitions * PRICE_PER_TRANSITION
 
     def __str__(self) -> str:
+        return self.render()
+
+    def render(self) -> str:
+        """The figures as a text table (what ``orchestrator compile --report`` prints)."""
         rows = [f"{'machine':<40} {'states':>7} {'trans.':>7} {'events':>7} {'KiB':>8} {'$/run':>9}"]
         for m in self.machines:
             rows.append(
