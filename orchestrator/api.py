@@ -107,9 +107,11 @@ class FunctionTask(TaskRef, Generic[P, R]):
 
 
 def _function_ref(function: Callable[..., Any]) -> str:
-    """``module:qualname`` when importable, else ``path.py:qualname`` (a script run as __main__)."""
+    """``module:qualname`` when importable, else ``path.py:qualname``: a script run as __main__, or a
+    file ``orchestrator.spec.load`` imported under a private name because it lies outside the
+    current directory (that name means nothing to another process)."""
     module = function.__module__
-    if module == "__main__" or module is None:
+    if module == "__main__" or module is None or module.startswith("_orchestrator_workflow_"):
         path = inspect.getsourcefile(function) or "<unknown>"
         return f"{os.path.relpath(path)}:{function.__qualname__}"
     return f"{module}:{function.__qualname__}"

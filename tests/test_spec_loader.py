@@ -271,3 +271,31 @@ def test_python_validation_errors_point_at_the_declaring_line(tmp_path: Path, mo
         "over 15 minutes: python: {function: \"m:f\"}; or make it a batch task with an image; "
         "or give it timeout: \"15m\" or less",
     ]
+
+
+def test_file_outside_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    write(elsewhere / "flow.py", """\
+        from orchestrator import Workflow
+
+        wf = Workflow("outside")
+
+        @wf.task
+        def step(event, context):
+            return event
+        """)
+    monkeypatch.chdir(project)
+    job = load(elsewhere / "flow.py").tasks[0].job
+    assert isinstance(job, model.PythonTask)
+    assert job.function == "../elsewhere/flow.py:step"  # a private module name would mean nothing elsewhere
+
+
+def test_schema_alone_accepts_the_design_example() -> None:
+    import jsonschema
+
+    from orchestrator.spec import schema
+
+    jsonschema.Draft202012Validator.check_schema(schema())
+    jsonschema.Draft202012Validator(schema()).validate(DESIGN_JSON)
+    assert list(jsonschema.Draft202012Validator(schema()).iter_errors(to_dict(DESIGN_MODEL))) == []

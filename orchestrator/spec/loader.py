@@ -247,6 +247,7 @@ def module_name(file: FilePath) -> str:
         parts = list(relative.with_suffix("").parts)
         if parts and all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
             return ".".join(parts)
+    # orchestrator.api recognises this prefix and refers to task functions by file path instead.
     digest = hashlib.sha1(str(absolute).encode()).hexdigest()[:12]
     return f"_orchestrator_workflow_{digest}"
 
