@@ -7,8 +7,6 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from orchestrator.engine import TaskCall, TaskFailure, execute, start
 from orchestrator.engine.interpreter import send_task_success
 
