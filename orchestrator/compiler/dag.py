@@ -56,9 +56,7 @@ class Dag:
 def _check_weight(task: str, value: float) -> float:
     weight = float(value)
     if math.isnan(weight) or weight < 0 or math.isinf(weight):
-        raise CompileError(
-            f"task '{task}': expected duration must be a finite number >= 0, got {value!r}"
-        )
+        raise CompileError(f"task '{task}': expected duration must be a finite number >= 0, got {value!r}")
     return weight
 
 
@@ -108,8 +106,7 @@ def build(
         for dep in after.get(name, ()):
             if dep not in position:
                 raise CompileError(
-                    f"task '{name}' runs after unknown task '{dep}'; "
-                    f"'after' must name tasks of this workflow"
+                    f"task '{name}' runs after unknown task '{dep}'; 'after' must name tasks of this workflow"
                 )
             if dep == name:
                 raise CycleError([name, name])

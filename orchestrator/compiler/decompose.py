@@ -36,12 +36,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestrator.compiler import dag as dagmod
-from orchestrator.compiler.sp import Leaf, Node, count_parallels, makespan, parallel, series
+from orchestrator.compiler.sp import (
+    Leaf,
+    Node,
+    Parallel,
+    Series,
+    count_parallels,
+    makespan,
+    parallel,
+    series,
+)
 
 # How much prime-part work (tasks swept) the search may do, as a multiple of the task count,
 # before it stops trying alternative cuts and keeps the first one. Counting work rather than
 # reading a clock keeps the result deterministic.
-_BUDGET_PER_TASK = 24
+_BUDGET_PER_TASK = 8
 _MIN_BUDGET = 20_000
 # Relative tolerance under which two makespans count as equal (then fewer Parallels wins).
 _TIE = 1e-9
@@ -67,7 +76,10 @@ def _better(a: _Result, b: _Result) -> bool:
 class _Search:
     """State of one decomposition: the reduced DAG and scratch arrays indexed by task."""
 
-    def __init__(self, graph: dagmod.Dag, budget: int) -> None:
+    def __init__(self, graph: dagmod.Dag, budget: int, mode: str = "both", tries: int = 3) -> None:
+        self.mode = mode
+        self.tries = tries
+        self.groups: tuple[int, ...] = (1, 2, 3)
         self.names = graph.names
         self.w = graph.weights
         self.preds, self.succs = dagmod.reduce_edges(graph)
@@ -239,36 +251,253 @@ class _Search:
                     candidates.append(cut)
         return candidates
 
+    def _times(self, part: list[int], gen: int) -> None:
+        """Fill ``eft`` and ``tail`` for the tasks of ``part``, counting only edges inside it."""
+        member, preds, succs, w = self.member, self.preds, self.succs, self.w
+        eft, tail = self.eft, self.tail
+        for v in part:
+            start = 0.0
+            for x in preds[v]:
+                if member[x] == gen and eft[x] > start:
+                    start = eft[x]
+            eft[v] = start + w[v]
+        for v in reversed(part):
+            longest = 0.0
+            for y in succs[v]:
+                if member[y] == gen and tail[y] > longest:
+                    longest = tail[y]
+            tail[v] = longest + w[v]
+
+    def _spine_stages(self, part: list[int], gen: int, group: int = 1) -> tuple[list[list[int]], list[float]]:
+        """Stages of a prime part, one per task of its critical path (the spine).
+
+        Stage i runs spine task c_i alongside whatever else fits in its time window. Tasks are
+        placed in dependency order at the time their dependencies finish; a task that would
+        run past the end of its window is moved to the next window when its slack allows (or
+        when that delays the whole less than stretching the window would), else it stretches
+        the window. Windows are measured in a schedule that already includes earlier stretches.
+        """
+        member, preds, succs, w = self.member, self.preds, self.succs, self.w
+        self._times(part, gen)
+        tail = self.tail
+        cp = 0.0
+        head = part[0]
+        for v in part:
+            if tail[v] > cp + _TIE * max(1.0, cp):
+                cp, head = tail[v], v
+        spine = [head]
+        v = head
+        while True:
+            rest = tail[v] - w[v]
+            nxt = -1
+            tol = _TIE * max(1.0, cp)
+            for y in succs[v]:
+                if member[y] == gen and abs(tail[y] - rest) <= tol:
+                    nxt = y
+                    break
+            if nxt < 0:
+                break
+            spine.append(nxt)
+            v = nxt
+        # Window ends in the planned schedule; stretch[i] = how far stage i already overruns.
+        # Consecutive spine tasks share a window when ``group`` > 1: fewer boundaries to cross.
+        planned_start: dict[int, float] = {}
+        on_spine: dict[int, int] = {}
+        ends: list[float] = []
+        acc = 0.0
+        for i, c in enumerate(spine):
+            planned_start[c] = acc
+            acc += w[c]
+            on_spine[c] = i // group
+            if i % group == group - 1 or i == len(spine) - 1:
+                ends.append(acc)
+        k = len(ends)
+        stretch = [0.0] * k
+        stage_of: dict[int, int] = {}
+        start: dict[int, float] = {}
+        stages: list[list[int]] = [[] for _ in range(k)]
+
+        tree = [0.0] * (k + 1)  # Fenwick tree over stretch, for prefix sums in O(log k)
+
+        def shifted_end(i: int) -> float:
+            total = ends[i]
+            j = i + 1
+            while j > 0:
+                total += tree[j]
+                j -= j & -j
+            return total
+
+        def stretch_to(i: int, value: float) -> None:
+            delta = value - stretch[i]
+            stretch[i] = value
+            j = i + 1
+            while j <= k:
+                tree[j] += delta
+                j += j & -j
+
+        # limit[v]: the latest stage v may take, so that it never lands after a spine task
+        # that (transitively) depends on it.
+        limit: dict[int, int] = {}
+        for v in reversed(part):
+            cap = k - 1
+            for y in succs[v]:
+                if member[y] == gen:
+                    bound = on_spine[y] if y in on_spine else limit[y]
+                    if bound < cap:
+                        cap = bound
+            limit[v] = cap
+        for v in part:
+            t = 0.0
+            s = 0
+            for x in preds[v]:
+                if member[x] != gen:
+                    continue
+                f = start[x] + w[x]
+                if f > t:
+                    t = f
+                if stage_of[x] > s:
+                    s = stage_of[x]
+            if v in on_spine:
+                # Never before a dependency's stage (a delayed dependency may sit later).
+                s = max(s, on_spine[v])
+            else:
+                cap = limit[v]
+                while s < cap and t >= shifted_end(s) - _TIE * max(1.0, cp):
+                    s += 1
+                while s < cap:
+                    end = shifted_end(s)
+                    over = t + w[v] - end
+                    if over <= _TIE * max(1.0, cp):
+                        break
+                    # Latest start that keeps the planned total: total - tail.
+                    total = shifted_end(k - 1)
+                    late = end + tail[v] - total  # > 0: delaying to the next window costs this
+                    grow = over - stretch[s] if over > stretch[s] else 0.0
+                    if late <= grow:
+                        s += 1
+                        t = end
+                    else:
+                        break
+            if v in on_spine:
+                t = max(t, planned_start[v] + (shifted_end(s - 1) - ends[s - 1] if s else 0.0))
+            else:
+                end = shifted_end(s)
+                over = t + w[v] - end
+                if over > stretch[s]:
+                    stretch_to(s, over)
+            stage_of[v] = s
+            start[v] = t
+            stages[s].append(v)
+        windows = [ends[i] - (ends[i - 1] if i else 0.0) + stretch[i] for i in range(k)]
+        keep = [i for i in range(k) if stages[i]]
+        return [stages[i] for i in keep], [windows[i] for i in keep]
+
     def tie_order(self, ties: list[int], balanced: int) -> list[int]:
         return [balanced, ties[0], ties[-1]]
 
-    def solve(self, part: list[int]) -> _Result:
-        """Best structure found for ``part`` (a convex set of tasks, ascending)."""
+    def _quick(self, part: list[int], gen: int) -> tuple[_Result, float]:
+        """The part's own level-by-level structure and its critical path, in one pass."""
+        member, preds, w = self.member, self.preds, self.w
+        eft = self.eft
+        level: dict[int, int] = {}
+        widest: list[float] = []
+        rows: list[list[int]] = []
+        cp = 0.0
+        for v in part:
+            lv = 0
+            start = 0.0
+            for x in preds[v]:
+                if member[x] == gen:
+                    if level[x] + 1 > lv:
+                        lv = level[x] + 1
+                    if eft[x] > start:
+                        start = eft[x]
+            level[v] = lv
+            eft[v] = start + w[v]
+            if eft[v] > cp:
+                cp = eft[v]
+            if lv == len(rows):
+                rows.append([])
+                widest.append(0.0)
+            rows[lv].append(v)
+            if w[v] > widest[lv]:
+                widest[lv] = w[v]
+        node = series([parallel([Leaf(self.names[v]) for v in row]) for row in rows])
+        count = sum(1 for row in rows if len(row) > 1)
+        return _Result(node, float(sum(widest)), count), cp
+
+    def _solve_shared(self, parts: list[list[int]], allows: list[float]) -> list[_Result]:
+        """Solve independent parts, each with a share of the remaining budget by its size, so
+        the first parts cannot use up the search for the others."""
+        remaining = sum(len(p) for p in parts)
+        pool = self.budget
+        results: list[_Result] = []
+        for piece, allow in zip(parts, allows, strict=True):
+            give = pool * len(piece) // remaining if pool > 0 else pool
+            self.budget = give
+            results.append(self.solve(piece, allow))
+            pool -= give - self.budget
+            remaining -= len(piece)
+        self.budget = pool
+        return results
+
+    def solve(self, part: list[int], allow: float = 0.0) -> _Result:
+        """Best structure found for ``part`` (a convex set of tasks, ascending).
+
+        ``allow`` is how long the part may take without delaying anything (the length of the
+        window it runs in beside a longer sibling); a prime part whose plain level-by-level
+        structure fits in it needs no search. This keeps deep nests of slack cheap.
+        """
         if len(part) == 1:
             v = part[0]
             return _Result(Leaf(self.names[v]), self.w[v], 0)
         gen = self._mark(part)
         comps = self._components(part, gen)
         if len(comps) > 1:
-            results = [self.solve(c) for c in comps]
+            results = self._solve_shared(comps, [allow] * len(comps))
             return _Result(
                 parallel([r.node for r in results]),
                 max(r.span for r in results),
-                1 + sum(r.parallels for r in results),
+                1 + sum(r.parallels for r in results) - sum(isinstance(r.node, Parallel) for r in results),
             )
         cuts = self._series_cuts(part, gen)
         if cuts:
             bounds = [0, *cuts, len(part)]
-            results = [self.solve(part[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+            pieces = [part[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+            results = self._solve_shared(pieces, [0.0] * len(pieces))
             return _Result(
                 series([r.node for r in results]),
                 sum(r.span for r in results),
                 sum(r.parallels for r in results),
             )
-        candidates = self._prime_cuts(part, gen)
-        best: _Result | None = None
-        for i, down in enumerate(candidates):
-            if i > 0 and self.budget <= 0:
+        self.budget -= len(part)
+        quick, cp = self._quick(part, gen)
+        if quick.span <= max(allow, cp) * (1 + _TIE):
+            return quick
+        # The spine stages come first: cheap and good when most tasks have slack. While the
+        # budget lasts, cuts that minimise the lower bound are tried too and the best is kept.
+        best = quick
+        for group in self.groups:
+            if group != self.groups[0] and self.budget <= 0:
+                break
+            gen = self._mark(part)
+            stages, windows = self._spine_stages(part, gen, group)
+            self.budget -= len(part)
+            if len(stages) < 2:  # a window holding everything would recurse forever
+                continue
+            results = [self.solve(st, wd) for st, wd in zip(stages, windows, strict=True)]
+            found = _Result(
+                series([r.node for r in results]),
+                sum(r.span for r in results),
+                sum(r.parallels for r in results),
+            )
+            if _better(found, best):
+                best = found
+        if self.mode == "spine" or self.budget <= 0:
+            return best
+        gen = self._mark(part)
+        for down in self._prime_cuts(part, gen)[: self.tries]:
+            if self.budget <= 0:
                 break
             self.budget -= len(part)
             inside = set(down)
@@ -279,9 +508,8 @@ class _Search:
                 first.span + second.span,
                 first.parallels + second.parallels,
             )
-            if best is None or _better(result, best):
+            if _better(result, best):
                 best = result
-        assert best is not None  # a prime part has at least 4 tasks, so at least one cut
         return best
 
 
@@ -341,15 +569,43 @@ def decompose(
     # Python call), so lift the default limit of 1000 for the duration of the search only.
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, 4 * n + 1000))
+    budget = max(_MIN_BUDGET, _BUDGET_PER_TASK * n) // 2
     try:
-        search = _Search(graph, max(_MIN_BUDGET, _BUDGET_PER_TASK * n))
-        found = search.solve(list(range(n)))
+        forward = _Search(graph, budget).solve(list(range(n)))
+        # The same search on the reversed DAG places tasks with slack as late as possible
+        # instead of as early as possible; reversing its answer gives a valid structure too.
+        backward = _Search(_reversed(graph), budget).solve(list(range(n)))
+        backward = _Result(_reverse(backward.node), backward.span, backward.parallels)
     finally:
         sys.setrecursionlimit(old_limit)
     baseline_node = _level_node(graph)
     wmap = dict(zip(graph.names, graph.weights, strict=True))
     baseline = _Result(baseline_node, makespan(baseline_node, wmap), count_parallels(baseline_node))
-    return baseline.node if _better(baseline, found) else found.node
+    best = forward
+    for other in (backward, baseline):
+        if _better(other, best):
+            best = other
+    return best.node
+
+
+def _reversed(graph: dagmod.Dag) -> dagmod.Dag:
+    """The DAG with every edge turned around, renumbered so indices stay topological."""
+    n = len(graph)
+    return dagmod.Dag(
+        names=graph.names[::-1],
+        preds=tuple(tuple(sorted(n - 1 - y for y in graph.succs[n - 1 - i])) for i in range(n)),
+        succs=tuple(tuple(sorted(n - 1 - x for x in graph.preds[n - 1 - i])) for i in range(n)),
+        weights=graph.weights[::-1],
+    )
+
+
+def _reverse(node: Node) -> Node:
+    """Mirror a structure in time: Series items in reverse order (Parallel is symmetric)."""
+    if isinstance(node, Leaf):
+        return node
+    if isinstance(node, Series):
+        return Series(tuple(_reverse(item) for item in reversed(node.items)))
+    return Parallel(tuple(_reverse(branch) for branch in node.branches))
 
 
 def ratio(

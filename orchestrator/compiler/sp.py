@@ -14,7 +14,7 @@ finished. So every compiled workflow is a tree of these three node kinds; ``deco
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -132,3 +132,64 @@ def parallel(branches: list[Node] | tuple[Node, ...]) -> Node:
     if not flat:
         raise ValueError("a Parallel needs at least one branch")
     return flat[0] if len(flat) == 1 else Parallel(tuple(flat))
+
+
+def violations(node: Node, tasks: Sequence[str], after: Mapping[str, Sequence[str]]) -> list[str]:
+    """Problems that make ``node`` an invalid structure for the DAG ``tasks``/``after``.
+
+    Checks that every task appears exactly once and that for every dependency u -> v the two
+    meet at a Series with u's item before v's item (so u finishes before v starts, whatever the
+    durations). An empty list means valid.
+
+    >>> violations(Parallel((Leaf("a"), Leaf("b"))), ["a", "b"], {"b": ["a"]})
+    ["'b' runs after 'a' but they are in parallel branches"]
+    """
+    problems: list[str] = []
+    # parent[i] = (parent id, child position); ids are assigned in pre-order.
+    parent: list[tuple[int, int]] = []
+    kind: list[type] = []
+    leaf_id: dict[str, int] = {}
+    stack: list[tuple[Node, int, int]] = [(node, -1, -1)]
+    while stack:
+        current, up, pos = stack.pop()
+        ident = len(parent)
+        parent.append((up, pos))
+        kind.append(type(current))
+        if isinstance(current, Leaf):
+            if current.task in leaf_id:
+                problems.append(f"'{current.task}' appears more than once")
+            leaf_id[current.task] = ident
+            continue
+        children = current.items if isinstance(current, Series) else current.branches
+        for i in range(len(children) - 1, -1, -1):
+            stack.append((children[i], ident, i))
+    depth = [0] * len(parent)
+    for i in range(1, len(parent)):
+        depth[i] = depth[parent[i][0]] + 1  # pre-order: a parent's id is smaller
+    known = set(tasks)
+    for name in tasks:
+        if name not in leaf_id:
+            problems.append(f"'{name}' is missing")
+    for name in leaf_id:
+        if name not in known:
+            problems.append(f"'{name}' is not a task of the DAG")
+    for v in tasks:
+        for u in after.get(v, ()):
+            if u not in leaf_id or v not in leaf_id:
+                continue
+            a, b = leaf_id[u], leaf_id[v]
+            pos_a = pos_b = -1
+            while depth[a] > depth[b]:
+                a, pos_a = parent[a]
+            while depth[b] > depth[a]:
+                b, pos_b = parent[b]
+            while a != b:
+                a, pos_a = parent[a]
+                b, pos_b = parent[b]
+            if kind[a] is not Series or pos_a >= pos_b:
+                problems.append(
+                    f"'{v}' runs after '{u}' but they are in parallel branches"
+                    if kind[a] is Parallel
+                    else f"'{v}' runs after '{u}' but is placed before it"
+                )
+    return problems
