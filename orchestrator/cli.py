@@ -50,8 +50,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _load_one(path: str, name: str | None) -> Any:
-    from orchestrator.errors import SpecError
-    from orchestrator.errors import Problem
+    from orchestrator.errors import Problem, SpecError
     from orchestrator.spec import load_all
 
     workflows = load_all(path)

@@ -160,6 +160,8 @@ class ProgressView:
         with self._lock:
             rows = list(self.rows.values())
         for row in rows:
+            if row.kind == "sns" and row.status == "WAITING":
+                continue  # the alert path is shown only when a failure reached it
             table.add_row(row.name, row.kind, Text(row.status, style=STYLE.get(row.status, "")), row.queue,
                           str(row.attempt or ""), row.elapsed(now))
         return Group(table)
