@@ -299,3 +299,34 @@ def test_schema_alone_accepts_the_design_example() -> None:
     jsonschema.Draft202012Validator.check_schema(schema())
     jsonschema.Draft202012Validator(schema()).validate(DESIGN_JSON)
     assert list(jsonschema.Draft202012Validator(schema()).iter_errors(to_dict(DESIGN_MODEL))) == []
+
+
+def test_yaml_anchors_in_x_fields_and_merge_keys(tmp_path: Path) -> None:
+    path = write(tmp_path / "anchors.yaml", """\
+        name: anchors
+        x-job: &job
+          image: "python:3.12-slim"
+          vcpus: 2
+          memory: 4096
+        tasks:
+          - name: a
+            batch: {<<: *job, command: [run, a]}
+          - name: b
+            batch: {<<: *job, command: [run, b]}
+            after: [a]
+        """)
+    workflow = load(path)
+    assert [t.job for t in workflow.tasks] == [
+        model.BatchJob(image="python:3.12-slim", vcpus=2.0, memory=4096, command=("run", name)) for name in "ab"
+    ]
+
+
+def test_long_cycles_are_shortened_in_the_message() -> None:
+    tasks = [{"name": f"t{i}", "batch": {"image": "x"}, "after": [f"t{i - 1}"]} for i in range(1, 21)]
+    tasks[0]["after"] = ["t20"]
+    with pytest.raises(ValidationError) as caught:
+        from_dict({"name": "loop", "tasks": tasks})
+    assert caught.value.problems[0].message == (
+        "dependency cycle: t1 -> t20 -> t19 -> t18 -> t17 -> ... -> t5 -> t4 -> t3 -> t2 -> t1 (20 tasks) "
+        "(each task runs after the next, so none can start)"
+    )

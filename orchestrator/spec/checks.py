@@ -648,8 +648,11 @@ def check_dependencies(ctx: Context) -> None:
             seen.add(upstream)
     for cycle in _cycles(graph, order):
         first = cycle[0]
+        shown = " -> ".join(cycle)
+        if len(cycle) > 12:  # keep the message readable; the ends say where to cut
+            shown = f"{' -> '.join(cycle[:5])} -> ... -> {' -> '.join(cycle[-5:])} ({len(cycle) - 1} tasks)"
         ctx.add(("tasks", index_of[first], "after"),
-                f"dependency cycle: {' -> '.join(cycle)} (each task runs after the next, so none can start)",
+                f"dependency cycle: {shown} (each task runs after the next, so none can start)",
                 f"remove {cycle[1]!r} from the after of {first!r}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import shlex
 from datetime import date, datetime
 from functools import lru_cache
@@ -113,7 +114,9 @@ def _translate(error: jsonschema.ValidationError) -> list[Issue]:
     if validator == "additionalProperties":
         allowed = sorted(spec.get("properties", {}))
         out = []
-        for extra in sorted(set(value) - set(allowed), key=str):
+        patterns = list(spec.get("patternProperties", {}))
+        extras = [k for k in value if k not in allowed and not any(re.search(p, str(k)) for p in patterns)]
+        for extra in sorted(extras, key=str):
             guess = difflib.get_close_matches(str(extra), allowed, n=1, cutoff=0.6)
             if guess:
                 message = f"unknown field {extra!r}; did you mean {guess[0]!r}?"
