@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestrator.model import Schedule
 from orchestrator.spec.cron import (
@@ -150,3 +152,46 @@ def test_time_zone_suggestions() -> None:
     assert check_timezone("europe/berlin") == "Europe/Berlin"
     assert check_timezone("America/NewYork") == "America/New_York"
     assert check_timezone("Mars/Olympus_Mons") == ""
+
+
+def _field(values: st.SearchStrategy[int]) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.just("*"),
+        values.map(str),
+        st.lists(values, min_size=1, max_size=3, unique=True).map(lambda v: ",".join(map(str, sorted(v)))),
+        st.tuples(values, st.integers(1, 20)).map(lambda t: f"{t[0]}/{t[1]}"),
+    )
+
+
+@st.composite
+def cron_expression(draw: st.DrawFn) -> str:
+    minute = draw(_field(st.integers(0, 59)))
+    hour = draw(_field(st.integers(0, 23)))
+    if draw(st.booleans()):
+        days = draw(st.one_of(_field(st.integers(1, 28)), st.sampled_from(["L", "LW", "15W", "1W"])))
+        weekdays = "?"
+    else:
+        days = "?"
+        weekdays = draw(st.one_of(st.just("*"), st.integers(1, 7).map(str), st.just("MON-FRI"),
+                                  st.sampled_from(["6L", "2#1", "7#4"])))
+    return f"cron({minute} {hour} {days} * {weekdays} *)"
+
+
+@settings(max_examples=40, deadline=None)
+@given(cron_expression(), st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 1, 1)))
+def test_fire_times_match_a_minute_by_minute_scan(expression: str, start: datetime) -> None:
+    cron = parse_expression(expression)
+    assert isinstance(cron, Cron)
+    after = start.replace(second=0, microsecond=0, tzinfo=UTC)
+    expected: list[datetime] = []
+    minute = after + timedelta(minutes=1)
+    # Scan up to 70 days minute by minute, skipping days that do not match (still an independent walk).
+    while len(expected) < 3 and minute < after + timedelta(days=70):
+        if not cron.matches(minute.date()):
+            minute = datetime.combine(minute.date() + timedelta(days=1), datetime.min.time(), UTC)
+            continue
+        if minute.hour in cron.hours and minute.minute in cron.minutes:
+            expected.append(minute)
+        minute += timedelta(minutes=1)
+    got = next_fire_times(Schedule(expression=expression), 3, after)
+    assert got[: len(expected)] == expected
