@@ -15,6 +15,7 @@ from typing import Any
 from orchestrator.engine import choice, dataflow, intrinsics, retry
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
+from orchestrator.engine.history import MAX_HISTORY_EVENTS
 from orchestrator.engine.runtime import Cancelled, Runtime, Scope
 
 JSONPATH = "JSONPath"
@@ -153,6 +154,10 @@ def run_machine(rt: Runtime, machine: Mapping[str, Any], value: Any, scope: Scop
     name: str = machine["StartAt"]
     while True:
         scope.check()
+        if len(rt.history) >= MAX_HISTORY_EVENTS:
+            # AWS fails an execution that would exceed its history quota.
+            raise StatesError(RUNTIME, f"The execution reached the maximum number of history events "
+                                       f"({MAX_HISTORY_EVENTS}).")
         outcome = run_state(rt, name, states[name], value, scope, ql)
         if outcome.next is None:
             return outcome.output
