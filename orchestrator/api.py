@@ -145,7 +145,10 @@ class Workflow:
         if schedule is not None:
             self._doc["schedule"] = schedule if isinstance(schedule, str) else dict(schedule)
         if notify is not None:
-            self._doc["notify"] = list(notify) if not isinstance(notify, Mapping) else dict(notify)
+            if isinstance(notify, str):  # one address; list("ops@...") would be its characters
+                self._doc["notify"] = [notify]
+            else:
+                self._doc["notify"] = list(notify) if not isinstance(notify, Mapping) else dict(notify)
         if timeout is not None:
             self._doc["timeout"] = timeout
         if defaults is not None:

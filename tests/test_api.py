@@ -133,3 +133,9 @@ def test_to_spec_is_a_copy_and_round_trips() -> None:
     assert len(wf.to_spec()["tasks"]) == 1
     built = wf.build()
     assert from_dict(to_dict(built)) == built
+
+
+def test_single_notify_address() -> None:
+    wf = Workflow("alerts", notify="ops@example.com")
+    wf.batch("a", image="x")
+    assert wf.build().notify == model.Notify(email=("ops@example.com",))
