@@ -262,6 +262,7 @@ class Workflow:
         environment: Mapping[str, str] | None = None,
         queue: str | None = None,
         permissions: Sequence[Mapping[str, Any]] | None = None,
+        description: str | None = None,
     ) -> Callable[[Callable[P, R]], FunctionTask[P, R]]: ...
 
     def task(
@@ -280,6 +281,7 @@ class Workflow:
         environment: Mapping[str, str] | None = None,
         queue: str | None = None,
         permissions: Sequence[Mapping[str, Any]] | None = None,
+        description: str | None = None,
     ) -> FunctionTask[P, R] | Callable[[Callable[P, R]], FunctionTask[P, R]]:
         """Declare a Python function as a task: ``@wf.task`` or ``@wf.task(timeout="5m")``.
 
@@ -301,7 +303,7 @@ class Workflow:
                 body["permissions"] = [dict(p) for p in permissions]
             self._declare(task_name, {"python": body}, {
                 "after": _names(after) or None, "timeout": timeout, "retries": _retries(retries),
-                "expected_duration": expected_duration,
+                "expected_duration": expected_duration, "description": description,
             })
             return FunctionTask(self, task_name, fn)
 

@@ -63,13 +63,14 @@ def test_shift_operators_add_dependencies() -> None:
 def test_task_decorator_plain_and_with_options() -> None:
     wf = Workflow("deco")
     first = wf.task(freshness)
-    second = wf.task(name="late-check", timeout="2h", memory=4096, after=[first])(freshness)
+    second = wf.task(name="late-check", timeout="2h", memory=4096, after=[first], description="slow")(freshness)
     assert isinstance(first, FunctionTask) and isinstance(second, TaskRef)
     assert first({}, None) == {"fresh": True}
     built = wf.build()
     assert [t.name for t in built.tasks] == ["freshness", "late-check"]
     assert built.tasks[0].job == model.PythonTask(function="test_api:freshness")
     assert built.tasks[1].runs_on == "batch" and built.tasks[0].runs_on == "lambda"
+    assert built.tasks[1].description == "slow"
 
 
 def test_problems_point_at_the_declaring_line() -> None:
