@@ -116,3 +116,28 @@ class TestSuccess:
         }
         assert payload["execution"]["Name"] == "run-1"
         assert payload["execution"]["Id"].endswith(":run-1")
+
+
+class TestNestedParallels:
+    def test_failure_two_parallels_deep_names_the_task(self) -> None:
+        wf = model.Workflow(
+            name="nested",
+            notify=OPS,
+            tasks=(
+                lam("a"),
+                lam("b", ("a",)),
+                batch("c", ("b",)),
+                batch("d", ("b",)),
+                lam("e", ("c", "d")),
+                batch("f", ("a",), expected_duration=50),
+                lam("g", ("e", "f")),
+            ),
+        )
+        result = compile_workflow(wf)
+        parallels = [name for name, s in iter_states(result.definitions["nested"]) if s["Type"] == "Parallel"]
+        assert len(parallels) == 2  # one inside a branch of the other
+        run, aws = run_in_engine(result, fail={"d": ("States.TaskFailed", BATCH_CAUSE)})
+        assert (run.status, run.error, run.cause) == ("FAILED", "States.TaskFailed", BATCH_CAUSE)
+        assert len(aws.published) == 1
+        assert aws.published[0]["Subject"] == "Failed: nested / d"
+        assert "g" not in aws.started

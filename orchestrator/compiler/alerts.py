@@ -150,8 +150,19 @@ def failure_states(workflow: str, *, topic: str | None, child: bool) -> tuple[as
     return (describe, notify, fail)
 
 
-def branch_fail(name: str) -> asl.Fail:
-    """The Fail state ending one Parallel branch: original Error, Cause marked with the task."""
+def branch_fail(name: str, *, nested: bool = True) -> asl.Fail:
+    """The Fail state ending one Parallel branch: original Error, Cause marked with the task.
+
+    ``nested=False`` (the branch holds only task states, so only ``$.failed`` can be set) renders
+    the short form; every branch of a 1,000-way fan-out has one of these.
+    """
+    if not nested:
+        return asl.Fail(
+            name=name,
+            query_language=J,
+            error="{% ($states.input.failed.*.Error)[0] %}",
+            cause="{% $string({'" + MARKER_KEY + "': $states.input.failed}) %}",
+        )
     has_failed = "$exists($states.input.failed)"
     return asl.Fail(
         name=name,

@@ -135,7 +135,7 @@ class _Renderer:
         name = f"Parallel {self.parallels}"
         branches = []
         for i, branch in enumerate(item.branches, 1):
-            fail = alerts.branch_fail(f"{name} branch {i} failed")
+            fail = alerts.branch_fail(f"{name} branch {i} failed", nested=_catches_branch_errors(branch))
             first, states = self.chain(branch, None, fail.name)
             branches.append(asl.Graph(start_at=first, states=(*states, fail)))
         state = asl.Parallel(
@@ -152,6 +152,13 @@ class _Renderer:
             next=next,
         )
         return name, [state]
+
+
+def _catches_branch_errors(item: Item) -> bool:
+    """Whether a branch's own chain holds a Parallel or a child call (whose Catch fills
+    ``$.branch_error``) rather than only tasks (whose Catch fills ``$.failed``)."""
+    items = item.items if isinstance(item, Seq) else (item,)
+    return any(isinstance(i, (Par, Call)) for i in items)
 
 
 def _relink(state: asl.State, next: str) -> asl.State:
