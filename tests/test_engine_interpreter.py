@@ -386,3 +386,37 @@ def test_wait_for_task_token_completes_with_send_task_success() -> None:
     run = execute(definition, integrations={"sqs:sendMessage": enqueue})
     assert (run.status, run.output) == ("SUCCEEDED", {"answer": 42})
     assert len(tokens) == 1
+
+
+def test_unanswered_task_token_times_out_on_the_virtual_clock() -> None:
+    definition = machine(("Q", task("arn:aws:states:::sqs:sendMessage.waitForTaskToken", TimeoutSeconds=300)))
+    run = execute(definition, virtual_time=True, start_time=T0, integrations={"sqs:sendMessage": lambda c: {}})
+    assert (run.status, run.error) == ("FAILED", "States.Timeout")
+    assert elapsed(run) == 300.0
+
+
+def test_send_task_failure_fails_the_task() -> None:
+    from orchestrator.engine.interpreter import send_task_failure
+
+    def enqueue(call: TaskCall) -> Any:
+        assert call.task_token is not None
+        threading.Thread(target=send_task_failure, args=(call.task_token, "Rejected", "no")).start()
+        return {}
+
+    definition = machine(("Q", task("arn:aws:states:::sns:publish.waitForTaskToken")))
+    run = execute(definition, integrations={"sns:publish": enqueue})
+    assert (run.status, run.error, run.cause) == ("FAILED", "Rejected", "no")
+
+
+def test_map_of_waits_and_parallels_has_the_right_virtual_makespan() -> None:
+    definition = machine(("M", {"Type": "Map", "ItemsPath": "$.xs", "MaxConcurrency": 2, "ItemProcessor": {
+        "StartAt": "W", "States": {
+            "W": {"Type": "Wait", "SecondsPath": "$.s", "Next": "P"},
+            "P": {"Type": "Parallel", "End": True, "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 7, "End": True}}},
+                {"StartAt": "B", "States": {"B": {"Type": "Wait", "Seconds": 3, "End": True}}}]}}}}))
+    run = execute(definition, {"xs": [{"s": 10}, {"s": 1}, {"s": 4}, {"s": 20}]}, virtual_time=True, start_time=T0)
+    assert run.status == "SUCCEEDED"
+    # Two workers take items in order as they free up: item 0 ends at 17, item 1 at 8;
+    # item 2 starts at 8 and ends at 19; item 3 starts at 17 and ends at 17 + 20 + 7 = 44.
+    assert elapsed(run) == 44.0

@@ -187,8 +187,8 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
             if scope.cancelled:
                 cancel.set()
                 raise Cancelled()
-            done = "result" in box and (token is None or token_box or isinstance(box["result"], _Failed))
-            if done:
+            wake.clear()  # cleared before checking, so a later set() ends the wait below at once
+            if "result" in box and (token is None or token_box or isinstance(box["result"], _Failed)):
                 break
             now = clock.elapsed()
             limit = deadline - now
@@ -199,9 +199,6 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
                 if now >= deadline:
                     raise StatesError("States.Timeout", None)
                 raise StatesError("States.HeartbeatTimeout", None)
-            wake.clear()
-            if "result" in box or token_box or scope.cancelled:
-                continue
             clock.wait(wake, limit)
         outcome = box["result"]
         if isinstance(outcome, _Failed) or token is None:
