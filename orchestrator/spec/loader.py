@@ -187,10 +187,18 @@ def _syntax_problem(source: str, text: str, error: yaml.MarkedYAMLError) -> Prob
     what = error.problem or "syntax error"
     if error.context and error.problem:
         what = f"{error.problem} ({error.context})"
+    lines = text.splitlines()
+    hint = None
+    if error.context_mark is not None and (mark is None or mark.line >= len(lines)):
+        # "unexpected end of stream" points past the last line; where the unclosed thing opened helps more.
+        mark = error.context_mark
+        what = f"{error.problem} ({error.context} that starts here)"
+        if "quoted" in (error.context or ""):
+            hint = "close the quote"
+        elif "flow" in (error.context or ""):
+            hint = "close the bracket or brace"
     if mark is None:
         return Problem(where=source, message=f"YAML syntax error: {what}")
-    hint = None
-    lines = text.splitlines()
     if mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
         hint = "indent with spaces; YAML does not allow tabs for indentation"
     return Problem(
