@@ -74,6 +74,8 @@ def _find_cycle(blocked: list[int], deps: list[list[int]], names: Sequence[str])
         node = next(d for d in deps[node] if d in remaining)
     cycle = path[seen[node] :]
     cycle.reverse()  # dependencies walk backwards; print in run order
+    first = cycle.index(min(cycle))  # start at the task listed first, for a stable message
+    cycle = cycle[first:] + cycle[:first]
     return [names[i] for i in cycle] + [names[cycle[0]]]
 
 

@@ -571,20 +571,23 @@ def decompose(
     sys.setrecursionlimit(max(old_limit, 4 * n + 1000))
     budget = max(_MIN_BUDGET, _BUDGET_PER_TASK * n) // 2
     try:
-        forward = _Search(graph, budget).solve(list(range(n)))
-        # The same search on the reversed DAG places tasks with slack as late as possible
-        # instead of as early as possible; reversing its answer gives a valid structure too.
-        backward = _Search(_reversed(graph), budget).solve(list(range(n)))
-        backward = _Result(_reverse(backward.node), backward.span, backward.parallels)
+        best = _Search(graph, budget).solve(list(range(n)))
+        cp = max(dagmod.earliest_finish(graph))
+        if best.span > cp * (1 + _TIE):
+            # The same search on the reversed DAG places tasks with slack as late as possible
+            # instead of as early as possible; reversing its answer gives a valid structure too.
+            found = _Search(_reversed(graph), budget).solve(list(range(n)))
+            backward = _Result(_reverse(found.node), found.span, found.parallels)
+            if _better(backward, best):
+                best = backward
     finally:
         sys.setrecursionlimit(old_limit)
-    baseline_node = _level_node(graph)
-    wmap = dict(zip(graph.names, graph.weights, strict=True))
-    baseline = _Result(baseline_node, makespan(baseline_node, wmap), count_parallels(baseline_node))
-    best = forward
-    for other in (backward, baseline):
-        if _better(other, best):
-            best = other
+    if best.span > cp * (1 + _TIE):
+        baseline_node = _level_node(graph)
+        wmap = dict(zip(graph.names, graph.weights, strict=True))
+        baseline = _Result(baseline_node, makespan(baseline_node, wmap), count_parallels(baseline_node))
+        if _better(baseline, best):
+            best = baseline
     return best.node
 
 
