@@ -97,3 +97,11 @@ def test_on_event_streams_every_event_in_order() -> None:
     run = execute(definition, on_event=lambda e: seen.append(e["id"]), virtual_time=True)
     assert seen == [e["id"] for e in run.history]
     assert json.loads(run.history[-1]["executionSucceededEventDetails"]["output"]) == {}
+
+
+def test_listeners_see_concurrent_events_in_id_order() -> None:
+    branch = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": True}}}
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [branch] * 12}}}
+    seen: list[int] = []
+    run = execute(definition, on_event=lambda e: seen.append(e["id"]))
+    assert seen == list(range(1, len(run.history) + 1))

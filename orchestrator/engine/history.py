@@ -45,12 +45,13 @@ def details_key(event_type: str) -> str:
 
 
 class History:
-    """Thread-safe, append-only event list; ``close()`` drops events after the terminal one."""
+    """Thread-safe, append-only event list; events after the terminal one are dropped."""
 
     def __init__(self, now: Callable[[], datetime],
                  on_event: Callable[[Mapping[str, Any]], None] | None = None) -> None:
         self._now = now
-        self._lock = threading.Lock()
+        # Re-entrant: an on_event callback may read the history while an event is being added.
+        self._lock = threading.RLock()
         self._closed = False
         self.events: list[dict[str, Any]] = []
         self._on_event = on_event
@@ -71,10 +72,11 @@ class History:
             self.events.append(event)
             if final:
                 self._closed = True
-            event_id = int(event["id"])
-        if self._on_event is not None:
-            self._on_event(event)
-        return event_id
+            # Delivered under the lock so that listeners see events in id order even when
+            # Parallel branches and Map iterations add them concurrently.
+            if self._on_event is not None:
+                self._on_event(event)
+            return int(event["id"])
 
     @property
     def closed(self) -> bool:
