@@ -197,6 +197,9 @@ def _syntax_problem(source: str, text: str, error: yaml.MarkedYAMLError) -> Prob
             hint = "close the quote"
         elif "flow" in (error.context or ""):
             hint = "close the bracket or brace"
+    elif error.context_mark is not None and mark is not None and error.context_mark.line != mark.line:
+        what = (f"{error.problem} ({error.context} that starts at "
+                f"{error.context_mark.line + 1}:{error.context_mark.column + 1})")
     if mark is None:
         return Problem(where=source, message=f"YAML syntax error: {what}")
     if mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
