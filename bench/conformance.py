@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "conformance"))
 
-from recorded import CASES_PATH, iter_results, pure_cases, short_id  # noqa: E402
+from recorded import CASES_PATH, history_length_matches, iter_results, pure_cases, short_id  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -38,6 +38,9 @@ def main(argv: list[str]) -> int:
     print(f"pure_asl cases (ABORTED excluded): {p}/{n} passed = {100.0 * p / n:.1f}%  ({elapsed:.1f} s)")
     for feature in sorted(total, key=lambda f: -total[f]):
         print(f"  {feature:24s} {passed[feature]:4d}/{total[feature]:<4d} {100.0 * passed[feature] / total[feature]:5.1f}%")
+    lengths = [history_length_matches(c) for c in cases]
+    recorded = [m for m in lengths if m is not None]
+    print(f"history length equal to AWS's (cases that recorded it): {sum(recorded)}/{len(recorded)}")
     if verbose:
         for feature, cid, why in sorted(failures):
             print(f"\n[{feature}] {cid}\n     {why}")

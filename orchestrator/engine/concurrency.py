@@ -146,12 +146,11 @@ def run_parallel(run: StateRun) -> Outcome:
             for branch in state["Branches"]]
         batch = run_jobs(run, jobs, len(jobs))
         if batch.error is not None:
-            run.event("ParallelStateFailed")
             raise batch.error
         run.event("ParallelStateSucceeded")
         return run.finish(batch.results)
 
-    return with_retries(run, attempt)
+    return with_retries(run, attempt, "ParallelStateFailed")
 
 
 # --- Map -------------------------------------------------------------------------------------
@@ -284,7 +283,6 @@ def run_map(run: StateRun) -> Outcome:
         else:
             batch = _run_inline(run, processor, inputs, max_concurrency, tolerated, ql)
         if batch.error is not None:
-            run.event("MapStateFailed")
             raise batch.error
         run.event("MapStateSucceeded")
         results: Any = batch.results
@@ -292,7 +290,7 @@ def run_map(run: StateRun) -> Outcome:
             results = itemio.write_results(run, state["ResultWriter"], batch.results)
         return run.finish(results)
 
-    return with_retries(run, attempt)
+    return with_retries(run, attempt, "MapStateFailed")
 
 
 def _run_inline(run: StateRun, processor: Mapping[str, Any], inputs: list[Any], max_concurrency: int,

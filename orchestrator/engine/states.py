@@ -232,8 +232,12 @@ def catch(run: StateRun, e: StatesError) -> Outcome:
     return Outcome(output, catcher["Next"], assigned)
 
 
-def with_retries(run: StateRun, attempt: Callable[[int], Outcome]) -> Outcome:
-    """Call ``attempt(n)`` until it succeeds or no retrier applies any more."""
+def with_retries(run: StateRun, attempt: Callable[[int], Outcome], failed_event: str | None = None) -> Outcome:
+    """Call ``attempt(n)`` until it succeeds or no retrier applies any more.
+
+    ``failed_event`` (``MapStateFailed``, ``ParallelStateFailed``) is recorded once, when the
+    state finally fails, not after attempts that are retried, as AWS records it.
+    """
     retriers = run.state.get("Retry") or []
     counts = [0] * len(retriers)
     n = 0
@@ -243,6 +247,8 @@ def with_retries(run: StateRun, attempt: Callable[[int], Outcome]) -> Outcome:
         except StatesError as e:
             idx = retry.find(retriers, e.error)
             if idx is None or counts[idx] >= retry.max_attempts(retriers[idx]):
+                if failed_event is not None:
+                    run.event(failed_event)
                 raise
             seconds = retry.delay(retriers[idx], counts[idx], run.rt.rng)
             counts[idx] += 1

@@ -106,6 +106,17 @@ def check(case: Mapping[str, Any]) -> tuple[bool, str]:
     return ok, f"expected {json.dumps(want)[:600]}\n     got {json.dumps(got)[:600]}"
 
 
+def history_length_matches(case: Mapping[str, Any]) -> bool | None:
+    """Whether the engine records as many history events as AWS did (None: not recorded)."""
+    from orchestrator.engine import execute
+
+    n = case["expected"].get("n_events")
+    if n is None:
+        return None
+    run = execute(case["definition"], case["input"], virtual_time=True, start_time=recorded_start(case))
+    return len(run.history) == n
+
+
 def iter_results(cases: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], bool, str]]:
     for case in cases:
         try:

@@ -8,7 +8,7 @@ recording's date as the start time, so Wait states and timestamps behave as they
 from __future__ import annotations
 
 import pytest
-from recorded import CASES_PATH, check, pure_cases, short_id
+from recorded import CASES_PATH, check, history_length_matches, pure_cases, short_id
 
 CASES = pure_cases()
 
@@ -37,3 +37,25 @@ def test_recorded_case(case: dict[str, object]) -> None:
 def test_xfail_list_names_real_cases() -> None:
     ids = {short_id(c) for c in CASES}
     assert set(XFAIL) <= ids
+
+
+# Recorded history lengths the engine does not reproduce.
+HISTORY_XFAIL: dict[str, str] = {
+    "TestBaseScenarios::test_parallel_state_order::get_execution_history":
+        "AWS recorded 13 events where Entered/Started/4x2 branch events/Succeeded/Exited make 14; the "
+        "nested case's 9 (vs 12) is not consistent with any fixed per-Parallel event set, cause unknown",
+    "TestBaseScenarios::test_parallel_state_nested::get_execution_history":
+        "see test_parallel_state_order: recorded count not reproducible by a consistent event model",
+}
+WITH_LENGTH = [c for c in CASES if c["expected"].get("n_events") is not None]
+
+
+def _length_param(case: dict[str, object]) -> object:
+    cid = short_id(case)  # type: ignore[arg-type]
+    marks = [pytest.mark.xfail(reason=HISTORY_XFAIL[cid], strict=True)] if cid in HISTORY_XFAIL else []
+    return pytest.param(case, id=cid[:150], marks=marks)
+
+
+@pytest.mark.parametrize("case", [_length_param(c) for c in WITH_LENGTH])
+def test_history_length_matches_aws(case: dict[str, object]) -> None:
+    assert history_length_matches(case) is True
