@@ -202,10 +202,12 @@ def start(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_tim
           integrations: Mapping[str, Integration] | None = None,
           on_event: Callable[[Mapping[str, Any]], None] | None = None, execution_name: str | None = None,
           state_machine_arn: str | None = None, start_time: datetime | None = None,
-          role_arn: str | None = None) -> Execution:
+          role_arn: str | None = None, express: bool = False) -> Execution:
     """Validate ``definition`` and start running it; returns at once with an ``Execution``.
 
     ``input`` is a JSON value (``None`` means ``{}``, as StartExecution without input).
+    ``express=True`` runs it as an EXPRESS workflow: an ``:express:`` execution ARN and no
+    ``RedriveCount`` in the context object, as AWS reports them.
     """
     machine = _load(definition)
     validate_definition(machine)
@@ -216,12 +218,13 @@ def start(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_tim
     sm_name = sm_arn.rsplit(":", 1)[-1]
     name = execution_name or str(uuid.uuid4())
     parts = sm_arn.split(":")
-    exec_arn = ":".join(parts[:5] + ["execution", sm_name, name]) if len(parts) >= 7 else \
-        f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{sm_name}:{name}"
+    prefix = ":".join(parts[:5]) if len(parts) >= 7 else f"arn:aws:states:{REGION}:{ACCOUNT}"
+    exec_arn = (f"{prefix}:express:{sm_name}:{name}:{uuid.uuid4()}" if express
+                else f"{prefix}:execution:{sm_name}:{name}")
     rt = Runtime(clock=clock, history=History(clock.now, on_event), integrations=dict(integrations or {}),
                  execution_arn=exec_arn, execution_name=name, state_machine_arn=sm_arn,
                  state_machine_name=sm_name, role_arn=role_arn or DEFAULT_ROLE_ARN,
-                 start_time=clock.now(), input=value)
+                 start_time=clock.now(), input=value, express=express)
     timeout = machine.get("TimeoutSeconds")
     execution = Execution(rt, float(timeout) if timeout is not None else None, machine)
     with _LIVE_LOCK:
@@ -234,9 +237,10 @@ def execute(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_t
             integrations: Mapping[str, Integration] | None = None,
             on_event: Callable[[Mapping[str, Any]], None] | None = None, execution_name: str | None = None,
             state_machine_arn: str | None = None, start_time: datetime | None = None,
-            role_arn: str | None = None) -> ExecutionResult:
+            role_arn: str | None = None, express: bool = False) -> ExecutionResult:
     """Run ``definition`` to the end and return its result (``start`` + ``wait``)."""
     execution = start(definition, input, virtual_time=virtual_time, integrations=integrations,
                       on_event=on_event, execution_name=execution_name,
-                      state_machine_arn=state_machine_arn, start_time=start_time, role_arn=role_arn)
+                      state_machine_arn=state_machine_arn, start_time=start_time, role_arn=role_arn,
+                      express=express)
     return execution.wait()

@@ -102,6 +102,7 @@ class Runtime:
     role_arn: str
     start_time: datetime
     input: Any
+    express: bool = False
     rng: random.Random = field(default_factory=random.Random)
     tokens: dict[str, Callable[[str, Any], None]] = field(default_factory=dict)
     map_run_counter: int = 0
@@ -125,6 +126,8 @@ class Runtime:
             "State": {"EnteredTime": iso_time(entered), "Name": state_name},
             "StateMachine": {"Id": self.state_machine_arn, "Name": self.state_machine_name},
         }
+        if self.express:
+            del ctx["Execution"]["RedriveCount"]  # EXPRESS executions cannot be redriven
         if retry_count is not None:
             ctx["State"]["RetryCount"] = retry_count
         if extra:

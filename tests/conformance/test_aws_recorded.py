@@ -2,7 +2,8 @@
 
 Cases come from ``shared/conformance/aws-recorded/cases.jsonl`` (a sibling of the repository);
 the module is skipped when the file is absent. Each case runs with ``virtual_time=True`` and the
-recording's date as the start time, so Wait states and timestamps behave as they did on AWS.
+recording's date as the start time, so Wait states and timestamps behave as they did on AWS; the
+one ABORTED recording is replayed in real time with a StopExecution once its first state runs.
 """
 
 from __future__ import annotations
@@ -13,11 +14,7 @@ from recorded import CASES_PATH, check, history_length_matches, pure_cases, shor
 CASES = pure_cases()
 
 # Cases the engine does not pass, each with the honest reason.
-XFAIL: dict[str, str] = {
-    "TestExpressSync::test_query_runtime_memory::start_execution_sync_response":
-        "EXPRESS execution: AWS's $$.Execution has no RedriveCount and an ':express:' ARN; "
-        "the engine runs every execution as STANDARD",
-}
+XFAIL: dict[str, str] = {}
 
 pytestmark = pytest.mark.skipif(not CASES, reason=f"recorded cases not found at {CASES_PATH}")
 
