@@ -119,6 +119,16 @@ def test_payload_over_256_kib_is_data_limit_exceeded() -> None:
     assert run.error == "States.DataLimitExceeded"
 
 
+def test_oversized_task_result_is_caught_by_states_all_as_aws_does() -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:big"
+    definition = machine(("L", task(arn, Catch=[{"ErrorEquals": ["States.ALL"], "Next": "C"}])),
+                         ("C", {"Type": "Pass"}))
+    run = execute(definition, integrations={"lambda:invoke": lambda c: {"Payload": "x" * 300_000}})
+    assert run.output == {"Error": "States.DataLimitExceeded", "Cause": (
+        f"The state/task '{arn}' returned a result with a size exceeding the maximum number of bytes "
+        "service limit.")}
+
+
 def test_runtime_error_names_the_state_and_entered_event() -> None:
     run = execute(machine(("A", {"Type": "Pass", "InputPath": "$.missing"})), {"a": 1})
     assert run.error == "States.Runtime"
@@ -218,7 +228,7 @@ def test_task_timeout_is_states_timeout_and_not_matched_by_task_failed() -> None
         ("Wrong", {"Type": "Fail"}), ("Right", {"Type": "Pass"}))
     run = execute(definition, {}, virtual_time=True, start_time=T0, integrations={"lambda:invoke": slow})
     assert run.status == "SUCCEEDED"
-    assert run.output == {"Error": "States.Timeout"}
+    assert run.output == {"Error": "States.Timeout", "Cause": ""}  # as AWS recorded it
     assert "TaskTimedOut" in [e["type"] for e in run.history]
     assert elapsed(run) == 30.0
 

@@ -121,6 +121,8 @@ class Execution:
             else:
                 event = {"FAILED": "ExecutionFailed", "TIMED_OUT": "ExecutionTimedOut",
                          "ABORTED": "ExecutionAborted"}[status]
+                # AWS leaves an empty cause out of the terminal event (a task timeout's cause is "").
+                cause = cause or None
                 details = {"error": error, "cause": cause}
             previous = self._root.previous if status == "SUCCEEDED" else rt.history_last()
             rt.history.add(event, previous, details, final=True)

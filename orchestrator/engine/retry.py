@@ -1,8 +1,9 @@
 """Retry and Catch: which errors a retrier or catcher matches, and how long to back off.
 
 AWS rules (Step Functions developer guide, "Error handling"):
-- ``States.ALL`` matches every error except the terminal ``States.Runtime`` and
-  ``States.DataLimitExceeded``, which no wildcard retries or catches.
+- ``States.ALL`` matches every error except ``States.Runtime``, which no wildcard retries or
+  catches. (The guide says the same of ``States.DataLimitExceeded``, but AWS's recorded
+  executions show ``States.ALL`` catching a task result over the payload limit, so it does here.)
 - ``States.TaskFailed`` is a wildcard for every error except ``States.Timeout`` (and the
   heartbeat timeout, which is a kind of timeout).
 - The first retrier whose ``ErrorEquals`` matches decides; once its ``MaxAttempts`` are used up,
@@ -20,7 +21,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-TERMINAL = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+TERMINAL = frozenset({"States.Runtime"})
 TIMEOUTS = frozenset({"States.Timeout", "States.HeartbeatTimeout"})
 
 DEFAULT_INTERVAL_SECONDS = 1

@@ -133,7 +133,7 @@ def transition(state: Mapping[str, Any]) -> str | None:
 
 def prefixed(e: StatesError, name: str, entered_id: int) -> StatesError:
     """AWS prefixes engine-detected errors with the state and the id of its entered event."""
-    if isinstance(e, FailStateError) or e.error not in (RUNTIME, QUERY_ERROR, "States.DataLimitExceeded"):
+    if isinstance(e, FailStateError) or e.error not in (RUNTIME, QUERY_ERROR):
         return e
     cause = e.cause or ""
     if cause.startswith("An error occurred while executing the state"):

@@ -25,7 +25,7 @@ from orchestrator.engine.integrations import (
     parse_resource,
 )
 from orchestrator.engine.runtime import Cancelled
-from orchestrator.engine.states import HANDLERS, Outcome, StateRun, with_retries
+from orchestrator.engine.states import HANDLERS, MAX_PAYLOAD_BYTES, Outcome, StateRun, with_retries
 
 # AWS's default Task timeout when TimeoutSeconds is absent.
 DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999
@@ -126,6 +126,13 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
             rt.tokens.pop(token, None)
     if parsed.direct_lambda and isinstance(result, dict) and "Payload" in result:
         result = result["Payload"]
+    if len(dumps(result).encode()) > MAX_PAYLOAD_BYTES:
+        # AWS names the task's resource here, not the state, and States.ALL catches it.
+        error = StatesError("States.DataLimitExceeded",
+                            f"The state/task '{parsed.resource}' returned a result with a size exceeding "
+                            "the maximum number of bytes service limit.")
+        run.event(f"{kind}Failed", {**base, "error": error.error, "cause": error.cause})
+        raise error
     run.event(f"{kind}Succeeded", {**base, "output": dumps(result), "outputDetails": {"truncated": False}})
     return result
 
@@ -197,8 +204,9 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
             if limit <= 0:
                 cancel.set()
                 if now >= deadline:
-                    raise StatesError("States.Timeout", None)
-                raise StatesError("States.HeartbeatTimeout", None)
+                    # AWS reports an empty cause: a Catch sees {"Error": "States.Timeout", "Cause": ""}.
+                    raise StatesError("States.Timeout", "")
+                raise StatesError("States.HeartbeatTimeout", "")
             clock.wait(wake, limit)
         outcome = box["result"]
         if isinstance(outcome, _Failed) or token is None:
