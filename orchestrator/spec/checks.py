@@ -21,6 +21,7 @@ from orchestrator.spec.issues import Issue, Path, quote, show
 JOB_KINDS = ("batch", "lambda", "python")
 TASK_KEYS = frozenset({"name", "description", "after", "timeout", "retries", "expected_duration", *JOB_KINDS})
 FARGATE_COMPUTE = frozenset({"FARGATE", "FARGATE_SPOT"})
+DEFAULT_QUEUE = "default"  # where a Batch job without a queue goes (compiler.tasks, local.batch)
 # AWS tags: keys up to 128 characters, values up to 256, at most 50 per resource, "aws:" reserved.
 TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX = 128, 256, 50
 
@@ -333,6 +334,18 @@ def check_queues(ctx: Context) -> None:
             job = task.get(kind)
             if isinstance(job, dict):
                 references.append((("tasks", index, kind, "queue"), job.get("queue")))
+    # A Batch job without a queue goes to the one named "default" (compiler and local Batch agree).
+    if DEFAULT_QUEUE not in declared and declared and "queue" not in ctx.defaults():
+        for index, task in ctx.tasks():
+            runs_on_batch = isinstance(task.get("batch"), dict) or (
+                isinstance(task.get("python"), dict) and (effective_timeout(ctx, task)[0] or 0) > model.LAMBDA_MAX_TIMEOUT
+            )
+            job = task.get("batch", task.get("python"))
+            if runs_on_batch and isinstance(job, dict) and "queue" not in job:
+                kind = "batch" if "batch" in task else "python"
+                ctx.add(("tasks", index, kind), f"the job names no queue and queues declares no {DEFAULT_QUEUE!r} "
+                        f"queue for it to fall back on (declared: {', '.join(declared)})",
+                        f"queue: {quote(declared[0])}, or defaults: {{queue: {quote(declared[0])}}}")
     for path, name in references:
         if isinstance(name, str) and name not in declared:
             guess = difflib.get_close_matches(name, declared, n=1)
