@@ -95,7 +95,7 @@ def test_real_clock_cancelled_sleep_returns_false() -> None:
 def test_error_matching_and_backoff() -> None:
     assert matches(["States.ALL"], "Anything")
     assert not matches(["States.ALL"], "States.Runtime")
-    assert matches(["States.Runtime"], "States.Runtime")
+    assert not matches(["States.Runtime"], "States.Runtime")  # as AWS recorded
     assert not matches(["States.TaskFailed"], "States.HeartbeatTimeout")
     assert matches(["States.Timeout"], "States.HeartbeatTimeout")
     assert [delay({"IntervalSeconds": 1}, n) for n in range(4)] == [1.0, 2.0, 4.0, 8.0]

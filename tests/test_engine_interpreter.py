@@ -430,3 +430,23 @@ def test_map_of_waits_and_parallels_has_the_right_virtual_makespan() -> None:
     # Two workers take items in order as they free up: item 0 ends at 17, item 1 at 8;
     # item 2 starts at 8 and ends at 19; item 3 starts at 17 and ends at 17 + 20 + 7 = 44.
     assert elapsed(run) == 44.0
+
+
+def test_input_is_a_json_value_and_definition_may_be_text() -> None:
+    text = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}'
+    assert execute(text, "HelloWorld").output == "HelloWorld"
+    assert execute(text, None).output == {}
+    assert execute(text, [1, 2.5]).output == [1, 2.5]
+
+
+def test_not_even_a_catcher_naming_states_runtime_catches_it() -> None:
+    # Mirrors AWS's recorded TestBaseScenarios::test_catch_states_runtime.
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+    definition = machine(
+        ("RaiseRuntime", task(arn, OutputPath="$.no.such.result.path",
+                              Catch=[{"ErrorEquals": ["States.Runtime"], "Next": "Caught"}])),
+        ("Caught", {"Type": "Pass"}))
+    run = execute(definition, {}, integrations={"lambda:invoke": lambda c: {"Payload": {}}})
+    assert (run.status, run.error) == ("FAILED", "States.Runtime")
+    assert run.cause == ("An error occurred while executing the state 'RaiseRuntime' (entered at the event id "
+                         "#2). Invalid path '$.no.such.result.path' : Missing property in path $['no']")

@@ -112,3 +112,8 @@ def test_choice_rules(r: dict[str, Any], value: Any, expected: bool) -> None:
 def test_choice_on_a_missing_variable_is_a_runtime_error() -> None:
     with pytest.raises(StatesError, match="The choice state's condition path references an invalid value"):
         choice.evaluate_rule(rule(NumericEquals=1), {}, {}, {})
+
+
+def test_missing_inner_property_uses_jayways_wording() -> None:
+    with pytest.raises(jsonpath.PathError, match=r"^Missing property in path \$\['o'\]\['nope'\]$"):
+        jsonpath.query("$.o.nope.deeper", DOC)

@@ -207,14 +207,15 @@ def start(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_tim
           role_arn: str | None = None, express: bool = False) -> Execution:
     """Validate ``definition`` and start running it; returns at once with an ``Execution``.
 
-    ``input`` is a JSON value (``None`` means ``{}``, as StartExecution without input).
+    ``input`` is a JSON value, already parsed (``None`` means ``{}``, as StartExecution without
+    input; ``"x"`` is the JSON string ``"x"``). ``definition`` may be JSON text or a mapping.
     ``express=True`` runs it as an EXPRESS workflow: an ``:express:`` execution ARN and no
     ``RedriveCount`` in the context object, as AWS reports them.
     """
     machine = _load(definition)
     validate_definition(machine)
-    value = {} if input is None else json.loads(input) if isinstance(input, str | bytes) else input
-    value = json.loads(json.dumps(value))
+    # A private, JSON-clean copy; a str is a JSON string value, not JSON text to parse.
+    value = json.loads(json.dumps({} if input is None else input))
     clock: Clock = VirtualClock(start_time) if virtual_time else RealClock(start_time)
     sm_arn = state_machine_arn or f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{DEFAULT_STATE_MACHINE_NAME}"
     sm_name = sm_arn.rsplit(":", 1)[-1]

@@ -393,7 +393,7 @@ def evaluate(path: Path, root: Any) -> Any:
     """Evaluate against ``root``: a value for a definite path, a list for an indefinite one."""
     if path.definite:
         value = root
-        for seg in path.segments:
+        for i, seg in enumerate(path.segments):
             if isinstance(seg, _Length):
                 if isinstance(value, list | str | dict):
                     value = len(value)
@@ -404,6 +404,10 @@ def evaluate(path: Path, root: Any) -> Any:
                 if isinstance(value, dict) and name in value:
                     value = value[name]
                     continue
+                if i < len(path.segments) - 1:
+                    # Jayway's wording when an inner property is missing, as AWS reports it.
+                    prefix = Path(path.text, path.root, path.segments[: i + 1])
+                    raise PathError(f"Missing property in path {normalized(prefix)}", missing=True)
                 raise PathError(f"No results for path: {normalized(path)}", missing=True)
             assert isinstance(seg, _Index)
             idx = seg.indexes[0]

@@ -1,9 +1,10 @@
 """Retry and Catch: which errors a retrier or catcher matches, and how long to back off.
 
 AWS rules (Step Functions developer guide, "Error handling"):
-- ``States.ALL`` matches every error except ``States.Runtime``, which no wildcard retries or
-  catches. (The guide says the same of ``States.DataLimitExceeded``, but AWS's recorded
-  executions show ``States.ALL`` catching a task result over the payload limit, so it does here.)
+- ``States.Runtime`` is terminal: nothing retries or catches it, not even a handler naming it.
+- ``States.ALL`` matches every other error. (The guide says States.ALL cannot catch
+  ``States.DataLimitExceeded``, but AWS's recorded executions show it catching a task result
+  over the payload limit, so it does here.)
 - ``States.TaskFailed`` is a wildcard for every error except ``States.Timeout`` (and the
   heartbeat timeout, which is a kind of timeout).
 - The first retrier whose ``ErrorEquals`` matches decides; once its ``MaxAttempts`` are used up,
@@ -30,11 +31,13 @@ DEFAULT_BACKOFF_RATE = 2.0
 
 
 def matches(error_equals: Sequence[str], error: str) -> bool:
+    if error in TERMINAL:
+        # Not even a retrier or catcher that names States.Runtime matches it (AWS recorded a
+        # Catch on ["States.Runtime"] letting the execution fail).
+        return False
     for name in error_equals:
         if name == error:
             return True
-        if error in TERMINAL:
-            continue
         if name == "States.ALL":
             return True
         if name == "States.TaskFailed" and error not in TIMEOUTS:

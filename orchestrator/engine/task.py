@@ -44,7 +44,8 @@ def _seconds(run: StateRun, field: str) -> float | None:
         return float(value)
     path_field = field + "Path"
     if path_field in state:
-        value = run.path(state[path_field], run.input, path_field)
+        value = dataflow.output_path(state[path_field], run.input, context=run.context(),
+                                     variables=run.scope.variables)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise StatesError(RUNTIME, f"The {path_field} field refers to value \"{dumps(value)}\" which is "
                                        f"not a valid positive integer: {state[path_field]}")
