@@ -56,14 +56,15 @@ class TestCounting:
         wf = model.Workflow(name="w", tasks=(batch("a"), lam("b", ("a",)), lam("c", ("a",))))
         report = compile_workflow(wf).report
         (machine,) = report.machines
-        # Wrap input, a, Parallel 1 (+ 2 branch Fails), b, c, Describe failure, Workflow failed
-        assert machine.states == 9
-        assert machine.transitions == 5  # wrap, a, Parallel, b, c
-        wrap, a, par, b, c = 2, 6 + 3 * 4, 4, 5 + 3 * 3, 5 + 3 * 3
+        # Wrap input, a, Parallel 1 (+ 2 branch Fails), b, c, Parallel 1 results, Describe failure,
+        # Workflow failed
+        assert machine.states == 10
+        assert machine.transitions == 6  # wrap, a, Parallel, b, c, merge
+        wrap, a, par, b, c = 2, 6 + 3 * 4, 4 + 2, 5 + 3 * 3, 5 + 3 * 3
         failure = 2 + 1  # Describe failure, Workflow failed
         assert machine.events == quotas.EXECUTION_EVENTS + wrap + a + par + b + c + failure
         assert machine.bytes == len(compile_workflow(wf).texts["w"].encode())
-        assert report.cost == pytest.approx(5 * 0.025 / 1000)
+        assert report.cost == pytest.approx(6 * 0.025 / 1000)
         assert "total" in str(report)
 
 

@@ -100,22 +100,42 @@ class TestStructure:
             "${Function_publish}",
         }
 
-    def test_parallel_merges_branch_results(self) -> None:
-        wf = model.Workflow(name="wf", tasks=(lam("a"), lam("b"), lam("c", after=("a", "b"))))
+    def test_parallel_passes_only_needed_results_and_merges_them_back(self) -> None:
+        wf = model.Workflow(
+            name="wf",
+            tasks=(batch("x"), lam("w"), lam("b", ("x",)), batch("c", ("x", "w")), lam("d", ("b", "c"))),
+        )
         main = compile_workflow(wf).definitions["wf"]
-        par = main["States"]["Parallel 1"]
-        assert par["ResultPath"] == "$"
-        assert par["ResultSelector"] == {
-            "input.$": "States.ArrayGetItem($[*].input, 0)",
-            "results.$": "States.JsonMerge(States.ArrayGetItem($[*].results, 0), "
-            "States.ArrayGetItem($[*].results, 1), false)",
+        par_name = "Parallel 2"  # Parallel 1 runs x and w, Parallel 2 runs b and c
+        par = main["States"][par_name]
+        # Only what Lambda tasks inside read from outside goes in; branch outputs are small.
+        assert par["Parameters"] == {
+            "input.$": "$.input",
+            "results": {"x.$": "$.results.x"},  # c (Batch) reads no results, b (Lambda) reads x
         }
+        assert par["ResultSelector"] == {
+            "results.$": "States.JsonMerge(States.ArrayGetItem($, 0), States.ArrayGetItem($, 1), false)"
+        }
+        assert par["ResultPath"] == "$.branch_results"
+        merge = main["States"][par["Next"]]
+        assert merge == {
+            "Type": "Pass",
+            "Parameters": {
+                "input.$": "$.input",
+                "results.$": "States.JsonMerge($.results, $.branch_results.results, false)",
+            },
+            "Next": "d",
+        }
+        for branch in par["Branches"]:
+            last = [s for s in branch["States"].values() if s.get("End")]
+            assert [s["OutputPath"] for s in last] == ["$.results"]
         assert par["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.branch_error", "Next": "Describe failure"}
         ]
         # Tasks inside branches are caught by their branch's Fail, not by the alert path.
         branch = par["Branches"][0]
-        assert branch["States"]["a"]["Catch"][0]["Next"] == "Parallel 1 branch 1 failed"
+        first = branch["States"][branch["StartAt"]]
+        assert first["Catch"][0]["Next"] == f"{par_name} branch 1 failed"
 
     def test_wide_parallel_is_regrouped_to_keep_intrinsics_within_nesting_limit(self) -> None:
         n = render.MAX_BRANCHES * 2 + 1
@@ -127,7 +147,7 @@ class TestStructure:
             assert nesting(p["ResultSelector"]["results.$"]) <= 10
 
     def test_merge_expression_is_balanced(self) -> None:
-        assert render.merge_expression(1) == "States.ArrayGetItem($[*].results, 0)"
+        assert render.merge_expression(1) == "States.ArrayGetItem($, 0)"
         assert nesting(render.merge_expression(8)) == 4  # 3 merge levels + ArrayGetItem
         assert nesting(render.merge_expression(render.MAX_BRANCHES)) <= 10
 

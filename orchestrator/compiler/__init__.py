@@ -206,11 +206,13 @@ def compile_workflow(
             child_name=lambda i: child_name(wf.name, i),
         )
         main_body = None if body is None else planner.shrink(body)
-        machines = [
-            (wf.name, render.render_machine(wf, main_body, child=False, topic=topic, timeout=wf.timeout))
-        ]
-        for _index, name, child_body in planner.children:
-            machines.append((name, render.render_machine(wf, child_body, child=True)))
+        bodies = {name: child_body for _index, name, child_body in planner.children}
+        main = render.render_machine(
+            wf, main_body, child=False, topic=topic, timeout=wf.timeout, bodies=bodies
+        )
+        machines = [(wf.name, main)]
+        for name, child_body in bodies.items():
+            machines.append((name, render.render_machine(wf, child_body, child=True, bodies=bodies)))
         definitions = {name: m.render() for name, m in machines}
         texts = {name: dumps(d) for name, d in definitions.items()}
         reports = tuple(

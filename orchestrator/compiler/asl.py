@@ -149,6 +149,7 @@ class Pass(State):
     parameters: Json = None
     result: Json = None
     result_path: str | None = None
+    output_path: str | None = None
     output: Json = None  # JSONata
 
     def body(self) -> list[tuple[str, Json]]:
@@ -156,6 +157,7 @@ class Pass(State):
             ("Parameters", self.parameters),
             ("Result", self.result),
             ("ResultPath", self.result_path),
+            ("OutputPath", self.output_path),
             ("Output", self.output),
         ]
 
@@ -168,6 +170,7 @@ class Task(State):
     arguments: Json = None  # JSONata
     result_selector: Json = None
     result_path: str | None = None
+    output_path: str | None = None
     output: Json = None  # JSONata
     timeout_seconds: int | None = None
     retry: tuple[Retrier, ...] = ()
@@ -186,6 +189,7 @@ class Task(State):
             ("Arguments", self.arguments),
             ("ResultSelector", self.result_selector),
             ("ResultPath", self.result_path),
+            ("OutputPath", self.output_path),
             ("Output", self.output),
             ("TimeoutSeconds", self.timeout_seconds),
             ("Retry", [r.render() for r in self.retry]),

@@ -46,7 +46,7 @@ RESULT_BYTES = 70
 
 # Estimates for planning (the real figures are measured after rendering).
 _INDENT_PER_PARALLEL = 6  # each Parallel nesting indents its states by "Branches", "[", "States"
-_PARALLEL_BYTES = 400
+_PARALLEL_BYTES = 900  # the Parallel's own fields and its merge Pass
 _BRANCH_BYTES = 900  # the branch's Fail state and its share of the merge expression
 _CALL_BYTES = 1_100
 _PASS_THROUGH_MAX = 16  # a run of child calls this short stays in the parent
@@ -228,7 +228,7 @@ class Planner:
         elif isinstance(item, Seq):
             value = sum(self.events(i) for i in item.items)
         else:
-            value = PARALLEL_EVENTS + sum(self.events(b) for b in item.branches)
+            value = PARALLEL_EVENTS + PASS_EVENTS + sum(self.events(b) for b in item.branches)
         self._events[id(item)] = (item, value)
         return value
 
@@ -288,7 +288,7 @@ class Planner:
                 sum(self.bytes(i, inner) + extra for i in group),
             )
 
-        events = (PARALLEL_EVENTS if parallel else 0) + _CALL_EVENTS * len(groups)
+        events = (PARALLEL_EVENTS + PASS_EVENTS if parallel else 0) + _CALL_EVENTS * len(groups)
         size = (_PARALLEL_BYTES if parallel else 0) + (_CALL_BYTES + extra) * len(groups)
         costs = [inline_cost(g) for g in groups]
         keep: set[int] = set()
@@ -304,7 +304,7 @@ class Planner:
         """Consecutive runs of items, each small enough to be one child machine."""
         groups: list[list[Item]] = []
         current: list[Item] = []
-        events = PARALLEL_EVENTS if parallel else 0
+        events = PARALLEL_EVENTS + PASS_EVENTS if parallel else 0
         size = _PARALLEL_BYTES if parallel else 0
         for item in items:
             e = self.events(item)
@@ -312,7 +312,7 @@ class Planner:
             if current and (events + e > self.max_events or size + b > self.max_bytes):
                 groups.append(current)
                 current = []
-                events = PARALLEL_EVENTS if parallel else 0
+                events = PARALLEL_EVENTS + PASS_EVENTS if parallel else 0
                 size = _PARALLEL_BYTES if parallel else 0
             current.append(item)
             events += e

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from orchestrator import model
 from orchestrator.compiler import alerts, asl, sp
-from orchestrator.compiler.tasks import child_task, render_task
+from orchestrator.compiler.tasks import child_task, render_task, result_path
 
 WRAP = "Wrap input"
 # A merge of n branch results nests ceil(log2 n) JsonMerge calls; Step Functions allows at most
@@ -70,17 +70,17 @@ def call_state_name(call: Call) -> str:
 
 
 def merge_expression(n: int) -> str:
-    """``States.JsonMerge`` of the n branches' ``results``, as a balanced tree.
+    """``States.JsonMerge`` of the n branch outputs (each branch ends on ``OutputPath: $.results``,
+    so its output is its results object), as a balanced tree.
 
-    Items are read with ``States.ArrayGetItem($[*].results, i)`` rather than ``$[i].results``:
-    both mean the same on AWS, but moto's interpreter returns ``$[i].x`` wrapped in a list, and
-    the tests run the compiled machines there.
+    Items are read with ``States.ArrayGetItem($, i)`` rather than ``$[i]``: the same on AWS, but
+    moto's interpreter returns ``$[i]`` paths wrapped in a list, and the tests run the compiled
+    machines there.
 
-    >>> merge_expression(3)  # doctest: +NORMALIZE_WHITESPACE
-    'States.JsonMerge(States.JsonMerge(States.ArrayGetItem($[*].results, 0),
-    States.ArrayGetItem($[*].results, 1), false), States.ArrayGetItem($[*].results, 2), false)'
+    >>> merge_expression(3)
+    'States.JsonMerge(States.JsonMerge(States.ArrayGetItem($, 0), States.ArrayGetItem($, 1), false), States.ArrayGetItem($, 2), false)'
     """
-    parts = [f"States.ArrayGetItem($[*].results, {i})" for i in range(n)]
+    parts = [f"States.ArrayGetItem($, {i})" for i in range(n)]
     while len(parts) > 1:
         parts = [
             f"States.JsonMerge({parts[i]}, {parts[i + 1]}, false)" if i + 1 < len(parts) else parts[i]
@@ -90,10 +90,35 @@ def merge_expression(n: int) -> str:
 
 
 class _Renderer:
-    def __init__(self, wf: model.Workflow) -> None:
+    def __init__(self, wf: model.Workflow, bodies: Mapping[str, Item]) -> None:
         self.wf = wf
         self.tasks: Mapping[str, model.Task] = {t.name: t for t in wf.tasks}
+        self.order = {t.name: i for i, t in enumerate(wf.tasks)}
+        self.bodies = bodies  # child machine name -> its body, to see the tasks a Call runs
         self.parallels = 0
+
+    def leaves(self, item: Item) -> list[str]:
+        """Tasks ``item`` runs, child machines included."""
+        out: list[str] = []
+        stack = [item]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, sp.Leaf):
+                out.append(current.task)
+            elif isinstance(current, Call):
+                stack.append(self.bodies[current.machine])
+            elif isinstance(current, Seq):
+                stack.extend(current.items)
+            else:
+                stack.extend(current.branches)
+        return out
+
+    def needs(self, item: Item) -> list[str]:
+        """Results from outside ``item`` that tasks inside it read: Lambda tasks get their direct
+        upstream results in the payload (Batch jobs read none), in declaration order."""
+        inside = self.leaves(item)
+        wanted = {dep for t in inside if self.tasks[t].runs_on == "lambda" for dep in self.tasks[t].after}
+        return sorted(wanted - set(inside), key=self.order.__getitem__)
 
     def chain(self, item: Item, next: str | None, catch_to: str | None) -> tuple[str, list[asl.State]]:
         """States for ``item`` that continue to ``next`` (End when None); returns (first, states)."""
@@ -131,27 +156,52 @@ class _Renderer:
         return self._parallel(item, next, catch_to)
 
     def _parallel(self, item: Par, next: str | None, catch_to: str | None) -> tuple[str, list[asl.State]]:
+        """A Parallel state and the Pass that merges its branches' results into the state.
+
+        Why not hand each branch the whole state and merge the copies: a Parallel's result is
+        the array of its branch outputs, and it must fit in 256 KiB like any payload. With n
+        branches each returning every result so far, a wide Parallel late in a big workflow
+        would pass the limit. So a branch gets the input plus only the results its tasks read,
+        and ends on ``OutputPath: $.results``; the Parallel merges those small objects into
+        ``$.branch_results`` and the Pass merges that into ``$.results``.
+        """
         self.parallels += 1
         name = f"Parallel {self.parallels}"
+        merge = f"{name} results"
         branches = []
         for i, branch in enumerate(item.branches, 1):
             fail = alerts.branch_fail(f"{name} branch {i} failed", nested=_catches_branch_errors(branch))
             first, states = self.chain(branch, None, fail.name)
+            states = [
+                replace(s, output_path="$.results")
+                if isinstance(s, (asl.Task, asl.Pass)) and s.next is None
+                else s
+                for s in states
+            ]
             branches.append(asl.Graph(start_at=first, states=(*states, fail)))
-        state = asl.Parallel(
+        parallel = asl.Parallel(
             name=name,
             branches=tuple(branches),
-            result_selector={
-                "input.$": "States.ArrayGetItem($[*].input, 0)",
-                "results.$": merge_expression(len(item.branches)),
+            parameters={
+                "input.$": "$.input",
+                "results": {dep + ".$": result_path(dep) for dep in self.needs(item)},
             },
-            result_path="$",
+            result_selector={"results.$": merge_expression(len(item.branches))},
+            result_path="$.branch_results",
             catch=()
             if catch_to is None
             else (asl.Catcher(next=catch_to, result_path=alerts.BRANCH_ERROR_PATH),),
+            next=merge,
+        )
+        merged = asl.Pass(
+            name=merge,
+            parameters={
+                "input.$": "$.input",
+                "results.$": "States.JsonMerge($.results, $.branch_results.results, false)",
+            },
             next=next,
         )
-        return name, [state]
+        return name, [parallel, merged]
 
 
 def _catches_branch_errors(item: Item) -> bool:
@@ -172,13 +222,14 @@ def render_machine(
     child: bool,
     topic: str | None = None,
     timeout: int | None = None,
+    bodies: Mapping[str, Item] | None = None,
 ) -> asl.StateMachine:
     """A whole state machine: (wrap the input) → body → End, plus the failure path.
 
     The main machine wraps the raw execution input as ``{"input": <raw>, "results": {}}``; a child
     receives that shape from its parent already.
     """
-    renderer = _Renderer(wf)
+    renderer = _Renderer(wf, bodies or {})
     states: list[asl.State] = []
     start: str
     if body is None:
