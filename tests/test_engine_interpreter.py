@@ -450,3 +450,19 @@ def test_not_even_a_catcher_naming_states_runtime_catches_it() -> None:
     assert (run.status, run.error) == ("FAILED", "States.Runtime")
     assert run.cause == ("An error occurred while executing the state 'RaiseRuntime' (entered at the event id "
                          "#2). Invalid path '$.no.such.result.path' : Missing property in path $['no']")
+
+
+def test_activity_without_a_worker_does_not_exist() -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:activity:approve"
+    run = execute(machine(("A", task(arn))))
+    assert (run.status, run.error) == ("FAILED", "States.Runtime")
+    assert run.cause == ("An error occurred while executing the state 'A' (entered at the event id #2). "
+                         f"The activity {arn} does not exist.")
+    assert len(run.history) == 3  # as AWS records it: no ActivityScheduled
+
+
+def test_activity_integration_gets_the_input() -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:activity:approve"
+    run = execute(machine(("A", task(arn))), {"ok": True}, integrations={"activity": lambda c: c.parameters})
+    assert run.output == {"ok": True}
+    assert [e["type"] for e in run.history][2:5] == ["ActivityScheduled", "ActivityStarted", "ActivitySucceeded"]

@@ -142,10 +142,6 @@ def access_denied(parsed: ParsedResource, target: str, role_arn: str) -> TaskFai
     session = uuid.uuid4().hex[:32]
     principal = f"arn:aws:sts::{account}:assumed-role/{role}/{session}"
     service = parsed.service.removeprefix("aws-sdk:")
-    if parsed.activity:
-        return TaskFailure(
-            "States.TaskFailed",
-            f"No worker is polling activity '{target}' and no 'activity' integration is configured.")
     error, iam_action, sdk = _ACCESS_DENIED.get(
         service, (f"{service.capitalize()}.AccessDeniedException", f"{service}:{parsed.action}",
                   service.capitalize()))

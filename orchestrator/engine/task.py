@@ -93,6 +93,10 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
     rt = run.rt
     service, action = _resource_type(parsed)
     token = run.task_token
+    if parsed.activity and not (rt.integrations.get("activity") or rt.integrations.get("*")):
+        # With no worker configured the activity does not exist here; AWS fails such a task
+        # before scheduling it.
+        raise StatesError(RUNTIME, f"The activity {parsed.resource} does not exist.")
     if parsed.direct_lambda:
         kind = "LambdaFunction"
         run.event("LambdaFunctionScheduled", {
