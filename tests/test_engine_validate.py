@@ -69,3 +69,11 @@ def test_choice_rule_needs_an_operator_and_wait_needs_one_duration() -> None:
 def test_execute_validates_before_running() -> None:
     with pytest.raises(DefinitionError, match="StartAt"):
         execute({"States": {"A": {"Type": "Succeed"}}})
+
+
+def test_state_names_are_unique_across_branches() -> None:
+    branch = {"StartAt": "Work", "States": {"Work": {"Type": "Pass", "End": True}}}
+    got = problems({"StartAt": "Work", "States": {
+        "Work": {"Type": "Parallel", "Branches": [branch], "End": True}}})
+    assert got == ["state 'Work' branch 0: state 'Work': the name is also used by state 'Work'; state names "
+                   "must be unique across the whole state machine"]

@@ -31,8 +31,37 @@ _WAIT_FIELDS = ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")
 def validate_definition(definition: Mapping[str, Any]) -> None:
     """Raise ``DefinitionError`` listing every problem of ``definition``; return if it is valid."""
     problems = list(_check_machine(definition, "", definition.get("QueryLanguage", "JSONPath")))
+    problems.extend(_check_unique_names(definition))
     if problems:
         raise DefinitionError(problems)
+
+
+def _all_states(machine: Any, prefix: str) -> Iterator[tuple[str, str]]:
+    """(name, where) of every state, nested Parallel branches and Map processors included."""
+    states = machine.get("States") if isinstance(machine, Mapping) else None
+    if not isinstance(states, Mapping):
+        return
+    for name, state in states.items():
+        yield name, _where(prefix, name)
+        if not isinstance(state, Mapping):
+            continue
+        for i, branch in enumerate(state.get("Branches") or []):
+            yield from _all_states(branch, f"{_where(prefix, name)} branch {i}: ")
+        processor = state.get("ItemProcessor", state.get("Iterator"))
+        if processor is not None:
+            yield from _all_states(processor, f"{_where(prefix, name)} ItemProcessor: ")
+
+
+def _check_unique_names(definition: Mapping[str, Any]) -> Iterator[Problem]:
+    """AWS requires state names to be unique across the whole machine, branches included."""
+    first: dict[str, str] = {}
+    for name, where in _all_states(definition, ""):
+        if name in first:
+            yield Problem(where=where, message=f"the name is also used by {first[name]}; state names must be "
+                                               "unique across the whole state machine",
+                          fix=f"rename one of them, e.g. '{name}-2'")
+        else:
+            first[name] = where
 
 
 def _where(prefix: str, name: str, field: str | None = None) -> str:
