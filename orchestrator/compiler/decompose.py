@@ -47,11 +47,11 @@ from orchestrator.compiler.sp import (
     series,
 )
 
-# How much prime-part work (tasks swept) the search may do, as a multiple of the task count,
-# before it stops trying alternative cuts and keeps the first one. Counting work rather than
-# reading a clock keeps the result deterministic.
-_BUDGET_PER_TASK = 8
-_MIN_BUDGET = 20_000
+# How much search work (tasks visited by the recursion) a decomposition may spend trying
+# alternative splits of non-series-parallel parts, before it settles for the greedy choice.
+# Counting work rather than reading a clock keeps the result deterministic; 100,000 keeps a
+# 10,000-task DAG around a second of CPU on a 2-core machine, and gives small DAGs a deep search.
+_BUDGET = 100_000
 # Relative tolerance under which two makespans count as equal (then fewer Parallels wins).
 _TIE = 1e-9
 
@@ -80,6 +80,8 @@ class _Search:
         self.mode = mode
         self.tries = tries
         self.groups: tuple[int, ...] = (1, 2, 3)
+        self.greedy = False
+        self.cache: dict[tuple[tuple[int, ...], float], _Result] = {}
         self.names = graph.names
         self.w = graph.weights
         self.preds, self.succs = dagmod.reduce_edges(graph)
@@ -442,6 +444,21 @@ class _Search:
         return results
 
     def solve(self, part: list[int], allow: float = 0.0) -> _Result:
+        """Best structure found for ``part``; greedy answers are cached, since the search
+        scores the same stages greedily before refining them."""
+        if len(part) == 1:
+            v = part[0]
+            return _Result(Leaf(self.names[v]), self.w[v], 0)
+        if not (self.greedy or self.budget <= 0):
+            return self._solve(part, allow)
+        key = (tuple(part), allow)
+        found = self.cache.get(key)
+        if found is None:
+            found = self._solve(part, allow)
+            self.cache[key] = found
+        return found
+
+    def _solve(self, part: list[int], allow: float = 0.0) -> _Result:
         """Best structure found for ``part`` (a convex set of tasks, ascending).
 
         ``allow`` is how long the part may take without delaying anything (the length of the
@@ -451,6 +468,7 @@ class _Search:
         if len(part) == 1:
             v = part[0]
             return _Result(Leaf(self.names[v]), self.w[v], 0)
+        self.budget -= len(part)
         gen = self._mark(part)
         comps = self._components(part, gen)
         if len(comps) > 1:
@@ -470,47 +488,56 @@ class _Search:
                 sum(r.span for r in results),
                 sum(r.parallels for r in results),
             )
-        self.budget -= len(part)
         quick, cp = self._quick(part, gen)
         if quick.span <= max(allow, cp) * (1 + _TIE):
             return quick
-        # The spine stages come first: cheap and good when most tasks have slack. While the
-        # budget lasts, cuts that minimise the lower bound are tried too and the best is kept.
-        best = quick
+        if self.budget <= 0 or self.greedy:
+            # Greedy: spine stages only, each stage solved the same way.
+            stages, windows = self._spine_stages(part, gen, 1)
+            found = self._stages(stages, windows)
+            return found if _better(found, quick) else quick
+        # Search: score every candidate split greedily, keep the best, then spend the budget
+        # refining the stages of the winner (a refined stage is never worse than its greedy
+        # score, so the result only improves on the greedy one).
+        splits: list[tuple[list[list[int]], list[float]]] = []
         for group in self.groups:
-            if group != self.groups[0] and self.budget <= 0:
-                break
             gen = self._mark(part)
             stages, windows = self._spine_stages(part, gen, group)
-            self.budget -= len(part)
-            if len(stages) < 2:  # a window holding everything would recurse forever
-                continue
-            results = [self.solve(st, wd) for st, wd in zip(stages, windows, strict=True)]
-            found = _Result(
-                series([r.node for r in results]),
-                sum(r.span for r in results),
-                sum(r.parallels for r in results),
-            )
-            if _better(found, best):
-                best = found
-        if self.mode == "spine" or self.budget <= 0:
-            return best
-        gen = self._mark(part)
-        for down in self._prime_cuts(part, gen)[: self.tries]:
-            if self.budget <= 0:
+            if len(stages) >= 2 and stages not in [s for s, _ in splits]:
+                splits.append((stages, windows))
+        if self.mode != "spine":
+            gen = self._mark(part)
+            for down in self._prime_cuts(part, gen)[: self.tries]:
+                inside = set(down)
+                split = [down, [v for v in part if v not in inside]]
+                if split not in [s for s, _ in splits]:
+                    splits.append((split, [0.0, 0.0]))
+        best = quick
+        best_split: tuple[list[list[int]], list[float]] | None = None
+        for i, (stages, windows) in enumerate(splits):
+            if i > 0 and self.budget <= 0:
                 break
-            self.budget -= len(part)
-            inside = set(down)
-            up = [v for v in part if v not in inside]
-            first, second = self.solve(down), self.solve(up)
-            result = _Result(
-                series([first.node, second.node]),
-                first.span + second.span,
-                first.parallels + second.parallels,
-            )
-            if _better(result, best):
-                best = result
-        return best
+            self.greedy = True
+            found = self._stages(stages, windows)
+            self.greedy = False
+            if best_split is None or _better(found, best):
+                best, best_split = found, (stages, windows)
+        if best_split is not None and self.budget > 0:
+            stages, windows = best_split
+            refined = _Result(*self._combine(self._solve_shared(stages, windows)))
+            if _better(refined, best):
+                best = refined
+        return best if _better(best, quick) else quick
+
+    def _combine(self, results: list[_Result]) -> tuple[Node, float, int]:
+        return (
+            series([r.node for r in results]),
+            sum(r.span for r in results),
+            sum(r.parallels for r in results),
+        )
+
+    def _stages(self, stages: list[list[int]], windows: list[float]) -> _Result:
+        return _Result(*self._combine([self.solve(st, wd) for st, wd in zip(stages, windows, strict=True)]))
 
 
 def _levels(graph: dagmod.Dag) -> list[list[int]]:
@@ -569,7 +596,7 @@ def decompose(
     # Python call), so lift the default limit of 1000 for the duration of the search only.
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, 4 * n + 1000))
-    budget = max(_MIN_BUDGET, _BUDGET_PER_TASK * n) // 2
+    budget = _BUDGET // 2  # half for the forward search, half for the reversed one
     try:
         best = _Search(graph, budget).solve(list(range(n)))
         cp = max(dagmod.earliest_finish(graph))
