@@ -136,7 +136,7 @@ def chain_with_fanout() -> model.Workflow:
 
 
 class TestSplitRuns:
-    def test_split_workflow_runs_and_merges_child_results(self) -> None:
+    def test_split_workflow_runs_and_hands_results_across_machines(self) -> None:
         wf = chain_with_fanout()
         result = small_limits(wf)
         assert len(result.definitions) > 1
@@ -144,10 +144,34 @@ class TestSplitRuns:
         run, aws = run_in_engine(result, input={"k": 1})
         assert run.status == "SUCCEEDED", (run.error, run.cause)
         assert run.output["input"] == {"k": 1}
-        assert set(run.output["results"]) == {t.name for t in wf.tasks}
         order = {name: i for i, name in enumerate(aws.started)}
+        assert set(order) == {t.name for t in wf.tasks}
         for task in wf.tasks:
             assert all(order[dep] < order[task.name] for dep in task.after)
+        # Every Lambda task got each upstream result, whichever machine produced it.
+        by_name = {t.name: t for t in wf.tasks}
+        for task in wf.tasks:
+            if task.runs_on == "lambda":
+                expected = {
+                    dep: {"JobId": f"job-{dep}", "Status": "SUCCEEDED"}
+                    if by_name[dep].runs_on == "batch"
+                    else {"Payload": {"task": dep}}
+                    for dep in task.after
+                }
+                assert aws.payloads[task.name].get("upstream", {}) == expected, task.name
+
+    def test_children_take_and_return_only_results_that_are_read(self) -> None:
+        result = small_limits(chain_with_fanout())
+        for name, definition in result.definitions.items():
+            if name == result.main:
+                continue
+            returned = definition["States"]["Return results"]["Parameters"]["results"]
+            assert len(returned) <= 2, (name, returned)  # at most the results the next tasks read
+        for machine in result.definitions.values():
+            for _, state in iter_states(machine):
+                if state["Type"] == "Task" and state["Resource"] == CHILD_RESOURCE:
+                    assert state["ResultPath"] == "$.branch_results"
+                    assert len(state["Parameters"]["Input"]["results"]) <= 12
 
     def test_failure_in_a_child_alerts_once_from_the_parent(self) -> None:
         result = small_limits(chain_with_fanout())

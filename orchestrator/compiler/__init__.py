@@ -231,14 +231,47 @@ def compile_workflow(
         )
     _check_every_task_once(wf, definitions)
     placeholders = {m for text in texts.values() for m in _PLACEHOLDER.findall(text)}
-    report = Report(
-        machines=reports,
-        tasks=len(wf.tasks),
-        result_bytes=sum(len(t.name) + quotas.RESULT_BYTES for t in wf.tasks),
-    )
+    report = Report(machines=reports, tasks=len(wf.tasks), result_bytes=_peak_results_bytes(wf, definitions))
     return CompileResult(
         main=wf.name, definitions=definitions, report=report, placeholders=placeholders, texts=texts
     )
+
+
+def _walk(graph: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    out: list[tuple[str, Mapping[str, Any]]] = []
+    for name, state in graph["States"].items():
+        out.append((name, state))
+        for branch in state.get("Branches", ()):
+            out.extend(_walk(branch))
+    return out
+
+
+def _peak_results_bytes(wf: model.Workflow, definitions: Mapping[str, Mapping[str, Any]]) -> int:
+    """Estimated size of ``$.results`` at its largest in any one machine: the results handed in,
+    its own tasks', and those its children hand back (``quotas.RESULT_BYTES`` each)."""
+    prefix = "${StateMachine_"
+    handed_in: dict[str, int] = {}
+    calls: dict[str, list[str]] = {name: [] for name in definitions}
+    own: dict[str, int] = {name: 0 for name in definitions}
+    for name, definition in definitions.items():
+        for _, state in _walk(definition):
+            if state["Type"] != "Task":
+                continue
+            arn = str(state.get("Parameters", {}).get("StateMachineArn", ""))
+            if arn.startswith(prefix):
+                child = arn[len(prefix) : -1]
+                calls[name].append(child)
+                handed_in[child] = len(state["Parameters"]["Input"]["results"])
+            elif not state["Resource"].startswith("arn:aws:states:::sns:"):
+                own[name] += 1
+    returned = {
+        name: len(d["States"][render.RETURN]["Parameters"]["results"])
+        for name, d in definitions.items()
+        if render.RETURN in d["States"]
+    }
+    per_result = quotas.RESULT_BYTES + max((len(t.name) for t in wf.tasks), default=0)
+    peak = max(handed_in.get(n, 0) + own[n] + sum(returned.get(c, 0) for c in calls[n]) for n in definitions)
+    return peak * per_result
 
 
 def _check_every_task_once(wf: model.Workflow, definitions: Mapping[str, Mapping[str, Any]]) -> None:

@@ -48,10 +48,10 @@ RESULT_BYTES = 70
 _INDENT_PER_PARALLEL = 6  # each Parallel nesting indents its states by "Branches", "[", "States"
 _PARALLEL_BYTES = 900  # the Parallel's own fields and its merge Pass
 _BRANCH_BYTES = 900  # the branch's Fail state and its share of the merge expression
-_CALL_BYTES = 1_100
+_CALL_BYTES = 1_500  # the startExecution state and its merge Pass
 _PASS_THROUGH_MAX = 16  # a run of child calls this short stays in the parent
 _ESTIMATE_MARGIN = 1.15  # deeper states wrap onto more lines than the depth-0 rendering measured
-_CALL_EVENTS = TASK_EVENTS + SYNC_EVENTS + 3 * (ATTEMPT_EVENTS + SYNC_EVENTS)
+_CALL_EVENTS = TASK_EVENTS + SYNC_EVENTS + 3 * (ATTEMPT_EVENTS + SYNC_EVENTS) + PASS_EVENTS
 
 
 def events_of_state(state: Mapping[str, Any]) -> int:

@@ -1,10 +1,11 @@
 """Series-parallel tree → ASL states.
 
-A ``Series`` becomes a chain of ``Next``; a ``Parallel`` becomes a Parallel state whose branches
-each receive the whole state (``{"input", "results"}``) and whose ResultSelector merges the
-branches' ``results`` back with ``States.JsonMerge``, so a later task reads every upstream result
-at ``$.results.<task>``. A :class:`Call` (a part cut out by ``quotas``) becomes a
-``states:startExecution.sync:2`` Task state.
+A ``Series`` becomes a chain of ``Next``. A ``Parallel`` becomes a Parallel state whose branches
+receive the execution input plus only the results their tasks read, end on ``OutputPath:
+$.results``, and are merged back into ``$.results`` by a Pass after the Parallel, so a later task
+reads every upstream result at ``$.results.<task>``. A :class:`Call` (a part cut out by
+``quotas``) becomes a ``states:startExecution.sync:2`` Task state and the same kind of merge Pass;
+a child machine ends on ``Return results``, handing back only results read after it.
 
     >>> from orchestrator import model
     >>> from orchestrator.compiler.sp import Leaf
@@ -24,6 +25,7 @@ from orchestrator.compiler import alerts, asl, sp
 from orchestrator.compiler.tasks import child_task, render_task, result_path
 
 WRAP = "Wrap input"
+RETURN = "Return results"
 # A merge of n branch results nests ceil(log2 n) JsonMerge calls; Step Functions allows at most
 # 10 nested intrinsics in one field, so wider Parallels are regrouped into Parallels of Parallels.
 MAX_BRANCHES = 2 ** (asl.MAX_INTRINSIC_NESTING - 2)  # log2 merges + 1 ArrayGetItem <= 10
@@ -96,6 +98,18 @@ class _Renderer:
         self.order = {t.name: i for i, t in enumerate(wf.tasks)}
         self.bodies = bodies  # child machine name -> its body, to see the tasks a Call runs
         self.parallels = 0
+        # Who reads a task's result: Lambda tasks get their direct upstream results.
+        self.readers: dict[str, set[str]] = {t.name: set() for t in wf.tasks}
+        for t in wf.tasks:
+            if t.runs_on == "lambda":
+                for dep in t.after:
+                    self.readers[dep].add(t.name)
+
+    def exports(self, item: Item) -> list[str]:
+        """Results of tasks in ``item`` that tasks outside it read, in declaration order."""
+        inside = set(self.leaves(item))
+        out = [t for t in inside if self.readers[t] - inside]
+        return sorted(out, key=self.order.__getitem__)
 
     def leaves(self, item: Item) -> list[str]:
         """Tasks ``item`` runs, child machines included."""
@@ -127,14 +141,16 @@ class _Renderer:
             state = render_task(self.tasks[item.task], self.wf, next=next, catch_to=catch_to)
             return state.name, [state]
         if isinstance(item, Call):
-            state = child_task(
-                call_state_name(item),
+            call = call_state_name(item)
+            task = child_task(
+                call,
                 item.machine,
-                next=next,
+                needs=self.needs(item),
+                next=f"{call} results",
                 catch_to=catch_to,
                 catch_path=alerts.BRANCH_ERROR_PATH,
             )
-            return state.name, [state]
+            return call, [task, merge_pass(f"{call} results", next)]
         if isinstance(item, Seq):
             # Name Parallels in reading order: render items left to right, then link backwards.
             first_names: list[str] = []
@@ -193,15 +209,20 @@ class _Renderer:
             else (asl.Catcher(next=catch_to, result_path=alerts.BRANCH_ERROR_PATH),),
             next=merge,
         )
-        merged = asl.Pass(
-            name=merge,
-            parameters={
-                "input.$": "$.input",
-                "results.$": "States.JsonMerge($.results, $.branch_results.results, false)",
-            },
-            next=next,
-        )
+        merged = merge_pass(merge, next)
         return name, [parallel, merged]
+
+
+def merge_pass(name: str, next: str | None) -> asl.Pass:
+    """Fold ``$.branch_results.results`` (a Parallel's or a child's) into ``$.results``."""
+    return asl.Pass(
+        name=name,
+        parameters={
+            "input.$": "$.input",
+            "results.$": "States.JsonMerge($.results, $.branch_results.results, false)",
+        },
+        next=next,
+    )
 
 
 def _catches_branch_errors(item: Item) -> bool:
@@ -236,13 +257,19 @@ def render_machine(
         start = WRAP
         states.append(asl.Pass(name=WRAP, parameters={"input.$": "$", "results": {}}))
     else:
-        first, body_states = renderer.chain(body, None, alerts.DESCRIBE)
+        first, body_states = renderer.chain(body, RETURN if child else None, alerts.DESCRIBE)
         if child:
             start = first
         else:
             start = WRAP
             states.append(asl.Pass(name=WRAP, parameters={"input.$": "$", "results": {}}, next=first))
         states.extend(body_states)
+        if child:
+            # Hand back only what tasks after this child read (see tasks.child_task).
+            exported = renderer.exports(body)
+            states.append(
+                asl.Pass(name=RETURN, parameters={"results": {t + ".$": result_path(t) for t in exported}})
+            )
         states.extend(alerts.failure_states(wf.name, topic=topic, child=child))
     comment = wf.description if not child else f"Part of workflow {wf.name} (started by its parent)."
     return asl.StateMachine(

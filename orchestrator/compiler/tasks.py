@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
+from collections.abc import Sequence
 
 from orchestrator import model
 from orchestrator.compiler import asl
@@ -296,14 +297,25 @@ def render_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch
     return render(task, wf, next=next, catch_to=catch_to)
 
 
-def child_task(name: str, child: str, *, next: str | None, catch_to: str | None, catch_path: str) -> asl.Task:
-    """Run child state machine ``child`` with ``states:startExecution.sync:2`` and adopt its output.
+def child_task(
+    name: str,
+    child: str,
+    *,
+    needs: Sequence[str],
+    next: str | None,
+    catch_to: str | None,
+    catch_path: str,
+) -> asl.Task:
+    """Run child state machine ``child`` with ``states:startExecution.sync:2``.
 
     The child is named in ``StateMachineArn`` as ``${StateMachine_<child>}``: the text between
     ``StateMachine_`` and ``}`` is exactly the child's file name without ``.asl.json`` (child
-    names only use characters the placeholder keeps). ``.sync:2`` returns the child's Output as
-    parsed JSON, and the child returns ``{"input", "results"}`` with its results merged in, so the
-    selector replaces this machine's state with it.
+    names only use characters the placeholder keeps).
+
+    The child gets the execution input and only the results its tasks read (``needs``), and
+    returns only the results of its tasks that later tasks read; ``.sync:2`` hands back the
+    child's Output as parsed JSON, which lands in ``$.branch_results`` for the merge Pass that
+    follows (see ``render``). So no payload carries every result of a 4,000-task workflow.
     """
     if placeholder("StateMachine", child) != "${StateMachine_" + child + "}":
         raise CompileError(f"Child state machine name '{child}' must use only A-Z a-z 0-9 _ -.")
@@ -314,13 +326,13 @@ def child_task(name: str, child: str, *, next: str | None, catch_to: str | None,
             "StateMachineArn": placeholder("StateMachine", child),
             "Input": {
                 "input.$": "$.input",
-                "results.$": "$.results",
+                "results": {dep + ".$": result_path(dep) for dep in needs},
                 # Links the child to this execution in the console (AWS's documented key).
                 "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
             },
         },
-        result_selector={"input.$": "$.Output.input", "results.$": "$.Output.results"},
-        result_path="$",
+        result_selector={"results.$": "$.Output.results"},
+        result_path="$.branch_results",
         retry=(
             asl.Retrier(
                 errors=(
