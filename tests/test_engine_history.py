@@ -57,8 +57,8 @@ def test_task_events_and_failure_details() -> None:
 
 
 def test_parallel_branch_events_point_back_at_parallel_state_started() -> None:
-    branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-    definition = {"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "Branches": [branch, branch],
+    branches = [{"StartAt": f"P{i}", "States": {f"P{i}": {"Type": "Pass", "End": True}}} for i in range(2)]
+    definition = {"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "Branches": branches,
                                                        "End": True}}}
     run = execute(definition, virtual_time=True)
     started = next(e for e in run.history if e["type"] == "ParallelStateStarted")
@@ -100,8 +100,9 @@ def test_on_event_streams_every_event_in_order() -> None:
 
 
 def test_listeners_see_concurrent_events_in_id_order() -> None:
-    branch = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": True}}}
-    definition = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [branch] * 12}}}
+    branches = [{"StartAt": f"A{i}", "States": {f"A{i}": {"Type": "Pass", "Next": f"B{i}"},
+                                                f"B{i}": {"Type": "Pass", "End": True}}} for i in range(12)]
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": branches}}}
     seen: list[int] = []
     run = execute(definition, on_event=lambda e: seen.append(e["id"]))
     assert seen == list(range(1, len(run.history) + 1))

@@ -287,8 +287,8 @@ def test_parallel_branches_really_overlap() -> None:
         barrier.wait()  # only returns when both branches are inside a task at once
         return call.parameters
 
-    branch = {"StartAt": "T", "States": {"T": task(End=True)}}
-    definition = machine(("P", {"Type": "Parallel", "Branches": [branch, branch]}))
+    branches = [{"StartAt": name, "States": {name: task(End=True)}} for name in ("T1", "T2")]
+    definition = machine(("P", {"Type": "Parallel", "Branches": branches}))
     run = execute(definition, {"v": 1}, integrations={"lambda:invoke": meet})
     assert run.status == "SUCCEEDED"
     assert run.output == [{"v": 1}, {"v": 1}]
