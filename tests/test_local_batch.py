@@ -158,6 +158,28 @@ def test_attempt_duration_kills_the_whole_process_tree(tmp_path: Path) -> None:
     assert not _alive(int(pidfile.read_text()))
 
 
+def test_attempt_duration_also_kills_processes_that_left_the_jobs_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "escaped.pid"
+    # setsid puts the sleeper in a new session and group, out of reach of killpg.
+    script = f"setsid sh -c 'echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; exec sleep 30' & wait; sleep 30"
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", script)))
+    with pytest.raises(TaskFailure) as failure:
+        batch(call(submit(Timeout={"AttemptDurationSeconds": 2})))
+    job = json.loads(failure.value.cause or "")
+    assert (job["Status"], job["StatusReason"]) == ("FAILED", REASON_TIMEOUT)
+    assert job["Attempts"][0]["StatusReason"] == REASON_TIMEOUT
+    escaped = int(pidfile.read_text())
+    eventually(lambda: not _alive(escaped))
+
+
+def test_what_a_job_leaves_running_in_its_group_ends_with_it(tmp_path: Path) -> None:
+    pidfile = tmp_path / "left.pid"
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", f"sleep 30 & echo $! > {pidfile}")))
+    assert batch(call(submit()))["Status"] == "SUCCEEDED"
+    left = int(pidfile.read_text())
+    eventually(lambda: not _alive(left))
+
+
 def test_retry_strategy_retries_then_succeeds_with_attempts_recorded(tmp_path: Path) -> None:
     marker = tmp_path / "tries"
     script = f"echo x >> {marker}; test $(wc -l < {marker}) -ge 3"
@@ -206,6 +228,28 @@ def test_array_job_runs_children_with_their_index_and_fails_if_one_fails(tmp_pat
     job = json.loads(failure.value.cause or "")
     assert job["ArrayProperties"] == {"Size": 4, "StatusSummary": {"SUCCEEDED": 3, "FAILED": 1}}
     assert sorted(out.read_text().split()) == ["0", "1", "2", "3"]
+
+
+def test_array_children_run_at_the_same_time(tmp_path: Path) -> None:
+    # Each child waits (up to 15 s) until all three have started: only parallel children succeed.
+    script = (f"touch {tmp_path}/started-$AWS_BATCH_JOB_ARRAY_INDEX; i=0; "
+              f"while [ $(ls {tmp_path} | grep -c '^started-') -lt 3 ]; do "
+              "i=$((i+1)); [ $i -lt 300 ] || exit 1; sleep 0.05; done")
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", script), vcpus=1),
+                    compute=[ComputeEnvironment("ce", 4, 8192)])
+    job = batch(call(submit(ArrayProperties={"Size": 3})))
+    assert job["Status"] == "SUCCEEDED"
+    assert job["ArrayProperties"] == {"Size": 3, "StatusSummary": {"SUCCEEDED": 3}}
+
+
+def test_depends_on_a_running_job_waits_for_it(tmp_path: Path) -> None:
+    order = tmp_path / "order"
+    batch, _ = make(tmp_path, JobDefinition(name="slow", command=("sh", "-c", f"sleep 0.5; echo slow >> {order}")),
+                    JobDefinition(name="next", command=("sh", "-c", f"echo next >> {order}")))
+    first = batch(call(submit(definition="slow"), pattern=IntegrationPattern.REQUEST_RESPONSE))
+    job = batch(call(submit(definition="next", DependsOn=[{"JobId": first["JobId"]}])))
+    assert job["Status"] == "SUCCEEDED" and job["DependsOn"] == [{"JobId": first["JobId"]}]
+    assert order.read_text().split() == ["slow", "next"]
 
 
 def test_depends_on_waits_for_and_fails_with_its_dependency(tmp_path: Path) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -156,3 +160,94 @@ def test_the_workflows_own_webhook_needs_an_explicit_opt_in(tmp_path: Path) -> N
     hook = "https://hooks.example.com/alerts"
     assert configured_outbox(Store(tmp_path), webhook=hook, env={}).webhooks == []
     assert configured_outbox(Store(tmp_path), webhook=hook, env={"ORCHESTRATOR_NOTIFY_DELIVER": "1"}).webhooks == [hook]
+
+
+# -- deliveries a dead runner left unfinished --------------------------------------------------
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def _stuck(store: Store, target: str, *, status: str = "RETRYING", attempt: int = 2, runner: int | None = None) -> str:
+    """A message whose delivery to ``target`` stopped at ``attempt`` (``status``), by runner ``runner``."""
+    arn = f"arn:aws:states:us-east-1:000000000000:execution:wf:{uuid.uuid4().hex}"
+    store.create_execution(arn=arn, name=arn.rsplit(":", 1)[-1], state_machine_arn="sm", workflow="wf",
+                           parent_arn=None, scope="s", input={}, start_date="2026-01-01T00:00:00.000+00:00",
+                           cwd=".", plan=None, runner_start=None)
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE executions SET status='FAILED', runner_pid=? WHERE arn=?",
+                   (_dead_pid() if runner is None else runner, arn))
+    message_id = str(uuid.uuid4())
+    store.put_message(message_id=message_id, execution_arn=arn, state_name="Alert", topic_arn=TOPIC,
+                      subject="failed", message="task load failed", attributes=None, created_at=1_700_000_000_000)
+    for n in range(1, attempt + 1):
+        store.put_delivery(message_id=message_id, target=target, attempt=n,
+                           status=status if n == attempt else "RETRYING", error="HTTP 503", at=n)
+    return message_id
+
+
+def test_a_delivery_left_retrying_by_a_dead_runner_is_resumed_with_its_remaining_attempts(
+        tmp_path: Path, hook: tuple[str, type[_Hook]]) -> None:
+    url, handler = hook
+    store = Store(tmp_path)
+    message_id = _stuck(store, url)
+    handler.fail_first = 1
+    outbox = Outbox(store, printer=lambda text: None, attempts=4, backoff=0.01)
+    assert [r["message_id"] for r in outbox.redeliver()] == [message_id]
+    outbox.flush(timeout=10)
+    assert [(d["attempt"], d["status"]) for d in store.deliveries(message_id)] == [
+        (1, "RETRYING"), (2, "RETRYING"), (3, "RETRYING"), (4, "DELIVERED")]
+    (body,) = handler.received
+    assert (body["MessageId"], body["Message"], body["Timestamp"]) == (
+        message_id, "task load failed", "2023-11-14T22:13:20.000Z")
+    assert outbox.redeliver() == []  # delivered: nothing left
+
+
+def test_redelivery_is_bounded_and_leaves_live_runners_and_failed_deliveries_alone(
+        tmp_path: Path, hook: tuple[str, type[_Hook]]) -> None:
+    url, handler = hook
+    store = Store(tmp_path)
+    live = _stuck(store, url, runner=os.getpid())  # its runner is still at it
+    exhausted = _stuck(store, url, status="FAILED", attempt=4)
+    outbox = Outbox(store, printer=lambda text: None, attempts=4, backoff=0.01)
+    assert outbox.redeliver() == []
+    assert len(store.deliveries(live)) == 2 and len(store.deliveries(exhausted)) == 4
+    assert [r["message_id"] for r in outbox.redeliver(include_failed=True)] == [exhausted]
+    outbox.flush(timeout=10)
+    assert [(d["attempt"], d["status"]) for d in store.deliveries(exhausted)][-1] == (5, "DELIVERED")
+    assert len(handler.received) == 1
+
+
+def test_smtp_redelivery_uses_the_messages_recipients_or_records_that_smtp_is_gone(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    message_id = _stuck(store, "smtp://mail.example.com:2525/ops@example.com")
+    assert Outbox(store, printer=lambda text: None).redeliver() == []
+    (*_, last) = store.deliveries(message_id)
+    assert (last["attempt"], last["status"]) == (3, "FAILED") and "not configured" in (last["error"] or "")
+    sent: list[tuple[str, ...]] = []
+    other = _stuck(store, "smtp://mail.example.com:2525/ops@example.com")
+    outbox = Outbox(store, smtp=SmtpConfig(host="mail.example.com", port=2525), printer=lambda text: None)
+    outbox._mail = lambda smtp, subject, body: sent.append(smtp.to)  # type: ignore[method-assign]
+    assert [r["message_id"] for r in outbox.redeliver()] == [other]
+    outbox.flush(timeout=10)
+    assert sent == [("ops@example.com",)]
+
+
+def test_the_next_run_resumes_what_a_dead_runner_left_retrying(tmp_path: Path, hook: tuple[str, type[_Hook]],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator import model
+    from orchestrator.local.runner import run_workflow
+
+    monkeypatch.chdir(tmp_path)
+    url, handler = hook
+    store = Store(tmp_path / "home")
+    message_id = _stuck(store, url)
+    printed: list[str] = []
+    wf = model.Workflow(name="next", tasks=(model.Task(name="t", job=model.BatchJob(image="x", command=("true",))),))
+    assert run_workflow(wf, home=tmp_path / "home", notice=printed.append).status == "SUCCEEDED"
+    assert "[sns] resuming 1 delivery(ies) an earlier runner left unfinished" in printed
+    assert store.deliveries(message_id)[-1]["status"] == "DELIVERED"  # the run waits for its deliveries
+    assert len(handler.received) == 1

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.engine.integrations import IntegrationPattern, TaskCall, TaskFailure
-from orchestrator.local.procs import Launcher, kill_group, wait_exit
+from orchestrator.local.procs import JOB_TOKEN_ENV, Launcher, kill_group, kill_marked, wait_exit
 from orchestrator.local.store import Store
 
 REGION = "us-east-1"
@@ -217,6 +217,7 @@ class _Job:
     depends_on: list[dict[str, Any]]
     execution_arn: str | None
     state_name: str | None
+    task_attempt: int | None = None  # which attempt of its Task state submitted it (1 = first)
     array_size: int | None = None
     array_index: int | None = None
     status: str = "SUBMITTED"
@@ -318,7 +319,7 @@ class LocalBatch:
 
     def __call__(self, call: TaskCall) -> Any:
         params = call.parameters if isinstance(call.parameters, Mapping) else {}
-        job = self._create(params, call.execution_arn, call.state_name)
+        job = self._create(params, call.execution_arn, call.state_name, call.attempt + 1)
         if call.pattern is IntegrationPattern.SYNC:
             self._run(job, call.cancel)
             described = job.describe()
@@ -348,7 +349,8 @@ class LocalBatch:
                 "Status Code: 400; Error Code: ClientException)")
         return definition
 
-    def _create(self, params: Mapping[str, Any], execution_arn: str | None, state_name: str | None) -> _Job:
+    def _create(self, params: Mapping[str, Any], execution_arn: str | None, state_name: str | None,
+                task_attempt: int | None = None) -> _Job:
         definition = self._definition(str(params.get("JobDefinition", "")))
         queue_name = name_from_arn(str(params.get("JobQueue") or DEFAULT_QUEUE), "job-queue/")
         queue = self.queues.get(queue_name)
@@ -379,7 +381,8 @@ class LocalBatch:
                    memory=memory, attempts_allowed=attempts, strategy=strategy,
                    timeout=None if timeout is None else int(timeout), tags=dict(params.get("Tags") or {}),
                    depends_on=list(params.get("DependsOn") or []), execution_arn=execution_arn,
-                   state_name=state_name, array_size=None if array is None else int(array))
+                   state_name=state_name, task_attempt=task_attempt,
+                   array_size=None if array is None else int(array))
         with self._lock:
             self._jobs[job.job_id] = job
         self._update(job)
@@ -401,7 +404,7 @@ class LocalBatch:
         # per job each. SUBMITTED, RUNNABLE (waiting for capacity), RUNNING and the end are stored.
         if job.status not in ("PENDING", "STARTING"):
             self.store.put_job(described, execution_arn=job.execution_arn, state_name=job.state_name,
-                               log_paths=job.log_paths, updated_at=now_ms())
+                               log_paths=job.log_paths, updated_at=now_ms(), task_attempt=job.task_attempt)
         if self._on_job is not None:
             self._on_job(described, job.execution_arn, job.state_name)
 
@@ -444,7 +447,8 @@ class LocalBatch:
                          definition=job.definition, command=job.command, environment=job.environment,
                          vcpus=job.vcpus, memory=job.memory, attempts_allowed=job.attempts_allowed,
                          strategy=job.strategy, timeout=job.timeout, tags=job.tags, depends_on=[],
-                         execution_arn=job.execution_arn, state_name=job.state_name, array_index=index)
+                         execution_arn=job.execution_arn, state_name=job.state_name,
+                         task_attempt=job.task_attempt, array_index=index)
             job.children.append(child)
         job.started_at = now_ms()
         self._update(job, "RUNNING")
@@ -565,13 +569,14 @@ class LocalBatch:
                                   secrets=job.definition.secrets)
         else:
             args = host_command(job.command)
+        # Marks this attempt's processes, so a timeout also stops those that left its group.
+        process_env = {**(host_env(env) if container is None else env), JOB_TOKEN_ENV: task_id}
         started = now_ms()
         with open(log_path, "ab") as log:
             try:
                 if not args:
                     raise FileNotFoundError("the job has no command and host processes have no image entrypoint")
-                proc = self._launcher.spawn(args, cwd=self.cwd, env=host_env(env) if container is None else env,
-                                            stdout=log,
+                proc = self._launcher.spawn(args, cwd=self.cwd, env=process_env, stdout=log,
                                             stderr=subprocess.STDOUT, container=container)
             except OSError as exc:
                 log.write(f"CannotStartContainerError: {exc}\n".encode())
@@ -580,7 +585,11 @@ class LocalBatch:
                 return False, None, reason, REASON_START
         job.started_at = job.started_at or started
         self._update(job, "RUNNING")
-        outcome = self._wait(proc, job.timeout, cancel, container)
+        outcome = self._wait(proc, job.timeout, cancel, container, task_id)
+        if outcome == "exited" and container is None:
+            # A task's processes end with its essential container on AWS; here, what the job left
+            # running in its group goes too. (The group id is not reused while members remain.)
+            kill_group(proc)
         self._launcher.forget(proc, container)
         exit_code = proc.returncode
         stopped = now_ms()
@@ -595,7 +604,7 @@ class LocalBatch:
         return outcome == "exited" and exit_code == 0, exit_code, "", status_reason
 
     def _wait(self, proc: subprocess.Popen[Any], timeout: int | None, cancel: threading.Event,
-              container: str | None) -> str:
+              container: str | None, token: str) -> str:
         """Wait for the attempt: ``exited``, ``timeout`` or ``cancelled`` (then the tree is killed)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -604,17 +613,20 @@ class LocalBatch:
                 return "exited"
             timed_out = deadline is not None and time.monotonic() >= deadline
             if timed_out or cancel.is_set():
-                self._stop(proc, container)
+                self._stop(proc, container, token)
                 return "timeout" if timed_out else "cancelled"
 
-    def _stop(self, proc: subprocess.Popen[Any], container: str | None) -> None:
+    def _stop(self, proc: subprocess.Popen[Any], container: str | None, token: str) -> None:
+        """Stop the attempt's whole process tree: SIGTERM, the grace period, then SIGKILL (as ECS)."""
         if container:
             subprocess.run(["docker", "stop", "-t", str(int(self._grace)), container],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         kill_group(proc, signal.SIGTERM)
+        kill_marked(JOB_TOKEN_ENV, token, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=self._grace)
         kill_group(proc, signal.SIGKILL)  # also whatever the job left behind in its group
+        kill_marked(JOB_TOKEN_ENV, token)  # and what left the group (setsid) but kept the environment
         proc.wait()
 
     def _record_attempt(self, job: _Job, exit_code: int | None, stream: str | None, status_reason: str,

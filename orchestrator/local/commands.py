@@ -20,7 +20,7 @@ from rich.text import Text
 from orchestrator import model
 from orchestrator.errors import OrchestratorError, Problem, SpecError
 from orchestrator.local.batch import log_text
-from orchestrator.local.progress import STYLE
+from orchestrator.local.progress import STYLE, attempt_label
 from orchestrator.local.runner import RunResult, reconcile, redrive_execution, run_workflow
 from orchestrator.local.store import ExecutionRow, Store
 
@@ -69,28 +69,42 @@ def _status(status: str) -> Text:
     return Text(status, style=STYLE.get(status, "yellow" if status in ("TIMED_OUT", "ABORTED") else ""))
 
 
-def _summary(console: Console, result: RunResult) -> None:
-    store = Store(result.home)
-    table = Table(title="tasks", title_justify="left")
-    for column in ("task", "service", "status", "attempts", "duration"):
-        table.add_column(column)
-    rows: list[tuple[int, tuple[Any, ...]]] = []
-    for arn in [result.execution_arn] + [c.arn for c in store.children(result.execution_arn)]:
+def summary_rows(store: Store, execution_arn: str) -> list[tuple[str, str, Text, str, str]]:
+    """One row per job or invocation, oldest first: (task, service, status, attempt, duration).
+
+    Each retry of a Task state submits a new job (or invokes again), so a state can have several
+    rows, one per attempt; a job retried by Batch itself counts its own attempts inside. Array
+    children are left out: their parent's row stands for them (``orchestrator logs`` has theirs).
+    """
+    found: list[tuple[int, str, str, Text, int | None, int, str]] = []
+    for arn in [execution_arn] + [c.arn for c in store.children(execution_arn)]:
         for job in store.jobs(arn):
+            if ":" in job["job_id"]:  # an array child, "<parent id>:<index>"
+                continue
             description = job["description"] or {}
             duration = ""
             if description.get("StartedAt") and description.get("StoppedAt"):
                 duration = f"{(description['StoppedAt'] - description['StartedAt']) / 1000:.2f}s"
             status = _status(job["status"])
             if job["status"] == "FAILED" and job["status_reason"]:
-                status.append(f"\n{job['status_reason']}", style="dim")
-            rows.append((int(description.get("CreatedAt") or 0), (
-                job["state_name"] or job["job_name"], "batch", status, str(job["attempts"]), duration)))
+                code = (description.get("Container") or {}).get("ExitCode")
+                reason = job["status_reason"] + ("" if code is None else f" (exit code {code})")
+                status.append(f"\n{reason}", style="dim")
+            found.append((int(description.get("CreatedAt") or 0), job["state_name"] or job["job_name"], "batch",
+                          status, job["task_attempt"], int(job["attempts"] or 1), duration))
         for inv in store.invocations(arn):
-            rows.append((int(inv["started_at"]), (inv["state_name"] or inv["function_name"], "lambda",
-                                                  _status(inv["status"]), "1",
-                                                  f"{(inv['duration_ms'] or 0) / 1000:.2f}s")))
-    for _, cells in sorted(rows, key=lambda r: r[0]):
+            found.append((int(inv["started_at"]), inv["state_name"] or inv["function_name"], "lambda",
+                          _status(inv["status"]), inv["task_attempt"], 1, f"{(inv['duration_ms'] or 0) / 1000:.2f}s"))
+    return [(task, service, status, attempt_label(attempt or 1, batch_attempts), duration)
+            for _, task, service, status, attempt, batch_attempts, duration in sorted(found, key=lambda r: r[0])]
+
+
+def _summary(console: Console, result: RunResult) -> None:
+    store = Store(result.home)
+    table = Table(title="tasks", title_justify="left")
+    for column in ("task", "service", "status", "attempt", "duration"):
+        table.add_column(column)
+    for cells in summary_rows(store, result.execution_arn):
         table.add_row(*cells)
     if result.reused:
         table.caption = f"not run again (completed before redrive): {', '.join(sorted(set(result.reused)))}"
@@ -104,7 +118,8 @@ def _summary(console: Console, result: RunResult) -> None:
         console.print(Text(f"  error: {result.error}", style="red"))
         if result.cause:
             console.print(Text(f"  cause: {describe_cause(result.cause)}", style="red"))
-    console.print(f"  logs: orchestrator logs {result.name} [TASK]   (files: {_relative(str(result.home / 'logs'))})")
+    console.print(f"  logs: orchestrator logs {result.name} [TASK]")
+    console.print(f"  log files: {_relative(str(result.home / 'logs'))}")
     console.print(f"  history: orchestrator executions history {result.name}")
     if result.status != "SUCCEEDED":
         console.print(f"  resume: orchestrator redrive {result.name}")
@@ -258,3 +273,30 @@ def redrive(execution: str) -> int:
     result = redrive_execution(execution, progress=True)
     _summary(console, result)
     return 0 if result.succeeded else 1
+
+
+def redeliver_messages(include_failed: bool = False) -> int:
+    """Resume SNS deliveries a dead runner left RETRYING (with ``include_failed``, FAILED ones too).
+
+    Meant for ``orchestrator messages redeliver [--failed]``; a run or redrive does the
+    RETRYING part by itself. Exits 0 when every resumed delivery got through.
+    """
+    from orchestrator.local.sns import configured_outbox
+
+    store = _store()
+    console = _console()
+    outbox = configured_outbox(store, printer=lambda text: console.print(Text(text, style="yellow")))
+    resumed = outbox.redeliver(include_failed=include_failed)
+    outbox.flush()
+    if not resumed:
+        console.print("No unfinished SNS deliveries.")
+        return 0
+    failed = 0
+    for row in resumed:
+        last = store.deliveries(row["message_id"])
+        status = next((d["status"] for d in reversed(last) if d["target"] == row["target"]), "?")
+        failed += status != "DELIVERED"
+        line = Text(f"{row['message_id']} → {row['target']}: ")
+        line.append_text(_status(status))
+        console.print(line)
+    return 1 if failed else 0

@@ -107,15 +107,17 @@ class LocalLambda:
             return {"Payload": "", "SdkHttpMetadata": _http_metadata(rid, 0),
                     "SdkResponseMetadata": {"RequestId": rid}, "StatusCode": 202}
         return self.invoke(name, payload, cancel=call.cancel, execution_arn=call.execution_arn,
-                           state_name=call.state_name)
+                           state_name=call.state_name, task_attempt=call.attempt + 1)
 
     def _invoke_quietly(self, name: str, payload: Any, call: TaskCall) -> None:
         # An async invoke's failure is in the store and the log, as on AWS; nobody waits for it.
         with contextlib.suppress(TaskFailure):
-            self.invoke(name, payload, execution_arn=call.execution_arn, state_name=call.state_name)
+            self.invoke(name, payload, execution_arn=call.execution_arn, state_name=call.state_name,
+                        task_attempt=call.attempt + 1)
 
     def invoke(self, name: str, payload: Any, *, cancel: threading.Event | None = None,
-               execution_arn: str | None = None, state_name: str | None = None) -> dict[str, Any]:
+               execution_arn: str | None = None, state_name: str | None = None,
+               task_attempt: int | None = None) -> dict[str, Any]:
         """Run the handler once; the lambda:invoke result or ``TaskFailure``."""
         fn = self.functions.get(name)
         if fn is None:
@@ -162,7 +164,7 @@ class LocalLambda:
         self.store.put_invocation(
             request_id=rid, execution_arn=execution_arn, state_name=state_name, function_name=fn.name,
             status="FAILED" if error else "SUCCEEDED", started_at=started, duration_ms=duration,
-            error=error[0] if error else None, log_path=str(worker.log_path))
+            error=error[0] if error else None, log_path=str(worker.log_path), task_attempt=task_attempt)
         if error is not None:
             raise TaskFailure(*error)
         assert response is not None

@@ -167,6 +167,37 @@ def kill_group(proc: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> None:
         os.killpg(proc.pid, sig)
 
 
+JOB_TOKEN_ENV = "ORCHESTRATOR_JOB_TOKEN"
+
+
+def kill_marked(name: str, value: str, sig: int = signal.SIGKILL) -> int:
+    """Signal every process whose environment has ``name=value``; how many were signalled.
+
+    A job's process group does not hold what the job moved to a new session (``setsid``,
+    daemonising tools), but the environment is inherited, so a per-attempt mark finds those too.
+    Linux only (``/proc``); elsewhere nothing is found.
+    """
+    mark = f"{name}={value}".encode()
+    me, count = os.getpid(), 0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                marked = mark in f.read().split(b"\0")
+        except OSError:
+            continue
+        if marked:
+            with contextlib.suppress(OSError):
+                os.kill(int(entry), sig)
+                count += 1
+    return count
+
+
 def pid_alive(pid: int) -> bool:
     """True while ``pid`` runs (a zombie — dead, not yet reaped — counts as gone)."""
     try:

@@ -37,6 +37,15 @@ def task_states(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+def attempt_label(attempt: int, batch_attempts: int = 1) -> str:
+    """The attempt column: the Task state's attempt, and the Batch job's own when it retried.
+
+    >>> attempt_label(2), attempt_label(1, 3)
+    ('2', '1 (Batch: 3)')
+    """
+    return str(attempt) if batch_attempts <= 1 else f"{attempt} (Batch: {batch_attempts})"
+
+
 def _kind(resource: str) -> str:
     for service in ("batch", "lambda", "sns", "states"):
         if f":{service}:" in resource:
@@ -51,6 +60,7 @@ class Row:
     status: str = "WAITING"
     queue: str = ""
     attempt: int = 0
+    batch_attempt: int = 0
     started: float | None = None
     ended: float | None = None
 
@@ -72,6 +82,7 @@ class ProgressView:
             for name, resource in task_states(definitions.get(machine) or {}):
                 self.rows.setdefault(name, Row(name, _kind(resource)))
         self._state_of: dict[tuple[str, int], str] = {}
+        self._attempt_of: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
         self._live: Live | None = None
         self._main_arn: str | None = None
@@ -114,6 +125,12 @@ class ProgressView:
             else:
                 state = self._state_of.get((arn, int(event.get("previousEventId") or 0)), "")
             self._state_of[(arn, event_id)] = state
+            # A retry's TaskScheduled follows the failed attempt's events; a new entry starts at 0.
+            previous = int(event.get("previousEventId") or 0)
+            attempt = 0 if kind.endswith("StateEntered") else self._attempt_of.get((arn, previous), 0)
+            if kind == "TaskScheduled":
+                attempt += 1
+            self._attempt_of[(arn, event_id)] = attempt
             row = self._row(state)
             if self._main_arn is None:
                 self._main_arn = arn  # the main execution's events come first
@@ -125,7 +142,7 @@ class ProgressView:
             if kind == "TaskStateEntered":
                 row.status, row.started, row.ended = "PENDING", row.started or now, None
             elif kind == "TaskScheduled":
-                row.attempt += 1
+                row.attempt, row.batch_attempt = attempt, 0
                 row.status = "RUNNING" if row.kind != "batch" else "SUBMITTED"
             elif kind == "TaskSucceeded":
                 row.status, row.ended = ("REUSED" if row.status == "REUSED" else "SUCCEEDED"), now
@@ -149,8 +166,8 @@ class ProgressView:
             row.queue = str(job.get("JobQueue", "")).rsplit("/", 1)[-1]
             if row.status not in ("SUCCEEDED",):
                 row.status = str(job.get("Status", row.status))
-            row.attempt = max(row.attempt, len(job.get("Attempts") or []) + (
-                1 if job.get("Status") in ("STARTING", "RUNNING") else 0))
+            row.batch_attempt = len(job.get("Attempts") or []) + (
+                1 if job.get("Status") in ("STARTING", "RUNNING") else 0)
 
     def render(self) -> Group:
         now = time.monotonic()
@@ -163,5 +180,5 @@ class ProgressView:
             if row.kind == "sns" and row.status == "WAITING":
                 continue  # the alert path is shown only when a failure reached it
             table.add_row(row.name, row.kind, Text(row.status, style=STYLE.get(row.status, "")), row.queue,
-                          str(row.attempt or ""), row.elapsed(now))
+                          attempt_label(row.attempt, row.batch_attempt) if row.attempt else "", row.elapsed(now))
         return Group(table)

@@ -11,13 +11,16 @@ the store.
 Crash safety and redrive
 ------------------------
 Every history event is committed to SQLite as it happens, and every Task state that succeeds
-stores its result keyed by (scope, state name, Map index). The scope is the execution for the
-main machine and ``<parent scope>/<state>`` for a child, so it is the same on every run. If the
-runner dies, its job processes die with it (see ``procs``), and the execution is found RUNNING
-with a dead runner pid: it is marked FAILED (``Local.RunnerExited``). ``redrive`` then runs the
-same definitions again with every integration wrapped: a task whose result is stored returns it
-at once instead of running (AWS's Redrive semantics: completed steps are not re-run), everything
-else runs for real. The history continues after an ``ExecutionRedriven`` event whose
+stores its result keyed by (scope, task, n): the scope is the execution for the main machine and
+``<parent scope>/<task>#<n>`` for a child, the task is the state name inside every enclosing Map
+iteration (``Outer[1]/Inner[0]/load``, see ``identity``), and n counts that task's earlier
+completions in this run (a loop, or a retried Parallel/Map, completes a state more than once), so
+keys are the same on every run. If the runner dies, its job processes die with it (see ``procs``),
+and the execution is found RUNNING with a dead runner pid: it is marked FAILED
+(``Local.RunnerExited``). ``redrive`` then runs the same definitions again with every integration
+wrapped: a task whose result is stored returns it at once instead of running (AWS's Redrive
+semantics: completed steps are not re-run), everything else runs for real. A first run never
+reads stored results. The history continues after an ``ExecutionRedriven`` event whose
 ``redriveCount`` says which run the following events belong to. SNS publishes are never
 replayed, so an alert path taken again on redrive alerts again.
 
@@ -59,6 +62,7 @@ from orchestrator.local.batch import (
     LocalBatch,
     default_compute,
 )
+from orchestrator.local.identity import TaskIdentity
 from orchestrator.local.lambda_ import DEFAULT_TIMEOUT, LambdaFunction, LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig
 from orchestrator.local.procs import pid_alive, process_start_time
@@ -247,6 +251,8 @@ class LocalRun:
         self.virtual_time = virtual_time
         self._on_event = on_event
         self.reused: list[str] = []
+        self._lock = threading.Lock()
+        self._completions: dict[tuple[str, str], int] = {}
         cwd = str(plan.get("cwd") or os.getcwd())
         say = notice or (lambda text: print(text, file=sys.stderr))
         definitions = {k: JobDefinition(name=v["name"], image=v["image"], command=tuple(v["command"]),
@@ -274,32 +280,51 @@ class LocalRun:
 
     # -- integrations -------------------------------------------------------------------------
 
-    def integrations(self, scope: str) -> dict[str, Integration]:
+    def integrations(self, scope: str, identity: TaskIdentity) -> dict[str, Integration]:
         services: dict[str, Integration] = {
-            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox,
-            "states:startExecution": lambda call: self._start_child(call, scope)}
-        return {key: self._wrap(key, service, scope) for key, service in services.items()}
+            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox}
+        wrapped = {key: self._wrap(key, service, scope, identity) for key, service in services.items()}
+        wrapped["states:startExecution"] = self._wrap("states:startExecution", None, scope, identity)
+        return wrapped
 
-    def _wrap(self, key: str, service: Integration, scope: str) -> Integration:
-        replay = key != "sns:publish"  # an alert reached again on redrive is sent again
+    def _wrap(self, key: str, service: Integration | None, scope: str, identity: TaskIdentity) -> Integration:
+        # An alert reached again on redrive is sent again; a callback task waits for its token again.
+        replay = key != "sns:publish"
 
         def integration(call: TaskCall) -> Any:
-            result_key = task_key(call)
-            if replay and call.pattern is not IntegrationPattern.WAIT_FOR_TASK_TOKEN:
-                found, stored = self.store.get_result(scope, result_key)
-                if found:
-                    self.reused.append(call.state_name)
-                    if self._on_reuse is not None:
-                        self._on_reuse(call.state_name)
-                    return stored
+            task = identity.claim(call.state_name, call.parameters)
+            keep = replay and task is not None and call.pattern is not IntegrationPattern.WAIT_FOR_TASK_TOKEN
+            occurrence = 0
+            if keep:
+                assert task is not None
+                # A state runs again in a loop or when an enclosing Parallel/Map retries; the n-th
+                # completion within one iteration path replays the n-th stored result.
+                with self._lock:
+                    occurrence = self._completions.get((scope, task), 0)
+                if self.redrive_count > 0:
+                    found, stored = self.store.get_result(scope, f"{task}#{occurrence}")
+                    if found:
+                        self._completed(scope, task)
+                        self.reused.append(call.state_name)
+                        if self._on_reuse is not None:
+                            self._on_reuse(call.state_name)
+                        return stored
             if self.mock is not None and self.mock.mocks(call.state_name):
                 result = self.mock.respond(call.state_name)  # stored too: a redrive keeps the mock's answer
+            elif service is None:
+                result = self._start_child(call, f"{scope}/{task or call.state_name}#{occurrence}")
             else:
                 result = service(call)
-            if replay:
-                self.store.put_result(scope, result_key, call.state_name, result, self.redrive_count)
+            if keep:
+                assert task is not None
+                self.store.put_result(scope, f"{task}#{occurrence}", call.state_name, result, self.redrive_count)
+                self._completed(scope, task)
             return result
         return integration
+
+    def _completed(self, scope: str, task: str) -> None:
+        with self._lock:
+            self._completions[(scope, task)] = self._completions.get((scope, task), 0) + 1
 
     # -- executions ---------------------------------------------------------------------------
 
@@ -323,7 +348,10 @@ class LocalRun:
         if started is not None:
             started(arn)
 
+        identity = TaskIdentity()
+
         def on_event(event: Mapping[str, Any]) -> None:
+            identity.observe(event)
             stored = _jsonable_event(event)
             if redrive is not None and stored.get("type") == "ExecutionStarted":
                 stored = {"id": stored["id"], "previousEventId": 0, "timestamp": stored["timestamp"],
@@ -333,7 +361,7 @@ class LocalRun:
             if self._on_event is not None:
                 self._on_event(arn, stored)
 
-        execution = start(definition, input, virtual_time=self.virtual_time, integrations=self.integrations(scope),
+        execution = start(definition, input, virtual_time=self.virtual_time, integrations=self.integrations(scope, identity),
                           on_event=on_event, execution_name=name, state_machine_arn=sm_arn)
         try:
             while True:
@@ -361,7 +389,7 @@ class LocalRun:
                                     cause=result.cause, stop_date=_now_iso())
         return result
 
-    def _start_child(self, call: TaskCall, scope: str) -> Any:
+    def _start_child(self, call: TaskCall, child_scope: str) -> Any:
         params = call.parameters if isinstance(call.parameters, Mapping) else {}
         sm_arn = str(params.get("StateMachineArn", ""))
         machine = sm_arn.rsplit(":", 1)[-1]
@@ -371,7 +399,6 @@ class LocalRun:
         raw_input = params.get("Input")
         child_input = json.loads(raw_input) if isinstance(raw_input, str) else ({} if raw_input is None else raw_input)
         name = str(params.get("Name") or uuid.uuid4())
-        child_scope = f"{scope}/{task_key(call)}"
         if call.pattern is not IntegrationPattern.SYNC:
             started: list[str] = []
             ready = threading.Event()
@@ -397,14 +424,6 @@ class LocalRun:
             return described
         described["Error"], described["Cause"] = result.error, result.cause
         raise TaskFailure("States.TaskFailed", json.dumps({k: v for k, v in described.items() if v is not None}))
-
-
-def task_key(call: TaskCall) -> str:
-    """A Task's identity within its scope: the state name, plus the Map item index inside a Map."""
-    context = call.context or {}
-    item = (context.get("Map") or {}).get("Item") or {}
-    index = item.get("Index")
-    return call.state_name if index is None else f"{call.state_name}[{index}]"
 
 
 # -- entry points -------------------------------------------------------------------------------
@@ -484,6 +503,10 @@ def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name:
                    on_event=view.on_event if view else None, on_job=view.on_job if view else None,
                    notice=(view.notice if view else notice), compute=compute,
                    on_reuse=view.on_reuse if view else None)
+    resumed = run.outbox.redeliver()
+    if resumed:
+        say = view.notice if view is not None else (notice or (lambda text: print(text, file=sys.stderr)))
+        say(f"[sns] resuming {len(resumed)} delivery(ies) an earlier runner left unfinished")
     main = str(plan["main"])
     scope = redrive.scope if redrive is not None else f"{main}:{execution_name}"
     try:

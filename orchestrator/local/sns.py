@@ -10,7 +10,9 @@ Delivery targets are opt-in, read from the environment (or passed in):
 
 A delivery that fails is retried a bounded number of times with exponential backoff in a
 background thread; every attempt is recorded in the ``deliveries`` table, and the message stays
-in ``messages`` whatever happens — nothing is dropped.
+in ``messages`` whatever happens — nothing is dropped. A delivery left RETRYING by a runner that
+died (or ended its run mid-backoff) is resumed by the next ``orchestrator run`` or ``redrive``
+in that store, with the attempts it had left (:meth:`Outbox.redeliver`).
 
     >>> import tempfile
     >>> from orchestrator.local.store import Store
@@ -21,6 +23,7 @@ in ``messages`` whatever happens — nothing is dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -101,20 +104,17 @@ class Outbox:
             message = json.dumps(message, separators=(",", ":"))
         subject = params.get("Subject")
         message_id = str(uuid.uuid4())
+        created = _now_ms()
         self.store.put_message(message_id=message_id, execution_arn=execution_arn, state_name=state_name,
                                topic_arn=topic, subject=subject, message=message,
-                               attributes=params.get("MessageAttributes"), created_at=_now_ms())
+                               attributes=params.get("MessageAttributes"), created_at=created)
         topic_name = topic.rsplit(":", 1)[-1]
         self._print(f"[sns] {topic_name}: {subject + ' — ' if subject else ''}{message}")
-        notification = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic,
-                        "Subject": subject, "Message": message,
-                        "Timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
-        for url in self.webhooks:
-            self._deliver_later(message_id, url, functools.partial(self._post, url, notification))
-        if self.smtp is not None and self.smtp.to:
-            smtp = self.smtp
-            self._deliver_later(message_id, f"smtp://{smtp.host}:{smtp.port}",
-                                lambda: self._mail(smtp, subject or f"Notification from {topic_name}", message))
+        targets = [*self.webhooks, *([smtp_target(self.smtp)] if self.smtp is not None and self.smtp.to else [])]
+        for target in targets:
+            send = self._sender(target, message_id, topic, subject, message, created)
+            if send is not None:
+                self._deliver_later(message_id, target, send)
         rid = str(uuid.uuid4())
         date = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
         headers = {"x-amzn-RequestId": rid, "Content-Type": "text/xml", "Date": date, "connection": "keep-alive"}
@@ -123,22 +123,68 @@ class Outbox:
                                     "HttpHeaders": headers, "HttpStatusCode": 200},
                 "SdkResponseMetadata": {"RequestId": rid}}
 
-    def _deliver_later(self, message_id: str, target: str, send: Callable[[], None]) -> None:
-        thread = threading.Thread(target=self._deliver, args=(message_id, target, send), daemon=True,
+    def _sender(self, target: str, message_id: str, topic: str, subject: str | None, message: str,
+                created_ms: int) -> Callable[[], None] | None:
+        """What sends one message to ``target`` (a webhook URL or ``smtp://host:port``), if configured."""
+        if target.startswith("smtp://"):
+            server, _, to = target.partition("/")[2].partition("/")[2].partition("/")
+            smtp = self.smtp
+            if smtp is None or not to or f"{smtp.host}:{smtp.port}" != server:
+                return None
+            smtp = dataclasses.replace(smtp, to=tuple(to.split(",")))  # the message's own recipients
+            title = subject or f"Notification from {topic.rsplit(':', 1)[-1]}"
+            return lambda: self._mail(smtp, title, message)
+        stamp = datetime.fromtimestamp(created_ms / 1000, UTC).isoformat(timespec="milliseconds")
+        notification = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic, "Subject": subject,
+                        "Message": message, "Timestamp": stamp.replace("+00:00", "Z")}
+        return functools.partial(self._post, target, notification)
+
+    def redeliver(self, *, include_failed: bool = False) -> list[dict[str, Any]]:
+        """Resume deliveries a runner left unfinished; returns the deliveries resumed.
+
+        A runner that dies (or ends its run while a delivery is still backing off) leaves that
+        delivery's last record RETRYING. Each one whose publishing runner is gone continues here,
+        in the background, with the attempts it had left, so the total stays bounded by
+        ``attempts``; ``include_failed`` gives deliveries that used all their attempts one more
+        round. A target no longer configured (SMTP settings gone) is recorded FAILED, and the
+        message stays in the outbox either way.
+        """
+        resumed = []
+        for row in self.store.unfinished_deliveries(include_failed=include_failed):
+            if row["runner_pid"] is not None and _runner_alive(row["runner_pid"], row["runner_start"]):
+                continue  # that runner is still delivering it
+            first = int(row["attempt"]) + 1
+            # RETRYING: the attempts it had left; FAILED (asked for): one more full round.
+            last = first + self.attempts - 1 if row["status"] == "FAILED" else self.attempts
+            send = self._sender(row["target"], row["message_id"], row["topic_arn"], row["subject"],
+                                row["message"], int(row["created_at"]))
+            if send is None:
+                self.store.put_delivery(message_id=row["message_id"], target=row["target"], attempt=first,
+                                        status="FAILED", at=_now_ms(),
+                                        error="not configured here any more (ORCHESTRATOR_SMTP_HOST/_PORT)")
+                continue
+            resumed.append(row)
+            self._deliver_later(row["message_id"], row["target"], send, attempts=(first, max(first, last)))
+        return resumed
+
+    def _deliver_later(self, message_id: str, target: str, send: Callable[[], None], *,
+                       attempts: tuple[int, int] | None = None) -> None:
+        first, last = attempts or (1, self.attempts)
+        thread = threading.Thread(target=self._deliver, args=(message_id, target, send, first, last), daemon=True,
                                   name=f"sns-delivery-{message_id[:8]}")
         self._pending.append(thread)
         thread.start()
 
-    def _deliver(self, message_id: str, target: str, send: Callable[[], None]) -> None:
+    def _deliver(self, message_id: str, target: str, send: Callable[[], None], first: int, last: int) -> None:
         delay = self.backoff
-        for attempt in range(1, self.attempts + 1):
+        for attempt in range(first, last + 1):
             try:
                 send()
             except (OSError, smtplib.SMTPException, urllib.error.URLError, ValueError) as exc:
-                last = attempt == self.attempts
+                final = attempt >= last
                 self.store.put_delivery(message_id=message_id, target=target, attempt=attempt,
-                                        status="FAILED" if last else "RETRYING", error=str(exc), at=_now_ms())
-                if last:
+                                        status="FAILED" if final else "RETRYING", error=str(exc), at=_now_ms())
+                if final:
                     self._print(f"[sns] delivery to {target} failed after {attempt} attempts: {exc} "
                                 "(the message is kept in the outbox)")
                     return
@@ -179,6 +225,21 @@ class Outbox:
         for thread in list(self._pending):
             thread.join(None if deadline is None else max(deadline - time.monotonic(), 0))
         self._pending = [t for t in self._pending if t.is_alive()]
+
+
+def smtp_target(smtp: SmtpConfig) -> str:
+    """How deliveries through ``smtp`` are recorded, recipients included, so a redelivery has them.
+
+    >>> smtp_target(SmtpConfig(host="mail", to=("a@x.org", "b@x.org")))
+    'smtp://mail:25/a@x.org,b@x.org'
+    """
+    return f"smtp://{smtp.host}:{smtp.port}/{','.join(smtp.to)}"
+
+
+def _runner_alive(pid: int, start: str | None) -> bool:
+    from orchestrator.local.procs import pid_alive, process_start_time
+
+    return pid_alive(pid) and (start is None or process_start_time(pid) == start)
 
 
 def configured_outbox(store: Store, *, email: Sequence[str] = (), webhook: str | None = None,

@@ -181,6 +181,7 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"Cannot open the local store {self.path}: {exc}. Point {HOME_ENV} at a writable "
                              "directory, e.g. export ORCHESTRATOR_HOME=$PWD/.orchestrator") from None
@@ -188,6 +189,13 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def _migrate(self) -> None:
+        """Columns added after the first release, so stores written by it keep working."""
+        for table, column, kind in (("jobs", "task_attempt", "INTEGER"), ("invocations", "task_attempt", "INTEGER")):
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -303,15 +311,16 @@ class Store:
     # -- jobs, invocations, messages ----------------------------------------------------------
 
     def put_job(self, job: dict[str, Any], *, execution_arn: str | None, state_name: str | None,
-                log_paths: list[str], updated_at: int) -> None:
+                log_paths: list[str], updated_at: int, task_attempt: int | None = None) -> None:
+        """``task_attempt``: which attempt of its Task state submitted the job (1 = the first)."""
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO jobs (job_id, execution_arn, state_name, job_name, queue, status,"
-                " status_reason, attempts, created_at, updated_at, log_paths, description)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " status_reason, attempts, created_at, updated_at, log_paths, description, task_attempt)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job["JobId"], execution_arn, state_name, job["JobName"], job["JobQueue"], job["Status"],
                  job.get("StatusReason"), len(job.get("Attempts", [])), job["CreatedAt"], updated_at,
-                 json.dumps(log_paths), json.dumps(job)))
+                 json.dumps(log_paths), json.dumps(job), task_attempt))
 
     def fail_open_jobs(self, execution_arn: str, reason: str) -> None:
         """Jobs left unfinished by a dead runner (its watchdog killed their processes) → FAILED."""
@@ -323,9 +332,9 @@ class Store:
     def jobs(self, execution_arn: str) -> list[dict[str, Any]]:
         rows = self._query(
             "SELECT job_id, state_name, job_name, queue, status, status_reason, attempts, log_paths,"
-            " description FROM jobs WHERE execution_arn=? ORDER BY created_at, rowid", (execution_arn,))
+            " description, task_attempt FROM jobs WHERE execution_arn=? ORDER BY created_at, rowid", (execution_arn,))
         keys = ("job_id", "state_name", "job_name", "queue", "status", "status_reason", "attempts",
-                "log_paths", "description")
+                "log_paths", "description", "task_attempt")
         out = []
         for r in rows:
             item = dict(zip(keys, r, strict=True))
@@ -336,20 +345,21 @@ class Store:
 
     def put_invocation(self, *, request_id: str, execution_arn: str | None, state_name: str | None,
                        function_name: str, status: str, started_at: int, duration_ms: float | None,
-                       error: str | None, log_path: str | None) -> None:
+                       error: str | None, log_path: str | None, task_attempt: int | None = None) -> None:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO invocations (request_id, execution_arn, state_name, function_name,"
-                " status, started_at, duration_ms, error, log_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " status, started_at, duration_ms, error, log_path, task_attempt)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (request_id, execution_arn, state_name, function_name, status, started_at, duration_ms,
-                 error, log_path))
+                 error, log_path, task_attempt))
 
     def invocations(self, execution_arn: str) -> list[dict[str, Any]]:
         rows = self._query(
-            "SELECT request_id, state_name, function_name, status, duration_ms, error, log_path, started_at"
-            " FROM invocations WHERE execution_arn=? ORDER BY started_at, rowid", (execution_arn,))
+            "SELECT request_id, state_name, function_name, status, duration_ms, error, log_path, started_at,"
+            " task_attempt FROM invocations WHERE execution_arn=? ORDER BY started_at, rowid", (execution_arn,))
         keys = ("request_id", "state_name", "function_name", "status", "duration_ms", "error", "log_path",
-                "started_at")
+                "started_at", "task_attempt")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def put_message(self, *, message_id: str, execution_arn: str | None, state_name: str | None,
@@ -376,6 +386,25 @@ class Store:
             self._db.execute(
                 "INSERT INTO deliveries (message_id, target, attempt, status, error, at) VALUES (?, ?, ?, ?, ?, ?)",
                 (message_id, target, attempt, status, error, at))
+
+    def unfinished_deliveries(self, *, include_failed: bool = False) -> list[dict[str, Any]]:
+        """Deliveries whose last record is RETRYING (or FAILED too), with their message, oldest first.
+
+        Each row: message_id, target, attempt (the last one made), status, execution_arn, topic_arn,
+        subject, message, created_at, runner_pid, runner_start (of the publishing execution).
+        """
+        statuses = ("RETRYING", "FAILED") if include_failed else ("RETRYING",)
+        rows = self._query(
+            "SELECT d.message_id, d.target, d.attempt, d.status, m.execution_arn, m.topic_arn, m.subject,"
+            " m.message, m.created_at, e.runner_pid, e.runner_start FROM deliveries d"
+            " JOIN messages m ON m.message_id = d.message_id"
+            " LEFT JOIN executions e ON e.arn = m.execution_arn"
+            " WHERE d.rowid = (SELECT MAX(rowid) FROM deliveries l WHERE l.message_id = d.message_id"
+            " AND l.target = d.target)"
+            f" AND d.status IN ({', '.join('?' for _ in statuses)}) ORDER BY m.created_at, d.rowid", statuses)
+        keys = ("message_id", "target", "attempt", "status", "execution_arn", "topic_arn", "subject", "message",
+                "created_at", "runner_pid", "runner_start")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def deliveries(self, message_id: str) -> list[dict[str, Any]]:
         rows = self._query(

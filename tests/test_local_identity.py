@@ -1,0 +1,112 @@
+"""Stored-result keys for redrive: Map iterations (nested too), loops, and the first run never replays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator import model
+from orchestrator.local.identity import TaskIdentity
+from orchestrator.local.runner import build_plan, redrive_execution, run_plan
+from orchestrator.local.store import Store
+
+
+def job_state(next_state: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A Batch task running the ``work`` job with ``N`` (from ``$.n``) in its environment."""
+    state: dict[str, Any] = {
+        "Type": "Task", "Resource": "arn:aws:states:::batch:submitJob.sync",
+        "Parameters": {"JobName": "work", "JobQueue": "${JobQueue_default}", "JobDefinition": "${JobDefinition_work}",
+                       "ContainerOverrides": {"Environment": [{"Name": "N", "Value.$": "$.n"}]}},
+        "ResultSelector": {"Status.$": "$.Status"}, **extra}
+    if next_state is None:
+        state["End"] = True
+    else:
+        state["Next"] = next_state
+    return state
+
+
+def plan_for(tmp_path: Path, definition: dict[str, Any], script: str) -> dict[str, Any]:
+    wf = model.Workflow(name="keys", tasks=(
+        model.Task(name="work", job=model.BatchJob(image="x", command=("sh", "-c", script))),))
+    return build_plan(wf, {"keys": definition}, "keys", str(tmp_path))
+
+
+def nested_map(concurrency: int) -> dict[str, Any]:
+    inner = {"StartAt": "work", "States": {"work": job_state()}}
+    outer_processor = {"StartAt": "Inner", "States": {"Inner": {
+        "Type": "Map", "ItemsPath": "$.inner", "MaxConcurrency": concurrency,
+        "ItemSelector": {"n.$": "States.Format('{}-{}', $.o, $$.Map.Item.Value)"},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **inner}, "End": True}}}
+    return {"StartAt": "Outer", "States": {"Outer": {
+        "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": concurrency,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **outer_processor}, "End": True}}}
+
+
+ITEMS = {"items": [{"o": 0, "inner": [0, 1]}, {"o": 1, "inner": [0, 1]}]}
+
+
+@pytest.mark.parametrize("concurrency", [1, 0])
+def test_nested_map_redrive_reruns_only_the_failed_iteration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             concurrency: int) -> None:
+    monkeypatch.chdir(tmp_path)
+    log, gate = tmp_path / "log", tmp_path / "gate"
+    script = f'echo $N >> {log}; [ "$N" != 1-1 ] || test -e {gate}'
+    plan = plan_for(tmp_path, nested_map(concurrency), script)
+    first = run_plan(plan, ITEMS, home=tmp_path / "home")
+    assert first.status == "FAILED"
+    assert sorted(log.read_text().split()) == ["0-0", "0-1", "1-0", "1-1"]
+    keys = {key for key, in Store(tmp_path / "home")._query("SELECT key FROM task_results")}
+    assert keys == {"Outer[0]/Inner[0]/work#0", "Outer[0]/Inner[1]/work#0", "Outer[1]/Inner[0]/work#0"}
+    gate.touch()
+    second = redrive_execution(first.name, home=tmp_path / "home")
+    assert second.status == "SUCCEEDED", second.cause
+    assert sorted(log.read_text().split()) == ["0-0", "0-1", "1-0", "1-1", "1-1"]  # only 1-1 ran again
+    assert len(second.reused) == 3
+    assert second.output == [[{"Status": "SUCCEEDED"}] * 2] * 2
+
+
+def test_first_run_never_replays_a_stored_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same state, same parameters, one at a time: each Map iteration and each loop pass runs."""
+    monkeypatch.chdir(tmp_path)
+    log = tmp_path / "log"
+    loop = {"StartAt": "Init", "States": {
+        "Init": {"Type": "Pass", "Result": {"n": "x", "left": [1, 2]}, "Next": "work"},
+        "work": job_state("More", ResultPath=None),
+        "More": {"Type": "Choice", "Choices": [{"Variable": "$.left[0]", "IsPresent": True, "Next": "Pop"}],
+                 "Default": "Fan"},
+        "Pop": {"Type": "Pass", "Parameters": {"n": "x", "left.$": "$.left[1:]"}, "Next": "work"},
+        "Fan": {"Type": "Map", "ItemsPath": "$.left", "MaxConcurrency": 1, "ItemSelector": {"n": "x"},
+                "ItemProcessor": {"StartAt": "again", "States": {"again": {**job_state(), "Parameters": {
+                    **job_state()["Parameters"], "JobName": "again"}}}},
+                "End": True}}}
+    loop["States"]["Fan"]["ItemsPath"] = "$.items"
+    loop["States"]["Init"]["Result"]["items"] = [1, 2, 3]
+    loop["States"]["Pop"]["Parameters"]["items.$"] = "$.items"
+    plan = plan_for(tmp_path, loop, f"echo $N >> {log}")
+    result = run_plan(plan, {}, home=tmp_path / "home")
+    assert result.status == "SUCCEEDED", result.cause
+    assert log.read_text().split() == ["x"] * 6  # 3 loop passes + 3 Map iterations
+    assert result.reused == ()
+
+
+def test_identity_follows_iterations_and_joins() -> None:
+    ids = TaskIdentity()
+    events = [
+        (1, 0, "MapStateEntered", {"name": "M"}), (2, 1, "MapStateStarted", None),
+        (3, 2, "MapIterationStarted", {"name": "M", "index": 0}),
+        (4, 3, "TaskStateEntered", {"name": "t"}), (5, 4, "TaskScheduled", {"parameters": '{"a": 1}'}),
+        (6, 5, "MapIterationSucceeded", {"name": "M", "index": 0}),
+        (7, 6, "MapStateSucceeded", None), (8, 7, "TaskStateEntered", {"name": "after"}),
+        (9, 8, "TaskScheduled", {"parameters": "{}"})]
+    for event_id, previous, kind, details in events:
+        event: dict[str, Any] = {"id": event_id, "previousEventId": previous, "type": kind}
+        if kind.endswith("StateEntered"):
+            event["stateEnteredEventDetails"] = details
+        elif details is not None:
+            event[kind[0].lower() + kind[1:] + "EventDetails"] = details
+        ids.observe(event)
+    assert ids.claim("t", {"a": 1}) == "M[0]/t"
+    assert ids.claim("after", {}) == "after"
+    assert ids.claim("after", {}) is None  # claimed once; an unknown call is never stored or replayed
