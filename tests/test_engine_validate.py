@@ -77,3 +77,11 @@ def test_state_names_are_unique_across_branches() -> None:
         "Work": {"Type": "Parallel", "Branches": [branch], "End": True}}})
     assert got == ["state 'Work' branch 0: state 'Work': the name is also used by state 'Work'; state names "
                    "must be unique across the whole state machine"]
+
+
+def test_task_timing_and_retry_intervals() -> None:
+    state = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True,
+             "TimeoutSeconds": 60, "HeartbeatSeconds": 60, "Retry": [{"ErrorEquals": ["X"], "IntervalSeconds": 0}]}
+    got = problems({"StartAt": "T", "States": {"T": state}})
+    assert got == ["state 'T' field 'HeartbeatSeconds': must be smaller than TimeoutSeconds (60). Received 60.",
+                   "state 'T' field 'Retry[0].IntervalSeconds': must be an integer of at least 1. Received 0."]

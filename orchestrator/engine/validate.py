@@ -171,6 +171,8 @@ def _check_state(name: str, state: Any, states: Mapping[str, Any], prefix: str,
     if stype == "Task" and not isinstance(state.get("Resource"), str):
         yield Problem(where=_where(prefix, name, "Resource"), message="is missing",
                       fix='"Resource": "arn:aws:states:::lambda:invoke"')
+    if stype == "Task":
+        yield from _check_task_timing(name, state, prefix)
     if stype == "Wait":
         given = [f for f in _WAIT_FIELDS if f in state]
         if len(given) != 1:
@@ -229,12 +231,37 @@ def _check_handlers(name: str, state: Mapping[str, Any], prefix: str) -> Iterato
                 if not isinstance(rate, int | float) or rate < 1.0:
                     yield Problem(where=_where(prefix, name, f"Retry[{i}].BackoffRate"),
                                   message=f"must be at least 1.0. Received {rate!r}.")
+                for key, low in (("IntervalSeconds", 1), ("MaxDelaySeconds", 1)):
+                    value = handler.get(key, low)
+                    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                        yield Problem(where=_where(prefix, name, f"Retry[{i}].{key}"),
+                                      message=f"must be an integer of at least {low}. Received {value!r}.")
                 jitter = handler.get("JitterStrategy", "NONE")
                 if jitter not in ("FULL", "NONE"):
                     yield Problem(where=_where(prefix, name, f"Retry[{i}].JitterStrategy"),
                                   message=f"must be FULL or NONE. Received {jitter!r}.")
             elif not isinstance(handler.get("Next"), str):
                 yield Problem(where=_where(prefix, name, f"Catch[{i}].Next"), message="is missing")
+
+
+def _check_task_timing(name: str, state: Mapping[str, Any], prefix: str) -> Iterator[Problem]:
+    """TimeoutSeconds and HeartbeatSeconds are positive integers, the heartbeat the shorter."""
+    given: dict[str, int] = {}
+    for field in ("TimeoutSeconds", "HeartbeatSeconds"):
+        if field not in state or (isinstance(state[field], str) and state[field].startswith("{%")):
+            continue
+        value = state[field]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            yield Problem(where=_where(prefix, name, field),
+                          message=f"must be a positive integer. Received {value!r}.")
+        else:
+            given[field] = value
+    if "TimeoutSeconds" in given and "HeartbeatSeconds" in given and \
+            given["HeartbeatSeconds"] >= given["TimeoutSeconds"]:
+        yield Problem(where=_where(prefix, name, "HeartbeatSeconds"),
+                      message=f"must be smaller than TimeoutSeconds ({given['TimeoutSeconds']}). "
+                              f"Received {given['HeartbeatSeconds']}.",
+                      fix=f'"HeartbeatSeconds": {max(1, given["TimeoutSeconds"] - 1)}')
 
 
 def _check_choice(name: str, state: Mapping[str, Any], prefix: str, ql: str) -> Iterator[Problem]:
