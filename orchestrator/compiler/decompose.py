@@ -47,11 +47,12 @@ from orchestrator.compiler.sp import (
     series,
 )
 
-# How much search work (tasks visited by the recursion) a decomposition may spend trying
-# alternative splits of non-series-parallel parts, before it settles for the greedy choice.
-# Counting work rather than reading a clock keeps the result deterministic; 100,000 keeps a
-# 10,000-task DAG around a second of CPU on a 2-core machine, and gives small DAGs a deep search.
-_BUDGET = 100_000
+# How much search work a decomposition may spend trying alternative splits of
+# non-series-parallel parts before it settles for the greedy choice, counted as tasks plus edges
+# visited by the recursion. Counting work rather than reading a clock keeps the result
+# deterministic; this much keeps a 10,000-task workflow around a second of CPU on a 2-core machine
+# and lets small DAGs be searched deeply.
+_BUDGET = 1_500_000
 # Relative tolerance under which two makespans count as equal (then fewer Parallels wins).
 _TIE = 1e-9
 
@@ -76,7 +77,14 @@ def _better(a: _Result, b: _Result) -> bool:
 class _Search:
     """State of one decomposition: the reduced DAG and scratch arrays indexed by task."""
 
-    def __init__(self, graph: dagmod.Dag, budget: int, mode: str = "both", tries: int = 3) -> None:
+    def __init__(
+        self,
+        graph: dagmod.Dag,
+        budget: int,
+        mode: str = "both",
+        tries: int = 3,
+        reduced: tuple[list[list[int]], list[list[int]]] | None = None,
+    ) -> None:
         self.mode = mode
         self.tries = tries
         self.groups: tuple[int, ...] = (1, 2, 3)
@@ -84,8 +92,9 @@ class _Search:
         self.cache: dict[tuple[tuple[int, ...], float], _Result] = {}
         self.names = graph.names
         self.w = graph.weights
-        self.preds, self.succs = dagmod.reduce_edges(graph)
+        self.preds, self.succs = reduced if reduced is not None else dagmod.reduce_edges(graph)
         n = len(graph)
+        self.cost = [1 + len(self.preds[v]) + len(self.succs[v]) for v in range(n)]
         self.member = [0] * n  # member[v] == gen  <=>  v is in the part being examined
         self.seen = [0] * n
         self.gen = 0
@@ -468,7 +477,9 @@ class _Search:
         if len(part) == 1:
             v = part[0]
             return _Result(Leaf(self.names[v]), self.w[v], 0)
-        self.budget -= len(part)
+        # Charge what the passes below cost: every task and every edge they look at.
+        cost = self.cost
+        self.budget -= sum([cost[v] for v in part])
         gen = self._mark(part)
         comps = self._components(part, gen)
         if len(comps) > 1:
@@ -598,12 +609,18 @@ def decompose(
     sys.setrecursionlimit(max(old_limit, 4 * n + 1000))
     budget = _BUDGET // 2  # half for the forward search, half for the reversed one
     try:
-        best = _Search(graph, budget).solve(list(range(n)))
+        forward = _Search(graph, budget)
+        best = forward.solve(list(range(n)))
         cp = max(dagmod.earliest_finish(graph))
         if best.span > cp * (1 + _TIE):
             # The same search on the reversed DAG places tasks with slack as late as possible
             # instead of as early as possible; reversing its answer gives a valid structure too.
-            found = _Search(_reversed(graph), budget).solve(list(range(n)))
+            # The reduction of the reversed DAG is the reversed reduction.
+            mirrored = (
+                [[n - 1 - y for y in reversed(forward.succs[n - 1 - i])] for i in range(n)],
+                [[n - 1 - x for x in reversed(forward.preds[n - 1 - i])] for i in range(n)],
+            )
+            found = _Search(_reversed(graph), budget, reduced=mirrored).solve(list(range(n)))
             backward = _Result(_reverse(found.node), found.span, found.parallels)
             if _better(backward, best):
                 best = backward
