@@ -83,5 +83,6 @@ def test_task_timing_and_retry_intervals() -> None:
     state = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True,
              "TimeoutSeconds": 60, "HeartbeatSeconds": 60, "Retry": [{"ErrorEquals": ["X"], "IntervalSeconds": 0}]}
     got = problems({"StartAt": "T", "States": {"T": state}})
-    assert got == ["state 'T' field 'HeartbeatSeconds': must be smaller than TimeoutSeconds (60). Received 60.",
-                   "state 'T' field 'Retry[0].IntervalSeconds': must be an integer of at least 1. Received 0."]
+    assert sorted(got) == [
+        "state 'T' field 'HeartbeatSeconds': must be smaller than TimeoutSeconds (60). Received 60.",
+        "state 'T' field 'Retry[0].IntervalSeconds': must be an integer of at least 1. Received 0."]
