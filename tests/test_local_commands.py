@@ -90,3 +90,42 @@ def test_input_from_a_file(project: Path, capsys: pytest.CaptureFixture[str]) ->
     assert commands.run("greet.yaml", "@input.json") == 0
     with pytest.raises(OrchestratorError, match="cannot read missing.json"):
         commands.run("greet.yaml", "@missing.json")
+
+
+RETRIED = """
+name: retried
+tasks:
+  - name: flaky
+    batch: {image: "alpine:3", command: ["sh", "-c", "test -e tried || { touch tried; exit 3; }"]}
+    retries: {attempts: 2, interval: 1s}
+  - name: mocked
+    lambda: {handler: "handlers:shout"}
+    after: [flaky]
+"""
+MOCKS = {"StateMachines": {"retried": {"TestCases": {
+    "MockedShout": {"mocked": "ThrowThenReturn"}, "Typo": {"mocekd": "ThrowThenReturn"}}}},
+    "MockedResponses": {"ThrowThenReturn": {
+        "0": {"Throw": {"Error": "Lambda.ServiceException", "Cause": "mocked"}},
+        "1-2": {"Return": {"Payload": "SHOUTED"}}}}}
+
+
+def test_summary_numbers_each_task_attempt_and_lists_mocked_calls(project: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "retried.yaml").write_text(RETRIED)
+    (project / "mocks.json").write_text(json.dumps(MOCKS))
+    assert commands.run("retried.yaml", None, "mocks.json", "MockedShout") == 0
+    out = capsys.readouterr().out
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in out.splitlines()
+            if line.startswith("│") and line.split("│")[1].strip()]
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        ("flaky", "batch", "FAILED", "1"), ("flaky", "batch", "SUCCEEDED", "2"),
+        ("mocked", "mock", "FAILED", "1"), ("mocked", "mock", "SUCCEEDED", "2")]
+    assert "(exit code 3)" in out
+
+
+def test_a_test_case_that_mocks_no_such_state_is_an_error(project: Path) -> None:
+    (project / "retried.yaml").write_text(RETRIED)
+    (project / "mocks.json").write_text(json.dumps(MOCKS))
+    with pytest.raises(OrchestratorError, match=r"mocks.json: test case 'Typo' mocks 'mocekd', which is not a Task "
+                                                r"state of 'retried' \(Task states: flaky, mocked"):
+        commands.run("retried.yaml", None, "mocks.json", "Typo")

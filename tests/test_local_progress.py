@@ -54,3 +54,25 @@ def test_reused_tasks_show_as_reused() -> None:
     view.on_reuse("load")
     view.on_event(ARN, {"id": 4, "previousEventId": 3, "type": "TaskSucceeded"})
     assert view.rows["load"].status == "REUSED"
+
+
+def test_attempt_is_the_task_states_attempt_with_batchs_own_inside() -> None:
+    console = Console(record=True, width=100)
+    view = ProgressView({"main": "wf", "definitions": {"wf": DEFINITION}}, console=console)
+    for event in [
+        {"id": 2, "previousEventId": 1, "type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "load"}},
+        {"id": 3, "previousEventId": 2, "type": "TaskScheduled"},
+        {"id": 4, "previousEventId": 3, "type": "TaskStarted"},
+        {"id": 5, "previousEventId": 4, "type": "TaskFailed"},
+        {"id": 6, "previousEventId": 5, "type": "TaskScheduled"},  # the Retry's second attempt
+    ]:
+        view.on_event(ARN, event)
+    assert view.rows["load"].attempt == 2
+    view.on_job({"JobQueue": "q", "Status": "RUNNING", "Attempts": [{}, {}]}, ARN, "load")
+    console.print(view.render())
+    assert "2 (Batch: 3)" in console.export_text()
+    # A Map runs the state again in each iteration: each entry starts again at attempt 1.
+    view.on_event(ARN, {"id": 7, "previousEventId": 1, "type": "TaskStateEntered",
+                        "stateEnteredEventDetails": {"name": "load"}})
+    view.on_event(ARN, {"id": 8, "previousEventId": 7, "type": "TaskScheduled"})
+    assert view.rows["load"].attempt == 1

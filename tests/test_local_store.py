@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -182,3 +183,18 @@ def test_an_unusable_home_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(StoreError, match=r"Cannot open the local store .*Point ORCHESTRATOR_HOME at a writable"):
         Store(tmp_path / "file" / "home")
+
+
+@pytest.mark.parametrize(("response", "message"), [
+    ({"0": {"Return": 1, "Throw": {"Error": "E"}}}, r'MockedResponses.r.0: a response has exactly one of "Return" or "Throw"'),
+    ({"0": {"Retrun": 1}}, r'MockedResponses.r.0: a response has exactly one of "Return" or "Throw"'),
+    ({"0": {"Throw": {"Cause": "no error"}}}, r'MockedResponses.r.0: "Throw" needs a string "Error"'),
+    ({"0-2": {"Return": 1}, "2": {"Return": 2}}, r"MockedResponses.r: invocation 2 has more than one response"),
+    ({"2-1": {"Return": 1}}, r"response key '2-1' is not an invocation number or range"),
+    ({}, r"MockedResponses.r: expected an object of responses keyed by invocation"),
+])
+def test_mocked_responses_are_checked_when_the_test_case_is_chosen(response: Any, message: str) -> None:
+    config = MockConfig.from_dict({"StateMachines": {"wf": {"TestCases": {"T": {"S": "r"}}}},
+                                   "MockedResponses": {"r": response}})
+    with pytest.raises(MockConfigError, match=message):
+        config.case("wf", "T")

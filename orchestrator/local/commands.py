@@ -69,7 +69,8 @@ def _status(status: str) -> Text:
     return Text(status, style=STYLE.get(status, "yellow" if status in ("TIMED_OUT", "ABORTED") else ""))
 
 
-def summary_rows(store: Store, execution_arn: str) -> list[tuple[str, str, Text, str, str]]:
+def summary_rows(store: Store, execution_arn: str,
+                 mocked: tuple[tuple[int, str, int, str], ...] = ()) -> list[tuple[str, str, Text, str, str]]:
     """One row per job or invocation, oldest first: (task, service, status, attempt, duration).
 
     Each retry of a Task state submits a new job (or invokes again), so a state can have several
@@ -95,6 +96,8 @@ def summary_rows(store: Store, execution_arn: str) -> list[tuple[str, str, Text,
         for inv in store.invocations(arn):
             found.append((int(inv["started_at"]), inv["state_name"] or inv["function_name"], "lambda",
                           _status(inv["status"]), inv["task_attempt"], 1, f"{(inv['duration_ms'] or 0) / 1000:.2f}s"))
+    for at, state, attempt, outcome in mocked:
+        found.append((at, state, "mock", _status(outcome), attempt, 1, ""))
     return [(task, service, status, attempt_label(attempt or 1, batch_attempts), duration)
             for _, task, service, status, attempt, batch_attempts, duration in sorted(found, key=lambda r: r[0])]
 
@@ -104,7 +107,7 @@ def _summary(console: Console, result: RunResult) -> None:
     table = Table(title="tasks", title_justify="left")
     for column in ("task", "service", "status", "attempt", "duration"):
         table.add_column(column)
-    for cells in summary_rows(store, result.execution_arn):
+    for cells in summary_rows(store, result.execution_arn, result.mocked):
         table.add_row(*cells)
     if result.reused:
         table.caption = f"not run again (completed before redrive): {', '.join(sorted(set(result.reused)))}"

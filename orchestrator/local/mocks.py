@@ -39,12 +39,30 @@ def _ranges(key: str, where: str) -> tuple[int, int]:
     text = key.strip()
     try:
         if "-" in text:
-            low, high = text.split("-", 1)
-            return int(low), int(high)
-        return int(text), int(text)
+            low_text, high_text = text.split("-", 1)
+            low, high = int(low_text), int(high_text)
+        else:
+            low = high = int(text)
+        if 0 <= low <= high:
+            return low, high
     except ValueError:
-        raise MockConfigError(
-            f"{where}: response key {key!r} is not an invocation number or range; use \"0\" or \"1-2\".") from None
+        pass
+    raise MockConfigError(
+            f"{where}: response key {key!r} is not an invocation number or range; use \"0\" or \"1-2\".")
+
+
+def _response(value: Any, where: str) -> Mapping[str, Any]:
+    """One mocked response: exactly one of ``Return`` (any JSON) or ``Throw`` ({Error, Cause})."""
+    kinds = [k for k in ("Return", "Throw") if isinstance(value, dict) and k in value]
+    if not isinstance(value, dict) or len(kinds) != 1 or set(value) - {"Return", "Throw"}:
+        raise MockConfigError(f"{where}: a response has exactly one of \"Return\" or \"Throw\", "
+                              f"got {json.dumps(value)[:80]}.")
+    throw = value.get("Throw")
+    if kinds == ["Throw"] and not (isinstance(throw, dict) and isinstance(throw.get("Error"), str)
+                                   and isinstance(throw.get("Cause", ""), str)):
+        raise MockConfigError(f"{where}: \"Throw\" needs a string \"Error\" (and optionally a string "
+                              "\"Cause\"), e.g. {\"Throw\": {\"Error\": \"States.TaskFailed\", \"Cause\": \"...\"}}.")
+    return value
 
 
 @dataclass(slots=True)
@@ -71,8 +89,8 @@ class MockCase:
                 chosen = response
                 break
         if "Throw" in chosen:
-            throw = chosen["Throw"] or {}
-            raise TaskFailure(str(throw.get("Error", "States.TaskFailed")), throw.get("Cause"))
+            throw = chosen["Throw"]
+            raise TaskFailure(str(throw["Error"]), throw.get("Cause"))
         return chosen.get("Return")
 
 
@@ -119,6 +137,13 @@ class MockConfig:
                     f"{self.source}: test case {test_case!r} maps state {state!r} to {response_name!r}, "
                     "which is not in MockedResponses.")
             where = f"{self.source}: MockedResponses.{response_name}"
-            entries = sorted(((*_ranges(k, where), v) for k, v in response.items()), key=lambda e: (e[0], e[1]))
+            if not isinstance(response, dict) or not response:
+                raise MockConfigError(f"{where}: expected an object of responses keyed by invocation, e.g. "
+                                      '{"0": {"Return": {...}}, "1-2": {"Throw": {"Error": "...", "Cause": "..."}}}.')
+            entries = sorted(((*_ranges(k, where), _response(v, f"{where}.{k}")) for k, v in response.items()),
+                             key=lambda e: (e[0], e[1]))
+            for (_, high, _), (low, _, _) in zip(entries, entries[1:], strict=False):
+                if low <= high:
+                    raise MockConfigError(f"{where}: invocation {low} has more than one response; ranges must not overlap.")
             states[state] = entries
         return MockCase(test_case, states)

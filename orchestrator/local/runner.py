@@ -64,7 +64,7 @@ from orchestrator.local.batch import (
 )
 from orchestrator.local.identity import TaskIdentity
 from orchestrator.local.lambda_ import DEFAULT_TIMEOUT, LambdaFunction, LocalLambda
-from orchestrator.local.mocks import MockCase, MockConfig
+from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
 from orchestrator.local.procs import pid_alive, process_start_time
 from orchestrator.local.sns import Outbox, configured_outbox
 from orchestrator.local.store import ExecutionRow, Store
@@ -202,6 +202,8 @@ class RunResult:
     redrive_count: int = 0
     reused: tuple[str, ...] = ()
     logs: dict[str, list[str]] = field(default_factory=dict)
+    # Calls answered by the mock config: (epoch ms, state name, Task attempt, SUCCEEDED | FAILED).
+    mocked: tuple[tuple[int, str, int, str], ...] = ()
 
     @property
     def succeeded(self) -> bool:
@@ -251,6 +253,7 @@ class LocalRun:
         self.virtual_time = virtual_time
         self._on_event = on_event
         self.reused: list[str] = []
+        self.mocked: list[tuple[int, str, int, str]] = []
         self._lock = threading.Lock()
         self._completions: dict[tuple[str, str], int] = {}
         cwd = str(plan.get("cwd") or os.getcwd())
@@ -310,7 +313,12 @@ class LocalRun:
                             self._on_reuse(call.state_name)
                         return stored
             if self.mock is not None and self.mock.mocks(call.state_name):
-                result = self.mock.respond(call.state_name)  # stored too: a redrive keeps the mock's answer
+                try:
+                    result = self.mock.respond(call.state_name)  # stored too: a redrive keeps the mock's answer
+                except TaskFailure:
+                    self.mocked.append((int(time.time() * 1000), call.state_name, call.attempt + 1, "FAILED"))
+                    raise
+                self.mocked.append((int(time.time() * 1000), call.state_name, call.attempt + 1, "SUCCEEDED"))
             elif service is None:
                 result = self._start_child(call, f"{scope}/{task or call.state_name}#{occurrence}")
             else:
@@ -453,7 +461,7 @@ def _load(wf: model.Workflow | str | os.PathLike[str]) -> model.Workflow:
 
 
 def _mock_case(mock_config: MockConfig | str | os.PathLike[str] | None, test_case: str | None,
-               machine: str) -> MockCase | None:
+               plan: Mapping[str, Any]) -> MockCase | None:
     if mock_config is None:
         if test_case is not None:
             raise OrchestratorError("A test case needs a mock config: pass --mock-config FILE with --test-case.")
@@ -461,7 +469,18 @@ def _mock_case(mock_config: MockConfig | str | os.PathLike[str] | None, test_cas
     config = mock_config if isinstance(mock_config, MockConfig) else MockConfig.load(mock_config)
     if test_case is None:
         raise OrchestratorError(f"{config.source}: name the test case to use (--test-case NAME).")
-    return config.case(machine, test_case)
+    case = config.case(str(plan["main"]), test_case)
+    from orchestrator.local.progress import task_states
+
+    known = [name for definition in plan["definitions"].values() for name, _ in task_states(definition)]
+    unknown = sorted(set(case.states) - set(known))
+    if unknown:
+        # A typo would otherwise run the real task silently, which a mocked test must not do.
+        raise MockConfigError(
+            f"{config.source}: test case {test_case!r} mocks {', '.join(map(repr, unknown))}, which "
+            f"{'is' if len(unknown) == 1 else 'are'} not a Task state of {plan['workflow']!r} "
+            f"(Task states: {', '.join(known) or 'none'}).")
+    return case
 
 
 def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None, *,
@@ -474,7 +493,7 @@ def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None,
     workflow = _load(wf)
     plan = compile_plan(workflow, os.getcwd())
     store = Store(home)
-    mock = _mock_case(mock_config, test_case, plan["main"])
+    mock = _mock_case(mock_config, test_case, plan)
     execution_name = name or f"{workflow.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     return _drive(store, plan, input, execution_name=execution_name, redrive=None, mock=mock, progress=progress,
                   virtual_time=virtual_time, compute=compute, notice=notice)
@@ -522,7 +541,8 @@ def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name:
     arn = result.execution_arn
     return RunResult(execution_arn=arn, name=execution_name, status=result.status, output=result.output,
                      error=result.error, cause=result.cause, history=store.events(arn), home=store.home,
-                     redrive_count=redrive_count, reused=tuple(run.reused), logs=_logs(store, arn))
+                     redrive_count=redrive_count, reused=tuple(run.reused), logs=_logs(store, arn),
+                     mocked=tuple(run.mocked))
 
 
 def reconcile(store: Store) -> None:
