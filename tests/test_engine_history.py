@@ -24,6 +24,7 @@ def test_pass_machine_history_has_aws_shape_and_numbering() -> None:
     assert [e["previousEventId"] for e in events] == [0, 1, 2, 3, 4, 5]
     assert all(isinstance(e["timestamp"], datetime) and e["timestamp"].tzinfo for e in events)
     started = events[0]["executionStartedEventDetails"]
+    assert set(started) == {"input", "inputDetails", "roleArn"}
     assert started["input"] == '{"in":true}'
     assert started["inputDetails"] == {"truncated": False}
     assert started["roleArn"].startswith("arn:aws:iam::123456789012:role/")

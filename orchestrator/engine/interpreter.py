@@ -77,8 +77,7 @@ class Execution:
     def _begin(self) -> None:
         rt = self._rt
         self._root.previous = rt.history.add("ExecutionStarted", 0, {
-            "input": dumps(rt.input), "inputDetails": {"truncated": False}, "roleArn": rt.role_arn,
-            "stateMachineArn": rt.state_machine_arn})
+            "input": dumps(rt.input), "inputDetails": {"truncated": False}, "roleArn": rt.role_arn})
         self._supervisor.start()
 
     def _supervise(self) -> None:
