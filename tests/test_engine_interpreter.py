@@ -218,8 +218,11 @@ def test_jsonata_catch_output_and_assign() -> None:
 # --- timeouts --------------------------------------------------------------------------------
 
 def test_task_timeout_is_states_timeout_and_not_matched_by_task_failed() -> None:
+    woken_early = threading.Event()
+
     def slow(call: TaskCall) -> Any:
-        call.clock.sleep(3600, call.cancel)
+        if call.clock.sleep(3600) is False:  # woken by the task's own cancel at the timeout
+            woken_early.set()
         return "late"
 
     definition = machine(
@@ -231,6 +234,7 @@ def test_task_timeout_is_states_timeout_and_not_matched_by_task_failed() -> None
     assert run.output == {"Error": "States.Timeout", "Cause": ""}  # as AWS recorded it
     assert "TaskTimedOut" in [e["type"] for e in run.history]
     assert elapsed(run) == 30.0
+    assert woken_early.wait(5)
 
 
 def test_heartbeat_timeout() -> None:

@@ -204,3 +204,39 @@ class VirtualClock:
 
     def sleep(self, seconds: float, cancel: threading.Event | None = None) -> bool:
         return not self.wait(cancel, seconds)
+
+
+class BoundClock:
+    """A clock whose ``sleep`` honours one cancel event by default: the one a task gets.
+
+    ``TaskCall.clock.sleep(30)`` returns ``False`` early when the task is abandoned (timeout,
+    failed sibling branch, execution stopped), so integrations that poll need no extra wiring.
+    """
+
+    def __init__(self, clock: Clock, cancel: threading.Event) -> None:
+        self._clock = clock
+        self.cancel = cancel
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def elapsed(self) -> float:
+        return self._clock.elapsed()
+
+    def event(self) -> ClockEvent:
+        return self._clock.event()
+
+    def notify(self, event: threading.Event) -> None:
+        self._clock.notify(event)
+
+    def wait(self, event: threading.Event | None, timeout: float | None) -> bool:
+        return self._clock.wait(event, timeout)
+
+    def sleep(self, seconds: float, cancel: threading.Event | None = None) -> bool:
+        return self._clock.sleep(seconds, self.cancel if cancel is None else cancel)
+
+    def thread_started(self) -> None:
+        self._clock.thread_started()
+
+    def thread_finished(self) -> None:
+        self._clock.thread_finished()

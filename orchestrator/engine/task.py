@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from orchestrator.engine import dataflow
+from orchestrator.engine.clock import BoundClock
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
@@ -176,7 +177,8 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
         resource=parsed.resource, service=parsed.service, action=parsed.action, pattern=parsed.pattern,
         sync_version=parsed.sync_version, parameters=parameters, state_name=run.name,
         execution_arn=rt.execution_arn, context=run.context(), timeout_seconds=timeout,
-        heartbeat_seconds=heartbeat, attempt=attempt, cancel=cancel, clock=clock, task_token=token,
+        heartbeat_seconds=heartbeat, attempt=attempt, cancel=cancel, clock=BoundClock(clock, cancel),
+        task_token=token,
         heartbeat=on_heartbeat)
     scope.watch(cancel)
     scope.watch(wake)
