@@ -120,6 +120,8 @@ def parse_resource(resource: str) -> ParsedResource:
 
 # (error, IAM action, service name in the SDK message) AWS reports when the execution role lacks
 # permission; with no integration configured the engine behaves as if no policy allowed the call.
+# The Lambda entry is AWS's exact text (as reported in public issue threads); the others follow
+# the same "<Service>.<SDK exception>" pattern and have not been checked against AWS.
 _ACCESS_DENIED: dict[str, tuple[str, str, str]] = {
     "lambda": ("Lambda.AWSLambdaException", "lambda:InvokeFunction", "AWSLambda"),
     "batch": ("Batch.AWSBatchException", "batch:SubmitJob", "AWSBatch"),
