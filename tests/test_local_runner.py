@@ -55,6 +55,9 @@ def test_run_workflow_runs_batch_and_lambda_tasks_and_stores_everything(tmp_path
     assert [e["type"] for e in events][0] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
     assert set(result.logs) == {"extract", "check"}
+    (job,) = store.jobs(row.arn)
+    names = {e["Name"] for e in job["description"]["Container"]["Environment"]}
+    assert "ORCHESTRATOR_HOME" not in names and "ORCHESTRATOR_TASK" in names  # local plumbing stays out
 
 
 def test_redrive_finishes_without_rerunning_completed_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -194,6 +197,19 @@ def test_child_state_machines_run_locally_through_start_execution_sync(tmp_path:
     (child,) = store.children(result.execution_arn)
     assert child.status == "SUCCEEDED" and child.state_machine_arn.endswith(":stateMachine:split-part-1")
     assert "work" in result.logs
+
+
+def test_a_child_name_already_used_fails_like_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    wf = model.Workflow(name="split", tasks=(sh("work", "true"),))
+    main = {"StartAt": "Part 1", "States": {"Part 1": {
+        **CHILD_PLAN_MAIN["States"]["Part 1"], "Parameters": {
+            **CHILD_PLAN_MAIN["States"]["Part 1"]["Parameters"], "Name": "fixed"}}}}
+    plan = build_plan(wf, {"split": main, "split-part-1": CHILD_PLAN_CHILD}, "split", str(tmp_path))
+    assert run_plan(plan, {"n": 1}, home=tmp_path / "home").status == "SUCCEEDED"
+    again = run_plan(plan, {"n": 1}, home=tmp_path / "home")
+    assert (again.status, again.error) == ("FAILED", "StepFunctions.ExecutionAlreadyExistsException")
+    assert again.cause == "Execution Already Exists: 'arn:aws:states:us-east-1:000000000000:execution:split-part-1:fixed'"
 
 
 def test_python_task_on_batch_runs_through_orchestrator_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -287,7 +287,8 @@ class LocalBatch:
                  queues: list[JobQueue] | None = None, compute: list[ComputeEnvironment] | None = None,
                  cwd: str | None = None, use_docker: bool | None = None,
                  notice: Callable[[str], None] | None = None, on_job: JobListener | None = None,
-                 launcher: Launcher | None = None, timeout_grace: float = TIMEOUT_GRACE_SECONDS) -> None:
+                 launcher: Launcher | None = None, timeout_grace: float = TIMEOUT_GRACE_SECONDS,
+                 process_env: Mapping[str, str] | None = None) -> None:
         self.store = store
         self.definitions = dict(job_definitions)
         self.compute = compute or default_compute()
@@ -303,6 +304,8 @@ class LocalBatch:
         self._on_job = on_job
         self._launcher = launcher or Launcher.shared()
         self._grace = timeout_grace
+        # Local plumbing for the processes (ORCHESTRATOR_HOME), kept out of the job's description.
+        self._process_env = dict(process_env or {})
         self._lock = threading.Condition()
         self._tickets: list[_Ticket] = []
         self._seq = 0
@@ -559,7 +562,7 @@ class LocalBatch:
             "AWS_DEFAULT_REGION": REGION}
         if job.array_index is not None:
             batch_env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_index)
-        env = {**job.environment, **batch_env}
+        env = {**self._process_env, **job.environment, **batch_env}
         container: str | None = None
         # A job without an image (a Python task with no image anywhere) runs on the host.
         if self._docker() and job.definition.image:

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -198,13 +199,16 @@ def executions_list(json_output: bool = False) -> int:
     if not rows:
         console.print(f"No executions in {store.path}. Start one: orchestrator run SPEC")
         return 0
-    table = Table()
-    table.add_column("name", overflow="fold")
-    for column in ("state machine", "status", "started", "redrives"):
-        table.add_column(column)
+    # Simple rules and no state machine column (it starts every top-level name) keep a row on one
+    # line in 80 columns: the name is copied into other commands, so it is never broken.
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("name", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("started UTC", no_wrap=True)
+    table.add_column("redrives", no_wrap=True, justify="right")
     for row in rows:
-        table.add_row(row.name, row.state_machine_arn.rsplit(":", 1)[-1], _status(row.status),
-                      row.start_date[:19].replace("T", " "), str(row.redrive_count or ""))
+        name = row.name if row.parent_arn is None else f"└ {row.state_machine_arn.rsplit(':', 1)[-1]}:{row.name}"
+        table.add_row(name, _status(row.status), row.start_date[5:19].replace("T", " "), str(row.redrive_count or ""))
     console.print(table)
     return 0
 

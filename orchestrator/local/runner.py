@@ -260,7 +260,7 @@ class LocalRun:
         say = notice or (lambda text: print(text, file=sys.stderr))
         definitions = {k: JobDefinition(name=v["name"], image=v["image"], command=tuple(v["command"]),
                                         vcpus=float(v["vcpus"]), memory=int(v["memory"]),
-                                        environment={**v["environment"], "ORCHESTRATOR_HOME": str(store.home)},
+                                        environment=v["environment"],
                                         timeout=v.get("timeout"), secrets=tuple(v.get("secrets") or ()))
                        for k, v in plan["job_definitions"].items()}
         queue_specs = plan.get("queues") or []
@@ -268,7 +268,9 @@ class LocalRun:
         queues = [JobQueue(name=q["name"], priority=int(q["priority"]), compute_environments=tuple(c.name for c in ce),
                            max_vcpus=q.get("max_vcpus"))
                   for q in queue_specs]
-        self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=say, on_job=on_job)
+        # ``python -m orchestrator.runner`` reads the execution input from this store.
+        self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=say, on_job=on_job,
+                                process_env={"ORCHESTRATOR_HOME": str(store.home)})
         functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
                                        memory=int(v["memory"]), environment=v["environment"])
                      for k, v in plan["functions"].items()}
@@ -407,6 +409,14 @@ class LocalRun:
         raw_input = params.get("Input")
         child_input = json.loads(raw_input) if isinstance(raw_input, str) else ({} if raw_input is None else raw_input)
         name = str(params.get("Name") or uuid.uuid4())
+        if "Name" in params:
+            arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
+            try:
+                self.store.execution(arn)
+            except OrchestratorError:
+                pass
+            else:  # names are unique per state machine, as on AWS (a redrive gets a fresh child name)
+                raise TaskFailure("StepFunctions.ExecutionAlreadyExistsException", f"Execution Already Exists: '{arn}'")
         if call.pattern is not IntegrationPattern.SYNC:
             started: list[str] = []
             ready = threading.Event()
