@@ -10,19 +10,30 @@ How ``decompose`` works, on the transitive reduction (redundant edges only hide 
 
 1. Split the tasks into weakly connected components: they run as one ``Parallel``.
 2. A connected part is cut in ``Series`` wherever *every* task before the cut precedes every
-   task after it (found in one sweep, see ``_series_cuts``). Steps 1-2 recognise
+   task after it (found in one linear sweep, see ``_series_cuts``). Steps 1-2 recognise
    series-parallel DAGs exactly, so those compile with ratio 1.0.
-3. A part that is connected with no such cut is "prime": any structure must still run it as a
-   series of stages, and some task waits. We cut it into two stages ``D`` (a downset) and the
-   rest ``U``; the cut is chosen to minimise the lower bound ``longest path in D + longest path
-   in U`` (exactly optimal over all downsets, by sweeping tasks in earliest-finish order), then
-   both stages recurse through steps 1-3. Several optimal cuts (earliest-finish order, longest
-   tail order; smallest and largest ``D``) are tried and the best resulting structure is kept,
-   under a work budget so that a 10,000-task DAG stays well under a second.
+3. A part that is connected with no such cut is "prime": any structure must run it as a series
+   of stages, and some task waits. Candidate splits into stages, each stage recursing through
+   steps 1-3:
 
-The level-by-level structure (``level_barrier``) is also built and kept if it were better, so
-the result is never worse than the naive baseline. Ties are broken by fewer Parallel states,
-then by the order the candidates are tried: the output is deterministic.
+   - *spine stages* (``_spine_stages``): one time window per task of the part's critical path
+     (or per 2 or 3 of them); every other task goes, in dependency order, into the window in
+     which its dependencies finish, and is moved to the next window when it would overrun its
+     own and its slack (latest start) allows, or when that costs less than stretching the
+     window. Tasks with slack thus run beside the critical path without lengthening it.
+   - *lower-bound cuts* (``_prime_cuts``): two stages, a downset D and the rest, minimising
+     ``longest path in D + longest path in the rest`` (exact over all downsets, by a sweep in
+     earliest-finish order); ties broken several ways.
+
+   If the part's plain level-by-level structure is already as short as its critical path, or
+   fits in the time window the part runs in beside a longer sibling, that is used directly.
+
+The search scores every candidate split greedily (each stage solved with spine stages only),
+keeps the best, then spends a work budget refining the winner's stages the same way. The whole
+search also runs on the reversed DAG (which places tasks with slack late instead of early), and
+the level-by-level baseline (``level_barrier``) is a candidate too, so the result is never worse
+than it. Ties go to fewer Parallel states, then to the candidate tried first; the budget counts
+work, not time, so the output is deterministic.
 
 >>> from orchestrator.compiler.sp import Leaf, Parallel, Series
 >>> decompose(["a", "b", "c", "d"], {"b": ["a"], "c": ["a"], "d": ["b", "c"]})
@@ -53,6 +64,9 @@ from orchestrator.compiler.sp import (
 # deterministic; this much keeps a 10,000-task workflow around a second of CPU on a 2-core machine
 # and lets small DAGs be searched deeply.
 _BUDGET = 1_500_000
+# Lower-bound cuts scored per prime part: the earliest-finish sweep's balanced, smallest and
+# largest optimal cuts (the longest-tail sweep's follow; more rarely helped, and cost time).
+_CUTS_TRIED = 3
 # Relative tolerance under which two makespans count as equal (then fewer Parallels wins).
 _TIE = 1e-9
 
@@ -81,12 +95,8 @@ class _Search:
         self,
         graph: dagmod.Dag,
         budget: int,
-        mode: str = "both",
-        tries: int = 3,
         reduced: tuple[list[list[int]], list[list[int]]] | None = None,
     ) -> None:
-        self.mode = mode
-        self.tries = tries
         self.groups: tuple[int, ...] = (1, 2, 3)
         self.greedy = False
         self.cache: dict[tuple[tuple[int, ...], float], _Result] = {}
@@ -256,7 +266,7 @@ class _Search:
             # The most balanced optimal cut keeps the recursion shallow; the extremes put the
             # tasks with slack all before or all after the cut.
             balanced = min(ties, key=lambda k: (abs(2 * k - m), k))
-            for k in self.tie_order(ties, balanced):
+            for k in (balanced, ties[0], ties[-1]):
                 cut = sorted(order[:k])
                 if cut not in candidates:
                     candidates.append(cut)
@@ -280,9 +290,10 @@ class _Search:
             tail[v] = longest + w[v]
 
     def _spine_stages(self, part: list[int], gen: int, group: int = 1) -> tuple[list[list[int]], list[float]]:
-        """Stages of a prime part, one per task of its critical path (the spine).
+        """Stages of a prime part, one per ``group`` tasks of its critical path (the spine),
+        with the time window each stage is planned to take.
 
-        Stage i runs spine task c_i alongside whatever else fits in its time window. Tasks are
+        Stage i runs its spine tasks alongside whatever else fits in its time window. Tasks are
         placed in dependency order at the time their dependencies finish; a task that would
         run past the end of its window is moved to the next window when its slack allows (or
         when that delays the whole less than stretching the window would), else it stretches
@@ -403,9 +414,6 @@ class _Search:
         keep = [i for i in range(k) if stages[i]]
         return [stages[i] for i in keep], [windows[i] for i in keep]
 
-    def tie_order(self, ties: list[int], balanced: int) -> list[int]:
-        return [balanced, ties[0], ties[-1]]
-
     def _quick(self, part: list[int], gen: int) -> tuple[_Result, float]:
         """The part's own level-by-level structure and its critical path, in one pass."""
         member, preds, w = self.member, self.preds, self.w
@@ -516,13 +524,12 @@ class _Search:
             stages, windows = self._spine_stages(part, gen, group)
             if len(stages) >= 2 and stages not in [s for s, _ in splits]:
                 splits.append((stages, windows))
-        if self.mode != "spine":
-            gen = self._mark(part)
-            for down in self._prime_cuts(part, gen)[: self.tries]:
-                inside = set(down)
-                split = [down, [v for v in part if v not in inside]]
-                if split not in [s for s, _ in splits]:
-                    splits.append((split, [0.0, 0.0]))
+        gen = self._mark(part)
+        for down in self._prime_cuts(part, gen)[:_CUTS_TRIED]:
+            inside = set(down)
+            split = [down, [v for v in part if v not in inside]]
+            if split not in [s for s, _ in splits]:
+                splits.append((split, [0.0, 0.0]))
         best = quick
         best_split: tuple[list[list[int]], list[float]] | None = None
         for i, (stages, windows) in enumerate(splits):
