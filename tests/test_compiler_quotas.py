@@ -180,3 +180,9 @@ class TestSplitRuns:
         assert len(aws.published) == 1
         message: Any = aws.published[0]["Message"]
         assert "Failed task: step-5" in message and "Cause: disk full" in message
+
+
+def test_limits_too_small_to_split_are_reported() -> None:
+    wf = model.Workflow(name="w", tasks=(batch("a"), batch("b")))
+    with pytest.raises(CompileError, match=r"^Cannot split to fit 236 history events and 3616 bytes"):
+        compile_workflow(wf, max_definition_bytes=20_000, max_history_events=300)

@@ -12,6 +12,7 @@ from compiler_support import (
     batch,
     iter_states,
     lam,
+    run_in_engine,
     run_in_moto,
     schema_errors,
     task_states,
@@ -227,3 +228,44 @@ def test_runs_in_moto_in_dependency_order(source: str) -> None:
     for t in wf.tasks:
         if t.runs_on == "batch":
             assert output["results"][t.name]["Status"] == "SUCCEEDED"
+
+
+# -- random DAGs end to end in the embedded engine -------------------------------------------
+
+
+def _descendants(wf: model.Workflow, name: str) -> set[str]:
+    out: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        for t in wf.tasks:
+            if current in t.after and t.name not in out:
+                out.add(t.name)
+                todo.append(t.name)
+    return out
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs(), st.booleans(), st.data())
+def test_random_dags_run_in_engine(spec: dict[str, Any], split: bool, data: st.DataObject) -> None:
+    wf = from_dict(spec)
+    limits = {"max_definition_bytes": 40_000, "max_history_events": 300} if split else {}
+    result = compile_workflow(wf, **limits)  # type: ignore[arg-type]
+    fail = data.draw(st.sampled_from([None, *[t.name for t in wf.tasks]]))
+    run, aws = run_in_engine(result, fail={fail: ("Custom.Error", "boom")} if fail else {})
+    order = {name: i for i, name in enumerate(aws.started)}
+    for task in wf.tasks:
+        if task.name in order:
+            assert all(order.get(dep, 10**9) < order[task.name] for dep in task.after)
+    if fail is None:
+        assert run.status == "SUCCEEDED", (run.error, run.cause)
+        assert set(order) == {t.name for t in wf.tasks}
+        for task in wf.tasks:
+            if task.runs_on == "lambda":
+                assert set(aws.payloads[task.name].get("upstream", {})) == set(task.after)
+        assert aws.published == []
+    else:
+        assert (run.status, run.error, run.cause) == ("FAILED", "Custom.Error", "boom")
+        assert len(aws.published) == 1
+        assert f"Failed task: {fail}\n" in aws.published[0]["Message"]
+        assert not (_descendants(wf, fail) & set(order))

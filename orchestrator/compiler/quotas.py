@@ -271,6 +271,12 @@ class Planner:
                 parts.extend(group)
             else:
                 parts.append(self._call(group, parallel=parallel))
+        if parts == items:  # nothing left to cut out: only child calls, and still too big
+            raise CompileError(
+                f"Cannot split to fit {self.max_events} history events and {self.max_bytes} bytes per "
+                f"state machine: {len(parts)} parts side by side do not fit even as child machines. "
+                "Raise the limits."
+            )
         new: Item = Par(tuple(parts)) if parallel else Seq(tuple(parts))
         return new if self.fits(new, depth) else self.shrink(new, depth)
 
