@@ -14,7 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "conformance"))
 
-from recorded import CASES_PATH, history_length_matches, iter_results, pure_cases, short_id  # noqa: E402
+from recorded import (  # noqa: E402
+    CASES_PATH,
+    history_length_matches,
+    iter_results,
+    mocked_cases,
+    pure_cases,
+    short_id,
+)
 
 
 def main(argv: list[str]) -> int:
@@ -40,7 +47,10 @@ def main(argv: list[str]) -> int:
         print(f"  {feature:24s} {passed[feature]:4d}/{total[feature]:<4d} {100.0 * passed[feature] / total[feature]:5.1f}%")
     lengths = [history_length_matches(c) for c in cases]
     recorded = [m for m in lengths if m is not None]
-    print(f"history length equal to AWS's (cases that recorded it): {sum(recorded)}/{len(recorded)}")
+    print(f"history length equal to AWS's (pure cases that recorded it): {sum(recorded)}/{len(recorded)}")
+    mocked = [m for m in (history_length_matches(c) for c in mocked_cases()) if m is not None]
+    print(f"history length equal to AWS's (service cases run on their recorded mocks): "
+          f"{sum(mocked)}/{len(mocked)}")
     if verbose:
         for feature, cid, why in sorted(failures):
             print(f"\n[{feature}] {cid}\n     {why}")

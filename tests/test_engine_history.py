@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.engine import TaskCall, TaskFailure, execute
+from orchestrator.engine import TaskCall, TaskFailure, execute, send_task_success
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -107,3 +108,32 @@ def test_listeners_see_concurrent_events_in_id_order() -> None:
     seen: list[int] = []
     run = execute(definition, on_event=lambda e: seen.append(e["id"]))
     assert seen == list(range(1, len(run.history) + 1))
+
+
+def test_task_submitted_for_sync_and_token_patterns() -> None:
+    def batch(call: TaskCall) -> Any:
+        assert call.submitted is not None
+        call.submitted({"JobId": "j-1", "JobName": "n"})
+        return {"JobId": "j-1", "Status": "SUCCEEDED"}
+
+    definition = {"StartAt": "B", "States": {"B": {
+        "Type": "Task", "Resource": "arn:aws:states:::batch:submitJob.sync", "Parameters": {}, "End": True}}}
+    run = execute(definition, integrations={"batch:submitJob": batch})
+    types = [e["type"] for e in run.history]
+    assert types[2:6] == ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]
+    assert run.history[4]["taskSubmittedEventDetails"] == {
+        "resourceType": "batch", "resource": "submitJob.sync", "output": '{"JobId":"j-1","JobName":"n"}',
+        "outputDetails": {"truncated": False}}
+
+    def enqueue(call: TaskCall) -> Any:
+        assert call.task_token is not None
+        threading.Thread(target=send_task_success, args=(call.task_token, "done")).start()
+        return {"MessageId": "m"}
+
+    definition = {"StartAt": "Q", "States": {"Q": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "Parameters": {},
+        "End": True}}}
+    run = execute(definition, integrations={"sqs:sendMessage": enqueue})
+    submitted = [e for e in run.history if e["type"] == "TaskSubmitted"]
+    assert [e["taskSubmittedEventDetails"]["output"] for e in submitted] == ['{"MessageId":"m"}']
+    assert run.output == "done"

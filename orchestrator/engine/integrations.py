@@ -49,6 +49,10 @@ class TaskCall:
     clock: Clock
     task_token: str | None = None
     heartbeat: Callable[[], None] | None = None
+    # A ``.sync`` integration calls this with the service's answer to the submit request (Batch
+    # SubmitJob's ``{"JobId", "JobName"}``); the engine records it as TaskSubmitted, as AWS does.
+    # For ``.waitForTaskToken`` the integration's return value is recorded that way instead.
+    submitted: Callable[[Any], None] | None = None
 
 
 class TaskFailure(Exception):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from orchestrator.engine import dataflow
@@ -120,8 +121,12 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
             "heartbeatInSeconds": int(heartbeat) if heartbeat is not None else None})
         run.event("TaskStarted", {"resourceType": service, "resource": action})
     base = {} if kind != "Task" else {"resourceType": service, "resource": action}
+    def record_submitted(response: Any) -> None:
+        if kind == "Task":
+            run.event("TaskSubmitted", {**base, "output": dumps(response), "outputDetails": {"truncated": False}})
+
     try:
-        result = _invoke(run, parsed, parameters, timeout, heartbeat, attempt, token)
+        result = _invoke(run, parsed, parameters, timeout, heartbeat, attempt, token, record_submitted)
     except StatesError as e:
         timed_out = e.error in ("States.Timeout", "States.HeartbeatTimeout")
         run.event(f"{kind}TimedOut" if timed_out else f"{kind}Failed",
@@ -144,7 +149,8 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
 
 
 def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float | None,
-            heartbeat: float | None, attempt: int, token: str | None) -> Any:
+            heartbeat: float | None, attempt: int, token: str | None,
+            record_submitted: Callable[[Any], None]) -> Any:
     rt = run.rt
     scope = run.scope
     integration = rt.integrations.get(parsed.key) or rt.integrations.get("*")
@@ -160,6 +166,16 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
     beat = [clock.elapsed()]
     box: dict[str, Any] = {}
     token_box: dict[str, Any] = {}
+    # Submit responses reported from a worker thread wait here for the state's thread to record.
+    pending: list[Any] = []
+    inline = timeout is None and heartbeat is None and token is None
+
+    def on_submitted(response: Any) -> None:
+        if inline:
+            record_submitted(response)
+        else:
+            pending.append(response)
+            wake.set()
 
     def on_heartbeat() -> None:
         beat[0] = clock.elapsed()
@@ -178,12 +194,11 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
         sync_version=parsed.sync_version, parameters=parameters, state_name=run.name,
         execution_arn=rt.execution_arn, context=run.context(), timeout_seconds=timeout,
         heartbeat_seconds=heartbeat, attempt=attempt, cancel=cancel, clock=BoundClock(clock, cancel),
-        task_token=token,
-        heartbeat=on_heartbeat)
+        task_token=token, heartbeat=on_heartbeat, submitted=on_submitted)
     scope.watch(cancel)
     scope.watch(wake)
     try:
-        if timeout is None and heartbeat is None and token is None:
+        if inline:
             # Nothing to time: run the integration on this thread.
             return _unwrap(_run_integration(integration, call))
         def work() -> None:
@@ -202,6 +217,12 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
                 cancel.set()
                 raise Cancelled()
             wake.clear()  # cleared before checking, so a later set() ends the wait below at once
+            while pending:
+                record_submitted(pending.pop(0))
+            if token is not None and "result" in box and not isinstance(box["result"], _Failed) \
+                    and "submitted" not in box:
+                box["submitted"] = True
+                record_submitted(box["result"])
             if "result" in box and (token is None or token_box or isinstance(box["result"], _Failed)):
                 break
             now = clock.elapsed()
