@@ -88,3 +88,15 @@ def test_history_quota_fails_the_execution() -> None:
     run = execute(loop)
     assert (run.status, run.error) == ("FAILED", "States.Runtime")
     assert "maximum number of history events (25000)" in (run.cause or "")
+
+
+def test_each_distributed_item_has_its_own_history_quota() -> None:
+    processor = {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True, "ItemsPath": "$.xs",
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}}
+    definition = {"StartAt": "D", "States": {"D": {"Type": "Map", "ItemProcessor": processor, "End": True}}}
+    # 4 child executions x ~8,400 events: over 25,000 together, each well under it.
+    items = [{"xs": list(range(2_100))} for _ in range(4)]
+    run = execute(definition, items)
+    assert run.status == "SUCCEEDED", run.cause
+    assert len(run.history) < 20

@@ -331,10 +331,10 @@ def _run_distributed(run: StateRun, processor: Mapping[str, Any], inputs: list[A
         number = rt.map_run_counter
     map_run_arn = (rt.execution_arn.replace(":execution:", ":mapRun:", 1) + f"/{run.name}:{number}")
     run.event("MapRunStarted", {"mapRunArn": map_run_arn})
-    child_rt = dataclasses.replace(rt, history=History(rt.clock.now), lock=threading.Lock())
-
     def job(value: Any) -> Job:
         def go(scope: Scope) -> Any:
+            # Each item is its own child execution, with its own history (and history quota).
+            child_rt = dataclasses.replace(rt, history=History(rt.clock.now), lock=threading.Lock())
             return run_machine(child_rt, processor, value, scope, ql)
         return go
 
