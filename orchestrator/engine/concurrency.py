@@ -26,8 +26,8 @@ from orchestrator.engine.states import (
     Outcome,
     ReportedError,
     StateRun,
-    _json_type,
     error_output,
+    json_type,
     run_machine,
     with_retries,
 )
@@ -166,7 +166,7 @@ def _int_field(run: StateRun, field: str, *, bindings: Mapping[str, Any] | None)
                 raise StatesError(QUERY_ERROR, f"The JSONata expression '{state[field][2:-2].strip()}' "
                                                f"specified for the field '{field}' returned an unexpected "
                                                f"result type. Expected 'integer', but was "
-                                               f"'{_json_type(value)}' for value: {dumps(value)}")
+                                               f"'{json_type(value)}' for value: {dumps(value)}")
         return int(value)
     path_field = field + "Path"
     if path_field in state:
@@ -217,7 +217,7 @@ def _items(run: StateRun, effective: Any) -> list[Any]:
                 expr = raw[2:-2].strip() if isinstance(raw, str) else dumps(raw)
                 raise StatesError(QUERY_ERROR, f"The JSONata expression '{expr}' specified for the field "
                                                f"'Items' returned an unexpected result type. Expected 'array', "
-                                               f"but was '{_json_type(value)}' for value: {dumps(value)}")
+                                               f"but was '{json_type(value)}' for value: {dumps(value)}")
             return value
         if not isinstance(run.input, list):
             raise StatesError(QUERY_ERROR, f"Map state input must be an array but was: {dumps(run.input)}")

@@ -332,7 +332,7 @@ def run_choice(run: StateRun) -> Outcome:
                 raise StatesError(QUERY_ERROR, f"The JSONata expression '{str(cond)[2:-2].strip()}' "
                                                f"specified for the field 'Condition' returned an unexpected "
                                                f"result type. Expected 'boolean', but was "
-                                               f"'{_json_type(value)}' for value: {dumps(value)}")
+                                               f"'{json_type(value)}' for value: {dumps(value)}")
             if value:
                 return _choice_jsonata_outcome(run, rule, bindings, rule["Next"])
         if "Default" in state:
@@ -368,7 +368,7 @@ def _choice_jsonata_outcome(run: StateRun, holder: Mapping[str, Any], bindings: 
     return Outcome(output, nxt, assigned)
 
 
-def _json_type(v: Any) -> str:
+def json_type(v: Any) -> str:
     if v is None:
         return "null"
     if isinstance(v, bool):
@@ -441,7 +441,7 @@ def _wait_seconds_jsonata(run: StateRun) -> float:
         if not isinstance(value, int | float) or isinstance(value, bool) or value != int(value):
             raise StatesError(QUERY_ERROR, f"The JSONata expression '{str(state['Seconds'])[2:-2].strip()}' "
                                            "specified for the field 'Seconds' returned an unexpected result "
-                                           f"type. Expected 'integer', but was '{_json_type(value)}' for "
+                                           f"type. Expected 'integer', but was '{json_type(value)}' for "
                                            f"value: {dumps(value)}")
         if value < 0:
             raise StatesError(QUERY_ERROR, f"The Seconds field references a negative value: {value}")
