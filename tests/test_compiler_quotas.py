@@ -61,7 +61,7 @@ class TestCounting:
         assert machine.states == 10
         assert machine.transitions == 6  # wrap, a, Parallel, b, c, merge
         wrap, a, par, b, c = 2, 6 + 3 * 4, 4 + 2, 5 + 3 * 3, 5 + 3 * 3
-        failure = 2 + 1  # Describe failure, Workflow failed
+        failure = 2 + 1 + 1  # Describe failure, Workflow failed, 1 task aborted in the other branch
         assert machine.events == quotas.EXECUTION_EVENTS + wrap + a + par + b + c + failure
         assert machine.bytes == len(compile_workflow(wf).texts["w"].encode())
         assert report.cost == pytest.approx(6 * 0.025 / 1000)

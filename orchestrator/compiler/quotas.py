@@ -83,6 +83,15 @@ def _success_path(graph: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         name = state.get("Next")
 
 
+def _in_flight(graph: Mapping[str, Any]) -> int:
+    """Most task states one scope can have running at once (1, or its widest Parallel's)."""
+    widest = 1
+    for state in graph["States"].values():
+        if state["Type"] == "Parallel":
+            widest = max(widest, sum(_in_flight(b) for b in state["Branches"]))
+    return widest
+
+
 def _count_states(graph: Mapping[str, Any]) -> int:
     total = 0
     for state in graph["States"].values():
@@ -175,6 +184,8 @@ def measure(
     if failure_start is not None and failure_start in definition["States"]:
         failure = _success_path({"StartAt": failure_start, "States": definition["States"]})
         events += sum(events_of_state(s) for s in failure)
+        # A failing branch aborts the others: one TaskStateAborted per task still running.
+        events += _in_flight(definition) - 1
     return MachineReport(
         name=name,
         states=_count_states(definition),
