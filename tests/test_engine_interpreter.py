@@ -470,3 +470,19 @@ def test_activity_integration_gets_the_input() -> None:
     run = execute(machine(("A", task(arn))), {"ok": True}, integrations={"activity": lambda c: c.parameters})
     assert run.output == {"ok": True}
     assert [e["type"] for e in run.history][2:5] == ["ActivityScheduled", "ActivityStarted", "ActivitySucceeded"]
+
+
+def test_parameters_are_evaluated_per_attempt_with_the_retry_count() -> None:
+    seen: list[Any] = []
+
+    def fail_twice(call: TaskCall) -> Any:
+        seen.append(call.parameters)
+        if len(seen) < 3:
+            raise TaskFailure("Again")
+        return "ok"
+
+    definition = machine(("T", task(Parameters={"n.$": "$$.State.RetryCount"},
+                                    Retry=[{"ErrorEquals": ["Again"], "IntervalSeconds": 1}])))
+    run = execute(definition, virtual_time=True, integrations={"lambda:invoke": fail_twice})
+    assert run.output == "ok"
+    assert seen == [{"n": 0}, {"n": 1}, {"n": 2}]
