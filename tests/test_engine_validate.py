@@ -86,3 +86,9 @@ def test_task_timing_and_retry_intervals() -> None:
     assert sorted(got) == [
         "state 'T' field 'HeartbeatSeconds': must be smaller than TimeoutSeconds (60). Received 60.",
         "state 'T' field 'Retry[0].IntervalSeconds': must be an integer of at least 1. Received 0."]
+
+
+def test_result_path_must_be_a_reference_path() -> None:
+    got = problems({"StartAt": "A", "States": {"A": {"Type": "Pass", "ResultPath": "$.xs[*]", "End": True}}})
+    assert got == ["state 'A' field 'ResultPath': must be a reference path into the input ($, names and "
+                   "indexes only); got '$.xs[*]'"]

@@ -167,6 +167,12 @@ def _check_state(name: str, state: Any, states: Mapping[str, Any], prefix: str,
         value = state.get(field)
         if isinstance(value, str) and not jsonpath.is_path(value):
             yield Problem(where=_where(prefix, name, field), message=f"is not a valid JSONPath: {value!r}")
+        elif field == "ResultPath" and isinstance(value, str):
+            parsed = jsonpath.parse(value)
+            if parsed.root != "$" or not parsed.definite:
+                yield Problem(where=_where(prefix, name, field),
+                              message=f"must be a reference path into the input ($, names and indexes "
+                                      f"only); got {value!r}", fix='"ResultPath": "$.result"')
     yield from _check_handlers(name, state, prefix)
     if stype == "Task" and not isinstance(state.get("Resource"), str):
         yield Problem(where=_where(prefix, name, "Resource"), message="is missing",
