@@ -305,7 +305,7 @@ class _Search:
         cp = 0.0
         head = part[0]
         for v in part:
-            if tail[v] > cp + _TIE * max(1.0, cp):
+            if tail[v] > cp * (1 + _TIE) + _TIE:
                 cp, head = tail[v], v
         spine = [head]
         v = head
@@ -349,9 +349,12 @@ class _Search:
                 j -= j & -j
             return total
 
+        stretched = [0.0]  # sum of all stretches, so the planned total is ends[-1] + stretched[0]
+
         def stretch_to(i: int, value: float) -> None:
             delta = value - stretch[i]
             stretch[i] = value
+            stretched[0] += delta
             j = i + 1
             while j <= k:
                 tree[j] += delta
@@ -368,6 +371,8 @@ class _Search:
                     if bound < cap:
                         cap = bound
             limit[v] = cap
+        tol = _TIE * max(1.0, cp)
+        last_end = ends[-1]
         for v in part:
             t = 0.0
             s = 0
@@ -384,15 +389,23 @@ class _Search:
                 s = max(s, on_spine[v])
             else:
                 cap = limit[v]
-                while s < cap and t >= shifted_end(s) - _TIE * max(1.0, cp):
-                    s += 1
+                if s < cap and t >= shifted_end(s) - tol:
+                    # First window (up to cap) ending after t; window ends only grow with s.
+                    lo, hi = s + 1, cap
+                    while lo < hi:
+                        mid = (lo + hi) // 2
+                        if t >= shifted_end(mid) - tol:
+                            lo = mid + 1
+                        else:
+                            hi = mid
+                    s = lo
                 while s < cap:
                     end = shifted_end(s)
                     over = t + w[v] - end
-                    if over <= _TIE * max(1.0, cp):
+                    if over <= tol:
                         break
                     # Latest start that keeps the planned total: total - tail.
-                    total = shifted_end(k - 1)
+                    total = last_end + stretched[0]
                     late = end + tail[v] - total  # > 0: delaying to the next window costs this
                     grow = over - stretch[s] if over > stretch[s] else 0.0
                     if late <= grow:
@@ -475,6 +488,22 @@ class _Search:
             self.cache[key] = found
         return found
 
+    def _is_chain(self, part: list[int], gen: int) -> bool:
+        """True when each task of ``part`` but the last has exactly one successor in it, the
+        next one: then the part is a path, since ``part`` is in topological order."""
+        member, succs = self.member, self.succs
+        for i in range(len(part) - 1):
+            nxt = part[i + 1]
+            found = False
+            for y in succs[part[i]]:
+                if member[y] == gen:
+                    if y != nxt or found:
+                        return False
+                    found = True
+            if not found:
+                return False
+        return True
+
     def _solve(self, part: list[int], allow: float = 0.0) -> _Result:
         """Best structure found for ``part`` (a convex set of tasks, ascending).
 
@@ -489,6 +518,10 @@ class _Search:
         cost = self.cost
         self.budget -= sum([cost[v] for v in part])
         gen = self._mark(part)
+        if self._is_chain(part, gen):  # the most common part by far; skip the general passes
+            return _Result(
+                Series(tuple(Leaf(self.names[v]) for v in part)), sum([self.w[v] for v in part]), 0
+            )
         comps = self._components(part, gen)
         if len(comps) > 1:
             results = self._solve_shared(comps, [allow] * len(comps))
