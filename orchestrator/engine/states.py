@@ -95,7 +95,7 @@ class StateRun:
     def path(self, path: str, value: Any, field: str) -> Any:
         return dataflow.select(path, value, field, context=self.context(), variables=self.scope.variables)
 
-    def finish_jsonpath(self, result: Any, *, result_path: bool = True) -> Outcome:
+    def finish_jsonpath(self, result: Any) -> Outcome:
         """ResultSelector → Assign → ResultPath → OutputPath, then the transition."""
         state = self.state
         if "ResultSelector" in state:
@@ -104,8 +104,7 @@ class StateRun:
         if "Assign" in state:
             assigned = dataflow.assign_jsonpath(state["Assign"], result, context=self.context(),
                                                 variables=self.scope.variables)
-        output = (dataflow.apply_result_path(state.get("ResultPath", "$"), self.input, result)
-                  if result_path else result)
+        output = dataflow.apply_result_path(state.get("ResultPath", "$"), self.input, result)
         output = dataflow.output_path(state.get("OutputPath", "$"), output, context=self.context(),
                                       variables=self.scope.variables)
         return Outcome(output, transition(state), assigned)
@@ -147,7 +146,7 @@ HANDLERS: dict[str, Handler] = {}
 
 
 def run_machine(rt: Runtime, machine: Mapping[str, Any], value: Any, scope: Scope,
-                query_language: str, *, map_item: dict[str, Any] | None = None) -> Any:
+                query_language: str) -> Any:
     """Run ``machine`` (a definition, branch or item processor) from StartAt to its end."""
     states: Mapping[str, Any] = machine["States"]
     ql = machine.get("QueryLanguage", query_language)
