@@ -121,6 +121,7 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
             "heartbeatInSeconds": int(heartbeat) if heartbeat is not None else None})
         run.event("TaskStarted", {"resourceType": service, "resource": action})
     base = {} if kind != "Task" else {"resourceType": service, "resource": action}
+
     def record_submitted(response: Any) -> None:
         if kind == "Task":
             run.event("TaskSubmitted", {**base, "output": dumps(response), "outputDetails": {"truncated": False}})
@@ -201,6 +202,10 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
         if inline:
             # Nothing to time: run the integration on this thread.
             return _unwrap(_run_integration(integration, call))
+
+        # Timed: the integration runs on a worker (a live thread of the virtual clock) while this
+        # thread waits for its result, the task token, a heartbeat or the deadline. An
+        # integration must return soon after ``call.cancel`` is set, or virtual time stays frozen.
         def work() -> None:
             try:
                 box["result"] = _run_integration(integration, call)
