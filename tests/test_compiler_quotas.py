@@ -186,3 +186,22 @@ def test_limits_too_small_to_split_are_reported() -> None:
     wf = model.Workflow(name="w", tasks=(batch("a"), batch("b")))
     with pytest.raises(CompileError, match=r"^Cannot split to fit 236 history events and 3616 bytes"):
         compile_workflow(wf, max_definition_bytes=20_000, max_history_events=300)
+
+
+def test_parallels_nested_hundreds_deep_compile_and_split() -> None:
+    """s0 -> (leaf0, s1 -> (leaf1, s2 -> ...)), joined back up: Parallels nest once per level."""
+    import sys
+
+    n = 300
+    tasks = [lam("s0")]
+    for i in range(n):
+        tasks += [lam(f"leaf{i}", (f"s{i}",)), lam(f"s{i + 1}", (f"s{i}",))]
+    tasks.append(lam(f"j{n}", (f"s{n}",)))
+    tasks += [lam(f"j{i}", (f"leaf{i}", f"j{i + 1}")) for i in reversed(range(n))]
+    wf = model.Workflow(name="deep", tasks=tuple(tasks))
+    limit = sys.getrecursionlimit()
+    result = compile_workflow(wf)
+    assert sys.getrecursionlimit() == limit
+    assert 1 < len(result.definitions) < 60
+    assert all(m.bytes <= quotas.MAX_DEFINITION_BYTES for m in result.report.machines)
+    assert sorted(task_states(result)) == sorted(t.name for t in wf.tasks)

@@ -176,7 +176,7 @@ def specs(draw: Any) -> dict[str, Any]:
     return {"name": "random", "tasks": tasks, "notify": {"email": ["ops@example.com"]}}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs())
 def test_random_dags_compile_with_every_task_once_and_every_dependency(spec: dict[str, Any]) -> None:
     wf = from_dict(spec)

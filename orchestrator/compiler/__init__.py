@@ -20,17 +20,19 @@ Compiling is pure: no clock, environment or I/O except :meth:`CompileResult.writ
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from orchestrator import model
-from orchestrator.compiler import alerts, quotas, render
+from orchestrator.compiler import alerts, quotas, render, sp
 from orchestrator.compiler.quotas import MAX_DEFINITION_BYTES, MAX_HISTORY_EVENTS, Report
 from orchestrator.compiler.tasks import render_task
 from orchestrator.errors import CompileError
@@ -173,14 +175,43 @@ def _leaf_costs(wf: model.Workflow) -> dict[str, quotas.LeafCost]:
     }
 
 
-def _tree(wf: model.Workflow) -> render.Item | None:
+def _decompose(wf: model.Workflow) -> sp.Node | None:
     if not wf.tasks:
         return None
     from orchestrator.compiler.decompose import decompose
 
     weights = {t.name: float(t.expected_duration) for t in wf.tasks if t.expected_duration is not None}
-    tree = decompose([t.name for t in wf.tasks], wf.dependencies, weights or None)
-    return render.from_sp(tree)
+    return decompose([t.name for t in wf.tasks], wf.dependencies, weights or None)
+
+
+def _depth(node: sp.Node) -> int:
+    """How deeply Series/Parallel nodes nest (iteratively, whatever the depth)."""
+    deepest = 0
+    stack: list[tuple[sp.Node, int]] = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(current, sp.Series):
+            stack.extend((child, depth + 1) for child in current.items)
+        elif isinstance(current, sp.Parallel):
+            stack.extend((child, depth + 1) for child in current.branches)
+    return deepest
+
+
+@contextlib.contextmanager
+def _stack_for(depth: int) -> Iterator[None]:
+    """The passes recurse once per nesting level (a few frames each, ~12 in JSON output); a DAG
+    that nests Parallels hundreds deep needs more than Python's default 1,000 frames. The old
+    limit is restored on the way out."""
+    needed = 1_000 + 16 * depth
+    old = sys.getrecursionlimit()
+    if needed > old:
+        sys.setrecursionlimit(needed)
+    try:
+        yield
+    finally:
+        if needed > old:
+            sys.setrecursionlimit(old)
 
 
 def compile_workflow(
@@ -194,7 +225,15 @@ def compile_workflow(
     Raises ``CompileError`` when a limit cannot be met (e.g. one task whose retries alone could
     pass the history quota).
     """
-    body = _tree(wf)
+    tree = _decompose(wf)
+    with _stack_for(0 if tree is None else _depth(tree)):
+        return _compile(wf, tree, max_history_events, max_definition_bytes)
+
+
+def _compile(
+    wf: model.Workflow, tree: sp.Node | None, max_history_events: int, max_definition_bytes: int
+) -> CompileResult:
+    body = None if tree is None else render.from_sp(tree)
     leaves = _leaf_costs(wf)
     topic = _topic(wf)
     scale = 1.0

@@ -273,7 +273,13 @@ class Planner:
                 "e.g. retries: {attempts: 10}."
             )
         parallel = isinstance(item, Par)
-        items = list(item.branches) if isinstance(item, Par) else list(item.items)
+        # Bottom up: first make every part fit where it stands, so the deepest, largest subtrees
+        # become children (top down, a deep tree would be peeled into a chain of tiny children).
+        inner = depth + 1 if parallel else depth
+        items = [self.shrink(i, inner) for i in (item.branches if isinstance(item, Par) else item.items)]
+        new_whole: Item = Par(tuple(items)) if parallel else Seq(tuple(items))
+        if self.fits(new_whole, depth):
+            return new_whole
         groups = self._pack(items, parallel=parallel)
         inline = self._keep_inline(groups, depth, parallel=parallel)
         parts: list[Item] = []
