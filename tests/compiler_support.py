@@ -129,6 +129,8 @@ class FakeAws:
             raise TaskFailure(*self.fail[task])
 
     def batch(self, call: Any) -> Any:
+        if call.submitted is not None:  # SubmitJob answered: the engine records TaskSubmitted
+            call.submitted({"JobId": f"job-{call.state_name}", "JobName": call.parameters["JobName"]})
         self._maybe_fail(call.state_name)
         return {
             "JobId": f"job-{call.state_name}",
@@ -152,6 +154,8 @@ class FakeAws:
     def child(self, call: Any) -> Any:
         from orchestrator.engine import TaskFailure, execute
 
+        if call.submitted is not None:
+            call.submitted({"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:child:1"})
         name = call.parameters["StateMachineArn"][len("${StateMachine_") : -1]
         run = execute(
             self.result.definitions[name],

@@ -141,3 +141,13 @@ class TestNestedParallels:
         assert len(aws.published) == 1
         assert aws.published[0]["Subject"] == "Failed: nested / d"
         assert "g" not in aws.started
+
+
+def test_event_count_matches_the_engine_history_of_a_clean_run() -> None:
+    from orchestrator.compiler import quotas
+
+    result = compile_workflow(diamond())
+    run, _ = run_in_engine(result)
+    assert run.status == "SUCCEEDED"
+    assert len(run.history) == quotas.success_events(result.definitions["diamond"])
+    assert result.report.machines[0].events > len(run.history)  # worst case adds retries
