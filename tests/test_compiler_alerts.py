@@ -151,3 +151,10 @@ def test_event_count_matches_the_engine_history_of_a_clean_run() -> None:
     assert run.status == "SUCCEEDED"
     assert len(run.history) == quotas.success_events(result.definitions["diamond"])
     assert result.report.machines[0].events > len(run.history)  # worst case adds retries
+
+
+def test_subject_is_printable_ascii() -> None:
+    wf = model.Workflow(name="nächtlich", notify=OPS, tasks=(lam("a"),))
+    run, aws = run_in_engine(compile_workflow(wf), fail={"a": ("E", "x")})
+    assert aws.published[0]["Subject"] == "Failed: n?chtlich / a"
+    assert "Workflow: nächtlich" in aws.published[0]["Message"]

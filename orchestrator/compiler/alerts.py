@@ -79,10 +79,10 @@ _DESCRIBE = _squash(
     ") %}"
 )
 
+# SNS: a Subject is printable ASCII without line breaks, under 100 characters.
 _SUBJECT = (
-    "{% $substring('Failed: ' & $states.input.workflow & ' / ' & $states.input.failure.task, 0, "
-    + str(SNS_SUBJECT_MAX)
-    + ") %}"
+    "{% $substring($replace('Failed: ' & $states.input.workflow & ' / ' & $states.input.failure.task,"
+    " /[^ -~]/, '?'), 0, " + str(SNS_SUBJECT_MAX) + ") %}"
 )
 
 _MESSAGE = _squash(
