@@ -67,6 +67,8 @@ _BUDGET = 1_500_000
 # Lower-bound cuts scored per prime part: the earliest-finish sweep's balanced, smallest and
 # largest optimal cuts (the longest-tail sweep's follow; more rarely helped, and cost time).
 _CUTS_TRIED = 3
+# Spine stages are tried with one window per 1, 2 or 3 critical-path tasks.
+_GROUPS = (1, 2, 3)
 # Relative tolerance under which two makespans count as equal (then fewer Parallels wins).
 _TIE = 1e-9
 
@@ -97,7 +99,7 @@ class _Search:
         budget: int,
         reduced: tuple[list[list[int]], list[list[int]]] | None = None,
     ) -> None:
-        self.groups: tuple[int, ...] = (1, 2, 3)
+        self.groups: tuple[int, ...] = _GROUPS
         self.greedy = False
         self.cache: dict[tuple[tuple[int, ...], float], _Result] = {}
         self.names = graph.names
