@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from compiler_support import batch, iter_states, lam, run_in_engine
 
 from orchestrator import model
@@ -158,3 +159,19 @@ def test_subject_is_printable_ascii() -> None:
     run, aws = run_in_engine(compile_workflow(wf), fail={"a": ("E", "x")})
     assert aws.published[0]["Subject"] == "Failed: n?chtlich / a"
     assert "Workflow: nächtlich" in aws.published[0]["Message"]
+
+
+def test_moto_routes_a_failed_batch_job_to_the_alert_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's interpreter runs the catch; it stops at the JSONata state (no Java runtime here)."""
+    from compiler_support import run_in_moto
+
+    monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")  # moto's Batch fails every job
+    wf = model.Workflow(name="m", notify=OPS, tasks=(batch("a"), lam("b", ("a",))))
+    described, events = run_in_moto(compile_workflow(wf), {"x": 1})
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    assert entered == ["Wrap input", "a", alerts.DESCRIBE]
+    exited = [e["stateExitedEventDetails"] for e in events if e["type"] == "TaskStateExited"]
+    caught = json.loads(exited[0]["output"])["failed"]["a"]
+    assert caught["Error"] == "States.TaskFailed"
+    assert json.loads(caught["Cause"])["Status"] == "FAILED"  # the DescribeJobs output
+    assert described["status"] == "FAILED"
