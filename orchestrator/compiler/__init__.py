@@ -4,9 +4,11 @@ The passes, in order (each a plain function of the previous one's output):
 
 1. ``decompose``   DAG → series-parallel tree, adding as little waiting as possible;
 2. ``render.from_sp``  tree → render items (wide Parallels regrouped);
-3. ``quotas.Planner``  cut into child machines when a machine would pass a quota;
+3. ``quotas.Planner.shrink``  cut subtrees out (bottom up) into child machines when a machine
+   would pass a quota;
 4. ``render.render_machine``  items → typed ASL builders, checked as they are built;
-5. render to JSON, measure (``quotas.measure``), re-plan smaller if an estimate was short.
+5. ``dumps`` and ``quotas.measure``: JSON text and its figures; re-plan with a smaller budget
+   if an estimate was short.
 
 Compiling is pure: no clock, environment or I/O except :meth:`CompileResult.write`.
 

@@ -176,9 +176,9 @@ def _catch(task: str, catch_to: str | None) -> tuple[asl.Catcher, ...]:
 def batch_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch_to: str | None) -> asl.Task:
     """``batch:submitJob.sync``: runs the job and waits for it, with Spot-aware Batch retries.
 
-    The image lives in the job definition (SubmitJob cannot override it), hence one
-    ``${JobDefinition_<task>}`` per task. The job gets ORCHESTRATOR_EXECUTION_ID so the runner
-    can read the execution input with DescribeExecution instead of through environment
+    The image and secrets live in the job definition (SubmitJob can override neither), hence
+    one ``${JobDefinition_<task>}`` per task. The job gets ORCHESTRATOR_EXECUTION_ID so the
+    runner can read the execution input with DescribeExecution instead of through environment
     variables, which ECS caps at 8 KiB of overrides.
     """
     job = task.job
