@@ -230,11 +230,12 @@ def batch_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch_
             ("Tags", tags),
         ]
     )
-    # Only fields DescribeJobs always returns for a SUCCEEDED job: a ResultSelector path that is
-    # missing fails the state with States.Runtime. Container.LogStreamName is absent for array
-    # parents and non-awslogs drivers, and StatusReason is optional, so neither is selected here
-    # (the alert path digs the log stream out of a failure's Cause instead). Two short fields
-    # (~60 bytes with the task key) keep 4,000 results at ~240 KB ... see quotas.RESULT_BYTES.
+    # Only fields DescribeJobs always returns: a ResultSelector path that is missing fails the
+    # state with States.Runtime. The Batch API model makes jobName, jobId, jobQueue, status,
+    # startedAt and jobDefinition required in JobDetail; statusReason, container (so
+    # Container.LogStreamName: absent for array parents and non-awslogs drivers) and attempts are
+    # optional, so none of those is selected (the alert path finds the log stream in a failure's
+    # Cause instead). JobName is the task name, so it is not repeated. ~70 bytes per task.
     selector = {"JobId.$": "$.JobId", "Status.$": "$.Status"}
     return asl.Task(
         name=task.name,
