@@ -71,3 +71,52 @@ def test_console_script_help_and_usage_error() -> None:
     done = subprocess.run([sys.executable, "-m", "orchestrator.cli", "frobnicate"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "invalid choice: 'frobnicate'" in done.stderr
+
+
+def test_compile_writes_contract_files_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = EXAMPLES / "nightly_sales.py"
+    assert main(["compile", str(spec), "--out", str(tmp_path), "--report"]) == 0
+    out = capsys.readouterr().out
+    written = tmp_path / "nightly-sales.asl.json"
+    definition = json.loads(written.read_text())
+    task_states = _task_states(definition)
+    assert {"load-sales", "optimize-db", "check-freshness", "weekly-report"} <= set(task_states)
+    assert "nightly-sales" in out and "$/run" in out
+    # the checked-in golden file is the same bytes
+    assert written.read_text() == (EXAMPLES / "nightly-sales.asl.json").read_text()
+
+
+def _task_states(definition: dict[str, object]) -> list[str]:
+    found: list[str] = []
+    states = definition.get("States")
+    assert isinstance(states, dict)
+    for name, state in states.items():
+        if state.get("Type") == "Task":
+            found.append(name)
+        for branch in state.get("Branches", ()):
+            found.extend(_task_states(branch))
+    return found
+
+
+def test_compile_bad_spec_exits_1_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "cyclic.yaml"
+    spec.write_text(
+        "name: loop\ntasks:\n"
+        "  - {name: a, batch: {image: i}, after: [b]}\n"
+        "  - {name: b, batch: {image: i}, after: [a]}\n"
+    )
+    assert main(["compile", str(spec), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "a -> b -> a" in err or "b -> a -> b" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("fmt,start", [("mermaid", "flowchart TD"), ("dot", "digraph")])
+def test_graph_formats(fmt: str, start: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["graph", str(EXAMPLES / "etl_fanout.py"), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(start)
+    assert "build-dimensions" in out
+    assert main(["graph", str(EXAMPLES / "etl_fanout.py"), "--format", fmt, "--compiled"]) == 0
+    assert "Parallel" in capsys.readouterr().out
