@@ -69,8 +69,15 @@ _BUDGET = 1_500_000
 _CUTS_TRIED = 3
 # Spine stages are tried with one window per 1, 2 or 3 critical-path tasks.
 _GROUPS = (1, 2, 3)
+# Work (tasks plus edges visited) allowed per task-or-edge of the DAG before the search is
+# abandoned as too deeply nested; then hanging side trees are folded away first (see _Hanging).
+_WORK_LIMIT_PER_UNIT = 40
 # Relative tolerance under which two makespans count as equal (then fewer Parallels wins).
 _TIE = 1e-9
+
+
+class _TooDeep(Exception):
+    """The search met a part nested so deep that finishing would cost quadratic time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +108,17 @@ class _Search:
     ) -> None:
         self.groups: tuple[int, ...] = _GROUPS
         self.greedy = False
+        # Every pass is linear in the part, but parts nest: a DAG nested n/2 deep (a chain with a
+        # side task at each step) would cost n^2/4. Past this much work the search gives up.
+        self.spent = 0
+        self.limit = budget  # raised below, once the reduced edges are known
         self.cache: dict[tuple[tuple[int, ...], float], _Result] = {}
         self.names = graph.names
         self.w = graph.weights
         self.preds, self.succs = reduced if reduced is not None else dagmod.reduce_edges(graph)
         n = len(graph)
         self.cost = [1 + len(self.preds[v]) + len(self.succs[v]) for v in range(n)]
+        self.limit += _WORK_LIMIT_PER_UNIT * sum(self.cost)
         self.member = [0] * n  # member[v] == gen  <=>  v is in the part being examined
         self.seen = [0] * n
         self.gen = 0
@@ -518,7 +530,11 @@ class _Search:
             return _Result(Leaf(self.names[v]), self.w[v], 0)
         # Charge what the passes below cost: every task and every edge they look at.
         cost = self.cost
-        self.budget -= sum([cost[v] for v in part])
+        spent = sum([cost[v] for v in part])
+        self.budget -= spent
+        self.spent += spent
+        if self.spent > self.limit:
+            raise _TooDeep
         gen = self._mark(part)
         if self._is_chain(part, gen):  # the most common part by far; skip the general passes
             return _Result(
@@ -649,32 +665,161 @@ def decompose(
     # Python call), so lift the default limit of 1000 for the duration of the search only.
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, 4 * n + 1000))
-    budget = _BUDGET // 2  # half for the forward search, half for the reversed one
     try:
-        forward = _Search(graph, budget)
-        best = forward.solve(list(range(n)))
-        cp = max(dagmod.earliest_finish(graph))
-        if best.span > cp * (1 + _TIE):
-            # The same search on the reversed DAG places tasks with slack as late as possible
-            # instead of as early as possible; reversing its answer gives a valid structure too.
-            # The reduction of the reversed DAG is the reversed reduction.
-            mirrored = (
-                [[n - 1 - y for y in reversed(forward.succs[n - 1 - i])] for i in range(n)],
-                [[n - 1 - x for x in reversed(forward.preds[n - 1 - i])] for i in range(n)],
-            )
-            found = _Search(_reversed(graph), budget, reduced=mirrored).solve(list(range(n)))
-            backward = _Result(_reverse(found.node), found.span, found.parallels)
-            if _better(backward, best):
-                best = backward
+        preds, succs = dagmod.reduce_edges(graph)
+        try:
+            node = _search(graph, (preds, succs)).node
+        except _TooDeep:
+            # Fold the side trees away and search the rest; if even that nests too deep, the
+            # level-by-level structure below is the answer.
+            try:
+                node = _folded(graph, preds, succs)
+            except _TooDeep:
+                node = _level_node(graph)
+        wmap = dict(zip(graph.names, graph.weights, strict=True))
+        best = _Result(node, makespan(node, wmap), count_parallels(node))
     finally:
         sys.setrecursionlimit(old_limit)
+    cp = max(dagmod.earliest_finish(graph))
     if best.span > cp * (1 + _TIE):
         baseline_node = _level_node(graph)
-        wmap = dict(zip(graph.names, graph.weights, strict=True))
         baseline = _Result(baseline_node, makespan(baseline_node, wmap), count_parallels(baseline_node))
         if _better(baseline, best):
             best = baseline
     return best.node
+
+
+def _folded(graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -> Node:
+    """Search only the core; put the hanging side trees back afterwards."""
+    hanging = _Hanging(graph, preds, succs)
+    core_graph, core_reduced = _subgraph(graph, preds, succs, hanging.core)
+    return hanging.attach(_search(core_graph, core_reduced).node)
+
+
+def _search(graph: dagmod.Dag, reduced: tuple[list[list[int]], list[list[int]]]) -> _Result:
+    """The search forwards and, unless that is already exact, on the reversed DAG."""
+    n = len(graph)
+    budget = _BUDGET // 2  # half for the forward search, half for the reversed one
+    best = _Search(graph, budget, reduced=reduced).solve(list(range(n)))
+    cp = max(dagmod.earliest_finish(graph))
+    if best.span > cp * (1 + _TIE):
+        # The same search on the reversed DAG places tasks with slack as late as possible
+        # instead of as early as possible; reversing its answer gives a valid structure too.
+        # The reduction of the reversed DAG is the reversed reduction.
+        preds, succs = reduced
+        mirrored = (
+            [[n - 1 - y for y in reversed(succs[n - 1 - i])] for i in range(n)],
+            [[n - 1 - x for x in reversed(preds[n - 1 - i])] for i in range(n)],
+        )
+        found = _Search(_reversed(graph), budget, reduced=mirrored).solve(list(range(n)))
+        backward = _Result(_reverse(found.node), found.span, found.parallels)
+        if _better(backward, best):
+            best = backward
+    return best
+
+
+def _subgraph(
+    graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]], keep: list[int]
+) -> tuple[dagmod.Dag, tuple[list[list[int]], list[list[int]]]]:
+    """The DAG induced by ``keep`` (ascending, convex), renumbered, with its reduced edges."""
+    index = {v: i for i, v in enumerate(keep)}
+    sub_preds = [[index[u] for u in preds[v] if u in index] for v in keep]
+    sub_succs = [[index[y] for y in succs[v] if y in index] for v in keep]
+    sub = dagmod.Dag(
+        names=tuple(graph.names[v] for v in keep),
+        preds=tuple(tuple(p) for p in sub_preds),
+        succs=tuple(tuple(x) for x in sub_succs),
+        weights=tuple(graph.weights[v] for v in keep),
+    )
+    return sub, (sub_preds, sub_succs)
+
+
+class _Hanging:
+    """Trees of tasks that hang off the rest with a single edge, handled without search.
+
+    An *out-hanging* task has exactly one dependency and only out-hanging dependents (a side
+    task, or a side tree, after some task p); an *in-hanging* one has exactly one dependent and
+    only in-hanging dependencies (a side input before some task q). Such trees are
+    series-parallel on their own, and the best place for one is known: right after p, beside
+    everything that follows p (nothing waits for it), or right before q, beside everything
+    before q. The rest, the *core*, is convex (no path between two core tasks passes through a
+    hanging one) and goes through the search. Besides being exact, this keeps a long chain with
+    a side task at every step linear: searched whole, its nesting would cost tasks x depth.
+    """
+
+    def __init__(self, graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -> None:
+        n = len(graph)
+        self.graph, self.preds, self.succs = graph, preds, succs
+        out = [False] * n
+        for v in range(n - 1, -1, -1):
+            out[v] = len(preds[v]) == 1 and all(out[y] for y in succs[v])
+        inside = [False] * n
+        for v in range(n):
+            if not out[v] and len(succs[v]) == 1 and not out[succs[v][0]]:
+                inside[v] = all(inside[u] for u in preds[v])
+        self.out, self.inside = out, inside
+        self.core = [v for v in range(n) if not out[v] and not inside[v]]
+
+    def _out_tree(self, root: int) -> Node:
+        items: list[Node] = []
+        v = root
+        while True:  # walk chains iteratively: a long hanging chain stays linear
+            items.append(Leaf(self.graph.names[v]))
+            if len(self.succs[v]) != 1:
+                break
+            v = self.succs[v][0]
+        if self.succs[v]:
+            items.append(parallel([self._out_tree(y) for y in self.succs[v]]))
+        return series(items)
+
+    def _in_tree(self, root: int) -> Node:
+        items: list[Node] = []
+        v = root
+        while True:
+            items.append(Leaf(self.graph.names[v]))
+            if len(self.preds[v]) != 1:
+                break
+            v = self.preds[v][0]
+        if self.preds[v]:
+            items.append(parallel([self._in_tree(u) for u in self.preds[v]]))
+        items.reverse()
+        return series(items)
+
+    def attach(self, core: Node) -> Node:
+        """``core`` with every hanging tree put back in its place."""
+        names = self.graph.names
+        after: dict[str, Node] = {}
+        before: dict[str, Node] = {}
+        for v in self.core:
+            outs = [y for y in self.succs[v] if self.out[y]]
+            if outs:
+                after[names[v]] = parallel([self._out_tree(y) for y in outs])
+            ins = [u for u in self.preds[v] if self.inside[u]]
+            if ins:
+                before[names[v]] = parallel([self._in_tree(u) for u in ins])
+
+        # Out-trees go in directly; in-trees are out-trees of the structure mirrored in time.
+        with_outs = _put_after(core, after)
+        mirrored = {task: _reverse(tree) for task, tree in before.items()}
+        return _reverse(_put_after(_reverse(with_outs), mirrored)) if before else with_outs
+
+
+def _put_after(node: Node, after: Mapping[str, Node]) -> Node:
+    """``node`` with ``after[p]`` run after each task p, beside everything that follows p in
+    p's series (nothing waits for it)."""
+    if isinstance(node, Leaf):
+        return series([node, after[node.task]]) if node.task in after else node
+    if isinstance(node, Parallel):
+        return parallel([_put_after(b, after) for b in node.branches])
+    backward: list[Node] = []  # the rebuilt items after the current one, last first
+    for item in reversed(node.items):
+        if isinstance(item, Leaf) and item.task in after:
+            tree = after[item.task]
+            backward = [parallel([tree, series(backward[::-1])])] if backward else [tree]
+            backward.append(item)
+        else:
+            backward.append(_put_after(item, after))
+    return series(backward[::-1])
 
 
 def _reversed(graph: dagmod.Dag) -> dagmod.Dag:
