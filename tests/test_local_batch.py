@@ -152,10 +152,11 @@ def test_attempt_duration_kills_the_whole_process_tree(tmp_path: Path) -> None:
     t0 = time.monotonic()
     with pytest.raises(TaskFailure) as failure:
         batch(call(submit(Timeout={"AttemptDurationSeconds": 1})))
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < 10  # 1 s, SIGTERM, 0.5 s grace, SIGKILL: far less on an idle machine
     job = json.loads(failure.value.cause or "")
     assert job["StatusReason"] == REASON_TIMEOUT
-    assert not _alive(int(pidfile.read_text()))
+    grandchild = int(pidfile.read_text())
+    eventually(lambda: not _alive(grandchild))  # SIGKILL is delivered when the process is next scheduled
 
 
 def test_attempt_duration_also_kills_processes_that_left_the_jobs_group(tmp_path: Path) -> None:
