@@ -184,7 +184,7 @@ def test_series_parallel_dags_compile_with_ratio_one(
 # -- invariants on any DAG -----------------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(random_dags())
 def test_invariants(case: tuple[list[str], dict[str, list[str]], dict[str, float]]) -> None:
     tasks, after, weights = case
@@ -305,7 +305,58 @@ def test_side_inputs_on_a_long_chain() -> None:
     assert makespan(node, weights) == pytest.approx(critical_path(tasks, after, weights))
 
 
-@settings(max_examples=200, deadline=None)
+def test_deep_nesting_that_rejoins() -> None:
+    # Series(a0, Parallel(s0, Series(a1, Parallel(s1, ...))), z): every side task rejoins at
+    # z, so nothing hangs; the bottom-up series-parallel reductions take over from the search.
+    n = 4_000
+    tasks = [f"a{i}" for i in range(n)] + [f"s{i}" for i in range(n)] + ["z"]
+    after: dict[str, list[str]] = {"z": [f"a{n - 1}"] + [f"s{i}" for i in range(n)]}
+    for i in range(n):
+        after[f"s{i}"] = [f"a{i}"]
+        if i:
+            after[f"a{i}"] = [f"a{i - 1}"]
+    weights = {t: float(1 + (7 * len(t) + ord(t[-1])) % 5) for t in tasks}
+    started = time.perf_counter()
+    node = decompose(tasks, after, weights)
+    assert time.perf_counter() - started < 10.0
+    assert violations(node, tasks, after) == []
+    assert makespan(node, weights) == pytest.approx(critical_path(tasks, after, weights))
+
+
+@settings(max_examples=100, deadline=None)
+@given(sp_dags())
+def test_reductions_recognise_series_parallel_dags(
+    case: tuple[list[str], dict[str, list[str]], dict[str, float]],
+) -> None:
+    from orchestrator.compiler import dag as dagmod
+    from orchestrator.compiler import decompose as module
+
+    tasks, after, weights = case
+    graph = dagmod.build(tasks, after, weights)
+    preds, succs = dagmod.reduce_edges(graph)
+    node = module._reduced_then_searched(graph, preds, succs)
+    assert violations(node, tasks, after) == []
+    assert makespan(node, weights) == pytest.approx(critical_path(tasks, after, weights), rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(random_dags())
+def test_reductions_keep_every_invariant(
+    case: tuple[list[str], dict[str, list[str]], dict[str, float]],
+) -> None:
+    from orchestrator.compiler import dag as dagmod
+    from orchestrator.compiler import decompose as module
+
+    tasks, after, weights = case
+    graph = dagmod.build(tasks, after, weights)
+    preds, succs = dagmod.reduce_edges(graph)
+    node = module._reduced_then_searched(graph, preds, succs)
+    assert sorted(leaves(node)) == sorted(tasks)
+    assert violations(node, tasks, after) == []
+    assert _normalised(node)
+
+
+@settings(max_examples=100, deadline=None)
 @given(random_dags())
 def test_folding_side_trees_keeps_every_invariant(
     case: tuple[list[str], dict[str, list[str]], dict[str, float]],

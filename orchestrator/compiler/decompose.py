@@ -673,9 +673,12 @@ def decompose(
             # Fold the side trees away and search the rest; if even that nests too deep, the
             # level-by-level structure below is the answer.
             try:
-                node = _folded(graph, preds, succs)
+                node = _reduced_then_searched(graph, preds, succs)
             except _TooDeep:
-                node = _level_node(graph)
+                try:
+                    node = _folded(graph, preds, succs)
+                except _TooDeep:
+                    node = _level_node(graph)
         wmap = dict(zip(graph.names, graph.weights, strict=True))
         best = _Result(node, makespan(node, wmap), count_parallels(node))
     finally:
@@ -687,6 +690,112 @@ def decompose(
         if _better(baseline, best):
             best = baseline
     return best.node
+
+
+def _reduced_then_searched(graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -> Node:
+    """Contract series-parallel modules bottom-up, search the rest, expand the modules.
+
+    The classic reductions (Valdes, Tarjan and Lawler): a task whose only successor has it as
+    its only dependency joins it in a Series; tasks with the same dependencies and the same
+    dependents join in a Parallel. Repeated, they shrink a series-parallel DAG to one node in
+    near-linear time whatever its nesting depth, and leave the prime rest of any other DAG
+    with each module as one opaque task (weight: its makespan) for the search.
+    """
+    n = len(graph)
+    w = graph.weights
+    pre = [set(p) for p in preds]
+    suc = [set(x) for x in succs]
+    alive = [True] * n
+    # A module is ("S" | "P", [parts]) or a task index; flattened into Nodes at the end.
+    shape: list[int | tuple[str, list[object]]] = list(range(n))
+    span = list(w)
+    by_key: dict[tuple[frozenset[int], frozenset[int]], int] = {}
+    work = list(range(n - 1, -1, -1))
+
+    def join(kind: str, first: int, second: int) -> None:
+        a, b = shape[first], shape[second]
+        parts: list[object] = []
+        for piece in (a, b):
+            if isinstance(piece, tuple) and piece[0] == kind:
+                parts.extend(piece[1])
+            else:
+                parts.append(piece)
+        shape[first] = (kind, parts)
+
+    while work:
+        v = work.pop()
+        if not alive[v]:
+            continue
+        if len(suc[v]) == 1:
+            (x,) = suc[v]
+            if len(pre[x]) == 1:  # v then x, nothing else between them: one Series
+                join("S", v, x)
+                span[v] += span[x]
+                alive[x] = False
+                suc[v] = suc[x]
+                for y in suc[v]:
+                    pre[y].discard(x)
+                    pre[y].add(v)
+                work.extend(sorted(pre[v] | suc[v], reverse=True))
+                work.append(v)
+                continue
+        key = (frozenset(pre[v]), frozenset(suc[v]))
+        other = by_key.get(key)
+        if (
+            other is not None
+            and other != v
+            and alive[other]
+            and pre[other] == pre[v]
+            and suc[other] == suc[v]
+        ):
+            keep, gone = min(other, v), max(other, v)  # same neighbours: one Parallel
+            join("P", keep, gone)
+            span[keep] = max(span[keep], span[gone])
+            alive[gone] = False
+            for u in pre[gone]:
+                suc[u].discard(gone)
+            for y in suc[gone]:
+                pre[y].discard(gone)
+            by_key[key] = keep
+            work.extend(sorted(pre[keep] | suc[keep], reverse=True))
+            work.append(keep)
+            continue
+        by_key[key] = v
+        if len(pre[v]) == 1:
+            (u,) = pre[v]
+            if len(suc[u]) == 1:
+                work.append(u)
+
+    def build(piece: int | tuple[str, list[object]] | object) -> Node:
+        if isinstance(piece, int):
+            return Leaf(graph.names[piece])
+        assert isinstance(piece, tuple)
+        kind, parts = piece
+        children = [build(part) for part in parts]
+        return series(children) if kind == "S" else parallel(children)
+
+    modules = [v for v in range(n) if alive[v]]  # ascending: a module's id is its first task
+    if len(modules) == 1:
+        return build(shape[modules[0]])
+    # The rest is prime: search it with each module as one task (names cannot clash: "\0").
+    index = {v: i for i, v in enumerate(modules)}
+    order = sorted(modules, key=lambda v: v)
+    rest = dagmod.Dag(
+        names=tuple(f"\0{v}" for v in order),
+        preds=tuple(tuple(sorted(index[u] for u in pre[v])) for v in order),
+        succs=tuple(tuple(sorted(index[y] for y in suc[v])) for v in order),
+        weights=tuple(span[v] for v in order),
+    )
+    expanded = {f"\0{v}": build(shape[v]) for v in modules}
+    return _substitute(_search(rest, dagmod.reduce_edges(rest)).node, expanded)
+
+
+def _substitute(node: Node, modules: Mapping[str, Node]) -> Node:
+    if isinstance(node, Leaf):
+        return modules[node.task]
+    if isinstance(node, Series):
+        return series([_substitute(item, modules) for item in node.items])
+    return parallel([_substitute(branch, modules) for branch in node.branches])
 
 
 def _folded(graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -> Node:
