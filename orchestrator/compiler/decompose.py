@@ -35,6 +35,12 @@ the level-by-level baseline (``level_barrier``) is a candidate too, so the resul
 than it. Ties go to fewer Parallel states, then to the candidate tried first; the budget counts
 work, not time, so the output is deterministic.
 
+Top-down recognition costs O(tasks x nesting depth), and nesting can be as deep as half the
+DAG (a chain with a side task at every step). Past a work limit the search gives up and the
+DAG goes bottom-up instead: series-parallel modules are contracted by the Valdes-Tarjan-Lawler
+reductions (exact, near-linear) and only the prime rest is searched (``_reduced_then_searched``);
+failing that, side trees hanging off the rest by one edge are folded away (``_Hanging``).
+
 >>> from orchestrator.compiler.sp import Leaf, Parallel, Series
 >>> decompose(["a", "b", "c", "d"], {"b": ["a"], "c": ["a"], "d": ["b", "c"]})
 Series(items=(Leaf(task='a'), Parallel(branches=(Leaf(task='b'), Leaf(task='c'))), Leaf(task='d')))
