@@ -19,6 +19,9 @@ an iteration — so the iteration path is read from the execution history instea
   with the same state name and equal parameters in different iterations are interchangeable, so
   either match keeps "completed tasks are not run again" true.
 
+A call that cannot be placed (inside a DISTRIBUTED Map, whose child workflows record their events
+elsewhere) gets no key: it always runs, and is never stored or replayed.
+
     >>> ids = TaskIdentity()
     >>> ids.observe({"id": 1, "previousEventId": 0, "type": "MapIterationStarted",
     ...              "mapIterationStartedEventDetails": {"name": "Fan", "index": 2}})
