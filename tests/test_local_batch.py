@@ -283,11 +283,15 @@ def test_capacity_limits_concurrency_and_higher_priority_queue_goes_first(tmp_pa
 
 
 def test_a_job_bigger_than_every_compute_environment_fails_with_aws_reason(tmp_path: Path) -> None:
-    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("true",), vcpus=64),
-                    compute=[ComputeEnvironment("small", vcpus=2, memory=4096)])
+    notices: list[str] = []
+    batch = LocalBatch(Store(tmp_path / "home"), {"jd": JobDefinition(name="jd", command=("true",), vcpus=64)},
+                       use_docker=False, cwd=str(tmp_path), compute=[ComputeEnvironment("small", vcpus=2, memory=4096)],
+                       notice=notices.append)
     with pytest.raises(TaskFailure) as failure:
         batch(call(submit()))
     assert json.loads(failure.value.cause or "")["StatusReason"] == REASON_TOO_BIG
+    assert notices == ["Batch job job needs 64 vCPUs and 2048 MiB; this machine offers 2 vCPUs and 4096 MiB. "
+                       "To run it here anyway: ORCHESTRATOR_LOCAL_VCPUS=64 ORCHESTRATOR_LOCAL_MEMORY=4096"]
 
 
 def test_docker_command_mounts_the_project_and_passes_limits_and_environment() -> None:

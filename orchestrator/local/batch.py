@@ -538,6 +538,13 @@ class LocalBatch:
         ce = self._reserve(job, cancel)
         if ce is None:
             reason = REASON_CANCELLED if cancel.is_set() else REASON_TOO_BIG
+            if reason == REASON_TOO_BIG:
+                # AWS's reason names no numbers; here the fix is one variable away, so say it.
+                biggest = max(self.compute, key=lambda c: (c.vcpus, c.memory))
+                cap = "" if job.queue.max_vcpus is None else f", queue {job.queue.name} max {job.queue.max_vcpus:g} vCPUs"
+                self._notice(f"Batch job {job.name} needs {job.vcpus:g} vCPUs and {job.memory} MiB; this machine "
+                             f"offers {biggest.vcpus:g} vCPUs and {biggest.memory} MiB{cap}. To run it here anyway: "
+                             f"{VCPUS_ENV}={max(job.vcpus, biggest.vcpus):g} {MEMORY_ENV}={max(job.memory, biggest.memory)}")
             self._record_attempt(job, None, None, reason, None, None)
             return False, None, "", reason
         try:
