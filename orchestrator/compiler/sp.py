@@ -94,6 +94,20 @@ def leaves(node: Node) -> list[str]:
     return list(iter_leaves(node))
 
 
+def mirror(node: Node) -> Node:
+    """Mirror a structure in time: Series items in reverse order (Parallel is symmetric).
+    A valid structure for a DAG, mirrored, is valid for the DAG with every edge turned around.
+
+    >>> mirror(Series((Leaf("a"), Parallel((Leaf("b"), Leaf("c"))))))
+    Series(items=(Parallel(branches=(Leaf(task='b'), Leaf(task='c'))), Leaf(task='a')))
+    """
+    if isinstance(node, Leaf):
+        return node
+    if isinstance(node, Series):
+        return Series(tuple(mirror(item) for item in reversed(node.items)))
+    return Parallel(tuple(mirror(branch) for branch in node.branches))
+
+
 def count_parallels(node: Node) -> int:
     """Number of Parallel nodes (each becomes one Parallel state); used to break ties."""
     total = 0

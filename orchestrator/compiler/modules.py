@@ -1,0 +1,237 @@
+"""Series-parallel modules found bottom-up, and side trees that hang off a DAG by one edge.
+
+The top-down search in ``decompose`` costs O(tasks x nesting depth), and nesting can be as deep
+as half the DAG (a chain with a side task at every step). These linear-time tools take over
+past its work limit: ``contract`` shrinks series-parallel modules to single stand-in tasks, and
+``Hanging`` folds away side trees whose best place is known without search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from orchestrator.compiler import dag as dagmod
+from orchestrator.compiler.sp import Leaf, Node, Parallel, Series, mirror, parallel, series
+
+
+def contract(
+    graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]
+) -> tuple[dict[str, Node], dagmod.Dag]:
+    """Contract series-parallel modules bottom-up.
+
+    The classic reductions (Valdes, Tarjan and Lawler): a task whose only successor has it as
+    its only dependency joins it in a Series; tasks with the same dependencies and the same
+    dependents join in a Parallel. Repeated, they shrink a series-parallel DAG to one node in
+    near-linear time whatever its nesting depth, and leave the prime rest of any other DAG.
+
+    Returns each module's structure by a stand-in task name (``"\\0"`` + its first task's index:
+    it cannot clash with a real name) and the DAG of modules, with each module's makespan as
+    its weight, in topological order.
+
+    >>> modules, rest = contract(*_example())
+    >>> rest.names, modules["\\x000"]
+    (('\\x000',), Series(items=(Leaf(task='a'), Parallel(branches=(Leaf(task='b'), Leaf(task='c'))))))
+    """
+    n = len(graph)
+    w = graph.weights
+    pre = [set(p) for p in preds]
+    suc = [set(x) for x in succs]
+    alive = [True] * n
+    # A module is ("S" | "P", [parts]) or a task index; flattened into Nodes at the end.
+    shape: list[int | tuple[str, list[object]]] = list(range(n))
+    span = list(w)
+    by_key: dict[tuple[frozenset[int], frozenset[int]], int] = {}
+    work = list(range(n - 1, -1, -1))
+
+    def join(kind: str, first: int, second: int) -> None:
+        a, b = shape[first], shape[second]
+        parts: list[object] = []
+        for piece in (a, b):
+            if isinstance(piece, tuple) and piece[0] == kind:
+                parts.extend(piece[1])
+            else:
+                parts.append(piece)
+        shape[first] = (kind, parts)
+
+    while work:
+        v = work.pop()
+        if not alive[v]:
+            continue
+        if len(suc[v]) == 1:
+            (x,) = suc[v]
+            if len(pre[x]) == 1:  # v then x, nothing else between them: one Series
+                join("S", v, x)
+                span[v] += span[x]
+                alive[x] = False
+                suc[v] = suc[x]
+                for y in suc[v]:
+                    pre[y].discard(x)
+                    pre[y].add(v)
+                work.extend(sorted(pre[v] | suc[v], reverse=True))
+                work.append(v)
+                continue
+        key = (frozenset(pre[v]), frozenset(suc[v]))
+        other = by_key.get(key)
+        if (
+            other is not None
+            and other != v
+            and alive[other]
+            and pre[other] == pre[v]
+            and suc[other] == suc[v]
+        ):
+            keep, gone = min(other, v), max(other, v)  # same neighbours: one Parallel
+            join("P", keep, gone)
+            span[keep] = max(span[keep], span[gone])
+            alive[gone] = False
+            for u in pre[gone]:
+                suc[u].discard(gone)
+            for y in suc[gone]:
+                pre[y].discard(gone)
+            by_key[key] = keep
+            work.extend(sorted(pre[keep] | suc[keep], reverse=True))
+            work.append(keep)
+            continue
+        by_key[key] = v
+        if len(pre[v]) == 1:
+            (u,) = pre[v]
+            if len(suc[u]) == 1:
+                work.append(u)
+
+    def build(piece: int | tuple[str, list[object]] | object) -> Node:
+        if isinstance(piece, int):
+            return Leaf(graph.names[piece])
+        assert isinstance(piece, tuple)
+        kind, parts = piece
+        children = [build(part) for part in parts]
+        return series(children) if kind == "S" else parallel(children)
+
+    # A module's id is its first task, and a module's dependencies all come before its first
+    # task, so ascending ids are a topological order.
+    order = [v for v in range(n) if alive[v]]
+    index = {v: i for i, v in enumerate(order)}
+    rest = dagmod.Dag(
+        names=tuple(f"\0{v}" for v in order),
+        preds=tuple(tuple(sorted(index[u] for u in pre[v])) for v in order),
+        succs=tuple(tuple(sorted(index[y] for y in suc[v])) for v in order),
+        weights=tuple(span[v] for v in order),
+    )
+    return {f"\0{v}": build(shape[v]) for v in order}, rest
+
+
+def _example() -> tuple[dagmod.Dag, list[list[int]], list[list[int]]]:
+    graph = dagmod.build(["a", "b", "c"], {"b": ["a"], "c": ["a"]})
+    preds, succs = dagmod.reduce_edges(graph)
+    return graph, preds, succs
+
+
+def substitute(node: Node, modules: Mapping[str, Node]) -> Node:
+    """``node`` with each stand-in leaf replaced by its module."""
+    if isinstance(node, Leaf):
+        return modules[node.task]
+    if isinstance(node, Series):
+        return series([substitute(item, modules) for item in node.items])
+    return parallel([substitute(branch, modules) for branch in node.branches])
+
+
+def subgraph(
+    graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]], keep: list[int]
+) -> tuple[dagmod.Dag, tuple[list[list[int]], list[list[int]]]]:
+    """The DAG induced by ``keep`` (ascending, convex), renumbered, with its reduced edges."""
+    index = {v: i for i, v in enumerate(keep)}
+    sub_preds = [[index[u] for u in preds[v] if u in index] for v in keep]
+    sub_succs = [[index[y] for y in succs[v] if y in index] for v in keep]
+    sub = dagmod.Dag(
+        names=tuple(graph.names[v] for v in keep),
+        preds=tuple(tuple(p) for p in sub_preds),
+        succs=tuple(tuple(x) for x in sub_succs),
+        weights=tuple(graph.weights[v] for v in keep),
+    )
+    return sub, (sub_preds, sub_succs)
+
+
+class Hanging:
+    """Trees of tasks that hang off the rest with a single edge, handled without search.
+
+    An *out-hanging* task has exactly one dependency and only out-hanging dependents (a side
+    task, or a side tree, after some task p); an *in-hanging* one has exactly one dependent and
+    only in-hanging dependencies (a side input before some task q). Such trees are
+    series-parallel on their own, and the best place for one is known: right after p, beside
+    everything that follows p (nothing waits for it), or right before q, beside everything
+    before q. The rest, the *core*, is convex (no path between two core tasks passes through a
+    hanging one) and goes through the search. Besides being exact, this keeps a long chain with
+    a side task at every step linear: searched whole, its nesting would cost tasks x depth.
+    """
+
+    def __init__(self, graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -> None:
+        n = len(graph)
+        self.graph, self.preds, self.succs = graph, preds, succs
+        out = [False] * n
+        for v in range(n - 1, -1, -1):
+            out[v] = len(preds[v]) == 1 and all(out[y] for y in succs[v])
+        inside = [False] * n
+        for v in range(n):
+            if not out[v] and len(succs[v]) == 1 and not out[succs[v][0]]:
+                inside[v] = all(inside[u] for u in preds[v])
+        self.out, self.inside = out, inside
+        self.core = [v for v in range(n) if not out[v] and not inside[v]]
+
+    def _out_tree(self, root: int) -> Node:
+        items: list[Node] = []
+        v = root
+        while True:  # walk chains iteratively: a long hanging chain stays linear
+            items.append(Leaf(self.graph.names[v]))
+            if len(self.succs[v]) != 1:
+                break
+            v = self.succs[v][0]
+        if self.succs[v]:
+            items.append(parallel([self._out_tree(y) for y in self.succs[v]]))
+        return series(items)
+
+    def _in_tree(self, root: int) -> Node:
+        items: list[Node] = []
+        v = root
+        while True:
+            items.append(Leaf(self.graph.names[v]))
+            if len(self.preds[v]) != 1:
+                break
+            v = self.preds[v][0]
+        if self.preds[v]:
+            items.append(parallel([self._in_tree(u) for u in self.preds[v]]))
+        items.reverse()
+        return series(items)
+
+    def attach(self, core: Node) -> Node:
+        """``core`` with every hanging tree put back in its place."""
+        names = self.graph.names
+        after: dict[str, Node] = {}
+        before: dict[str, Node] = {}
+        for v in self.core:
+            outs = [y for y in self.succs[v] if self.out[y]]
+            if outs:
+                after[names[v]] = parallel([self._out_tree(y) for y in outs])
+            ins = [u for u in self.preds[v] if self.inside[u]]
+            if ins:
+                before[names[v]] = parallel([self._in_tree(u) for u in ins])
+
+        # Out-trees go in directly; in-trees are out-trees of the structure mirrored in time.
+        with_outs = put_after(core, after)
+        mirrored = {task: mirror(tree) for task, tree in before.items()}
+        return mirror(put_after(mirror(with_outs), mirrored)) if before else with_outs
+
+
+def put_after(node: Node, after: Mapping[str, Node]) -> Node:
+    """``node`` with ``after[p]`` run after each task p, beside everything that follows p in
+    p's series (nothing waits for it)."""
+    if isinstance(node, Leaf):
+        return series([node, after[node.task]]) if node.task in after else node
+    if isinstance(node, Parallel):
+        return parallel([put_after(b, after) for b in node.branches])
+    backward: list[Node] = []  # the rebuilt items after the current one, last first
+    for item in reversed(node.items):
+        if isinstance(item, Leaf) and item.task in after:
+            tree = after[item.task]
+            backward = [parallel([tree, series(backward[::-1])])] if backward else [tree]
+            backward.append(item)
+        else:
+            backward.append(put_after(item, after))
+    return series(backward[::-1])
