@@ -39,6 +39,17 @@ def test_home_is_orchestrator_home_or_dot_orchestrator(monkeypatch: pytest.Monke
 def test_store_uses_wal(tmp_path: Path) -> None:
     store = Store(tmp_path)
     assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_task_results_are_stored_with_a_full_sync_and_read_back(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    store.put_result("scope", "M[0]/t#0", "t", {"ok": 1}, 0)
+    assert statements[0] == "PRAGMA synchronous=FULL" and statements[-1] == "PRAGMA synchronous=NORMAL"
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert Store(tmp_path).get_result("scope", "M[0]/t#0") == (True, {"ok": 1})
 
 
 def test_resolve_by_arn_name_or_unique_prefix_newest_first(tmp_path: Path) -> None:

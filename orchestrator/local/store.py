@@ -6,7 +6,8 @@ Lambda invocations, SNS messages and their deliveries, and each completed task's
 ``redrive`` replays). ``ORCHESTRATOR_HOME`` moves it.
 
 WAL with ``synchronous=NORMAL`` survives the runner being killed (SIGKILL): a commit is in the
-WAL file in the OS page cache once ``commit`` returns; only a power cut can lose the last ones.
+WAL file in the OS page cache once ``commit`` returns. A power cut could lose the last ones, so a
+completed task's result (what redrive relies on) is committed with ``synchronous=FULL``.
 
     >>> import tempfile
     >>> store = Store(tempfile.mkdtemp())
@@ -299,10 +300,20 @@ class Store:
     # -- task results (redrive) ---------------------------------------------------------------
 
     def put_result(self, scope: str, key: str, state_name: str, output: Any, redrive_count: int) -> None:
+        """Store a completed task's result durably: this commit is fsynced, even on a power cut.
+
+        ``synchronous=NORMAL`` (every other write) survives a killed runner but can lose the last
+        commits to a power cut; a FULL commit fsyncs the WAL, and with it every commit before it,
+        once per completed task instead of once per history event.
+        """
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO task_results (scope, key, state_name, output, redrive_count)"
-                " VALUES (?, ?, ?, ?, ?)", (scope, key, state_name, json.dumps(output), redrive_count))
+            self._db.execute("PRAGMA synchronous=FULL")
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO task_results (scope, key, state_name, output, redrive_count)"
+                    " VALUES (?, ?, ?, ?, ?)", (scope, key, state_name, json.dumps(output), redrive_count))
+            finally:
+                self._db.execute("PRAGMA synchronous=NORMAL")
 
     def get_result(self, scope: str, key: str) -> tuple[bool, Any]:
         rows = self._query("SELECT output FROM task_results WHERE scope=? AND key=?", (scope, key))
