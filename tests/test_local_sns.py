@@ -251,3 +251,18 @@ def test_the_next_run_resumes_what_a_dead_runner_left_retrying(tmp_path: Path, h
     assert "[sns] resuming 1 delivery(ies) an earlier runner left unfinished" in printed
     assert store.deliveries(message_id)[-1]["status"] == "DELIVERED"  # the run waits for its deliveries
     assert len(handler.received) == 1
+
+
+def test_redeliver_messages_command_reports_each_resumed_delivery(
+        tmp_path: Path, hook: tuple[str, type[_Hook]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from orchestrator.local import commands
+
+    monkeypatch.setenv("ORCHESTRATOR_HOME", str(tmp_path / "home"))
+    url, handler = hook
+    assert commands.redeliver_messages() == 0
+    assert "No unfinished SNS deliveries." in capsys.readouterr().out
+    message_id = _stuck(Store(tmp_path / "home"), url)
+    assert commands.redeliver_messages() == 0
+    assert f"{message_id} → {url}: DELIVERED" in capsys.readouterr().out
+    assert len(handler.received) == 1
