@@ -304,3 +304,20 @@ def test_ctrl_c_aborts_the_execution_and_stops_its_jobs(tmp_path: Path, monkeypa
     assert "Interrupted: execution 'interrupted-1' is ABORTED; `orchestrator redrive interrupted-1`" in out
     assert _gone(int(pidfile.read_text()))
     assert Store(tmp_path / "home").resolve("interrupted-1").status == "ABORTED"
+
+
+def test_an_unhandled_lambda_exception_fails_the_execution_as_on_aws(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "quota.py").write_text(
+        "class QuotaExceeded(Exception):\n    pass\n\n"
+        "def handler(event, context):\n    raise QuotaExceeded('daily quota of 5 reached')\n")
+    wf = model.Workflow(name="quota", tasks=(model.Task(name="call", job=model.LambdaTask(handler="quota:handler")),))
+    result = run_workflow(wf, home=tmp_path / "home")
+    assert (result.status, result.error) == ("FAILED", "QuotaExceeded")
+    cause = json.loads(result.cause or "")
+    assert list(cause) == ["errorMessage", "errorType", "requestId", "stackTrace"]
+    assert (cause["errorMessage"], cause["errorType"]) == ("daily quota of 5 reached", "QuotaExceeded")
+    assert cause["stackTrace"][-1].endswith("raise QuotaExceeded('daily quota of 5 reached')\n")
+    failed = next(e for e in result.history if e["type"] == "TaskFailed")
+    assert failed["taskFailedEventDetails"]["error"] == "QuotaExceeded"
