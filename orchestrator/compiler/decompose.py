@@ -49,7 +49,7 @@ Series(items=(Leaf(task='a'), Parallel(branches=(Leaf(task='b'), Leaf(task='c'))
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestrator.compiler import dag as dagmod
@@ -80,6 +80,8 @@ _GROUPS = (1, 2, 3)
 # Work (tasks plus edges visited) allowed per task-or-edge of the DAG before the search is
 # abandoned as too deeply nested; then hanging side trees are folded away first (see _Hanging).
 _WORK_LIMIT_PER_UNIT = 40
+# Search the contracted DAG too (modules kept whole) when it has at most this share of the tasks.
+_MODULES_SHARE = 0.5
 # Relative tolerance under which two makespans count as equal (then fewer Parallels wins).
 _TIE = 1e-9
 
@@ -675,20 +677,37 @@ def decompose(
     sys.setrecursionlimit(max(old_limit, 4 * n + 1000))
     try:
         preds, succs = dagmod.reduce_edges(graph)
-        try:
-            node = _search(graph, (preds, succs)).node
-        except _TooDeep:
-            # Fold the side trees away and search the rest; if even that nests too deep, the
-            # level-by-level structure below is the answer.
-            try:
-                node = _reduced_then_searched(graph, preds, succs)
-            except _TooDeep:
-                try:
-                    node = _folded(graph, preds, succs)
-                except _TooDeep:
-                    node = _level_node(graph)
+        # Bottom-up first: series-parallel modules contract in near-linear time, and a
+        # series-parallel DAG contracts to one module, its exact structure.
+        found, rest = modules.contract(graph, preds, succs)
+        if len(rest) == 1:
+            return found[rest.names[0]]
         wmap = dict(zip(graph.names, graph.weights, strict=True))
-        best = _Result(node, makespan(node, wmap), count_parallels(node))
+        nodes: list[Node] = []
+        # Two searches share the budget: the prime rest with every module kept whole (smaller,
+        # so searched deeper), and the whole DAG (free to split a module across stages).
+        # Only when contraction shrank the DAG well is the first worth its time; otherwise the
+        # two would mostly repeat each other and the whole-DAG search gets the full budget.
+        plan: list[tuple[_Attempt, int]] = [(_whole_searched, _BUDGET)]
+        if len(rest) <= _MODULES_SHARE * n:
+            plan = [(_modules_searched, _BUDGET // 2), (_whole_searched, _BUDGET // 2)]
+        for attempt, budget in plan:
+            try:
+                nodes.append(attempt(graph, (preds, succs), found, rest, budget))
+            except _TooDeep:
+                continue
+        if not nodes:
+            # Both nest too deep to finish: fold the side trees away and search the rest; if
+            # even that nests too deep, the level-by-level structure below is the answer.
+            try:
+                nodes.append(_folded(graph, preds, succs))
+            except _TooDeep:
+                nodes.append(_level_node(graph))
+        best = _Result(nodes[0], makespan(nodes[0], wmap), count_parallels(nodes[0]))
+        for node in nodes[1:]:
+            other = _Result(node, makespan(node, wmap), count_parallels(node))
+            if _better(other, best):
+                best = other
     finally:
         sys.setrecursionlimit(old_limit)
     cp = max(dagmod.earliest_finish(graph))
@@ -700,12 +719,30 @@ def decompose(
     return best.node
 
 
+_Reduced = tuple[list[list[int]], list[list[int]]]
+_Attempt = Callable[[dagmod.Dag, _Reduced, dict[str, Node], dagmod.Dag, int], Node]
+
+
+def _modules_searched(
+    graph: dagmod.Dag, reduced: _Reduced, found: dict[str, Node], rest: dagmod.Dag, budget: int = _BUDGET
+) -> Node:
+    """The prime rest searched with each module as one task, then the modules expanded."""
+    return modules.substitute(_search(rest, dagmod.reduce_edges(rest), budget).node, found)
+
+
+def _whole_searched(
+    graph: dagmod.Dag, reduced: _Reduced, found: dict[str, Node], rest: dagmod.Dag, budget: int = _BUDGET
+) -> Node:
+    """The whole DAG searched: modules may be split across stages."""
+    return _search(graph, reduced, budget).node
+
+
 def _reduced_then_searched(graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -> Node:
     """Contract series-parallel modules bottom-up, search the prime rest, expand the modules."""
     found, rest = modules.contract(graph, preds, succs)
     if len(rest) == 1:
         return found[rest.names[0]]
-    return modules.substitute(_search(rest, dagmod.reduce_edges(rest)).node, found)
+    return _modules_searched(graph, (preds, succs), found, rest)
 
 
 def _folded(graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -> Node:
@@ -715,10 +752,10 @@ def _folded(graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -
     return hanging.attach(_search(core_graph, core_reduced).node)
 
 
-def _search(graph: dagmod.Dag, reduced: tuple[list[list[int]], list[list[int]]]) -> _Result:
+def _search(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> _Result:
     """The search forwards and, unless that is already exact, on the reversed DAG."""
     n = len(graph)
-    budget = _BUDGET // 2  # half for the forward search, half for the reversed one
+    budget //= 2  # half for the forward search, half for the reversed one
     best = _Search(graph, budget, reduced=reduced).solve(list(range(n)))
     cp = max(dagmod.earliest_finish(graph))
     if best.span > cp * (1 + _TIE):

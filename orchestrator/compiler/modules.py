@@ -33,24 +33,28 @@ def contract(
     (('\\x000',), Series(items=(Leaf(task='a'), Parallel(branches=(Leaf(task='b'), Leaf(task='c'))))))
     """
     n = len(graph)
-    w = graph.weights
     pre = [set(p) for p in preds]
     suc = [set(x) for x in succs]
     alive = [True] * n
     # A module is ("S" | "P", [parts]) or a task index; flattened into Nodes at the end.
     shape: list[int | tuple[str, list[object]]] = list(range(n))
-    span = list(w)
-    by_key: dict[tuple[frozenset[int], frozenset[int]], int] = {}
+    span = list(graph.weights)
+    # Neighbour sets are compared through order-free hashes kept up to date in O(1) per change
+    # (sums of a fixed mix of each index), so a hub with thousands of neighbours is cheap to
+    # re-examine; equal hashes are confirmed by comparing the sets.
+    mix = [_mix(v) for v in range(n)]
+    hp = [sum(mix[u] for u in p) & _MASK for p in preds]
+    hs = [sum(mix[y] for y in x) & _MASK for x in succs]
+    by_key: dict[tuple[int, int, int, int], int] = {}
     work = list(range(n - 1, -1, -1))
 
     def join(kind: str, first: int, second: int) -> None:
         a, b = shape[first], shape[second]
-        parts: list[object] = []
-        for piece in (a, b):
-            if isinstance(piece, tuple) and piece[0] == kind:
-                parts.extend(piece[1])
-            else:
-                parts.append(piece)
+        parts: list[object] = a[1] if isinstance(a, tuple) and a[0] == kind else [a]
+        if isinstance(b, tuple) and b[0] == kind:
+            parts.extend(b[1])
+        else:
+            parts.append(b)
         shape[first] = (kind, parts)
 
     while work:
@@ -63,19 +67,21 @@ def contract(
                 join("S", v, x)
                 span[v] += span[x]
                 alive[x] = False
-                suc[v] = suc[x]
-                for y in suc[v]:
+                suc[v], hs[v] = suc[x], hs[x]
+                for y in sorted(suc[v], reverse=True):
                     pre[y].discard(x)
                     pre[y].add(v)
-                work.extend(sorted(pre[v] | suc[v], reverse=True))
+                    hp[y] = (hp[y] - mix[x] + mix[v]) & _MASK
+                    work.append(y)
                 work.append(v)
                 continue
-        key = (frozenset(pre[v]), frozenset(suc[v]))
+        key = (hp[v], hs[v], len(pre[v]), len(suc[v]))
         other = by_key.get(key)
         if (
             other is not None
             and other != v
             and alive[other]
+            and (hp[other], hs[other], len(pre[other]), len(suc[other])) == key
             and pre[other] == pre[v]
             and suc[other] == suc[v]
         ):
@@ -83,12 +89,15 @@ def contract(
             join("P", keep, gone)
             span[keep] = max(span[keep], span[gone])
             alive[gone] = False
-            for u in pre[gone]:
+            for u in sorted(pre[gone], reverse=True):
                 suc[u].discard(gone)
-            for y in suc[gone]:
+                hs[u] = (hs[u] - mix[gone]) & _MASK
+                work.append(u)
+            for y in sorted(suc[gone], reverse=True):
                 pre[y].discard(gone)
+                hp[y] = (hp[y] - mix[gone]) & _MASK
+                work.append(y)
             by_key[key] = keep
-            work.extend(sorted(pre[keep] | suc[keep], reverse=True))
             work.append(keep)
             continue
         by_key[key] = v
@@ -97,13 +106,18 @@ def contract(
             if len(suc[u]) == 1:
                 work.append(u)
 
-    def build(piece: int | tuple[str, list[object]] | object) -> Node:
+    def build(piece: int | tuple[str, list[object]] | object) -> tuple[Node, int]:
+        """The module's structure and its first task (branches are ordered by first task, as
+        the top-down search orders components)."""
         if isinstance(piece, int):
-            return Leaf(graph.names[piece])
+            return Leaf(graph.names[piece]), piece
         assert isinstance(piece, tuple)
         kind, parts = piece
         children = [build(part) for part in parts]
-        return series(children) if kind == "S" else parallel(children)
+        if kind == "S":
+            return series([c for c, _ in children]), children[0][1]
+        children.sort(key=lambda c: c[1])
+        return parallel([c for c, _ in children]), children[0][1]
 
     # A module's id is its first task, and a module's dependencies all come before its first
     # task, so ascending ids are a topological order.
@@ -115,7 +129,18 @@ def contract(
         succs=tuple(tuple(sorted(index[y] for y in suc[v])) for v in order),
         weights=tuple(span[v] for v in order),
     )
-    return {f"\0{v}": build(shape[v]) for v in order}, rest
+    return {f"\0{v}": build(shape[v])[0] for v in order}, rest
+
+
+_MASK = (1 << 64) - 1
+
+
+def _mix(v: int) -> int:
+    """splitmix64 of ``v``: a fixed, well-spread 64-bit value per index (deterministic)."""
+    z = (v + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
 
 
 def _example() -> tuple[dagmod.Dag, list[list[int]], list[list[int]]]:
