@@ -8,10 +8,17 @@ expected duration as its weight (``ratio``).
 
 How ``decompose`` works, on the transitive reduction (redundant edges only hide structure):
 
-1. Split the tasks into weakly connected components: they run as one ``Parallel``.
+0. Bottom-up, series-parallel modules are contracted (``modules.contract``: the
+   Valdes-Tarjan-Lawler reductions, near-linear whatever the nesting depth). A series-parallel
+   DAG contracts to one module: its exact structure, ratio 1.0. Otherwise the search below runs
+   on the whole DAG and, when contraction left at most half of the tasks, also on the
+   contracted DAG with each module as one task; the better result is kept.
+
+The search, top-down on a set of tasks:
+
+1. Split them into weakly connected components: they run as one ``Parallel``.
 2. A connected part is cut in ``Series`` wherever *every* task before the cut precedes every
-   task after it (found in one linear sweep, see ``_series_cuts``). Steps 1-2 recognise
-   series-parallel DAGs exactly, so those compile with ratio 1.0.
+   task after it (found in one linear sweep, see ``_series_cuts``).
 3. A part that is connected with no such cut is "prime": any structure must run it as a series
    of stages, and some task waits. Candidate splits into stages, each stage recursing through
    steps 1-3:
@@ -29,17 +36,16 @@ How ``decompose`` works, on the transitive reduction (redundant edges only hide 
    fits in the time window the part runs in beside a longer sibling, that is used directly.
 
 The search scores every candidate split greedily (each stage solved with spine stages only),
-keeps the best, then spends a work budget refining the winner's stages the same way. The whole
-search also runs on the reversed DAG (which places tasks with slack late instead of early), and
-the level-by-level baseline (``level_barrier``) is a candidate too, so the result is never worse
+keeps the best, then spends a work budget refining the winner's stages the same way. It also
+runs on the reversed DAG (which places tasks with slack late instead of early), and the
+level-by-level baseline (``level_barrier``) is a candidate too, so the result is never worse
 than it. Ties go to fewer Parallel states, then to the candidate tried first; the budget counts
 work, not time, so the output is deterministic.
 
-Top-down recognition costs O(tasks x nesting depth), and nesting can be as deep as half the
-DAG (a chain with a side task at every step). Past a work limit the search gives up and the
-DAG goes bottom-up instead: series-parallel modules are contracted by the Valdes-Tarjan-Lawler
-reductions (exact, near-linear) and only the prime rest is searched (``_reduced_then_searched``);
-failing that, side trees hanging off the rest by one edge are folded away (``modules.Hanging``).
+Top-down recognition costs O(tasks x nesting depth). Past a work limit the search gives up;
+if both searches do, side trees hanging off the rest by one edge are folded away
+(``modules.Hanging``) and the rest searched, and failing that the level-by-level structure is
+used.
 
 >>> from orchestrator.compiler.sp import Leaf, Parallel, Series
 >>> decompose(["a", "b", "c", "d"], {"b": ["a"], "c": ["a"], "d": ["b", "c"]})
