@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator.compiler.decompose import critical_path, decompose, level_barrier, ratio
+from orchestrator.compiler.modules import contract
 from orchestrator.compiler.sp import Leaf, Node, Parallel, Series, leaves, makespan, violations
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -307,7 +308,7 @@ def test_side_inputs_on_a_long_chain() -> None:
 
 def test_deep_nesting_that_rejoins() -> None:
     # Series(a0, Parallel(s0, Series(a1, Parallel(s1, ...))), z): every side task rejoins at
-    # z, so nothing hangs; the bottom-up series-parallel reductions take over from the search.
+    # z, so nothing hangs; the bottom-up series-parallel reductions recognise it.
     n = 4_000
     tasks = [f"a{i}" for i in range(n)] + [f"s{i}" for i in range(n)] + ["z"]
     after: dict[str, list[str]] = {"z": [f"a{n - 1}"] + [f"s{i}" for i in range(n)]}
@@ -329,13 +330,15 @@ def test_reductions_recognise_series_parallel_dags(
     case: tuple[list[str], dict[str, list[str]], dict[str, float]],
 ) -> None:
     from orchestrator.compiler import dag as dagmod
-    from orchestrator.compiler import decompose as module
 
     tasks, after, weights = case
     graph = dagmod.build(tasks, after, weights)
     preds, succs = dagmod.reduce_edges(graph)
-    node = module._reduced_then_searched(graph, preds, succs)
+    found, rest = contract(graph, preds, succs)
+    assert len(rest) == 1  # a series-parallel DAG contracts to a single module
+    node = found[rest.names[0]]
     assert violations(node, tasks, after) == []
+    assert _normalised(node)
     assert makespan(node, weights) == pytest.approx(critical_path(tasks, after, weights), rel=1e-9, abs=1e-9)
 
 
@@ -350,7 +353,11 @@ def test_reductions_keep_every_invariant(
     tasks, after, weights = case
     graph = dagmod.build(tasks, after, weights)
     preds, succs = dagmod.reduce_edges(graph)
-    node = module._reduced_then_searched(graph, preds, succs)
+    found, rest = contract(graph, preds, succs)
+    if len(rest) == 1:
+        node = found[rest.names[0]]
+    else:  # the prime rest searched with modules kept whole, then expanded
+        node = module._modules_searched(graph, (preds, succs), found, rest)
     assert sorted(leaves(node)) == sorted(tasks)
     assert violations(node, tasks, after) == []
     assert _normalised(node)

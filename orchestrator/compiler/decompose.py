@@ -743,14 +743,6 @@ def _whole_searched(
     return _search(graph, reduced, budget).node
 
 
-def _reduced_then_searched(graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -> Node:
-    """Contract series-parallel modules bottom-up, search the prime rest, expand the modules."""
-    found, rest = modules.contract(graph, preds, succs)
-    if len(rest) == 1:
-        return found[rest.names[0]]
-    return _modules_searched(graph, (preds, succs), found, rest)
-
-
 def _folded(graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -> Node:
     """Search only the core; put the hanging side trees back afterwards."""
     hanging = modules.Hanging(graph, preds, succs)
