@@ -1,0 +1,306 @@
+"""Deploy compiled state machines with boto3: substitute placeholders, validate, create or update.
+
+The CDK stack (``orchestrator/cdk``) is the way to deploy a whole workflow with its queues,
+functions and schedule; this is the direct path for when those already exist (their ARNs given
+as substitutions), and what ``orchestrator deploy`` calls.
+
+Order and idempotence:
+
+* Children first. A parent names a child as ``${StateMachine_<child>}`` (contract 2 of
+  DESIGN.md), which only has a value once the child exists, so machines are deployed in an order
+  where every child precedes its callers, and each ARN is substituted into the callers.
+* Update only on change. Each machine carries a tag with the SHA-256 of what was deployed (the
+  definition text, the role and the caller's tags), as Metaflow's Step Functions plugin keys its
+  deployments on content. A second deploy of the same result makes no write call at all.
+
+    >>> substitute({"Resource": "${Fn}", "List": ["${Fn}-x", "${Other}"]}, {"Fn": "arn:f"})
+    {'Resource': 'arn:f', 'List': ['arn:f-x', '${Other}']}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from orchestrator.aws.errors import AwsError, SubstitutionError, aws_call
+from orchestrator.aws.errors import client as make_client
+from orchestrator.compiler import CompileResult, dumps
+from orchestrator.errors import DefinitionError, Problem
+
+HASH_TAG = "orchestrator:definition-sha256"
+CHILD_PREFIX = "StateMachine_"
+_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+
+Action = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deployed:
+    """One state machine after a deploy: ``action`` says whether anything was written."""
+
+    name: str
+    arn: str
+    action: Action
+
+
+# -- substitutions -------------------------------------------------------------------------------
+
+
+def _key(name: str) -> str:
+    """``${X}`` and ``X`` both name placeholder ``X`` in a substitutions mapping."""
+    return name[2:-1] if name.startswith("${") and name.endswith("}") else name
+
+
+def substitute(value: Any, values: Mapping[str, str]) -> Any:
+    """``value`` with every ``${key}`` inside its strings (and object keys) replaced when
+    ``values`` has ``key``; others are left as they are. Walking the parsed definition rather
+    than its text keeps a value with quotes or backslashes from breaking the JSON."""
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), value)
+    if isinstance(value, dict):
+        return {substitute(k, values): substitute(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, values) for v in value]
+    return value
+
+
+def _what(key: str) -> tuple[str, str]:
+    """What a placeholder stands for, and an example value (the compiler's naming, tasks.py)."""
+    kind, _, name = key.partition("_")
+    if kind == "JobQueue":
+        return f"the ARN of Batch job queue '{name}'", "arn:aws:batch:REGION:ACCOUNT:job-queue/NAME"
+    if kind == "JobDefinition":
+        return (f"the ARN of the Batch job definition of task '{name}'",
+                "arn:aws:batch:REGION:ACCOUNT:job-definition/NAME:REVISION")
+    if kind == "Function":
+        return f"the ARN of the Lambda function of task '{name}'", "arn:aws:lambda:REGION:ACCOUNT:function:NAME"
+    if key == "AlertTopicArn":
+        return "the ARN of the SNS topic for failure alerts", "arn:aws:sns:REGION:ACCOUNT:NAME"
+    if kind == "StateMachine":
+        return f"the ARN of state machine '{name}'", f"arn:aws:states:REGION:ACCOUNT:stateMachine:{name}"
+    return "a deploy-time value", "VALUE"
+
+
+def missing_substitutions(result: CompileResult, substitutions: Mapping[str, str]) -> tuple[str, ...]:
+    """Placeholder keys (without ``${}``) that neither ``substitutions`` nor this deploy fill in:
+    a ``${StateMachine_<child>}`` of a machine in ``result`` is filled with the child's ARN."""
+    given = {_key(k) for k in substitutions}
+    own = {CHILD_PREFIX + name for name in result.definitions}
+    return tuple(sorted(k for k in (_key(p) for p in result.placeholders) if k not in given and k not in own))
+
+
+def check_substitutions(result: CompileResult, substitutions: Mapping[str, str]) -> None:
+    """Raise :class:`SubstitutionError` naming every placeholder left without a value, what it
+    stands for, and the substitutions-file entries that would fill them.
+
+    >>> from orchestrator import model
+    >>> from orchestrator.compiler import compile_workflow
+    >>> wf = model.Workflow(name="hello", tasks=(
+    ...     model.Task(name="say-hi", job=model.BatchJob(image="alpine:3", command=("echo", "hi"))),))
+    >>> check_substitutions(compile_workflow(wf), {"JobQueue_default": "arn:q"})
+    Traceback (most recent call last):
+    ...
+    orchestrator.aws.errors.SubstitutionError: Cannot deploy 'hello': 1 placeholder has no value:
+      ${JobDefinition_say-hi}: the ARN of the Batch job definition of task 'say-hi'
+    fix: add it to the substitutions file (--substitutions FILE: a JSON object, keys without ${}), e.g.
+      {"JobDefinition_say-hi": "arn:aws:batch:REGION:ACCOUNT:job-definition/NAME:REVISION"}
+    """
+    missing = missing_substitutions(result, substitutions)
+    if not missing:
+        return
+    count = len(missing)
+    lines = [f"Cannot deploy '{result.main}': {count} placeholder{'s have' if count != 1 else ' has'} no value:"]
+    lines += [f"  ${{{key}}}: {_what(key)[0]}" for key in missing]
+    lines.append(f"fix: add {'them' if count != 1 else 'it'} to the substitutions file "
+                 "(--substitutions FILE: a JSON object, keys without ${}), e.g.")
+    example = {key: _what(key)[1] for key in missing}
+    if count == 1:
+        lines.append("  " + json.dumps(example))
+    else:
+        lines += ["  " + line for line in json.dumps(example, indent=2).splitlines()]
+    raise SubstitutionError("\n".join(lines), missing)
+
+
+def load_substitutions(path: str | Path) -> dict[str, str]:
+    """A substitutions file: a JSON (or YAML) object of placeholder name → string value."""
+    import yaml
+
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SubstitutionError(f"{path}: cannot read the substitutions file: {exc.strerror}", ()) from None
+    try:
+        data = json.loads(text) if source.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise SubstitutionError(f"{path}: not valid {'JSON' if source.suffix == '.json' else 'YAML'}: {exc}",
+                                ()) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise SubstitutionError(
+            f"{path}: must be an object of placeholder names to strings, e.g. "
+            '{"JobQueue_default": "arn:aws:batch:REGION:ACCOUNT:job-queue/NAME"}', ())
+    return {str(k): v for k, v in data.items()}
+
+
+# -- order ---------------------------------------------------------------------------------------
+
+
+def deploy_order(result: CompileResult) -> list[str]:
+    """Machine names with every child before the machines that start it (then by name, so the
+    order is the same on every run).
+
+    >>> from orchestrator.compiler import CompileResult, Report
+    >>> defs = {"p": {"A": "${StateMachine_p-part-1}"}, "p-part-1": {"B": "${StateMachine_p-part-2}"},
+    ...         "p-part-2": {}}
+    >>> deploy_order(CompileResult(main="p", definitions=defs, report=None, placeholders=set(), texts={}))
+    ['p-part-2', 'p-part-1', 'p']
+    """
+    calls: dict[str, set[str]] = {}
+    for name, definition in result.definitions.items():
+        text = json.dumps(definition)
+        calls[name] = {c for c in (m[len(CHILD_PREFIX):] for m in _PLACEHOLDER.findall(text)
+                                   if m.startswith(CHILD_PREFIX)) if c in result.definitions}
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(calls):
+        ready = sorted(n for n in calls if n not in done and calls[n] <= done)
+        if not ready:  # the compiler only nests children in a tree
+            raise AssertionError(f"state machines start each other in a cycle: {sorted(set(calls) - done)}")
+        order += ready
+        done.update(ready)
+    return order
+
+
+# -- AWS -----------------------------------------------------------------------------------------
+
+
+def content_hash(text: str, role_arn: str, tags: Mapping[str, str]) -> str:
+    """SHA-256 of everything a deploy writes, so a change to any of it is an update."""
+    digest = hashlib.sha256()
+    digest.update(text.encode())
+    digest.update(b"\0" + role_arn.encode())
+    for key in sorted(tags):
+        digest.update(b"\0" + key.encode() + b"=" + tags[key].encode())
+    return digest.hexdigest()
+
+
+def _existing(client: Any) -> dict[str, str]:
+    """Name → ARN of every state machine in the account and region."""
+    found: dict[str, str] = {}
+    with aws_call("ListStateMachines", "the account's state machines"):
+        for page in client.get_paginator("list_state_machines").paginate():
+            for machine in page["stateMachines"]:
+                found[machine["name"]] = machine["stateMachineArn"]
+    return found
+
+
+def _validate(client: Any, name: str, text: str) -> None:
+    """ValidateStateMachineDefinition, when this client can: it reports every problem of a
+    definition at once, where CreateStateMachine stops at the first. Older botocore has no such
+    method, and moto (5.x) raises NotImplementedError for it; both skip validation, since
+    Create/UpdateStateMachine validate again anyway."""
+    validate = getattr(client, "validate_state_machine_definition", None)
+    if validate is None:
+        return
+    try:
+        with aws_call("ValidateStateMachineDefinition", f"state machine '{name}'"):
+            answer = validate(definition=text, type="STANDARD")
+    except NotImplementedError:  # moto
+        return
+    except AwsError as error:
+        if error.code in ("UnknownOperationException", "InvalidAction"):  # an emulator without it
+            return
+        raise
+    if answer.get("result") != "FAIL":
+        return
+    problems = [
+        Problem(where=f"state machine '{name}'" + (f" at {d['location']}" if d.get("location") else ""),
+                message=f"{d.get('code', 'ERROR')}: {d.get('message', '')}")
+        for d in answer.get("diagnostics", ()) if d.get("severity", "ERROR") == "ERROR"
+    ] or [Problem(where=f"state machine '{name}'", message="rejected by ValidateStateMachineDefinition")]
+    raise DefinitionError(problems)
+
+
+def deploy(
+    result: CompileResult,
+    *,
+    role_arn: str,
+    substitutions: Mapping[str, str],
+    client: Any = None,
+    tags: Mapping[str, str] | None = None,
+    region: str | None = None,
+    on_deployed: Callable[[Deployed], None] | None = None,
+) -> list[Deployed]:
+    """Deploy every machine of ``result`` (children first); what happened to each, in order.
+
+    Nothing is written unless every placeholder has a value and every definition validates.
+    """
+    check_substitutions(result, substitutions)
+    sfn = client if client is not None else make_client("stepfunctions", region)
+    user_tags = dict(tags or {})
+    values = {_key(k): v for k, v in substitutions.items()}
+    order = deploy_order(result)
+    # Validate everything before the first write. A child's ARN is not known yet, but it only
+    # appears in a Task's Parameters, which validation treats as a plain string.
+    for name in order:
+        _validate(sfn, name, dumps(substitute(result.definitions[name], values)))
+    existing = _existing(sfn)
+    done: list[Deployed] = []
+    for name in order:
+        text = dumps(substitute(result.definitions[name], values))
+        digest = content_hash(text, role_arn, user_tags)
+        all_tags = [{"key": k, "value": v} for k, v in sorted({**user_tags, HASH_TAG: digest}.items())]
+        arn = existing.get(name)
+        action: Action
+        if arn is None:
+            with aws_call("CreateStateMachine", f"state machine '{name}'"):
+                arn = str(sfn.create_state_machine(name=name, definition=text, roleArn=role_arn,
+                                                   type="STANDARD", tags=all_tags)["stateMachineArn"])
+            action = "created"
+        else:
+            with aws_call("ListTagsForResource", f"state machine '{name}' ({arn})"):
+                current = {t["key"]: t["value"] for t in sfn.list_tags_for_resource(resourceArn=arn)["tags"]}
+            if current.get(HASH_TAG) == digest:
+                action = "unchanged"
+            else:
+                with aws_call("UpdateStateMachine", f"state machine '{name}' ({arn})"):
+                    sfn.update_state_machine(stateMachineArn=arn, definition=text, roleArn=role_arn)
+                # Tagged after the update: if the update fails the old hash stays, so the next
+                # deploy tries again.
+                with aws_call("TagResource", f"state machine '{name}' ({arn})"):
+                    sfn.tag_resource(resourceArn=arn, tags=all_tags)
+                action = "updated"
+        values[CHILD_PREFIX + name] = arn
+        deployed = Deployed(name=name, arn=arn, action=action)
+        done.append(deployed)
+        if on_deployed is not None:
+            on_deployed(deployed)
+    return done
+
+
+def deploy_state_machines(
+    result: CompileResult,
+    *,
+    role_arn: str,
+    substitutions: Mapping[str, str],
+    client: Any = None,
+    tags: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Create or update every machine of ``result``; name → ARN, children first.
+
+    ``substitutions`` maps placeholder names (``JobQueue_default`` or ``${JobQueue_default}``) to
+    values; ``${StateMachine_<child>}`` is filled in here. ``client`` is a Step Functions client
+    (default: one for the configured region).
+
+        arns = deploy_state_machines(compile_workflow(wf), role_arn="arn:aws:iam::123456789012:role/sfn",
+                                     substitutions={"JobQueue_default": queue_arn, ...})
+    """
+    deployed = deploy(result, role_arn=role_arn, substitutions=substitutions, client=client, tags=tags)
+    return {d.name: d.arn for d in deployed}

@@ -1,0 +1,219 @@
+"""Deploying compiled state machines with boto3, against moto: substitutions, order, idempotence."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator import model
+from orchestrator.aws.deploy import (
+    HASH_TAG,
+    check_substitutions,
+    deploy,
+    deploy_order,
+    deploy_state_machines,
+    load_substitutions,
+)
+from orchestrator.aws.errors import SubstitutionError
+from orchestrator.compiler import CompileResult, compile_workflow
+from orchestrator.errors import DefinitionError
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/sfn"
+
+
+@pytest.fixture(autouse=True)
+def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never a real account: fake keys, a fixed region, no profile or metadata lookups."""
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+                       "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
+                       "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture()
+def sfn() -> Iterator[Any]:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        yield boto3.client("stepfunctions", region_name=REGION)
+
+
+def calls(client: Any) -> list[str]:
+    """Names of the API operations ``client`` makes from now on."""
+    made: list[str] = []
+    client.meta.events.register("before-call.sfn.*", lambda model, **_: made.append(model.name))
+    return made
+
+
+def lam(name: str, after: tuple[str, ...] = ()) -> model.Task:
+    return model.Task(name=name, job=model.LambdaTask(handler="m:f"), after=after)
+
+
+def chain(name: str = "chain", length: int = 40) -> model.Workflow:
+    return model.Workflow(name=name, tasks=tuple(
+        lam(f"t{i}", (f"t{i - 1}",) if i else ()) for i in range(length)))
+
+
+def split_chain() -> CompileResult:
+    """Small limits split the chain into ``chain`` calling ``chain-part-1`` and ``chain-part-2``."""
+    result = compile_workflow(chain(), max_history_events=400, max_definition_bytes=40_000)
+    assert sorted(result.definitions) == ["chain", "chain-part-1", "chain-part-2"]
+    return result
+
+
+def function_subs(result: CompileResult) -> dict[str, str]:
+    return {p[2:-1]: f"arn:aws:lambda:{REGION}:123456789012:function:{p[11:-1]}"
+            for p in result.placeholders if p.startswith("${Function_")}
+
+
+SMALL = model.Workflow(name="hello", tasks=(lam("a"), lam("b", ("a",))))
+SMALL_SUBS = {"Function_a": f"arn:aws:lambda:{REGION}:123456789012:function:a",
+              "${Function_b}": f"arn:aws:lambda:{REGION}:123456789012:function:b"}
+
+
+# -- substitutions -------------------------------------------------------------------------------
+
+
+def test_missing_substitutions_are_all_named_with_how_to_supply_them() -> None:
+    wf = model.Workflow(name="nightly", notify=model.Notify(), tasks=(
+        model.Task(name="load", job=model.BatchJob(image="img", command=("run",))), lam("check", ("load",))))
+    with pytest.raises(SubstitutionError) as caught:
+        check_substitutions(compile_workflow(wf), {"JobQueue_default": "arn:q"})
+    assert str(caught.value) == """\
+Cannot deploy 'nightly': 3 placeholders have no value:
+  ${AlertTopicArn}: the ARN of the SNS topic for failure alerts
+  ${Function_check}: the ARN of the Lambda function of task 'check'
+  ${JobDefinition_load}: the ARN of the Batch job definition of task 'load'
+fix: add them to the substitutions file (--substitutions FILE: a JSON object, keys without ${}), e.g.
+  {
+    "AlertTopicArn": "arn:aws:sns:REGION:ACCOUNT:NAME",
+    "Function_check": "arn:aws:lambda:REGION:ACCOUNT:function:NAME",
+    "JobDefinition_load": "arn:aws:batch:REGION:ACCOUNT:job-definition/NAME:REVISION"
+  }"""
+    assert caught.value.missing == ("AlertTopicArn", "Function_check", "JobDefinition_load")
+
+
+def test_missing_substitution_is_raised_before_any_call(sfn: Any) -> None:
+    made = calls(sfn)
+    with pytest.raises(SubstitutionError, match=r"^Cannot deploy 'hello': 1 placeholder has no value:\n"
+                                                r"  \$\{Function_b\}: the ARN of the Lambda function of task 'b'\n"):
+        deploy_state_machines(compile_workflow(SMALL), role_arn=ROLE, client=sfn,
+                              substitutions={"Function_a": "arn:f"})
+    assert made == []
+
+
+def test_children_are_filled_in_by_the_deploy_not_the_user() -> None:
+    result = split_chain()
+    check_substitutions(result, function_subs(result))  # no StateMachine_ entries needed
+
+
+def test_substitutions_file_json_and_yaml(tmp_path: Path) -> None:
+    (tmp_path / "s.json").write_text('{"Function_a": "arn:a"}')
+    (tmp_path / "s.yaml").write_text("Function_a: arn:a\n")
+    assert load_substitutions(tmp_path / "s.json") == load_substitutions(tmp_path / "s.yaml") == {"Function_a": "arn:a"}
+    (tmp_path / "bad.json").write_text('["arn:a"]')
+    with pytest.raises(SubstitutionError, match=r"bad.json: must be an object of placeholder names to strings"):
+        load_substitutions(tmp_path / "bad.json")
+    with pytest.raises(SubstitutionError, match=r"none.json: cannot read the substitutions file"):
+        load_substitutions(tmp_path / "none.json")
+
+
+# -- order and idempotence -----------------------------------------------------------------------
+
+
+def test_children_first_and_their_arns_substituted_into_the_parent(sfn: Any) -> None:
+    result = split_chain()
+    assert deploy_order(result) == ["chain-part-1", "chain-part-2", "chain"]
+    made = calls(sfn)
+    arns = deploy_state_machines(result, role_arn=ROLE, substitutions=function_subs(result), client=sfn)
+    assert list(arns) == ["chain-part-1", "chain-part-2", "chain"]
+    assert made.count("CreateStateMachine") == 3
+    parent = sfn.describe_state_machine(stateMachineArn=arns["chain"])["definition"]
+    assert "${" not in parent
+    assert arns["chain-part-1"] in parent and arns["chain-part-2"] in parent
+    assert json.loads(parent)["States"]  # still JSON after substitution
+
+
+def test_deploying_twice_writes_nothing_the_second_time(sfn: Any) -> None:
+    result = compile_workflow(SMALL)
+    first = deploy(result, role_arn=ROLE, substitutions=SMALL_SUBS, client=sfn, tags={"team": "data"})
+    assert [(d.name, d.action) for d in first] == [("hello", "created")]
+    tags = {t["key"]: t["value"] for t in sfn.list_tags_for_resource(resourceArn=first[0].arn)["tags"]}
+    assert tags["team"] == "data" and len(tags[HASH_TAG]) == 64
+    made = calls(sfn)
+    second = deploy(result, role_arn=ROLE, substitutions=SMALL_SUBS, client=sfn, tags={"team": "data"})
+    assert [(d.name, d.arn, d.action) for d in second] == [("hello", first[0].arn, "unchanged")]
+    assert not {"CreateStateMachine", "UpdateStateMachine", "TagResource"} & set(made)
+
+
+def test_a_changed_definition_role_or_substitution_is_an_update(sfn: Any) -> None:
+    arn = deploy_state_machines(compile_workflow(SMALL), role_arn=ROLE, substitutions=SMALL_SUBS, client=sfn)["hello"]
+    changed = model.Workflow(name="hello", tasks=(lam("a"), lam("b", ("a",))), timeout=600)
+    made = calls(sfn)
+    again = deploy(compile_workflow(changed), role_arn=ROLE, substitutions=SMALL_SUBS, client=sfn)
+    assert [(d.arn, d.action) for d in again] == [(arn, "updated")]
+    assert made.count("UpdateStateMachine") == 1
+    assert json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])["TimeoutSeconds"] == 600
+
+    other_role = "arn:aws:iam::123456789012:role/other"
+    (moved,) = deploy(compile_workflow(changed), role_arn=other_role, substitutions=SMALL_SUBS, client=sfn)
+    assert moved.action == "updated"
+    assert sfn.describe_state_machine(stateMachineArn=arn)["roleArn"] == other_role
+    subs = {**SMALL_SUBS, "Function_a": "arn:aws:lambda:us-east-1:123456789012:function:a2"}
+    (resubstituted,) = deploy(compile_workflow(changed), role_arn=other_role, substitutions=subs, client=sfn)
+    assert resubstituted.action == "updated"
+    assert "function:a2" in sfn.describe_state_machine(stateMachineArn=arn)["definition"]
+
+
+def test_only_the_changed_machine_of_a_split_workflow_is_updated(sfn: Any) -> None:
+    result = split_chain()
+    subs = function_subs(result)
+    deploy_state_machines(result, role_arn=ROLE, substitutions=subs, client=sfn)
+    changed = {**subs, "Function_t0": "arn:aws:lambda:us-east-1:123456789012:function:new"}
+    owner = next(n for n, t in result.texts.items() if "${Function_t0}" in t)
+    actions = {d.name: d.action for d in deploy(result, role_arn=ROLE, substitutions=changed, client=sfn)}
+    assert actions == {n: ("updated" if n == owner else "unchanged") for n in result.definitions}
+
+
+# -- validation ----------------------------------------------------------------------------------
+
+
+class Validating:
+    """A Step Functions client whose ValidateStateMachineDefinition answers ``answer``."""
+
+    def __init__(self, answer: dict[str, Any] | None = None) -> None:
+        self.answer = answer
+        self.validated: list[str] = []
+
+    def validate_state_machine_definition(self, *, definition: str, type: str) -> dict[str, Any]:
+        self.validated.append(definition)
+        if self.answer is None:
+            raise NotImplementedError("The validate_state_machine_definition action has not been implemented")
+        return self.answer
+
+    def get_paginator(self, name: str) -> Any:  # pragma: no cover - validation fails first
+        raise AssertionError("no write after a failed validation")
+
+
+def test_validation_failures_stop_the_deploy_before_any_write() -> None:
+    client = Validating({"result": "FAIL", "diagnostics": [
+        {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": "bad Next", "location": "/States/a"},
+        {"severity": "WARNING", "code": "W", "message": "ignored"}]})
+    with pytest.raises(DefinitionError, match=r"^state machine 'hello' at /States/a: SCHEMA_VALIDATION_FAILED: bad Next$"):
+        deploy(compile_workflow(SMALL), role_arn=ROLE, substitutions=SMALL_SUBS, client=client)
+    assert "arn:aws:lambda:us-east-1:123456789012:function:a" in client.validated[0]
+
+
+def test_validation_is_skipped_where_moto_lacks_it(sfn: Any) -> None:
+    # moto 5 raises NotImplementedError for ValidateStateMachineDefinition; the deploy goes on.
+    made = calls(sfn)
+    deploy_state_machines(compile_workflow(SMALL), role_arn=ROLE, substitutions=SMALL_SUBS, client=sfn)
+    assert "CreateStateMachine" in made
