@@ -46,7 +46,7 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 
     (tmp_path / "greet.yaml").write_text(SPEC)
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-    with mock_aws(config=config):  # type: ignore[arg-type]
+    with mock_aws(config=config):  # type: ignore[call-overload]
         role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as z:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -217,3 +218,9 @@ def test_validation_is_skipped_where_moto_lacks_it(sfn: Any) -> None:
     made = calls(sfn)
     deploy_state_machines(compile_workflow(SMALL), role_arn=ROLE, substitutions=SMALL_SUBS, client=sfn)
     assert "CreateStateMachine" in made
+
+
+def test_doctests() -> None:
+    from orchestrator.aws import deploy
+
+    assert doctest.testmod(deploy).failed == 0

@@ -5,6 +5,7 @@ No test here reaches AWS: the endpoint is a closed local port, and credentials a
 
 from __future__ import annotations
 
+import doctest
 import sys
 from typing import Any
 
@@ -68,7 +69,8 @@ def test_endpoint_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
 def client_error(code: str, message: str, operation: str = "StartExecution") -> Exception:
     from botocore.exceptions import ClientError
 
-    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+    error: Exception = ClientError({"Error": {"Code": code, "Message": message}}, operation)
+    return error
 
 
 @pytest.mark.parametrize(("code", "fix"), [
@@ -125,3 +127,9 @@ def test_importing_the_package_does_not_import_boto3() -> None:
             "print('boto3' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_doctests() -> None:
+    from orchestrator.aws import errors
+
+    assert doctest.testmod(errors).failed == 0

@@ -3,6 +3,7 @@ calls moto lacks (RedriveExecution) are checked for their shape with botocore's 
 
 from __future__ import annotations
 
+import doctest
 import io
 import json
 import zipfile
@@ -44,7 +45,7 @@ def deploy_in_moto(config: dict[str, Any]) -> Iterator[tuple[Any, str]]:
     import boto3
     from moto import mock_aws
 
-    with mock_aws(config=config):  # type: ignore[arg-type]
+    with mock_aws(config=config):  # type: ignore[call-overload]
         role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as z:
@@ -201,3 +202,9 @@ def test_history_pages_are_joined_in_order() -> None:
         events = executions.history(ARN, client=client)
     assert [e["id"] for e in events] == [1, 2]
     assert events[0]["timestamp"] == "2024-06-01T00:00:00.000+00:00"
+
+
+def test_doctests() -> None:
+    from orchestrator.aws import executions
+
+    assert doctest.testmod(executions).failed == 0

@@ -122,7 +122,7 @@ def start(path_or_arn: str, input_json: str | None = None, region: str | None = 
     payload = _parse_input(input_json)
     if path_or_arn.startswith("arn:"):
         targets = [path_or_arn]
-    elif Path(path_or_arn).suffix in (".py", ".yaml", ".yml", ".json"):
+    elif Path(path_or_arn).is_file() or Path(path_or_arn).suffix in (".py", ".yaml", ".yml", ".json"):
         from orchestrator.spec import load_all
 
         targets = [wf.name for wf in load_all(path_or_arn)]
@@ -150,11 +150,13 @@ def start(path_or_arn: str, input_json: str | None = None, region: str | None = 
     return 1 if failed else 0
 
 
-def executions_list(state_machine: str, json_output: bool = False, region: str | None = None) -> int:
-    """``executions list STATE_MACHINE [--json]``: its executions, newest first."""
+def executions_list(state_machine: str, json_output: bool = False, region: str | None = None, *,
+                    status: str | None = None, limit: int | None = None) -> int:
+    """``executions list STATE_MACHINE [--json] [--status S] [--limit N]``: its executions, newest
+    first; STATE_MACHINE is a name (in ``region``) or an ARN."""
     sfn = make_client("stepfunctions", _region_of(state_machine, region))
     arn = _state_machine_arn(sfn, state_machine)
-    rows = executions.list_executions(arn, client=sfn)
+    rows = executions.list_executions(arn, status=status, limit=limit, client=sfn)
     if json_output:
         print(json.dumps({"executions": rows}, indent=2))
         return 0
