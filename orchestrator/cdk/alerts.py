@@ -1,0 +1,121 @@
+"""Where failures are seen: the alert topic, and what a Catch cannot report.
+
+The compiled state machine catches every task failure and publishes one detailed message (task,
+error, cause, log stream). What it cannot catch is the execution itself ending TIMED_OUT (the
+workflow's ``timeout``) or ABORTED (someone stopped it): no state runs then. An EventBridge rule
+on "Step Functions Execution Status Change" covers those, and a CloudWatch alarm on the
+ExecutionsFailed / ExecutionsTimedOut metrics covers the case where the alert path itself broke.
+FAILED is left out of the rule by default because the Catch path has already sent a better
+message for it; ``include_failed=True`` adds it.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from orchestrator import model
+
+STATUS_CHANGE = "Step Functions Execution Status Change"
+UNCAUGHT_STATUSES = ("TIMED_OUT", "ABORTED")
+ALARM_PERIOD = cdk.Duration.minutes(5)
+
+
+class AlertTopic(Construct):
+    """The SNS topic alerts go to: ``notify.topic_arn`` imported, else a new topic; with the
+    e-mail and https webhook subscriptions of ``notify``.
+
+    An imported topic's access policy is not managed here: it must let ``events.amazonaws.com``
+    and ``cloudwatch.amazonaws.com`` publish for the rule and the alarm to deliver.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, workflow: model.Workflow, notify: model.Notify) -> None:
+        super().__init__(scope, id)
+        if notify.topic_arn is not None:
+            self.topic: sns.ITopic = sns.Topic.from_topic_arn(self, "Topic", notify.topic_arn)
+        else:
+            topic = sns.Topic(self, "Topic", display_name=f"{workflow.name} alerts"[:100], enforce_ssl=True)
+            # A topic policy replaces SNS's default one (which lets the account publish), so the
+            # alarm's publisher is named; the rule target adds events.amazonaws.com itself.
+            topic.add_to_resource_policy(iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+            ))
+            self.topic = topic
+        for address in notify.email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(address))
+        if notify.webhook is not None:
+            self.topic.add_subscription(
+                subscriptions.UrlSubscription(notify.webhook, protocol=sns.SubscriptionProtocol.HTTPS)
+            )
+
+
+class ExecutionWatch(Construct):
+    """The status-change rule and the failure alarm of one (main) state machine."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        workflow: model.Workflow,
+        state_machine: sfn.StateMachine,
+        topic: sns.ITopic | None,
+        include_failed: bool = False,
+    ) -> None:
+        super().__init__(scope, id)
+        statuses = (["FAILED"] if include_failed else []) + list(UNCAUGHT_STATUSES)
+        self.rule = events.Rule(
+            self,
+            "StatusRule",
+            description=f"{workflow.name}: executions that end {', '.join(statuses)}",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=[STATUS_CHANGE],
+                detail={"status": statuses, "stateMachineArn": [state_machine.state_machine_arn]},
+            ),
+        )
+        if topic is not None:
+            region = events.EventField.from_path("$.region")
+            execution = events.EventField.from_path("$.detail.executionArn")
+            status = events.EventField.from_path("$.detail.status")
+            message = "\n".join([
+                f"Workflow: {workflow.name}",
+                f"Status: {status}",
+                f"Execution: {execution}",
+                f"Console: https://{region}.console.aws.amazon.com/states/home?region={region}"
+                f"#/v2/executions/details/{execution}",
+            ])
+            self.rule.add_target(targets.SnsTopic(topic, message=events.RuleTargetInput.from_text(message)))
+
+        metric = cloudwatch.MathExpression(
+            expression="failed + timed_out",
+            using_metrics={
+                "failed": state_machine.metric_failed(period=ALARM_PERIOD, statistic="Sum"),
+                "timed_out": state_machine.metric_timed_out(period=ALARM_PERIOD, statistic="Sum"),
+            },
+            label="ExecutionsFailed + ExecutionsTimedOut",
+            period=ALARM_PERIOD,
+        )
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "FailureAlarm",
+            alarm_description=f"{workflow.name}: an execution failed or timed out",
+            metric=metric,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        if topic is not None:
+            self.alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
