@@ -168,6 +168,12 @@ def cmd_redrive(args: argparse.Namespace) -> int:
     return commands.redrive(args.execution)
 
 
+def cmd_messages(args: argparse.Namespace) -> int:
+    from orchestrator.local import commands
+
+    return commands.redeliver_messages(include_failed=args.failed)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="orchestrator",
@@ -206,12 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workflow", metavar="NAME")
 
     p = command("run", cmd_run, "Validate, compile and run a workflow on this machine (no AWS needed).")
-    p.add_argument("path", metavar="PATH")
-    p.add_argument("--input", default=None, metavar="JSON", help="execution input as JSON text")
+    p.add_argument("path", metavar="PATH", help="a .py, .yaml or .json workflow file")
+    p.add_argument("--input", default=None, metavar="JSON",
+                   help="execution input: JSON text, or @file.json to read it from a file")
     p.add_argument("--mock-config", default=None, metavar="FILE",
                    help="a Step Functions Local MockConfigFile (JSON)")
     p.add_argument("--test-case", default=None, metavar="NAME", help="test case in the mock config")
-    p.add_argument("--workflow", metavar="NAME")
+    p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
 
     p = command("executions", cmd_executions, "List and inspect local executions.")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -229,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("redrive", cmd_redrive,
                 "Finish a failed or interrupted execution; completed tasks are not run again.")
     p.add_argument("execution", metavar="EXECUTION")
+    p = command("messages", cmd_messages, "Alert messages of local runs (the SNS outbox).")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = actions.add_parser("redeliver", help="resume deliveries a stopped runner left retrying")
+    q.add_argument("--failed", action="store_true", help="also retry deliveries that failed for good")
     return parser
 
 
