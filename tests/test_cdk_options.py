@@ -57,6 +57,10 @@ WORKFLOW = model.Workflow(
     notify=model.Notify(topic_arn=TOPIC),
     tags={"team": "data", "cost-center": "42"},
     defaults=model.Defaults(image=ECR_IMAGE),
+    queues=(
+        model.Queue(name="default", priority=3),
+        model.Queue(name="gpu", priority=5, compute=(model.Compute.SPOT, model.Compute.EC2), max_vcpus=64),
+    ),
     tasks=(
         model.Task(
             name="extract",
@@ -72,6 +76,9 @@ WORKFLOW = model.Workflow(
         model.Task(name="crunch", after=("extract",), timeout=7200,
                    job=model.PythonTask(function="jobs.crunch:main", memory=2048)),
         *(batch_task(f"step-{i}", after=("crunch",)) for i in range(6)),
+        model.Task(name="render", after=("crunch",), timeout=900,
+                   job=model.BatchJob(image="public.ecr.aws/docker/library/alpine:3", command=("true",), vcpus=2,
+                                      memory=4096, queue="gpu", platform=model.Platform.EC2)),
         model.Task(name="notify-done", after=tuple(f"step-{i}" for i in range(6)), timeout=60,
                    job=model.LambdaTask(handler="jobs.done:handler", memory=256, permissions=(BUCKET,))),
     ),
@@ -80,15 +87,33 @@ WORKFLOW = model.Workflow(
 COMPILED = compile_workflow(WORKFLOW, max_history_events=150)
 
 
+# No notify, no schedule, no Batch: the smallest stack.
+QUIET = model.Workflow(
+    name="quiet",
+    tasks=(model.Task(name="ping", timeout=30, job=model.LambdaTask(handler="lambdas.examples:disk_usage")),),
+)
+
+
 @pytest.fixture(scope="module")
-def tpl(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def app(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     assert len(COMPILED.definitions) > 1, "the workflow must be split for these tests"
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
-    stack = WorkflowStack(
-        app, "options-demo", workflow=WORKFLOW, compiled=COMPILED, env=ENV,
-        options=DeployOptions(project_root=ROOT, tracing=True, alert_on_failed=True),
-    )
-    return dict(Template.from_stack(stack).to_json())
+    options = DeployOptions(project_root=ROOT, tracing=True, alert_on_failed=True)
+    stacks = [
+        WorkflowStack(app, "options-demo", workflow=WORKFLOW, compiled=COMPILED, env=ENV, options=options),
+        WorkflowStack(app, "quiet", workflow=QUIET, env=ENV, options=DeployOptions(project_root=ROOT)),
+    ]
+    return {s.stack_name: dict(Template.from_stack(s).to_json()) for s in stacks}
+
+
+@pytest.fixture(scope="module")
+def tpl(app: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return app["options-demo"]
+
+
+@pytest.fixture(scope="module")
+def quiet(app: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return app["quiet"]
 
 
 def machines(tpl: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -157,6 +182,25 @@ def test_lambda_role_has_the_declared_permissions(tpl: dict[str, Any]) -> None:
     )
 
 
+def test_ec2_queue_gets_its_own_spot_then_on_demand_environments(tpl: dict[str, Any]) -> None:
+    environments = resources(tpl, "AWS::Batch::ComputeEnvironment")
+    kinds = {k: e["Properties"]["ComputeResources"]["Type"] for k, e in environments.items()}
+    assert sorted(kinds.values()) == ["EC2", "FARGATE", "FARGATE_SPOT", "SPOT"]
+    by_priority = {q["Properties"]["Priority"]: q["Properties"] for q in resources(tpl, "AWS::Batch::JobQueue").values()}
+    order = sorted(by_priority[5]["ComputeEnvironmentOrder"], key=lambda o: o["Order"])
+    assert [kinds[ref_id(o["ComputeEnvironment"])] for o in order] == ["SPOT", "EC2"]
+    assert environments[ref_id(order[0]["ComputeEnvironment"])]["Properties"]["ComputeResources"]["MaxvCpus"] == 64
+    props = job_definition(tpl, "render")
+    assert props["PlatformCapabilities"] == ["EC2"]
+    assert "NetworkConfiguration" not in props["ContainerProperties"]
+
+
+def test_public_image_needs_no_pull_permissions(tpl: dict[str, Any]) -> None:
+    container = job_definition(tpl, "render")["ContainerProperties"]
+    pulled = [s for s in statements(tpl, ref_id(container["ExecutionRoleArn"])) if "ecr" in str(s["Action"])]
+    assert pulled == []
+
+
 # --- child machines -----------------------------------------------------------------------------
 
 
@@ -221,6 +265,26 @@ def test_workflow_tags_on_resources(tpl: dict[str, Any]) -> None:
         assert tags == {"orchestrator:workflow": "options-demo", "team": "data", "cost-center": "42"}
     for queue in resources(tpl, "AWS::Batch::JobQueue").values():
         assert queue["Properties"]["Tags"]["team"] == "data"
+
+
+# --- a workflow without notify or schedule ----------------------------------------------------
+
+
+def test_without_notify_there_is_no_topic_and_no_rule_but_an_alarm(quiet: dict[str, Any]) -> None:
+    assert resources(quiet, "AWS::SNS::Topic") == {}
+    assert resources(quiet, "AWS::Events::Rule") == {}
+    (alarm,) = resources(quiet, "AWS::CloudWatch::Alarm").values()
+    assert "AlarmActions" not in alarm["Properties"]
+
+
+def test_without_batch_or_schedule_there_is_no_vpc_queue_or_schedule(quiet: dict[str, Any]) -> None:
+    for kind in ("AWS::EC2::VPC", "AWS::Batch::JobQueue", "AWS::Scheduler::Schedule", "AWS::SQS::Queue"):
+        assert resources(quiet, kind) == {}
+    (sm,) = resources(quiet, "AWS::StepFunctions::StateMachine").values()
+    assert set(sm["Properties"]["DefinitionSubstitutions"]) == {"Function_ping"}
+    role = ref_id(sm["Properties"]["RoleArn"])
+    found = {a for s in statements(quiet, role) for a in actions(s) if not a.startswith("logs:")}
+    assert found == {"lambda:InvokeFunction"}
 
 
 # --- problems found before synthesis (no jsii needed) -------------------------------------------

@@ -75,17 +75,19 @@ class ExecutionWatch(Construct):
     ) -> None:
         super().__init__(scope, id)
         statuses = (["FAILED"] if include_failed else []) + list(UNCAUGHT_STATUSES)
-        self.rule = events.Rule(
-            self,
-            "StatusRule",
-            description=f"{workflow.name}: executions that end {', '.join(statuses)}",
-            event_pattern=events.EventPattern(
-                source=["aws.states"],
-                detail_type=[STATUS_CHANGE],
-                detail={"status": statuses, "stateMachineArn": [state_machine.state_machine_arn]},
-            ),
-        )
+        # Without a topic there is nowhere to send the event: no rule (the alarm still shows).
+        self.rule: events.Rule | None = None
         if topic is not None:
+            self.rule = events.Rule(
+                self,
+                "StatusRule",
+                description=f"{workflow.name}: executions that end {', '.join(statuses)}",
+                event_pattern=events.EventPattern(
+                    source=["aws.states"],
+                    detail_type=[STATUS_CHANGE],
+                    detail={"status": statuses, "stateMachineArn": [state_machine.state_machine_arn]},
+                ),
+            )
             region = events.EventField.from_path("$.region")
             execution = events.EventField.from_path("$.detail.executionArn")
             status = events.EventField.from_path("$.detail.status")

@@ -247,25 +247,28 @@ class BatchResources(Construct):
         environment = {**job.environment, "ORCHESTRATOR_WORKFLOW": wf.name, "ORCHESTRATOR_TASK": task.name}
         assert self.log_group is not None
         logging = ecs.LogDriver.aws_logs(stream_prefix=_stream_prefix(task.name), log_group=self.log_group)
+        image_ref = ecs.ContainerImage.from_registry(image)
+        size = cdk.Size.mebibytes(memory)
+        command = command_of(task) or None
         container: batch.IEcsContainerDefinition
-        common = {
-            "image": ecs.ContainerImage.from_registry(image),
-            "cpu": vcpus,
-            "memory": cdk.Size.mebibytes(memory),
-            "command": command_of(task) or None,
-            "environment": environment,
-            "execution_role": execution_role,
-            "job_role": job_role,
-            "logging": logging,
-        }
         if platform_of(task) is model.Platform.FARGATE:
             # Public subnets without NAT: the task needs a public IP to reach the registry, Secrets
             # Manager and CloudWatch Logs. Behind NAT (an existing VPC's private subnets) it does not.
             container = batch.EcsFargateContainerDefinition(
-                scope, "Container", assign_public_ip=assign_public_ip, **common  # type: ignore[arg-type]
+                scope, "Container", image=image_ref, cpu=vcpus, memory=size, command=command,
+                environment=environment, execution_role=execution_role, job_role=job_role, logging=logging,
+                assign_public_ip=assign_public_ip,
             )
         else:
-            container = batch.EcsEc2ContainerDefinition(scope, "Container", **common)  # type: ignore[arg-type]
+            container = batch.EcsEc2ContainerDefinition(
+                scope, "Container", image=image_ref, cpu=vcpus, memory=size, command=command,
+                environment=environment, execution_role=execution_role, job_role=job_role, logging=logging,
+            )
+        if policies.ecr_pull_statements(image):
+            cdk.Annotations.of(container).acknowledge_warning(
+                "@aws-cdk/aws-ecs:ecrImageRequiresPolicy",
+                "the execution role gets pull permissions on exactly this repository (iam.ecr_pull_statements)",
+            )
         attempt = attempt_seconds(task, wf)
         definition = batch.EcsJobDefinition(
             scope,

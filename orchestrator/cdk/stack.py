@@ -194,6 +194,9 @@ class WorkflowStack(cdk.Stack):
         super().__init__(
             scope, id, env=env, description=(workflow.description or f"Workflow {workflow.name}")[:1024]
         )
+        # Strong references (Fn::ImportValue) to the network stack: CloudFormation then refuses to
+        # delete the VPC while a workflow stack still runs jobs in it.
+        cdk.CrossStackReferences.of(self).consume(cdk.ReferenceStrength.STRONG)
         if vpc is None and vpc_id is not None and batch.batch_tasks(workflow):
             vpc = ec2.Vpc.from_lookup(self, "Vpc", vpc_id=vpc_id)
         self.workflow = WorkflowConstruct(
