@@ -174,6 +174,30 @@ def cmd_messages(args: argparse.Namespace) -> int:
     return commands.redeliver_messages(include_failed=args.failed)
 
 
+# -- AWS -------------------------------------------------------------------------------------------
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from orchestrator.aws import commands
+
+    return commands.deploy(args.spec, args.role_arn, args.substitutions, args.region)
+
+
+def cmd_aws(args: argparse.Namespace) -> int:
+    from orchestrator.aws import commands
+
+    if args.action == "start":
+        return commands.start(args.target, args.input, args.region, wait=args.wait)
+    if args.action == "executions":
+        if args.what == "list":
+            return commands.executions_list(args.state_machine, args.json, args.region,
+                                            status=args.status, limit=args.limit)
+        if args.what == "show":
+            return commands.executions_show(args.arn, args.region)
+        return commands.executions_history(args.arn, args.region)
+    if args.action == "redrive":
+        return commands.redrive(args.arn, args.region)
+    return commands.console(args.arn)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="orchestrator",
@@ -236,6 +260,40 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("redrive", cmd_redrive,
                 "Finish a failed or interrupted execution; completed tasks are not run again.")
     p.add_argument("execution", metavar="EXECUTION")
+    p = command("deploy", cmd_deploy,
+                "Compile and create or update the state machines on AWS (boto3; CDK: see infra/).")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--role-arn", required=True, metavar="ARN", help="the state machines' execution role")
+    p.add_argument("--substitutions", default=None, metavar="FILE",
+                   help="JSON/YAML object: placeholder name -> ARN (queues, job definitions, functions, topic)")
+    p.add_argument("--region", default=None)
+
+    p = command("aws", cmd_aws, "Start and inspect executions on AWS Step Functions.")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = actions.add_parser("start", help="start an execution of a deployed workflow")
+    q.add_argument("target", metavar="SPEC|NAME|ARN")
+    q.add_argument("--input", default=None, metavar="JSON", help="JSON text or @file.json")
+    q.add_argument("--wait", action="store_true", help="wait for the end; exit 0 only on SUCCEEDED")
+    q.add_argument("--region", default=None)
+    q = actions.add_parser("executions", help="list, show or print the history of executions")
+    what = q.add_subparsers(dest="what", required=True, metavar="WHAT")
+    r = what.add_parser("list", help="executions of a state machine, newest first")
+    r.add_argument("state_machine", metavar="STATE_MACHINE", help="name or ARN")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--status", default=None, choices=("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT",
+                                                       "ABORTED", "PENDING_REDRIVE"))
+    r.add_argument("--limit", type=int, default=None)
+    r.add_argument("--region", default=None)
+    for name, text in (("show", "DescribeExecution"), ("history", "GetExecutionHistory, every page")):
+        r = what.add_parser(name, help=text)
+        r.add_argument("arn", metavar="EXECUTION_ARN")
+        r.add_argument("--region", default=None)
+    q = actions.add_parser("redrive", help="redrive a failed execution (RedriveExecution)")
+    q.add_argument("arn", metavar="EXECUTION_ARN")
+    q.add_argument("--region", default=None)
+    q = actions.add_parser("console", help="print the AWS console link for an ARN")
+    q.add_argument("arn", metavar="ARN")
+
     p = command("messages", cmd_messages, "Alert messages of local runs (the SNS outbox).")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     q = actions.add_parser("redeliver", help="resume deliveries a stopped runner left retrying")

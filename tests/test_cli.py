@@ -120,3 +120,21 @@ def test_graph_formats(fmt: str, start: str, capsys: pytest.CaptureFixture[str])
     assert "build-dimensions" in out
     assert main(["graph", str(EXAMPLES / "etl_fanout.py"), "--format", fmt, "--compiled"]) == 0
     assert "Parallel" in capsys.readouterr().out
+
+
+def test_aws_console_link(capsys: pytest.CaptureFixture[str]) -> None:
+    arn = "arn:aws:states:eu-west-1:123456789012:execution:nightly-sales:abc"
+    assert main(["aws", "console", arn]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/{arn}"
+    )
+
+
+def test_deploy_without_substitutions_names_every_placeholder(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["deploy", str(EXAMPLES / "nightly_sales.py"), "--role-arn",
+                 "arn:aws:iam::123456789012:role/sfn", "--region", "eu-west-1"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "6 placeholders have no value" in err
+    assert "${JobQueue_default}: the ARN of Batch job queue 'default'" in err
+    assert "Traceback" not in err
