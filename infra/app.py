@@ -40,7 +40,8 @@ def main() -> None:
     from orchestrator.cdk import DeployOptions
     from orchestrator.cdk.app import build
 
-    files = [f.strip() for f in str(app.node.try_get_context("workflows") or "").split(",") if f.strip()]
+    given = app.node.try_get_context("workflows") or []  # "a.py,b.yaml" (-c) or a list (cdk.json)
+    files = [f.strip() for f in (given.split(",") if isinstance(given, str) else given) if f.strip()]
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     env = cdk.Environment(account=account, region=region) if account and region else None
     options = DeployOptions(

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -109,9 +110,12 @@ class StateMachines(Construct):
             for grant in statements:
                 role.add_to_policy(grant)
             # /aws/vendedlogs/ is the prefix AWS recommends for Step Functions log groups: it keeps
-            # the account's CloudWatch Logs resource policy under its size limit.
+            # the account's CloudWatch Logs resource policy under its size limit. The group has a
+            # fixed name, so it goes with the stack: a retained one would make the next deploy
+            # of the same workflow fail with "already exists".
             log_group = logs.LogGroup(
-                machine_scope, "Logs", log_group_name=f"/aws/vendedlogs/states/{name}", retention=log_retention
+                machine_scope, "Logs", log_group_name=f"/aws/vendedlogs/states/{name}", retention=log_retention,
+                removal_policy=RemovalPolicy.DESTROY,
             )
             self.substitutions[name] = values
             self.machines[name] = sfn.StateMachine(
