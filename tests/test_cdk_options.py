@@ -325,6 +325,12 @@ def test_undeclared_queue_mixed_compute_and_missing_image_are_all_reported() -> 
     assert raised.value.problems[1].message == "names queue 'nowhere', which is not declared"
 
 
+def test_private_subnets_need_a_vpc_that_has_them() -> None:
+    wf = model.Workflow(name="w", tasks=(model.Task(name="t", job=model.BatchJob(image="x", memory=2048)),))
+    with pytest.raises(DeployError, match="is false, but the VPC has no private subnets"):
+        WorkflowStack(cdk.App(), "w", workflow=wf, options=DeployOptions(project_root=ROOT, public_subnets=False))
+
+
 def test_lambda_memory_out_of_range() -> None:
     wf = model.Workflow(name="w", tasks=(model.Task(name="t", job=model.LambdaTask(handler="m:f", memory=64)),))
     (problem,) = problems(wf)

@@ -101,6 +101,13 @@ class WorkflowConstruct(Construct):
         self.batch: batch.BatchResources | None = None
         if batch.batch_tasks(workflow):
             vpc = vpc or network(self)
+            if not options.public_subnets and not vpc.private_subnets:
+                raise DeployError([Problem(
+                    where="deploy option 'public_subnets'",
+                    message="is false, but the VPC has no private subnets (the default VPC has public ones only)",
+                    fix="deploy into a VPC with private subnets behind NAT: cdk deploy -c vpc_id=vpc-0123 "
+                    "-c private_subnets=true",
+                )])
             subnet_type = ec2.SubnetType.PUBLIC if options.public_subnets else ec2.SubnetType.PRIVATE_WITH_EGRESS
             self.batch = batch.BatchResources(
                 self,
