@@ -42,8 +42,8 @@ _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 def arn(scope: Construct, service: str, resource: str, name: str, *, colon: bool = False) -> str:
     """The one place an ARN of this stack's account and region is built.
 
-    ``colon=True`` gives ``arn:...:resource:name`` (Step Functions, Lambda, events-less forms);
-    the default is ``arn:...:resource/name`` (Batch, EventBridge rules, log groups' siblings).
+    ``colon=True`` gives ``arn:...:resource:name`` (Step Functions executions); the default is
+    ``arn:...:resource/name`` (Batch jobs, EventBridge rules).
     """
     return Stack.of(scope).format_arn(
         service=service,
