@@ -703,11 +703,20 @@ def decompose(
             except _TooDeep:
                 continue
         if not nodes:
-            # Both nest too deep to finish: fold the side trees away and search the rest; if
-            # even that nests too deep, the level-by-level structure below is the answer.
-            try:
-                nodes.append(_folded(graph, preds, succs))
-            except _TooDeep:
+            # Too deep to finish. Contraction removed the series-parallel nesting, so the
+            # contracted DAG may be shallow enough; else fold the side trees away and search
+            # the rest; if even that nests too deep, the level-by-level structure it is.
+            fallbacks: list[Callable[[], Node]] = [
+                lambda: _modules_searched(graph, (preds, succs), found, rest, _BUDGET),
+                lambda: _folded(graph, preds, succs),
+            ]
+            for fallback in fallbacks if len(plan) == 1 else fallbacks[1:]:
+                try:
+                    nodes.append(fallback())
+                    break
+                except _TooDeep:
+                    continue
+            else:
                 nodes.append(_level_node(graph))
         best = _Result(nodes[0], makespan(nodes[0], wmap), count_parallels(nodes[0]))
         for node in nodes[1:]:
