@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 
+if shutil.which("node") is None:  # jsii runs aws-cdk-lib in Node.js
+    pytest.skip("the CDK needs Node.js", allow_module_level=True)
 pytest.importorskip("aws_cdk")
 
 from orchestrator.cdk.app import discover, load_workflows, stack_name  # noqa: E402
