@@ -5,7 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
+import pytest
+
+from orchestrator.engine import TaskCall, TaskFailure, start
 from orchestrator.engine.clock import RealClock, VirtualClock
 from orchestrator.engine.retry import delay, matches
 
@@ -100,3 +104,91 @@ def test_error_matching_and_backoff() -> None:
     assert matches(["States.Timeout"], "States.HeartbeatTimeout")
     assert [delay({"IntervalSeconds": 1}, n) for n in range(4)] == [1.0, 2.0, 4.0, 8.0]
     assert delay({"IntervalSeconds": 3, "BackoffRate": 1}, 5) == 3.0
+
+
+# --- integrations that ignore cancel ------------------------------------------------------------
+
+def _stubborn(release: threading.Event, called: threading.Event | None = None) -> Callable[[TaskCall], Any]:
+    """An integration that ignores ``call.cancel`` and blocks outside the clock until released;
+    ``FunctionName: "boom"`` fails once the stubborn one is running."""
+    def integration(call: TaskCall) -> Any:
+        if call.parameters.get("FunctionName") == "boom":
+            assert called is not None and called.wait(10)
+            raise TaskFailure("Boom", "sibling failed")
+        if called is not None:
+            called.set()
+        release.wait(30)
+        return "late"
+    return integration
+
+
+def test_an_abandoned_integration_that_ignores_cancel_does_not_freeze_virtual_time() -> None:
+    release, called = threading.Event(), threading.Event()
+    task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "stuck"},
+            "TimeoutSeconds": 7200, "End": True}
+    boom = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "boom"},
+            "End": True}
+    definition = {"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Next": "Done", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Cool"}],
+              "Branches": [{"StartAt": "Boom", "States": {"Boom": boom}},
+                           {"StartAt": "Stuck", "States": {"Stuck": task}}]},
+        "Cool": {"Type": "Wait", "Seconds": 3600, "Next": "Done"},
+        "Done": {"Type": "Succeed"}}}
+    try:
+        execution = start(definition, virtual_time=True,
+                          integrations={"lambda:invoke": _stubborn(release, called)})
+        # Before: the stuck worker counted as busy forever, so the Wait never ended.
+        run = execution.wait(10)
+        assert run.status == "SUCCEEDED"
+        assert run.stop_time is not None and run.start_time is not None
+        assert (run.stop_time - run.start_time).total_seconds() >= 3600
+    finally:
+        release.set()
+
+
+def test_a_running_integration_holds_virtual_time_until_it_returns_or_is_stopped() -> None:
+    """By design a task busy outside the clock is not timed out in virtual time (a real job under
+    virtual time must not be); StopExecution still ends such an execution at once."""
+    release = threading.Event()
+    task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {},
+            "TimeoutSeconds": 60, "End": True}
+    definition = {"StartAt": "Stuck", "States": {"Stuck": task}}
+    try:
+        execution = start(definition, virtual_time=True, integrations={"lambda:invoke": _stubborn(release)})
+        spin_until(lambda: any(e["type"] == "TaskStarted" for e in execution.history))
+        with pytest.raises(TimeoutError):
+            execution.wait(0.2)
+        execution.stop("Ops.Stop", "stuck")
+        run = execution.wait(10)
+        assert (run.status, run.error) == ("ABORTED", "Ops.Stop")
+    finally:
+        release.set()
+
+
+def test_detached_thread_no_longer_holds_time_and_its_waits_return_at_once() -> None:
+    clock = VirtualClock()
+    release = threading.Event()
+    ident: list[int] = []
+
+    def busy() -> None:
+        ident.append(threading.get_ident())
+        release.wait(30)  # blocked outside the clock
+        assert clock.wait(clock.event(), 100.0) is False  # detached: returns at once, time unmoved
+        clock.thread_finished()
+
+    clock.thread_started()
+    threading.Thread(target=busy, daemon=True).start()
+    spin_until(lambda: bool(ident))
+    clock.thread_started()
+    done = threading.Event()
+
+    def sleeper() -> None:
+        clock.sleep(50.0)
+        done.set()
+        clock.thread_finished()
+
+    threading.Thread(target=sleeper, daemon=True).start()
+    assert not done.wait(0.2) and clock.elapsed() == 0.0  # the busy thread holds time still
+    clock.detach(ident[0])
+    assert done.wait(5) and clock.elapsed() == 50.0
+    release.set()

@@ -1,8 +1,9 @@
-"""Distributed Map on the local disk: ItemReader (JSON, CSV), ItemBatcher, ResultWriter,
+"""Distributed Map on the local disk: ItemReader (JSON, CSV, S3 inventory manifest), ItemBatcher, ResultWriter,
 tolerated failures; and the history quota."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,27 @@ def test_item_reader_csv_with_header_row_and_max_items(s3: Path) -> None:
                                        "Parameters": {"Bucket": "bkt", "Key": "rows.csv"}})
     run = execute(definition)
     assert run.output == [{"name": "a", "size": "1"}, {"name": "b", "size": "2"}]
+
+
+def test_item_reader_manifest_reads_the_s3_inventory_rows(s3: Path) -> None:
+    (s3 / "inv" / "src" / "data").mkdir(parents=True)
+    (s3 / "inv" / "src" / "data" / "part-1.csv.gz").write_bytes(
+        gzip.compress(b'"photos","a.jpg","10"\n"photos","b.jpg","20"\n'))
+    (s3 / "inv" / "src" / "data" / "part-2.csv").write_text('"photos","c.jpg","30"\n')
+    manifest = {"sourceBucket": "photos", "destinationBucket": "arn:aws:s3:::inv", "fileFormat": "CSV",
+                "fileSchema": "Bucket, Key, Size",
+                "files": [{"key": "src/data/part-1.csv.gz"}, {"key": "src/data/part-2.csv"}]}
+    (s3 / "inv" / "src" / "manifest.json").write_text(json.dumps(manifest))
+    reader = {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "MANIFEST", "MaxItems": 2},
+              "Parameters": {"Bucket": "inv", "Key": "src/manifest.json"}}
+    run = execute(map_state(ItemReader=reader))
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.output == [{"Bucket": "photos", "Key": "a.jpg", "Size": "10"},
+                          {"Bucket": "photos", "Key": "b.jpg", "Size": "20"}]
+    (s3 / "inv" / "src" / "manifest.json").write_text(json.dumps({**manifest, "fileFormat": "Parquet"}))
+    run = execute(map_state(ItemReader=reader))
+    assert (run.status, run.error) == ("FAILED", "States.ItemReaderFailed")
+    assert "only CSV inventories" in (run.cause or "")
 
 
 def test_missing_object_fails_the_map(s3: Path) -> None:

@@ -60,6 +60,10 @@ class Clock(Protocol):
 
     def thread_finished(self) -> None: ...
 
+    def detach(self, thread_id: int) -> None:
+        """Stop counting a live thread that nothing waits for any more (see ``VirtualClock``)."""
+        ...
+
 
 class RealClock:
     """Wall-clock time; waits really block."""
@@ -96,14 +100,18 @@ class RealClock:
     def thread_finished(self) -> None:
         return None
 
+    def detach(self, thread_id: int) -> None:
+        return None
+
 
 class _Waiter:
-    __slots__ = ("deadline", "event", "runnable")
+    __slots__ = ("deadline", "event", "runnable", "thread")
 
     def __init__(self, deadline: float | None, event: threading.Event | None) -> None:
         self.deadline = deadline
         self.event = event
         self.runnable = False
+        self.thread = threading.get_ident()
 
 
 class VirtualClock:
@@ -111,6 +119,15 @@ class VirtualClock:
 
     Threads that take part in an execution announce themselves with ``thread_started`` /
     ``thread_finished``. Time advances only when every live thread is blocked in ``wait``.
+
+    A thread blocked *outside* the clock (an integration waiting on a real process) is busy, so
+    it holds time still; that is what keeps a real job's ``TimeoutSeconds`` from firing while it
+    runs. There is deliberately no real-time bound after which such a thread counts as idle: a
+    local Batch job may rightly run for minutes under virtual time, and a bound would let time
+    jump to its own deadline and time it out. Instead, once the engine stops waiting for a thread
+    (a task abandoned by a timeout, a failed sibling or a stop), ``detach`` removes it from the
+    count, so an integration that ignores ``call.cancel`` cannot freeze the rest of the
+    execution; its later waits return at once and never move time.
     """
 
     def __init__(self, start: datetime | None = None) -> None:
@@ -122,6 +139,7 @@ class VirtualClock:
         self._waiters: list[_Waiter] = []
         self._deadlines: list[tuple[float, int, _Waiter]] = []
         self._seq = itertools.count()
+        self._detached: set[int] = set()
 
     def now(self) -> datetime:
         return self._start + timedelta(seconds=self._now)
@@ -146,7 +164,26 @@ class VirtualClock:
 
     def thread_finished(self) -> None:
         with self._cond:
+            me = threading.get_ident()
+            if me in self._detached:  # no longer counted since ``detach``
+                self._detached.discard(me)
+                return
             self._live -= 1
+            self._advance()
+            self._cond.notify_all()
+
+    def detach(self, thread_id: int) -> None:
+        """Stop counting live thread ``thread_id`` (started, not yet finished); nobody waits for it.
+
+        Call it at most once per thread, and only before the thread's ``thread_finished``.
+        """
+        with self._cond:
+            self._detached.add(thread_id)
+            self._live -= 1
+            for w in self._waiters:
+                if w.thread == thread_id and not w.runnable:
+                    w.runnable = True
+                    self._blocked -= 1
             self._advance()
             self._cond.notify_all()
 
@@ -174,7 +211,7 @@ class VirtualClock:
         with self._cond:
             if event is not None and event.is_set():
                 return True
-            if timeout is not None and timeout <= 0:
+            if timeout is not None and timeout <= 0 or threading.get_ident() in self._detached:
                 return False
             deadline = None if timeout is None else self._now + timeout
             waiter = _Waiter(deadline, event)
@@ -186,6 +223,8 @@ class VirtualClock:
                 while True:
                     if event is not None and event.is_set():
                         return True
+                    if waiter.thread in self._detached:
+                        return False
                     if waiter.runnable and deadline is not None and self._now >= deadline:
                         return False
                     if waiter.runnable and (event is None or not event.is_set()):
@@ -240,3 +279,6 @@ class BoundClock:
 
     def thread_finished(self) -> None:
         self._clock.thread_finished()
+
+    def detach(self, thread_id: int) -> None:
+        self._clock.detach(thread_id)

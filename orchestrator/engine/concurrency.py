@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ from orchestrator.engine import dataflow, itemio
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.history import History
-from orchestrator.engine.runtime import Cancelled, Scope
+from orchestrator.engine.runtime import Cancelled, Runtime, Scope
 from orchestrator.engine.states import (
     HANDLERS,
     JSONATA,
@@ -46,17 +47,33 @@ class _Batch:
     failures: int = 0
     error: StatesError | None = None
     internal: BaseException | None = None
+    # previousEventId of the join: the last event of the branches that finished (success), or
+    # the last event on the chain of the branch whose failure ended the state.
+    last_event: int = 0
+    failed_event: int | None = None
+    # A distributed Map's Map Run and its child executions, one per item.
+    map_run_arn: str | None = None
+    child_arns: list[str] = dataclasses.field(default_factory=list)
 
 
 def run_jobs(run: StateRun, jobs: list[Job], concurrency: int, *, tolerated: Callable[[int], bool] | None = None,
-             isolated_variables: bool = False) -> _Batch:
-    """Run ``jobs`` with at most ``concurrency`` at once; stop at the first intolerable failure."""
-    rt, parent = run.rt, run.scope
+             isolated_variables: bool = False, own_history: bool = False) -> _Batch:
+    """Run ``jobs`` with at most ``concurrency`` at once; stop at the first intolerable failure.
+
+    Afterwards the parent's chain continues where AWS continues it (GetExecutionHistory as
+    recorded on AWS): after a success, at the newest event that one of *these* branches recorded
+    (never at an event of a sibling branch of an enclosing Parallel or Map that happens to be
+    newer); after a failure, at the last event of the failing branch, before its
+    ``MapIterationFailed``. ``own_history`` jobs (distributed Map children) record elsewhere and
+    leave the parent's chain alone.
+    """
+    parent = run.scope
     batch = _Batch(results=[None] * len(jobs))
     lock = threading.Lock()
     next_index = [0]
     started_id = parent.previous
-    clock = rt.clock
+    batch.last_event = started_id
+    clock = run.rt.clock
 
     def take() -> int | None:
         with lock:
@@ -69,18 +86,22 @@ def run_jobs(run: StateRun, jobs: list[Job], concurrency: int, *, tolerated: Cal
             return i
 
     def run_one(i: int) -> None:
-        scope = parent.child(clock, started_id, {} if isolated_variables else None)
+        scope = parent.child(clock, 0 if own_history else started_id, {} if isolated_variables else None)
         try:
             batch.results[i] = jobs[i](scope)
+            with lock:
+                batch.last_event = max(batch.last_event, scope.previous)
         except Cancelled:
             pass
         except StatesError as e:
             with lock:
                 batch.failures += 1
                 batch.results[i] = error_output(e)
+                batch.last_event = max(batch.last_event, scope.previous)
                 if tolerated is None or not tolerated(batch.failures):
                     if batch.error is None:
                         batch.error = e
+                        batch.failed_event = scope.previous
                     abandon = True
                 else:
                     abandon = False
@@ -121,10 +142,23 @@ def run_jobs(run: StateRun, jobs: list[Job], concurrency: int, *, tolerated: Cal
         clock.wait(all_done, None)
     if batch.internal is not None:
         raise batch.internal
-    parent.previous = max(parent.previous, rt.history_last())
+    if not own_history:
+        parent.previous = batch.last_event if batch.failed_event is None else batch.failed_event
     if parent.cancelled:
         raise Cancelled()
     return batch
+
+
+def _joined(run: StateRun, event_type: str) -> None:
+    """Record ``ParallelStateSucceeded``/``MapStateSucceeded`` without moving the chain on.
+
+    On AWS both this event and the state's ``…StateExited`` name the branches' last event as
+    ``previousEventId`` (e.g. ``MapIterationSucceeded`` 37 ← ``MapStateSucceeded`` 38, and
+    ``MapStateExited`` 39 → 37 in recorded histories), so the chain skips the Succeeded event.
+    """
+    joined = run.scope.previous
+    run.event(event_type)
+    run.scope.previous = joined
 
 
 # --- Parallel --------------------------------------------------------------------------------
@@ -147,7 +181,7 @@ def run_parallel(run: StateRun) -> Outcome:
         batch = run_jobs(run, jobs, len(jobs))
         if batch.error is not None:
             raise batch.error
-        run.event("ParallelStateSucceeded")
+        _joined(run, "ParallelStateSucceeded")
         return run.finish(batch.results)
 
     return with_retries(run, attempt, "ParallelStateFailed")
@@ -284,10 +318,11 @@ def run_map(run: StateRun) -> Outcome:
             batch = _run_inline(run, processor, inputs, max_concurrency, tolerated, ql)
         if batch.error is not None:
             raise batch.error
-        run.event("MapStateSucceeded")
+        _joined(run, "MapStateSucceeded")
         results: Any = batch.results
         if "ResultWriter" in state:
-            results = itemio.write_results(run, state["ResultWriter"], batch.results)
+            results = itemio.write_results(run, state["ResultWriter"], batch.results,
+                                           map_run_arn=batch.map_run_arn, child_arns=batch.child_arns)
         return run.finish(results)
 
     return with_retries(run, attempt, "MapStateFailed")
@@ -324,24 +359,35 @@ def _run_inline(run: StateRun, processor: Mapping[str, Any], inputs: list[Any], 
 
 def _run_distributed(run: StateRun, processor: Mapping[str, Any], inputs: list[Any], max_concurrency: int,
                      tolerated: Callable[[int], bool], ql: str) -> _Batch:
-    """Child workflows record their events in their own executions, not in this history."""
+    """A Map Run: one child execution per item, each with its own ARN and history.
+
+    As on AWS, the parent's history holds only ``MapRunStarted`` and ``MapRunSucceeded|Failed``;
+    each child's events (``ExecutionStarted`` … ``ExecutionSucceeded|Failed|Aborted``, ids from 1)
+    go to ``Runtime.on_child_event(child_execution_arn, event)``, never to the parent's
+    ``on_event``: their ids would collide with the parent's, and GetExecutionHistory of the
+    parent does not show them either. ARNs follow AWS's shapes: Map Run
+    ``…:mapRun:<machine>/<label>:<uuid>``, children ``…:execution:<machine>/<label>:<uuid>``,
+    where ``<label>`` is the state's ``Label`` or its name.
+    """
     rt = run.rt
-    with rt.lock:
-        rt.map_run_counter += 1
-        number = rt.map_run_counter
-    map_run_arn = (rt.execution_arn.replace(":execution:", ":mapRun:", 1) + f"/{run.name}:{number}")
+    label = str(run.state.get("Label", run.name))
+    prefix = rt.state_machine_arn.split(":stateMachine:", 1)[0]
+    child_machine = f"{rt.state_machine_name}/{label}"
+    map_run_arn = f"{prefix}:mapRun:{child_machine}:{uuid.uuid4()}"
     run.event("MapRunStarted", {"mapRunArn": map_run_arn})
-    def job(value: Any) -> Job:
+    child_arns: list[str] = [f"{prefix}:execution:{child_machine}:{uuid.uuid4()}" for _ in inputs]
+
+    def job(index: int, value: Any) -> Job:
         def go(scope: Scope) -> Any:
-            # Each item is its own child execution, with its own history (and history quota).
-            child_rt = dataclasses.replace(rt, history=History(rt.clock.now), lock=threading.Lock())
-            return run_machine(child_rt, processor, value, scope, ql)
+            return _child_execution(rt, child_arns[index], f"{prefix}:stateMachine:{child_machine}",
+                                    processor, value, scope, ql)
         return go
 
     concurrency = DISTRIBUTED_MAP_CONCURRENCY if max_concurrency <= 0 else min(max_concurrency,
                                                                               DISTRIBUTED_MAP_CONCURRENCY)
-    batch = run_jobs(run, [job(v) for v in inputs], concurrency, tolerated=tolerated,
-                     isolated_variables=True)
+    batch = run_jobs(run, [job(i, v) for i, v in enumerate(inputs)], concurrency, tolerated=tolerated,
+                     isolated_variables=True, own_history=True)
+    batch.map_run_arn, batch.child_arns = map_run_arn, child_arns
     if batch.error is not None and batch.failures:
         batch.error = StatesError("States.ExceedToleratedFailureThreshold",
                                   "The specified tolerated failure threshold was exceeded")
@@ -350,6 +396,30 @@ def _run_distributed(run: StateRun, processor: Mapping[str, Any], inputs: list[A
     else:
         run.event("MapRunSucceeded")
     return batch
+
+
+def _child_execution(rt: Runtime, arn: str, machine_arn: str, processor: Mapping[str, Any], value: Any,
+                     scope: Scope, ql: str) -> Any:
+    """Run one Map Run child as its own execution: own history, ``$$.Execution`` and quota."""
+    listener = rt.on_child_event
+    history = History(rt.clock.now, None if listener is None else (lambda event: listener(arn, event)))
+    child = dataclasses.replace(
+        rt, history=history, lock=threading.Lock(), execution_arn=arn,
+        execution_name=arn.rsplit(":", 1)[-1], state_machine_arn=machine_arn,
+        state_machine_name=machine_arn.rsplit(":", 1)[-1], start_time=rt.clock.now(), input=value)
+    history.add("ExecutionStarted", 0, {"input": dumps(value), "inputDetails": {"truncated": False},
+                                        "roleArn": rt.role_arn})
+    try:
+        output = run_machine(child, processor, value, scope, ql)
+    except Cancelled:
+        history.add("ExecutionAborted", len(history), {}, final=True)
+        raise
+    except StatesError as e:
+        history.add("ExecutionFailed", len(history), {"error": e.error, "cause": e.cause or None}, final=True)
+        raise
+    history.add("ExecutionSucceeded", scope.previous,
+                {"output": dumps(output), "outputDetails": {"truncated": False}}, final=True)
+    return output
 
 
 HANDLERS["Parallel"] = run_parallel

@@ -2,8 +2,13 @@
 
 Each event is ``{"id", "previousEventId", "timestamp", "type", "<camelType>EventDetails"}``;
 ids count from 1 in the order events happen, and ``previousEventId`` points at the event that
-came before it on the same branch of control (a Parallel branch's first event points at its
-``ParallelStateStarted``), as AWS numbers them.
+came before it on the same branch of control, as AWS numbers them (checked against histories
+recorded on AWS): the first state's Entered event points at 0, not at ``ExecutionStarted``; a
+Parallel branch's first event points at its ``ParallelStateStarted``; after a Parallel or Map
+succeeds, both ``…StateSucceeded`` and ``…StateExited`` point at the newest event of its own
+branches; after it fails, ``…StateFailed`` (or a retry's ``…StateStarted``) points at the last
+state event of the failing branch. A distributed Map's child executions have histories of
+their own (``concurrency._run_distributed``).
 
 >>> h = History(lambda: datetime(2024, 1, 1, tzinfo=UTC))
 >>> h.add("ExecutionStarted", 0, {"input": "{}", "inputDetails": {"truncated": False}})

@@ -76,7 +76,8 @@ class Execution:
 
     def _begin(self) -> None:
         rt = self._rt
-        self._root.previous = rt.history.add("ExecutionStarted", 0, {
+        # The first state's Entered event has previousEventId 0 on AWS, not ExecutionStarted's id.
+        rt.history.add("ExecutionStarted", 0, {
             "input": dumps(rt.input), "inputDetails": {"truncated": False}, "roleArn": rt.role_arn})
         self._supervisor.start()
 
@@ -203,13 +204,19 @@ def start(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_tim
           integrations: Mapping[str, Integration] | None = None,
           on_event: Callable[[Mapping[str, Any]], None] | None = None, execution_name: str | None = None,
           state_machine_arn: str | None = None, start_time: datetime | None = None,
-          role_arn: str | None = None, express: bool = False) -> Execution:
+          role_arn: str | None = None, express: bool = False,
+          on_child_event: Callable[[str, Mapping[str, Any]], None] | None = None) -> Execution:
     """Validate ``definition`` and start running it; returns at once with an ``Execution``.
 
     ``input`` is a JSON value, already parsed (``None`` means ``{}``, as StartExecution without
     input; ``"x"`` is the JSON string ``"x"``). ``definition`` may be JSON text or a mapping.
     ``express=True`` runs it as an EXPRESS workflow: an ``:express:`` execution ARN and no
     ``RedriveCount`` in the context object, as AWS reports them.
+
+    ``on_event(event)`` sees this execution's own events, exactly its GetExecutionHistory, in id
+    order. A distributed Map runs each item as a child execution with its own ARN and history
+    (the parent records only ``MapRunStarted``/``MapRunSucceeded|Failed``, as on AWS); those
+    events go to ``on_child_event(child_execution_arn, event)``, each child numbered from 1.
     """
     machine = _load(definition)
     validate_definition(machine)
@@ -226,7 +233,7 @@ def start(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_tim
     rt = Runtime(clock=clock, history=History(clock.now, on_event), integrations=dict(integrations or {}),
                  execution_arn=exec_arn, execution_name=name, state_machine_arn=sm_arn,
                  state_machine_name=sm_name, role_arn=role_arn or DEFAULT_ROLE_ARN,
-                 start_time=clock.now(), input=value, express=express)
+                 start_time=clock.now(), input=value, express=express, on_child_event=on_child_event)
     timeout = machine.get("TimeoutSeconds")
     execution = Execution(rt, float(timeout) if timeout is not None else None, machine)
     with _LIVE_LOCK:
@@ -239,10 +246,11 @@ def execute(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_t
             integrations: Mapping[str, Integration] | None = None,
             on_event: Callable[[Mapping[str, Any]], None] | None = None, execution_name: str | None = None,
             state_machine_arn: str | None = None, start_time: datetime | None = None,
-            role_arn: str | None = None, express: bool = False) -> ExecutionResult:
+            role_arn: str | None = None, express: bool = False,
+            on_child_event: Callable[[str, Mapping[str, Any]], None] | None = None) -> ExecutionResult:
     """Run ``definition`` to the end and return its result (``start`` + ``wait``)."""
     execution = start(definition, input, virtual_time=virtual_time, integrations=integrations,
                       on_event=on_event, execution_name=execution_name,
                       state_machine_arn=state_machine_arn, start_time=start_time, role_arn=role_arn,
-                      express=express)
+                      express=express, on_child_event=on_child_event)
     return execution.wait()

@@ -10,6 +10,7 @@ BUCKET/KEY``, so the same ASL reads and writes real files offline.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import os
@@ -93,7 +94,44 @@ def read_items(run: StateRun, reader: Mapping[str, Any], effective: Any) -> list
         else:
             headers, rows = (rows[0], rows[1:]) if rows else ([], [])
         return _limit([dict(zip(headers, row, strict=False)) for row in rows], config)
+    if input_type == "MANIFEST":
+        return _limit(_inventory_items(bucket, key, text), config)
     raise StatesError(RUNTIME, f"Unsupported ItemReader InputType '{input_type}'")
+
+
+def _inventory_items(bucket: str, key: str, text: str) -> list[Any]:
+    """The rows of an S3 Inventory report, read through its ``manifest.json``.
+
+    Each item is one inventory row keyed by the manifest's ``fileSchema`` columns, values as
+    strings (``{"Bucket": …, "Key": …, "Size": "3399671", …}``); the data files live in the
+    manifest's ``destinationBucket``, gzip-compressed when their key ends in ``.gz``. Step
+    Functions reads CSV inventories only, so ORC and Parquet reports fail.
+    """
+    where = f"s3://{bucket}/{key}"
+    try:
+        manifest = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise StatesError("States.ItemReaderFailed", f"Invalid manifest JSON in {where}: {e}") from None
+    if not isinstance(manifest, dict):
+        raise StatesError("States.ItemReaderFailed", f"The manifest {where} is not a JSON object.")
+    file_format = manifest.get("fileFormat", "CSV")
+    if file_format != "CSV":
+        raise StatesError("States.ItemReaderFailed",
+                          f"The S3 inventory in {where} is {file_format}; only CSV inventories can be read.")
+    columns = [c.strip() for c in str(manifest.get("fileSchema", "")).split(",") if c.strip()]
+    # destinationBucket is an ARN: arn:aws:s3:::inventory-bucket
+    destination = str(manifest.get("destinationBucket") or bucket).rsplit(":", 1)[-1]
+    items: list[Any] = []
+    for entry in manifest.get("files") or []:
+        data_key = str(entry.get("key", "")) if isinstance(entry, dict) else ""
+        path = local_path(destination, data_key)
+        if not path.is_file():
+            raise StatesError("States.ItemReaderFailed",
+                              f"S3 object not found: s3://{destination}/{data_key} (looked for {path})")
+        raw = path.read_bytes()
+        content = (gzip.decompress(raw) if data_key.endswith(".gz") else raw).decode("utf-8")
+        items.extend(dict(zip(columns, row, strict=False)) for row in csv.reader(io.StringIO(content)) if row)
+    return items
 
 
 def _limit(items: list[Any], config: Mapping[str, Any]) -> list[Any]:
@@ -137,21 +175,23 @@ def batch_items(run: StateRun, batcher: Mapping[str, Any], items: list[Any], eff
     return out
 
 
-def write_results(run: StateRun, writer: Mapping[str, Any], results: list[Any]) -> Any:
+def write_results(run: StateRun, writer: Mapping[str, Any], results: list[Any], *,
+                  map_run_arn: str | None = None, child_arns: list[str] | None = None) -> Any:
     """Write the Map results as a ``manifest.json`` plus a ``SUCCEEDED_0.json`` under the prefix."""
+    map_run = map_run_arn or run.rt.execution_arn
     args = _arguments(run, writer, run.input)
     bucket = str(args.get("Bucket", ""))
     prefix = str(args.get("Prefix", "")).rstrip("/")
     run_id = uuid.uuid4().hex
     base = local_path(bucket, f"{prefix}/{run_id}" if prefix else run_id)
     base.mkdir(parents=True, exist_ok=True)
-    entries = [{"ExecutionArn": f"{run.rt.execution_arn}:{i}", "Input": None, "Output": dumps(r),
-                "Status": "SUCCEEDED"} for i, r in enumerate(results)]
+    entries = [{"ExecutionArn": child_arns[i] if child_arns else f"{run.rt.execution_arn}:{i}", "Input": None,
+                "Output": dumps(r), "Status": "SUCCEEDED"} for i, r in enumerate(results)]
     (base / "SUCCEEDED_0.json").write_text(json.dumps(entries), encoding="utf-8")
     manifest_key = (f"{prefix}/" if prefix else "") + f"{run_id}/manifest.json"
-    manifest = {"DestinationBucket": bucket, "MapRunArn": run.rt.execution_arn, "ResultFiles": {
+    manifest = {"DestinationBucket": bucket, "MapRunArn": map_run, "ResultFiles": {
         "SUCCEEDED": [{"Key": (f"{prefix}/" if prefix else "") + f"{run_id}/SUCCEEDED_0.json",
                        "Size": (base / "SUCCEEDED_0.json").stat().st_size}], "FAILED": [], "PENDING": []}}
     (base / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return {"MapRunArn": run.rt.execution_arn,
+    return {"MapRunArn": map_run,
             "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}

@@ -105,8 +105,9 @@ class Runtime:
     express: bool = False
     rng: random.Random = field(default_factory=random.Random)
     tokens: dict[str, Callable[[str, Any], None]] = field(default_factory=dict)
-    map_run_counter: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Events of distributed Map child executions: ``(child_execution_arn, event)``.
+    on_child_event: Callable[[str, Mapping[str, Any]], None] | None = None
 
     def history_last(self) -> int:
         return len(self.history)

@@ -198,19 +198,28 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
         task_token=token, heartbeat=on_heartbeat, submitted=on_submitted)
     scope.watch(cancel)
     scope.watch(wake)
+    worker: threading.Thread | None = None
+    worker_lock = threading.Lock()
+    worker_done = [False]
     try:
         if inline:
-            # Nothing to time: run the integration on this thread.
+            # Nothing to time: run the integration on this thread. One that ignores
+            # ``call.cancel`` keeps its branch, and so an enclosing Parallel or Map, waiting until
+            # it returns (real and virtual time alike); StopExecution still ends the execution.
             return _unwrap(_run_integration(integration, call))
 
         # Timed: the integration runs on a worker (a live thread of the virtual clock) while this
         # thread waits for its result, the task token, a heartbeat or the deadline. An
-        # integration must return soon after ``call.cancel`` is set, or virtual time stays frozen.
+        # integration should return soon after ``call.cancel`` is set; one that does not is
+        # detached from the clock when this thread stops waiting for it (see ``finally``), so it
+        # cannot hold virtual time still for the rest of the execution.
         def work() -> None:
             try:
                 box["result"] = _run_integration(integration, call)
             finally:
                 wake.set()
+                with worker_lock:
+                    worker_done[0] = True
                 clock.thread_finished()
 
         clock.thread_started()
@@ -251,6 +260,11 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
     finally:
         scope.unwatch(cancel)
         scope.unwatch(wake)
+        if worker is not None and worker.ident is not None:
+            with worker_lock:
+                if not worker_done[0]:  # abandoned (timeout, failed sibling, stop) and still running
+                    cancel.set()
+                    clock.detach(worker.ident)
 
 
 class _Failed:
