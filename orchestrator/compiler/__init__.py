@@ -23,9 +23,8 @@ Compiling is pure: no clock, environment or I/O except :meth:`CompileResult.writ
 from __future__ import annotations
 
 import contextlib
-import functools
+import gc
 import hashlib
-import json
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -36,10 +35,11 @@ from typing import Any
 from orchestrator import model
 from orchestrator.compiler import alerts, quotas, render, sp
 from orchestrator.compiler.quotas import MAX_DEFINITION_BYTES, MAX_HISTORY_EVENTS, Report
-from orchestrator.compiler.tasks import render_task
+from orchestrator.compiler.serialise import LINE_WIDTH, TaskTexts, dumps
+from orchestrator.compiler.tasks import kind_key, render_task
 from orchestrator.errors import CompileError
 
-__all__ = ["CompileResult", "Report", "compile_workflow", "dumps"]
+__all__ = ["LINE_WIDTH", "CompileResult", "Report", "compile_workflow", "dumps"]
 
 _PLACEHOLDER = re.compile(r"\$\{[^}]+\}")
 # Room kept for what the planner does not place: the wrap state, the failure path, the
@@ -47,84 +47,6 @@ _PLACEHOLDER = re.compile(r"\$\{[^}]+\}")
 _EVENT_RESERVE = 64
 _BYTE_RESERVE = 16_384
 _REPLANS = 6
-
-
-def dumps(definition: Mapping[str, Any]) -> str:
-    """The one serialisation: 2-space indents, the builders' key order, UTF-8 kept, trailing
-    newline; an object or array whose one-line form fits in :data:`LINE_WIDTH` columns stays on
-    one line. Same input, same bytes.
-
-    Collapsing short values matters for the 1 MB definition quota, which counts whitespace: with
-    plain ``indent=2`` a Batch task takes ~100 lines, and every level of Parallel nesting adds six
-    spaces to each of them.
-
-    >>> print(dumps({"a": [1, 2], "b": {"c": "d"}}), end="")
-    {"a": [1, 2], "b": {"c": "d"}}
-    """
-    return _dump(definition, 0) + "\n"
-
-
-LINE_WIDTH = 110
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return _string(value)
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _flat(value: Any, budget: int) -> str | None:
-    """``value`` on one line if that takes at most ``budget`` characters, else None (stops early,
-    so deciding costs O(LINE_WIDTH) per value however big it is)."""
-    if isinstance(value, dict):
-        parts, used = [], 2
-        for k, v in value.items():
-            key = _string(k)
-            sub = _flat(v, budget - used - len(key) - 2)
-            if sub is None:
-                return None
-            parts.append(f"{key}: {sub}")
-            used += len(key) + 2 + len(sub) + 2
-        return "{" + ", ".join(parts) + "}" if used - 2 * bool(parts) <= budget else None
-    if isinstance(value, list):
-        parts, used = [], 2
-        for v in value:
-            sub = _flat(v, budget - used)
-            if sub is None:
-                return None
-            parts.append(sub)
-            used += len(sub) + 2
-        return "[" + ", ".join(parts) + "]" if used - 2 * bool(parts) <= budget else None
-    text = _scalar(value)
-    return text if len(text) <= budget else None
-
-
-def _dump(value: Any, indent: int, column: int | None = None) -> str:
-    """``value`` at block ``indent``, its first character at ``column`` (after a key)."""
-    start = indent if column is None else column
-    flat = _flat(value, LINE_WIDTH - start)
-    if flat is not None or not isinstance(value, (dict, list)) or not value:
-        return flat if flat is not None else _scalar(value)
-    pad = " " * (indent + 2)
-    if isinstance(value, dict):
-        items = []
-        for k, v in value.items():
-            key = _string(k)
-            items.append(f"{pad}{key}: {_dump(v, indent + 2, indent + 2 + len(key) + 2)}")
-        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
-    items = [pad + _dump(v, indent + 2) for v in value]
-    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +93,28 @@ def _topic(wf: model.Workflow) -> str | None:
 
 
 def _leaf_costs(wf: model.Workflow) -> dict[str, quotas.LeafCost]:
-    return {
-        t.name: quotas.LeafCost.of(render_task(t, wf, next="next", catch_to=alerts.DESCRIBE).render())
-        for t in wf.tasks
-    }
+    """Each task's cost, from its state rendered and serialised alone.
+
+    Rendering and serialising all 10,000 states of a big workflow twice (here and for the
+    output) was most of the compile time, so tasks that render alike share one measurement:
+    Batch tasks with the same job object, retry, timeout and description whose names are plain
+    (letters, digits, ``_``, ``-``) of the same length and kind. Their states differ only in
+    where the name is written, with the same number of characters (job name, placeholder,
+    result and failure paths all keep plain names as they are), so every line breaks at the
+    same place and the byte counts are equal.
+    """
+    costs: dict[str, quotas.LeafCost] = {}
+    shared: dict[tuple[object, ...], quotas.LeafCost] = {}
+    for t in wf.tasks:
+        key = kind_key(t)
+        cost = None if key is None else shared.get(key)
+        if cost is None:
+            state = render_task(t, wf, next="next", catch_to=alerts.DESCRIBE).render()
+            cost = quotas.LeafCost.of(state)
+            if key is not None:
+                shared[key] = cost
+        costs[t.name] = cost
+    return costs
 
 
 def _decompose(wf: model.Workflow) -> sp.Node | None:
@@ -198,6 +138,21 @@ def _depth(node: sp.Node) -> int:
         elif isinstance(current, sp.Parallel):
             stack.extend((child, depth + 1) for child in current.branches)
     return deepest
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Compiling 10,000 tasks allocates a few million dicts and lists that all stay alive until
+    the end, so the cyclic garbage collector's full passes find nothing to free yet cost a
+    third of the time. It is paused while compiling (the compiler makes no reference cycles
+    that would need it) and restored on the way out."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager
@@ -228,7 +183,7 @@ def compile_workflow(
     pass the history quota).
     """
     tree = _decompose(wf)
-    with _stack_for(0 if tree is None else _depth(tree)):
+    with _no_gc(), _stack_for(0 if tree is None else _depth(tree)):
         return _compile(wf, tree, max_history_events, max_definition_bytes)
 
 
@@ -236,6 +191,7 @@ def _compile(
     wf: model.Workflow, tree: sp.Node | None, max_history_events: int, max_definition_bytes: int
 ) -> CompileResult:
     body = None if tree is None else render.from_sp(tree)
+    context = render.Context(wf)
     leaves = _leaf_costs(wf)
     topic = _topic(wf)
     scale = 1.0
@@ -249,13 +205,18 @@ def _compile(
         main_body = None if body is None else planner.shrink(body)
         bodies = {name: child_body for _index, name, child_body in planner.children}
         main = render.render_machine(
-            wf, main_body, child=False, topic=topic, timeout=wf.timeout, bodies=bodies
+            wf, main_body, child=False, topic=topic, timeout=wf.timeout, bodies=bodies, context=context
         )
         machines = [(wf.name, main)]
         for name, child_body in bodies.items():
-            machines.append((name, render.render_machine(wf, child_body, child=True, bodies=bodies)))
+            machines.append(
+                (name, render.render_machine(wf, child_body, child=True, bodies=bodies, context=context))
+            )
         definitions = {name: m.render() for name, m in machines}
-        texts = {name: dumps(d) for name, d in definitions.items()}
+        task_texts = TaskTexts(wf)
+        for name, m in machines:
+            task_texts.add(m.graph, definitions[name])
+        texts = {name: dumps(d, task_texts.hook) for name, d in definitions.items()}
         reports = tuple(
             quotas.measure(name, definitions[name], texts[name], failure_start=alerts.DESCRIBE)
             for name in definitions

@@ -17,6 +17,7 @@ a child machine ends on ``Return results``, handing back only results read after
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -91,48 +92,95 @@ def merge_expression(n: int) -> str:
     return parts[0]
 
 
-class _Renderer:
-    def __init__(self, wf: model.Workflow, bodies: Mapping[str, Item]) -> None:
+class Context:
+    """What every machine of one workflow shares: tasks by name, declaration order, and who reads
+    whose result. Built once per compile (building it per machine made splitting quadratic)."""
+
+    def __init__(self, wf: model.Workflow) -> None:
         self.wf = wf
         self.tasks: Mapping[str, model.Task] = {t.name: t for t in wf.tasks}
         self.order = {t.name: i for i, t in enumerate(wf.tasks)}
-        self.bodies = bodies  # child machine name -> its body, to see the tasks a Call runs
-        self.parallels = 0
         # Who reads a task's result: Lambda tasks get their direct upstream results.
-        self.readers: dict[str, set[str]] = {t.name: set() for t in wf.tasks}
+        self.readers: dict[str, set[str]] = {}
+        self.lambdas: set[str] = set()
         for t in wf.tasks:
             if t.runs_on == "lambda":
+                self.lambdas.add(t.name)
                 for dep in t.after:
-                    self.readers[dep].add(t.name)
+                    self.readers.setdefault(dep, set()).add(t.name)
+
+
+class _Renderer:
+    def __init__(self, context: Context, bodies: Mapping[str, Item]) -> None:
+        self.wf = context.wf
+        self.tasks = context.tasks
+        self.order = context.order
+        self.readers = context.readers
+        self.lambdas = context.lambdas
+        self.bodies = bodies  # child machine name -> its body, to see the tasks a Call runs
+        self.parallels = 0
+        # Leaves numbered left to right (child bodies included): each item covers one interval,
+        # so "is this task inside the item" is two comparisons, not a walk of the subtree.
+        self.index: dict[str, int] = {}
+        self.spans: dict[int, tuple[int, int]] = {}
+        self.numbered: list[str] = []  # tasks that read or are read, in leaf order
+
+    def number(self, root: Item) -> None:
+        """Number the leaves under ``root`` and record every item's interval (iteratively)."""
+        stack: list[tuple[Item, bool]] = [(root, False)]
+        starts: list[int] = []
+        while stack:
+            item, done = stack.pop()
+            if done:
+                self.spans[id(item)] = (starts.pop(), len(self.index))
+                continue
+            if isinstance(item, sp.Leaf):
+                i = len(self.index)
+                self.index[item.task] = i
+                self.spans[id(item)] = (i, i + 1)
+                if item.task in self.lambdas or item.task in self.readers:
+                    self.numbered.append(item.task)
+                continue
+            starts.append(len(self.index))
+            stack.append((item, True))
+            children: tuple[Item, ...]
+            if isinstance(item, Call):
+                children = (self.bodies[item.machine],)
+            elif isinstance(item, Seq):
+                children = item.items
+            else:
+                children = item.branches
+            stack.extend((c, False) for c in reversed(children))
+
+    def _inside(self, item: Item) -> tuple[int, int, list[str]]:
+        """``item``'s interval and the reading or read tasks in it, in leaf order."""
+        if not self.lambdas:
+            return 0, 0, []
+        lo, hi = self.spans[id(item)]
+        left = bisect.bisect_left(self.numbered, lo, key=self.index.__getitem__)
+        right = bisect.bisect_left(self.numbered, hi, key=self.index.__getitem__)
+        return lo, hi, self.numbered[left:right]
 
     def exports(self, item: Item) -> list[str]:
         """Results of tasks in ``item`` that tasks outside it read, in declaration order."""
-        inside = set(self.leaves(item))
-        out = [t for t in inside if self.readers[t] - inside]
+        lo, hi, tasks = self._inside(item)
+        index = self.index
+        out = [t for t in tasks if any(not lo <= index.get(r, -1) < hi for r in self.readers.get(t, ()))]
         return sorted(out, key=self.order.__getitem__)
-
-    def leaves(self, item: Item) -> list[str]:
-        """Tasks ``item`` runs, child machines included."""
-        out: list[str] = []
-        stack = [item]
-        while stack:
-            current = stack.pop()
-            if isinstance(current, sp.Leaf):
-                out.append(current.task)
-            elif isinstance(current, Call):
-                stack.append(self.bodies[current.machine])
-            elif isinstance(current, Seq):
-                stack.extend(current.items)
-            else:
-                stack.extend(current.branches)
-        return out
 
     def needs(self, item: Item) -> list[str]:
         """Results from outside ``item`` that tasks inside it read: Lambda tasks get their direct
         upstream results in the payload (Batch jobs read none), in declaration order."""
-        inside = self.leaves(item)
-        wanted = {dep for t in inside if self.tasks[t].runs_on == "lambda" for dep in self.tasks[t].after}
-        return sorted(wanted - set(inside), key=self.order.__getitem__)
+        lo, hi, tasks = self._inside(item)
+        index = self.index
+        wanted = {
+            dep
+            for t in tasks
+            if t in self.lambdas
+            for dep in self.tasks[t].after
+            if not lo <= index.get(dep, -1) < hi
+        }
+        return sorted(wanted, key=self.order.__getitem__)
 
     def chain(self, item: Item, next: str | None, catch_to: str | None) -> tuple[str, list[asl.State]]:
         """States for ``item`` that continue to ``next`` (End when None); returns (first, states)."""
@@ -244,13 +292,16 @@ def render_machine(
     topic: str | None = None,
     timeout: int | None = None,
     bodies: Mapping[str, Item] | None = None,
+    context: Context | None = None,
 ) -> asl.StateMachine:
     """A whole state machine: (wrap the input) → body → End, plus the failure path.
 
     The main machine wraps the raw execution input as ``{"input": <raw>, "results": {}}``; a child
     receives that shape from its parent already.
     """
-    renderer = _Renderer(wf, bodies or {})
+    renderer = _Renderer(context if context is not None else Context(wf), bodies or {})
+    if body is not None and renderer.lambdas:  # with Batch tasks only, no result is passed on
+        renderer.number(body)
     states: list[asl.State] = []
     start: str
     if body is None:

@@ -251,6 +251,42 @@ def batch_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch_
     )
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def kind_key(task: model.Task) -> tuple[object, ...] | None:
+    """What the state :func:`batch_task` renders for ``task`` depends on besides its name, when
+    the name is plain (letters, digits, ``_``, ``-``); None for other tasks.
+
+    Two tasks with the same key render states that differ only where the name is written, in as
+    many characters (``job_name``, ``placeholder`` and ``field_path`` keep a plain name as it is,
+    up to a "j" prefix and brackets that the key covers), so the compiler measures and
+    serialises one state per kind (``serialise.TaskTexts``, ``compile._leaf_costs``). Keep this
+    in step with the task fields ``batch_task`` reads.
+
+    >>> from orchestrator import model
+    >>> job = model.BatchJob(image="alpine:3", command=("true",))
+    >>> a, b = (model.Task(name=n, job=job) for n in ("load-a", "load-b"))
+    >>> kind_key(a) == kind_key(b) != kind_key(model.Task(name="load_a", job=job))
+    True
+    """
+    if task.runs_on != "batch" or not _PLAIN_NAME.fullmatch(task.name):
+        return None
+    try:
+        hash((task.retry, task.timeout, task.description))
+    except TypeError:
+        return None
+    return (
+        id(task.job),  # the workflow holds every job, so an id is not reused while it compiles
+        task.retry,
+        task.timeout,
+        task.description,
+        len(task.name),
+        task.name[0].isalnum(),  # job_name() prefixes "j" otherwise
+        task.name.isidentifier(),  # $.results.x, else $.results['x']
+    )
+
+
 def lambda_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch_to: str | None) -> asl.Task:
     """``lambda:invoke`` (request-response) with the execution context, input and upstream results.
 
