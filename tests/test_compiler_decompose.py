@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -379,3 +380,46 @@ def test_folding_side_trees_keeps_every_invariant(
     assert sorted(leaves(node)) == sorted(tasks)
     assert violations(node, tasks, after) == []
     assert _normalised(node)
+
+
+# -- against the exact optimum (bench/sp_optimum.py) ---------------------------------------------
+
+
+def _optimum() -> Callable[[list[str], dict[str, list[str]], dict[str, float]], float]:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import sp_optimum
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    solver: Callable[[list[str], dict[str, list[str]], dict[str, float]], float] = sp_optimum.optimum
+    return solver
+
+
+def test_exact_optimum_of_the_n_shape() -> None:
+    optimum = _optimum()
+    after = {"c": ["a", "b"], "d": ["b"]}
+    weights = {"a": 5.0, "b": 1.0, "c": 1.0, "d": 5.0}
+    assert optimum(["a", "b", "c", "d"], after, weights) == 7.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_dags(max_tasks=9))
+def test_decompose_is_never_better_than_the_exact_optimum(
+    case: tuple[list[str], dict[str, list[str]], dict[str, float]],
+) -> None:
+    # Checks the solver as much as decompose: the optimum lies between the critical path and
+    # any valid structure's makespan.
+    tasks, after, weights = case
+    best = _optimum()(tasks, after, weights)
+    span = makespan(decompose(tasks, after, weights), weights)
+    assert critical_path(tasks, after, weights) * (1 - 1e-9) <= best <= span * (1 + 1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(sp_dags())
+def test_exact_optimum_of_series_parallel_dags_is_the_critical_path(
+    case: tuple[list[str], dict[str, list[str]], dict[str, float]],
+) -> None:
+    tasks, after, weights = case
+    best = _optimum()(tasks, after, weights)
+    assert best == pytest.approx(critical_path(tasks, after, weights), rel=1e-9, abs=1e-9)

@@ -35,8 +35,14 @@ The search, top-down on a set of tasks:
    If the part's plain level-by-level structure is already as short as its critical path, or
    fits in the time window the part runs in beside a longer sibling, that is used directly.
 
-The search scores every candidate split greedily (each stage solved with spine stages only),
-keeps the best, then spends a work budget refining the winner's stages the same way. It also
+The search scores every candidate split greedily (each stage split once more at its balanced
+lower-bound cut when that leaves each side at least 1/8 of the tasks, else into spine stages),
+keeps the best, improves it by local search over its stage boundaries (``_move_tasks``: the
+tasks that end a stage's longest paths move to the next stage, or those that start the next
+one move back, and adjacent stages merge, whenever the greedy score of the two stages drops),
+then spends a work budget refining the winner's stages the same way. A part too big for its
+share of the budget to score alternatives is bisected at its balanced lower-bound cut instead,
+so a 10,000-task DAG spends its budget searching parts of a size it can afford. It also
 runs on the reversed DAG (which places tasks with slack late instead of early), and the
 level-by-level baseline (``level_barrier``) is a candidate too, so the result is never worse
 than it. Ties go to fewer Parallel states, then to the candidate tried first; the budget counts
@@ -88,6 +94,15 @@ _GROUPS = (1, 2, 3)
 _WORK_LIMIT_PER_UNIT = 40
 # Search the contracted DAG too (modules kept whole) when it has at most this share of the tasks.
 _MODULES_SHARE = 0.5
+# Passes of the stage-boundary local search (``_move_tasks``) over the winning split.
+_MOVE_PASSES = 3
+# A two-stage cut is used without scoring alternatives only when each side has at least this
+# share of the tasks, so that such cuts nest O(log n) deep.
+_BALANCE = 8
+# A prime part whose own cost (tasks plus edges) times this exceeds its remaining budget is too
+# big to score candidate splits greedily: it is bisected at its balanced lower-bound cut and
+# each half searched with its share of the budget.
+_SCORE_FACTOR = 100
 # Relative tolerance under which two makespans count as equal (then fewer Parallels wins).
 _TIE = 1e-9
 
@@ -578,10 +593,28 @@ class _Search:
         if quick.span <= max(allow, cp) * (1 + _TIE):
             return quick
         if self.budget <= 0 or self.greedy:
-            # Greedy: spine stages only, each stage solved the same way.
-            stages, windows = self._spine_stages(part, gen, 1)
+            # Greedy: the balanced lower-bound cut when it is balanced enough (a lopsided one
+            # would nest as deep as the part is long), else spine stages; each stage solved the
+            # same way.
+            down = self._prime_cuts(part, gen)[0]
+            if self._balanced(part, down):
+                inside = set(down)
+                stages, windows = [down, [v for v in part if v not in inside]], [0.0, 0.0]
+            else:
+                gen = self._mark(part)
+                stages, windows = self._spine_stages(part, gen, 1)
             found = self._stages(stages, windows)
             return found if _better(found, quick) else quick
+        if spent * _SCORE_FACTOR > self.budget:
+            # Too big to score candidates within the budget: bisect at the balanced lower-bound
+            # cut (if balanced enough) and let each half search with its share of the budget.
+            down = self._prime_cuts(part, gen)[0]
+            if self._balanced(part, down):
+                inside = set(down)
+                halves = [down, [v for v in part if v not in inside]]
+                found = _Result(*self._combine(self._solve_shared(halves, [0.0, 0.0])))
+                return found if _better(found, quick) else quick
+            gen = self._mark(part)
         # Search: score every candidate split greedily, keep the best, then spend the budget
         # refining the stages of the winner (a refined stage is never worse than its greedy
         # score, so the result only improves on the greedy one).
@@ -609,10 +642,86 @@ class _Search:
                 best, best_split = found, (stages, windows)
         if best_split is not None and self.budget > 0:
             stages, windows = best_split
+            if _MOVE_PASSES and len(stages) >= 2:
+                self.greedy = True
+                moved = self._move_tasks(stages, windows)
+                self.greedy = False
+                if moved is not None:
+                    stages, windows, found = moved
+                    if _better(found, best):
+                        best = found
             refined = _Result(*self._combine(self._solve_shared(stages, windows)))
             if _better(refined, best):
                 best = refined
         return best if _better(best, quick) else quick
+
+    @staticmethod
+    def _balanced(part: list[int], down: list[int]) -> bool:
+        return len(part) // _BALANCE <= len(down) <= len(part) - len(part) // _BALANCE
+
+    def _stage_ends(self, stage: list[int], sinks: bool) -> list[int]:
+        """The tasks of ``stage`` that end (``sinks``) or start one of its longest paths and
+        have no successor (predecessor) inside it: they may move to the next (previous) stage."""
+        gen = self._mark(stage)
+        self._times(stage, gen)
+        member, eft, tail = self.member, self.eft, self.tail
+        links = self.succs if sinks else self.preds
+        value = eft if sinks else tail
+        ends = [v for v in stage if not any(member[y] == gen for y in links[v])]
+        top = max(value[v] for v in ends)
+        tol = _TIE * max(1.0, top)
+        return [v for v in ends if value[v] >= top - tol]
+
+    def _move_tasks(
+        self, stages: list[list[int]], windows: list[float]
+    ) -> tuple[list[list[int]], list[float], _Result] | None:
+        """Local search over the stage boundaries of a split, scored greedily: the tasks that end
+        a stage's longest paths move to the next stage, or those that start the next stage's move
+        back, whenever that shortens the two stages together. Counted work, so deterministic;
+        ``None`` when nothing improved."""
+        stages = [list(st) for st in stages]
+        windows = list(windows)
+        results = [self.solve(st, wd) for st, wd in zip(stages, windows, strict=True)]
+        improved = False
+        for _ in range(_MOVE_PASSES):
+            changed = False
+            i = 0
+            while i < len(stages) - 1 and self.budget > 0:
+                a, b = stages[i], stages[i + 1]
+                old = results[i].span + results[i + 1].span
+                tol = _TIE * max(1.0, old)
+                done = False
+                for forward in (True, False):
+                    src, dst = (a, b) if forward else (b, a)
+                    moving = self._stage_ends(src, sinks=forward)
+                    if len(moving) >= len(src):
+                        continue
+                    gone = set(moving)
+                    new_src = [v for v in src if v not in gone]
+                    new_dst = sorted(dst + moving)
+                    new_a, new_b = (new_src, new_dst) if forward else (new_dst, new_src)
+                    ra = self.solve(new_a, windows[i])
+                    rb = self.solve(new_b, windows[i + 1])
+                    if ra.span + rb.span < old - tol:
+                        stages[i], stages[i + 1] = new_a, new_b
+                        results[i], results[i + 1] = ra, rb
+                        changed = improved = done = True
+                        break
+                if not done and len(stages) > 2:  # two stages merged would be the whole part
+                    merged = sorted(a + b)
+                    rm = self.solve(merged, 0.0)
+                    if rm.span < old - tol:
+                        stages[i : i + 2] = [merged]
+                        results[i : i + 2] = [rm]
+                        windows[i : i + 2] = [0.0]
+                        changed = improved = done = True
+                if not done:
+                    i += 1
+            if not changed or self.budget <= 0:
+                break
+        if not improved:
+            return None
+        return stages, windows, _Result(*self._combine(results))
 
     def _combine(self, results: list[_Result]) -> tuple[Node, float, int]:
         return (
