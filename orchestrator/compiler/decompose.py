@@ -262,7 +262,7 @@ class _Search:
 
     # -- step 3 --------------------------------------------------------------------------
 
-    def _prime_cuts(self, part: list[int], gen: int) -> list[list[int]]:
+    def _prime_cuts(self, part: list[int], gen: int, first: bool = False) -> list[list[int]]:
         """Candidate downsets D (as sorted task lists) for a prime part, best first.
 
         Every candidate minimises ``max eft over D + max tail over the rest`` (eft = earliest
@@ -270,7 +270,7 @@ class _Search:
         the task included); this is a lower bound of ``Series(D, rest)``, and for each
         threshold A the largest downset with all eft <= A is optimal, so sweeping tasks in
         eft order finds the optimum. Ties are broken several ways: they differ in where the
-        tasks with slack go.
+        tasks with slack go. With ``first`` only the first (the balanced cut in eft order).
         """
         member, preds, succs, w = self.member, self.preds, self.succs, self.w
         eft, tail = self.eft, self.tail
@@ -290,10 +290,10 @@ class _Search:
         candidates: list[list[int]] = []
         # Both orders are linear extensions: eft never decreases along an edge and tail never
         # increases; the task index (topological) settles zero-weight ties.
-        for order in (
-            sorted(part, key=lambda v: (eft[v], v)),
-            sorted(part, key=lambda v: (-tail[v], v)),
-        ):
+        orders = [sorted(part, key=lambda v: (eft[v], v))]
+        if not first:
+            orders.append(sorted(part, key=lambda v: (-tail[v], v)))
+        for order in orders:
             suffix = [0.0] * (m + 1)
             for i in range(m - 1, -1, -1):
                 t = tail[order[i]]
@@ -311,6 +311,8 @@ class _Search:
             # The most balanced optimal cut keeps the recursion shallow; the extremes put the
             # tasks with slack all before or all after the cut.
             balanced = min(ties, key=lambda k: (abs(2 * k - m), k))
+            if first:
+                return [sorted(order[:balanced])]
             for k in (balanced, ties[0], ties[-1]):
                 cut = sorted(order[:k])
                 if cut not in candidates:
@@ -596,7 +598,7 @@ class _Search:
             # Greedy: the balanced lower-bound cut when it is balanced enough (a lopsided one
             # would nest as deep as the part is long), else spine stages; each stage solved the
             # same way.
-            down = self._prime_cuts(part, gen)[0]
+            down = self._prime_cuts(part, gen, first=True)[0]
             if self._balanced(part, down):
                 inside = set(down)
                 stages, windows = [down, [v for v in part if v not in inside]], [0.0, 0.0]
@@ -608,7 +610,7 @@ class _Search:
         if spent * _SCORE_FACTOR > self.budget:
             # Too big to score candidates within the budget: bisect at the balanced lower-bound
             # cut (if balanced enough) and let each half search with its share of the budget.
-            down = self._prime_cuts(part, gen)[0]
+            down = self._prime_cuts(part, gen, first=True)[0]
             if self._balanced(part, down):
                 inside = set(down)
                 halves = [down, [v for v in part if v not in inside]]
