@@ -195,7 +195,7 @@ def _compile(
     leaves = _leaf_costs(wf)
     topic = _topic(wf)
     scale = 1.0
-    for _ in range(_REPLANS):
+    for attempt in range(_REPLANS):
         planner = quotas.Planner(
             leaves,
             max_events=int((max_history_events - _EVENT_RESERVE) * scale),
@@ -204,24 +204,34 @@ def _compile(
         )
         main_body = None if body is None else planner.shrink(body)
         bodies = {name: child_body for _index, name, child_body in planner.children}
-        main = render.render_machine(
-            wf, main_body, child=False, topic=topic, timeout=wf.timeout, bodies=bodies, context=context
-        )
-        machines = [(wf.name, main)]
-        for name, child_body in bodies.items():
-            machines.append(
-                (name, render.render_machine(wf, child_body, child=True, bodies=bodies, context=context))
-            )
-        definitions = {name: m.render() for name, m in machines}
+        machines: list[tuple[str, render.Item | None, bool]] = [(wf.name, main_body, False)]
+        machines += [(name, child_body, True) for name, child_body in bodies.items()]
+        definitions: dict[str, dict[str, Any]] = {}
+        texts: dict[str, str] = {}
+        reports_list: list[quotas.MachineReport] = []
         task_texts = TaskTexts(wf)
-        for name, m in machines:
-            task_texts.add(m.graph, definitions[name])
-        texts = {name: dumps(d, task_texts.hook) for name, d in definitions.items()}
-        reports = tuple(
-            quotas.measure(name, definitions[name], texts[name], failure_start=alerts.DESCRIBE)
-            for name in definitions
-        )
-        if all(r.events <= max_history_events and r.bytes <= max_definition_bytes for r in reports):
+        fits = True
+        for name, machine_body, child in machines:
+            machine = render.render_machine(
+                wf,
+                machine_body,
+                child=child,
+                topic=None if child else topic,
+                timeout=None if child else wf.timeout,
+                bodies=bodies,
+                context=context,
+            )
+            definitions[name] = definition = machine.render()
+            task_texts.add(machine.graph, definition)
+            texts[name] = dumps(definition, task_texts.hook)
+            measured = quotas.measure(name, definition, texts[name], failure_start=alerts.DESCRIBE)
+            reports_list.append(measured)
+            if measured.events > max_history_events or measured.bytes > max_definition_bytes:
+                fits = False
+                if attempt < _REPLANS - 1:
+                    break  # re-plan now: the machines left would be thrown away unmeasured
+        reports = tuple(reports_list)
+        if fits:
             break
         scale *= 0.75
     else:
