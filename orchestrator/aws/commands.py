@@ -21,7 +21,7 @@ from orchestrator.aws import deploy as deploying
 from orchestrator.aws import executions, links
 from orchestrator.aws.errors import AwsError, aws_call
 from orchestrator.aws.errors import client as make_client
-from orchestrator.errors import OrchestratorError
+from orchestrator.inputs import InputError, parse_execution_input  # noqa: F401
 
 # How the hints printed below spell the commands; the CLI decides the real names.
 CLI = "orchestrator aws"
@@ -29,8 +29,6 @@ _STYLE = {"SUCCEEDED": "green", "FAILED": "red", "RUNNING": "cyan", "TIMED_OUT":
           "PENDING_REDRIVE": "cyan", "created": "green", "updated": "cyan", "unchanged": "dim"}
 
 
-class InputError(OrchestratorError):
-    """The execution input given on the command line is not JSON."""
 
 
 def _console() -> Console:
@@ -46,22 +44,6 @@ def _status(status: str) -> Text:
     return Text(status, style=_STYLE.get(status, ""))
 
 
-def _parse_input(input_json: str | None) -> Any:
-    """The execution input: JSON text, or ``@path`` to a JSON file (as for local runs)."""
-    if input_json is None or input_json == "":
-        return {}
-    source = "--input"
-    if input_json.startswith("@"):
-        source = input_json[1:]
-        try:
-            input_json = Path(source).read_text()
-        except OSError as exc:
-            raise InputError(f"--input {input_json}: cannot read {source}: {exc.strerror}") from None
-    try:
-        return json.loads(input_json)
-    except ValueError as exc:
-        raise InputError(f"{source} is not valid JSON: {exc}. Example: --input '{{\"date\": \"2024-06-01\"}}'"
-                         " or --input @input.json") from None
 
 
 def _region_of(arn: str, region: str | None) -> str | None:
@@ -119,7 +101,7 @@ def start(path_or_arn: str, input_json: str | None = None, region: str | None = 
     """``start SPEC|NAME|ARN [--input JSON]``: start an execution of a deployed state machine (a
     spec file names its workflows' main machines). With ``wait``, follow it to the end and exit 0
     only if it SUCCEEDED."""
-    payload = _parse_input(input_json)
+    payload = parse_execution_input(input_json)
     if path_or_arn.startswith("arn:"):
         targets = [path_or_arn]
     elif Path(path_or_arn).is_file() or Path(path_or_arn).suffix in (".py", ".yaml", ".yml", ".json"):

@@ -36,17 +36,7 @@ from orchestrator.compiler.tasks import (
 from orchestrator.errors import Problem
 
 FARGATE_KINDS = frozenset({model.Compute.FARGATE_SPOT, model.Compute.FARGATE})
-# Fargate: the memory (MiB) each vCPU setting allows (AWS Batch "Fargate resource requirements";
-# RegisterJobDefinition rejects any other pair).
-FARGATE_MEMORY: Mapping[float, tuple[int, ...]] = {
-    0.25: (512, 1024, 2048),
-    0.5: tuple(range(1024, 4096 + 1, 1024)),
-    1.0: tuple(range(2048, 8192 + 1, 1024)),
-    2.0: tuple(range(4096, 16384 + 1, 1024)),
-    4.0: tuple(range(8192, 30720 + 1, 1024)),
-    8.0: tuple(range(16384, 61440 + 1, 4096)),
-    16.0: tuple(range(32768, 122880 + 1, 8192)),
-}
+FARGATE_MEMORY = model.FARGATE_MEMORY  # the vCPU/memory pairs Fargate accepts
 
 ComputeEnvironment = batch.FargateComputeEnvironment | batch.ManagedEc2EcsComputeEnvironment
 

@@ -28,10 +28,10 @@ from orchestrator.engine.states import (
     ReportedError,
     StateRun,
     error_output,
-    json_type,
     run_machine,
     with_retries,
 )
+from orchestrator.engine.values import json_type
 
 # AWS runs at most 40 inline Map iterations concurrently.
 INLINE_MAP_CONCURRENCY = 40

@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 from orchestrator.engine.errors import StatesError
+from orchestrator.engine.values import json_type
 
 __all__ = [
     "IntrinsicSyntaxError",
@@ -503,35 +504,23 @@ def _fail(name: str, detail: str) -> StatesError:
     return StatesError(INTRINSIC_FAILURE, f"Invalid arguments in States.{name}: {detail}")
 
 
-def _type_name(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int | float):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, Mapping):
-        return "object"
-    return "array"
 
 
 def _want_str(name: str, v: Any, what: str) -> str:
     if not isinstance(v, str):
-        raise _fail(name, f"{what} must be a string, but was {_type_name(v)}: {to_java_json(v)}")
+        raise _fail(name, f"{what} must be a string, but was {json_type(v)}: {to_java_json(v)}")
     return v
 
 
 def _want_list(name: str, v: Any, what: str) -> list[Any]:
     if not isinstance(v, list):
-        raise _fail(name, f"{what} must be an array, but was {_type_name(v)}: {to_java_json(v)}")
+        raise _fail(name, f"{what} must be an array, but was {json_type(v)}: {to_java_json(v)}")
     return v
 
 
 def _want_number(name: str, v: Any, what: str) -> int | float:
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise _fail(name, f"{what} must be a number, but was {_type_name(v)}: {to_java_json(v)}")
+        raise _fail(name, f"{what} must be a number, but was {json_type(v)}: {to_java_json(v)}")
     return v
 
 
@@ -698,7 +687,7 @@ def _apply(name: str, call: _Call, args: list[Any]) -> Any:
             bad = left if not isinstance(left, dict) else right
             raise _fail(
                 name,
-                f"both arguments to merge must be objects, but got {_type_name(bad)}: {to_java_json(bad)}",
+                f"both arguments to merge must be objects, but got {json_type(bad)}: {to_java_json(bad)}",
             )
         if args[2] is not False:
             # AWS supports only the shallow merge: the third argument must be false.

@@ -53,6 +53,7 @@ from orchestrator.engine.intrinsics import (
     HASH_ALGORITHMS,
     java_random_double,
 )
+from orchestrator.engine.values import json_type
 
 __all__ = [
     "QUERY_EVALUATION_ERROR",
@@ -502,18 +503,7 @@ def evaluate_template(value: Any, bindings: Mapping[str, Any], *, field: str | N
     return value
 
 
-_TYPE_NAMES: Final[Mapping[type, str]] = {bool: "boolean", int: "number", float: "number", str: "string"}
-
-
-def json_type_name(value: Any) -> str:
-    """AWS's word for a JSON value's type: null, boolean, number, string, array, object."""
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    return _TYPE_NAMES.get(type(value), type(value).__name__)
+json_type_name = json_type  # AWS's word for a JSON value's type, under this module's old name
 
 
 def check_result_type(value: Any, expected: str, expression: str, field: str) -> Any:

@@ -17,6 +17,7 @@ from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.history import MAX_HISTORY_EVENTS
 from orchestrator.engine.runtime import Cancelled, Runtime, Scope
+from orchestrator.engine.values import json_type
 
 JSONPATH = "JSONPath"
 JSONATA = "JSONata"
@@ -367,20 +368,6 @@ def _choice_jsonata_outcome(run: StateRun, holder: Mapping[str, Any], bindings: 
     return Outcome(output, nxt, assigned)
 
 
-def json_type(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int | float):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, list):
-        return "array"
-    if isinstance(v, dict):
-        return "object"
-    return "unknown"
 
 
 # --- Wait ------------------------------------------------------------------------------------

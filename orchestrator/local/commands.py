@@ -20,36 +20,17 @@ from rich.text import Text
 
 from orchestrator import model
 from orchestrator.errors import OrchestratorError, Problem, SpecError
+from orchestrator.inputs import InputError, parse_execution_input  # noqa: F401
 from orchestrator.local.batch import log_text
 from orchestrator.local.progress import STYLE, attempt_label
 from orchestrator.local.runner import RunResult, reconcile, redrive_execution, run_workflow
 from orchestrator.local.store import ExecutionRow, Store
 
 
-class InputError(OrchestratorError):
-    """The execution input given on the command line is not JSON."""
-
-
 def _console() -> Console:
     return Console(highlight=False)
 
 
-def _parse_input(input_json: str | None) -> Any:
-    """The execution input: JSON text, or ``@path`` to a JSON file."""
-    if input_json is None or input_json == "":
-        return {}
-    source = "--input"
-    if input_json.startswith("@"):
-        source = input_json[1:]
-        try:
-            input_json = Path(source).read_text()
-        except OSError as exc:
-            raise InputError(f"--input {input_json}: cannot read {source}: {exc.strerror}") from None
-    try:
-        return json.loads(input_json)
-    except ValueError as exc:
-        raise InputError(f"{source} is not valid JSON: {exc}. Example: --input '{{\"date\": \"2024-06-01\"}}'"
-                         " or --input @input.json") from None
 
 
 def _pick(path: str, workflow: str | None) -> model.Workflow:
@@ -171,7 +152,7 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
     """``orchestrator run PATH``: live progress, then a summary; 0 when the execution SUCCEEDED."""
     console = _console()
     wf = _pick(path, workflow)
-    result = run_workflow(wf, _parse_input(input_json), mock_config=mock_config, test_case=test_case,
+    result = run_workflow(wf, parse_execution_input(input_json), mock_config=mock_config, test_case=test_case,
                           progress=True)
     _summary(console, result)
     return 0 if result.succeeded else 1

@@ -36,15 +36,7 @@ LAMBDA_MEMORY_MIN, LAMBDA_MEMORY_MAX = 128, 10_240  # Lambda: function memory is
 BATCH_MIN_ARRAY_SIZE = 2  # Batch: arrayProperties.size is 2-10,000.
 
 # AWS Batch on Fargate: the vCPU/memory (MiB) pairs a job may ask for.
-FARGATE_SIZES: dict[float, tuple[int, ...]] = {
-    0.25: (512, 1024, 2048),
-    0.5: tuple(range(1024, 4096 + 1, 1024)),
-    1.0: tuple(range(2048, 8192 + 1, 1024)),
-    2.0: tuple(range(4096, 16384 + 1, 1024)),
-    4.0: tuple(range(8192, 30720 + 1, 1024)),
-    8.0: tuple(range(16384, 61440 + 1, 4096)),
-    16.0: tuple(range(32768, 122880 + 1, 8192)),
-}
+FARGATE_SIZES = model.FARGATE_MEMORY
 _FARGATE_RULES = {
     0.25: "512, 1024 or 2048 MiB",
     0.5: "1024-4096 MiB in steps of 1024",
