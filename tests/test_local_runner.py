@@ -321,3 +321,75 @@ def test_an_unhandled_lambda_exception_fails_the_execution_as_on_aws(tmp_path: P
     assert cause["stackTrace"][-1].endswith("raise QuotaExceeded('daily quota of 5 reached')\n")
     failed = next(e for e in result.history if e["type"] == "TaskFailed")
     assert failed["taskFailedEventDetails"]["error"] == "QuotaExceeded"
+
+
+def test_distributed_map_items_are_stored_child_executions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Each item of a DISTRIBUTED Map (items read from local "S3") is a child execution with its
+    own row and history, visible to ``executions list/show/history``; its tasks are never stored."""
+    from orchestrator.engine.itemio import local_path
+    from orchestrator.local import commands
+
+    home = tmp_path / "home"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ORCHESTRATOR_HOME", str(home))  # the Store and the local S3 root
+    items = local_path("inputs", "items.json")
+    items.parent.mkdir(parents=True)
+    items.write_text(json.dumps([{"n": "a"}, {"n": "b"}, {"n": "c"}]))
+    wf = model.Workflow(name="fan", tasks=(sh("work", f'echo $N >> {tmp_path / "log"}; [ "$N" != b ]'),))
+    work = {"Type": "Task", "Resource": "arn:aws:states:::batch:submitJob.sync", "End": True,
+            "Parameters": {"JobName": "work", "JobQueue": "${JobQueue_default}",
+                           "JobDefinition": "${JobDefinition_work}",
+                           "ContainerOverrides": {"Environment": [{"Name": "N", "Value.$": "$.n"}]}},
+            "ResultSelector": {"Status.$": "$.Status"}}
+    definition = {"StartAt": "Fan", "States": {"Fan": {
+        "Type": "Map", "Label": "Items", "ToleratedFailureCount": 1, "MaxConcurrency": 2, "End": True,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                       "Parameters": {"Bucket": "inputs", "Key": "items.json"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "work", "States": {"work": work}}}}}
+    plan = build_plan(wf, {"fan": definition}, "fan", str(tmp_path))
+    result = run_plan(plan, {}, home=home, name="fan-1")
+    assert result.status == "SUCCEEDED", result.cause
+    assert sorted((tmp_path / "log").read_text().split()) == ["a", "b", "c"]
+    assert [e["type"] for e in result.history if e["type"].startswith("MapRun")] == ["MapRunStarted", "MapRunSucceeded"]
+
+    store = Store(home)
+    children = store.children(result.execution_arn)
+    assert len(children) == 3
+    by_item = {c.input["n"]: c for c in children}
+    assert sorted(by_item) == ["a", "b", "c"]
+    prefix = "arn:aws:states:us-east-1:000000000000"
+    for n, child in by_item.items():
+        assert child.parent_arn == result.execution_arn
+        assert child.arn == f"{prefix}:execution:fan/Items:{child.name}"
+        assert child.state_machine_arn == f"{prefix}:stateMachine:fan/Items"
+        events = store.events(child.arn)
+        assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+        assert events[0]["type"] == "ExecutionStarted"
+        assert json.loads(events[0]["executionStartedEventDetails"]["input"]) == {"n": n}
+        assert [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"] == ["work"]
+        assert len(store.jobs(child.arn)) == 1  # the job belongs to the child execution
+        if n == "b":
+            assert (child.status, child.error) == ("FAILED", "States.TaskFailed")
+            assert events[-1]["type"] == "ExecutionFailed" and child.stop_date is not None
+        else:
+            assert (child.status, child.output) == ("SUCCEEDED", {"Status": "SUCCEEDED"})
+            assert events[-1]["type"] == "ExecutionSucceeded"
+    assert result.output[0] == {"Status": "SUCCEEDED"} and result.output[2] == {"Status": "SUCCEEDED"}
+    assert store._query("SELECT key FROM task_results") == []  # Map Run children are never replayed
+    assert sorted(result.logs) == ["work"] and len(result.logs["work"]) == 3
+
+    assert commands.executions_list(json_output=True) == 0
+    listed = json.loads(capsys.readouterr().out)["executions"]
+    assert {e["executionArn"] for e in listed} == {result.execution_arn} | {c.arn for c in children}
+    assert commands.executions_show("fan-1") == 0
+    assert sorted(json.loads(capsys.readouterr().out)["childExecutions"]) == sorted(c.arn for c in children)
+    assert commands.executions_show(by_item["b"].name) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["status"] == "FAILED" and shown["parentExecutionArn"] == result.execution_arn
+    assert commands.executions_history(by_item["a"].arn) == 0
+    history = json.loads(capsys.readouterr().out)["events"]
+    assert history == store.events(by_item["a"].arn)
+    assert commands.executions_list() == 0
+    assert "└ fan/Items:" in capsys.readouterr().out

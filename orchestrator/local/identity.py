@@ -9,10 +9,15 @@ an iteration — so the iteration path is read from the execution history instea
 * ``MapIterationStarted`` (``name``, ``index``) opens a path component ``name[index]``; every
   event inherits the path of the event its ``previousEventId`` names, and the iteration's end
   event closes the component again.
-* The event after a Map or Parallel joins (``MapStateSucceeded`` …) has as ``previousEventId``
-  whichever event was recorded last, possibly in another branch; its path is instead the path of
-  the last event the same thread recorded, which is the Map/Parallel's own (the engine records a
-  state's events on the thread that runs the state).
+* Some events of a Map or Parallel state point into its branches, as on AWS: after it succeeds,
+  ``…StateSucceeded`` and ``…StateExited`` point at the newest event of its branches; after a
+  branch fails, ``…StateFailed`` and a retry's ``…StateStarted`` point at the failing branch's
+  last state event (inside that iteration, whose ``name[index]`` is still open). Those events,
+  and an event whose ``previousEventId`` is 0 (``ExecutionStarted`` and the first state's
+  Entered event), take instead the path of the last event the same thread recorded, which is the
+  Map/Parallel's own (the engine records a state's events on the thread that runs the state; an
+  iteration run on that thread ends with its ``MapIteration…`` event, which closes its
+  component again), or the top level when the thread has recorded nothing yet.
 * ``TaskScheduled`` carries the call's parameters; the integration is then called either on the
   same thread or on a worker thread. A call is matched to the scheduled entry of its own thread
   first, else to the oldest one of the same state with equal parameters. Two concurrent calls
@@ -42,8 +47,10 @@ from dataclasses import dataclass
 from typing import Any
 
 _ITERATION_END = ("MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted")
-_JOINS = ("MapStateSucceeded", "MapStateFailed", "MapStateAborted",
-          "ParallelStateSucceeded", "ParallelStateFailed", "ParallelStateAborted")
+# Events of a Map/Parallel state whose previousEventId may point inside one of its branches.
+_JOINS = ("MapStateStarted", "MapStateSucceeded", "MapStateFailed", "MapStateAborted", "MapStateExited",
+          "ParallelStateStarted", "ParallelStateSucceeded", "ParallelStateFailed", "ParallelStateAborted",
+          "ParallelStateExited")
 _SCHEDULED = {"TaskScheduled": ("taskScheduledEventDetails", "parameters"),
               "LambdaFunctionScheduled": ("lambdaFunctionScheduledEventDetails", "input")}
 
@@ -80,8 +87,8 @@ class TaskIdentity:
                 details = event.get(kind[0].lower() + kind[1:] + "EventDetails") or {}
                 component = f"{details.get('name')}[{details.get('index')}]"
                 path = inherited[:inherited.index(component)] if component in inherited else inherited[:-1]
-            elif kind in _JOINS:
-                path = getattr(self._local, "path", inherited)
+            elif kind in _JOINS or previous == 0:
+                path = getattr(self._local, "path", ())
             else:
                 path = inherited
             if kind.endswith("StateEntered"):

@@ -22,7 +22,9 @@ wrapped: a task whose result is stored returns it at once instead of running (AW
 semantics: completed steps are not re-run), everything else runs for real. A first run never
 reads stored results. The history continues after an ``ExecutionRedriven`` event whose
 ``redriveCount`` says which run the following events belong to. SNS publishes are never
-replayed, so an alert path taken again on redrive alerts again.
+replayed, so an alert path taken again on redrive alerts again. A distributed Map's items are
+child executions of their own (stored with the Map's execution as parent, events and all); their
+tasks get no key, so a redrive runs the Map Run again with new children.
 
     >>> import tempfile
     >>> from orchestrator import model
@@ -71,6 +73,9 @@ from orchestrator.local.store import ExecutionRow, Store
 
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 RUNNER_DIED = "Local.RunnerExited"
+# A child execution's last event → its status.
+_CHILD_END = {"ExecutionSucceeded": "SUCCEEDED", "ExecutionFailed": "FAILED", "ExecutionAborted": "ABORTED",
+              "ExecutionTimedOut": "TIMED_OUT"}
 
 
 class Interrupted(OrchestratorError):
@@ -285,19 +290,23 @@ class LocalRun:
 
     # -- integrations -------------------------------------------------------------------------
 
-    def integrations(self, scope: str, identity: TaskIdentity) -> dict[str, Integration]:
+    def integrations(self, scope: str, identity: TaskIdentity, arn: str) -> dict[str, Integration]:
+        """The services for the execution ``arn``; calls from its distributed Map children come here too."""
         services: dict[str, Integration] = {
             "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox}
-        wrapped = {key: self._wrap(key, service, scope, identity) for key, service in services.items()}
-        wrapped["states:startExecution"] = self._wrap("states:startExecution", None, scope, identity)
+        wrapped = {key: self._wrap(key, service, scope, identity, arn) for key, service in services.items()}
+        wrapped["states:startExecution"] = self._wrap("states:startExecution", None, scope, identity, arn)
         return wrapped
 
-    def _wrap(self, key: str, service: Integration | None, scope: str, identity: TaskIdentity) -> Integration:
+    def _wrap(self, key: str, service: Integration | None, scope: str, identity: TaskIdentity,
+              arn: str) -> Integration:
         # An alert reached again on redrive is sent again; a callback task waits for its token again.
         replay = key != "sns:publish"
 
         def integration(call: TaskCall) -> Any:
-            task = identity.claim(call.state_name, call.parameters)
+            # A distributed Map child (its own ARN) records its events in its own history, which
+            # ``identity`` does not follow: its calls get no key, so they always run.
+            task = identity.claim(call.state_name, call.parameters) if call.execution_arn == arn else None
             keep = replay and task is not None and call.pattern is not IntegrationPattern.WAIT_FOR_TASK_TOKEN
             occurrence = 0
             if keep:
@@ -322,7 +331,11 @@ class LocalRun:
                     raise
                 self.mocked.append((int(time.time() * 1000), call.state_name, call.attempt + 1, "SUCCEEDED"))
             elif service is None:
-                result = self._start_child(call, f"{scope}/{task or call.state_name}#{occurrence}")
+                # A call without a key starts a child whose scope is new every time, so that its
+                # stored results are never replayed for another call (e.g. another Map Run child).
+                child_scope = (f"{scope}/{task}#{occurrence}" if task is not None
+                               else f"{scope}/{call.state_name}@{uuid.uuid4().hex}")
+                result = self._start_child(call, child_scope)
             else:
                 result = service(call)
             if keep:
@@ -371,8 +384,12 @@ class LocalRun:
             if self._on_event is not None:
                 self._on_event(arn, stored)
 
-        execution = start(definition, input, virtual_time=self.virtual_time, integrations=self.integrations(scope, identity),
-                          on_event=on_event, execution_name=name, state_machine_arn=sm_arn)
+        def on_child_event(child_arn: str, event: Mapping[str, Any]) -> None:
+            self._child_event(child_arn, event, parent_arn=arn, scope=scope, runner_start=runner_start)
+
+        execution = start(definition, input, virtual_time=self.virtual_time,
+                          integrations=self.integrations(scope, identity, arn), on_event=on_event,
+                          on_child_event=on_child_event, execution_name=name, state_machine_arn=sm_arn)
         try:
             while True:
                 try:
@@ -398,6 +415,39 @@ class LocalRun:
         self.store.finish_execution(arn, status=result.status, output=result.output, error=result.error,
                                     cause=result.cause, stop_date=_now_iso())
         return result
+
+    def _child_event(self, arn: str, event: Mapping[str, Any], *, parent_arn: str, scope: str,
+                     runner_start: str | None) -> None:
+        """Store one event of a distributed Map child execution (a Map Run item), row and all.
+
+        The engine numbers a child's events from 1 in its own history (``ExecutionStarted`` …
+        ``ExecutionSucceeded|Failed|Aborted``); the child is stored as an execution whose parent
+        is the one running the Map, so ``executions list/show/history`` and ``logs`` see it. Its
+        tasks are never stored or replayed (see ``_wrap``); a redrive of the parent runs the Map
+        Run again with new children.
+        """
+        stored = _jsonable_event(event)
+        kind = stored.get("type")
+        if kind == "ExecutionStarted":
+            raw = (event.get("executionStartedEventDetails") or {}).get("input")
+            child_input = json.loads(raw) if isinstance(raw, str) else raw
+            name = arn.rsplit(":", 1)[-1]
+            # …:execution:<machine>/<label>:<uuid> runs the state machine …:stateMachine:<machine>/<label>
+            machine_arn = arn.rsplit(":", 1)[0].replace(":execution:", ":stateMachine:", 1)
+            self.store.create_execution(arn=arn, name=name, state_machine_arn=machine_arn,
+                                        workflow=self.plan["workflow"], parent_arn=parent_arn,
+                                        scope=f"{scope}/{name}", input=child_input, start_date=_now_iso(),
+                                        cwd=str(self.plan.get("cwd")), plan=None, runner_start=runner_start)
+        self.store.append_event(arn, stored)
+        if self._on_event is not None:
+            self._on_event(arn, stored)
+        if kind in _CHILD_END:
+            details = stored.get(f"{str(kind)[0].lower()}{str(kind)[1:]}EventDetails") or {}
+            raw_output = details.get("output")
+            self.store.finish_execution(
+                arn, status=_CHILD_END[str(kind)],
+                output=json.loads(raw_output) if isinstance(raw_output, str) else None,
+                error=details.get("error"), cause=details.get("cause"), stop_date=_now_iso())
 
     def _start_child(self, call: TaskCall, child_scope: str) -> Any:
         params = call.parameters if isinstance(call.parameters, Mapping) else {}
