@@ -51,6 +51,10 @@ _BRANCH_BYTES = 900  # the branch's Fail state and its share of the merge expres
 _CALL_BYTES = 1_500  # the startExecution state and its merge Pass
 _PASS_THROUGH_MAX = 16  # a run of child calls this short stays in the parent
 _ESTIMATE_MARGIN = 1.15  # deeper states wrap onto more lines than the depth-0 rendering measured
+# Each Parallel nesting indents its states by 8 more: the Parallel state's fields, "Branches": [,
+# the branch object, "States": {.
+STATE_INDENT_PER_DEPTH = 8
+STATE_INDENT = 4  # a top-level state's name: {"States": {<here>
 _CALL_EVENTS = TASK_EVENTS + SYNC_EVENTS + 3 * (ATTEMPT_EVENTS + SYNC_EVENTS) + PASS_EVENTS
 
 
@@ -234,8 +238,12 @@ class Planner:
         max_events: int,
         max_bytes: int,
         child_name: Callable[[int], str],
+        leaf_bytes: Callable[[str, int], int] | None = None,
     ) -> None:
         self.leaves = leaves
+        # Bytes of a task's state at a nesting depth, measured (the caller memoises); without
+        # it, estimated from the depth-0 measurement, which falls far short for deep states.
+        self.leaf_bytes = leaf_bytes
         self.max_events = max_events
         self.max_bytes = max_bytes
         self.child_name = child_name
@@ -260,6 +268,8 @@ class Planner:
 
     def bytes(self, item: Item, depth: int) -> int:
         if isinstance(item, sp.Leaf):
+            if self.leaf_bytes is not None:
+                return self.leaf_bytes(item.task, depth)
             cost = self.leaves[item.task]
             return int((cost.bytes + cost.lines * (4 + _INDENT_PER_PARALLEL * depth)) * _ESTIMATE_MARGIN)
         if isinstance(item, Call):

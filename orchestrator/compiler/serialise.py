@@ -160,7 +160,8 @@ def _emit(value: Any, indent: int, column: int, out: list[str], hook: Hook | Non
     out.append("\n" + " " * indent + "]")
 
 
-def _text_at(value: Mapping[str, Any], indent: int, column: int) -> str:
+def text_at(value: Mapping[str, Any], indent: int, column: int) -> str:
+    """``value`` as :func:`dumps` writes it at block ``indent``, starting at ``column``."""
     out: list[str] = []
     _emit(value, indent, column, out, None)
     return "".join(out)
@@ -256,7 +257,7 @@ class TaskTexts:
             fail_key = (*fail, state.cause_path, indent, column)
             text = self.fails.get(fail_key)
             if text is None:
-                text = self.fails[fail_key] = _text_at(value, indent, column)
+                text = self.fails[fail_key] = text_at(value, indent, column)
             return text
         catch = state.catch[0].next if state.catch else None
         key = (
@@ -296,7 +297,7 @@ class TaskTexts:
             )
             if state.output_path is not None:
                 task = dataclasses.replace(task, output_path=state.output_path)
-            texts.append(_text_at(task.render(), indent, column))
+            texts.append(text_at(task.render(), indent, column))
         swapped = texts[0].replace(names[0], names[1])
         for stand_ins in (_NEXT_STAND_INS, _CATCH_STAND_INS):
             swapped = swapped.replace(stand_ins[0], stand_ins[1])
