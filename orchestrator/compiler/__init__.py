@@ -93,7 +93,9 @@ def _topic(wf: model.Workflow) -> str | None:
     return alerts.alert_topic(wf.notify.topic_arn)
 
 
-def _leaf_costs(wf: model.Workflow) -> dict[str, quotas.LeafCost]:
+def _leaf_costs(
+    wf: model.Workflow, kinds: Mapping[str, tuple[object, ...] | None]
+) -> dict[str, quotas.LeafCost]:
     """Each task's cost, from its state rendered and serialised alone.
 
     Rendering and serialising all 10,000 states of a big workflow twice (here and for the
@@ -107,7 +109,7 @@ def _leaf_costs(wf: model.Workflow) -> dict[str, quotas.LeafCost]:
     costs: dict[str, quotas.LeafCost] = {}
     shared: dict[tuple[object, ...], quotas.LeafCost] = {}
     for t in wf.tasks:
-        key = kind_key(t)
+        key = kinds[t.name]
         cost = None if key is None else shared.get(key)
         if cost is None:
             state = render_task(t, wf, next="next", catch_to=alerts.DESCRIBE).render()
@@ -132,10 +134,10 @@ class _LeafBytes:
     # re-planned.
     EXTRA = 24
 
-    def __init__(self, wf: model.Workflow) -> None:
+    def __init__(self, wf: model.Workflow, kinds: Mapping[str, tuple[object, ...] | None]) -> None:
         self.wf = wf
         self.tasks = {t.name: t for t in wf.tasks}
-        self.kinds: dict[str, object] = {t.name: kind_key(t) or t.name for t in wf.tasks}
+        self.kinds: dict[str, object] = {t.name: kinds[t.name] or t.name for t in wf.tasks}
         self.memo: dict[tuple[object, int], int] = {}
 
     def __call__(self, task: str, depth: int) -> int:
@@ -227,8 +229,9 @@ def _compile(
 ) -> CompileResult:
     body = None if tree is None else render.from_sp(tree)
     context = render.Context(wf)
-    leaves = _leaf_costs(wf)
-    leaf_bytes = _LeafBytes(wf)
+    kinds = {t.name: kind_key(t) for t in wf.tasks}
+    leaves = _leaf_costs(wf, kinds)
+    leaf_bytes = _LeafBytes(wf, kinds)
     topic = _topic(wf)
     scale = 1.0
     for attempt in range(_REPLANS):
@@ -246,7 +249,7 @@ def _compile(
         definitions: dict[str, dict[str, Any]] = {}
         texts: dict[str, str] = {}
         reports_list: list[quotas.MachineReport] = []
-        task_texts = TaskTexts(wf)
+        task_texts = TaskTexts(wf, kinds)
         fits = True
         for name, machine_body, child in machines:
             machine = render.render_machine(

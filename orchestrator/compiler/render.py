@@ -182,15 +182,19 @@ class _Renderer:
         }
         return sorted(wanted, key=self.order.__getitem__)
 
-    def chain(self, item: Item, next: str | None, catch_to: str | None) -> tuple[str, list[asl.State]]:
-        """States for ``item`` that continue to ``next`` (End when None); returns (first, states)."""
+    def chain(
+        self, item: Item, next: str | None, catch_to: str | None, output_path: str | None = None
+    ) -> tuple[str, list[asl.State]]:
+        """States for ``item`` that continue to ``next`` (End when None); returns (first, states).
+        The state that continues to ``next`` (a Task or a merge Pass) gets ``output_path``."""
         state: asl.State
         if isinstance(item, sp.Leaf):
-            state = render_task(self.tasks[item.task], self.wf, next=next, catch_to=catch_to)
+            task = self.tasks[item.task]
+            state = render_task(task, self.wf, next=next, catch_to=catch_to, output_path=output_path)
             return state.name, [state]
         if isinstance(item, Call):
             call = call_state_name(item)
-            task = child_task(
+            call_task = child_task(
                 call,
                 item.machine,
                 needs=self.needs(item),
@@ -198,15 +202,16 @@ class _Renderer:
                 catch_to=catch_to,
                 catch_path=alerts.BRANCH_ERROR_PATH,
             )
-            return call, [task, merge_pass(f"{call} results", next)]
+            return call, [call_task, merge_pass(f"{call} results", next, output_path)]
         if isinstance(item, Seq):
             # Name Parallels in reading order: render items left to right, then link backwards.
             first_names: list[str] = []
             rendered: list[list[asl.State]] = []
             placeholders = [f"\0next{i}" for i in range(len(item.items))]
             for i, sub in enumerate(item.items):
-                target = placeholders[i + 1] if i + 1 < len(item.items) else next
-                first, states = self.chain(sub, target, catch_to)
+                last = i + 1 == len(item.items)
+                target = next if last else placeholders[i + 1]
+                first, states = self.chain(sub, target, catch_to, output_path if last else None)
                 first_names.append(first)
                 rendered.append(states)
             links = {placeholders[i]: first_names[i] for i in range(1, len(item.items))}
@@ -217,9 +222,11 @@ class _Renderer:
                         state = _relink(state, links[state.next])
                     out.append(state)
             return first_names[0], out
-        return self._parallel(item, next, catch_to)
+        return self._parallel(item, next, catch_to, output_path)
 
-    def _parallel(self, item: Par, next: str | None, catch_to: str | None) -> tuple[str, list[asl.State]]:
+    def _parallel(
+        self, item: Par, next: str | None, catch_to: str | None, output_path: str | None
+    ) -> tuple[str, list[asl.State]]:
         """A Parallel state and the Pass that merges its branches' results into the state.
 
         Why not hand each branch the whole state and merge the copies: a Parallel's result is
@@ -235,13 +242,7 @@ class _Renderer:
         branches = []
         for i, branch in enumerate(item.branches, 1):
             fail = alerts.branch_fail(f"{name} branch {i} failed", nested=_catches_branch_errors(branch))
-            first, states = self.chain(branch, None, fail.name)
-            states = [
-                replace(s, output_path="$.results")
-                if isinstance(s, (asl.Task, asl.Pass)) and s.next is None
-                else s
-                for s in states
-            ]
+            first, states = self.chain(branch, None, fail.name, output_path="$.results")
             branches.append(asl.Graph(start_at=first, states=(*states, fail)))
         parallel = asl.Parallel(
             name=name,
@@ -257,11 +258,11 @@ class _Renderer:
             else (asl.Catcher(next=catch_to, result_path=alerts.BRANCH_ERROR_PATH),),
             next=merge,
         )
-        merged = merge_pass(merge, next)
+        merged = merge_pass(merge, next, output_path)
         return name, [parallel, merged]
 
 
-def merge_pass(name: str, next: str | None) -> asl.Pass:
+def merge_pass(name: str, next: str | None, output_path: str | None = None) -> asl.Pass:
     """Fold ``$.branch_results.results`` (a Parallel's or a child's) into ``$.results``."""
     return asl.Pass(
         name=name,
@@ -269,6 +270,7 @@ def merge_pass(name: str, next: str | None) -> asl.Pass:
             "input.$": "$.input",
             "results.$": "States.JsonMerge($.results, $.branch_results.results, false)",
         },
+        output_path=output_path,
         next=next,
     )
 

@@ -223,9 +223,14 @@ class TaskTexts:
     into the other exactly, which shows the stand-ins occur nowhere else in the text.
     """
 
-    def __init__(self, wf: model.Workflow) -> None:
+    def __init__(
+        self, wf: model.Workflow, kinds: Mapping[str, tuple[object, ...] | None] | None = None
+    ) -> None:
+        """``kinds``: :func:`tasks.kind_key` of every task, when the caller has them already."""
         self.wf = wf
-        self.kinds = {t.name: key for t in wf.tasks if (key := kind_key(t)) is not None}
+        if kinds is None:
+            kinds = {t.name: kind_key(t) for t in wf.tasks}
+        self.kinds = {name: key for name, key in kinds.items() if key is not None}
         self.tasks = {t.name: t for t in wf.tasks if t.name in self.kinds}
         self.placed: dict[int, tuple[Mapping[str, Any], asl.Task | asl.Fail]] = {}
         self.fails: dict[tuple[object, ...], str] = {}
@@ -294,9 +299,8 @@ class TaskTexts:
                 self.wf,
                 next=None if state.next is None else _NEXT_STAND_INS[i] * len(state.next),
                 catch_to=None if catch is None else _CATCH_STAND_INS[i] * len(catch),
+                output_path=state.output_path,
             )
-            if state.output_path is not None:
-                task = dataclasses.replace(task, output_path=state.output_path)
             texts.append(text_at(task.render(), indent, column))
         swapped = texts[0].replace(names[0], names[1])
         for stand_ins in (_NEXT_STAND_INS, _CATCH_STAND_INS):

@@ -173,7 +173,14 @@ def _catch(task: str, catch_to: str | None) -> tuple[asl.Catcher, ...]:
     return (asl.Catcher(next=catch_to, result_path=failed_path(task)),)
 
 
-def batch_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch_to: str | None) -> asl.Task:
+def batch_task(
+    task: model.Task,
+    wf: model.Workflow,
+    *,
+    next: str | None,
+    catch_to: str | None,
+    output_path: str | None = None,
+) -> asl.Task:
     """``batch:submitJob.sync``: runs the job and waits for it, with Spot-aware Batch retries.
 
     The image and secrets live in the job definition (SubmitJob can override neither), hence
@@ -244,6 +251,7 @@ def batch_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch_
         parameters=parameters,
         result_selector=selector,
         result_path=result_path(task.name),
+        output_path=output_path,
         timeout_seconds=None if attempt is None else (attempt + BATCH_ATTEMPT_MARGIN) * SPOT_RETRY_ATTEMPTS,
         retry=retriers(task, wf, BATCH_API_RETRIER),
         catch=_catch(task.name, catch_to),
@@ -287,7 +295,14 @@ def kind_key(task: model.Task) -> tuple[object, ...] | None:
     )
 
 
-def lambda_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch_to: str | None) -> asl.Task:
+def lambda_task(
+    task: model.Task,
+    wf: model.Workflow,
+    *,
+    next: str | None,
+    catch_to: str | None,
+    output_path: str | None = None,
+) -> asl.Task:
     """``lambda:invoke`` (request-response) with the execution context, input and upstream results.
 
     The function's return value is kept whole (``$.Payload``): a Lambda task's result is what it
@@ -321,6 +336,7 @@ def lambda_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch
         parameters={"FunctionName": placeholder("Function", task.name), "Payload": payload},
         result_selector={"Payload.$": "$.Payload"},
         result_path=result_path(task.name),
+        output_path=output_path,
         timeout_seconds=function_timeout + LAMBDA_TIMEOUT_MARGIN,
         retry=retriers(task, wf, LAMBDA_API_RETRIER),
         catch=_catch(task.name, catch_to),
@@ -328,10 +344,18 @@ def lambda_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch
     )
 
 
-def render_task(task: model.Task, wf: model.Workflow, *, next: str | None, catch_to: str | None) -> asl.Task:
-    """The one Task state for ``task``, named after it (contract 2)."""
+def render_task(
+    task: model.Task,
+    wf: model.Workflow,
+    *,
+    next: str | None,
+    catch_to: str | None,
+    output_path: str | None = None,
+) -> asl.Task:
+    """The one Task state for ``task``, named after it (contract 2). ``output_path`` is set on
+    the last state of a Parallel branch (see ``render``)."""
     render = batch_task if task.runs_on == "batch" else lambda_task
-    return render(task, wf, next=next, catch_to=catch_to)
+    return render(task, wf, next=next, catch_to=catch_to, output_path=output_path)
 
 
 def child_task(
