@@ -249,6 +249,7 @@ class Planner:
         self.child_name = child_name
         self.children: list[tuple[int, str, Item]] = []  # (number, name, body), in number order
         self._events: dict[int, tuple[Item, int]] = {}
+        self._bytes: dict[tuple[int, int], tuple[Item, int]] = {}
 
     # -- estimates ----------------------------------------------------------------------------
     def events(self, item: Item) -> int:
@@ -267,6 +268,16 @@ class Planner:
         return value
 
     def bytes(self, item: Item, depth: int) -> int:
+        # Memoised like events(): shrink() asks again for every subtree at every level above it,
+        # which without this is quadratic in the nesting depth.
+        hit = self._bytes.get((id(item), depth))
+        if hit is not None and hit[0] is item:
+            return hit[1]
+        value = self._bytes_of(item, depth)
+        self._bytes[(id(item), depth)] = (item, value)
+        return value
+
+    def _bytes_of(self, item: Item, depth: int) -> int:
         if isinstance(item, sp.Leaf):
             if self.leaf_bytes is not None:
                 return self.leaf_bytes(item.task, depth)
