@@ -45,7 +45,9 @@ class StateType(enum.StrEnum):
 
 def _drop_empty(pairs: Sequence[tuple[str, Json]]) -> dict[str, Json]:
     """Render only the fields that are set: ``None`` and empty lists/dicts are left out."""
-    return {k: v for k, v in pairs if v is not None and v != [] and v != {}}
+    # `v or ...`: most values are truthy and need no comparison (rendering 10,000 states runs
+    # this for every field of every state).
+    return {k: v for k, v in pairs if v is not None and (v or (v != [] and v != {}))}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
