@@ -4,6 +4,7 @@ flake on a busy machine)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 from typing import Any
@@ -15,6 +16,7 @@ from orchestrator import model
 from orchestrator.compiler import LINE_WIDTH, compile_workflow, dumps, quotas, render, serialise
 from orchestrator.compiler.sp import Leaf
 from orchestrator.compiler.tasks import kind_key
+from orchestrator.errors import CompileError
 
 # --- dumps --------------------------------------------------------------------------------------
 
@@ -245,3 +247,21 @@ def test_compiling_2000_tasks_serialises_each_kind_once_and_plans_once(
     assert counter["values"] <= 4 * states, f"{counter['values']} values serialised for {states} states"
     for name, definition in result.definitions.items():
         assert result.texts[name] == dumps(definition)
+
+
+def test_compiling_pauses_the_garbage_collector_and_restores_it() -> None:
+    wf = layered_workflow(50)
+    assert gc.isenabled()
+    compile_workflow(wf)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        compile_workflow(wf)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(CompileError):  # an unknown dependency fails inside the compiler
+        compile_workflow(
+            model.Workflow(name="bad", tasks=(model.Task(name="a", job=wf.tasks[0].job, after=("nope",)),))
+        )
+    assert gc.isenabled()
