@@ -105,6 +105,8 @@ class ProgressView:
             self._live.refresh()
             self._live.__exit__(None, None, None)
             self._live = None
+            if not self.console.is_terminal:
+                self.console.line()  # rich ends a non-terminal Live without a newline
 
     def notice(self, text: str) -> None:
         self.console.print(Text(text, style="yellow"))
