@@ -82,8 +82,9 @@ from orchestrator.compiler.sp import (
 # non-series-parallel parts before it settles for the greedy choice, counted as tasks plus edges
 # visited by the recursion. Counting work rather than reading a clock keeps the result
 # deterministic; this much keeps a 10,000-task workflow around a second of CPU on a 2-core machine
-# and lets small DAGs be searched deeply.
-_BUDGET = 1_500_000
+# and lets small DAGs be searched deeply. (Was 1,500,000 before the passes got about a third
+# cheaper per unit: local edge lists per part, no repeated longest-path sweeps, plain sorts.)
+_BUDGET = 2_500_000
 # Lower-bound cuts scored per prime part: the earliest-finish sweep's balanced, smallest and
 # largest optimal cuts (the longest-tail sweep's follow; more rarely helped, and cost time).
 _CUTS_TRIED = 3
@@ -103,8 +104,17 @@ _BALANCE = 8
 # big to score candidate splits greedily: it is bisected at its balanced lower-bound cut and
 # each half searched with its share of the budget.
 _SCORE_FACTOR = 100
+# Edges of a part by position in it (``ins[i]``: positions of task i's dependencies).
+_Edges = list[list[int]]
+# What ``solve`` may assume of a part (skipping the pass that would find it out).
+_CONNECTED = 1  # a weakly connected component
+_NO_CUTS = 2  # a piece between series cuts: it has none itself
 # Relative tolerance under which two makespans count as equal (then fewer Parallels wins).
 _TIE = 1e-9
+
+
+# Stand-in node of a result whose structure is built only if it is chosen (see ``_quick``).
+_PENDING = Leaf("")
 
 
 class _TooDeep(Exception):
@@ -151,11 +161,28 @@ class _Search:
         self.cost = [1 + len(self.preds[v]) + len(self.succs[v]) for v in range(n)]
         self.limit += _WORK_LIMIT_PER_UNIT * sum(self.cost)
         self.member = [0] * n  # member[v] == gen  <=>  v is in the part being examined
-        self.seen = [0] * n
+        # One Leaf and one single-task result per task, made when first needed and shared by
+        # every candidate (they are immutable).
+        self.leaves: list[Leaf | None] = [None] * n
+        self.singles: list[_Result | None] = [None] * n
         self.gen = 0
         self.eft = [0.0] * n
         self.tail = [0.0] * n
+        self.pos = [0] * n  # a task's index in the part being examined
+        self.nbrs = [self.preds[v] + self.succs[v] for v in range(n)]
         self.budget = budget
+
+    def _leaf(self, v: int) -> Leaf:
+        leaf = self.leaves[v]
+        if leaf is None:
+            leaf = self.leaves[v] = Leaf(self.names[v])
+        return leaf
+
+    def _single(self, v: int) -> _Result:
+        found = self.singles[v]
+        if found is None:
+            found = self.singles[v] = _Result(self._leaf(v), self.w[v], 0)
+        return found
 
     def _mark(self, part: Sequence[int]) -> int:
         self.gen += 1
@@ -167,37 +194,31 @@ class _Search:
 
     # -- steps 1 and 2 -------------------------------------------------------------------
 
-    def _components(self, part: list[int], gen: int) -> list[list[int]]:
-        """Weakly connected components of ``part``, each ascending, ordered by first task."""
+    def _components(self, part: list[int], gen: int) -> tuple[list[list[int]], int]:
+        """Weakly connected components of ``part``, each ascending, ordered by first task, and
+        the part's new mark: the search re-marks each task it reaches (one test per edge), so
+        when the part is connected its tasks are the members of the returned generation."""
         self.gen += 1
         stamp = self.gen
-        seen, member, preds, succs = self.seen, self.member, self.preds, self.succs
+        member, nbrs = self.member, self.nbrs
         comps: list[list[int]] = []
         for root in part:
-            if seen[root] == stamp:
+            if member[root] != gen:
                 continue
-            seen[root] = stamp
+            member[root] = stamp
             comp = [root]
-            stack = [root]
-            while stack:
-                u = stack.pop()
-                for x in preds[u]:
-                    if member[x] == gen and seen[x] != stamp:
-                        seen[x] = stamp
+            for u in comp:  # grows while it is walked: a breadth-first search
+                for x in nbrs[u]:
+                    if member[x] == gen:
+                        member[x] = stamp
                         comp.append(x)
-                        stack.append(x)
-                for x in succs[u]:
-                    if member[x] == gen and seen[x] != stamp:
-                        seen[x] = stamp
-                        comp.append(x)
-                        stack.append(x)
             if len(comp) == len(part):
-                return [part]
+                return [part], stamp
             comp.sort()
             comps.append(comp)
-        return comps
+        return comps, stamp
 
-    def _series_cuts(self, part: list[int], gen: int) -> list[int]:
+    def _series_cuts(self, part: list[int], ins: _Edges, outs: _Edges) -> list[int]:
         """Positions k such that every task of ``part[:k]`` precedes every task of ``part[k:]``.
 
         ``part`` is connected and in topological order, so every such split is a prefix. A
@@ -207,54 +228,35 @@ class _Search:
         split is exact iff C == G == |max P| * |min Q|. Each task changes status at most once,
         so the sweep is linear in the edges.
         """
-        member, preds, succs = self.member, self.preds, self.succs
         m = len(part)
-        local: dict[int, int] = {v: i for i, v in enumerate(part)}
         succ_in_p = [0] * m  # successors already moved to P
-        pred_in_q: list[int] = []
-        min_q = 0
-        for v in part:
-            k = 0
-            for x in preds[v]:
-                if member[x] == gen:
-                    k += 1
-            pred_in_q.append(k)
-            if k == 0:
-                min_q += 1
+        pred_in_q = [len(p) for p in ins]
+        min_q = pred_in_q.count(0)
         max_p = 0
         crossing = 0
         good = 0
         cuts: list[int] = []
         for k in range(m - 1):
-            v = part[k]
-            for x in preds[v]:
-                if member[x] != gen:
-                    continue
-                px = local[x]
+            for px in ins[k]:
                 crossing -= 1
                 if succ_in_p[px] == 0:
                     good -= 1
                     # x stops being maximal in P: its other crossing edges stop being good.
                     max_p -= 1
-                    for y in succs[x]:
-                        if member[y] == gen:
-                            py = local[y]
-                            if py > k and pred_in_q[py] == 0:
-                                good -= 1
+                    for py in outs[px]:
+                        if py > k and pred_in_q[py] == 0:
+                            good -= 1
                 succ_in_p[px] += 1
             min_q -= 1
             max_p += 1
-            for y in succs[v]:
-                if member[y] != gen:
-                    continue
-                py = local[y]
+            for py in outs[k]:
                 crossing += 1
                 pred_in_q[py] -= 1
                 if pred_in_q[py] == 0:
                     min_q += 1
                     # y becomes minimal in Q: its in-edges from maximal P tasks become good.
-                    for x in preds[y]:
-                        if member[x] == gen and succ_in_p[local[x]] == 0:
+                    for px in ins[py]:
+                        if succ_in_p[px] == 0:
                             good += 1
             if crossing == good == max_p * min_q:
                 cuts.append(k + 1)
@@ -262,8 +264,11 @@ class _Search:
 
     # -- step 3 --------------------------------------------------------------------------
 
-    def _prime_cuts(self, part: list[int], gen: int, first: bool = False) -> list[list[int]]:
-        """Candidate downsets D (as sorted task lists) for a prime part, best first.
+    def _prime_cuts(
+        self, part: list[int], eft: list[float], tail: list[float], first: bool = False
+    ) -> list[tuple[list[int], list[int]]]:
+        """Candidate two-stage splits (D, rest) of a prime part, D a downset, best first; both
+        ascending. ``eft`` and ``tail`` are by position in the part (see ``_times_local``).
 
         Every candidate minimises ``max eft over D + max tail over the rest`` (eft = earliest
         finish from the part's sources, tail = longest path from a task to the part's sinks,
@@ -272,27 +277,14 @@ class _Search:
         eft order finds the optimum. Ties are broken several ways: they differ in where the
         tasks with slack go. With ``first`` only the first (the balanced cut in eft order).
         """
-        member, preds, succs, w = self.member, self.preds, self.succs, self.w
-        eft, tail = self.eft, self.tail
-        for v in part:
-            start = 0.0
-            for x in preds[v]:
-                if member[x] == gen and eft[x] > start:
-                    start = eft[x]
-            eft[v] = start + w[v]
-        for v in reversed(part):
-            longest = 0.0
-            for y in succs[v]:
-                if member[y] == gen and tail[y] > longest:
-                    longest = tail[y]
-            tail[v] = longest + w[v]
         m = len(part)
-        candidates: list[list[int]] = []
+        candidates: list[tuple[list[int], list[int]]] = []
         # Both orders are linear extensions: eft never decreases along an edge and tail never
-        # increases; the task index (topological) settles zero-weight ties.
-        orders = [sorted(part, key=lambda v: (eft[v], v))]
+        # increases; the position (topological) settles zero-weight ties (the sorts are stable,
+        # ``reverse`` included).
+        orders = [sorted(range(m), key=eft.__getitem__)]
         if not first:
-            orders.append(sorted(part, key=lambda v: (-tail[v], v)))
+            orders.append(sorted(range(m), key=tail.__getitem__, reverse=True))
         for order in orders:
             suffix = [0.0] * (m + 1)
             for i in range(m - 1, -1, -1):
@@ -311,12 +303,15 @@ class _Search:
             # The most balanced optimal cut keeps the recursion shallow; the extremes put the
             # tasks with slack all before or all after the cut.
             balanced = min(ties, key=lambda k: (abs(2 * k - m), k))
-            if first:
-                return [sorted(order[:balanced])]
-            for k in (balanced, ties[0], ties[-1]):
-                cut = sorted(order[:k])
-                if cut not in candidates:
-                    candidates.append(cut)
+            for k in (balanced,) if first else (balanced, ties[0], ties[-1]):
+                inside = [False] * m
+                for i in order[:k]:
+                    inside[i] = True
+                down = [part[i] for i in range(m) if inside[i]]
+                if first:
+                    return [(down, [part[i] for i in range(m) if not inside[i]])]
+                if all(down != d for d, _ in candidates):
+                    candidates.append((down, [part[i] for i in range(m) if not inside[i]]))
         return candidates
 
     def _times(self, part: list[int], gen: int) -> None:
@@ -336,9 +331,26 @@ class _Search:
                     longest = tail[y]
             tail[v] = longest + w[v]
 
-    def _spine_stages(self, part: list[int], gen: int, group: int = 1) -> tuple[list[list[int]], list[float]]:
+    def _tails(self, part: list[int], outs: _Edges) -> list[float]:
+        """``tail`` by position in ``part``: the longest path from each task to the part's
+        sinks, the task included."""
+        w = self.w
+        m = len(part)
+        tail = [0.0] * m
+        for i in range(m - 1, -1, -1):
+            longest = 0.0
+            for j in outs[i]:
+                if tail[j] > longest:
+                    longest = tail[j]
+            tail[i] = longest + w[part[i]]
+        return tail
+
+    def _spine_stages(
+        self, part: list[int], ins: _Edges, outs: _Edges, tail: list[float], group: int = 1
+    ) -> tuple[list[list[int]], list[float]]:
         """Stages of a prime part, one per ``group`` tasks of its critical path (the spine),
-        with the time window each stage is planned to take.
+        with the time window each stage is planned to take. ``ins``, ``outs`` and ``tail`` are
+        by position in the part.
 
         Stage i runs its spine tasks alongside whatever else fits in its time window. Tasks are
         placed in dependency order at the time their dependencies finish; a task that would
@@ -346,22 +358,22 @@ class _Search:
         when that delays the whole less than stretching the window would), else it stretches
         the window. Windows are measured in a schedule that already includes earlier stretches.
         """
-        member, preds, succs, w = self.member, self.preds, self.succs, self.w
-        self._times(part, gen)
-        tail = self.tail
+        all_w = self.w
+        w = [all_w[v] for v in part]
+        m = len(part)
         cp = 0.0
-        head = part[0]
-        for v in part:
-            if tail[v] > cp * (1 + _TIE) + _TIE:
-                cp, head = tail[v], v
+        head = 0
+        for i in range(m):
+            if tail[i] > cp * (1 + _TIE) + _TIE:
+                cp, head = tail[i], i
         spine = [head]
         v = head
+        tol = _TIE * max(1.0, cp)
         while True:
             rest = tail[v] - w[v]
             nxt = -1
-            tol = _TIE * max(1.0, cp)
-            for y in succs[v]:
-                if member[y] == gen and abs(tail[y] - rest) <= tol:
+            for y in outs[v]:
+                if abs(tail[y] - rest) <= tol:
                     nxt = y
                     break
             if nxt < 0:
@@ -370,8 +382,8 @@ class _Search:
             v = nxt
         # Window ends in the planned schedule; stretch[i] = how far stage i already overruns.
         # Consecutive spine tasks share a window when ``group`` > 1: fewer boundaries to cross.
-        planned_start: dict[int, float] = {}
-        on_spine: dict[int, int] = {}
+        planned_start = [0.0] * m
+        on_spine = [-1] * m
         ends: list[float] = []
         acc = 0.0
         for i, c in enumerate(spine):
@@ -382,77 +394,58 @@ class _Search:
                 ends.append(acc)
         k = len(ends)
         stretch = [0.0] * k
-        stage_of: dict[int, int] = {}
-        start: dict[int, float] = {}
+        stage_of = [0] * m
+        start = [0.0] * m
         stages: list[list[int]] = [[] for _ in range(k)]
 
-        tree = [0.0] * (k + 1)  # Fenwick tree over stretch, for prefix sums in O(log k)
-
-        def shifted_end(i: int) -> float:
-            total = ends[i]
-            j = i + 1
-            while j > 0:
-                total += tree[j]
-                j -= j & -j
-            return total
-
-        stretched = [0.0]  # sum of all stretches, so the planned total is ends[-1] + stretched[0]
-
-        def stretch_to(i: int, value: float) -> None:
-            delta = value - stretch[i]
-            stretch[i] = value
-            stretched[0] += delta
-            j = i + 1
-            while j <= k:
-                tree[j] += delta
-                j += j & -j
+        # shifted[i]: window i's end in the schedule so far (its planned end plus the stretches
+        # of windows 0..i). Stretches are rare next to look-ups (about 1 in 250 on the bench
+        # DAGs), so they update the suffix and look-ups read the list directly.
+        shifted = list(ends)
+        stretched = 0.0  # sum of all stretches, so the planned total is ends[-1] + stretched
 
         # limit[v]: the latest stage v may take, so that it never lands after a spine task
         # that (transitively) depends on it.
-        limit: dict[int, int] = {}
-        for v in reversed(part):
+        limit = [0] * m
+        for v in range(m - 1, -1, -1):
             cap = k - 1
-            for y in succs[v]:
-                if member[y] == gen:
-                    bound = on_spine[y] if y in on_spine else limit[y]
-                    if bound < cap:
-                        cap = bound
+            for y in outs[v]:
+                bound = on_spine[y] if on_spine[y] >= 0 else limit[y]
+                if bound < cap:
+                    cap = bound
             limit[v] = cap
-        tol = _TIE * max(1.0, cp)
         last_end = ends[-1]
-        for v in part:
+        for v in range(m):
             t = 0.0
             s = 0
-            for x in preds[v]:
-                if member[x] != gen:
-                    continue
+            for x in ins[v]:
                 f = start[x] + w[x]
                 if f > t:
                     t = f
                 if stage_of[x] > s:
                     s = stage_of[x]
-            if v in on_spine:
+            if on_spine[v] >= 0:
                 # Never before a dependency's stage (a delayed dependency may sit later).
                 s = max(s, on_spine[v])
             else:
                 cap = limit[v]
-                if s < cap and t >= shifted_end(s) - tol:
+                if s < cap and t >= shifted[s] - tol:
                     # First window (up to cap) ending after t; window ends only grow with s.
                     lo, hi = s + 1, cap
                     while lo < hi:
                         mid = (lo + hi) // 2
-                        if t >= shifted_end(mid) - tol:
+                        if t >= shifted[mid] - tol:
                             lo = mid + 1
                         else:
                             hi = mid
                     s = lo
                 while s < cap:
-                    end = shifted_end(s)
+                    end = shifted[s]
                     over = t + w[v] - end
                     if over <= tol:
                         break
                     # Latest start that keeps the planned total: total - tail.
-                    total = last_end + stretched[0]
+                    total = last_end + stretched
                     late = end + tail[v] - total  # > 0: delaying to the next window costs this
                     grow = over - stretch[s] if over > stretch[s] else 0.0
                     if late <= grow:
@@ -460,52 +453,64 @@ class _Search:
                         t = end
                     else:
                         break
-            if v in on_spine:
-                t = max(t, planned_start[v] + (shifted_end(s - 1) - ends[s - 1] if s else 0.0))
+            if on_spine[v] >= 0:
+                t = max(t, planned_start[v] + (shifted[s - 1] - ends[s - 1] if s else 0.0))
             else:
-                end = shifted_end(s)
-                over = t + w[v] - end
+                over = t + w[v] - shifted[s]
                 if over > stretch[s]:
-                    stretch_to(s, over)
+                    delta = over - stretch[s]
+                    stretch[s] = over
+                    stretched += delta
+                    for j in range(s, k):
+                        shifted[j] += delta
             stage_of[v] = s
             start[v] = t
-            stages[s].append(v)
+            stages[s].append(part[v])
         windows = [ends[i] - (ends[i - 1] if i else 0.0) + stretch[i] for i in range(k)]
         keep = [i for i in range(k) if stages[i]]
         return [stages[i] for i in keep], [windows[i] for i in keep]
 
-    def _quick(self, part: list[int], gen: int) -> tuple[_Result, float]:
-        """The part's own level-by-level structure and its critical path, in one pass."""
-        member, preds, w = self.member, self.preds, self.w
-        eft = self.eft
-        level: dict[int, int] = {}
+    def _quick(self, part: list[int], ins: _Edges) -> tuple[_Result, float, list[float], list[list[int]]]:
+        """The part's own level-by-level structure, its critical path and its levels, in one
+        pass, and eft by position in the part. The structure's node is a placeholder
+        (``_PENDING``): ``_level_rows`` builds it only when it is the answer."""
+        w = self.w
+        m = len(part)
+        eft = [0.0] * m
+        level = [0] * m
         widest: list[float] = []
         rows: list[list[int]] = []
         cp = 0.0
-        for v in part:
+        for i, v in enumerate(part):
             lv = 0
             start = 0.0
-            for x in preds[v]:
-                if member[x] == gen:
-                    if level[x] + 1 > lv:
-                        lv = level[x] + 1
-                    if eft[x] > start:
-                        start = eft[x]
-            level[v] = lv
-            eft[v] = start + w[v]
-            if eft[v] > cp:
-                cp = eft[v]
+            for x in ins[i]:
+                if level[x] >= lv:
+                    lv = level[x] + 1
+                if eft[x] > start:
+                    start = eft[x]
+            level[i] = lv
+            finish = eft[i] = start + w[v]
+            if finish > cp:
+                cp = finish
             if lv == len(rows):
                 rows.append([])
                 widest.append(0.0)
             rows[lv].append(v)
             if w[v] > widest[lv]:
                 widest[lv] = w[v]
-        node = series([parallel([Leaf(self.names[v]) for v in row]) for row in rows])
         count = sum(1 for row in rows if len(row) > 1)
-        return _Result(node, float(sum(widest)), count), cp
+        return _Result(_PENDING, float(sum(widest)), count), cp, eft, rows
 
-    def _solve_shared(self, parts: list[list[int]], allows: list[float]) -> list[_Result]:
+    def _level_rows(self, found: _Result, rows: list[list[int]]) -> _Result:
+        """``found`` with its placeholder node replaced by the level-by-level structure."""
+        if found.node is not _PENDING:
+            return found
+        leaf = self._leaf
+        node = series([parallel([leaf(v) for v in row]) for row in rows])
+        return _Result(node, found.span, found.parallels)
+
+    def _solve_shared(self, parts: list[list[int]], allows: list[float], known: int = 0) -> list[_Result]:
         """Solve independent parts, each with a share of the remaining budget by its size, so
         the first parts cannot use up the search for the others."""
         remaining = sum(len(p) for p in parts)
@@ -514,26 +519,53 @@ class _Search:
         for piece, allow in zip(parts, allows, strict=True):
             give = pool * len(piece) // remaining if pool > 0 else pool
             self.budget = give
-            results.append(self.solve(piece, allow))
+            results.append(self.solve(piece, allow, known))
             pool -= give - self.budget
             remaining -= len(piece)
         self.budget = pool
         return results
 
-    def solve(self, part: list[int], allow: float = 0.0) -> _Result:
+    def solve(self, part: list[int], allow: float = 0.0, known: int = 0) -> _Result:
         """Best structure found for ``part``; greedy answers are cached, since the search
         scores the same stages greedily before refining them."""
         if len(part) == 1:
             v = part[0]
-            return _Result(Leaf(self.names[v]), self.w[v], 0)
+            return self._single(v)
         if not (self.greedy or self.budget <= 0):
-            return self._solve(part, allow)
+            return self._solve(part, allow, known)
         key = (tuple(part), allow)
         found = self.cache.get(key)
         if found is None:
-            found = self._solve(part, allow)
+            found = self._solve(part, allow, known)
             self.cache[key] = found
         return found
+
+    def _local_edges(self, part: list[int], gen: int) -> tuple[_Edges, _Edges]:
+        """The edges inside ``part``, by position in it: ``(ins, outs)``."""
+        member, preds = self.member, self.preds
+        local = self.pos
+        for i, v in enumerate(part):
+            local[v] = i
+        ins: _Edges = []
+        outs: _Edges = [[] for _ in part]
+        for i, v in enumerate(part):
+            row = []
+            for x in preds[v]:
+                if member[x] == gen:
+                    j = local[x]
+                    row.append(j)
+                    outs[j].append(i)
+            ins.append(row)
+        return ins, outs
+
+    def _side_by_side(self, comps: list[list[int]], allow: float) -> _Result:
+        """The components of a part, each solved, as one Parallel."""
+        results = self._solve_shared(comps, [allow] * len(comps), _CONNECTED)
+        return _Result(
+            parallel([r.node for r in results]),
+            max(r.span for r in results),
+            1 + sum(r.parallels for r in results) - sum(isinstance(r.node, Parallel) for r in results),
+        )
 
     def _is_chain(self, part: list[int], gen: int) -> bool:
         """True when each task of ``part`` but the last has exactly one successor in it, the
@@ -551,7 +583,7 @@ class _Search:
                 return False
         return True
 
-    def _solve(self, part: list[int], allow: float = 0.0) -> _Result:
+    def _solve(self, part: list[int], allow: float = 0.0, known: int = 0) -> _Result:
         """Best structure found for ``part`` (a convex set of tasks, ascending).
 
         ``allow`` is how long the part may take without delaying anything (the length of the
@@ -560,76 +592,72 @@ class _Search:
         """
         if len(part) == 1:
             v = part[0]
-            return _Result(Leaf(self.names[v]), self.w[v], 0)
+            return self._single(v)
         # Charge what the passes below cost: every task and every edge they look at.
-        cost = self.cost
-        spent = sum([cost[v] for v in part])
+        cost, member = self.cost, self.member
+        self.gen += 1
+        gen = self.gen
+        spent = 0
+        for v in part:
+            member[v] = gen
+            spent += cost[v]
         self.budget -= spent
         self.spent += spent
         if self.spent > self.limit:
             raise _TooDeep
-        gen = self._mark(part)
         if self._is_chain(part, gen):  # the most common part by far; skip the general passes
-            return _Result(
-                Series(tuple(Leaf(self.names[v]) for v in part)), sum([self.w[v] for v in part]), 0
-            )
-        comps = self._components(part, gen)
-        if len(comps) > 1:
-            results = self._solve_shared(comps, [allow] * len(comps))
-            return _Result(
-                parallel([r.node for r in results]),
-                max(r.span for r in results),
-                1 + sum(r.parallels for r in results) - sum(isinstance(r.node, Parallel) for r in results),
-            )
-        cuts = self._series_cuts(part, gen)
+            return _Result(Series(tuple([self._leaf(v) for v in part])), sum([self.w[v] for v in part]), 0)
+        # A component is connected, and a piece between series cuts has no series cut of its
+        # own (``known``): those passes are skipped (the work charged is the same).
+        if known != _CONNECTED:
+            comps, gen = self._components(part, gen)
+            if len(comps) > 1:
+                return self._side_by_side(comps, allow)
+        # The part's edges once, by position in the part: the passes below then need no
+        # membership tests.
+        ins, outs = self._local_edges(part, gen)
+        cuts = [] if known == _NO_CUTS else self._series_cuts(part, ins, outs)
         if cuts:
             bounds = [0, *cuts, len(part)]
             pieces = [part[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
-            results = self._solve_shared(pieces, [0.0] * len(pieces))
+            results = self._solve_shared(pieces, [0.0] * len(pieces), _NO_CUTS)
             return _Result(
                 series([r.node for r in results]),
                 sum(r.span for r in results),
                 sum(r.parallels for r in results),
             )
-        quick, cp = self._quick(part, gen)
+        quick, cp, eft, rows = self._quick(part, ins)
         if quick.span <= max(allow, cp) * (1 + _TIE):
-            return quick
+            return self._level_rows(quick, rows)
+        tail = self._tails(part, outs)
         if self.budget <= 0 or self.greedy:
             # Greedy: the balanced lower-bound cut when it is balanced enough (a lopsided one
             # would nest as deep as the part is long), else spine stages; each stage solved the
             # same way.
-            down = self._prime_cuts(part, gen, first=True)[0]
+            down, rest = self._prime_cuts(part, eft, tail, first=True)[0]
             if self._balanced(part, down):
-                inside = set(down)
-                stages, windows = [down, [v for v in part if v not in inside]], [0.0, 0.0]
+                stages, windows = [down, rest], [0.0, 0.0]
             else:
-                gen = self._mark(part)
-                stages, windows = self._spine_stages(part, gen, 1)
+                stages, windows = self._spine_stages(part, ins, outs, tail, 1)
             found = self._stages(stages, windows)
-            return found if _better(found, quick) else quick
+            return found if _better(found, quick) else self._level_rows(quick, rows)
         if spent * _SCORE_FACTOR > self.budget:
             # Too big to score candidates within the budget: bisect at the balanced lower-bound
             # cut (if balanced enough) and let each half search with its share of the budget.
-            down = self._prime_cuts(part, gen, first=True)[0]
+            down, rest = self._prime_cuts(part, eft, tail, first=True)[0]
             if self._balanced(part, down):
-                inside = set(down)
-                halves = [down, [v for v in part if v not in inside]]
-                found = _Result(*self._combine(self._solve_shared(halves, [0.0, 0.0])))
-                return found if _better(found, quick) else quick
-            gen = self._mark(part)
+                found = _Result(*self._combine(self._solve_shared([down, rest], [0.0, 0.0])))
+                return found if _better(found, quick) else self._level_rows(quick, rows)
         # Search: score every candidate split greedily, keep the best, then spend the budget
         # refining the stages of the winner (a refined stage is never worse than its greedy
         # score, so the result only improves on the greedy one).
         splits: list[tuple[list[list[int]], list[float]]] = []
         for group in self.groups:
-            gen = self._mark(part)
-            stages, windows = self._spine_stages(part, gen, group)
+            stages, windows = self._spine_stages(part, ins, outs, tail, group)
             if len(stages) >= 2 and stages not in [s for s, _ in splits]:
                 splits.append((stages, windows))
-        gen = self._mark(part)
-        for down in self._prime_cuts(part, gen)[:_CUTS_TRIED]:
-            inside = set(down)
-            split = [down, [v for v in part if v not in inside]]
+        for down, rest in self._prime_cuts(part, eft, tail)[:_CUTS_TRIED]:
+            split = [down, rest]
             if split not in [s for s, _ in splits]:
                 splits.append((split, [0.0, 0.0]))
         best = quick
@@ -655,7 +683,7 @@ class _Search:
             refined = _Result(*self._combine(self._solve_shared(stages, windows)))
             if _better(refined, best):
                 best = refined
-        return best if _better(best, quick) else quick
+        return self._level_rows(best if _better(best, quick) else quick, rows)
 
     @staticmethod
     def _balanced(part: list[int], down: list[int]) -> bool:
