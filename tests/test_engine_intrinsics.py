@@ -1,7 +1,7 @@
 """Intrinsic functions, checked against executions recorded on real AWS Step Functions.
 
 ``RECORDED`` rows are (expression, state input, FunctionResult) taken verbatim from
-/work/shared/conformance/aws-recorded/cases.jsonl (LocalStack's AWS snapshots, Apache-2.0): each
+../shared/conformance/aws-recorded/cases.jsonl (LocalStack's AWS snapshots, Apache-2.0): each
 case was a one-state Pass machine with ``"FunctionResult.$": <expression>``.
 """
 

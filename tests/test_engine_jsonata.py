@@ -1,6 +1,6 @@
 """JSONata evaluation, checked against executions recorded on real AWS Step Functions.
 
-``RECORDED_*`` rows are taken verbatim from /work/shared/conformance/aws-recorded/cases.jsonl
+``RECORDED_*`` rows are taken verbatim from ../shared/conformance/aws-recorded/cases.jsonl
 (LocalStack's AWS snapshots, Apache-2.0): one-state JSONata Pass machines, as (Output template,
 state input, expected output) or (..., error, cause). Other recordings are quoted where used.
 AWS causes start with "An error occurred while executing the state 'X' (entered at the event id
