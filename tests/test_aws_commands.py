@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_fixtures import REGION, echo_functions, fake_credentials  # noqa: F401
 
 from orchestrator.aws import commands, executions
 from orchestrator.aws.errors import AwsError, SubstitutionError
 
-REGION = "us-east-1"
 SPEC = """
 name: greet
 tasks:
@@ -28,33 +26,15 @@ tasks:
 LIST_KEYS = {"executionArn", "stateMachineArn", "name", "status", "startDate", "stopDate"}
 
 
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-                       "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
-                       "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
 @pytest.fixture()
 def project(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A spec, and in moto (running executions) its two functions and a role; (dir, role ARN)."""
-    import boto3
     from moto import mock_aws
 
     (tmp_path / "greet.yaml").write_text(SPEC)
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     with mock_aws(config=config):  # type: ignore[call-overload]
-        role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as z:
-            z.writestr("f.py", "def h(event, context):\n    return event\n")
-        lambdas = boto3.client("lambda")
-        subs = {f"Function_{name}": lambdas.create_function(
-            FunctionName=name, Runtime="python3.11", Role=role, Handler="f.h",
-            Code={"ZipFile": code.getvalue()})["FunctionArn"] for name in ("hello", "shout")}
+        role, subs = echo_functions(("hello", "shout"))
         (tmp_path / "subs.json").write_text(json.dumps(subs))
         yield tmp_path, role
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_fixtures import REGION, fake_credentials  # noqa: F401
 
 from orchestrator import model
 from orchestrator.aws.deploy import (
@@ -24,20 +25,8 @@ from orchestrator.aws.errors import SubstitutionError
 from orchestrator.compiler import CompileResult, compile_workflow
 from orchestrator.errors import DefinitionError
 
-REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 EXAMPLES = Path(__file__).parent.parent / "state_machines"
-
-
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never a real account: fake keys, a fixed region, no profile or metadata lookups."""
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-                       "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
-                       "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
 @pytest.fixture()

@@ -4,14 +4,13 @@ calls moto lacks (RedriveExecution) are checked for their shape with botocore's 
 from __future__ import annotations
 
 import doctest
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aws_fixtures import REGION, echo_functions, fake_credentials  # noqa: F401
 
 from orchestrator import model
 from orchestrator.aws import executions
@@ -19,19 +18,8 @@ from orchestrator.aws.deploy import deploy_state_machines
 from orchestrator.aws.errors import AwsError
 from orchestrator.compiler import compile_workflow
 
-REGION = "us-east-1"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 LIST_KEYS = {"executionArn", "stateMachineArn", "name", "status", "startDate", "stopDate"}
-
-
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-                       "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
-                       "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
 def lam(name: str, after: tuple[str, ...] = ()) -> model.Task:
@@ -46,15 +34,8 @@ def deploy_in_moto(config: dict[str, Any]) -> Iterator[tuple[Any, str]]:
     from moto import mock_aws
 
     with mock_aws(config=config):  # type: ignore[call-overload]
-        role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as z:
-            z.writestr("f.py", "def h(event, context):\n    return event\n")
-        lambdas = boto3.client("lambda")
         result = compile_workflow(WORKFLOW)
-        subs = {p: lambdas.create_function(FunctionName=p[11:-1], Runtime="python3.11", Role=role, Handler="f.h",
-                                           Code={"ZipFile": code.getvalue()})["FunctionArn"]
-                for p in result.placeholders}
+        role, subs = echo_functions(p[len("${Function_"):-1] for p in result.placeholders)
         sfn = boto3.client("stepfunctions")
         arns = deploy_state_machines(result, role_arn=role, substitutions=subs, client=sfn)
         yield sfn, arns["greet"]

@@ -29,8 +29,6 @@ _STYLE = {"SUCCEEDED": "green", "FAILED": "red", "RUNNING": "cyan", "TIMED_OUT":
           "PENDING_REDRIVE": "cyan", "created": "green", "updated": "cyan", "unchanged": "dim"}
 
 
-
-
 def _console() -> Console:
     return Console(highlight=False)
 
@@ -42,8 +40,6 @@ def _line(console: Console, text: str) -> None:
 
 def _status(status: str) -> Text:
     return Text(status, style=_STYLE.get(status, ""))
-
-
 
 
 def _region_of(arn: str, region: str | None) -> str | None:

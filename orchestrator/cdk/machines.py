@@ -139,6 +139,7 @@ class StateMachines(Construct):
         publish: list[str] = []
         children: list[str] = []
         missing: list[str] = []
+        child_names = {placeholder("StateMachine", child): child for child in self.machines}
         for key in placeholders_in(text):
             if key in targets.job_queues or key in targets.job_definitions:
                 arn = targets.job_queues.get(key) or targets.job_definitions[key]
@@ -149,10 +150,9 @@ class StateMachines(Construct):
             elif key == placeholder("AlertTopicArn") and targets.topic is not None:
                 arn = targets.topic
                 publish.append(arn)
-            elif key.startswith("${StateMachine_") and key[len("${StateMachine_"):-1] in self.machines:
-                child = self.machines[key[len("${StateMachine_"):-1]]
-                arn = child.state_machine_arn
-                children.append(key[len("${StateMachine_"):-1])
+            elif key in child_names:
+                arn = self.machines[child_names[key]].state_machine_arn
+                children.append(child_names[key])
             else:
                 missing.append(key)
                 continue
