@@ -15,7 +15,8 @@ def disk_usage(event: Any, context: Any) -> dict[str, Any]:
     for path in base.rglob("*"):
         if path.is_file():
             files += 1
-            top = path.relative_to(base).parts[0] if len(path.relative_to(base).parts) > 1 else "."
+            parts = path.relative_to(base).parts
+            top = parts[0] if len(parts) > 1 else "."
             sizes[top] = sizes.get(top, 0) + path.stat().st_size
     largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
     return {"files": files, "bytes": sum(sizes.values()), "largest": [{"dir": d, "bytes": b} for d, b in largest]}

@@ -30,7 +30,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 Duration = str | int | float
-Upstream = "TaskRef | str | Iterable[TaskRef | str]"
 
 
 def _caller() -> tuple[str, int]:
@@ -117,8 +116,15 @@ def _function_ref(function: Callable[..., Any]) -> str:
     return f"{module}:{function.__qualname__}"
 
 
-def _retries(retries: int | Mapping[str, Any] | None) -> Any:
-    return dict(retries) if isinstance(retries, Mapping) else retries
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields that were given (not ``None``), in order; mappings are copied, so the spec does
+    not change when the caller later changes theirs."""
+    return {key: dict(value) if isinstance(value, Mapping) else value
+            for key, value in fields.items() if value is not None}
+
+
+def _statements(permissions: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+    return None if permissions is None else [dict(p) for p in permissions]
 
 
 class Workflow:
@@ -160,14 +166,25 @@ class Workflow:
         self._doc["tasks"] = []
 
     # -- declaring tasks -------------------------------------------------------------------
-    def _declare(self, name: str, body: dict[str, Any], options: dict[str, Any]) -> None:
+    def _declare(
+        self,
+        name: str,
+        kind: str,
+        job: dict[str, Any],
+        *,
+        after: Any,
+        timeout: Duration | None,
+        retries: int | Mapping[str, Any] | None,
+        expected_duration: Duration | None,
+        description: str | None,
+    ) -> None:
+        """Record a task of ``kind`` with the options every kind shares, at the caller's line."""
         _, line = _caller()
         index = len(self._doc["tasks"])
-        entry: dict[str, Any] = {"name": name, **body}
-        for key, value in options.items():
-            if value is not None:
-                entry[key] = value
-        self._doc["tasks"].append(entry)
+        self._doc["tasks"].append({"name": name, kind: job, **_given(
+            after=_names(after) or None, timeout=timeout, retries=retries,
+            expected_duration=expected_duration, description=description,
+        )})
         self._positions[("tasks", index)] = (line, 0)
 
     def _add_after(self, name: str, upstream: list[str]) -> None:
@@ -199,19 +216,12 @@ class Workflow:
     ) -> TaskRef:
         """A container job on AWS Batch; locally a process (or a container when Docker answers)."""
         # A string stays a string so validation reports it (list("echo hi") would be characters).
-        batch: dict[str, Any] = {"image": image, "command": command if isinstance(command, str) else list(command)}
-        for key, value in (
-            ("vcpus", vcpus), ("memory", memory), ("environment", environment), ("secrets", secrets),
-            ("array_size", array_size), ("queue", queue), ("platform", platform),
-        ):
-            if value is not None:
-                batch[key] = dict(value) if isinstance(value, Mapping) else value
-        if permissions is not None:
-            batch["permissions"] = [dict(p) for p in permissions]
-        self._declare(name, {"batch": batch}, {
-            "after": _names(after) or None, "timeout": timeout, "retries": _retries(retries),
-            "expected_duration": expected_duration, "description": description,
-        })
+        job = {"image": image, "command": command if isinstance(command, str) else list(command), **_given(
+            vcpus=vcpus, memory=memory, environment=environment, secrets=secrets, array_size=array_size,
+            queue=queue, platform=platform, permissions=_statements(permissions),
+        )}
+        self._declare(name, "batch", job, after=after, timeout=timeout, retries=retries,
+                      expected_duration=expected_duration, description=description)
         return TaskRef(self, name)
 
     def lambda_(
@@ -229,17 +239,11 @@ class Workflow:
         description: str | None = None,
     ) -> TaskRef:
         """A Lambda function given by ``handler`` (``"module:function"``)."""
-        body: dict[str, Any] = {"handler": handler}
-        if memory is not None:
-            body["memory"] = memory
-        if environment is not None:
-            body["environment"] = dict(environment)
-        if permissions is not None:
-            body["permissions"] = [dict(p) for p in permissions]
-        self._declare(name, {"lambda": body}, {
-            "after": _names(after) or None, "timeout": timeout, "retries": _retries(retries),
-            "expected_duration": expected_duration, "description": description,
-        })
+        job = {"handler": handler, **_given(
+            memory=memory, environment=environment, permissions=_statements(permissions),
+        )}
+        self._declare(name, "lambda", job, after=after, timeout=timeout, retries=retries,
+                      expected_duration=expected_duration, description=description)
         return TaskRef(self, name)
 
     @overload
@@ -291,20 +295,12 @@ class Workflow:
 
         def declare(fn: Callable[P, R]) -> FunctionTask[P, R]:
             task_name = name or fn.__name__.replace("_", "-")
-            body: dict[str, Any] = {"function": _function_ref(fn)}
-            for key, value in (
-                ("memory", memory), ("vcpus", vcpus), ("image", image), ("queue", queue),
-            ):
-                if value is not None:
-                    body[key] = value
-            if environment is not None:
-                body["environment"] = dict(environment)
-            if permissions is not None:
-                body["permissions"] = [dict(p) for p in permissions]
-            self._declare(task_name, {"python": body}, {
-                "after": _names(after) or None, "timeout": timeout, "retries": _retries(retries),
-                "expected_duration": expected_duration, "description": description,
-            })
+            job = {"function": _function_ref(fn), **_given(
+                memory=memory, vcpus=vcpus, image=image, queue=queue, environment=environment,
+                permissions=_statements(permissions),
+            )}
+            self._declare(task_name, "python", job, after=after, timeout=timeout, retries=retries,
+                          expected_duration=expected_duration, description=description)
             return FunctionTask(self, task_name, fn)
 
         if function is not None:

@@ -616,8 +616,8 @@ def check_tags(ctx: Context) -> None:
 
 
 def check_dependencies(ctx: Context) -> None:
-    names = {n for _, t in ctx.tasks() if (n := ctx.task_name(t)) is not None}
     order = [n for _, t in ctx.tasks() if (n := ctx.task_name(t)) is not None]
+    names = set(order)
     graph: dict[str, list[str]] = {}
     index_of: dict[str, int] = {}
     for index, task in ctx.tasks():

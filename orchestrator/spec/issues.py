@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
 
 Path = tuple[str | int, ...]
 
@@ -19,8 +18,6 @@ class Issue:
     path: Path
     message: str
     fix: str | None = None
-    # Semantic checks know the domain and word things better; at one path they win over schema ones.
-    origin: Literal["schema", "semantic"] = "semantic"
 
 
 def show(value: object) -> str:

@@ -26,7 +26,7 @@ import yaml
 from orchestrator import model
 from orchestrator.errors import Problem, SpecError, ValidationError
 from orchestrator.spec.issues import Path
-from orchestrator.spec.validate import from_dict, problems
+from orchestrator.spec.validate import from_dict
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 Positions = dict[Path, tuple[int, int]]
@@ -74,10 +74,10 @@ def load_all(path: str | os.PathLike[str]) -> tuple[model.Workflow, ...]:
     workflows: list[model.Workflow] = []
     for data, positions, duplicates in documents:
         found.extend(duplicates)
-        document_problems = problems(data, source=source, positions=positions)
-        found.extend(document_problems)
-        if not document_problems and not duplicates:
+        try:  # from_dict validates once and builds; its problems join the others
             workflows.append(from_dict(data, source=source, positions=positions))
+        except ValidationError as error:
+            found.extend(error.problems)
     if found:
         raise ValidationError(found)
     return tuple(workflows)

@@ -88,7 +88,7 @@ def _translate(error: jsonschema.ValidationError) -> list[Issue]:
     name = label(path)
 
     def issue(message: str, fix: str | None = None, at: Path = path) -> Issue:
-        return Issue(at, message, fix, origin="schema")
+        return Issue(at, message, fix)
 
     if validator == "type":
         expected = expected_value
