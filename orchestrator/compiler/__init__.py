@@ -330,16 +330,10 @@ def _peak_results_bytes(wf: model.Workflow, definitions: Mapping[str, Mapping[st
 def _check_every_task_once(wf: model.Workflow, definitions: Mapping[str, Mapping[str, Any]]) -> None:
     """Contract 2: each task of the DAG is exactly one Task state named after it."""
     seen: dict[str, int] = {}
-
-    def walk(graph: Mapping[str, Any]) -> None:
-        for name, state in graph["States"].items():
+    for definition in definitions.values():
+        for name, state in _walk(definition):
             if state["Type"] == "Task" and not state["Resource"].startswith("arn:aws:states:::states:"):
                 seen[name] = seen.get(name, 0) + 1
-            for branch in state.get("Branches", ()):
-                walk(branch)
-
-    for definition in definitions.values():
-        walk(definition)
     seen.pop(alerts.NOTIFY, None)
     expected = {t.name for t in wf.tasks}
     wrong = sorted(n for n in expected | set(seen) if seen.get(n, 0) != (1 if n in expected else 0))

@@ -66,6 +66,7 @@ from dataclasses import dataclass
 
 from orchestrator.compiler import dag as dagmod
 from orchestrator.compiler import modules
+from orchestrator.compiler.dag import critical_path as critical_path  # re-exported
 from orchestrator.compiler.sp import (
     Leaf,
     Node,
@@ -934,16 +935,8 @@ def ratio(
     """
     if node is None:
         node = decompose(tasks, after, weights)
-    cp = dagmod.critical_path(tasks, after, weights)
+    cp = critical_path(tasks, after, weights)
     wmap = {t: float((weights or {}).get(t, 1.0)) for t in tasks}
     span = makespan(node, wmap)
     return 1.0 if cp == 0 else span / cp
 
-
-def critical_path(
-    tasks: Sequence[str],
-    after: Mapping[str, Sequence[str]],
-    weights: Mapping[str, float] | None = None,
-) -> float:
-    """Longest weighted path (see ``dag.critical_path``); re-exported for callers of this module."""
-    return dagmod.critical_path(tasks, after, weights)

@@ -14,6 +14,7 @@ ARN by :func:`service_arn`.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import re
@@ -262,6 +263,11 @@ def batch_task(
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
+# Task fields that never reach the rendered state (``job`` enters the key by identity).
+_NOT_RENDERED = frozenset({"name", "job", "after", "expected_duration"})
+_RENDERED_FIELDS = tuple(f.name for f in dataclasses.fields(model.Task) if f.name not in _NOT_RENDERED)
+
+
 def kind_key(task: model.Task) -> tuple[object, ...] | None:
     """What the state :func:`batch_task` renders for ``task`` depends on besides its name, when
     the name is plain (letters, digits, ``_``, ``-``); None for other tasks.
@@ -269,8 +275,9 @@ def kind_key(task: model.Task) -> tuple[object, ...] | None:
     Two tasks with the same key render states that differ only where the name is written, in as
     many characters (``job_name``, ``placeholder`` and ``field_path`` keep a plain name as it is,
     up to a "j" prefix and brackets that the key covers), so the compiler measures and
-    serialises one state per kind (``serialise.TaskTexts``, ``compile._leaf_costs``). Keep this
-    in step with the task fields ``batch_task`` reads.
+    serialises one state per kind (``serialise.TaskTexts``, ``compile._leaf_costs``). Every task
+    field but those in ``_NOT_RENDERED`` is part of the key, so a field added to ``model.Task``
+    later splits kinds (safe) rather than being silently shared.
 
     >>> from orchestrator import model
     >>> job = model.BatchJob(image="alpine:3", command=("true",))
@@ -280,15 +287,14 @@ def kind_key(task: model.Task) -> tuple[object, ...] | None:
     """
     if task.runs_on != "batch" or not _PLAIN_NAME.fullmatch(task.name):
         return None
+    fields = tuple(getattr(task, name) for name in _RENDERED_FIELDS)
     try:
-        hash((task.retry, task.timeout, task.description))
+        hash(fields)
     except TypeError:
         return None
     return (
         id(task.job),  # the workflow holds every job, so an id is not reused while it compiles
-        task.retry,
-        task.timeout,
-        task.description,
+        fields,
         len(task.name),
         task.name[0].isalnum(),  # job_name() prefixes "j" otherwise
         task.name.isidentifier(),  # $.results.x, else $.results['x']
