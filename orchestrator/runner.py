@@ -93,10 +93,9 @@ def load_event(args: argparse.Namespace, function: str) -> Any:
 
 def _call(fn: Any, event: Any, context: BatchContext) -> Any:
     try:
-        positional = [p for p in inspect.signature(fn).parameters.values()
-                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        takes_context = len(positional) >= 2 or any(
-            p.kind is p.VAR_POSITIONAL for p in inspect.signature(fn).parameters.values())
+        parameters = inspect.signature(fn).parameters.values()
+        positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        takes_context = len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in parameters)
     except (TypeError, ValueError):  # builtins without a signature
         takes_context = False
     return fn(event, context) if takes_context else fn(event)

@@ -363,7 +363,7 @@ class LocalBatch:
                 name=queue_name, compute_environments=default.compute_environments))
         overrides = params.get("ContainerOverrides") or {}
         command = [str(c) for c in (overrides.get("Command") or definition.command)]
-        substitutions = {**{str(k): str(v) for k, v in (params.get("Parameters") or {}).items()}}
+        substitutions = {str(k): str(v) for k, v in (params.get("Parameters") or {}).items()}
         command = [_ref(c, substitutions) for c in command]
         environment = dict(definition.environment)
         for item in overrides.get("Environment") or ():
@@ -461,7 +461,7 @@ class LocalBatch:
         failed = [c for c in job.children if c.status != "SUCCEEDED"]
         job.log_paths = [p for c in job.children for p in c.log_paths]
         self._finish(job, "FAILED" if failed else "SUCCEEDED",
-                     f"{REASON_ARRAY_CHILD}" if failed else None)
+                     REASON_ARRAY_CHILD if failed else None)
 
     def _run_attempts(self, job: _Job, cancel: threading.Event) -> None:
         for attempt in range(1, job.attempts_allowed + 1):

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from orchestrator import model
 from orchestrator.errors import OrchestratorError, Problem, SpecError
-from orchestrator.inputs import InputError, parse_execution_input  # noqa: F401
+from orchestrator.inputs import parse_execution_input
 from orchestrator.local.batch import log_text
 from orchestrator.local.progress import STYLE, attempt_label
 from orchestrator.local.runner import RunResult, reconcile, redrive_execution, run_workflow
@@ -29,8 +29,6 @@ from orchestrator.local.store import ExecutionRow, Store
 
 def _console() -> Console:
     return Console(highlight=False)
-
-
 
 
 def _pick(path: str, workflow: str | None) -> model.Workflow:

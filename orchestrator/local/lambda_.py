@@ -36,11 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.engine.integrations import TaskCall, TaskFailure
+from orchestrator.local.batch import ACCOUNT, REGION
 from orchestrator.local.procs import Launcher, kill_group
 from orchestrator.local.store import Store
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
 DEFAULT_TIMEOUT = 3  # Lambda's default function timeout, seconds
 BOOTSTRAP = str(Path(__file__).with_name("lambda_bootstrap.py"))
 

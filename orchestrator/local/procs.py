@@ -213,6 +213,11 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def runner_alive(pid: int, start: str | None) -> bool:
+    """True while the runner ``pid`` runs and is the process recorded (``start``), not a reuse of its pid."""
+    return pid_alive(pid) and (start is None or process_start_time(pid) == start)
+
+
 def process_start_time(pid: int) -> str | None:
     """The kernel's start time of ``pid`` (Linux), to tell a live runner from a reused pid."""
     try:

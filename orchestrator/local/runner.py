@@ -37,6 +37,7 @@ tasks get no key, so a redrive runs the Map Run again with new children.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -67,7 +68,7 @@ from orchestrator.local.batch import (
 from orchestrator.local.identity import TaskIdentity
 from orchestrator.local.lambda_ import DEFAULT_TIMEOUT, LambdaFunction, LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
-from orchestrator.local.procs import pid_alive, process_start_time
+from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
 from orchestrator.local.store import ExecutionRow, Store
 
@@ -262,7 +263,7 @@ class LocalRun:
         self._lock = threading.Lock()
         self._completions: dict[tuple[str, str], int] = {}
         cwd = str(plan.get("cwd") or os.getcwd())
-        say = notice or (lambda text: print(text, file=sys.stderr))
+        self.notice: Callable[[str], None] = notice or (lambda text: print(text, file=sys.stderr))
         definitions = {k: JobDefinition(name=v["name"], image=v["image"], command=tuple(v["command"]),
                                         vcpus=float(v["vcpus"]), memory=int(v["memory"]),
                                         environment=v["environment"],
@@ -274,14 +275,14 @@ class LocalRun:
                            max_vcpus=q.get("max_vcpus"))
                   for q in queue_specs]
         # ``python -m orchestrator.runner`` reads the execution input from this store.
-        self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=say, on_job=on_job,
-                                process_env={"ORCHESTRATOR_HOME": str(store.home)})
+        self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=self.notice,
+                                on_job=on_job, process_env={"ORCHESTRATOR_HOME": str(store.home)})
         functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
                                        memory=int(v["memory"]), environment=v["environment"])
                      for k, v in plan["functions"].items()}
         self.lambda_ = LocalLambda(store, functions, cwd=cwd)
         self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], webhook=plan.get("webhook"),
-                                                printer=say)
+                                                printer=self.notice)
 
     def close(self) -> None:
         self.outbox.flush(timeout=30)
@@ -584,16 +585,11 @@ def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name:
                    on_reuse=view.on_reuse if view else None)
     resumed = run.outbox.redeliver()
     if resumed:
-        say = view.notice if view is not None else (notice or (lambda text: print(text, file=sys.stderr)))
-        say(f"[sns] resuming {len(resumed)} delivery(ies) an earlier runner left unfinished")
+        run.notice(f"[sns] resuming {len(resumed)} delivery(ies) an earlier runner left unfinished")
     main = str(plan["main"])
     scope = redrive.scope if redrive is not None else f"{main}:{execution_name}"
     try:
-        if view is not None:
-            with view:
-                result = run.run_execution(main, input, name=execution_name, scope=scope, parent_arn=None,
-                                           redrive=redrive)
-        else:
+        with view if view is not None else contextlib.nullcontext():
             result = run.run_execution(main, input, name=execution_name, scope=scope, parent_arn=None,
                                        redrive=redrive)
     finally:
@@ -607,12 +603,8 @@ def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name:
 
 def reconcile(store: Store) -> None:
     """Mark executions whose runner died (RUNNING, runner pid gone or reused) as FAILED."""
-    for row in store.executions():
-        if row.status != "RUNNING" or row.runner_pid is None:
-            continue
-        alive = pid_alive(row.runner_pid) and (
-            row.runner_start is None or process_start_time(row.runner_pid) == row.runner_start)
-        if alive:
+    for row in store.executions(status="RUNNING"):
+        if row.runner_pid is None or runner_alive(row.runner_pid, row.runner_start):
             continue
         cause = (f"The local runner (pid {row.runner_pid}) exited before the execution finished. "
                  f"`orchestrator redrive {row.name}` finishes it without re-running completed tasks.")

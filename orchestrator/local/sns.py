@@ -41,6 +41,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from orchestrator.engine.integrations import TaskCall
+from orchestrator.local.procs import runner_alive
 from orchestrator.local.store import Store
 
 DELIVERY_ATTEMPTS = 4
@@ -151,7 +152,7 @@ class Outbox:
         """
         resumed = []
         for row in self.store.unfinished_deliveries(include_failed=include_failed):
-            if row["runner_pid"] is not None and _runner_alive(row["runner_pid"], row["runner_start"]):
+            if row["runner_pid"] is not None and runner_alive(row["runner_pid"], row["runner_start"]):
                 continue  # that runner is still delivering it
             first = int(row["attempt"]) + 1
             # RETRYING: the attempts it had left; FAILED (asked for): one more full round.
@@ -234,12 +235,6 @@ def smtp_target(smtp: SmtpConfig) -> str:
     'smtp://mail:25/a@x.org,b@x.org'
     """
     return f"smtp://{smtp.host}:{smtp.port}/{','.join(smtp.to)}"
-
-
-def _runner_alive(pid: int, start: str | None) -> bool:
-    from orchestrator.local.procs import pid_alive, process_start_time
-
-    return pid_alive(pid) and (start is None or process_start_time(pid) == start)
 
 
 def configured_outbox(store: Store, *, email: Sequence[str] = (), webhook: str | None = None,

@@ -246,10 +246,10 @@ class Store:
             raise ExecutionNotFound(f"No execution {arn!r} in {self.path}.")
         return _row(rows[0])
 
-    def executions(self, *, top_level_only: bool = False) -> list[ExecutionRow]:
-        """Newest first."""
-        where = " WHERE parent_arn IS NULL" if top_level_only else ""
-        rows = self._query(f"SELECT {_EXEC_COLS} FROM executions{where} ORDER BY start_date DESC, rowid DESC")
+    def executions(self, *, status: str | None = None) -> list[ExecutionRow]:
+        """Newest first; only those in ``status`` when given."""
+        where, args = (" WHERE status=?", (status,)) if status is not None else ("", ())
+        rows = self._query(f"SELECT {_EXEC_COLS} FROM executions{where} ORDER BY start_date DESC, rowid DESC", args)
         return [_row(r) for r in rows]
 
     def children(self, arn: str) -> list[ExecutionRow]:
