@@ -746,7 +746,6 @@ def test_syntax_error_at_run_time_is_runtime_error() -> None:
 
 
 def test_wildcards_and_filters_fall_back_to_engine_jsonpath() -> None:
-    pytest.importorskip("orchestrator.engine.jsonpath")
     state_input = {"a": [{"b": 1}, {"b": 2}]}
     assert evaluate_intrinsic("States.Array($.a[*].b)", state_input, {}, {}) == [[1, 2]]
     assert evaluate_intrinsic("States.ArrayLength($.a[?(@.b > 1)])", state_input, {}, {}) == 1

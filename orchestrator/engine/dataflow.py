@@ -77,13 +77,7 @@ def evaluate_payload(template: Any, value: Any, *, context: Any, variables: Mapp
 def _dynamic(expr: str, key: str, value: Any, *, context: Any, variables: Mapping[str, Any]) -> Any:
     text = expr.strip()
     if text.startswith("$"):
-        try:
-            return jsonpath.query(text, value, context=context, variables=variables)
-        except jsonpath.PathError as e:
-            if e.missing:
-                raise StatesError(RUNTIME, f"The JSONPath '{text}' specified for the field '{key}' could "
-                                           f"not be found in the input '{dumps(value)}'") from None
-            raise StatesError(RUNTIME, str(e)) from None
+        return select(text, value, key, context=context, variables=variables)
     if text.startswith("States."):
         return intrinsics.evaluate_intrinsic(text, value, context, variables)
     raise StatesError(RUNTIME, f"The value for the field '{key}' must be a valid JSONPath or a "

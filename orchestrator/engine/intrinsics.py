@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import importlib
 import json
 import math
 import re
@@ -32,6 +31,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Final
 
+from orchestrator.engine import jsonpath
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.values import json_type
 
@@ -318,23 +318,16 @@ def _default_resolve(path: str, input: Any, context: Mapping[str, Any], variable
     return _walk(variables[m.group(1)], path[m.end() :])
 
 
-def _full_jsonpath(
-    path: str, input: Any, context: Mapping[str, Any], variables: Mapping[str, Any], where: str
-) -> Any:
-    """Filters, wildcards and slices: defer to the engine's JSONPath module when it is present.
+def _full_jsonpath(path: str, input: Any, context: Mapping[str, Any], variables: Mapping[str, Any]) -> Any:
+    """Filters, wildcards and slices: defer to the engine's JSONPath module.
 
-    Imported by name so this module stays usable (and testable) on its own.
+    Only after ``_walk`` has found the definite prefix: ``$.x[*].c`` with no ``x`` is "not found"
+    here, where ``jsonpath.query`` alone would give ``[]``.
     """
     try:
-        jsonpath: Any = importlib.import_module("orchestrator.engine.jsonpath")
-        query = jsonpath.query
-        path_error = jsonpath.PathError
-    except (ImportError, AttributeError):
-        raise StatesError(RUNTIME, f"Unsupported JSONPath '{path}' in {where}") from None
-    try:
-        return query(path, input, context=context, variables=variables)
-    except path_error as e:
-        if getattr(e, "missing", False):
+        return jsonpath.query(path, input, context=context, variables=variables)
+    except jsonpath.PathError as e:
+        if e.missing:
             return _MISSING
         raise StatesError(RUNTIME, str(e)) from None
 
@@ -752,7 +745,7 @@ def evaluate_intrinsic(
             try:
                 value = _default_resolve(path, input, context, variables)
             except _UnsupportedPath:
-                value = _full_jsonpath(path, input, context, variables, call.text)
+                value = _full_jsonpath(path, input, context, variables)
         if value is _MISSING:
             where = f" specified for the field '{field}'" if field else ""
             source = context if path.startswith("$$") else input

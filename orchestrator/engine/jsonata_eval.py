@@ -63,7 +63,6 @@ __all__ = [
     "evaluate_template",
     "is_jsonata_expression",
     "jsonata_problem",
-    "json_type_name",
 ]
 
 QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
@@ -503,9 +502,6 @@ def evaluate_template(value: Any, bindings: Mapping[str, Any], *, field: str | N
     return value
 
 
-json_type_name = json_type  # AWS's word for a JSON value's type, under this module's old name
-
-
 def check_result_type(value: Any, expected: str, expression: str, field: str) -> Any:
     """Fail as AWS does when a field's expression gives the wrong JSON type (e.g. Map ``Items``).
 
@@ -516,7 +512,7 @@ def check_result_type(value: Any, expected: str, expression: str, field: str) ->
         raise StatesError(
             QUERY_EVALUATION_ERROR, f"{_where(expression, field)} returned nothing (undefined)."
         )
-    actual = json_type_name(value)
+    actual = json_type(value)
     if actual != expected:
         raise StatesError(
             QUERY_EVALUATION_ERROR,

@@ -101,6 +101,11 @@ class StateRun:
         state = self.state
         if "ResultSelector" in state:
             result = self.payload(state["ResultSelector"], result, "ResultSelector")
+        return self.finish_result(result)
+
+    def finish_result(self, result: Any) -> Outcome:
+        """Assign → ResultPath → OutputPath, then the transition (a Pass state has no ResultSelector)."""
+        state = self.state
         assigned = None
         if "Assign" in state:
             assigned = dataflow.assign_jsonpath(state["Assign"], result, context=self.context(),
@@ -175,7 +180,7 @@ def run_state(rt: Runtime, name: str, state: Mapping[str, Any], value: Any, scop
     run = StateRun(rt, name, state, ql, value, scope, entered_id, entered_at)
     try:
         outcome = HANDLERS[stype](run)
-        check_size(outcome.output, name)
+        output_text = checked_output(outcome.output, name)
     except StatesError as raw:
         e = prefixed(raw, name, entered_id)
         if e.error == QUERY_ERROR and not isinstance(raw, ReportedError):
@@ -183,10 +188,11 @@ def run_state(rt: Runtime, name: str, state: Mapping[str, Any], value: Any, scop
         if stype not in ("Task", "Parallel", "Map"):
             raise e from None
         outcome = catch(run, e)
+        output_text = dumps(outcome.output)
     if outcome.assigned:
         scope.variables.update(outcome.assigned)
     if stype != "Fail":
-        details: dict[str, Any] = {"name": name, "output": dumps(outcome.output),
+        details: dict[str, Any] = {"name": name, "output": output_text,
                                    "outputDetails": {"truncated": False}}
         if outcome.assigned is not None:
             details["assignedVariables"] = {k: dumps(v) for k, v in outcome.assigned.items()}
@@ -195,12 +201,14 @@ def run_state(rt: Runtime, name: str, state: Mapping[str, Any], value: Any, scop
     return outcome
 
 
-def check_size(value: Any, name: str) -> None:
+def checked_output(value: Any, name: str) -> str:
+    """``value`` as JSON text, once: checked against the payload limit here, then recorded in history."""
     text = dumps(value)
     if len(text) > MAX_PAYLOAD_BYTES // 4 and len(text.encode()) > MAX_PAYLOAD_BYTES:
         raise StatesError("States.DataLimitExceeded",
                           f"The state/task '{name}' returned a result with a size exceeding the maximum "
                           "number of bytes service limit.")
+    return text
 
 
 def error_output(e: StatesError) -> dict[str, Any]:
@@ -271,14 +279,7 @@ def run_pass(run: StateRun) -> Outcome:
         result = state["Result"]
     else:
         result = effective
-    assigned = None
-    if "Assign" in state:
-        assigned = dataflow.assign_jsonpath(state["Assign"], result, context=run.context(),
-                                            variables=run.scope.variables)
-    output = dataflow.apply_result_path(state.get("ResultPath", "$"), run.input, result)
-    output = dataflow.output_path(state.get("OutputPath", "$"), output, context=run.context(),
-                                  variables=run.scope.variables)
-    return Outcome(output, transition(state), assigned)
+    return run.finish_result(result)
 
 
 # --- Succeed / Fail --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ recording redacted some values (account ids, regions, ARN parts, dates); those a
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -21,10 +22,16 @@ _PLACEHOLDER = re.compile(r"<[A-Za-z0-9_:\-.]+>")
 
 
 def load_cases(path: Path = CASES_PATH) -> list[dict[str, Any]]:
+    return list(_read_cases(path))
+
+
+@functools.cache
+def _read_cases(path: Path) -> tuple[dict[str, Any], ...]:
+    # Read once: the test module and bench select pure, service-free and mocked cases from one file.
     if not path.exists():
-        return []
+        return ()
     with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return tuple(json.loads(line) for line in f if line.strip())
 
 
 def pure_cases(path: Path = CASES_PATH) -> list[dict[str, Any]]:
