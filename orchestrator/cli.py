@@ -50,22 +50,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _load_one(path: str, name: str | None) -> Any:
-    from orchestrator.errors import Problem, SpecError
-    from orchestrator.spec import load_all
+    from orchestrator.spec import select
 
-    workflows = load_all(path)
-    if name is None:
-        if len(workflows) == 1:
-            return workflows[0]
-        names = ", ".join(wf.name for wf in workflows)
-        raise SpecError([Problem(where=path, message=f"defines {len(workflows)} workflows ({names})",
-                                 fix="choose one with --workflow NAME")])
-    for wf in workflows:
-        if wf.name == name:
-            return wf
-    names = ", ".join(wf.name for wf in workflows)
-    raise SpecError([Problem(where=path, message=f"has no workflow named '{name}' (it has: {names})",
-                             fix=f"use one of: {names}")])
+    return select(path, name)
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -138,3 +138,19 @@ def test_deploy_without_substitutions_names_every_placeholder(capsys: pytest.Cap
     assert "6 placeholders have no value" in err
     assert "${JobQueue_default}: the ARN of Batch job queue 'default'" in err
     assert "Traceback" not in err
+
+
+def test_workflow_choice_in_a_file_with_several(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "two.py"
+    spec.write_text(
+        "from orchestrator import Workflow\n"
+        "a = Workflow('one')\na.batch('x', image='i', command=['true'])\n"
+        "b = Workflow('two')\nb.batch('y', image='i', command=['true'])\n"
+    )
+    for command in ("show", "run"):
+        assert main([command, str(spec)]) == 1
+        assert "defines 2 workflows (one, two)" in capsys.readouterr().err
+        assert main([command, str(spec), "--workflow", "three"]) == 1
+        assert "has no workflow named 'three' (it has: one, two)" in capsys.readouterr().err
+    assert main(["show", str(spec), "--workflow", "two", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "two"

@@ -18,31 +18,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator import model
-from orchestrator.errors import OrchestratorError, Problem, SpecError
+from orchestrator.errors import OrchestratorError
 from orchestrator.inputs import parse_execution_input
 from orchestrator.local.batch import log_text
 from orchestrator.local.progress import STYLE, attempt_label
 from orchestrator.local.runner import RunResult, reconcile, redrive_execution, run_workflow
 from orchestrator.local.store import ExecutionRow, Store
+from orchestrator.spec import select
 
 
 def _console() -> Console:
     return Console(highlight=False)
-
-
-def _pick(path: str, workflow: str | None) -> model.Workflow:
-    from orchestrator.spec import load_all
-
-    workflows = load_all(path)
-    if workflow is None and len(workflows) == 1:
-        return workflows[0]
-    for wf in workflows:
-        if wf.name == workflow:
-            return wf
-    names = ", ".join(wf.name for wf in workflows)
-    message = f"defines {len(workflows)} workflows ({names})" if workflow is None else f"has no workflow {workflow!r} ({names})"
-    raise SpecError([Problem(where=path, message=message, fix=f"choose one with --workflow {workflows[0].name}")])
 
 
 def _status(status: str) -> Text:
@@ -149,7 +135,7 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
         *, workflow: str | None = None) -> int:
     """``orchestrator run PATH``: live progress, then a summary; 0 when the execution SUCCEEDED."""
     console = _console()
-    wf = _pick(path, workflow)
+    wf = select(path, workflow)
     result = run_workflow(wf, parse_execution_input(input_json), mock_config=mock_config, test_case=test_case,
                           progress=True)
     _summary(console, result)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from orchestrator.spec.convert import to_dict
 from orchestrator.spec.cron import next_fire_times, parse_expression
 from orchestrator.spec.durations import format_duration, parse_duration
-from orchestrator.spec.loader import load, load_all, validate_file
+from orchestrator.spec.loader import load, load_all, select, validate_file
 from orchestrator.spec.schema import schema
 from orchestrator.spec.validate import from_dict
 
 __all__ = [
     "format_duration", "from_dict", "load", "load_all", "next_fire_times", "parse_duration",
-    "parse_expression", "schema", "to_dict", "validate_file",
+    "parse_expression", "schema", "select", "to_dict", "validate_file",
 ]

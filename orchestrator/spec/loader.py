@@ -50,6 +50,25 @@ def load(path: str | os.PathLike[str]) -> model.Workflow:
     return workflows[0]
 
 
+def select(path: str | os.PathLike[str], name: str | None = None) -> model.Workflow:
+    """The workflow called ``name`` in a file, or its only one: what the CLI's ``--workflow`` picks.
+
+    Unlike ``load``, the problems it reports speak of the command line's ``--workflow NAME``.
+    """
+    workflows = load_all(path)
+    names = ", ".join(wf.name for wf in workflows)
+    if name is None:
+        if len(workflows) == 1:
+            return workflows[0]
+        raise SpecError([Problem(where=str(path), message=f"defines {len(workflows)} workflows ({names})",
+                                 fix="choose one with --workflow NAME")])
+    for wf in workflows:
+        if wf.name == name:
+            return wf
+    raise SpecError([Problem(where=str(path), message=f"has no workflow named '{name}' (it has: {names})",
+                             fix=f"use one of: {names}")])
+
+
 def load_all(path: str | os.PathLike[str]) -> tuple[model.Workflow, ...]:
     """Every workflow in a file: the module-level workflows of a ``.py`` file, or each document of
     a YAML stream (a JSON file holds one). Raises ``SpecError`` / ``ValidationError`` listing every
