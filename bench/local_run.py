@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from orchestrator import model  # noqa: E402
-from orchestrator.local.runner import compile_plan, run_plan  # noqa: E402
+from orchestrator.local.runs import compile_plan, run_plan  # noqa: E402
 
 TARGET_MS = 20.0
 

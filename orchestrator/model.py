@@ -136,7 +136,7 @@ class PythonTask:
     """A plain Python function, ``"module:function"``, placed by its timeout.
 
     At most 15 minutes (Lambda's limit) it runs on Lambda; longer, it runs as a Batch job whose
-    container calls the same function (``python -m orchestrator.runner module:function``), so
+    container calls the same function (``python -m orchestrator.batch_entry module:function``), so
     a task can grow past Lambda's limit without being rewritten.
     """
 

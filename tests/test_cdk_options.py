@@ -75,7 +75,7 @@ WORKFLOW = model.Workflow(
                 permissions=(BUCKET,),
             ),
         ),
-        # 2 hours: too long for Lambda, so a Batch job running orchestrator.runner.
+        # 2 hours: too long for Lambda, so a Batch job running orchestrator.batch_entry.
         model.Task(name="crunch", after=("extract",), timeout=7200,
                    job=model.PythonTask(function="jobs.crunch:main", memory=2048)),
         *(batch_task(f"step-{i}", after=("crunch",)) for i in range(6)),
@@ -167,7 +167,7 @@ def test_job_role_has_the_declared_permissions(tpl: dict[str, Any]) -> None:
 def test_long_python_task_runs_the_runner_on_batch_and_may_read_its_execution(tpl: dict[str, Any]) -> None:
     props = job_definition(tpl, "crunch")
     container = props["ContainerProperties"]
-    assert container["Command"] == ["python", "-m", "orchestrator.runner", "jobs.crunch:main"]
+    assert container["Command"] == ["python", "-m", "orchestrator.batch_entry", "jobs.crunch:main"]
     assert container["Image"] == ECR_IMAGE
     assert props["Timeout"] == {"AttemptDurationSeconds": 7200}
     (describe,) = statements(tpl, ref_id(container["JobRoleArn"]))

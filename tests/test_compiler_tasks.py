@@ -76,7 +76,7 @@ class TestBatch:
         assert state["Parameters"]["ContainerOverrides"]["Command"] == [
             "python",
             "-m",
-            "orchestrator.runner",
+            "orchestrator.batch_entry",
             "pkg.mod:main",
         ]
 

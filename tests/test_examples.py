@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.local.runner import run_workflow
+from orchestrator.local.runs import run_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 

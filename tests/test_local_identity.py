@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator import model
 from orchestrator.local.identity import TaskIdentity
-from orchestrator.local.runner import build_plan, redrive_execution, run_plan
+from orchestrator.local.runs import build_plan, redrive_execution, run_plan
 from orchestrator.local.store import Store
 
 

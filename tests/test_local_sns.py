@@ -239,7 +239,7 @@ def test_smtp_redelivery_uses_the_messages_recipients_or_records_that_smtp_is_go
 def test_the_next_run_resumes_what_a_dead_runner_left_retrying(tmp_path: Path, hook: tuple[str, type[_Hook]],
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from orchestrator import model
-    from orchestrator.local.runner import run_workflow
+    from orchestrator.local.runs import run_workflow
 
     monkeypatch.chdir(tmp_path)
     url, handler = hook

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from orchestrator.local.mocks import MockConfig, MockConfigError
-from orchestrator.local.runner import local_arn, reconcile, substitute
+from orchestrator.local.runs import local_arn, reconcile, substitute
 from orchestrator.local.store import ExecutionNotFound, Store, home_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,7 +150,7 @@ def test_a_test_case_under_another_single_state_machine_name_is_used() -> None:
     assert config.case("my-workflow", "T").respond("S") == 1
 
 
-# -- python -m orchestrator.runner -------------------------------------------------------------------
+# -- python -m orchestrator.batch_entry -------------------------------------------------------------------
 
 
 def run_module(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -158,7 +158,7 @@ def run_module(tmp_path: Path, *args: str, env: dict[str, str] | None = None) ->
         "def double(event, context):\n    return {'x': event['input']['x'] * 2, 'job': context.aws_request_id}\n"
         "def fail(event):\n    raise RuntimeError('no')\n")
     full = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "orchestrator.runner", *args], cwd=tmp_path, env=full,
+    return subprocess.run([sys.executable, "-m", "orchestrator.batch_entry", *args], cwd=tmp_path, env=full,
                           capture_output=True, text=True, timeout=30)
 
 

@@ -221,7 +221,7 @@ class BatchResources(Construct):
 
         job_statements = policies.task_statements(job.permissions)
         if isinstance(job, model.PythonTask):
-            # orchestrator.runner reads the execution input with DescribeExecution (ECS caps
+            # orchestrator.batch_entry reads the execution input with DescribeExecution (ECS caps
             # environment overrides at 8 KiB, so the input is not passed in the environment).
             job_statements.append(policies.statement(
                 ["states:DescribeExecution"],

@@ -2,7 +2,7 @@
 
 Every task state reads the execution input at ``$.input`` and writes a *small* result to
 ``$.results.<task>``; ``render_task`` picks Batch or Lambda from ``task.runs_on`` (Python tasks go
-to Lambda when they fit in 15 minutes, otherwise to Batch running ``python -m orchestrator.runner``).
+to Lambda when they fit in 15 minutes, otherwise to Batch running ``python -m orchestrator.batch_entry``).
 Deploy-time values are ``${Placeholder}`` strings built by :func:`placeholder`, and every service
 ARN by :func:`service_arn`.
 
@@ -41,7 +41,7 @@ BATCH_ATTEMPT_MARGIN = 300
 # and cold starts so the state never times out before the function itself would.
 LAMBDA_TIMEOUT_MARGIN = 30
 DEFAULT_QUEUE = "default"
-RUNNER_MODULE = "orchestrator.runner"
+RUNNER_MODULE = "orchestrator.batch_entry"
 
 # AWS's recommended retriers for transient service errors of the integration itself; they go
 # before a user's States.ALL retrier, which must come last.

@@ -13,6 +13,6 @@ runs a whole workflow with the local Batch, Lambda and SNS services, persisted u
 from __future__ import annotations
 
 from orchestrator.engine import execute
-from orchestrator.local.runner import RunResult, redrive_execution, run_workflow
+from orchestrator.local.runs import RunResult, redrive_execution, run_workflow
 
 __all__ = ["RunResult", "execute", "redrive_execution", "run_workflow"]

@@ -669,7 +669,7 @@ def host_command(command: list[str]) -> list[str]:
 def host_env(env: Mapping[str, str]) -> dict[str, str]:
     """A host process's environment: this one's, the job's on top, and this package importable.
 
-    ``python -m orchestrator.runner`` must import this package even when it runs from a source
+    ``python -m orchestrator.batch_entry`` must import this package even when it runs from a source
     checkout rather than an install; it goes last on PYTHONPATH so it never shadows the project.
     """
     merged = {**os.environ, **env}

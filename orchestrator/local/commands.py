@@ -22,7 +22,7 @@ from orchestrator.errors import OrchestratorError
 from orchestrator.inputs import parse_execution_input
 from orchestrator.local.batch import log_text
 from orchestrator.local.progress import STYLE, attempt_label
-from orchestrator.local.runner import RunResult, reconcile, redrive_execution, run_workflow
+from orchestrator.local.runs import RunResult, reconcile, redrive_execution, run_workflow
 from orchestrator.local.store import ExecutionRow, Store
 from orchestrator.spec import select
 

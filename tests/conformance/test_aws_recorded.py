@@ -1,7 +1,7 @@
 """Every pure-ASL execution recorded on AWS, replayed on the embedded engine.
 
-Cases come from ``shared/conformance/aws-recorded/cases.jsonl`` (a sibling of the repository);
-the module is skipped when the file is absent. Each case runs with ``virtual_time=True`` and the
+Cases come from ``tests/conformance/aws-recorded/cases.jsonl`` (vendored; a missing file fails
+collection). Each case runs with ``virtual_time=True`` and the
 recording's date as the start time, so Wait states and timestamps behave as they did on AWS; the
 one ABORTED recording is replayed in real time with a StopExecution once its first state runs.
 """
@@ -31,7 +31,11 @@ CASES = pure_cases() + [c for c in load_cases() if short_id(c) in SERVICE_FREE]
 # Cases the engine does not pass, each with the honest reason.
 XFAIL: dict[str, str] = {}
 
-pytestmark = pytest.mark.skipif(not CASES, reason=f"recorded cases not found at {CASES_PATH}")
+
+
+def test_corpus_is_present() -> None:
+    assert len(load_cases()) == 736, CASES_PATH
+    assert len(CASES) >= 563
 
 
 def _param(case: dict[str, object]) -> object:

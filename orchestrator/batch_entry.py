@@ -1,4 +1,4 @@
-"""Run a Python task function as a Batch job: ``python -m orchestrator.runner module:function``.
+"""Run a Python task function as a Batch job: ``python -m orchestrator.batch_entry module:function``.
 
 A Python task longer than Lambda's 15 minutes is compiled to a Batch job whose container runs
 this module, so the same function works in both places. The event has the shape the Lambda
@@ -102,7 +102,7 @@ def _call(fn: Any, event: Any, context: BatchContext) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m orchestrator.runner",
+    parser = argparse.ArgumentParser(prog="python -m orchestrator.batch_entry",
                                      description="Run a Python task function as a batch job.")
     parser.add_argument("function", metavar="MODULE:FUNCTION", help="module:function or path/to/file.py:function")
     parser.add_argument("--event", default=None, metavar="JSON")

@@ -15,7 +15,7 @@ import pytest
 
 from orchestrator import model
 from orchestrator.local.mocks import MockConfig
-from orchestrator.local.runner import RedriveError, build_plan, redrive_execution, run_plan, run_workflow
+from orchestrator.local.runs import RedriveError, build_plan, redrive_execution, run_plan, run_workflow
 from orchestrator.local.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,7 +83,7 @@ def test_redrive_finishes_without_rerunning_completed_tasks(tmp_path: Path, monk
 RUNNER_SCRIPT = """
 import sys
 from orchestrator import model
-from orchestrator.local.runner import run_workflow
+from orchestrator.local.runs import run_workflow
 log, pidfile, go = sys.argv[1:4]
 slow = (f"if [ -e {go} ]; then echo b >> {log}; else sleep 60 & echo $! > {pidfile}.sleep; "
         f"echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; wait; fi")
@@ -278,7 +278,7 @@ import signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)
 from orchestrator import model
 from orchestrator.errors import OrchestratorError
-from orchestrator.local.runner import run_workflow
+from orchestrator.local.runs import run_workflow
 wf = model.Workflow(name="interrupted", tasks=(
     model.Task(name="nap", job=model.BatchJob(image="x", command=("sh", "-c", "echo $$ > nap.pid; sleep 60"))),))
 try:

@@ -154,7 +154,7 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
             if isinstance(job, model.BatchJob):
                 command, image, vcpus, memory = list(job.command), job.image, job.vcpus, job.memory
             elif isinstance(job, model.PythonTask):
-                command = ["python", "-m", "orchestrator.runner", job.function]
+                command = ["python", "-m", "orchestrator.batch_entry", job.function]
                 image, vcpus, memory = job.image or wf.defaults.image or "", job.vcpus, job.memory
             else:
                 continue
@@ -274,7 +274,7 @@ class LocalRun:
         queues = [JobQueue(name=q["name"], priority=int(q["priority"]), compute_environments=tuple(c.name for c in ce),
                            max_vcpus=q.get("max_vcpus"))
                   for q in queue_specs]
-        # ``python -m orchestrator.runner`` reads the execution input from this store.
+        # ``python -m orchestrator.batch_entry`` reads the execution input from this store.
         self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=self.notice,
                                 on_job=on_job, process_env={"ORCHESTRATOR_HOME": str(store.home)})
         functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),

@@ -1,0 +1,7 @@
+"""Every AWS quota and limit the package checks, defined once, each with the rule it comes from.
+
+Everything that checks a limit imports it from here; a second copy of a number is a second chance
+to disagree.
+"""
+
+from __future__ import annotations
