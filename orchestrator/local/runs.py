@@ -311,6 +311,7 @@ class LocalRun:
                                        memory=int(v["memory"]), environment=v["environment"])
                      for k, v in plan["functions"].items()}
         self.lambda_ = LocalLambda(store, functions, cwd=cwd)
+        self.lambda_.prewarm()
         self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], webhook=plan.get("webhook"),
                                                 printer=self.notice)
 
