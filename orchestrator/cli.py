@@ -161,6 +161,13 @@ def cmd_messages(args: argparse.Namespace) -> int:
     return commands.redeliver_messages(include_failed=args.failed)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from orchestrator.server.serve import serve
+
+    return serve(args.paths, host=args.host, port=args.port, access_key_id=args.access_key_id,
+                 secret_access_key=args.secret_access_key, mock_config=args.mock_config)
+
+
 # -- AWS -------------------------------------------------------------------------------------------
 def cmd_deploy(args: argparse.Namespace) -> int:
     from orchestrator.aws import commands
@@ -247,6 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("redrive", cmd_redrive,
                 "Finish a failed or interrupted execution; completed tasks are not run again.")
     p.add_argument("execution", metavar="EXECUTION")
+    p = command("serve", cmd_serve, "Serve the Step Functions API on this machine (boto3, the AWS CLI, any SDK).")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="workflow files to serve as state machines")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (not loopback: an access key is required)")
+    p.add_argument("--port", type=int, default=8083)
+    p.add_argument("--access-key-id", default=None, metavar="KEY", help="requests must be SigV4-signed with this key")
+    p.add_argument("--secret-access-key", default=None, metavar="SECRET")
+    p.add_argument("--mock-config", default=None, metavar="FILE",
+                   help="Step Functions Local MockConfigFile (default: $SFN_MOCK_CONFIG)")
+
     p = command("deploy", cmd_deploy,
                 "Compile and create or update the state machines on AWS (boto3; CDK: see infra/).")
     p.add_argument("spec", metavar="SPEC")

@@ -27,7 +27,7 @@ def test_the_schema_states_the_same_limits() -> None:
     defs = _schema()["$defs"]
     task = defs["task"]["properties"]
     assert defs["workflowName"]["maxLength"] == limits.STATE_MACHINE_NAME_MAX
-    assert defs["taskName"]["pattern"] == "^[A-Za-z0-9_-]{1,%d}$" % limits.STATE_NAME_MAX
+    assert defs["taskName"]["pattern"] == f"^[A-Za-z0-9_-]{{1,{limits.STATE_NAME_MAX}}}$"
     assert defs["retries"]["maximum"] == limits.SFN_MAX_RETRY_ATTEMPTS
     assert defs["retries"]["properties"]["attempts"]["maximum"] == limits.SFN_MAX_RETRY_ATTEMPTS
     array_size = task["batch"]["properties"]["array_size"]

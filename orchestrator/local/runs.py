@@ -51,10 +51,11 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import arns, limits, model, placeholders
-from orchestrator.engine import ExecutionResult, start
+from orchestrator.engine import Execution, ExecutionResult, start
 from orchestrator.engine.integrations import Integration, IntegrationPattern, TaskCall, TaskFailure
 from orchestrator.errors import OrchestratorError
 from orchestrator.local.batch import (
+    Capacity,
     ComputeEnvironment,
     JobDefinition,
     JobListener,
@@ -67,9 +68,11 @@ from orchestrator.local.lambda_ import LambdaFunction, LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
 from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
-from orchestrator.local.store import ExecutionRow, Store
+from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
 
 RUNNER_DIED = "Local.RunnerExited"
+# The role a locally registered state machine reports (DescribeStateMachine's roleArn).
+LOCAL_ROLE_ARN = arns.role("orchestrator-local")
 # A child execution's last event → its status.
 _CHILD_END = {"ExecutionSucceeded": "SUCCEEDED", "ExecutionFailed": "FAILED", "ExecutionAborted": "ABORTED",
               "ExecutionTimedOut": "TIMED_OUT"}
@@ -231,7 +234,7 @@ class LocalRun:
                  on_event: EventListener | None = None, on_job: JobListener | None = None,
                  notice: Callable[[str], None] | None = None,
                  compute: list[ComputeEnvironment] | None = None,
-                 on_reuse: Callable[[str], None] | None = None) -> None:
+                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None) -> None:
         self.store = store
         self._on_reuse = on_reuse
         self.plan = plan
@@ -243,6 +246,13 @@ class LocalRun:
         self.mocked: list[tuple[int, str, int, str]] = []
         self._lock = threading.Lock()
         self._completions: dict[tuple[str, str], int] = {}
+        # The engine executions of this run that are still going, by ARN (StopExecution), and
+        # whether the run was detached from the store (a server shutting down: nothing more is
+        # written, so the execution stays as it was marked, ready for redrive).
+        self._live: dict[str, Execution] = {}
+        self._stops: dict[str, tuple[str | None, str | None]] = {}
+        self._events_lock = threading.Lock()
+        self._detached = False
         cwd = str(plan.get("cwd") or os.getcwd())
         self.notice: Callable[[str], None] = notice or (lambda text: print(text, file=sys.stderr))
         definitions = {k: JobDefinition(name=v["name"], image=v["image"], command=tuple(v["command"]),
@@ -251,17 +261,19 @@ class LocalRun:
                                         timeout=v.get("timeout"), secrets=tuple(v.get("secrets") or ()))
                        for k, v in plan["job_definitions"].items()}
         queue_specs = plan.get("queues") or []
-        ce = compute or default_compute()
+        ce = capacity.compute if capacity is not None else (compute or default_compute())
         queues = [JobQueue(name=q["name"], priority=int(q["priority"]), compute_environments=tuple(c.name for c in ce),
                            max_vcpus=q.get("max_vcpus"))
                   for q in queue_specs]
         # ``python -m orchestrator.batch_entry`` reads the execution input from this store.
         self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=self.notice,
-                                on_job=on_job, process_env={"ORCHESTRATOR_HOME": str(store.home)})
+                                on_job=on_job, process_env={"ORCHESTRATOR_HOME": str(store.home)},
+                                capacity=capacity or Capacity(ce))
         functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
                                        memory=int(v["memory"]), environment=v["environment"])
                      for k, v in plan["functions"].items()}
         self.lambda_ = LocalLambda(store, functions, cwd=cwd)
+        self.lambda_.prewarm()
         self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], webhook=plan.get("webhook"),
                                                 printer=self.notice)
 
@@ -269,6 +281,51 @@ class LocalRun:
         self.outbox.flush(timeout=30)
         self.lambda_.close()
         self.batch.close()
+
+    def stop(self, arn: str, error: str | None, cause: str | None) -> bool:
+        """StopExecution for one execution of this run: ABORTED, its running tasks cancelled.
+
+        False when it is not running here. A stop that arrives between the execution's row being
+        stored and its engine starting is kept and applied as soon as it starts.
+        """
+        with self._lock:
+            execution = self._live.get(arn)
+            if execution is None:
+                self._stops[arn] = (error, cause)
+        if execution is not None:
+            execution.stop(error, cause)
+        return True
+
+    def running(self) -> list[str]:
+        """ARNs of this run's executions that are still going."""
+        with self._lock:
+            return list(self._live)
+
+    def detach(self, error: str, cause_of: Callable[[ExecutionRow], str]) -> list[str]:
+        """Mark every execution still going as FAILED (``error``), write nothing more, stop it.
+
+        For a process shutting down: the marked executions are what ``redrive`` picks up, with
+        every completed task's result kept; their jobs are cancelled as they are stopped.
+        Returns the ARNs marked.
+        """
+        with self._events_lock:
+            self._detached = True
+            marked = self.running()
+            for arn in marked:
+                row = self.store.execution(arn)
+                self.store.append_event(arn, {
+                    "id": self.store.last_event_id(arn) + 1, "previousEventId": 0, "timestamp": _now_iso(),
+                    "type": "ExecutionFailed",
+                    "executionFailedEventDetails": {"error": error, "cause": cause_of(row)}})
+                self.store.finish_execution(arn, status="FAILED", output=None, error=error, cause=cause_of(row),
+                                            stop_date=_now_iso())
+        for arn in marked:
+            with self._lock:
+                execution = self._live.get(arn)
+            if execution is not None:
+                execution.stop(error, None)
+            self.store.fail_open_jobs(arn, "Job stopped: the local runner exited")
+        return marked
 
     # -- integrations -------------------------------------------------------------------------
 
@@ -362,7 +419,10 @@ class LocalRun:
                 stored = {"id": stored["id"], "previousEventId": 0, "timestamp": stored["timestamp"],
                           "type": "ExecutionRedriven",
                           "executionRedrivenEventDetails": {"redriveCount": self.redrive_count}}
-            self.store.append_event(arn, stored, offset=offset)
+            with self._events_lock:
+                if self._detached:
+                    return
+                self.store.append_event(arn, stored, offset=offset)
             if self._on_event is not None:
                 self._on_event(arn, stored)
 
@@ -372,6 +432,11 @@ class LocalRun:
         execution = start(definition, input, virtual_time=self.virtual_time,
                           integrations=self.integrations(scope, identity, arn), on_event=on_event,
                           on_child_event=on_child_event, execution_name=name, state_machine_arn=sm_arn)
+        with self._lock:
+            self._live[arn] = execution
+            pending_stop = self._stops.pop(arn, None)
+        if pending_stop is not None:
+            execution.stop(*pending_stop)
         try:
             while True:
                 try:
@@ -391,12 +456,20 @@ class LocalRun:
             raise Interrupted(f"Interrupted: execution {name!r} is ABORTED; `orchestrator redrive {name}` "
                               "finishes it without re-running completed tasks.") from None
         except BaseException:
-            self.store.finish_execution(arn, status="FAILED", output=None, error="States.Runtime",
-                                        cause="Internal error in the local runner", stop_date=_now_iso())
+            self._finish_row(arn, status="FAILED", output=None, error="States.Runtime",
+                             cause="Internal error in the local runner")
             raise
-        self.store.finish_execution(arn, status=result.status, output=result.output, error=result.error,
-                                    cause=result.cause, stop_date=_now_iso())
+        finally:
+            with self._lock:
+                self._live.pop(arn, None)
+        self._finish_row(arn, status=result.status, output=result.output, error=result.error, cause=result.cause)
         return result
+
+    def _finish_row(self, arn: str, *, status: str, output: Any, error: str | None, cause: str | None) -> None:
+        with self._events_lock:
+            if not self._detached:
+                self.store.finish_execution(arn, status=status, output=output, error=error, cause=cause,
+                                            stop_date=_now_iso())
 
     def _child_event(self, arn: str, event: Mapping[str, Any], *, parent_arn: str, scope: str,
                      runner_start: str | None) -> None:
@@ -566,19 +639,155 @@ def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name:
     resumed = run.outbox.redeliver()
     if resumed:
         run.notice(f"[sns] resuming {len(resumed)} delivery(ies) an earlier runner left unfinished")
-    main = str(plan["main"])
-    scope = redrive.scope if redrive is not None else f"{main}:{execution_name}"
+    register_plan(store, plan)
     try:
         with view if view is not None else contextlib.nullcontext():
-            result = run.run_execution(main, input, name=execution_name, scope=scope, parent_arn=None,
-                                       redrive=redrive)
+            return _run_main(run, input, execution_name=execution_name, redrive=redrive)
     finally:
         run.close()
+
+
+def _run_main(run: LocalRun, input: Any, *, execution_name: str, redrive: ExecutionRow | None,
+              started: Callable[[str], None] | None = None) -> RunResult:
+    store, plan = run.store, run.plan
+    main = str(plan["main"])
+    scope = redrive.scope if redrive is not None else f"{main}:{execution_name}"
+    result = run.run_execution(main, input, name=execution_name, scope=scope, parent_arn=None,
+                               redrive=redrive, started=started)
     arn = result.execution_arn
     return RunResult(execution_arn=arn, name=execution_name, status=result.status, output=result.output,
                      error=result.error, cause=result.cause, history=store.events(arn), home=store.home,
-                     redrive_count=redrive_count, reused=tuple(run.reused), logs=_logs(store, arn),
+                     redrive_count=run.redrive_count, reused=tuple(run.reused), logs=_logs(store, arn),
                      mocked=tuple(run.mocked))
+
+
+# -- in the background (orchestrator serve) ----------------------------------------------------
+
+
+class BackgroundRun:
+    """An execution tree running on its own thread: ``stop`` it, ``wait`` for its result.
+
+    What ``orchestrator serve`` starts: StartExecution returns as soon as the execution's row
+    is stored, and DescribeExecution reads the store while it runs.
+    """
+
+    def __init__(self, run: LocalRun, input: Any, *, execution_name: str, redrive: ExecutionRow | None,
+                 on_end: Callable[[BackgroundRun], None] | None = None) -> None:
+        self.run = run
+        self.result: RunResult | None = None
+        self.error: BaseException | None = None
+        self.arn = ""
+        self._done = threading.Event()
+        self._on_end = on_end
+        ready = threading.Event()
+
+        def started(arn: str) -> None:
+            self.arn = arn
+            ready.set()
+
+        def body() -> None:
+            try:
+                self.result = _run_main(run, input, execution_name=execution_name, redrive=redrive, started=started)
+            except BaseException as exc:  # an engine bug: kept for wait(), the row is already FAILED
+                self.error = exc
+            finally:
+                ready.set()
+                try:
+                    run.close()
+                finally:
+                    self._done.set()
+                    if self._on_end is not None:
+                        self._on_end(self)
+
+        self._thread = threading.Thread(target=body, name=f"execution-{execution_name}", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if self.error is not None and not self.arn:
+            raise self.error
+
+    def stop(self, error: str | None, cause: str | None) -> None:
+        self.run.stop(self.arn, error, cause)
+
+    def wait(self, timeout: float | None = None) -> RunResult | None:
+        """The result once the execution ended (None if ``timeout`` passed first)."""
+        if not self._done.wait(timeout):
+            return None
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+
+def start_plan(store: Store, plan: Mapping[str, Any], input: Any = None, *, name: str,
+               mock: MockCase | None = None, redrive: ExecutionRow | None = None,
+               capacity: Capacity | None = None, virtual_time: bool = False,
+               notice: Callable[[str], None] | None = None,
+               on_end: Callable[[BackgroundRun], None] | None = None) -> BackgroundRun:
+    """Start (or redrive) the plan's main state machine in the background; returns once it is stored.
+
+    ``capacity`` is the local Batch capacity to share with every other run of the process.
+
+        >>> import tempfile
+        >>> plan = plain_plan("hello", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+        >>> handle = start_plan(Store(tempfile.mkdtemp()), plan, {"a": 1}, name="first")
+        >>> handle.wait(10).output
+        {'a': 1}
+    """
+    redrive_count = 0 if redrive is None else redrive.redrive_count + 1
+    run = LocalRun(store, plan, redrive_count=redrive_count, mock=mock, virtual_time=virtual_time,
+                   notice=notice, capacity=capacity)
+    return BackgroundRun(run, input, execution_name=name, redrive=redrive, on_end=on_end)
+
+
+def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None) -> dict[str, Any]:
+    """The plan of one plain ASL state machine: no job definitions or functions of a workflow.
+
+        >>> plain_plan("m", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})["main"]
+        'm'
+    """
+    return {"workflow": name, "main": name, "cwd": cwd or os.getcwd(), "definitions": {name: dict(definition)},
+            "job_definitions": {}, "functions": {}, "queues": [], "email": [], "webhook": None}
+
+
+def state_machine_arn(name: str) -> str:
+    """The ARN of a local state machine (what ``states:startExecution`` and the API name it by).
+
+        >>> state_machine_arn("wf")
+        'arn:aws:states:us-east-1:123456789012:stateMachine:wf'
+    """
+    return arns.state_machine(name)
+
+
+def register_plan(store: Store, plan: Mapping[str, Any], *, machine_type: str = "STANDARD") -> list[StateMachineRow]:
+    """Create or update the state machine of every definition in ``plan`` (the API then lists them).
+
+    Each is stored with the plan it runs under (its own name as ``main``), so a child machine can be
+    started on its own too. An unchanged definition keeps its revision; a changed one gets a new
+    revision and ``update_date``, as UpdateStateMachine would.
+    """
+    rows = []
+    for name, definition in plan["definitions"].items():
+        arn = state_machine_arn(name)
+        text = json.dumps(definition, indent=2)
+        own_plan = {**plan, "main": name}
+        existing = store.state_machine(arn)
+        if existing is not None and existing.definition == text and existing.plan == own_plan:
+            rows.append(existing)
+            continue
+        now = _now_iso()
+        row = StateMachineRow(
+            arn=arn, name=name, type=existing.type if existing else machine_type, definition=text,
+            role_arn=existing.role_arn if existing else LOCAL_ROLE_ARN,
+            creation_date=existing.creation_date if existing else now, revision_id=uuid.uuid4().hex,
+            description=existing.description if existing else None,
+            logging=existing.logging if existing else None, tracing=existing.tracing if existing else None,
+            update_date=now if existing else None, workflow=str(plan["workflow"]), plan=own_plan)
+        store.put_state_machine(row)
+        rows.append(row)
+    return rows
 
 
 def reconcile(store: Store) -> None:
@@ -596,13 +805,8 @@ def reconcile(store: Store) -> None:
         store.fail_open_jobs(row.arn, "Job stopped: the local runner exited")
 
 
-def redrive_execution(execution: str, *, home: str | os.PathLike[str] | None = None, progress: bool = False,
-                      compute: list[ComputeEnvironment] | None = None,
-                      notice: Callable[[str], None] | None = None) -> RunResult:
-    """Redrive a FAILED, TIMED_OUT or ABORTED execution (or one whose runner died) to its end."""
-    store = Store(home)
-    reconcile(store)
-    row = store.resolve(execution)
+def check_redrivable(store: Store, row: ExecutionRow) -> None:
+    """Raise ``RedriveError`` unless ``row`` can be redriven; points its plan at its directory."""
     if row.parent_arn is not None:
         parent = store.execution(row.parent_arn)
         raise RedriveError(f"{row.name!r} is a child execution; redrive its parent {parent.name!r} instead.")
@@ -614,5 +818,15 @@ def redrive_execution(execution: str, *, home: str | os.PathLike[str] | None = N
         raise RedriveError(f"{row.name!r} has no stored plan; it cannot be redriven locally.")
     if row.cwd and os.path.isdir(row.cwd):
         row.plan["cwd"] = row.cwd
+
+
+def redrive_execution(execution: str, *, home: str | os.PathLike[str] | None = None, progress: bool = False,
+                      compute: list[ComputeEnvironment] | None = None,
+                      notice: Callable[[str], None] | None = None) -> RunResult:
+    """Redrive a FAILED, TIMED_OUT or ABORTED execution (or one whose runner died) to its end."""
+    store = Store(home)
+    reconcile(store)
+    row = store.resolve(execution)
+    check_redrivable(store, row)
     return _drive(store, row.plan, row.input, execution_name=row.name, redrive=row, mock=None,
                   progress=progress, virtual_time=False, compute=compute, notice=notice)
