@@ -229,12 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compiled", action="store_true", help="draw the compiled state machine structure")
     p.add_argument("--workflow", metavar="NAME")
 
-    p = command("run", cmd_run, "Validate, compile and run a workflow on this machine (no AWS needed).")
-    p.add_argument("path", metavar="PATH", help="a .py, .yaml or .json workflow file")
+    p = command("run", cmd_run, "Validate, compile and run a workflow (or plain ASL) on this machine (no AWS needed).")
+    p.add_argument("path", metavar="PATH", help="a .py, .yaml or .json workflow file, or a *.asl.json state machine")
     p.add_argument("--input", default=None, metavar="JSON",
                    help="execution input: JSON text, or @file.json to read it from a file")
     p.add_argument("--mock-config", default=None, metavar="FILE",
-                   help="a Step Functions Local MockConfigFile (JSON)")
+                   help="a Step Functions Local MockConfigFile (JSON; default $SFN_MOCK_CONFIG)")
     p.add_argument("--test-case", default=None, metavar="NAME", help="test case in the mock config")
     p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
 

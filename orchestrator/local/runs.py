@@ -52,7 +52,14 @@ from typing import Any
 
 from orchestrator import arns, limits, model, placeholders
 from orchestrator.engine import Execution, ExecutionResult, start
-from orchestrator.engine.integrations import Integration, IntegrationPattern, TaskCall, TaskFailure
+from orchestrator.engine.errors import StatesError
+from orchestrator.engine.integrations import (
+    Integration,
+    IntegrationPattern,
+    TaskCall,
+    TaskFailure,
+    unconfigured,
+)
 from orchestrator.errors import OrchestratorError
 from orchestrator.local.batch import (
     Capacity,
@@ -63,6 +70,7 @@ from orchestrator.local.batch import (
     LocalBatch,
     default_compute,
 )
+from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
 from orchestrator.local.lambda_ import LambdaFunction, LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
@@ -174,6 +182,21 @@ def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:
     return build_plan(wf, definitions, main_name, cwd)
 
 
+def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None) -> dict[str, Any]:
+    """The plan of one plain ASL state machine (no workflow behind it), for ``run_plan`` and serve.
+
+    It has no job definitions or functions: its Batch and Lambda calls reach the local services
+    with nothing registered, and every other service fails as AWS does without permissions,
+    unless a mock answers it. The definition is kept as given (CreateStateMachine substitutes
+    nothing); ``plain.run_definition`` resolves ``${Placeholder}`` strings of a compiled file first.
+
+        >>> plain_plan("m", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})["main"]
+        'm'
+    """
+    return {"workflow": name, "main": name, "cwd": cwd or os.getcwd(), "definitions": {name: dict(definition)},
+            "job_definitions": {}, "functions": {}, "queues": [], "email": [], "webhook": None}
+
+
 # -- the result --------------------------------------------------------------------------------
 
 
@@ -226,6 +249,10 @@ def _jsonable_event(event: Mapping[str, Any]) -> dict[str, Any]:
 EventListener = Callable[[str, dict[str, Any]], None]
 
 
+def _unanswered(call: TaskCall) -> Any:
+    raise unconfigured(call)
+
+
 class LocalRun:
     """The services of one run and the integrations every execution of the run uses."""
 
@@ -234,8 +261,11 @@ class LocalRun:
                  on_event: EventListener | None = None, on_job: JobListener | None = None,
                  notice: Callable[[str], None] | None = None,
                  compute: list[ComputeEnvironment] | None = None,
-                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None) -> None:
+                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None,
+                 fallback: Integration | None = None) -> None:
         self.store = store
+        self.fallback = fallback
+        self.wait_time_scale = wait_time_scale()
         self._on_reuse = on_reuse
         self.plan = plan
         self.redrive_count = redrive_count
@@ -332,7 +362,11 @@ class LocalRun:
     def integrations(self, scope: str, identity: TaskIdentity, arn: str) -> dict[str, Integration]:
         """The services for the execution ``arn``; calls from its distributed Map children come here too."""
         services: dict[str, Integration] = {
-            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox}
+            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox,
+            # Everything else (sqs, dynamodb, events, aws-sdk:*, activities): a mock answers a
+            # mocked state whatever its resource; an unmocked call goes to the forwarding
+            # endpoint when one is set, else fails as AWS does without permissions.
+            "*": self.fallback or _unanswered}
         wrapped = {key: self._wrap(key, service, scope, identity, arn) for key, service in services.items()}
         wrapped["states:startExecution"] = self._wrap("states:startExecution", None, scope, identity, arn)
         return wrapped
@@ -363,9 +397,10 @@ class LocalRun:
                             self._on_reuse(call.state_name)
                         return stored
             if self.mock is not None and self.mock.mocks(call.state_name):
+                # Never sent to the service; stored like any result, so a redrive keeps the mock's answer.
                 try:
-                    result = self.mock.respond(call.state_name)  # stored too: a redrive keeps the mock's answer
-                except TaskFailure:
+                    result = self.mock.answer(call)
+                except (TaskFailure, StatesError):
                     self.mocked.append((int(time.time() * 1000), call.state_name, call.attempt + 1, "FAILED"))
                     raise
                 self.mocked.append((int(time.time() * 1000), call.state_name, call.attempt + 1, "SUCCEEDED"))
@@ -431,7 +466,8 @@ class LocalRun:
 
         execution = start(definition, input, virtual_time=self.virtual_time,
                           integrations=self.integrations(scope, identity, arn), on_event=on_event,
-                          on_child_event=on_child_event, execution_name=name, state_machine_arn=sm_arn)
+                          on_child_event=on_child_event, execution_name=name, state_machine_arn=sm_arn,
+                          wait_time_scale=self.wait_time_scale)
         with self._lock:
             self._live[arn] = execution
             pending_stop = self._stops.pop(arn, None)
@@ -574,8 +610,13 @@ def _load(wf: model.Workflow | str | os.PathLike[str]) -> model.Workflow:
     return loaded
 
 
-def _mock_case(mock_config: MockConfig | str | os.PathLike[str] | None, test_case: str | None,
-               plan: Mapping[str, Any]) -> MockCase | None:
+def select_test_case(mock_config: MockConfig | str | os.PathLike[str] | None, test_case: str | None,
+                     plan: Mapping[str, Any]) -> MockCase | None:
+    """The test case for one execution of ``plan``'s main state machine (None without a mock config).
+
+    Every state the case mocks must be a Task state of the plan: a typo would otherwise let the
+    real task run, which a mocked test must never do.
+    """
     if mock_config is None:
         if test_case is not None:
             raise OrchestratorError("A test case needs a mock config: pass --mock-config FILE with --test-case.")
@@ -593,7 +634,8 @@ def _mock_case(mock_config: MockConfig | str | os.PathLike[str] | None, test_cas
         raise MockConfigError(
             f"{config.source}: test case {test_case!r} mocks {', '.join(map(repr, unknown))}, which "
             f"{'is' if len(unknown) == 1 else 'are'} not a Task state of {plan['workflow']!r} "
-            f"(Task states: {', '.join(known) or 'none'}).")
+            f"(Task states: {', '.join(known) or 'none'}); correct the state name in "
+            f"StateMachines.{case.state_machine}.TestCases.{test_case}.")
     return case
 
 
@@ -607,7 +649,7 @@ def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None,
     workflow = _load(wf)
     plan = compile_plan(workflow, os.getcwd())
     store = Store(home)
-    mock = _mock_case(mock_config, test_case, plan)
+    mock = select_test_case(mock_config, test_case, plan)
     execution_name = name or f"{workflow.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     return _drive(store, plan, input, execution_name=execution_name, redrive=None, mock=mock, progress=progress,
                   virtual_time=virtual_time, compute=compute, notice=notice)
@@ -740,16 +782,6 @@ def start_plan(store: Store, plan: Mapping[str, Any], input: Any = None, *, name
     run = LocalRun(store, plan, redrive_count=redrive_count, mock=mock, virtual_time=virtual_time,
                    notice=notice, capacity=capacity)
     return BackgroundRun(run, input, execution_name=name, redrive=redrive, on_end=on_end)
-
-
-def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None) -> dict[str, Any]:
-    """The plan of one plain ASL state machine: no job definitions or functions of a workflow.
-
-        >>> plain_plan("m", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})["main"]
-        'm'
-    """
-    return {"workflow": name, "main": name, "cwd": cwd or os.getcwd(), "definitions": {name: dict(definition)},
-            "job_definitions": {}, "functions": {}, "queues": [], "email": [], "webhook": None}
 
 
 def state_machine_arn(name: str) -> str:
