@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from orchestrator.aws.errors import AwsError, SubstitutionError, aws_call
 from orchestrator.aws.errors import client as make_client
-from orchestrator.compiler import CompileResult, dumps
+from orchestrator.compiler import CompileResult, compact
 from orchestrator.errors import DefinitionError, Problem
 from orchestrator.placeholders import (
     ALERT_TOPIC,
@@ -241,11 +241,12 @@ def deploy(
     # Validate everything before the first write. A child's ARN is not known yet, but it only
     # appears in a Task's Parameters, which validation treats as a plain string.
     for name in order:
-        _validate(sfn, name, dumps(substitute(result.definitions[name], values)))
+        _validate(sfn, name, compact(substitute(result.definitions[name], values)))
     existing = _existing(sfn)
     done: list[Deployed] = []
     for name in order:
-        text = dumps(substitute(result.definitions[name], values))
+        # Sent compact, as the quotas were counted (compiler.quotas.deployed_bytes).
+        text = compact(substitute(result.definitions[name], values))
         digest = content_hash(text, role_arn, user_tags)
         all_tags = [{"key": k, "value": v} for k, v in sorted({**user_tags, HASH_TAG: digest}.items())]
         arn = existing.get(name)
