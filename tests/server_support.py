@@ -57,7 +57,7 @@ def running_server(service: Service, verifier: SigV4Verifier | None = None) -> I
 
 def client(endpoint: str, key: str = "testing", secret: str = "testing") -> Any:
     return boto3.client("stepfunctions", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
-                        aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}))
+                        aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}, inject_host_prefix=False))
 
 
 def create(sfn: Any, name: str, definition: dict[str, Any] | None = None, **extra: Any) -> str:
