@@ -34,7 +34,9 @@ ROLE = "arn:aws:iam::000000000000:role/local"
 @contextmanager
 def running_server(service: Service, verifier: SigV4Verifier | None = None) -> Iterator[str]:
     """Serve ``service`` on 127.0.0.1 (a free port) in a thread; yields the endpoint URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and without
+    # it a response written in two parts waits for a delayed ACK (40 ms a request).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

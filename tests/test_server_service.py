@@ -334,3 +334,38 @@ def test_requests_are_checked_against_the_model(sfn: Any) -> None:
     with pytest.raises(sfn.exceptions.ValidationException, match=r"Value '\*\*\* Sensitive Data Redacted \*\*\*' at 'input' failed to satisfy constraint: "
                        "Member must have length less than or equal to 262144"):
         sfn.start_execution(stateMachineArn=arn, input=json.dumps({"big": "x" * 262144}))
+
+
+MOCKED = {"StartAt": "Call", "States": {
+    "Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+             "Parameters": {"FunctionName": "arn:aws:lambda:us-east-1:000000000000:function:score", "Payload.$": "$"},
+             "ResultSelector": {"score.$": "$.Payload.score"}, "Retry": [
+                 {"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 1, "BackoffRate": 1, "MaxAttempts": 2}],
+             "End": True}}}
+MOCK_CONFIG = {
+    "StateMachines": {"scored": {"TestCases": {"Happy": {"Call": "Scores"}, "Throttled": {"Call": "Throttles"}}}},
+    "MockedResponses": {
+        "Scores": {"0": {"Return": {"StatusCode": 200, "Payload": {"score": 7}}}},
+        "Throttles": {"0-1": {"Throw": {"Error": "Lambda.TooManyRequestsException", "Cause": "slow down"}},
+                      "2": {"Return": {"StatusCode": 200, "Payload": {"score": 1}}}}}}
+
+
+def test_mock_config_test_cases_through_the_arn(tmp_path: Path) -> None:
+    config = tmp_path / "MockConfigFile.json"
+    config.write_text(json.dumps(MOCK_CONFIG))
+    service = Service(home=tmp_path / "home", mock_config=config)
+    try:
+        with running_server(service) as endpoint:
+            sfn = client(endpoint)
+            arn = create(sfn, "scored", MOCKED)
+            happy = wait_done(sfn, sfn.start_execution(stateMachineArn=f"{arn}#Happy")["executionArn"])
+            assert (happy["status"], json.loads(happy["output"])) == ("SUCCEEDED", {"score": 7})
+            assert happy["stateMachineArn"] == arn
+            throttled = wait_done(sfn, sfn.start_execution(stateMachineArn=f"{arn}#Throttled")["executionArn"])
+            assert json.loads(throttled["output"]) == {"score": 1}
+            types = [e["type"] for e in sfn.get_execution_history(executionArn=throttled["executionArn"])["events"]]
+            assert types.count("TaskFailed") == 2
+            with pytest.raises(sfn.exceptions.ValidationException, match="Missing"):
+                sfn.start_execution(stateMachineArn=f"{arn}#Missing")
+    finally:
+        service.close()

@@ -612,11 +612,17 @@ class Service:
                 raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
             handle = start_plan(self.store, plan, input, name=name, mock=mock, capacity=self.capacity,
                                 notice=self._notice, on_end=self._ended)
-            self._runs[handle.arn] = handle
+            self._track(handle)
         if express_sync:
             handle.wait(EXPRESS_MAX_SECONDS)
         row = self.store.execution(handle.arn)
         return {"executionArn": handle.arn, "startDate": _epoch(row.start_date)}
+
+    def _track(self, handle: BackgroundRun) -> None:
+        with self._lock:
+            self._runs[handle.arn] = handle
+        if handle.done:  # it ended before it was tracked: ``_ended`` found nothing to forget
+            self._ended(handle)
 
     def _ended(self, handle: BackgroundRun) -> None:
         with self._lock:
@@ -763,7 +769,7 @@ class Service:
                 raise ServiceError("ExecutionNotRedrivable", str(exc)) from None
             handle = start_plan(self.store, row.plan, row.input, name=row.name, redrive=row,
                                 capacity=self.capacity, notice=self._notice, on_end=self._ended)
-            self._runs[handle.arn] = handle
+            self._track(handle)
         return {"redriveDate": time.time()}
 
     # -- callbacks ----------------------------------------------------------------------------------
