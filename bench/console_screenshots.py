@@ -77,7 +77,9 @@ def write_big_execution(store: Any, tasks: int) -> str:
     stages = max(1, round(tasks / 100))
     definition = _big_definition(stages, 10, 10)
     name = f"big-{stages * 100}"
-    arn = f"arn:aws:states:us-east-1:000000000000:execution:{name}:{name}-run"
+    from orchestrator import arns
+
+    arn = f"arn:aws:states:{arns.REGION}:{arns.ACCOUNT}:execution:{name}:{name}-run"
     t0 = datetime.now(UTC) - timedelta(hours=2)
     iso = lambda at: at.isoformat(timespec="milliseconds")  # noqa: E731
     plan = {"workflow": name, "main": name, "definitions": {name: definition}, "job_definitions": {}, "functions": {}}
