@@ -14,7 +14,13 @@ from aws_fixtures import fake_credentials  # noqa: F401
 from orchestrator import model
 from orchestrator.cli import main
 from orchestrator.local.store import Store
-from orchestrator.scheduler.backfill import BACKFILL_MAX_FIRES, BackfillError, backfill, parse_time, range_fires
+from orchestrator.scheduler.backfill import (
+    BACKFILL_MAX_FIRES,
+    BackfillError,
+    backfill,
+    parse_time,
+    range_fires,
+)
 
 DAY1, DAY4 = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 4, tzinfo=UTC)
 SPEC = """name: nightly
