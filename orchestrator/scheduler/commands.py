@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
@@ -21,6 +21,7 @@ from rich.table import Column, Table
 from orchestrator.errors import OrchestratorError
 from orchestrator.local.store import Store
 from orchestrator.scheduler.backfill import Outcome, Target, backfill, parse_time
+from orchestrator.scheduler.clock import clock_from_env
 from orchestrator.scheduler.core import schedule_from_json, stored_times
 from orchestrator.scheduler.fires import scheduled_time, window_offset
 
@@ -58,7 +59,7 @@ def describe(store: Store, now: datetime, count: int = 3) -> list[dict[str, Any]
 def schedules_list(*, json_output: bool = False, count: int = 3, home: str | os.PathLike[str] | None = None,
                    now: datetime | None = None) -> int:
     store = Store(home)
-    rows = describe(store, now or datetime.now(UTC), count)
+    rows = describe(store, now or clock_from_env().now(), count)  # the clock `serve`'s scheduler reads
     if json_output:
         print(json.dumps({"schedules": rows}, indent=2))
         return 0
@@ -86,7 +87,7 @@ def schedules_pause(workflow: str | None, paused: bool, *, home: str | os.PathLi
     if workflow is None:
         raise ScheduleNotFound(f"name the workflow to {verb}: orchestrator schedules {verb} WORKFLOW")
     store = Store(home)
-    if not store.pause_schedule(workflow, paused, scheduled_time(now or datetime.now(UTC))):
+    if not store.pause_schedule(workflow, paused, scheduled_time(now or clock_from_env().now())):
         known = ", ".join(store.schedules()) or "none yet (start `orchestrator serve`)"
         raise ScheduleNotFound(f"no served schedule for workflow {workflow!r}; served schedules: {known}. "
                                "`orchestrator schedules` lists them")
