@@ -132,12 +132,12 @@ def _relative(path: str) -> str:
 
 
 def run(path: str, input_json: str | None = None, mock_config: str | None = None, test_case: str | None = None,
-        *, workflow: str | None = None) -> int:
+        *, workflow: str | None = None, scheduled_time: str | None = None) -> int:
     """``orchestrator run PATH``: live progress, then a summary; 0 when the execution SUCCEEDED."""
     console = _console()
     wf = select(path, workflow)
     result = run_workflow(wf, parse_execution_input(input_json), mock_config=mock_config, test_case=test_case,
-                          progress=True)
+                          progress=True, scheduled_time=scheduled_time)
     _summary(console, result)
     return 0 if result.succeeded else 1
 
