@@ -161,6 +161,13 @@ def cmd_messages(args: argparse.Namespace) -> int:
     return commands.redeliver_messages(include_failed=args.failed)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from orchestrator.server.serve import serve
+
+    return serve(args.paths, host=args.host, port=args.port, access_key_id=args.access_key_id,
+                 secret_access_key=args.secret_access_key, mock_config=args.mock_config)
+
+
 # -- AWS -------------------------------------------------------------------------------------------
 def cmd_deploy(args: argparse.Namespace) -> int:
     from orchestrator.aws import commands
@@ -222,12 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compiled", action="store_true", help="draw the compiled state machine structure")
     p.add_argument("--workflow", metavar="NAME")
 
-    p = command("run", cmd_run, "Validate, compile and run a workflow on this machine (no AWS needed).")
-    p.add_argument("path", metavar="PATH", help="a .py, .yaml or .json workflow file")
+    p = command("run", cmd_run, "Validate, compile and run a workflow (or plain ASL) on this machine (no AWS needed).")
+    p.add_argument("path", metavar="PATH", help="a .py, .yaml or .json workflow file, or a *.asl.json state machine")
     p.add_argument("--input", default=None, metavar="JSON",
                    help="execution input: JSON text, or @file.json to read it from a file")
     p.add_argument("--mock-config", default=None, metavar="FILE",
-                   help="a Step Functions Local MockConfigFile (JSON)")
+                   help="a Step Functions Local MockConfigFile (JSON; default $SFN_MOCK_CONFIG)")
     p.add_argument("--test-case", default=None, metavar="NAME", help="test case in the mock config")
     p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
     p.add_argument("--scheduled-time", default=None, metavar="T",
@@ -249,6 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("redrive", cmd_redrive,
                 "Finish a failed or interrupted execution; completed tasks are not run again.")
     p.add_argument("execution", metavar="EXECUTION")
+    p = command("serve", cmd_serve, "Serve the Step Functions API on this machine (boto3, the AWS CLI, any SDK).")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="workflow files to serve as state machines")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (not loopback: an access key is required)")
+    p.add_argument("--port", type=int, default=8083)
+    p.add_argument("--access-key-id", default=None, metavar="KEY", help="requests must be SigV4-signed with this key")
+    p.add_argument("--secret-access-key", default=None, metavar="SECRET")
+    p.add_argument("--mock-config", default=None, metavar="FILE",
+                   help="Step Functions Local MockConfigFile (default: $SFN_MOCK_CONFIG)")
+
     p = command("deploy", cmd_deploy,
                 "Compile and create or update the state machines on AWS (boto3; CDK: see infra/).")
     p.add_argument("spec", metavar="SPEC")

@@ -205,7 +205,8 @@ def start(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_tim
           on_event: Callable[[Mapping[str, Any]], None] | None = None, execution_name: str | None = None,
           state_machine_arn: str | None = None, start_time: datetime | None = None,
           role_arn: str | None = None, express: bool = False,
-          on_child_event: Callable[[str, Mapping[str, Any]], None] | None = None) -> Execution:
+          on_child_event: Callable[[str, Mapping[str, Any]], None] | None = None,
+          wait_time_scale: float = 1.0) -> Execution:
     """Validate ``definition`` and start running it; returns at once with an ``Execution``.
 
     ``input`` is a JSON value, already parsed (``None`` means ``{}``, as StartExecution without
@@ -217,7 +218,11 @@ def start(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_tim
     order. A distributed Map runs each item as a child execution with its own ARN and history
     (the parent records only ``MapRunStarted``/``MapRunSucceeded|Failed``, as on AWS); those
     events go to ``on_child_event(child_execution_arn, event)``, each child numbered from 1.
+    ``wait_time_scale`` multiplies Wait states and retry intervals (Step Functions Local's
+    ``WAIT_TIME_SCALE``; 0 waits not at all).
     """
+    if wait_time_scale < 0:
+        raise ValueError(f"wait_time_scale must be 0 or more, got {wait_time_scale}")
     machine = _load(definition)
     validate_definition(machine)
     # A private, JSON-clean copy; a str is a JSON string value, not JSON text to parse.
@@ -233,7 +238,8 @@ def start(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_tim
     rt = Runtime(clock=clock, history=History(clock.now, on_event), integrations=dict(integrations or {}),
                  execution_arn=exec_arn, execution_name=name, state_machine_arn=sm_arn,
                  state_machine_name=sm_name, role_arn=role_arn or DEFAULT_ROLE_ARN,
-                 start_time=clock.now(), input=value, express=express, on_child_event=on_child_event)
+                 start_time=clock.now(), input=value, express=express, on_child_event=on_child_event,
+                 wait_time_scale=wait_time_scale)
     timeout = machine.get("TimeoutSeconds")
     execution = Execution(rt, float(timeout) if timeout is not None else None, machine)
     with _LIVE_LOCK:
@@ -247,10 +253,11 @@ def execute(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_t
             on_event: Callable[[Mapping[str, Any]], None] | None = None, execution_name: str | None = None,
             state_machine_arn: str | None = None, start_time: datetime | None = None,
             role_arn: str | None = None, express: bool = False,
-            on_child_event: Callable[[str, Mapping[str, Any]], None] | None = None) -> ExecutionResult:
+            on_child_event: Callable[[str, Mapping[str, Any]], None] | None = None,
+            wait_time_scale: float = 1.0) -> ExecutionResult:
     """Run ``definition`` to the end and return its result (``start`` + ``wait``)."""
     execution = start(definition, input, virtual_time=virtual_time, integrations=integrations,
                       on_event=on_event, execution_name=execution_name,
                       state_machine_arn=state_machine_arn, start_time=start_time, role_arn=role_arn,
-                      express=express, on_child_event=on_child_event)
+                      express=express, on_child_event=on_child_event, wait_time_scale=wait_time_scale)
     return execution.wait()

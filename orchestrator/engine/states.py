@@ -258,7 +258,7 @@ def with_retries(run: StateRun, attempt: Callable[[int], Outcome], failed_event:
                 if failed_event is not None:
                     run.event(failed_event)
                 raise
-            seconds = retry.delay(retriers[idx], counts[idx], run.rt.rng)
+            seconds = retry.delay(retriers[idx], counts[idx], run.rt.rng) * run.rt.wait_time_scale
             counts[idx] += 1
             n += 1
             run.retry_count = n
@@ -448,7 +448,7 @@ def run_wait(run: StateRun) -> Outcome:
         seconds = _wait_seconds_jsonpath(run, effective)
     if seconds > MAX_WAIT_SECONDS:
         raise StatesError(RUNTIME, "Wait state delay is too long.")
-    if not run.rt.clock.sleep(seconds, run.scope.cancel):
+    if not run.rt.clock.sleep(seconds * run.rt.wait_time_scale, run.scope.cancel):
         raise Cancelled()
     if run.jsonata:
         return run.finish_jsonata(None, has_result=False)
