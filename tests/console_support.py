@@ -11,7 +11,7 @@ from typing import Any
 from orchestrator import model
 from orchestrator.local.store import Store
 
-ACCOUNT_ARN = "arn:aws:states:us-east-1:000000000000"
+ACCOUNT_ARN = "arn:aws:states:us-east-1:123456789012"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 

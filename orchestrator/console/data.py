@@ -20,11 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from orchestrator import model
+from orchestrator import arns, model
 from orchestrator.console.layout import layout_text
 from orchestrator.console.timeline import StateRun, derive_states, epoch_ms
 from orchestrator.errors import OrchestratorError
-from orchestrator.local.batch import ACCOUNT
 from orchestrator.local.store import ExecutionNotFound, Store
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
@@ -213,7 +212,7 @@ def _links(arn: str, state: StateRun, definition_states: Mapping[str, Any]) -> d
 
     try:
         parsed = links.Arn.parse(arn)
-        if parsed.account == ACCOUNT:
+        if parsed.account == arns.ACCOUNT:
             return {}
         found: dict[str, str] = {"execution": links.execution_url(arn)}
         for attempt in state.attempts:
