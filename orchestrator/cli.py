@@ -130,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.local import commands
 
     return commands.run(args.path, args.input, args.mock_config, args.test_case,
-                        workflow=args.workflow)
+                        workflow=args.workflow, scheduled_time=args.scheduled_time)
 
 
 def cmd_executions(args: argparse.Namespace) -> int:
@@ -253,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a Step Functions Local MockConfigFile (JSON; default $SFN_MOCK_CONFIG)")
     p.add_argument("--test-case", default=None, metavar="NAME", help="test case in the mock config")
     p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
+    p.add_argument("--scheduled-time", default=None, metavar="T",
+                   help="the run's logical time, ISO-8601 with a zone (default: now)")
 
     p = command("executions", cmd_executions, "List and inspect local executions.")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
