@@ -19,7 +19,7 @@ import enum
 import re
 from collections.abc import Sequence
 
-from orchestrator import arns, model, placeholders
+from orchestrator import arns, logical_time, model, placeholders
 from orchestrator.compiler import asl
 from orchestrator.errors import CompileError
 from orchestrator.limits import BATCH_JOB_NAME_MAX, BATCH_MIN_ATTEMPT_DURATION, LAMBDA_MAX_TIMEOUT
@@ -185,6 +185,11 @@ def batch_task(
         {"Name": "ORCHESTRATOR_WORKFLOW", "Value": wf.name},
         {"Name": "ORCHESTRATOR_TASK", "Value": task.name},
         {"Name": "ORCHESTRATOR_EXECUTION_ID", "Value.$": "$$.Execution.Id"},
+        # Logical time (contract 5): which run this is, from the input "Wrap input" completed,
+        # so AWS and the local engine give a job the same value. ~110 bytes of the 8 KiB ECS
+        # allows for container overrides.
+        {"Name": logical_time.EXECUTION_NAME_ENV, "Value.$": "$$.Execution.Name"},
+        {"Name": logical_time.ENV, "Value.$": "$.input.scheduled_time"},
     ]
     overrides = asl._drop_empty(
         [
@@ -241,6 +246,15 @@ def batch_task(
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
+def _job_key(job: model.Job) -> tuple[type, str]:
+    """The job by value, not by object: a spec loaded from JSON has a new job object for every
+    task, and keying on identity rendered and measured all 10,000 states one by one. The repr of
+    a job's frozen fields (strings, numbers, enums, tuples, mapping proxies) is exact, and tells 1
+    from 1.0 and True; anything without such a repr shows its id, so at worst is not shared.
+    Cheaper than walking the fields (25 ms for 10,000 jobs, against 230 ms)."""
+    return (type(job), repr(job))
+
+
 # Task fields that never reach the rendered state (``job`` enters the key by identity).
 _NOT_RENDERED = frozenset({"name", "job", "after", "expected_duration"})
 _RENDERED_FIELDS = tuple(f.name for f in dataclasses.fields(model.Task) if f.name not in _NOT_RENDERED)
@@ -271,7 +285,7 @@ def kind_key(task: model.Task) -> tuple[object, ...] | None:
     except TypeError:
         return None
     return (
-        id(task.job),  # the workflow holds every job, so an id is not reused while it compiles
+        _job_key(task.job),
         fields,
         len(task.name),
         task.name[0].isalnum(),  # job_name() prefixes "j" otherwise
