@@ -96,7 +96,7 @@ def second_is_running(sfn: Any, arn: str) -> bool:
 def test_a_project_workflow_through_the_api_then_sigterm_then_redrive(project: Path) -> None:
     server = Server(project, "wf.yaml")
     sfn = server.sfn
-    machine = "arn:aws:states:us-east-1:000000000000:stateMachine:two-steps"
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:two-steps"
     assert [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]] == [machine]
     arn = sfn.start_execution(stateMachineArn=machine, name="api-run")["executionArn"]
     until(lambda: second_is_running(sfn, arn), "the second task to start")
@@ -119,7 +119,7 @@ def test_a_project_workflow_through_the_api_then_sigterm_then_redrive(project: P
 
 def test_the_next_serve_resumes_what_the_last_one_left(project: Path) -> None:
     server = Server(project, "wf.yaml")
-    machine = "arn:aws:states:us-east-1:000000000000:stateMachine:two-steps"
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:two-steps"
     arn = server.sfn.start_execution(stateMachineArn=machine, name="left")["executionArn"]
     until(lambda: second_is_running(server.sfn, arn), "the second task to start")
     assert server.stop() == 0
@@ -140,7 +140,7 @@ def test_orchestrator_run_shows_up_in_the_api(project: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     server = Server(project)
     try:
-        machine = "arn:aws:states:us-east-1:000000000000:stateMachine:two-steps"
+        machine = "arn:aws:states:us-east-1:123456789012:stateMachine:two-steps"
         assert [m["name"] for m in server.sfn.list_state_machines()["stateMachines"]] == ["two-steps"]
         executions = server.sfn.list_executions(stateMachineArn=machine)["executions"]
         assert [e["status"] for e in executions] == ["SUCCEEDED"]

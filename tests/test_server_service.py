@@ -32,7 +32,7 @@ def sfn(service: Service) -> Iterator[Any]:
 
 def test_create_describe_list_update_delete(sfn: Any) -> None:
     arn = create(sfn, "route")
-    assert arn == "arn:aws:states:us-east-1:000000000000:stateMachine:route"
+    assert arn == "arn:aws:states:us-east-1:123456789012:stateMachine:route"
     described = sfn.describe_state_machine(stateMachineArn=arn)
     assert (described["name"], described["status"], described["type"], described["roleArn"]) == (
         "route", "ACTIVE", "STANDARD", ROLE)
@@ -89,7 +89,7 @@ def test_list_state_machines_pages(sfn: Any) -> None:
 def test_start_and_describe_execution(sfn: Any) -> None:
     arn = create(sfn, "route")
     started = sfn.start_execution(stateMachineArn=arn, name="run-1", input=json.dumps({"n": 5}))
-    assert started["executionArn"] == "arn:aws:states:us-east-1:000000000000:execution:route:run-1"
+    assert started["executionArn"] == "arn:aws:states:us-east-1:123456789012:execution:route:run-1"
     done = wait_done(sfn, started["executionArn"])
     assert done["status"] == "SUCCEEDED"
     assert json.loads(done["output"]) == {"n": 5, "size": "big"}
@@ -102,7 +102,7 @@ def test_served_workflows_are_state_machines(service: Service, tmp_path: Path) -
     spec.write_text("name: hello\ntasks:\n  - name: hi\n    batch: {image: 'alpine:3', command: ['true']}\n")
     served = service.serve([spec])
     assert [(s.workflow.name, s.state_machine_arn) for s in service.served_workflows()] == [
-        ("hello", "arn:aws:states:us-east-1:000000000000:stateMachine:hello")]
+        ("hello", "arn:aws:states:us-east-1:123456789012:stateMachine:hello")]
     assert isinstance(served[0].workflow, model.Workflow)
 
 
@@ -237,7 +237,7 @@ def test_redrive_execution_finishes_a_failed_run(sfn: Any, tmp_path: Path) -> No
 def test_task_tokens(sfn: Any) -> None:
     definition = {"StartAt": "Ask", "States": {"Ask": {
         "Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
-        "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:000000000000:asks", "Message.$": "$$.Task.Token"},
+        "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:asks", "Message.$": "$$.Task.Token"},
         "End": True}}}
     arn = create(sfn, "asks", definition)
 
@@ -338,7 +338,7 @@ def test_requests_are_checked_against_the_model(sfn: Any) -> None:
 
 MOCKED = {"StartAt": "Call", "States": {
     "Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-             "Parameters": {"FunctionName": "arn:aws:lambda:us-east-1:000000000000:function:score", "Payload.$": "$"},
+             "Parameters": {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:score", "Payload.$": "$"},
              "ResultSelector": {"score.$": "$.Payload.score"}, "Retry": [
                  {"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 1, "BackoffRate": 1, "MaxAttempts": 2}],
              "End": True}}}

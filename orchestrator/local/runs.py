@@ -40,7 +40,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sys
 import threading
 import time
@@ -51,13 +50,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator import model
+from orchestrator import arns, limits, model, placeholders
+from orchestrator.api import WorkflowLike, workflow_model
 from orchestrator.engine import Execution, ExecutionResult, start
-from orchestrator.engine.integrations import Integration, IntegrationPattern, TaskCall, TaskFailure
+from orchestrator.engine.errors import StatesError
+from orchestrator.engine.integrations import (
+    Integration,
+    IntegrationPattern,
+    TaskCall,
+    TaskFailure,
+    unconfigured,
+)
 from orchestrator.errors import OrchestratorError
 from orchestrator.local.batch import (
-    ACCOUNT,
-    REGION,
     Capacity,
     ComputeEnvironment,
     JobDefinition,
@@ -66,17 +71,18 @@ from orchestrator.local.batch import (
     LocalBatch,
     default_compute,
 )
+from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
-from orchestrator.local.lambda_ import DEFAULT_TIMEOUT, LambdaFunction, LocalLambda
+from orchestrator.local.lambda_ import LambdaFunction, LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
 from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
 from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
+from orchestrator.logical_time import with_scheduled_time
 
-PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 RUNNER_DIED = "Local.RunnerExited"
 # The role a locally registered state machine reports (DescribeStateMachine's roleArn).
-LOCAL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/orchestrator-local"
+LOCAL_ROLE_ARN = arns.role("orchestrator-local")
 # A child execution's last event → its status.
 _CHILD_END = {"ExecutionSucceeded": "SUCCEEDED", "ExecutionFailed": "FAILED", "ExecutionAborted": "ABORTED",
               "ExecutionTimedOut": "TIMED_OUT"}
@@ -93,48 +99,33 @@ class RedriveError(OrchestratorError):
 # -- placeholders and the plan ----------------------------------------------------------------
 
 
-def _safe(name: str) -> str:
-    """The name part of a compiler placeholder (``${Kind_<safe>}``) for ``name``."""
-    from orchestrator.compiler.tasks import placeholder
-
-    text = placeholder("X", name)
-    return text[len("${X_"):-1]
-
-
 def local_arn(placeholder_name: str, workflow: str) -> str:
     """The local fake ARN for a ``${Placeholder}`` (the one helper that builds them).
 
     >>> local_arn("JobQueue_default", "wf")
-    'arn:aws:batch:us-east-1:000000000000:job-queue/default'
+    'arn:aws:batch:us-east-1:123456789012:job-queue/default'
     >>> local_arn("StateMachine_wf-part-2", "wf")
-    'arn:aws:states:us-east-1:000000000000:stateMachine:wf-part-2'
+    'arn:aws:states:us-east-1:123456789012:stateMachine:wf-part-2'
     """
     kind, _, name = placeholder_name.partition("_")
-    base = f"{REGION}:{ACCOUNT}"
-    if kind == "JobQueue":
-        return f"arn:aws:batch:{base}:job-queue/{name}"
-    if kind == "JobDefinition":
-        return f"arn:aws:batch:{base}:job-definition/{name}:1"
-    if kind == "Function":
-        return f"arn:aws:lambda:{base}:function:{name}"
-    if kind == "StateMachine":
-        return f"arn:aws:states:{base}:stateMachine:{name}"
+    if kind == placeholders.JOB_QUEUE:
+        return arns.job_queue(name)
+    if kind == placeholders.JOB_DEFINITION:
+        return arns.job_definition(name)
+    if kind == placeholders.FUNCTION:
+        return arns.function(name)
+    if kind == placeholders.STATE_MACHINE:
+        return arns.state_machine(name)
     if "Topic" in kind:
-        return f"arn:aws:sns:{base}:{workflow}-{name or 'alerts'}"
+        return arns.sns_topic(f"{workflow}-{name or 'alerts'}")
     if "Role" in kind:
-        return f"arn:aws:iam::{ACCOUNT}:role/{name or kind}"
-    return f"arn:aws:local:{base}:{placeholder_name}"
+        return arns.role(name or kind)
+    return arns.local(placeholder_name)
 
 
-def substitute(value: Any, workflow: str) -> Any:
-    """Replace every ``${...}`` in a definition with its local ARN (as CDK definitionSubstitutions)."""
-    if isinstance(value, str):
-        return PLACEHOLDER.sub(lambda m: local_arn(m.group(1), workflow), value)
-    if isinstance(value, list):
-        return [substitute(v, workflow) for v in value]
-    if isinstance(value, dict):
-        return {k: substitute(v, workflow) for k, v in value.items()}
-    return value
+def local_definition(definition: Any, workflow: str) -> Any:
+    """``definition`` with every ``${...}`` replaced by its local ARN (``placeholders.substitute``)."""
+    return placeholders.substitute(definition, lambda key: local_arn(key, workflow))
 
 
 def _env(mapping: Mapping[str, str]) -> dict[str, str]:
@@ -152,7 +143,7 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
     for task in wf.tasks:
         timeout = task.timeout if task.timeout is not None else wf.defaults.timeout
         job = task.job
-        key = _safe(task.name)
+        key = placeholders.safe_name(task.name)
         if task.runs_on == "batch":
             if isinstance(job, model.BatchJob):
                 command, image, vcpus, memory = list(job.command), job.image, job.vcpus, job.memory
@@ -168,12 +159,12 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
         else:
             handler = job.handler if isinstance(job, model.LambdaTask) else getattr(job, "function", "")
             functions[key] = {"name": key, "handler": handler,
-                              "timeout": min(timeout, model.LAMBDA_MAX_TIMEOUT) if timeout is not None
-                              else DEFAULT_TIMEOUT, "memory": job.memory, "environment": _env(job.environment)}
+                              "timeout": min(timeout, limits.LAMBDA_MAX_TIMEOUT) if timeout is not None
+                              else limits.LAMBDA_DEFAULT_TIMEOUT, "memory": job.memory, "environment": _env(job.environment)}
     # Keyed like their ${JobQueue_<name>} placeholders, so a queue name with odd characters matches.
-    queues = [{"name": _safe(q.name), "priority": q.priority, "max_vcpus": q.max_vcpus} for q in wf.queues]
+    queues = [{"name": placeholders.safe_name(q.name), "priority": q.priority, "max_vcpus": q.max_vcpus} for q in wf.queues]
     return {"workflow": wf.name, "main": main, "cwd": cwd,
-            "definitions": {name: substitute(d, wf.name) for name, d in definitions.items()},
+            "definitions": {name: local_definition(d, wf.name) for name, d in definitions.items()},
             "job_definitions": job_definitions, "functions": functions, "queues": queues,
             "email": list(wf.notify.email) if wf.notify else [],
             "webhook": wf.notify.webhook if wf.notify else None}
@@ -191,6 +182,21 @@ def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:
         main_name = next((n for n, d in definitions.items() if d is main), wf.name)
         definitions.setdefault(main_name, main)
     return build_plan(wf, definitions, main_name, cwd)
+
+
+def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None) -> dict[str, Any]:
+    """The plan of one plain ASL state machine (no workflow behind it), for ``run_plan`` and serve.
+
+    It has no job definitions or functions: its Batch and Lambda calls reach the local services
+    with nothing registered, and every other service fails as AWS does without permissions,
+    unless a mock answers it. The definition is kept as given (CreateStateMachine substitutes
+    nothing); ``plain.run_definition`` resolves ``${Placeholder}`` strings of a compiled file first.
+
+        >>> plain_plan("m", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})["main"]
+        'm'
+    """
+    return {"workflow": name, "main": name, "cwd": cwd or os.getcwd(), "definitions": {name: dict(definition)},
+            "job_definitions": {}, "functions": {}, "queues": [], "email": [], "webhook": None}
 
 
 # -- the result --------------------------------------------------------------------------------
@@ -245,6 +251,10 @@ def _jsonable_event(event: Mapping[str, Any]) -> dict[str, Any]:
 EventListener = Callable[[str, dict[str, Any]], None]
 
 
+def _unanswered(call: TaskCall) -> Any:
+    raise unconfigured(call)
+
+
 class LocalRun:
     """The services of one run and the integrations every execution of the run uses."""
 
@@ -253,8 +263,11 @@ class LocalRun:
                  on_event: EventListener | None = None, on_job: JobListener | None = None,
                  notice: Callable[[str], None] | None = None,
                  compute: list[ComputeEnvironment] | None = None,
-                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None) -> None:
+                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None,
+                 fallback: Integration | None = None) -> None:
         self.store = store
+        self.fallback = fallback
+        self.wait_time_scale = wait_time_scale()
         self._on_reuse = on_reuse
         self.plan = plan
         self.redrive_count = redrive_count
@@ -351,7 +364,11 @@ class LocalRun:
     def integrations(self, scope: str, identity: TaskIdentity, arn: str) -> dict[str, Integration]:
         """The services for the execution ``arn``; calls from its distributed Map children come here too."""
         services: dict[str, Integration] = {
-            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox}
+            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox,
+            # Everything else (sqs, dynamodb, events, aws-sdk:*, activities): a mock answers a
+            # mocked state whatever its resource; an unmocked call goes to the forwarding
+            # endpoint when one is set, else fails as AWS does without permissions.
+            "*": self.fallback or _unanswered}
         wrapped = {key: self._wrap(key, service, scope, identity, arn) for key, service in services.items()}
         wrapped["states:startExecution"] = self._wrap("states:startExecution", None, scope, identity, arn)
         return wrapped
@@ -382,9 +399,10 @@ class LocalRun:
                             self._on_reuse(call.state_name)
                         return stored
             if self.mock is not None and self.mock.mocks(call.state_name):
+                # Never sent to the service; stored like any result, so a redrive keeps the mock's answer.
                 try:
-                    result = self.mock.respond(call.state_name)  # stored too: a redrive keeps the mock's answer
-                except TaskFailure:
+                    result = self.mock.answer(call)
+                except (TaskFailure, StatesError):
                     self.mocked.append((int(time.time() * 1000), call.state_name, call.attempt + 1, "FAILED"))
                     raise
                 self.mocked.append((int(time.time() * 1000), call.state_name, call.attempt + 1, "SUCCEEDED"))
@@ -416,8 +434,8 @@ class LocalRun:
         Returns (execution ARN, event id offset, runner start) for ``run_execution(prepared=)``;
         a caller that must answer with a stored execution (StartExecution) does this first.
         """
-        sm_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine}"
-        arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
+        sm_arn = arns.state_machine(machine)
+        arn = arns.execution(sm_arn, name)
         runner_start = process_start_time(os.getpid())
         offset = 0
         if redrive is None:
@@ -439,7 +457,7 @@ class LocalRun:
         ``prepared`` is what ``store_row`` returned when the row was stored beforehand.
         """
         definition = self.plan["definitions"][machine]
-        sm_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine}"
+        sm_arn = arns.state_machine(machine)
         arn, offset, runner_start = prepared or self.store_row(machine, input, name=name, scope=scope,
                                                                parent_arn=parent_arn, redrive=redrive)
         if started is not None:
@@ -466,7 +484,8 @@ class LocalRun:
 
         execution = start(definition, input, virtual_time=self.virtual_time,
                           integrations=self.integrations(scope, identity, arn), on_event=on_event,
-                          on_child_event=on_child_event, execution_name=name, state_machine_arn=sm_arn)
+                          on_child_event=on_child_event, execution_name=name, state_machine_arn=sm_arn,
+                          wait_time_scale=self.wait_time_scale)
         with self._lock:
             self._live[arn] = execution
             pending_stop = self._stops.pop(arn, None)
@@ -550,7 +569,7 @@ class LocalRun:
         child_input = json.loads(raw_input) if isinstance(raw_input, str) else ({} if raw_input is None else raw_input)
         name = str(params.get("Name") or uuid.uuid4())
         if "Name" in params:
-            arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
+            arn = arns.execution(arns.state_machine(machine), name)
             try:
                 self.store.execution(arn)
             except OrchestratorError:
@@ -589,8 +608,7 @@ class LocalRun:
 
 def _logs(store: Store, arn: str) -> dict[str, list[str]]:
     logs: dict[str, list[str]] = {}
-    arns = [arn] + [c.arn for c in store.children(arn)]
-    for a in arns:
+    for a in [arn] + [c.arn for c in store.children(arn)]:
         for job in store.jobs(a):
             logs.setdefault(job["state_name"] or job["job_name"], []).extend(job["log_paths"])
         for inv in store.invocations(a):
@@ -601,17 +619,22 @@ def _logs(store: Store, arn: str) -> dict[str, list[str]]:
     return logs
 
 
-def _load(wf: model.Workflow | str | os.PathLike[str]) -> model.Workflow:
-    if isinstance(wf, model.Workflow):
-        return wf
+def _load(wf: WorkflowLike | str | os.PathLike[str]) -> model.Workflow:
+    if not isinstance(wf, (str, os.PathLike)):
+        return workflow_model(wf, where="run_workflow()", usage="run_workflow({})")
     from orchestrator import spec
 
     loaded: model.Workflow = spec.load(wf)
     return loaded
 
 
-def _mock_case(mock_config: MockConfig | str | os.PathLike[str] | None, test_case: str | None,
-               plan: Mapping[str, Any]) -> MockCase | None:
+def select_test_case(mock_config: MockConfig | str | os.PathLike[str] | None, test_case: str | None,
+                     plan: Mapping[str, Any]) -> MockCase | None:
+    """The test case for one execution of ``plan``'s main state machine (None without a mock config).
+
+    Every state the case mocks must be a Task state of the plan: a typo would otherwise let the
+    real task run, which a mocked test must never do.
+    """
     if mock_config is None:
         if test_case is not None:
             raise OrchestratorError("A test case needs a mock config: pass --mock-config FILE with --test-case.")
@@ -629,21 +652,30 @@ def _mock_case(mock_config: MockConfig | str | os.PathLike[str] | None, test_cas
         raise MockConfigError(
             f"{config.source}: test case {test_case!r} mocks {', '.join(map(repr, unknown))}, which "
             f"{'is' if len(unknown) == 1 else 'are'} not a Task state of {plan['workflow']!r} "
-            f"(Task states: {', '.join(known) or 'none'}).")
+            f"(Task states: {', '.join(known) or 'none'}); correct the state name in "
+            f"StateMachines.{case.state_machine}.TestCases.{test_case}.")
     return case
 
 
-def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None, *,
+def run_workflow(wf: WorkflowLike | str | os.PathLike[str], input: Any = None, *,
                  home: str | os.PathLike[str] | None = None,
                  mock_config: MockConfig | str | os.PathLike[str] | None = None,
                  test_case: str | None = None, progress: bool = False, virtual_time: bool = False,
                  name: str | None = None, compute: list[ComputeEnvironment] | None = None,
-                 notice: Callable[[str], None] | None = None) -> RunResult:
-    """Validate, compile and run a workflow here; the execution is stored under ``home``."""
+                 notice: Callable[[str], None] | None = None,
+                 scheduled_time: str | datetime | None = None) -> RunResult:
+    """Validate, compile and run a workflow (the builder, the model, or a file) here; the execution
+    is stored under ``home``.
+
+    The input (an object) carries ``scheduled_time`` (contract 5): ``scheduled_time`` when given
+    (the local scheduler and ``backfill`` pass the fire time), else the one the input has, else
+    the start time. ISO-8601 text with a zone or an aware datetime; stored as UTC ``...Z``.
+    """
     workflow = _load(wf)
+    input = with_scheduled_time(input, scheduled_time)
     plan = compile_plan(workflow, os.getcwd())
     store = Store(home)
-    mock = _mock_case(mock_config, test_case, plan)
+    mock = select_test_case(mock_config, test_case, plan)
     execution_name = name or f"{workflow.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     return _drive(store, plan, input, execution_name=execution_name, redrive=None, mock=mock, progress=progress,
                   virtual_time=virtual_time, compute=compute, notice=notice)
@@ -652,8 +684,16 @@ def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None,
 def run_plan(plan: Mapping[str, Any], input: Any = None, *, home: str | os.PathLike[str] | None = None,
              name: str | None = None, mock: MockCase | None = None, progress: bool = False,
              virtual_time: bool = False, compute: list[ComputeEnvironment] | None = None,
-             notice: Callable[[str], None] | None = None) -> RunResult:
-    """Run an already built plan (``build_plan``): hand-written definitions, tests, benchmarks."""
+             notice: Callable[[str], None] | None = None,
+             scheduled_time: str | datetime | None = None) -> RunResult:
+    """Run an already built plan (``build_plan``): hand-written definitions, tests, benchmarks.
+
+    ``scheduled_time`` (ISO-8601 with a zone, or an aware datetime) is put in the input as in
+    :func:`run_workflow`; without it the input is passed as it is (a plain ASL definition sees
+    exactly what it was given; a compiled workflow's first state fills in its start time).
+    """
+    if scheduled_time is not None:
+        input = with_scheduled_time(input, scheduled_time)
     execution_name = name or f"{plan['workflow']}-{uuid.uuid4().hex[:12]}"
     return _drive(Store(home), plan, input, execution_name=execution_name, redrive=None, mock=mock,
                   progress=progress, virtual_time=virtual_time, compute=compute, notice=notice)
@@ -777,23 +817,13 @@ def start_plan(store: Store, plan: Mapping[str, Any], input: Any = None, *, name
     return BackgroundRun(run, input, execution_name=name, redrive=redrive, on_end=on_end)
 
 
-def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None) -> dict[str, Any]:
-    """The plan of one plain ASL state machine: no job definitions or functions of a workflow.
-
-        >>> plain_plan("m", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})["main"]
-        'm'
-    """
-    return {"workflow": name, "main": name, "cwd": cwd or os.getcwd(), "definitions": {name: dict(definition)},
-            "job_definitions": {}, "functions": {}, "queues": [], "email": [], "webhook": None}
-
-
 def state_machine_arn(name: str) -> str:
     """The ARN of a local state machine (what ``states:startExecution`` and the API name it by).
 
         >>> state_machine_arn("wf")
-        'arn:aws:states:us-east-1:000000000000:stateMachine:wf'
+        'arn:aws:states:us-east-1:123456789012:stateMachine:wf'
     """
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+    return arns.state_machine(name)
 
 
 def register_plan(store: Store, plan: Mapping[str, Any], *, machine_type: str = "STANDARD") -> list[StateMachineRow]:

@@ -82,6 +82,9 @@ def serve(paths: Sequence[str], *, host: str = DEFAULT_HOST, port: int = DEFAULT
     service = Service(home=home, mock_config=config, notice=say)
     served = service.serve(paths)
     resumed = service.resume()
+    from orchestrator.scheduler import Scheduler
+
+    scheduler = Scheduler(service, service.store, notice=say)  # fires the served workflows' schedules
     app = create_app(service, verifier=verifier)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                            lifespan="off"))
@@ -105,8 +108,10 @@ def serve(paths: Sequence[str], *, host: str = DEFAULT_HOST, port: int = DEFAULT
     # 5 ms keeps a busy execution from holding up the answer to an unrelated request.
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     try:
+        scheduler.start()
         server.run()
     finally:
+        scheduler.stop()
         marked = service.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

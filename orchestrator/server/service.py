@@ -16,7 +16,7 @@ local Batch capacity.
     >>> import tempfile, json
     >>> service = Service(home=tempfile.mkdtemp())
     >>> arn = service.call("CreateStateMachine", {
-    ...     "name": "hello", "roleArn": "arn:aws:iam::000000000000:role/r",
+    ...     "name": "hello", "roleArn": "arn:aws:iam::123456789012:role/r",
     ...     "definition": json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})}
     ...     )["stateMachineArn"]
     >>> run = service.start_execution({"stateMachineArn": arn, "name": "first", "input": '{"a": 1}'})
@@ -45,6 +45,7 @@ from orchestrator import model
 from orchestrator.engine import StatesError, send_task_failure, send_task_heartbeat, send_task_success
 from orchestrator.engine.validate import validate_definition
 from orchestrator.errors import DefinitionError, OrchestratorError
+from orchestrator.limits import STATE_MACHINE_NAME_MAX, TAGS_MAX
 from orchestrator.local.batch import Capacity, ComputeEnvironment
 from orchestrator.local.mocks import MockCase, MockConfig
 from orchestrator.local.runs import (
@@ -56,13 +57,14 @@ from orchestrator.local.runs import (
     plain_plan,
     reconcile,
     register_plan,
+    select_test_case,
     start_plan,
     state_machine_arn,
 )
 from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
 from orchestrator.server.errors import ServiceError
 from orchestrator.server.shapes import ApiModel
-from orchestrator.spec.checks import STATE_MACHINE_NAME_FORBIDDEN, TAGS_MAX
+from orchestrator.spec.checks import STATE_MACHINE_NAME_FORBIDDEN
 
 # Step Functions' page sizes: maxResults 0 (or none) means the default of 100, at most 1000.
 DEFAULT_PAGE = 100
@@ -110,8 +112,8 @@ def _arn_parts(arn: str, kinds: Sequence[str]) -> list[str]:
 
 
 def _check_name(name: str, what: str) -> None:
-    if not name or len(name) > 80 or STATE_MACHINE_NAME_FORBIDDEN.search(name):
-        raise ServiceError("InvalidName", f"Invalid Name: '{name}' ({what} names are 1-80 characters without "
+    if not name or len(name) > STATE_MACHINE_NAME_MAX or STATE_MACHINE_NAME_FORBIDDEN.search(name):
+        raise ServiceError("InvalidName", f"Invalid Name: '{name}' ({what} names are 1-{STATE_MACHINE_NAME_MAX} characters without "
                            "whitespace, brackets, wildcards, \"#%\\^|~`$&,;:/ or control characters)")
 
 
@@ -566,7 +568,8 @@ class Service:
 
     # -- executions ---------------------------------------------------------------------------------
 
-    def _mock(self, machine: StateMachineRow, test_case: str | None) -> MockCase | None:
+    def _mock(self, plan: Mapping[str, Any], test_case: str | None) -> MockCase | None:
+        """The mock config's test case for ``<stateMachineArn>#<TestCase>`` (Step Functions Local)."""
         if test_case is None:
             return None
         if self.mock_config is None:
@@ -574,7 +577,7 @@ class Service:
                                f"Test case {test_case!r} asked for, but no mock config is loaded: start the server "
                                "with --mock-config FILE or SFN_MOCK_CONFIG=FILE")
         try:
-            return self.mock_config.case(machine.name, test_case)
+            return select_test_case(self.mock_config, test_case, plan)
         except OrchestratorError as exc:
             raise ServiceError("ValidationException", str(exc)) from None
 
@@ -593,10 +596,10 @@ class Service:
             input = json.loads(raw) if raw is not None else {}
         except ValueError as exc:
             raise ServiceError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'") from None
-        mock = self._mock(machine, test_case or None)
         plan = dict(machine.plan or plain_plan(machine.name, json.loads(definition_text)))
         if definition_text != machine.definition:  # a version or an alias: run that definition
             plan["definitions"] = {**plan["definitions"], machine.name: json.loads(definition_text)}
+        mock = self._mock(plan, test_case or None)
         arn = f"{machine.arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
         with self._lock:
             if self._closed:
