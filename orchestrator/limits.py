@@ -5,3 +5,6 @@ to disagree.
 """
 
 from __future__ import annotations
+
+# Step Functions StartExecution: an execution name is 1-80 characters.
+EXECUTION_NAME_MAX = 80

@@ -69,6 +69,10 @@ class Jitter(enum.StrEnum):
 
 OverlapPolicy = Literal["skip", "allow", "queue"]
 CatchUp = Literal["none", "latest", "all"]
+# The local scheduler: at most this many missed fires are started after downtime unless a
+# schedule says otherwise, and never more than the maximum (a bound on one wake-up's work).
+CATCH_UP_LIMIT_DEFAULT = 100
+CATCH_UP_LIMIT_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,7 +189,9 @@ class Schedule:
 
     ``flexible_window`` is minutes (EventBridge Scheduler's FlexibleTimeWindow); ``overlap`` says
     what happens when a run is still going at the next fire time; ``catch_up`` what the local
-    scheduler does with fire times missed while it was down.
+    scheduler does with fire times missed while it was down: ``"latest"`` starts the last one,
+    ``"all"`` each, but never more than ``catch_up_limit`` of them and none scheduled more than
+    ``starting_deadline`` seconds ago (``None``: no age limit).
     """
 
     expression: str
@@ -193,6 +199,8 @@ class Schedule:
     flexible_window: int | None = None
     overlap: OverlapPolicy = "skip"
     catch_up: CatchUp = "none"
+    catch_up_limit: int = CATCH_UP_LIMIT_DEFAULT
+    starting_deadline: int | None = None
     enabled: bool = True
 
 

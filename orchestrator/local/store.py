@@ -115,6 +115,47 @@ CREATE TABLE IF NOT EXISTS task_results (
 );
 """
 
+# -- scheduler tables (orchestrator.scheduler) begin ----------------------------------------------
+# schedules: one row per served schedule. ``last_fire`` is the scheduled time of the last fire
+# handled (started, skipped or given up), so a restart neither misses nor doubles one; ``anchor``
+# is where counting starts (first seen, edited, re-enabled or resumed: a gap is never backfilled
+# by itself) and a rate's first fire; ``generation`` changes with it, so a running scheduler sees
+# a reset made by another process. schedule_fires: one row per fire ever claimed, its primary key
+# the reason two schedulers on one store start a fire at most once.
+_SCHEDULER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schedules (
+    workflow TEXT PRIMARY KEY,
+    state_machine_arn TEXT NOT NULL,
+    expression TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    schedule TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0,
+    anchor TEXT NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0,
+    last_fire TEXT,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS schedule_fires (
+    workflow TEXT NOT NULL,
+    scheduled_time TEXT NOT NULL,
+    execution_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    owner_pid INTEGER,
+    owner_start TEXT,
+    execution_arn TEXT,
+    detail TEXT,
+    updated TEXT NOT NULL,
+    PRIMARY KEY (workflow, scheduled_time)
+);
+CREATE INDEX IF NOT EXISTS schedule_fires_status ON schedule_fires (status);
+"""
+_SCHEDULE_COLS = ("workflow", "state_machine_arn", "expression", "timezone", "schedule", "enabled", "paused",
+                  "anchor", "generation", "last_fire", "updated")
+_FIRE_COLS = ("workflow", "scheduled_time", "execution_name", "status", "owner_pid", "owner_start",
+              "execution_arn", "detail", "updated")
+# -- scheduler tables end ------------------------------------------------------------------------
+
 
 class StoreError(OrchestratorError):
     """The store cannot be opened (an unwritable directory, a file that is not SQLite)."""
@@ -182,6 +223,7 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEDULER_SCHEMA)
             self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"Cannot open the local store {self.path}: {exc}. Point {HOME_ENV} at a writable "
@@ -422,6 +464,112 @@ class Store:
             "SELECT target, attempt, status, error FROM deliveries WHERE message_id=? ORDER BY rowid",
             (message_id,))
         return [dict(zip(("target", "attempt", "status", "error"), r, strict=True)) for r in rows]
+
+    # -- schedules (orchestrator.scheduler) ---------------------------------------------------
+    # Dates are ISO-8601 UTC strings of one width, so SQL compares them as times.
+
+    def schedules(self) -> dict[str, dict[str, Any]]:
+        rows = self._query(f"SELECT {', '.join(_SCHEDULE_COLS)} FROM schedules ORDER BY workflow")
+        return {r[0]: dict(zip(_SCHEDULE_COLS, r, strict=True)) for r in rows}
+
+    def register_schedule(self, *, workflow: str, state_machine_arn: str, expression: str, timezone: str,
+                          schedule: str, enabled: bool, now: str) -> dict[str, Any]:
+        """The schedule's row, created if new; reset (anchor now, no last fire, next generation)
+        when its expression, time zone or state machine changed or it was re-enabled. Conditional
+        writes, so two schedulers seeing the same change agree on one anchor."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO schedules (workflow, state_machine_arn, expression, timezone, schedule,"
+                " enabled, anchor, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (workflow, state_machine_arn, expression, timezone, schedule, int(enabled), now, now))
+            db.execute(
+                "UPDATE schedules SET anchor=?, last_fire=NULL, generation=generation+1, updated=?"
+                " WHERE workflow=? AND (expression<>? OR timezone<>? OR state_machine_arn<>?"
+                " OR (enabled=0 AND ?=1))",
+                (now, now, workflow, expression, timezone, state_machine_arn, int(enabled)))
+            db.execute(
+                "UPDATE schedules SET state_machine_arn=?, expression=?, timezone=?, schedule=?, enabled=?"
+                " WHERE workflow=?", (state_machine_arn, expression, timezone, schedule, int(enabled), workflow))
+            row = db.execute(f"SELECT {', '.join(_SCHEDULE_COLS)} FROM schedules WHERE workflow=?",
+                             (workflow,)).fetchone()
+        return dict(zip(_SCHEDULE_COLS, row, strict=True))
+
+    def pause_schedule(self, workflow: str, paused: bool, now: str) -> bool:
+        """Pause, or resume from now on (the paused gap is not caught up); False if unknown."""
+        with self._tx() as db:
+            if paused:
+                cursor = db.execute("UPDATE schedules SET paused=1, updated=? WHERE workflow=?", (now, workflow))
+            else:
+                cursor = db.execute(
+                    "UPDATE schedules SET paused=0, anchor=?, last_fire=NULL, generation=generation+1, updated=?"
+                    " WHERE workflow=? AND paused=1", (now, now, workflow))
+                if not cursor.rowcount:
+                    cursor = db.execute("SELECT 1 FROM schedules WHERE workflow=?", (workflow,))
+                    return cursor.fetchone() is not None
+        return bool(cursor.rowcount)
+
+    def claim_fires(self, workflow: str, generation: int, fires: list[tuple[str, str]], last_fire: str,
+                    *, owner_pid: int, owner_start: str | None, now: str) -> list[str]:
+        """Claim ``fires`` (scheduled time, execution name) and move ``last_fire`` forward, in one
+        transaction; the scheduled times this caller won (another scheduler may hold the rest).
+        Nothing is claimed when the schedule was reset since ``generation`` was read."""
+        won: list[str] = []
+        with self._tx() as db:
+            current = db.execute("SELECT generation FROM schedules WHERE workflow=?", (workflow,)).fetchone()
+            if current is None or current[0] != generation:
+                return won
+            for scheduled_time, name in fires:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO schedule_fires (workflow, scheduled_time, execution_name, status,"
+                    " owner_pid, owner_start, updated) VALUES (?, ?, ?, 'CLAIMED', ?, ?, ?)",
+                    (workflow, scheduled_time, name, owner_pid, owner_start, now))
+                if cursor.rowcount:
+                    won.append(scheduled_time)
+            db.execute("UPDATE schedules SET last_fire=? WHERE workflow=? AND (last_fire IS NULL OR last_fire<?)",
+                       (last_fire, workflow, last_fire))
+        return won
+
+    def take_fire(self, workflow: str, scheduled_time: str, *, status: str, owner: tuple[int, str | None] | None,
+                  owner_pid: int, owner_start: str | None, now: str) -> bool:
+        """Move a fire in ``status`` (and held by ``owner``, when given) to CLAIMED by this caller;
+        False if another caller took it first."""
+        sql = ("UPDATE schedule_fires SET status='CLAIMED', owner_pid=?, owner_start=?, updated=?"
+               " WHERE workflow=? AND scheduled_time=? AND status=?")
+        args: tuple[Any, ...] = (owner_pid, owner_start, now, workflow, scheduled_time, status)
+        if owner is not None:
+            sql += " AND owner_pid IS ? AND owner_start IS ?"
+            args += owner
+        with self._tx() as db:
+            return bool(db.execute(sql, args).rowcount)
+
+    def finish_fire(self, workflow: str, scheduled_time: str, *, status: str, now: str,
+                    execution_arn: str | None = None, detail: str | None = None) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE schedule_fires SET status=?, execution_arn=COALESCE(?, execution_arn), detail=?,"
+                       " updated=? WHERE workflow=? AND scheduled_time=?",
+                       (status, execution_arn, detail, now, workflow, scheduled_time))
+
+    def schedule_fires(self, workflow: str | None = None, *, statuses: tuple[str, ...] = (),
+                       limit: int | None = None) -> list[dict[str, Any]]:
+        """Fires oldest first (newest first with ``limit``: the last ``limit``)."""
+        where, args = [], []
+        if workflow is not None:
+            where.append("workflow=?")
+            args.append(workflow)
+        if statuses:
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            args.extend(statuses)
+        sql = f"SELECT {', '.join(_FIRE_COLS)} FROM schedule_fires"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY scheduled_time" + (f" DESC LIMIT {int(limit)}" if limit is not None else "")
+        return [dict(zip(_FIRE_COLS, r, strict=True)) for r in self._query(sql, tuple(args))]
+
+    def execution_named(self, workflow: str, name: str) -> ExecutionRow | None:
+        """The top-level execution of ``workflow`` called ``name`` (names are unique per machine)."""
+        rows = self._query(f"SELECT {_EXEC_COLS} FROM executions WHERE workflow=? AND name=? AND parent_arn IS NULL",
+                           (workflow, name))
+        return _row(rows[0]) if rows else None
 
 
 _EXEC_COLS = ("arn, name, state_machine_arn, workflow, parent_arn, scope, status, input, output, error, cause,"

@@ -183,6 +183,27 @@ def check_schedule(ctx: Context) -> None:
         window = schedule.get("flexible_window")
         if window is not None and not isinstance(window, bool):
             check_flexible_window(ctx, window)
+        check_catch_up(ctx, schedule)
+
+
+# A missed fire is "late" after a minute (EventBridge Scheduler's precision), so a deadline under
+# that would drop fires that are merely on time.
+STARTING_DEADLINE_MIN = 60
+
+
+def check_catch_up(ctx: Context, schedule: dict[str, Any]) -> None:
+    deadline = schedule.get("starting_deadline")
+    if deadline is not None and not isinstance(deadline, bool):
+        seconds = check_duration(ctx, ("schedule", "starting_deadline"), deadline)
+        if seconds is not None and seconds < STARTING_DEADLINE_MIN:
+            ctx.add(("schedule", "starting_deadline"),
+                    f"starting_deadline must be at least {STARTING_DEADLINE_MIN} seconds (a fire is on time "
+                    f"within its minute); got {show(deadline)}", 'starting_deadline: "1h"')
+    extra = [key for key in ("catch_up_limit", "starting_deadline") if key in schedule]
+    if extra and schedule.get("catch_up", "none") == "none":
+        ctx.add(("schedule", extra[0]),
+                f"{extra[0]} bounds catching up, but catch_up is 'none', so nothing is caught up",
+                f'catch_up: all  # or latest; or leave {extra[0]} out')
 
 
 def check_flexible_window(ctx: Context, window: Any) -> None:
