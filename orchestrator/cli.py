@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -129,8 +130,17 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.local import commands
 
+    _containers(args)
     return commands.run(args.path, args.input, args.mock_config, args.test_case,
                         workflow=args.workflow)
+
+
+def _containers(args: argparse.Namespace) -> None:
+    # The flag and the environment variable are one setting; the flag wins (see local.images).
+    if getattr(args, "containers", None):
+        from orchestrator.local.images import CONTAINERS_ENV
+
+        os.environ[CONTAINERS_ENV] = args.containers
 
 
 def cmd_executions(args: argparse.Namespace) -> int:
@@ -230,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a Step Functions Local MockConfigFile (JSON)")
     p.add_argument("--test-case", default=None, metavar="NAME", help="test case in the mock config")
     p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
+    p.add_argument("--containers", choices=("auto", "always", "never"), default=None,
+                   help="Batch jobs in their containers: auto (default; when the engine answers and the image "
+                        "can be had), always, never (ORCHESTRATOR_CONTAINERS)")
 
     p = command("executions", cmd_executions, "List and inspect local executions.")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
