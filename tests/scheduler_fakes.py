@@ -10,6 +10,7 @@ from typing import Any
 
 from orchestrator import model
 from orchestrator.scheduler import VirtualClock
+from orchestrator.server.errors import ServiceError
 
 
 @dataclass(frozen=True)
@@ -18,19 +19,13 @@ class Served:
     state_machine_arn: str
 
 
-class ApiError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 def workflow(name: str = "hourly", **schedule: Any) -> model.Workflow:
     return model.Workflow(name=name, schedule=model.Schedule(**schedule), tasks=(
         model.Task(name="t", job=model.BatchJob(image="alpine:3", command=("true",))),))
 
 
 def machine_arn(name: str) -> str:
-    return f"arn:aws:states:us-east-1:000000000000:stateMachine:{name}"
+    return f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}"
 
 
 @dataclass
@@ -56,7 +51,7 @@ class FakeService:
     def start_execution(self, request: Mapping[str, Any]) -> dict[str, Any]:
         name = str(request["name"])
         if name in self._runs:
-            raise ApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{name}'")
+            raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{name}'")
         now = self.clock.now()
         self._runs[name] = (str(request["stateMachineArn"]), now)
         self.started.append(Started(name, json.loads(request["input"])["scheduled_time"], now))
