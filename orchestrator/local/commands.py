@@ -134,7 +134,7 @@ def _relative(path: str) -> str:
 
 
 def run(path: str, input_json: str | None = None, mock_config: str | None = None, test_case: str | None = None,
-        *, workflow: str | None = None) -> int:
+        *, workflow: str | None = None, aws_endpoint: str | None = None) -> int:
     """``orchestrator run PATH``: live progress, then a summary; 0 when the execution SUCCEEDED.
 
     PATH is a workflow (``.py``, ``.yaml``, ``.json`` spec) or a plain ASL definition
@@ -149,8 +149,11 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
             raise OrchestratorError(f"{path} is one state machine definition; --workflow picks a workflow "
                                     "from a file that defines several, so leave it out.")
         result = run_definition(path, parse_execution_input(input_json), mock_config=mock_config,
-                                test_case=test_case, progress=True)
+                                test_case=test_case, aws_endpoint=aws_endpoint, progress=True)
     else:
+        if aws_endpoint is not None:
+            raise OrchestratorError(f"--aws-endpoint is for plain ASL machines (*.asl.json); {path} is a "
+                                    "workflow, whose tasks run on the local Batch, Lambda and SNS.")
         wf = select(path, workflow)
         result = run_workflow(wf, parse_execution_input(input_json), mock_config=mock_config,
                               test_case=test_case, progress=True)
