@@ -30,7 +30,7 @@ def workflow(name: str = "hourly", **schedule: Any) -> model.Workflow:
 
 
 def machine_arn(name: str) -> str:
-    return f"arn:aws:states:us-east-1:000000000000:stateMachine:{name}"
+    return f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}"
 
 
 @dataclass

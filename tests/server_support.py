@@ -28,7 +28,7 @@ PASS_CHOICE = {
         "Small": {"Type": "Pass", "Result": "small", "ResultPath": "$.size", "End": True},
     },
 }
-ROLE = "arn:aws:iam::000000000000:role/local"
+ROLE = "arn:aws:iam::123456789012:role/local"
 
 
 @contextmanager

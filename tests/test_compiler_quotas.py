@@ -18,7 +18,7 @@ from compiler_support import (
     task_states,
 )
 
-from orchestrator import model
+from orchestrator import limits, model
 from orchestrator.compiler import CompileResult, child_name, compile_workflow, quotas
 from orchestrator.errors import CompileError
 
@@ -80,9 +80,9 @@ class TestSplitting:
         wf, result = split
         assert result.main == "big" and len(result.definitions) > 2
         for report in result.report.machines:
-            assert report.events <= quotas.MAX_HISTORY_EVENTS, report
-            assert report.bytes <= quotas.MAX_DEFINITION_BYTES, report
-            assert len(report.name) <= quotas.STATE_MACHINE_NAME_MAX
+            assert report.events <= limits.MAX_HISTORY_EVENTS, report
+            assert report.bytes <= limits.MAX_DEFINITION_BYTES, report
+            assert len(report.name) <= limits.STATE_MACHINE_NAME_MAX
         assert sorted(task_states(result)) == sorted(t.name for t in wf.tasks)
         assert_dependencies_hold(wf, result)
 
@@ -203,5 +203,5 @@ def test_parallels_nested_hundreds_deep_compile_and_split() -> None:
     result = compile_workflow(wf)
     assert sys.getrecursionlimit() == limit
     assert 1 < len(result.definitions) < 60
-    assert all(m.bytes <= quotas.MAX_DEFINITION_BYTES for m in result.report.machines)
+    assert all(m.bytes <= limits.MAX_DEFINITION_BYTES for m in result.report.machines)
     assert sorted(task_states(result)) == sorted(t.name for t in wf.tasks)

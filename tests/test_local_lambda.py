@@ -49,13 +49,13 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLambda:
 def invoke_call(params: dict[str, object]) -> TaskCall:
     return TaskCall(resource="arn:aws:states:::lambda:invoke", service="lambda", action="invoke",
                     pattern=IntegrationPattern.REQUEST_RESPONSE, sync_version=None, parameters=params,
-                    state_name="t", execution_arn="arn:aws:states:us-east-1:000000000000:execution:wf:e",
+                    state_name="t", execution_arn="arn:aws:states:us-east-1:123456789012:execution:wf:e",
                     context={}, timeout_seconds=None, heartbeat_seconds=None, attempt=0,
                     cancel=threading.Event(), clock=RealClock())
 
 
 def test_invoke_result_has_the_lambda_invoke_integration_shape(service: LocalLambda) -> None:
-    out = service(invoke_call({"FunctionName": "arn:aws:lambda:us-east-1:000000000000:function:echo",
+    out = service(invoke_call({"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:echo",
                                "Payload": {"a": 1}}))
     assert set(out) == {"ExecutedVersion", "Payload", "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"}
     assert out["StatusCode"] == 200 and out["ExecutedVersion"] == "$LATEST"
@@ -64,7 +64,7 @@ def test_invoke_result_has_the_lambda_invoke_integration_shape(service: LocalLam
     assert payload["event"] == {"a": 1}
     assert payload["request"] == out["SdkResponseMetadata"]["RequestId"]
     assert (payload["name"], payload["memory"], payload["env"]) == ("echo", 256, "hi")
-    assert payload["arn"] == "arn:aws:lambda:us-east-1:000000000000:function:echo"
+    assert payload["arn"] == "arn:aws:lambda:us-east-1:123456789012:function:echo"
     assert payload["remaining"] is True
     assert "[$LATEST]" in payload["stream"]
 
@@ -102,14 +102,14 @@ def test_unserialisable_result_is_a_marshal_error(service: LocalLambda) -> None:
 
 
 def test_unknown_function_is_resource_not_found(service: LocalLambda) -> None:
-    with pytest.raises(TaskFailure, match="Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope"):
+    with pytest.raises(TaskFailure, match="Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope"):
         service.invoke("nope", {})
 
 
 def test_logs_have_lambda_framing_and_prints(service: LocalLambda) -> None:
     with pytest.raises(TaskFailure):
         service(invoke_call({"FunctionName": "boom", "Payload": {}}))
-    (inv,) = service.store.invocations("arn:aws:states:us-east-1:000000000000:execution:wf:e")
+    (inv,) = service.store.invocations("arn:aws:states:us-east-1:123456789012:execution:wf:e")
     text = Path(inv["log_path"]).read_text()
     assert "START RequestId: " + inv["request_id"] in text
     assert "about to fail" in text and "REPORT RequestId: " in text

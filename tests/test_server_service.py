@@ -32,7 +32,7 @@ def sfn(service: Service) -> Iterator[Any]:
 
 def test_create_describe_list_update_delete(sfn: Any) -> None:
     arn = create(sfn, "route")
-    assert arn == "arn:aws:states:us-east-1:000000000000:stateMachine:route"
+    assert arn == "arn:aws:states:us-east-1:123456789012:stateMachine:route"
     described = sfn.describe_state_machine(stateMachineArn=arn)
     assert (described["name"], described["status"], described["type"], described["roleArn"]) == (
         "route", "ACTIVE", "STANDARD", ROLE)
@@ -89,7 +89,7 @@ def test_list_state_machines_pages(sfn: Any) -> None:
 def test_start_and_describe_execution(sfn: Any) -> None:
     arn = create(sfn, "route")
     started = sfn.start_execution(stateMachineArn=arn, name="run-1", input=json.dumps({"n": 5}))
-    assert started["executionArn"] == "arn:aws:states:us-east-1:000000000000:execution:route:run-1"
+    assert started["executionArn"] == "arn:aws:states:us-east-1:123456789012:execution:route:run-1"
     done = wait_done(sfn, started["executionArn"])
     assert done["status"] == "SUCCEEDED"
     assert json.loads(done["output"]) == {"n": 5, "size": "big"}
@@ -102,5 +102,5 @@ def test_served_workflows_are_state_machines(service: Service, tmp_path: Path) -
     spec.write_text("name: hello\ntasks:\n  - name: hi\n    batch: {image: 'alpine:3', command: ['true']}\n")
     served = service.serve([spec])
     assert [(s.workflow.name, s.state_machine_arn) for s in service.served_workflows()] == [
-        ("hello", "arn:aws:states:us-east-1:000000000000:stateMachine:hello")]
+        ("hello", "arn:aws:states:us-east-1:123456789012:stateMachine:hello")]
     assert isinstance(served[0].workflow, model.Workflow)

@@ -24,12 +24,13 @@ from dataclasses import dataclass, replace
 from orchestrator import model
 from orchestrator.compiler import alerts, asl, sp
 from orchestrator.compiler.tasks import child_task, render_task, result_path
+from orchestrator.limits import MAX_INTRINSIC_NESTING
 
 WRAP = "Wrap input"
 RETURN = "Return results"
 # A merge of n branch results nests ceil(log2 n) JsonMerge calls; Step Functions allows at most
 # 10 nested intrinsics in one field, so wider Parallels are regrouped into Parallels of Parallels.
-MAX_BRANCHES = 2 ** (asl.MAX_INTRINSIC_NESTING - 2)  # log2 merges + 1 ArrayGetItem <= 10
+MAX_BRANCHES = 2 ** (MAX_INTRINSIC_NESTING - 2)  # log2 merges + 1 ArrayGetItem <= 10
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator import arns
 from orchestrator.engine.clock import Clock
 
 
@@ -141,7 +142,7 @@ _ACCESS_DENIED: dict[str, tuple[str, str, str]] = {
 # With no worker configured an activity does not exist here; AWS fails such a task this way.
 ACTIVITY_MISSING = "The activity {resource} does not exist."
 
-DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/StepFunctionsExecutionRole"
+DEFAULT_ROLE_ARN = arns.role("StepFunctionsExecutionRole")
 
 
 def request_target(parameters: Any) -> str:
@@ -173,10 +174,8 @@ def unconfigured(call: TaskCall) -> TaskFailure:
 
 def access_denied(parsed: ParsedResource, target: str, role_arn: str) -> TaskFailure:
     """The failure AWS reports when the execution role may not call ``parsed``'s service."""
-    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else "123456789012"
     role = role_arn.rsplit("/", 1)[-1]
-    session = uuid.uuid4().hex[:32]
-    principal = f"arn:aws:sts::{account}:assumed-role/{role}/{session}"
+    principal = arns.assumed_role(role, uuid.uuid4().hex[:32], account=arns.account_of(role_arn))
     service = parsed.service.removeprefix("aws-sdk:")
     error, iam_action, sdk = _ACCESS_DENIED.get(
         service, (f"{service.capitalize()}.AccessDeniedException", f"{service}:{parsed.action}",

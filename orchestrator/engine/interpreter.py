@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orchestrator import arns
+
 # Importing these modules registers their state handlers.
 from orchestrator.engine import concurrency as _concurrency  # noqa: F401
 from orchestrator.engine import task as _task  # noqa: F401
@@ -31,8 +33,6 @@ from orchestrator.engine.runtime import Cancelled, Runtime, Scope
 from orchestrator.engine.states import JSONPATH, run_machine
 from orchestrator.engine.validate import validate_definition
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 DEFAULT_STATE_MACHINE_NAME = "LocalStateMachine"
 
 
@@ -228,13 +228,10 @@ def start(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_tim
     # A private, JSON-clean copy; a str is a JSON string value, not JSON text to parse.
     value = json.loads(json.dumps({} if input is None else input))
     clock: Clock = VirtualClock(start_time) if virtual_time else RealClock(start_time)
-    sm_arn = state_machine_arn or f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{DEFAULT_STATE_MACHINE_NAME}"
+    sm_arn = state_machine_arn or arns.state_machine(DEFAULT_STATE_MACHINE_NAME)
     sm_name = sm_arn.rsplit(":", 1)[-1]
     name = execution_name or str(uuid.uuid4())
-    parts = sm_arn.split(":")
-    prefix = ":".join(parts[:5]) if len(parts) >= 7 else f"arn:aws:states:{REGION}:{ACCOUNT}"
-    exec_arn = (f"{prefix}:express:{sm_name}:{name}:{uuid.uuid4()}" if express
-                else f"{prefix}:execution:{sm_name}:{name}")
+    exec_arn = arns.express_execution(sm_arn, name, str(uuid.uuid4())) if express else arns.execution(sm_arn, name)
     rt = Runtime(clock=clock, history=History(clock.now, on_event), integrations=dict(integrations or {}),
                  execution_arn=exec_arn, execution_name=name, state_machine_arn=sm_arn,
                  state_machine_name=sm_name, role_arn=role_arn or DEFAULT_ROLE_ARN,

@@ -15,19 +15,13 @@ from typing import Any
 from orchestrator.engine import choice, dataflow, intrinsics, retry
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
-from orchestrator.engine.history import MAX_HISTORY_EVENTS
 from orchestrator.engine.runtime import Cancelled, Runtime, Scope
 from orchestrator.engine.values import json_type
+from orchestrator.limits import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, MAX_WAIT_SECONDS
 
 JSONPATH = "JSONPath"
 JSONATA = "JSONata"
 
-# AWS quota: a state's input or output may be at most 256 KiB of UTF-8 JSON.
-MAX_PAYLOAD_BYTES = 256 * 1024
-# AWS rejects Wait delays that overflow a signed 32-bit count of seconds.
-MAX_WAIT_SECONDS = 2**31 - 1
-# AWS: Wait "Seconds" must be at most 99999999.
-MAX_WAIT_SECONDS_FIELD = 99_999_999
 
 
 class FailStateError(StatesError):

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from orchestrator import arns
 from orchestrator.engine import dataflow
 from orchestrator.engine.clock import BoundClock
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
@@ -29,11 +30,8 @@ from orchestrator.engine.integrations import (
     request_target,
 )
 from orchestrator.engine.runtime import Cancelled
-from orchestrator.engine.states import HANDLERS, MAX_PAYLOAD_BYTES, Outcome, StateRun, with_retries
-
-# AWS's default Task timeout when TimeoutSeconds is absent.
-DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999
-REGION = "us-east-1"
+from orchestrator.engine.states import HANDLERS, Outcome, StateRun, with_retries
+from orchestrator.limits import DEFAULT_TASK_TIMEOUT_SECONDS, MAX_PAYLOAD_BYTES
 
 
 def _seconds(run: StateRun, field: str) -> float | None:
@@ -117,7 +115,7 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
     else:
         kind = "Task"
         run.event("TaskScheduled", {
-            "resourceType": service, "resource": action, "region": REGION,
+            "resourceType": service, "resource": action, "region": arns.REGION,
             "parameters": dumps(parameters),
             "timeoutInSeconds": int(timeout) if timeout is not None else None,
             "heartbeatInSeconds": int(heartbeat) if heartbeat is not None else None})

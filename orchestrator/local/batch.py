@@ -43,12 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator import arns
 from orchestrator.engine.integrations import IntegrationPattern, TaskCall, TaskFailure
 from orchestrator.local.procs import JOB_TOKEN_ENV, Launcher, kill_group, kill_marked, wait_exit
 from orchestrator.local.store import Store
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
 DEFAULT_QUEUE = "default"
 DEFAULT_CE = "local"
 TIMEOUT_GRACE_SECONDS = 2.0  # SIGTERM, then SIGKILL this much later (AWS gives ECS's stopTimeout)
@@ -86,7 +85,7 @@ class JobDefinition:
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/{self.name}:1"
+        return arns.job_definition(self.name)
 
 
 @dataclass(slots=True)
@@ -113,7 +112,7 @@ class JobQueue:
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/{self.name}"
+        return arns.job_queue(self.name)
 
 
 def physical_memory_mib() -> int:
@@ -257,7 +256,7 @@ class _Job:
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:batch:{REGION}:{ACCOUNT}:job/{self.job_id}"
+        return arns.batch_job(self.job_id)
 
     def describe(self) -> dict[str, Any]:
         container: dict[str, Any] = {
@@ -583,13 +582,13 @@ class LocalBatch:
         log_path = self.log_root / stream
         log_path.parent.mkdir(parents=True, exist_ok=True)
         job.log_stream = stream
-        job.task_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/local/{task_id}"
+        job.task_arn = arns.ecs_task(task_id)
         job.log_paths.append(str(log_path))
         batch_env = {
             "AWS_BATCH_JOB_ID": job.job_id, "AWS_BATCH_JOB_ATTEMPT": str(attempt),
             "AWS_BATCH_CE_NAME": ce.name, "AWS_BATCH_JQ_NAME": job.queue.name,
-            "MANAGED_BY_AWS": "STARTED_BY_STEP_FUNCTIONS", "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION}
+            "MANAGED_BY_AWS": "STARTED_BY_STEP_FUNCTIONS", "AWS_REGION": arns.REGION,
+            "AWS_DEFAULT_REGION": arns.REGION}
         if job.array_index is not None:
             batch_env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_index)
         env = {**self._process_env, **job.environment, **batch_env}

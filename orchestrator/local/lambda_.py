@@ -9,6 +9,7 @@ Lambda's JSON (errorMessage, errorType, requestId, stackTrace) as the cause; a t
 
     >>> import pathlib, tempfile
     >>> from orchestrator.local.store import Store
+from orchestrator.limits import LAMBDA_DEFAULT_TIMEOUT
     >>> code = pathlib.Path(tempfile.mkdtemp(), "echo.py")
     >>> _ = code.write_text("def handler(event, context):\n    return {'got': event}\n")
     >>> fn = LambdaFunction(name="echo", handler=f"{code}:handler", timeout=3)
@@ -37,12 +38,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from orchestrator import arns
 from orchestrator.engine.integrations import TaskCall, TaskFailure
-from orchestrator.local.batch import ACCOUNT, REGION
+from orchestrator.limits import LAMBDA_DEFAULT_TIMEOUT
 from orchestrator.local.procs import Launcher, kill_group, pid_alive, wait_exit
 from orchestrator.local.store import Store
 
-DEFAULT_TIMEOUT = 3  # Lambda's default function timeout, seconds
 BOOTSTRAP = str(Path(__file__).with_name("lambda_bootstrap.py"))
 
 
@@ -52,13 +53,13 @@ class LambdaFunction:
 
     name: str
     handler: str
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = LAMBDA_DEFAULT_TIMEOUT
     memory: int = 512
     environment: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.name}"
+        return arns.function(self.name)
 
 
 def _environment_key(fn: LambdaFunction) -> tuple[tuple[str, str], ...]:
@@ -238,7 +239,7 @@ class LocalLambda:
         if fn is None:
             raise TaskFailure(
                 "Lambda.ResourceNotFoundException",
-                f"Function not found: arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name} (Service: AWSLambda; "
+                f"Function not found: {arns.function(name)} (Service: AWSLambda; "
                 f"Status Code: 404; Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()})")
         if isinstance(payload, str):
             try:
@@ -326,7 +327,7 @@ class LocalLambda:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         own = {"AWS_LAMBDA_FUNCTION_NAME": fn.name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
-               "AWS_LAMBDA_LOG_STREAM_NAME": stream, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+               "AWS_LAMBDA_LOG_STREAM_NAME": stream, "AWS_REGION": arns.REGION, "AWS_DEFAULT_REGION": arns.REGION,
                "_HANDLER": fn.handler, "PYTHONUNBUFFERED": "1"}
         if _CAN_FORK:
             zygote = self._zygote(fn)

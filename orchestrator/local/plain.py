@@ -43,7 +43,7 @@ from orchestrator.engine.integrations import Integration
 from orchestrator.errors import OrchestratorError
 from orchestrator.local.environment import wait_time_scale as wait_time_scale_setting
 from orchestrator.local.mocks import MockConfig
-from orchestrator.local.runs import RunResult, plain_plan, run_plan, select_test_case, substitute
+from orchestrator.local.runs import RunResult, local_definition, plain_plan, run_plan, select_test_case
 
 DEFAULT_STATE_MACHINE = "LocalStateMachine"
 MockConfigLike = MockConfig | Mapping[str, Any] | str | os.PathLike[str]
@@ -142,7 +142,7 @@ def run_definition(definition: str | os.PathLike[str] | Mapping[str, Any], input
     # Checked before anything is stored, so a bad definition leaves no execution behind.
     validate_definition(document)
     # A compiled file's ${Placeholder} ARNs become local ones, as for a workflow run.
-    plan = plain_plan(machine, substitute(document, machine), aws_endpoint=aws_endpoint)
+    plan = plain_plan(machine, local_definition(document, machine), aws_endpoint=aws_endpoint)
     mock = select_test_case(_config(mock_config), test_case, plan)
     execution = f"{machine}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     return run_plan(plan, input, home=home, name=execution, mock=mock, progress=progress,

@@ -27,7 +27,7 @@ child executions of their own (stored with the Map's execution as parent, events
 tasks get no key, so a redrive runs the Map Run again with new children.
 
     >>> import tempfile
-    >>> from orchestrator import model
+    >>> from orchestrator import arns, limits, model, placeholders
     >>> wf = model.Workflow(name="hello", tasks=(
     ...     model.Task(name="hi", job=model.BatchJob(image="alpine:3", command=("true",))),))
     >>> run = run_workflow(wf, home=tempfile.mkdtemp())     # doctest: +SKIP
@@ -40,7 +40,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sys
 import threading
 import time
@@ -51,7 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator import model
+from orchestrator import arns, limits, model, placeholders
 from orchestrator.engine import Execution, ExecutionResult, start
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
@@ -63,8 +62,6 @@ from orchestrator.engine.integrations import (
 )
 from orchestrator.errors import OrchestratorError
 from orchestrator.local.batch import (
-    ACCOUNT,
-    REGION,
     Capacity,
     ComputeEnvironment,
     JobDefinition,
@@ -75,16 +72,15 @@ from orchestrator.local.batch import (
 )
 from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
-from orchestrator.local.lambda_ import DEFAULT_TIMEOUT, LambdaFunction, LocalLambda
+from orchestrator.local.lambda_ import LambdaFunction, LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
 from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
 from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
 
-PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 RUNNER_DIED = "Local.RunnerExited"
 # The role a locally registered state machine reports (DescribeStateMachine's roleArn).
-LOCAL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/orchestrator-local"
+LOCAL_ROLE_ARN = arns.role("orchestrator-local")
 # A child execution's last event → its status.
 _CHILD_END = {"ExecutionSucceeded": "SUCCEEDED", "ExecutionFailed": "FAILED", "ExecutionAborted": "ABORTED",
               "ExecutionTimedOut": "TIMED_OUT"}
@@ -101,48 +97,33 @@ class RedriveError(OrchestratorError):
 # -- placeholders and the plan ----------------------------------------------------------------
 
 
-def _safe(name: str) -> str:
-    """The name part of a compiler placeholder (``${Kind_<safe>}``) for ``name``."""
-    from orchestrator.compiler.tasks import placeholder
-
-    text = placeholder("X", name)
-    return text[len("${X_"):-1]
-
-
 def local_arn(placeholder_name: str, workflow: str) -> str:
     """The local fake ARN for a ``${Placeholder}`` (the one helper that builds them).
 
     >>> local_arn("JobQueue_default", "wf")
-    'arn:aws:batch:us-east-1:000000000000:job-queue/default'
+    'arn:aws:batch:us-east-1:123456789012:job-queue/default'
     >>> local_arn("StateMachine_wf-part-2", "wf")
-    'arn:aws:states:us-east-1:000000000000:stateMachine:wf-part-2'
+    'arn:aws:states:us-east-1:123456789012:stateMachine:wf-part-2'
     """
     kind, _, name = placeholder_name.partition("_")
-    base = f"{REGION}:{ACCOUNT}"
-    if kind == "JobQueue":
-        return f"arn:aws:batch:{base}:job-queue/{name}"
-    if kind == "JobDefinition":
-        return f"arn:aws:batch:{base}:job-definition/{name}:1"
-    if kind == "Function":
-        return f"arn:aws:lambda:{base}:function:{name}"
-    if kind == "StateMachine":
-        return f"arn:aws:states:{base}:stateMachine:{name}"
+    if kind == placeholders.JOB_QUEUE:
+        return arns.job_queue(name)
+    if kind == placeholders.JOB_DEFINITION:
+        return arns.job_definition(name)
+    if kind == placeholders.FUNCTION:
+        return arns.function(name)
+    if kind == placeholders.STATE_MACHINE:
+        return arns.state_machine(name)
     if "Topic" in kind:
-        return f"arn:aws:sns:{base}:{workflow}-{name or 'alerts'}"
+        return arns.sns_topic(f"{workflow}-{name or 'alerts'}")
     if "Role" in kind:
-        return f"arn:aws:iam::{ACCOUNT}:role/{name or kind}"
-    return f"arn:aws:local:{base}:{placeholder_name}"
+        return arns.role(name or kind)
+    return arns.local(placeholder_name)
 
 
-def substitute(value: Any, workflow: str) -> Any:
-    """Replace every ``${...}`` in a definition with its local ARN (as CDK definitionSubstitutions)."""
-    if isinstance(value, str):
-        return PLACEHOLDER.sub(lambda m: local_arn(m.group(1), workflow), value)
-    if isinstance(value, list):
-        return [substitute(v, workflow) for v in value]
-    if isinstance(value, dict):
-        return {k: substitute(v, workflow) for k, v in value.items()}
-    return value
+def local_definition(definition: Any, workflow: str) -> Any:
+    """``definition`` with every ``${...}`` replaced by its local ARN (``placeholders.substitute``)."""
+    return placeholders.substitute(definition, lambda key: local_arn(key, workflow))
 
 
 def _env(mapping: Mapping[str, str]) -> dict[str, str]:
@@ -160,7 +141,7 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
     for task in wf.tasks:
         timeout = task.timeout if task.timeout is not None else wf.defaults.timeout
         job = task.job
-        key = _safe(task.name)
+        key = placeholders.safe_name(task.name)
         if task.runs_on == "batch":
             if isinstance(job, model.BatchJob):
                 command, image, vcpus, memory = list(job.command), job.image, job.vcpus, job.memory
@@ -176,12 +157,12 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
         else:
             handler = job.handler if isinstance(job, model.LambdaTask) else getattr(job, "function", "")
             functions[key] = {"name": key, "handler": handler,
-                              "timeout": min(timeout, model.LAMBDA_MAX_TIMEOUT) if timeout is not None
-                              else DEFAULT_TIMEOUT, "memory": job.memory, "environment": _env(job.environment)}
+                              "timeout": min(timeout, limits.LAMBDA_MAX_TIMEOUT) if timeout is not None
+                              else limits.LAMBDA_DEFAULT_TIMEOUT, "memory": job.memory, "environment": _env(job.environment)}
     # Keyed like their ${JobQueue_<name>} placeholders, so a queue name with odd characters matches.
-    queues = [{"name": _safe(q.name), "priority": q.priority, "max_vcpus": q.max_vcpus} for q in wf.queues]
+    queues = [{"name": placeholders.safe_name(q.name), "priority": q.priority, "max_vcpus": q.max_vcpus} for q in wf.queues]
     return {"workflow": wf.name, "main": main, "cwd": cwd,
-            "definitions": {name: substitute(d, wf.name) for name, d in definitions.items()},
+            "definitions": {name: local_definition(d, wf.name) for name, d in definitions.items()},
             "job_definitions": job_definitions, "functions": functions, "queues": queues,
             "email": list(wf.notify.email) if wf.notify else [],
             "webhook": wf.notify.webhook if wf.notify else None}
@@ -296,7 +277,7 @@ class LocalRun:
         if plan.get("aws_endpoint"):
             from orchestrator.local.forward import Forwarder
 
-            self.forward = Forwarder(str(plan["aws_endpoint"]), region=REGION)
+            self.forward = Forwarder(str(plan["aws_endpoint"]), region=arns.REGION)
         self.wait_time_scale = wait_time_scale()
         self._on_reuse = on_reuse
         self.plan = plan
@@ -463,8 +444,8 @@ class LocalRun:
                       started: Callable[[str], None] | None = None) -> ExecutionResult:
         """Run one state machine of the plan to its end, persisting as it goes."""
         definition = self.plan["definitions"][machine]
-        sm_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine}"
-        arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
+        sm_arn = arns.state_machine(machine)
+        arn = arns.execution(sm_arn, name)
         runner_start = process_start_time(os.getpid())
         offset = 0
         if redrive is None:
@@ -584,7 +565,7 @@ class LocalRun:
         child_input = json.loads(raw_input) if isinstance(raw_input, str) else ({} if raw_input is None else raw_input)
         name = str(params.get("Name") or uuid.uuid4())
         if "Name" in params:
-            arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
+            arn = arns.execution(arns.state_machine(machine), name)
             try:
                 self.store.execution(arn)
             except OrchestratorError:
@@ -623,8 +604,7 @@ class LocalRun:
 
 def _logs(store: Store, arn: str) -> dict[str, list[str]]:
     logs: dict[str, list[str]] = {}
-    arns = [arn] + [c.arn for c in store.children(arn)]
-    for a in arns:
+    for a in [arn] + [c.arn for c in store.children(arn)]:
         for job in store.jobs(a):
             logs.setdefault(job["state_name"] or job["job_name"], []).extend(job["log_paths"])
         for inv in store.invocations(a):
@@ -822,9 +802,9 @@ def state_machine_arn(name: str) -> str:
     """The ARN of a local state machine (what ``states:startExecution`` and the API name it by).
 
         >>> state_machine_arn("wf")
-        'arn:aws:states:us-east-1:000000000000:stateMachine:wf'
+        'arn:aws:states:us-east-1:123456789012:stateMachine:wf'
     """
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+    return arns.state_machine(name)
 
 
 def register_plan(store: Store, plan: Mapping[str, Any], *, machine_type: str = "STANDARD") -> list[StateMachineRow]:

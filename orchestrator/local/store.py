@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS executions (
     plan TEXT
 );
 CREATE INDEX IF NOT EXISTS executions_start ON executions (start_date);
+CREATE INDEX IF NOT EXISTS executions_workflow ON executions (workflow, start_date);
 CREATE TABLE IF NOT EXISTS events (
     execution_arn TEXT NOT NULL,
     id INTEGER NOT NULL,
@@ -346,6 +347,44 @@ class Store:
         rows = self._query(f"SELECT {_EXEC_COLS} FROM executions{where} ORDER BY start_date DESC, rowid DESC",
                            tuple(v for _, v in clauses))
         return [_row(r) for r in rows]
+
+    def execution_page(self, *, workflow: str | None = None, status: str | None = None, since: str | None = None,
+                       until: str | None = None, search: str | None = None, before: tuple[str, int] | None = None,
+                       limit: int = 50) -> tuple[list[dict[str, Any]], int, tuple[str, int] | None]:
+        """One page of top-level executions, newest first, for the console: light rows (no input,
+        output or plan), the count matching the filters, and the cursor of the next page.
+
+        ``since``/``until`` bound ``start_date`` (ISO text, as stored); ``search`` is a substring of
+        the name; ``before`` is the cursor a previous page returned (keyset paging: as fast on the
+        last page of 10,000 as on the first).
+        """
+        clauses: list[str] = ["parent_arn IS NULL"]
+        args: list[Any] = []
+        for column, op, value in (("workflow", "=", workflow), ("status", "=", status), ("start_date", ">=", since),
+                                  ("start_date", "<", until)):
+            if value is not None:
+                clauses.append(f"{column} {op} ?")
+                args.append(value)
+        if search:
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("name LIKE ? ESCAPE '\\'")
+            args.append(f"%{escaped}%")
+        where = " AND ".join(clauses)
+        total = int(self._query(f"SELECT COUNT(*) FROM executions WHERE {where}", tuple(args))[0][0])
+        if before is not None:
+            where += " AND (start_date < ? OR (start_date = ? AND rowid < ?))"
+            args.extend([before[0], before[0], before[1]])
+        rows = self._query(
+            "SELECT rowid, arn, name, state_machine_arn, workflow, status, start_date, stop_date, redrive_count,"
+            f" error FROM executions WHERE {where} ORDER BY start_date DESC, rowid DESC LIMIT ?",
+            (*args, limit + 1))
+        keys = ("rowid", "arn", "name", "state_machine_arn", "workflow", "status", "start_date", "stop_date",
+                "redrive_count", "error")
+        page = [dict(zip(keys, r, strict=True)) for r in rows[:limit]]
+        cursor = (page[-1]["start_date"], page[-1]["rowid"]) if len(rows) > limit else None
+        for item in page:
+            del item["rowid"]
+        return page, total, cursor
 
     def children(self, arn: str) -> list[ExecutionRow]:
         rows = self._query(f"SELECT {_EXEC_COLS} FROM executions WHERE parent_arn=? ORDER BY start_date",

@@ -16,7 +16,7 @@ local Batch capacity.
     >>> import tempfile, json
     >>> service = Service(home=tempfile.mkdtemp())
     >>> arn = service.call("CreateStateMachine", {
-    ...     "name": "hello", "roleArn": "arn:aws:iam::000000000000:role/r",
+    ...     "name": "hello", "roleArn": "arn:aws:iam::123456789012:role/r",
     ...     "definition": json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})}
     ...     )["stateMachineArn"]
     >>> run = service.start_execution({"stateMachineArn": arn, "name": "first", "input": '{"a": 1}'})
@@ -45,6 +45,7 @@ from orchestrator import model
 from orchestrator.engine import StatesError, send_task_failure, send_task_heartbeat, send_task_success
 from orchestrator.engine.validate import validate_definition
 from orchestrator.errors import DefinitionError, OrchestratorError
+from orchestrator.limits import STATE_MACHINE_NAME_MAX, TAGS_MAX
 from orchestrator.local.batch import Capacity, ComputeEnvironment
 from orchestrator.local.mocks import MockCase, MockConfig
 from orchestrator.local.runs import (
@@ -62,7 +63,7 @@ from orchestrator.local.runs import (
 from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
 from orchestrator.server.errors import ServiceError
 from orchestrator.server.shapes import ApiModel
-from orchestrator.spec.checks import STATE_MACHINE_NAME_FORBIDDEN, TAGS_MAX
+from orchestrator.spec.checks import STATE_MACHINE_NAME_FORBIDDEN
 
 # Step Functions' page sizes: maxResults 0 (or none) means the default of 100, at most 1000.
 DEFAULT_PAGE = 100
@@ -110,8 +111,8 @@ def _arn_parts(arn: str, kinds: Sequence[str]) -> list[str]:
 
 
 def _check_name(name: str, what: str) -> None:
-    if not name or len(name) > 80 or STATE_MACHINE_NAME_FORBIDDEN.search(name):
-        raise ServiceError("InvalidName", f"Invalid Name: '{name}' ({what} names are 1-80 characters without "
+    if not name or len(name) > STATE_MACHINE_NAME_MAX or STATE_MACHINE_NAME_FORBIDDEN.search(name):
+        raise ServiceError("InvalidName", f"Invalid Name: '{name}' ({what} names are 1-{STATE_MACHINE_NAME_MAX} characters without "
                            "whitespace, brackets, wildcards, \"#%\\^|~`$&,;:/ or control characters)")
 
 

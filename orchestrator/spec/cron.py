@@ -26,12 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
-from orchestrator import model
-
-# EventBridge Scheduler: cron years are 1970-2199.
-YEAR_MIN, YEAR_MAX = 1970, 2199
-# EventBridge Scheduler: FlexibleTimeWindow.MaximumWindowInMinutes is 1..1440.
-FLEXIBLE_WINDOW_MAX = 1440
+from orchestrator import limits, model
 
 MONTHS = {name: i for i, name in enumerate(
     ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
@@ -39,7 +34,7 @@ DAYS = {name: i for i, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FR
 FIELDS = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
 _RANGES = {
     "minutes": (0, 59), "hours": (0, 23), "day-of-month": (1, 31), "month": (1, 12),
-    "day-of-week": (1, 7), "year": (YEAR_MIN, YEAR_MAX),
+    "day-of-week": (1, 7), "year": (limits.CRON_YEAR_MIN, limits.CRON_YEAR_MAX),
 }
 _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86_400}
 
@@ -422,7 +417,7 @@ def _rate_times(rate: Rate, zone: zoneinfo.ZoneInfo, after_utc: datetime,
         base = base.astimezone(UTC).replace(microsecond=0)
         periods = 0 if after_utc < base else (after_utc - base) // step + 1
         first = base + step * periods
-    while first.year <= YEAR_MAX:
+    while first.year <= limits.CRON_YEAR_MAX:
         yield first.astimezone(zone)
         first += step
 
@@ -438,7 +433,7 @@ def _cron_times(cron: Cron, zone: zoneinfo.ZoneInfo, after_utc: datetime) -> Ite
     hours, minutes = sorted(cron.hours), sorted(cron.minutes)
     # Start a day early: a UTC instant can fall on the previous local day.
     day = (after_utc.astimezone(zone) - timedelta(days=1)).date()
-    while day.year <= YEAR_MAX:
+    while day.year <= limits.CRON_YEAR_MAX:
         if day.year not in cron.years:
             later = [year for year in cron.years if year > day.year]
             if not later:
