@@ -77,6 +77,7 @@ from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
 from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
 from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
+from orchestrator.logical_time import with_scheduled_time
 
 RUNNER_DIED = "Local.RunnerExited"
 # The role a locally registered state machine reports (DescribeStateMachine's roleArn).
@@ -658,9 +659,16 @@ def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None,
                  mock_config: MockConfig | str | os.PathLike[str] | None = None,
                  test_case: str | None = None, progress: bool = False, virtual_time: bool = False,
                  name: str | None = None, compute: list[ComputeEnvironment] | None = None,
-                 notice: Callable[[str], None] | None = None) -> RunResult:
-    """Validate, compile and run a workflow here; the execution is stored under ``home``."""
+                 notice: Callable[[str], None] | None = None,
+                 scheduled_time: str | datetime | None = None) -> RunResult:
+    """Validate, compile and run a workflow here; the execution is stored under ``home``.
+
+    The input (an object) carries ``scheduled_time`` (contract 5): ``scheduled_time`` when given
+    (the local scheduler and ``backfill`` pass the fire time), else the one the input has, else
+    the start time. ISO-8601 text with a zone or an aware datetime; stored as UTC ``...Z``.
+    """
     workflow = _load(wf)
+    input = with_scheduled_time(input, scheduled_time)
     plan = compile_plan(workflow, os.getcwd())
     store = Store(home)
     mock = select_test_case(mock_config, test_case, plan)
@@ -672,8 +680,16 @@ def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None,
 def run_plan(plan: Mapping[str, Any], input: Any = None, *, home: str | os.PathLike[str] | None = None,
              name: str | None = None, mock: MockCase | None = None, progress: bool = False,
              virtual_time: bool = False, compute: list[ComputeEnvironment] | None = None,
-             notice: Callable[[str], None] | None = None) -> RunResult:
-    """Run an already built plan (``build_plan``): hand-written definitions, tests, benchmarks."""
+             notice: Callable[[str], None] | None = None,
+             scheduled_time: str | datetime | None = None) -> RunResult:
+    """Run an already built plan (``build_plan``): hand-written definitions, tests, benchmarks.
+
+    ``scheduled_time`` (ISO-8601 with a zone, or an aware datetime) is put in the input as in
+    :func:`run_workflow`; without it the input is passed as it is (a plain ASL definition sees
+    exactly what it was given; a compiled workflow's first state fills in its start time).
+    """
+    if scheduled_time is not None:
+        input = with_scheduled_time(input, scheduled_time)
     execution_name = name or f"{plan['workflow']}-{uuid.uuid4().hex[:12]}"
     return _drive(Store(home), plan, input, execution_name=execution_name, redrive=None, mock=mock,
                   progress=progress, virtual_time=virtual_time, compute=compute, notice=notice)

@@ -54,6 +54,7 @@ from orchestrator.scheduler.fires import (
     scheduled_time,
     window_offset,
 )
+from orchestrator.server.errors import ServiceError
 from orchestrator.spec.cron import fire_times
 
 # The longest the scheduler sleeps: it then re-reads the served workflows and the store, so a
@@ -81,19 +82,13 @@ class ServedWorkflow(Protocol):
 
 class Service(Protocol):
     """The part of ``serve``'s Service the scheduler uses: the API's operations, taking and
-    returning the API's request and response shapes; errors carry the API's error ``code``."""
+    returning the API's request and response shapes, raising ``ServiceError`` with AWS's code."""
 
     def served_workflows(self) -> Iterable[ServedWorkflow]: ...
 
     def start_execution(self, request: Mapping[str, Any]) -> Mapping[str, Any]: ...
 
     def list_executions(self, request: Mapping[str, Any]) -> Mapping[str, Any]: ...
-
-
-def error_code(error: BaseException) -> str | None:
-    """The API error code an exception from the service carries (``code``), if any."""
-    code = getattr(error, "code", None)
-    return code if isinstance(code, str) else None
 
 
 @dataclass
@@ -313,17 +308,14 @@ class Scheduler:
                    "input": json.dumps({"scheduled_time": stamp})}
         try:
             answer = self.service.start_execution(request)
-        except Exception as error:
-            code = error_code(error)
-            if code is None:
-                raise  # not an API error: a bug, which the loop reports
+        except ServiceError as error:
+            code = error.code
             if code == "ExecutionAlreadyExists":  # started before a restart, or by backfill
                 self.store.finish_fire(entry.workflow, stamp, status=STARTED, detail="already started",
                                        now=scheduled_time(now))
                 return
-            self.store.finish_fire(entry.workflow, stamp, status=FAILED, detail=f"{code}: {error}",
-                                   now=scheduled_time(now))
-            self.notice(f"[scheduler] {entry.workflow}: could not start {name}: {code}: {error}")
+            self.store.finish_fire(entry.workflow, stamp, status=FAILED, detail=str(error), now=scheduled_time(now))
+            self.notice(f"[scheduler] {entry.workflow}: could not start {name}: {error}")
             return
         self.store.finish_fire(entry.workflow, stamp, status=STARTED, execution_arn=str(answer["executionArn"]),
                                now=scheduled_time(now))

@@ -81,6 +81,9 @@ def serve(paths: Sequence[str], *, host: str = DEFAULT_HOST, port: int = DEFAULT
     service = Service(home=home, mock_config=config, notice=say)
     served = service.serve(paths)
     resumed = service.resume()
+    from orchestrator.scheduler import Scheduler
+
+    scheduler = Scheduler(service, service.store, notice=say)  # fires the served workflows' schedules
     app = create_app(service, verifier=verifier)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                            lifespan="off"))
@@ -101,8 +104,10 @@ def serve(paths: Sequence[str], *, host: str = DEFAULT_HOST, port: int = DEFAULT
     say(f"Step Functions API on http://{host}:{port} (endpoint_url for boto3 / --endpoint-url for the AWS CLI)"
         + ("; requests must be SigV4-signed" if verifier else ""))
     try:
+        scheduler.start()
         server.run()
     finally:
+        scheduler.stop()
         marked = service.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
