@@ -1,7 +1,7 @@
 """Screenshots of the console's three pages, and how long a 1,000-task execution page takes to draw.
 
     python bench/console_screenshots.py                  # PNGs in bench/screenshots/
-    python bench/console_screenshots.py --out /tmp/shots --tasks 1000 --loads 5
+    python bench/console_screenshots.py --out shots --tasks 1000 --loads 5
 
 What it does, all for real: a demo project (a small fan-out workflow whose ``right`` task fails
 until a file exists) is served by ``orchestrator serve``'s app (the Step Functions API and the
