@@ -22,7 +22,6 @@ from orchestrator.engine.errors import StatesError
 from orchestrator.engine.history import History
 from orchestrator.engine.runtime import Cancelled, Runtime, Scope
 from orchestrator.engine.states import (
-    HANDLERS,
     JSONATA,
     JSONPATH,
     Outcome,
@@ -420,6 +419,3 @@ def _child_execution(rt: Runtime, arn: str, machine_arn: str, processor: Mapping
                 {"output": dumps(output), "outputDetails": {"truncated": False}}, final=True)
     return output
 
-
-HANDLERS["Parallel"] = run_parallel
-HANDLERS["Map"] = run_map

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from orchestrator import arns
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine import dataflow
 from orchestrator.engine.clock import BoundClock
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
@@ -21,7 +22,6 @@ from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
     ACTIVITY_MISSING,
     DEFAULT_ROLE_ARN,
-    IntegrationPattern,
     ParsedResource,
     TaskCall,
     TaskFailure,
@@ -30,7 +30,7 @@ from orchestrator.engine.integrations import (
     request_target,
 )
 from orchestrator.engine.runtime import Cancelled
-from orchestrator.engine.states import HANDLERS, Outcome, StateRun, with_retries
+from orchestrator.engine.states import Outcome, StateRun, with_retries
 from orchestrator.limits import DEFAULT_TASK_TIMEOUT_SECONDS, MAX_PAYLOAD_BYTES
 
 
@@ -57,11 +57,7 @@ def _seconds(run: StateRun, field: str) -> float | None:
 
 def _resource_type(parsed: ParsedResource) -> tuple[str, str]:
     """``resourceType`` / ``resource`` as TaskScheduled reports them: ("lambda", "invoke")."""
-    suffix = {IntegrationPattern.SYNC: ".sync", IntegrationPattern.WAIT_FOR_TASK_TOKEN: ".waitForTaskToken"}
-    action = parsed.action + suffix.get(parsed.pattern, "")
-    if parsed.sync_version is not None:
-        action += f":{parsed.sync_version}"
-    return parsed.service, action
+    return parsed.service, parsed.action + parsed.pattern.suffix(parsed.sync_version)
 
 
 def run_task(run: StateRun) -> Outcome:
@@ -292,5 +288,3 @@ def _unwrap(value: Any) -> Any:
         raise StatesError(value.error, value.cause)
     return value
 
-
-HANDLERS["Task"] = run_task

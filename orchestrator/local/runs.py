@@ -52,11 +52,11 @@ from typing import Any
 
 from orchestrator import arns, limits, model, placeholders
 from orchestrator.api import WorkflowLike, workflow_model
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine import Execution, ExecutionResult, start
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
     Integration,
-    IntegrationPattern,
     TaskCall,
     TaskFailure,
     unconfigured,
