@@ -493,5 +493,5 @@ def test_every_state_type_has_one_handler_in_the_table() -> None:
     from orchestrator.engine.state_types import StateType
     from orchestrator.engine.validate import STATE_TYPES
 
-    assert set(HANDLERS) == set(StateType) and STATE_TYPES == {t.value for t in StateType}
+    assert set(HANDLERS) == set(StateType) and {t.value for t in StateType} == STATE_TYPES
     assert HANDLERS["Map"] is HANDLERS[StateType.MAP]  # looked up by the definition's "Type" text

@@ -22,7 +22,7 @@ from typing import Any
 
 from orchestrator import arns
 from orchestrator.engine import concurrency, states, task
-from orchestrator.engine.clock import Clock, RealClock, VirtualClock
+from orchestrator.engine.clock import Clock, RealClock, VirtualClock, start_thread
 from orchestrator.engine.dataflow import dumps
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.history import History
@@ -76,7 +76,6 @@ class Execution:
         self._finished = threading.Event()
         self._internal: BaseException | None = None
         self._runner_outcome: tuple[str, Any, str | None, str | None] | None = None
-        self._supervisor = threading.Thread(target=self._supervise, name="execution", daemon=True)
 
     @property
     def execution_arn(self) -> str:
@@ -91,18 +90,14 @@ class Execution:
         # The first state's Entered event has previousEventId 0 on AWS, not ExecutionStarted's id.
         rt.history.add("ExecutionStarted", 0, {
             "input": dumps(rt.input), "inputDetails": {"truncated": False}, "roleArn": rt.role_arn})
-        self._supervisor.start()
+        start_thread(rt.clock, self._supervise, name="execution")
 
     def _supervise(self) -> None:
         clock = self._rt.clock
-        clock.thread_started()
-        runner = threading.Thread(target=self._run, name="execution-runner", daemon=True)
-        clock.thread_started()
-        runner.start()
+        start_thread(clock, self._run, name="execution-runner")
         finished = clock.wait(self._done, self._timeout)
         if not finished:
             self._finish("TIMED_OUT", None, "States.Timeout", None)
-        clock.thread_finished()
 
     def _run(self) -> None:
         rt = self._rt
@@ -119,7 +114,6 @@ class Execution:
             self._finish("FAILED", None, "States.Runtime", f"Internal error in the local engine: {e!r}")
         finally:
             self._done.set()
-            rt.clock.thread_finished()
 
     def _finish(self, status: str, output: Any, error: str | None, cause: str | None) -> None:
         rt = self._rt
