@@ -1,0 +1,28 @@
+"""Fixtures shared by test modules: the example stacks synthesized once per session (jsii starts
+Node.js and every example is compiled: tens of seconds)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The template of every example stack, as ``orchestrator synth`` writes them with no AWS
+    account (environment-agnostic)."""
+    if shutil.which("node") is None:  # jsii runs aws-cdk-lib in Node.js
+        pytest.skip("the CDK needs Node.js")
+    pytest.importorskip("aws_cdk")
+    from orchestrator.cdk.synth import synthesize
+
+    saved = {k: os.environ.pop(k) for k in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION") if k in os.environ}
+    try:
+        return synthesize(out=tmp_path_factory.mktemp("synth"), project_root=ROOT)
+    finally:
+        os.environ.update(saved)
