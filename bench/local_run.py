@@ -1,24 +1,28 @@
-"""Orchestration overhead of the embedded default: a 200-task DAG of no-op Batch jobs (``true``).
+"""Cost of the embedded default: per-task overhead of Batch-process and Python tasks, and fixed cost.
 
-    python bench/local_run.py                 # chain and random DAG, 200 tasks each
-    python bench/local_run.py --tasks 500 --shape chain
+    python bench/local_run.py                      # 200 tasks, every figure
+    python bench/local_run.py --tasks 500 --runs 5
 
-What it measures. A chain of N jobs runs one job at a time, so its wall time per task is
-orchestration (compile excluded: it is measured separately) plus one process start; the
-overhead per task is that minus this machine's process start, measured here the same way a job
-starts (fork/exec of ``true`` from Python, waited for). The random DAG (each task after up to 3
-earlier ones) runs with the machine's real capacity (``os.cpu_count()`` vCPUs, 1 vCPU per job) and
-reports tasks per second. The target is at most 20 ms of overhead per task.
+What it measures, all for real (the compiled ASL on the engine, every history event committed to
+a fresh SQLite store, each job a process with its own log file, each Python task a local Lambda
+function with its own worker):
 
-Everything runs for real: the compiled ASL on the engine, every history event committed to a
-fresh SQLite store, each job a process with its own log file.
+* **process start**: fork/exec/wait of ``true`` from Python, the floor any job runner pays;
+  **interpreter start**: ``python -c pass``, the floor any Python command pays.
+* **per-task overhead, in process**: a chain of N tasks runs one task at a time, so its wall time
+  per task is orchestration plus the task itself; for Batch jobs (``true``) the overhead is that
+  minus a process start, for Python tasks (a no-op function) the whole per-task time is overhead.
+* **fixed cost**: ``orchestrator run`` of a one-task workflow from the command line (interpreter,
+  imports, load, compile, store, the run), median of ``--runs``.
+* **end to end**: ``orchestrator run`` of a layered DAG of N no-op tasks (20 layers, each task after
+  every task of the layer before) from the command line, median of ``--runs``, the figure peers
+  are compared on (bench/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -27,81 +31,125 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from orchestrator import model  # noqa: E402
 from orchestrator.local.runs import compile_plan, run_plan  # noqa: E402
 
-TARGET_MS = 20.0
+TARGET_MS = 20.0  # overhead per Batch task (issue 5)
+PYTHON_TARGET_MS = 5.0  # "a few milliseconds" per Python task (issue 16)
 
 
-def process_start_ms(samples: int) -> tuple[float, float]:
-    """Median and mean wall time of starting and reaping ``true`` from Python, in ms."""
+def median_ms(command: list[str], samples: int, **kwargs: object) -> float:
     times = []
-    true = shutil.which("true") or "true"
     for _ in range(samples):
         t0 = time.perf_counter()
-        subprocess.run([true], check=True)
+        subprocess.run(command, check=True, **kwargs)  # type: ignore[call-overload]
         times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), statistics.fmean(times)
+    return statistics.median(times)
 
 
-def workflow(n: int, shape: str, seed: int = 7) -> model.Workflow:
-    rng = random.Random(seed)
-    tasks = []
-    for i in range(n):
-        if shape == "chain":
-            after: tuple[str, ...] = (f"t{i - 1}",) if i else ()
-        else:
-            after = tuple(sorted({f"t{rng.randrange(i)}" for _ in range(rng.randint(0, 3))})) if i else ()
-        tasks.append(model.Task(name=f"t{i}", job=model.BatchJob(image="alpine:3", command=("true",)), after=after))
-    return model.Workflow(name=f"bench-{shape}-{n}", tasks=tuple(tasks))
+def chain(n: int, kind: str, module_dir: Path) -> model.Workflow | Path:
+    if kind == "batch":
+        tasks = [model.Task(name=f"t{i}", job=model.BatchJob(image="alpine:3", command=("true",)),
+                            after=(f"t{i - 1}",) if i else ()) for i in range(n)]
+        return model.Workflow(name=f"bench-batch-chain-{n}", tasks=tuple(tasks))
+    return write_python_workflow(module_dir / "chain_wf.py", f"bench-python-chain-{n}",
+                                 [[f"t{i}"] for i in range(n)])
 
 
-def run(n: int, shape: str) -> dict[str, float]:
-    wf = workflow(n, shape)
+def layered_names(n: int, layers: int = 20) -> list[list[str]]:
+    width = max(n // layers, 1)
+    return [[f"t{layer}_{j}" for j in range(width)] for layer in range(n // width)]
+
+
+def write_python_workflow(path: Path, name: str, layers: list[list[str]]) -> Path:
+    lines = ["from orchestrator import Workflow", "", f"wf = Workflow({name!r})", ""]
+    previous: list[str] = []
+    for layer in layers:
+        for task in layer:
+            lines += [f"@wf.task(timeout='1m', after=[{', '.join(previous)}])",
+                      f"def {task}(event, context):", "    return {'ok': True}", ""]
+        previous = layer
+    path.write_text("\n".join(lines))
+    return path
+
+
+def write_batch_workflow(path: Path, name: str, layers: list[list[str]]) -> Path:
+    lines = ["from orchestrator import Workflow", "", f"wf = Workflow({name!r})", "previous = []"]
+    for layer in layers:
+        lines.append(f"current = [wf.batch(n, image='alpine:3', command=['true'], after=previous) for n in {layer!r}]")
+        lines.append("previous = current")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def in_process(wf: model.Workflow | Path, cwd: Path) -> tuple[float, int]:
+    from orchestrator.spec import load
+
+    workflow = load(str(wf)) if isinstance(wf, Path) else wf
+    plan = compile_plan(workflow, str(cwd))
     home = tempfile.mkdtemp(prefix="orchestrator-bench-")
     try:
-        t0 = time.perf_counter()
-        plan = compile_plan(wf, os.getcwd())
-        compile_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         result = run_plan(plan, {}, home=home, notice=lambda text: None)
         wall = time.perf_counter() - t0
         if result.status != "SUCCEEDED":
-            raise SystemExit(f"{shape}: the run ended {result.status}: {result.error} {result.cause}")
-        return {"compile_s": compile_s, "wall_s": wall, "events": float(len(result.history))}
+            raise SystemExit(f"{workflow.name}: the run ended {result.status}: {result.error} {result.cause}")
+        return wall, len(result.history)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def cli_run_ms(spec: Path, cwd: Path, runs: int) -> float:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ORCHESTRATOR_HOME": str(cwd / ".orchestrator")}
+    command = [sys.executable, "-m", "orchestrator.cli", "run", str(spec.name)]
+    return median_ms(command, runs, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=200)
-    parser.add_argument("--shape", choices=("chain", "random", "both"), default="both")
+    parser.add_argument("--runs", type=int, default=3, help="command-line runs per figure (median)")
     args = parser.parse_args()
     n = args.tasks
-    start_median, start_mean = process_start_ms(200)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {sys.platform}, "
-          f"load average {load:.2f} (other work on the machine inflates every figure below)")
-    print(f"process start (fork/exec/wait of `true` from Python, 200 samples): "
-          f"median {start_median:.2f} ms, mean {start_mean:.2f} ms")
-    ok = True
-    if args.shape in ("chain", "both"):
-        r = run(n, "chain")
-        per_task = r["wall_s"] * 1000 / n
-        overhead = per_task - start_median
-        ok = overhead <= TARGET_MS
-        print(f"chain of {n} no-op jobs: {r['wall_s']:.2f} s wall ({int(r['events'])} history events), "
-              f"{per_task:.2f} ms per task → orchestration overhead {overhead:.2f} ms per task "
-              f"(target ≤ {TARGET_MS:.0f} ms: {'met' if ok else 'MISSED'}); compile {r['compile_s'] * 1000:.0f} ms")
-    if args.shape in ("random", "both"):
-        r = run(n, "random")
-        print(f"random DAG of {n} no-op jobs (≤3 deps each, {os.cpu_count()} vCPUs): {r['wall_s']:.2f} s wall, "
-              f"{n / r['wall_s']:.0f} tasks/s; compile {r['compile_s'] * 1000:.0f} ms")
-    print(f"reproduce: python bench/local_run.py --tasks {n} --shape {args.shape}")
-    return 0 if ok else 1
+    work = Path(tempfile.mkdtemp(prefix="orchestrator-bench-wf-"))
+    sys.path.insert(0, str(work))
+    os.chdir(work)  # Python tasks import their workflow module from the project directory
+    try:
+        start = median_ms([shutil.which("true") or "true"], 200)
+        python_start = median_ms([sys.executable, "-c", "pass"], 10)
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {sys.platform}, "
+              f"load average {load:.2f} (other work on the machine inflates every figure below)")
+        print(f"process start (fork/exec/wait of `true` from Python, 200 samples): median {start:.2f} ms; "
+              f"interpreter start (`python -c pass`, 10 samples): median {python_start:.1f} ms")
+        ok = True
+        for kind in ("batch", "python"):
+            wall, events = in_process(chain(n, kind, work), work)
+            per_task = wall * 1000 / n
+            overhead = per_task - start if kind == "batch" else per_task
+            target = TARGET_MS if kind == "batch" else PYTHON_TARGET_MS
+            ok &= overhead <= target
+            what = "no-op Batch jobs (`true` as a process)" if kind == "batch" else "no-op Python tasks (local Lambda)"
+            print(f"chain of {n} {what}: {wall:.2f} s wall ({events} history events), {per_task:.2f} ms per task "
+                  f"→ overhead {overhead:.2f} ms per task (target ≤ {target:.0f} ms: {'met' if overhead <= target else 'MISSED'})")
+        one = write_python_workflow(work / "one_wf.py", "bench-one", [["hello"]])
+        print(f"fixed cost: `orchestrator run` of a one-task workflow from the command line: "
+              f"median {cli_run_ms(one, work, args.runs):.0f} ms of {args.runs} "
+              f"(of which interpreter start {python_start:.0f} ms)")
+        layers = layered_names(n)
+        for kind, writer in (("batch", write_batch_workflow), ("python", write_python_workflow)):
+            spec = writer(work / f"layered_{kind}.py", f"bench-layered-{kind}", layers)
+            ms = cli_run_ms(spec, work, args.runs)
+            print(f"end to end: `orchestrator run` of a {len(layers)}-layer DAG of {n} no-op {kind} tasks: "
+                  f"median {ms / 1000:.2f} s of {args.runs} ({ms / n:.1f} ms per task)")
+        print(f"reproduce: python bench/local_run.py --tasks {n} --runs {args.runs}")
+        return 0 if ok else 1
+    finally:
+        os.chdir(ROOT)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,144 @@
 """The one builder of AWS resource ARNs, and the account and region the local services use.
 
-Everything that assembles an ARN (the compiler's placeholders resolved locally, local Batch, local
-Lambda, the SNS outbox, the engine, the local endpoint) calls :func:`arn` here.
+Everything that assembles an ARN (the compiler's service integrations, the placeholders resolved
+locally, local Batch, local Lambda, the SNS outbox, the engine, the local endpoint) calls a
+function here, so every ARN has AWS's shape and names the same fake account and region.
+
+The local account is ``123456789012``: it is what Step Functions Local and moto answer with by
+default, and the example account of AWS's own documentation, so ARNs the embedded services print
+match what a user sees from those tools (and what the engine's differential tests against moto
+compare). ``000000000000`` (LocalStack's) was used by local Batch only; one account means a Batch
+job ARN, a Lambda ARN and an execution ARN of the same local run agree.
+
+    >>> state_machine("nightly")
+    'arn:aws:states:us-east-1:123456789012:stateMachine:nightly'
+    >>> execution(state_machine("nightly"), "run-1")
+    'arn:aws:states:us-east-1:123456789012:execution:nightly:run-1'
+    >>> integration("batch", "submitJob", ".sync")
+    'arn:aws:states:::batch:submitJob.sync'
 """
 
 from __future__ import annotations
+
+PARTITION = "aws"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+def arn(service: str, resource: str, *, region: str = REGION, account: str = ACCOUNT) -> str:
+    """``arn:aws:<service>:<region>:<account>:<resource>``; global services pass ``region=""``.
+
+    >>> arn("iam", "role/sfn", region="")
+    'arn:aws:iam::123456789012:role/sfn'
+    """
+    return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
+
+
+# -- Step Functions ---------------------------------------------------------------------------------
+
+
+def integration(service: str, action: str, pattern: str = "") -> str:
+    """A Task state's Resource for a service integration (``pattern``: "", ".sync", ".sync:2",
+    ".waitForTaskToken"); these ARNs name no region or account.
+
+    >>> integration("lambda", "invoke")
+    'arn:aws:states:::lambda:invoke'
+    """
+    return arn("states", f"{service}:{action}{pattern}", region="", account="")
+
+
+def state_machine(name: str, *, region: str = REGION, account: str = ACCOUNT) -> str:
+    return arn("states", f"stateMachine:{name}", region=region, account=account)
+
+
+def _states_prefix(state_machine_arn: str) -> str:
+    """``arn:<partition>:states:<region>:<account>`` of a state machine ARN; the local one's for
+    anything that is not a full ARN (a test may pass a bare name)."""
+    parts = state_machine_arn.split(":")
+    return ":".join(parts[:5]) if len(parts) >= 7 else f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}"
+
+
+def execution(state_machine_arn: str, name: str) -> str:
+    """A Standard execution's ARN: the machine's partition, region and account, and its name.
+
+    >>> execution("arn:aws:states:eu-west-1:111122223333:stateMachine:m", "x")
+    'arn:aws:states:eu-west-1:111122223333:execution:m:x'
+    """
+    machine = state_machine_arn.rsplit(":", 1)[-1]
+    return f"{_states_prefix(state_machine_arn)}:execution:{machine}:{name}"
+
+
+def express_execution(state_machine_arn: str, name: str, run_id: str) -> str:
+    """An Express execution's ARN (``:express:<machine>:<name>:<run id>``, as AWS reports it)."""
+    machine = state_machine_arn.rsplit(":", 1)[-1]
+    return f"{_states_prefix(state_machine_arn)}:express:{machine}:{name}:{run_id}"
+
+
+def map_run(state_machine_arn: str, child_machine: str, run_id: str) -> str:
+    """A distributed Map's Map Run (``:mapRun:<machine>/<label>:<run id>``)."""
+    return f"{_states_prefix(state_machine_arn)}:mapRun:{child_machine}:{run_id}"
+
+
+def map_run_machine(state_machine_arn: str, child_machine: str) -> str:
+    """The state machine ARN a Map Run's children report (``:stateMachine:<machine>/<label>``)."""
+    return f"{_states_prefix(state_machine_arn)}:stateMachine:{child_machine}"
+
+
+def map_run_execution(state_machine_arn: str, child_machine: str, run_id: str) -> str:
+    """A Map Run child execution (``:execution:<machine>/<label>:<run id>``)."""
+    return f"{_states_prefix(state_machine_arn)}:execution:{child_machine}:{run_id}"
+
+
+# -- Batch, ECS, Lambda, SNS, IAM ----------------------------------------------------------------
+
+
+def job_queue(name: str) -> str:
+    return arn("batch", f"job-queue/{name}")
+
+
+def job_definition(name: str, revision: int = 1) -> str:
+    return arn("batch", f"job-definition/{name}:{revision}")
+
+
+def batch_job(job_id: str) -> str:
+    return arn("batch", f"job/{job_id}")
+
+
+def ecs_task(task_id: str, cluster: str = "local") -> str:
+    return arn("ecs", f"task/{cluster}/{task_id}")
+
+
+def function(name: str) -> str:
+    """
+    >>> function("report")
+    'arn:aws:lambda:us-east-1:123456789012:function:report'
+    """
+    return arn("lambda", f"function:{name}")
+
+
+def sns_topic(name: str) -> str:
+    return arn("sns", name)
+
+
+def role(name: str, *, account: str = ACCOUNT) -> str:
+    return arn("iam", f"role/{name}", region="", account=account)
+
+
+def assumed_role(role_name: str, session: str, *, account: str = ACCOUNT) -> str:
+    """The STS principal a role's session acts as (what AccessDenied messages name)."""
+    return arn("sts", f"assumed-role/{role_name}/{session}", region="", account=account)
+
+
+def account_of(value: str, default: str = ACCOUNT) -> str:
+    """The account field of an ARN, or ``default`` when ``value`` has none.
+
+    >>> account_of("arn:aws:iam::111122223333:role/x"), account_of("role/x")
+    ('111122223333', '123456789012')
+    """
+    parts = value.split(":")
+    return parts[4] if len(parts) >= 6 else default
+
+
+def local(placeholder_name: str) -> str:
+    """An ARN for a deploy-time value this module has no service for (never called by AWS)."""
+    return arn("local", placeholder_name)

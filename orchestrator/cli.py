@@ -130,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.local import commands
 
     return commands.run(args.path, args.input, args.mock_config, args.test_case,
-                        workflow=args.workflow)
+                        workflow=args.workflow, scheduled_time=args.scheduled_time)
 
 
 def cmd_executions(args: argparse.Namespace) -> int:
@@ -159,6 +159,29 @@ def cmd_messages(args: argparse.Namespace) -> int:
     from orchestrator.local import commands
 
     return commands.redeliver_messages(include_failed=args.failed)
+
+
+# -- schedules ---------------------------------------------------------------------------------
+def cmd_schedules(args: argparse.Namespace) -> int:
+    from orchestrator.scheduler import commands
+
+    if args.action in ("pause", "resume"):
+        return commands.schedules_pause(args.workflow, args.action == "pause")
+    return commands.schedules_list(json_output=args.json, count=args.count)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from orchestrator.scheduler import commands
+
+    return commands.backfill_command(args.path, args.workflow, args.start, args.end, max_parallel=args.max_parallel,
+                                     target=args.target, region=args.region)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from orchestrator.server.serve import serve
+
+    return serve(args.paths, host=args.host, port=args.port, access_key_id=args.access_key_id,
+                 secret_access_key=args.secret_access_key, mock_config=args.mock_config)
 
 
 # -- AWS -------------------------------------------------------------------------------------------
@@ -222,14 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compiled", action="store_true", help="draw the compiled state machine structure")
     p.add_argument("--workflow", metavar="NAME")
 
-    p = command("run", cmd_run, "Validate, compile and run a workflow on this machine (no AWS needed).")
-    p.add_argument("path", metavar="PATH", help="a .py, .yaml or .json workflow file")
+    p = command("run", cmd_run, "Validate, compile and run a workflow (or plain ASL) on this machine (no AWS needed).")
+    p.add_argument("path", metavar="PATH", help="a .py, .yaml or .json workflow file, or a *.asl.json state machine")
     p.add_argument("--input", default=None, metavar="JSON",
                    help="execution input: JSON text, or @file.json to read it from a file")
     p.add_argument("--mock-config", default=None, metavar="FILE",
-                   help="a Step Functions Local MockConfigFile (JSON)")
+                   help="a Step Functions Local MockConfigFile (JSON; default $SFN_MOCK_CONFIG)")
     p.add_argument("--test-case", default=None, metavar="NAME", help="test case in the mock config")
     p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
+    p.add_argument("--scheduled-time", default=None, metavar="T",
+                   help="the run's logical time, ISO-8601 with a zone (default: now)")
 
     p = command("executions", cmd_executions, "List and inspect local executions.")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -247,6 +272,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("redrive", cmd_redrive,
                 "Finish a failed or interrupted execution; completed tasks are not run again.")
     p.add_argument("execution", metavar="EXECUTION")
+    p = command("schedules", cmd_schedules,
+                "List the schedules `serve` fires (next fires, last fire, status); pause or resume one.")
+    p.add_argument("action", nargs="?", choices=("list", "pause", "resume"), default="list")
+    p.add_argument("workflow", nargs="?", metavar="WORKFLOW", help="the workflow to pause or resume")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--count", type=int, default=3, metavar="N", help="next fires to show (default 3)")
+    p = command("backfill", cmd_backfill,
+                "Start one execution per fire from --start up to --end, each with its scheduled_time; "
+                "fires that already ran are left alone.")
+    p.add_argument("path", metavar="WORKFLOW", help="the workflow file (.py, .yaml or .json)")
+    p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
+    p.add_argument("--start", required=True, metavar="T", help="ISO-8601 date or time (no offset: the workflow's zone)")
+    p.add_argument("--end", required=True, metavar="T", help="ISO-8601 date or time, not included")
+    p.add_argument("--max-parallel", type=int, default=1, metavar="N", help="executions at once (default 1)")
+    p.add_argument("--target", choices=("local", "aws"), default="local")
+    p.add_argument("--region", default=None, help="with --target aws")
+    p = command("serve", cmd_serve, "Serve the Step Functions API on this machine (boto3, the AWS CLI, any SDK).")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="workflow files to serve as state machines")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (not loopback: an access key is required)")
+    p.add_argument("--port", type=int, default=8083)
+    p.add_argument("--access-key-id", default=None, metavar="KEY", help="requests must be SigV4-signed with this key")
+    p.add_argument("--secret-access-key", default=None, metavar="SECRET")
+    p.add_argument("--mock-config", default=None, metavar="FILE",
+                   help="Step Functions Local MockConfigFile (default: $SFN_MOCK_CONFIG)")
+
     p = command("deploy", cmd_deploy,
                 "Compile and create or update the state machines on AWS (boto3; CDK: see infra/).")
     p.add_argument("spec", metavar="SPEC")

@@ -22,26 +22,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-# AWS limits, each with where it comes from.
-LAMBDA_MAX_TIMEOUT = 900  # Lambda: function timeout is at most 900 seconds (15 minutes).
-BATCH_MIN_ATTEMPT_DURATION = 60  # Batch: timeout.attemptDurationSeconds must be at least 60.
-BATCH_MAX_RETRY_ATTEMPTS = 10  # Batch: retryStrategy.attempts is 1..10.
-BATCH_MAX_ARRAY_SIZE = 10_000  # Batch: arrayProperties.size is 2..10,000.
-STATE_NAME_MAX = 80  # Step Functions: state names are at most 80 characters.
-BATCH_JOB_NAME_MAX = 128  # Batch: job names are at most 128 letters, digits, hyphens, underscores.
-SFN_MAX_RETRY_ATTEMPTS = 99_999_999  # Step Functions: MaxAttempts upper bound.
-SFN_MAX_INTERVAL = 99_999_999  # Step Functions: IntervalSeconds / MaxDelaySeconds upper bound.
-# Batch on Fargate: the memory (MiB) each vCPU setting allows ("Fargate resource requirements";
-# RegisterJobDefinition rejects any other pair).
-FARGATE_MEMORY: Mapping[float, tuple[int, ...]] = MappingProxyType({
-    0.25: (512, 1024, 2048),
-    0.5: tuple(range(1024, 4096 + 1, 1024)),
-    1.0: tuple(range(2048, 8192 + 1, 1024)),
-    2.0: tuple(range(4096, 16384 + 1, 1024)),
-    4.0: tuple(range(8192, 30720 + 1, 1024)),
-    8.0: tuple(range(16384, 61440 + 1, 4096)),
-    16.0: tuple(range(32768, 122880 + 1, 8192)),
-})
+from orchestrator.limits import LAMBDA_MAX_TIMEOUT
 
 
 def _frozen_map(value: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -69,6 +50,10 @@ class Jitter(enum.StrEnum):
 
 OverlapPolicy = Literal["skip", "allow", "queue"]
 CatchUp = Literal["none", "latest", "all"]
+# The local scheduler: at most this many missed fires are started after downtime unless a
+# schedule says otherwise, and never more than the maximum (a bound on one wake-up's work).
+CATCH_UP_LIMIT_DEFAULT = 100
+CATCH_UP_LIMIT_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,7 +170,9 @@ class Schedule:
 
     ``flexible_window`` is minutes (EventBridge Scheduler's FlexibleTimeWindow); ``overlap`` says
     what happens when a run is still going at the next fire time; ``catch_up`` what the local
-    scheduler does with fire times missed while it was down.
+    scheduler does with fire times missed while it was down: ``"latest"`` starts the last one,
+    ``"all"`` each, but never more than ``catch_up_limit`` of them and none scheduled more than
+    ``starting_deadline`` seconds ago (``None``: no age limit).
     """
 
     expression: str
@@ -193,6 +180,8 @@ class Schedule:
     flexible_window: int | None = None
     overlap: OverlapPolicy = "skip"
     catch_up: CatchUp = "none"
+    catch_up_limit: int = CATCH_UP_LIMIT_DEFAULT
+    starting_deadline: int | None = None
     enabled: bool = True
 
 

@@ -19,11 +19,11 @@ from orchestrator.aws.deploy import (
     deploy_order,
     deploy_state_machines,
     load_substitutions,
-    substitute,
 )
 from orchestrator.aws.errors import SubstitutionError
 from orchestrator.compiler import CompileResult, compile_workflow
 from orchestrator.errors import DefinitionError
+from orchestrator.placeholders import substitute
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 EXAMPLES = Path(__file__).parent.parent / "state_machines"

@@ -34,7 +34,7 @@ def call(params: dict[str, Any], *, pattern: IntegrationPattern = IntegrationPat
          cancel: threading.Event | None = None, state: str = "job") -> TaskCall:
     return TaskCall(resource="arn:aws:states:::batch:submitJob.sync", service="batch", action="submitJob",
                     pattern=pattern, sync_version=None, parameters=params, state_name=state,
-                    execution_arn="arn:aws:states:us-east-1:000000000000:execution:wf:e1", context={},
+                    execution_arn="arn:aws:states:us-east-1:123456789012:execution:wf:e1", context={},
                     timeout_seconds=None, heartbeat_seconds=None, attempt=0,
                     cancel=cancel or threading.Event(), clock=RealClock())
 
@@ -57,8 +57,8 @@ def eventually(check: Any, timeout: float = 10.0) -> None:
 
 
 def submit(name: str = "job", definition: str = "jd", **extra: Any) -> dict[str, Any]:
-    return {"JobName": name, "JobQueue": "arn:aws:batch:us-east-1:000000000000:job-queue/default",
-            "JobDefinition": f"arn:aws:batch:us-east-1:000000000000:job-definition/{definition}:1", **extra}
+    return {"JobName": name, "JobQueue": "arn:aws:batch:us-east-1:123456789012:job-queue/default",
+            "JobDefinition": f"arn:aws:batch:us-east-1:123456789012:job-definition/{definition}:1", **extra}
 
 
 # -- lifecycle and result shape -------------------------------------------------------------------
@@ -68,9 +68,9 @@ def test_sync_result_is_describe_jobs_shaped_and_statuses_follow_aws_lifecycle(t
     batch, updates = make(tmp_path, JobDefinition(name="jd", command=("true",)))
     job = batch(call(submit()))
     assert job["Status"] == "SUCCEEDED"
-    assert job["JobArn"] == f"arn:aws:batch:us-east-1:000000000000:job/{job['JobId']}"
-    assert job["JobQueue"] == "arn:aws:batch:us-east-1:000000000000:job-queue/default"
-    assert job["JobDefinition"] == "arn:aws:batch:us-east-1:000000000000:job-definition/jd:1"
+    assert job["JobArn"] == f"arn:aws:batch:us-east-1:123456789012:job/{job['JobId']}"
+    assert job["JobQueue"] == "arn:aws:batch:us-east-1:123456789012:job-queue/default"
+    assert job["JobDefinition"] == "arn:aws:batch:us-east-1:123456789012:job-definition/jd:1"
     assert job["Container"]["ExitCode"] == 0
     assert job["Container"]["LogStreamName"].startswith("jd/default/")
     assert job["Attempts"][0]["Container"]["ExitCode"] == 0
@@ -304,7 +304,7 @@ def test_docker_command_mounts_the_project_and_passes_limits_and_environment() -
 def test_jobs_and_their_logs_are_in_the_store(tmp_path: Path) -> None:
     batch, _ = make(tmp_path, JobDefinition(name="jd", command=("echo", "hello")))
     batch(call(submit()))
-    (job,) = batch.store.jobs("arn:aws:states:us-east-1:000000000000:execution:wf:e1")
+    (job,) = batch.store.jobs("arn:aws:states:us-east-1:123456789012:execution:wf:e1")
     assert job["status"] == "SUCCEEDED" and job["state_name"] == "job"
     assert Path(job["log_paths"][0]).read_text() == "hello\n"
 
@@ -327,7 +327,7 @@ def test_queue_max_vcpus_caps_its_running_jobs(tmp_path: Path) -> None:
 
 def test_an_undeclared_queue_keeps_its_name(tmp_path: Path) -> None:
     batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", "echo $AWS_BATCH_JQ_NAME")))
-    job = batch(call(submit() | {"JobQueue": "arn:aws:batch:us-east-1:000000000000:job-queue/etl"}))
+    job = batch(call(submit() | {"JobQueue": "arn:aws:batch:us-east-1:123456789012:job-queue/etl"}))
     assert job["JobQueue"].endswith("job-queue/etl")
     assert Path(batch.store.logs_dir / "batch" / job["Container"]["LogStreamName"]).read_text() == "etl\n"
 

@@ -49,13 +49,13 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLambda:
 def invoke_call(params: dict[str, object]) -> TaskCall:
     return TaskCall(resource="arn:aws:states:::lambda:invoke", service="lambda", action="invoke",
                     pattern=IntegrationPattern.REQUEST_RESPONSE, sync_version=None, parameters=params,
-                    state_name="t", execution_arn="arn:aws:states:us-east-1:000000000000:execution:wf:e",
+                    state_name="t", execution_arn="arn:aws:states:us-east-1:123456789012:execution:wf:e",
                     context={}, timeout_seconds=None, heartbeat_seconds=None, attempt=0,
                     cancel=threading.Event(), clock=RealClock())
 
 
 def test_invoke_result_has_the_lambda_invoke_integration_shape(service: LocalLambda) -> None:
-    out = service(invoke_call({"FunctionName": "arn:aws:lambda:us-east-1:000000000000:function:echo",
+    out = service(invoke_call({"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:echo",
                                "Payload": {"a": 1}}))
     assert set(out) == {"ExecutedVersion", "Payload", "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"}
     assert out["StatusCode"] == 200 and out["ExecutedVersion"] == "$LATEST"
@@ -64,7 +64,7 @@ def test_invoke_result_has_the_lambda_invoke_integration_shape(service: LocalLam
     assert payload["event"] == {"a": 1}
     assert payload["request"] == out["SdkResponseMetadata"]["RequestId"]
     assert (payload["name"], payload["memory"], payload["env"]) == ("echo", 256, "hi")
-    assert payload["arn"] == "arn:aws:lambda:us-east-1:000000000000:function:echo"
+    assert payload["arn"] == "arn:aws:lambda:us-east-1:123456789012:function:echo"
     assert payload["remaining"] is True
     assert "[$LATEST]" in payload["stream"]
 
@@ -102,14 +102,14 @@ def test_unserialisable_result_is_a_marshal_error(service: LocalLambda) -> None:
 
 
 def test_unknown_function_is_resource_not_found(service: LocalLambda) -> None:
-    with pytest.raises(TaskFailure, match="Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope"):
+    with pytest.raises(TaskFailure, match="Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope"):
         service.invoke("nope", {})
 
 
 def test_logs_have_lambda_framing_and_prints(service: LocalLambda) -> None:
     with pytest.raises(TaskFailure):
         service(invoke_call({"FunctionName": "boom", "Payload": {}}))
-    (inv,) = service.store.invocations("arn:aws:states:us-east-1:000000000000:execution:wf:e")
+    (inv,) = service.store.invocations("arn:aws:states:us-east-1:123456789012:execution:wf:e")
     text = Path(inv["log_path"]).read_text()
     assert "START RequestId: " + inv["request_id"] in text
     assert "about to fail" in text and "REPORT RequestId: " in text
@@ -168,3 +168,65 @@ def test_a_worker_mid_invoke_dies_with_its_runner(tmp_path: Path) -> None:
             break
         assert time.monotonic() < deadline, "the Lambda worker outlived its runner"
         time.sleep(0.02)
+
+
+# -- forked workers (the zygote) ----------------------------------------------------------------
+
+ZYGOTE_HANDLERS = '''
+import os
+IMPORTED_WITH = os.environ.get("TABLE")        # module-level code sees the function's environment
+IMPORTS = int(os.environ.get("IMPORTS", "0"))
+with open("imports.log", "a") as f:
+    f.write("x")
+def where(event, context):
+    return {"pid": os.getpid(), "table": IMPORTED_WITH, "name": os.environ["AWS_LAMBDA_FUNCTION_NAME"]}
+def crash(event, context):
+    os._exit(3)
+'''
+
+
+@pytest.fixture()
+def forked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLambda:
+    (tmp_path / "zh.py").write_text(ZYGOTE_HANDLERS)
+    monkeypatch.chdir(tmp_path)
+    fns = {name: LambdaFunction(name=name, handler=f"zh:{handler}", environment=env)
+           for name, handler, env in (("a", "where", {"TABLE": "t1"}), ("b", "where", {"TABLE": "t1"}),
+                                      ("c", "where", {"TABLE": "t2"}), ("crash", "crash", {"TABLE": "t1"}))}
+    svc = LocalLambda(Store(tmp_path / "home"), fns, cwd=str(tmp_path))
+    yield svc
+    svc.close()
+
+
+def test_functions_of_one_environment_import_their_module_once(forked: LocalLambda, tmp_path: Path) -> None:
+    a = forked.invoke("a", {})["Payload"]
+    b = forked.invoke("b", {})["Payload"]
+    assert a["pid"] != b["pid"]                       # a process per function, as on Lambda
+    assert (a["name"], b["name"]) == ("a", "b")
+    assert a["table"] == b["table"] == "t1"
+    assert (tmp_path / "imports.log").read_text() == "x"  # one import for both
+
+
+def test_another_environment_gets_its_own_module_initialisation(forked: LocalLambda, tmp_path: Path) -> None:
+    assert forked.invoke("a", {})["Payload"]["table"] == "t1"
+    assert forked.invoke("c", {})["Payload"]["table"] == "t2"
+    assert (tmp_path / "imports.log").read_text() == "xx"
+
+
+def test_a_crash_ends_one_invocation_only(forked: LocalLambda) -> None:
+    before = forked.invoke("a", {})["Payload"]["pid"]
+    with pytest.raises(TaskFailure) as failed:
+        forked.invoke("crash", {})
+    assert failed.value.error == "Runtime.ExitError"
+    assert "exit status 3" in json.loads(failed.value.cause)["errorMessage"]
+    assert forked.invoke("a", {})["Payload"]["pid"] == before       # the other worker is still warm
+    assert forked.invoke("b", {})["Payload"]["table"] == "t1"       # and the zygote still forks
+
+
+def test_close_leaves_no_worker_or_zygote_behind(forked: LocalLambda) -> None:
+    from orchestrator.local.procs import pid_alive
+
+    pids = [forked.invoke(name, {})["Payload"]["pid"] for name in ("a", "c")]
+    zygotes = [z.proc.pid for z in forked._zygotes.values()]
+    assert len(zygotes) == 2
+    forked.close()
+    assert not any(pid_alive(pid) for pid in pids + zygotes)

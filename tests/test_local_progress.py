@@ -6,7 +6,7 @@ from rich.console import Console
 
 from orchestrator.local.progress import ProgressView, task_states
 
-ARN = "arn:aws:states:us-east-1:000000000000:execution:wf:e"
+ARN = "arn:aws:states:us-east-1:123456789012:execution:wf:e"
 DEFINITION = {
     "StartAt": "P",
     "States": {
@@ -35,7 +35,7 @@ def test_rows_follow_events_and_jobs() -> None:
     ]
     for event in events:
         view.on_event(ARN, event)
-    view.on_job({"JobQueue": "arn:aws:batch:us-east-1:000000000000:job-queue/etl", "Status": "RUNNABLE",
+    view.on_job({"JobQueue": "arn:aws:batch:us-east-1:123456789012:job-queue/etl", "Status": "RUNNABLE",
                  "Attempts": []}, ARN, "load")
     assert (view.rows["load"].status, view.rows["load"].queue) == ("RUNNABLE", "etl")
     assert (view.rows["check"].status, view.rows["check"].attempt) == ("FAILED", 1)

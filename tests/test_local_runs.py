@@ -42,14 +42,15 @@ def test_run_workflow_runs_batch_and_lambda_tasks_and_stores_everything(tmp_path
         sh("extract", "echo extracted > out.txt"),
         model.Task(name="check", job=model.LambdaTask(handler="handlers:hi"), after=("extract",)),
     ))
-    result = run_workflow(wf, {"day": 1}, home=tmp_path / "home")
+    result = run_workflow(wf, {"day": 1}, home=tmp_path / "home", scheduled_time="2024-06-01T02:10:00+02:00")
     assert result.status == "SUCCEEDED", result.cause
-    assert result.output["results"]["check"] == {"Payload": {"saw": {"day": 1}}}
+    given = {"day": 1, "scheduled_time": "2024-06-01T00:10:00Z"}
+    assert result.output["results"]["check"] == {"Payload": {"saw": given}}
     assert result.output["results"]["extract"]["Status"] == "SUCCEEDED"
     assert (tmp_path / "out.txt").read_text() == "extracted\n"  # jobs run in the project directory
     store = Store(tmp_path / "home")
     (row,) = store.executions()
-    assert (row.status, row.name, row.input) == ("SUCCEEDED", result.name, {"day": 1})
+    assert (row.status, row.name, row.input) == ("SUCCEEDED", result.name, given)
     events = store.events(row.arn)
     assert events == result.history
     assert [e["type"] for e in events][0] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
@@ -189,7 +190,7 @@ def test_child_state_machines_run_locally_through_start_execution_sync(tmp_path:
     wf = model.Workflow(name="split", tasks=(sh("work", "echo worked"),))
     plan = build_plan(wf, {"split": CHILD_PLAN_MAIN, "split-part-1": CHILD_PLAN_CHILD}, "split", str(tmp_path))
     assert plan["definitions"]["split"]["States"]["Part 1"]["Parameters"]["StateMachineArn"] == \
-        "arn:aws:states:us-east-1:000000000000:stateMachine:split-part-1"
+        "arn:aws:states:us-east-1:123456789012:stateMachine:split-part-1"
     result = run_plan(plan, {"n": 7}, home=tmp_path / "home")
     assert result.status == "SUCCEEDED", result.cause
     assert result.output == {"out": {"n": 7, "work": {"Status": "SUCCEEDED"}}}
@@ -209,7 +210,7 @@ def test_a_child_name_already_used_fails_like_aws(tmp_path: Path, monkeypatch: p
     assert run_plan(plan, {"n": 1}, home=tmp_path / "home").status == "SUCCEEDED"
     again = run_plan(plan, {"n": 1}, home=tmp_path / "home")
     assert (again.status, again.error) == ("FAILED", "StepFunctions.ExecutionAlreadyExistsException")
-    assert again.cause == "Execution Already Exists: 'arn:aws:states:us-east-1:000000000000:execution:split-part-1:fixed'"
+    assert again.cause == "Execution Already Exists: 'arn:aws:states:us-east-1:123456789012:execution:split-part-1:fixed'"
 
 
 def test_python_task_on_batch_runs_through_orchestrator_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,9 +223,9 @@ def test_python_task_on_batch_runs_through_orchestrator_runner(tmp_path: Path, m
     """))
     wf = model.Workflow(name="pyjob", tasks=(
         model.Task(name="long", job=model.PythonTask(function="longjob:main"), timeout=3600),))
-    result = run_workflow(wf, {"k": "v"}, home=tmp_path / "home")
+    result = run_workflow(wf, {"k": "v"}, home=tmp_path / "home", scheduled_time="2024-06-01T00:00:00Z")
     assert result.status == "SUCCEEDED", result.cause
-    assert json.loads((tmp_path / "seen.json").read_text()) == {"k": "v"}
+    assert json.loads((tmp_path / "seen.json").read_text()) == {"k": "v", "scheduled_time": "2024-06-01T00:00:00Z"}
 
 
 def test_failure_alert_goes_to_the_outbox_and_is_sent_again_if_redrive_fails_again(
@@ -239,7 +240,7 @@ def test_failure_alert_goes_to_the_outbox_and_is_sent_again_if_redrive_fails_aga
     assert first.status == "FAILED"
     store = Store(tmp_path / "home")
     (message,) = store.messages(first.execution_arn)
-    assert message["topic_arn"] == "arn:aws:sns:us-east-1:000000000000:alerting-alerts"
+    assert message["topic_arn"] == "arn:aws:sns:us-east-1:123456789012:alerting-alerts"
     assert "broken" in (message["subject"] or "") and "broken/default/" in message["message"]
     assert any(line.startswith("[sns] alerting-alerts: ") for line in printed)
     second = redrive_execution(first.name, home=tmp_path / "home", notice=printed.append)
@@ -359,7 +360,7 @@ def test_distributed_map_items_are_stored_child_executions(tmp_path: Path, monke
     assert len(children) == 3
     by_item = {c.input["n"]: c for c in children}
     assert sorted(by_item) == ["a", "b", "c"]
-    prefix = "arn:aws:states:us-east-1:000000000000"
+    prefix = "arn:aws:states:us-east-1:123456789012"
     for n, child in by_item.items():
         assert child.parent_arn == result.execution_arn
         assert child.arn == f"{prefix}:execution:fan/Items:{child.name}"

@@ -18,7 +18,7 @@ import pytest
 from orchestrator.local.sns import Outbox, SmtpConfig, configured_outbox
 from orchestrator.local.store import Store
 
-TOPIC = "arn:aws:sns:us-east-1:000000000000:alerts"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -173,7 +173,7 @@ def _dead_pid() -> int:
 
 def _stuck(store: Store, target: str, *, status: str = "RETRYING", attempt: int = 2, runner: int | None = None) -> str:
     """A message whose delivery to ``target`` stopped at ``attempt`` (``status``), by runner ``runner``."""
-    arn = f"arn:aws:states:us-east-1:000000000000:execution:wf:{uuid.uuid4().hex}"
+    arn = f"arn:aws:states:us-east-1:123456789012:execution:wf:{uuid.uuid4().hex}"
     store.create_execution(arn=arn, name=arn.rsplit(":", 1)[-1], state_machine_arn="sm", workflow="wf",
                            parent_arn=None, scope="s", input={}, start_date="2026-01-01T00:00:00.000+00:00",
                            cwd=".", plan=None, runner_start=None)

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 
 from orchestrator.local.mocks import MockConfig, MockConfigError
-from orchestrator.local.runs import local_arn, reconcile, substitute
+from orchestrator.local.runs import local_arn, local_definition, reconcile
 from orchestrator.local.store import ExecutionNotFound, Store, home_dir
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def add(store: Store, name: str, start: str, status: str = "SUCCEEDED", pid: int | None = None) -> str:
-    arn = f"arn:aws:states:us-east-1:000000000000:execution:wf:{name}"
-    store.create_execution(arn=arn, name=name, state_machine_arn="arn:aws:states:us-east-1:000000000000:stateMachine:wf",
+    arn = f"arn:aws:states:us-east-1:123456789012:execution:wf:{name}"
+    store.create_execution(arn=arn, name=name, state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:wf",
                            workflow="wf", parent_arn=None, scope=arn, input={"n": 1}, start_date=start, cwd="/",
                            plan=None, runner_start=None)
     if status != "RUNNING":
@@ -71,8 +71,8 @@ def test_list_entry_is_list_executions_shaped(tmp_path: Path) -> None:
     store = Store(tmp_path)
     add(store, "e", "2024-06-01T00:00:00.000+00:00")
     assert store.executions()[0].list_entry() == {
-        "executionArn": "arn:aws:states:us-east-1:000000000000:execution:wf:e",
-        "stateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:wf", "name": "e",
+        "executionArn": "arn:aws:states:us-east-1:123456789012:execution:wf:e",
+        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:wf", "name": "e",
         "status": "SUCCEEDED", "startDate": "2024-06-01T00:00:00.000+00:00",
         "stopDate": "2024-06-01T00:00:00.000+00:00"}
 
@@ -99,12 +99,12 @@ def test_reconcile_fails_executions_whose_runner_is_gone(tmp_path: Path) -> None
 def test_placeholders_become_local_arns_everywhere() -> None:
     definition = {"States": {"T": {"Parameters": {"JobQueue": "${JobQueue_gpu}", "Topic": "${AlertTopicArn}",
                                                   "List": ["${Function_f}"], "Text": "x ${StateMachine_c} y"}}}}
-    out = substitute(definition, "wf")["States"]["T"]["Parameters"]
-    assert out == {"JobQueue": "arn:aws:batch:us-east-1:000000000000:job-queue/gpu",
-                   "Topic": "arn:aws:sns:us-east-1:000000000000:wf-alerts",
-                   "List": ["arn:aws:lambda:us-east-1:000000000000:function:f"],
-                   "Text": "x arn:aws:states:us-east-1:000000000000:stateMachine:c y"}
-    assert local_arn("JobDefinition_load-db", "wf") == "arn:aws:batch:us-east-1:000000000000:job-definition/load-db:1"
+    out = local_definition(definition, "wf")["States"]["T"]["Parameters"]
+    assert out == {"JobQueue": "arn:aws:batch:us-east-1:123456789012:job-queue/gpu",
+                   "Topic": "arn:aws:sns:us-east-1:123456789012:wf-alerts",
+                   "List": ["arn:aws:lambda:us-east-1:123456789012:function:f"],
+                   "Text": "x arn:aws:states:us-east-1:123456789012:stateMachine:c y"}
+    assert local_arn("JobDefinition_load-db", "wf") == "arn:aws:batch:us-east-1:123456789012:job-definition/load-db:1"
 
 
 # -- mocks ------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from orchestrator import model
+from orchestrator import limits, model
 
 
 def test_frozen_and_replace() -> None:
@@ -32,8 +32,8 @@ def test_mappings_are_read_only_copies() -> None:
         (model.BatchJob(image="x"), None, "batch"),
         (model.LambdaTask(handler="m:f"), 60, "lambda"),
         (model.PythonTask(function="m:f"), None, "lambda"),
-        (model.PythonTask(function="m:f"), model.LAMBDA_MAX_TIMEOUT, "lambda"),
-        (model.PythonTask(function="m:f"), model.LAMBDA_MAX_TIMEOUT + 1, "batch"),
+        (model.PythonTask(function="m:f"), limits.LAMBDA_MAX_TIMEOUT, "lambda"),
+        (model.PythonTask(function="m:f"), limits.LAMBDA_MAX_TIMEOUT + 1, "batch"),
     ],
 )
 def test_runs_on(job: model.Job, timeout: int | None, runs_on: str) -> None:

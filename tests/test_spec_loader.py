@@ -112,6 +112,71 @@ def test_json_numbers_are_read_the_json_way(tmp_path: Path) -> None:
     assert load(path).tasks[0].timeout == 1000
 
 
+def test_valid_json_is_read_without_the_yaml_composer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Locations are only looked up for a problem to report: composing 10,000 tasks costs seconds.
+    def no_compose(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the YAML composer ran for a valid JSON spec")
+
+    monkeypatch.setattr(yaml, "compose", no_compose)
+    path = tmp_path / "nightly.json"
+    path.write_text(json.dumps(DESIGN_JSON, indent=1))
+    assert load(path) == DESIGN_MODEL
+
+
+def test_json_duplicate_key_is_located(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "w.json", """\
+        {"name": "w",
+         "tasks": [{"name": "a", "batch": {"image": "x"}, "timeout": 60, "timeout": 90}]}
+        """)
+    assert [p.render() for p in validate_file("w.json")] == [
+        "w.json:2:66: key 'timeout' appears twice in one mapping (first at line 2); YAML would silently "
+        "keep only the last\n    fix: keep one 'timeout'",
+    ]
+
+
+def test_json_duplicate_key_the_composer_cannot_read_is_still_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(*args: object, **kwargs: object) -> None:
+        raise yaml.YAMLError("cannot read")
+
+    monkeypatch.setattr(yaml, "compose", unreadable)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "w.json").write_text('{"name": "w", "name": "v", "tasks": [{"name": "a", "batch": {"image": "x"}}]}')
+    assert [p.render() for p in validate_file("w.json")] == [
+        "w.json: a key appears twice in one mapping; JSON readers would silently keep only the last"
+        "\n    fix: keep one of each key",
+    ]
+
+
+BAD_SPECS = Path(__file__).parent / "bad_specs"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in BAD_SPECS.glob("*.yaml")))
+def test_json_problems_are_those_of_the_located_document(name: str, tmp_path: Path) -> None:
+    """The fast path (json module, locations found on demand) reports exactly what validating
+    with every location known up front reports, for every bad spec of the corpus as JSON."""
+    from orchestrator.spec.loader import _json_locations
+
+    try:
+        data = yaml.safe_load((BAD_SPECS / name).read_text())
+    except yaml.YAMLError:
+        pytest.skip("not readable as YAML, so not convertible to JSON")
+    text = json.dumps(data, indent=2, default=str)
+    data = json.loads(text)
+    path = tmp_path / "spec.json"
+    path.write_text(text)
+    positions, duplicates = _json_locations(text, str(path))
+    try:
+        from_dict(data, source=str(path), positions=positions)
+    except ValidationError as error:
+        expected = [p.render() for p in duplicates + list(error.problems)]
+    else:
+        expected = [p.render() for p in duplicates]
+    assert [p.render() for p in validate_file(path)] == expected
+
+
 def test_from_dict_positions_use_nearest_ancestor() -> None:
     document = {"name": "w", "tasks": [{"name": "a", "batch": {"image": "x", "vcpus": 3}}]}
     with pytest.raises(ValidationError) as caught:

@@ -12,16 +12,14 @@ Order and idempotence:
 * Update only on change. Each machine carries a tag with the SHA-256 of what was deployed (the
   definition text, the role and the caller's tags), as Metaflow's Step Functions plugin keys its
   deployments on content. A second deploy of the same result makes no write call at all.
-
-    >>> substitute({"Resource": "${Fn}", "List": ["${Fn}-x", "${Other}"]}, {"Fn": "arn:f"})
-    {'Resource': 'arn:f', 'List': ['arn:f-x', '${Other}']}
+* Placeholders are filled by ``orchestrator.placeholders.substitute`` (values only, as CDK's
+  ``definitionSubstitutions``), the same function the local runs use.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +29,20 @@ from orchestrator.aws.errors import AwsError, SubstitutionError, aws_call
 from orchestrator.aws.errors import client as make_client
 from orchestrator.compiler import CompileResult, dumps
 from orchestrator.errors import DefinitionError, Problem
+from orchestrator.placeholders import (
+    ALERT_TOPIC,
+    FUNCTION,
+    JOB_DEFINITION,
+    JOB_QUEUE,
+    STATE_MACHINE,
+    child_of,
+    key_of,
+    placeholder,
+    placeholders_in,
+    substitute,
+)
 
 HASH_TAG = "orchestrator:definition-sha256"
-CHILD_PREFIX = "StateMachine_"
-_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 
 Action = Literal["created", "updated", "unchanged"]
 
@@ -51,37 +59,19 @@ class Deployed:
 # -- substitutions -------------------------------------------------------------------------------
 
 
-def _key(name: str) -> str:
-    """``${X}`` and ``X`` both name placeholder ``X`` in a substitutions mapping."""
-    return name[2:-1] if name.startswith("${") and name.endswith("}") else name
-
-
-def substitute(value: Any, values: Mapping[str, str]) -> Any:
-    """``value`` with every ``${key}`` inside its strings (and object keys) replaced when
-    ``values`` has ``key``; others are left as they are. Walking the parsed definition rather
-    than its text keeps a value with quotes or backslashes from breaking the JSON."""
-    if isinstance(value, str):
-        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), value)
-    if isinstance(value, dict):
-        return {substitute(k, values): substitute(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [substitute(v, values) for v in value]
-    return value
-
-
-def _what(key: str) -> tuple[str, str]:
+def _what(name_key: str) -> tuple[str, str]:
     """What a placeholder stands for, and an example value (the compiler's naming, tasks.py)."""
-    kind, _, name = key.partition("_")
-    if kind == "JobQueue":
+    kind, _, name = name_key.partition("_")
+    if kind == JOB_QUEUE:
         return f"the ARN of Batch job queue '{name}'", "arn:aws:batch:REGION:ACCOUNT:job-queue/NAME"
-    if kind == "JobDefinition":
+    if kind == JOB_DEFINITION:
         return (f"the ARN of the Batch job definition of task '{name}'",
                 "arn:aws:batch:REGION:ACCOUNT:job-definition/NAME:REVISION")
-    if kind == "Function":
+    if kind == FUNCTION:
         return f"the ARN of the Lambda function of task '{name}'", "arn:aws:lambda:REGION:ACCOUNT:function:NAME"
-    if key == "AlertTopicArn":
+    if name_key == ALERT_TOPIC:
         return "the ARN of the SNS topic for failure alerts", "arn:aws:sns:REGION:ACCOUNT:NAME"
-    if kind == "StateMachine":
+    if kind == STATE_MACHINE:
         return f"the ARN of state machine '{name}'", f"arn:aws:states:REGION:ACCOUNT:stateMachine:{name}"
     return "a deploy-time value", "VALUE"
 
@@ -89,9 +79,9 @@ def _what(key: str) -> tuple[str, str]:
 def missing_substitutions(result: CompileResult, substitutions: Mapping[str, str]) -> tuple[str, ...]:
     """Placeholder keys (without ``${}``) that neither ``substitutions`` nor this deploy fill in:
     a ``${StateMachine_<child>}`` of a machine in ``result`` is filled with the child's ARN."""
-    given = {_key(k) for k in substitutions}
-    own = {CHILD_PREFIX + name for name in result.definitions}
-    return tuple(sorted(k for k in (_key(p) for p in result.placeholders) if k not in given and k not in own))
+    given = {key_of(k) for k in substitutions}
+    return tuple(sorted(k for k in (key_of(p) for p in result.placeholders)
+                        if k not in given and child_of(k) not in result.definitions))
 
 
 def check_substitutions(result: CompileResult, substitutions: Mapping[str, str]) -> None:
@@ -115,10 +105,10 @@ def check_substitutions(result: CompileResult, substitutions: Mapping[str, str])
         return
     count = len(missing)
     lines = [f"Cannot deploy '{result.main}': {count} placeholder{'s have' if count != 1 else ' has'} no value:"]
-    lines += [f"  ${{{key}}}: {_what(key)[0]}" for key in missing]
+    lines += [f"  ${{{k}}}: {_what(k)[0]}" for k in missing]
     lines.append(f"fix: add {'them' if count != 1 else 'it'} to the substitutions file "
                  "(--substitutions FILE: a JSON object, keys without ${}), e.g.")
-    example = {key: _what(key)[1] for key in missing}
+    example = {k: _what(k)[1] for k in missing}
     if count == 1:
         lines.append("  " + json.dumps(example))
     else:
@@ -165,8 +155,7 @@ def deploy_order(result: CompileResult) -> list[str]:
     calls: dict[str, set[str]] = {}
     for name, definition in result.definitions.items():
         text = json.dumps(definition)
-        calls[name] = {c for c in (m[len(CHILD_PREFIX):] for m in _PLACEHOLDER.findall(text)
-                                   if m.startswith(CHILD_PREFIX)) if c in result.definitions}
+        calls[name] = {c for c in map(child_of, placeholders_in(text)) if c in result.definitions}
     order: list[str] = []
     done: set[str] = set()
     while len(order) < len(calls):
@@ -247,7 +236,7 @@ def deploy(
     check_substitutions(result, substitutions)
     sfn = client if client is not None else make_client("stepfunctions", region)
     user_tags = dict(tags or {})
-    values = {_key(k): v for k, v in substitutions.items()}
+    values = {key_of(k): v for k, v in substitutions.items()}
     order = deploy_order(result)
     # Validate everything before the first write. A child's ARN is not known yet, but it only
     # appears in a Task's Parameters, which validation treats as a plain string.
@@ -279,7 +268,7 @@ def deploy(
                 with aws_call("TagResource", f"state machine '{name}' ({arn})"):
                     sfn.tag_resource(resourceArn=arn, tags=all_tags)
                 action = "updated"
-        values[CHILD_PREFIX + name] = arn
+        values[key_of(placeholder(STATE_MACHINE, name))] = arn
         deployed = Deployed(name=name, arn=arn, action=action)
         done.append(deployed)
         if on_deployed is not None:

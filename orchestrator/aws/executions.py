@@ -20,14 +20,12 @@ from typing import Any
 
 from orchestrator.aws.errors import AwsError, aws_call
 from orchestrator.aws.errors import client as make_client
+from orchestrator.limits import EXECUTION_NAME_MAX, LIST_PAGE_MAX
 
 # Statuses in which an execution can still change by itself.
 OPEN = frozenset({"RUNNING", "PENDING_REDRIVE"})
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
-# ListExecutions and GetExecutionHistory return at most 1,000 items a page.
-PAGE_SIZE = 1000
-# Execution names: 1-80 characters (StartExecution's quota).
-NAME_MAX = 80
+PAGE_SIZE = LIST_PAGE_MAX  # full pages: fewest calls (a test makes them small)
 
 
 def iso(value: Any) -> str | None:
@@ -68,13 +66,13 @@ def list_entry(item: dict[str, Any]) -> dict[str, Any]:
 def execution_name(state_machine_arn: str, now: datetime | None = None) -> str:
     """A new execution's name, as local runs are named: ``<machine>-<UTC time>-<6 hex>``, so names
     sort by start and say what ran (Step Functions' own default is a bare UUID). The machine part
-    is cut so the whole stays within the 80-character limit.
+    is cut so the whole stays within ``EXECUTION_NAME_MAX`` characters.
 
     >>> execution_name("arn:aws:states:us-east-1:1:stateMachine:greet", datetime(2024, 6, 1, tzinfo=UTC))[:22]
     'greet-20240601T000000-'
     """
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
-    machine = state_machine_arn.rsplit(":", 1)[-1][: NAME_MAX - len(stamp) - 8]
+    machine = state_machine_arn.rsplit(":", 1)[-1][: EXECUTION_NAME_MAX - len(stamp) - 8]
     return f"{machine}-{stamp}-{uuid.uuid4().hex[:6]}"
 
 
@@ -138,7 +136,7 @@ def _event(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def history(execution_arn: str, *, client: Any = None, region: str | None = None) -> list[dict[str, Any]]:
-    """GetExecutionHistory, every page, oldest first (up to 25,000 events per execution)."""
+    """GetExecutionHistory, every page, oldest first (up to ``MAX_HISTORY_EVENTS`` per execution)."""
     sfn = _sfn(client, region)
     events: list[dict[str, Any]] = []
     with aws_call("GetExecutionHistory", f"execution {execution_arn}"):

@@ -28,16 +28,15 @@ from constructs import Construct
 from orchestrator import model
 from orchestrator.cdk import iam as policies
 from orchestrator.compiler.tasks import (
-    BATCH_MIN_ATTEMPT_DURATION,
     DEFAULT_QUEUE,
     RUNNER_MODULE,
     SPOT_EVALUATE_ON_EXIT,
     SPOT_RETRY_ATTEMPTS,
 )
 from orchestrator.errors import Problem
+from orchestrator.limits import BATCH_MIN_ATTEMPT_DURATION, FARGATE_MEMORY
 
 FARGATE_KINDS = frozenset({model.Compute.FARGATE_SPOT, model.Compute.FARGATE})
-FARGATE_MEMORY = model.FARGATE_MEMORY  # the vCPU/memory pairs Fargate accepts
 
 ComputeEnvironment = batch.FargateComputeEnvironment | batch.ManagedEc2EcsComputeEnvironment
 

@@ -21,11 +21,9 @@ from orchestrator import model
 from orchestrator.cdk import iam as policies
 from orchestrator.cdk import keys, lint
 from orchestrator.errors import Problem
+from orchestrator.limits import LAMBDA_MAX_TIMEOUT, LAMBDA_MEMORY_MAX, LAMBDA_MEMORY_MIN
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
-LAMBDA_MIN_MEMORY = 128  # Lambda: memory is 128..10,240 MiB.
-LAMBDA_MAX_MEMORY = 10_240
-LAMBDA_MAX_TIMEOUT = model.LAMBDA_MAX_TIMEOUT  # Lambda: a function runs at most 900 s.
 # Never shipped to Lambda: local state, data, tests, tooling caches, CDK output, VCS.
 DEFAULT_EXCLUDES = (
     ".git", ".github", ".orchestrator", ".venv", "venv", "node_modules", "data", "tests", "bench", "infra",
@@ -64,11 +62,11 @@ def problems(wf: model.Workflow) -> list[Problem]:
     found = []
     for task in lambda_tasks(wf):
         memory = task.job.memory
-        if not LAMBDA_MIN_MEMORY <= memory <= LAMBDA_MAX_MEMORY:
+        if not LAMBDA_MEMORY_MIN <= memory <= LAMBDA_MEMORY_MAX:
             found.append(Problem(
                 where=f"task '{task.name}' field 'memory'",
-                message=f"Lambda memory must be between {LAMBDA_MIN_MEMORY} and {LAMBDA_MAX_MEMORY} MiB. Received {memory}.",
-                fix=f"memory: {min(max(memory, LAMBDA_MIN_MEMORY), LAMBDA_MAX_MEMORY)}",
+                message=f"Lambda memory must be between {LAMBDA_MEMORY_MIN} and {LAMBDA_MEMORY_MAX} MiB. Received {memory}.",
+                fix=f"memory: {min(max(memory, LAMBDA_MEMORY_MIN), LAMBDA_MEMORY_MAX)}",
             ))
     return found
 

@@ -8,7 +8,6 @@ no resource is an error here, at synthesis, not a failed execution later.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -22,10 +21,17 @@ from orchestrator import model
 from orchestrator.cdk import iam as policies
 from orchestrator.cdk import keys, lint
 from orchestrator.compiler import CompileResult
-from orchestrator.compiler.tasks import placeholder
 from orchestrator.errors import CompileError
-
-PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+from orchestrator.placeholders import (
+    ALERT_TOPIC,
+    FUNCTION,
+    JOB_DEFINITION,
+    JOB_QUEUE,
+    STATE_MACHINE,
+    key_of,
+    placeholder,
+    placeholders_in,
+)
 
 
 @dataclass(slots=True)
@@ -49,21 +55,16 @@ class Targets:
         literal_topic: str | None,
     ) -> Targets:
         return cls(
-            job_queues={placeholder("JobQueue", name): arn for name, arn in queues.items()},
-            job_definitions={placeholder("JobDefinition", name): arn for name, arn in job_definitions.items()},
-            functions={placeholder("Function", name): arn for name, arn in functions.items()},
+            job_queues={placeholder(JOB_QUEUE, name): arn for name, arn in queues.items()},
+            job_definitions={placeholder(JOB_DEFINITION, name): arn for name, arn in job_definitions.items()},
+            functions={placeholder(FUNCTION, name): arn for name, arn in functions.items()},
             topic=topic,
             literal_topic=literal_topic,
         )
 
 
-def placeholders_in(text: str) -> list[str]:
-    """Every distinct ``${...}`` of an ASL text, in order of first use."""
-    return list(dict.fromkeys("${" + name + "}" for name in PLACEHOLDER.findall(text)))
-
-
 def children_in(text: str, names: Mapping[str, object]) -> list[str]:
-    return [name for name in names if placeholder("StateMachine", name) in text]
+    return [name for name in names if placeholder(STATE_MACHINE, name) in text]
 
 
 def creation_order(compiled: CompileResult) -> list[str]:
@@ -149,24 +150,24 @@ class StateMachines(Construct):
         publish: list[str] = []
         children: list[str] = []
         missing: list[str] = []
-        child_names = {placeholder("StateMachine", child): child for child in self.machines}
-        for key in placeholders_in(text):
-            if key in targets.job_queues or key in targets.job_definitions:
-                arn = targets.job_queues.get(key) or targets.job_definitions[key]
+        child_names = {placeholder(STATE_MACHINE, child): child for child in self.machines}
+        for found in placeholders_in(text):
+            if found in targets.job_queues or found in targets.job_definitions:
+                arn = targets.job_queues.get(found) or targets.job_definitions[found]
                 submit.append(arn)
-            elif key in targets.functions:
-                arn = targets.functions[key]
+            elif found in targets.functions:
+                arn = targets.functions[found]
                 invoke.append(arn)
-            elif key == placeholder("AlertTopicArn") and targets.topic is not None:
+            elif found == placeholder(ALERT_TOPIC) and targets.topic is not None:
                 arn = targets.topic
                 publish.append(arn)
-            elif key in child_names:
-                arn = self.machines[child_names[key]].state_machine_arn
-                children.append(child_names[key])
+            elif found in child_names:
+                arn = self.machines[child_names[found]].state_machine_arn
+                children.append(child_names[found])
             else:
-                missing.append(key)
+                missing.append(found)
                 continue
-            values[key[2:-1]] = arn
+            values[key_of(found)] = arn
         if missing:
             raise CompileError(
                 f"State machine '{name}' uses {', '.join(missing)}, which this stack does not build; "
@@ -207,7 +208,7 @@ class StateMachines(Construct):
 
 def unsubstituted(text: str, substitutions: Mapping[str, str]) -> list[str]:
     """Placeholders of ``text`` that ``substitutions`` leaves as they are (should be none)."""
-    return [key for key in placeholders_in(text) if key[2:-1] not in substitutions]
+    return [found for found in placeholders_in(text) if key_of(found) not in substitutions]
 
 
-__all__ = ["StateMachines", "Targets", "creation_order", "placeholders_in", "unsubstituted"]
+__all__ = ["StateMachines", "Targets", "creation_order", "unsubstituted"]

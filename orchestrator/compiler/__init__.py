@@ -35,14 +35,15 @@ from typing import Any
 
 from orchestrator import model
 from orchestrator.compiler import alerts, quotas, render, serialise, sp
-from orchestrator.compiler.quotas import MAX_DEFINITION_BYTES, MAX_HISTORY_EVENTS, Report
+from orchestrator.compiler.quotas import Report
 from orchestrator.compiler.serialise import LINE_WIDTH, TaskTexts, dumps
 from orchestrator.compiler.tasks import kind_key, render_task
 from orchestrator.errors import CompileError
+from orchestrator.limits import MAX_DEFINITION_BYTES, MAX_HISTORY_EVENTS, STATE_MACHINE_NAME_MAX
+from orchestrator.placeholders import child_of, placeholders_in
 
 __all__ = ["LINE_WIDTH", "CompileResult", "Report", "compile_workflow", "dumps"]
 
-_PLACEHOLDER = re.compile(r"\$\{[^}]+\}")
 # Room kept for what the planner does not place: the wrap state, the failure path, the
 # execution's own events, and JSON around the states.
 _EVENT_RESERVE = 64
@@ -73,17 +74,17 @@ class CompileResult:
 
 
 def child_name(workflow: str, index: int) -> str:
-    """``<workflow>-part-<n>``, at most 80 characters and safe in a placeholder.
+    """``<workflow>-part-<n>``, at most ``STATE_MACHINE_NAME_MAX`` characters and safe in a placeholder.
 
     >>> child_name("nightly-sales", 2)
     'nightly-sales-part-2'
     """
     suffix = f"-part-{index}"
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", workflow)
-    if safe != workflow or len(safe) + len(suffix) > quotas.STATE_MACHINE_NAME_MAX:
+    if safe != workflow or len(safe) + len(suffix) > STATE_MACHINE_NAME_MAX:
         # Keep names of different workflows apart after sanitising or truncating.
         digest = hashlib.sha256(workflow.encode()).hexdigest()[:8]
-        safe = safe[: quotas.STATE_MACHINE_NAME_MAX - len(suffix) - 9] + "-" + digest
+        safe = safe[: STATE_MACHINE_NAME_MAX - len(suffix) - 9] + "-" + digest
     return safe + suffix
 
 
@@ -283,7 +284,7 @@ def _compile(
             f"and {max_definition_bytes})."
         )
     _check_every_task_once(wf, definitions)
-    placeholders = {m for text in texts.values() for m in _PLACEHOLDER.findall(text)}
+    placeholders = {p for text in texts.values() for p in placeholders_in(text)}
     report = Report(machines=reports, tasks=len(wf.tasks), result_bytes=_peak_results_bytes(wf, definitions))
     return CompileResult(
         main=wf.name, definitions=definitions, report=report, placeholders=placeholders, texts=texts
@@ -302,7 +303,6 @@ def _walk(graph: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
 def _peak_results_bytes(wf: model.Workflow, definitions: Mapping[str, Mapping[str, Any]]) -> int:
     """Estimated size of ``$.results`` at its largest in any one machine: the results handed in,
     its own tasks', and those its children hand back (``quotas.RESULT_BYTES`` each)."""
-    prefix = "${StateMachine_"
     handed_in: dict[str, int] = {}
     calls: dict[str, list[str]] = {name: [] for name in definitions}
     own: dict[str, int] = {name: 0 for name in definitions}
@@ -311,8 +311,8 @@ def _peak_results_bytes(wf: model.Workflow, definitions: Mapping[str, Mapping[st
             if state["Type"] != "Task":
                 continue
             arn = str(state.get("Parameters", {}).get("StateMachineArn", ""))
-            if arn.startswith(prefix):
-                child = arn[len(prefix) : -1]
+            child = child_of(arn)
+            if child is not None:
                 calls[name].append(child)
                 handed_in[child] = len(state["Parameters"]["Input"]["results"])
             elif not state["Resource"].startswith("arn:aws:states:::sns:"):

@@ -25,7 +25,9 @@ key it does not know (the task name), parse a JSON Cause, or cut a string to SNS
 from __future__ import annotations
 
 from orchestrator.compiler import asl
-from orchestrator.compiler.tasks import placeholder, service_arn
+from orchestrator.compiler.tasks import service_arn
+from orchestrator.limits import SNS_SUBJECT_MAX
+from orchestrator.placeholders import ALERT_TOPIC, placeholder
 
 DESCRIBE = "Describe failure"
 NOTIFY = "Notify failure"
@@ -33,9 +35,9 @@ FAILED = "Workflow failed"
 BRANCH_ERROR_PATH = "$.branch_error"  # where Parallel and child-machine Catches put {Error, Cause}
 MARKER_KEY = "orchestratorFailure"
 
-SNS_SUBJECT_MAX = 99  # SNS: Subject is under 100 ASCII characters, no line breaks.
 CAUSE_IN_MESSAGE_MAX = 2000  # keep the e-mail readable; the full Cause stays in the history
-FAIL_CAUSE_MAX = 30_000  # Step Functions: a Fail Cause is at most 32,768 characters
+# Under limits.FAIL_CAUSE_MAX (32,768), leaving room for the text around the copied cause.
+FAIL_CAUSE_KEPT = 30_000
 
 J = asl.QueryLanguage.JSONATA
 
@@ -47,7 +49,7 @@ def _squash(expression: str) -> str:
 
 def alert_topic(topic_arn: str | None) -> str:
     """The topic a notify path publishes to: the user's ARN, else a deploy-time placeholder."""
-    return topic_arn if topic_arn is not None else placeholder("AlertTopicArn")
+    return topic_arn if topic_arn is not None else placeholder(ALERT_TOPIC)
 
 
 # Unwraps the three failure shapes (see module docstring) into one record. `$unwrap` recurses
@@ -122,7 +124,7 @@ def failure_states(workflow: str, *, topic: str | None, child: bool) -> tuple[as
         cause = (
             "{% $string({'" + MARKER_KEY + "': {$states.input.failure.task: "
             "{'Error': $states.input.failure.error, "
-            "'Cause': $substring($states.input.failure.cause, 0, " + str(FAIL_CAUSE_MAX) + ")}}}) %}"
+            "'Cause': $substring($states.input.failure.cause, 0, " + str(FAIL_CAUSE_KEPT) + ")}}}) %}"
         )
     else:
         cause = "{% $states.input.failure.cause %}"

@@ -2,8 +2,8 @@
 
 A :class:`StateMachine` is checked when it is built, not when AWS rejects it at deploy time:
 every ``Next`` and ``Catch`` target exists in the same scope, ``StartAt`` exists, names are unique
-across the whole machine (AWS requires that even across Parallel branches), names fit in 80
-characters, and every state is reachable. Each problem raises :class:`CompileError` naming the
+across the whole machine (AWS requires that even across Parallel branches), names fit in
+``limits.STATE_NAME_MAX`` characters, and every state is reachable. Each problem raises :class:`CompileError` naming the
 state.
 
 Keys are rendered in one fixed, readable order (Type first, transitions last) so the same machine
@@ -23,9 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.errors import CompileError
-
-STATE_NAME_MAX = 80  # Step Functions: state names are 1..80 characters.
-MAX_INTRINSIC_NESTING = 10  # Step Functions: at most 10 nested intrinsic functions in one field.
+from orchestrator.limits import STATE_NAME_MAX
 
 Json = Any
 

@@ -27,11 +27,8 @@ from typing import Any
 from orchestrator.compiler import sp
 from orchestrator.compiler.render import Call, Item, Par, Seq
 from orchestrator.errors import CompileError
+from orchestrator.limits import MAX_HISTORY_EVENTS
 
-MAX_HISTORY_EVENTS = 25_000  # Step Functions Standard: hard quota of 25,000 events per execution.
-MAX_DEFINITION_BYTES = 1_048_576  # Step Functions: a state machine definition is at most 1 MB.
-MAX_PAYLOAD_BYTES = 262_144  # Step Functions: 256 KiB per state input/output/result.
-STATE_MACHINE_NAME_MAX = 80  # Step Functions: state machine names are 1..80 characters.
 PRICE_PER_TRANSITION = 0.025 / 1000  # USD, Standard workflows: $0.025 per 1,000 transitions.
 
 EXECUTION_EVENTS = 2  # ExecutionStarted + ExecutionSucceeded (or Failed)

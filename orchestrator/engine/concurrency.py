@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from orchestrator import arns
 from orchestrator.engine import dataflow, itemio
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
@@ -32,9 +33,8 @@ from orchestrator.engine.states import (
     with_retries,
 )
 from orchestrator.engine.values import json_type
+from orchestrator.limits import INLINE_MAP_CONCURRENCY
 
-# AWS runs at most 40 inline Map iterations concurrently.
-INLINE_MAP_CONCURRENCY = 40
 # Local cap on threads for a distributed Map (AWS allows up to 10,000 child executions at once).
 DISTRIBUTED_MAP_CONCURRENCY = 64
 
@@ -371,16 +371,15 @@ def _run_distributed(run: StateRun, processor: Mapping[str, Any], inputs: list[A
     """
     rt = run.rt
     label = str(run.state.get("Label", run.name))
-    prefix = rt.state_machine_arn.split(":stateMachine:", 1)[0]
     child_machine = f"{rt.state_machine_name}/{label}"
-    map_run_arn = f"{prefix}:mapRun:{child_machine}:{uuid.uuid4()}"
+    map_run_arn = arns.map_run(rt.state_machine_arn, child_machine, str(uuid.uuid4()))
     run.event("MapRunStarted", {"mapRunArn": map_run_arn})
-    child_arns: list[str] = [f"{prefix}:execution:{child_machine}:{uuid.uuid4()}" for _ in inputs]
+    child_arns = [arns.map_run_execution(rt.state_machine_arn, child_machine, str(uuid.uuid4())) for _ in inputs]
+    child_machine_arn = arns.map_run_machine(rt.state_machine_arn, child_machine)
 
     def job(index: int, value: Any) -> Job:
         def go(scope: Scope) -> Any:
-            return _child_execution(rt, child_arns[index], f"{prefix}:stateMachine:{child_machine}",
-                                    processor, value, scope, ql)
+            return _child_execution(rt, child_arns[index], child_machine_arn, processor, value, scope, ql)
         return go
 
     concurrency = DISTRIBUTED_MAP_CONCURRENCY if max_concurrency <= 0 else min(max_concurrency,

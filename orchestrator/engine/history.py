@@ -35,10 +35,6 @@ _NO_DETAILS = frozenset({
     "MapStateFailed", "MapRunSucceeded",
 })
 
-# AWS's quota: an execution with more history events than this fails.
-MAX_HISTORY_EVENTS = 25_000
-
-
 def details_key(event_type: str) -> str:
     if event_type.endswith("StateEntered"):
         return "stateEnteredEventDetails"

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator import arns
 from orchestrator.engine.clock import Clock
 
 
@@ -138,15 +139,43 @@ _ACCESS_DENIED: dict[str, tuple[str, str, str]] = {
     "glue": ("Glue.AWSGlueException", "glue:StartJobRun", "AWSGlue"),
 }
 
-DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/StepFunctionsExecutionRole"
+# With no worker configured an activity does not exist here; AWS fails such a task this way.
+ACTIVITY_MISSING = "The activity {resource} does not exist."
+
+DEFAULT_ROLE_ARN = arns.role("StepFunctionsExecutionRole")
+
+
+def request_target(parameters: Any) -> str:
+    """The resource a service request names, as AWS quotes it in an access-denied cause.
+
+    >>> request_target({"QueueUrl": "https://sqs/q", "MessageBody": "hi"})
+    'https://sqs/q'
+    """
+    if isinstance(parameters, dict):
+        for key in ("FunctionName", "JobQueue", "TopicArn", "StateMachineArn", "QueueUrl", "TableName"):
+            if isinstance(parameters.get(key), str):
+                return str(parameters[key])
+    return "*"
+
+
+def unconfigured(call: TaskCall) -> TaskFailure:
+    """What a Task fails with when nothing is configured to answer ``call``: AWS's access denied.
+
+    Integrations that answer only some calls (mocks, a forwarding endpoint) raise this for the rest,
+    so an unanswered call fails exactly as it would with no integration at all.
+    """
+    parsed = parse_resource(call.resource)
+    if parsed.activity:
+        return TaskFailure("States.Runtime", ACTIVITY_MISSING.format(resource=call.resource))
+    target = call.resource if parsed.direct_lambda else request_target(call.parameters)
+    role_arn = str((call.context.get("Execution") or {}).get("RoleArn") or DEFAULT_ROLE_ARN)
+    return access_denied(parsed, target, role_arn)
 
 
 def access_denied(parsed: ParsedResource, target: str, role_arn: str) -> TaskFailure:
     """The failure AWS reports when the execution role may not call ``parsed``'s service."""
-    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else "123456789012"
     role = role_arn.rsplit("/", 1)[-1]
-    session = uuid.uuid4().hex[:32]
-    principal = f"arn:aws:sts::{account}:assumed-role/{role}/{session}"
+    principal = arns.assumed_role(role, uuid.uuid4().hex[:32], account=arns.account_of(role_arn))
     service = parsed.service.removeprefix("aws-sdk:")
     error, iam_action, sdk = _ACCESS_DENIED.get(
         service, (f"{service.capitalize()}.AccessDeniedException", f"{service}:{parsed.action}",

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orchestrator import arns
+
 # Importing these modules registers their state handlers.
 from orchestrator.engine import concurrency as _concurrency  # noqa: F401
 from orchestrator.engine import task as _task  # noqa: F401
@@ -31,8 +33,6 @@ from orchestrator.engine.runtime import Cancelled, Runtime, Scope
 from orchestrator.engine.states import JSONPATH, run_machine
 from orchestrator.engine.validate import validate_definition
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 DEFAULT_STATE_MACHINE_NAME = "LocalStateMachine"
 
 
@@ -205,7 +205,8 @@ def start(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_tim
           on_event: Callable[[Mapping[str, Any]], None] | None = None, execution_name: str | None = None,
           state_machine_arn: str | None = None, start_time: datetime | None = None,
           role_arn: str | None = None, express: bool = False,
-          on_child_event: Callable[[str, Mapping[str, Any]], None] | None = None) -> Execution:
+          on_child_event: Callable[[str, Mapping[str, Any]], None] | None = None,
+          wait_time_scale: float = 1.0) -> Execution:
     """Validate ``definition`` and start running it; returns at once with an ``Execution``.
 
     ``input`` is a JSON value, already parsed (``None`` means ``{}``, as StartExecution without
@@ -217,23 +218,25 @@ def start(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_tim
     order. A distributed Map runs each item as a child execution with its own ARN and history
     (the parent records only ``MapRunStarted``/``MapRunSucceeded|Failed``, as on AWS); those
     events go to ``on_child_event(child_execution_arn, event)``, each child numbered from 1.
+    ``wait_time_scale`` multiplies Wait states and retry intervals (Step Functions Local's
+    ``WAIT_TIME_SCALE``; 0 waits not at all).
     """
+    if wait_time_scale < 0:
+        raise ValueError(f"wait_time_scale must be 0 or more, got {wait_time_scale}")
     machine = _load(definition)
     validate_definition(machine)
     # A private, JSON-clean copy; a str is a JSON string value, not JSON text to parse.
     value = json.loads(json.dumps({} if input is None else input))
     clock: Clock = VirtualClock(start_time) if virtual_time else RealClock(start_time)
-    sm_arn = state_machine_arn or f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{DEFAULT_STATE_MACHINE_NAME}"
+    sm_arn = state_machine_arn or arns.state_machine(DEFAULT_STATE_MACHINE_NAME)
     sm_name = sm_arn.rsplit(":", 1)[-1]
     name = execution_name or str(uuid.uuid4())
-    parts = sm_arn.split(":")
-    prefix = ":".join(parts[:5]) if len(parts) >= 7 else f"arn:aws:states:{REGION}:{ACCOUNT}"
-    exec_arn = (f"{prefix}:express:{sm_name}:{name}:{uuid.uuid4()}" if express
-                else f"{prefix}:execution:{sm_name}:{name}")
+    exec_arn = arns.express_execution(sm_arn, name, str(uuid.uuid4())) if express else arns.execution(sm_arn, name)
     rt = Runtime(clock=clock, history=History(clock.now, on_event), integrations=dict(integrations or {}),
                  execution_arn=exec_arn, execution_name=name, state_machine_arn=sm_arn,
                  state_machine_name=sm_name, role_arn=role_arn or DEFAULT_ROLE_ARN,
-                 start_time=clock.now(), input=value, express=express, on_child_event=on_child_event)
+                 start_time=clock.now(), input=value, express=express, on_child_event=on_child_event,
+                 wait_time_scale=wait_time_scale)
     timeout = machine.get("TimeoutSeconds")
     execution = Execution(rt, float(timeout) if timeout is not None else None, machine)
     with _LIVE_LOCK:
@@ -247,10 +250,11 @@ def execute(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_t
             on_event: Callable[[Mapping[str, Any]], None] | None = None, execution_name: str | None = None,
             state_machine_arn: str | None = None, start_time: datetime | None = None,
             role_arn: str | None = None, express: bool = False,
-            on_child_event: Callable[[str, Mapping[str, Any]], None] | None = None) -> ExecutionResult:
+            on_child_event: Callable[[str, Mapping[str, Any]], None] | None = None,
+            wait_time_scale: float = 1.0) -> ExecutionResult:
     """Run ``definition`` to the end and return its result (``start`` + ``wait``)."""
     execution = start(definition, input, virtual_time=virtual_time, integrations=integrations,
                       on_event=on_event, execution_name=execution_name,
                       state_machine_arn=state_machine_arn, start_time=start_time, role_arn=role_arn,
-                      express=express, on_child_event=on_child_event)
+                      express=express, on_child_event=on_child_event, wait_time_scale=wait_time_scale)
     return execution.wait()

@@ -34,6 +34,7 @@ from typing import Any, Final
 from orchestrator.engine import jsonpath
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.values import json_type
+from orchestrator.limits import INTRINSIC_INPUT_CHARS_MAX, INTRINSIC_RANGE_ITEMS_MAX
 
 __all__ = [
     "IntrinsicSyntaxError",
@@ -51,10 +52,6 @@ __all__ = [
 INTRINSIC_FAILURE: Final = "States.IntrinsicFailure"
 RUNTIME: Final = "States.Runtime"
 
-# AWS limits from the intrinsic functions reference: ArrayRange yields at most 1,000 items;
-# Base64Encode/Base64Decode/Hash take at most 10,000 characters of input.
-MAX_RANGE_ITEMS: Final = 1000
-MAX_INPUT_CHARS: Final = 10_000
 HASH_ALGORITHMS: Final[Mapping[str, str]] = {
     "MD5": "md5",
     "SHA-1": "sha1",
@@ -578,8 +575,8 @@ def _format(template: str, values: Sequence[Any], *, escaped: bool) -> str | Non
 
 
 def _check_length(name: str, s: str) -> None:
-    if len(s) > MAX_INPUT_CHARS:
-        raise _fail(name, f"the input string must be at most {MAX_INPUT_CHARS} characters, but was {len(s)}")
+    if len(s) > INTRINSIC_INPUT_CHARS_MAX:
+        raise _fail(name, f"the input string must be at most {INTRINSIC_INPUT_CHARS_MAX} characters, but was {len(s)}")
 
 
 def _hash(name: str, data: Any, algorithm: Any) -> str:
@@ -620,8 +617,8 @@ def _range(name: str, first: Any, last: Any, step: Any) -> list[int]:
     if s == 0:
         raise _fail(name, "the step must not be 0")
     count = max(0, (b - a) // s + 1)
-    if count > MAX_RANGE_ITEMS:
-        raise _fail(name, f"the range must have at most {MAX_RANGE_ITEMS} items, but would have {count}")
+    if count > INTRINSIC_RANGE_ITEMS_MAX:
+        raise _fail(name, f"the range must have at most {INTRINSIC_RANGE_ITEMS_MAX} items, but would have {count}")
     return [a + i * s for i in range(count)]
 
 

@@ -104,6 +104,9 @@ class Runtime:
     input: Any
     express: bool = False
     rng: random.Random = field(default_factory=random.Random)
+    # Step Functions Local's WAIT_TIME_SCALE: Wait states and retry intervals last this many
+    # times their stated time (0: no waiting); task and execution timeouts are not scaled.
+    wait_time_scale: float = 1.0
     tokens: dict[str, Callable[[str, Any], None]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Events of distributed Map child executions: ``(child_execution_arn, event)``.

@@ -15,19 +15,13 @@ from typing import Any
 from orchestrator.engine import choice, dataflow, intrinsics, retry
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
-from orchestrator.engine.history import MAX_HISTORY_EVENTS
 from orchestrator.engine.runtime import Cancelled, Runtime, Scope
 from orchestrator.engine.values import json_type
+from orchestrator.limits import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, MAX_WAIT_SECONDS
 
 JSONPATH = "JSONPath"
 JSONATA = "JSONata"
 
-# AWS quota: a state's input or output may be at most 256 KiB of UTF-8 JSON.
-MAX_PAYLOAD_BYTES = 256 * 1024
-# AWS rejects Wait delays that overflow a signed 32-bit count of seconds.
-MAX_WAIT_SECONDS = 2**31 - 1
-# AWS: Wait "Seconds" must be at most 99999999.
-MAX_WAIT_SECONDS_FIELD = 99_999_999
 
 
 class FailStateError(StatesError):
@@ -258,7 +252,7 @@ def with_retries(run: StateRun, attempt: Callable[[int], Outcome], failed_event:
                 if failed_event is not None:
                     run.event(failed_event)
                 raise
-            seconds = retry.delay(retriers[idx], counts[idx], run.rt.rng)
+            seconds = retry.delay(retriers[idx], counts[idx], run.rt.rng) * run.rt.wait_time_scale
             counts[idx] += 1
             n += 1
             run.retry_count = n
@@ -448,7 +442,7 @@ def run_wait(run: StateRun) -> Outcome:
         seconds = _wait_seconds_jsonpath(run, effective)
     if seconds > MAX_WAIT_SECONDS:
         raise StatesError(RUNTIME, "Wait state delay is too long.")
-    if not run.rt.clock.sleep(seconds, run.scope.cancel):
+    if not run.rt.clock.sleep(seconds * run.rt.wait_time_scale, run.scope.cancel):
         raise Cancelled()
     if run.jsonata:
         return run.finish_jsonata(None, has_result=False)

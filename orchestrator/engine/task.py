@@ -13,11 +13,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from orchestrator import arns
 from orchestrator.engine import dataflow
 from orchestrator.engine.clock import BoundClock
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
+    ACTIVITY_MISSING,
     DEFAULT_ROLE_ARN,
     IntegrationPattern,
     ParsedResource,
@@ -25,13 +27,11 @@ from orchestrator.engine.integrations import (
     TaskFailure,
     access_denied,
     parse_resource,
+    request_target,
 )
 from orchestrator.engine.runtime import Cancelled
-from orchestrator.engine.states import HANDLERS, MAX_PAYLOAD_BYTES, Outcome, StateRun, with_retries
-
-# AWS's default Task timeout when TimeoutSeconds is absent.
-DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999
-REGION = "us-east-1"
+from orchestrator.engine.states import HANDLERS, Outcome, StateRun, with_retries
+from orchestrator.limits import DEFAULT_TASK_TIMEOUT_SECONDS, MAX_PAYLOAD_BYTES
 
 
 def _seconds(run: StateRun, field: str) -> float | None:
@@ -98,7 +98,7 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
     if parsed.activity and not (rt.integrations.get("activity") or rt.integrations.get("*")):
         # With no worker configured the activity does not exist here; AWS fails such a task
         # before scheduling it.
-        raise StatesError(RUNTIME, f"The activity {parsed.resource} does not exist.")
+        raise StatesError(RUNTIME, ACTIVITY_MISSING.format(resource=parsed.resource))
     if parsed.direct_lambda:
         kind = "LambdaFunction"
         run.event("LambdaFunctionScheduled", {
@@ -115,7 +115,7 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
     else:
         kind = "Task"
         run.event("TaskScheduled", {
-            "resourceType": service, "resource": action, "region": REGION,
+            "resourceType": service, "resource": action, "region": arns.REGION,
             "parameters": dumps(parameters),
             "timeoutInSeconds": int(timeout) if timeout is not None else None,
             "heartbeatInSeconds": int(heartbeat) if heartbeat is not None else None})
@@ -156,7 +156,7 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
     scope = run.scope
     integration = rt.integrations.get(parsed.key) or rt.integrations.get("*")
     if integration is None:
-        target = parsed.resource if parsed.direct_lambda or parsed.activity else _target(parameters)
+        target = parsed.resource if parsed.direct_lambda or parsed.activity else request_target(parameters)
         denied = access_denied(parsed, target, rt.role_arn or DEFAULT_ROLE_ARN)
         raise StatesError(denied.error, denied.cause)
     if parsed.direct_lambda:
@@ -291,14 +291,6 @@ def _unwrap(value: Any) -> Any:
             raise value.exc
         raise StatesError(value.error, value.cause)
     return value
-
-
-def _target(parameters: Any) -> str:
-    if isinstance(parameters, dict):
-        for key in ("FunctionName", "JobQueue", "TopicArn", "StateMachineArn", "QueueUrl", "TableName"):
-            if isinstance(parameters.get(key), str):
-                return str(parameters[key])
-    return "*"
 
 
 HANDLERS["Task"] = run_task

@@ -14,10 +14,9 @@ from typing import Any
 from orchestrator.engine import jsonpath
 from orchestrator.engine.choice import OPERATORS
 from orchestrator.errors import DefinitionError, Problem
+from orchestrator.limits import STATE_NAME_MAX
 
 STATE_TYPES = frozenset({"Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"})
-# AWS quota: state names are at most 80 characters.
-MAX_STATE_NAME_LENGTH = 80
 
 _JSONPATH_ONLY = ("InputPath", "Parameters", "ResultSelector", "ResultPath", "OutputPath", "ItemsPath",
                   "SecondsPath", "TimestampPath", "ErrorPath", "CausePath", "MaxConcurrencyPath",
@@ -127,9 +126,9 @@ def _reachable(start: str, states: Mapping[str, Any]) -> set[str]:
 
 def _check_state(name: str, state: Any, states: Mapping[str, Any], prefix: str,
                  machine_ql: str) -> Iterator[Problem]:
-    if len(name) > MAX_STATE_NAME_LENGTH:
+    if len(name) > STATE_NAME_MAX:
         yield Problem(where=_where(prefix, name), message=f"name is {len(name)} characters; AWS allows at most "
-                                                           f"{MAX_STATE_NAME_LENGTH}")
+                                                           f"{STATE_NAME_MAX}")
     if not isinstance(state, Mapping):
         yield Problem(where=_where(prefix, name), message="must be a JSON object")
         return

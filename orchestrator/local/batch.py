@@ -43,12 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator import arns
 from orchestrator.engine.integrations import IntegrationPattern, TaskCall, TaskFailure
 from orchestrator.local.procs import JOB_TOKEN_ENV, Launcher, kill_group, kill_marked, wait_exit
 from orchestrator.local.store import Store
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
 DEFAULT_QUEUE = "default"
 DEFAULT_CE = "local"
 TIMEOUT_GRACE_SECONDS = 2.0  # SIGTERM, then SIGKILL this much later (AWS gives ECS's stopTimeout)
@@ -86,7 +85,7 @@ class JobDefinition:
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/{self.name}:1"
+        return arns.job_definition(self.name)
 
 
 @dataclass(slots=True)
@@ -113,7 +112,7 @@ class JobQueue:
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/{self.name}"
+        return arns.job_queue(self.name)
 
 
 def physical_memory_mib() -> int:
@@ -198,6 +197,28 @@ class _Ticket:
     ce: ComputeEnvironment | None = None
 
 
+class Capacity:
+    """The vCPUs and memory jobs are placed on, and the jobs waiting for them (RUNNABLE).
+
+    One ``Capacity`` can back several ``LocalBatch`` instances (each with its own job
+    definitions), so everything one process runs — every execution ``orchestrator serve``
+    starts — shares one machine's capacity, as the jobs of one AWS account share its compute
+    environments.
+
+        >>> capacity = Capacity([ComputeEnvironment("local", 2, 4096)])
+        >>> [ce.vcpus for ce in capacity.compute]
+        [2]
+    """
+
+    def __init__(self, compute: list[ComputeEnvironment] | None = None) -> None:
+        self.compute = compute or default_compute()
+        self.by_name = {ce.name: ce for ce in self.compute}
+        self.lock = threading.Condition()
+        self.tickets: list[_Ticket] = []
+        self.seq = 0
+        self.queue_vcpus: dict[str, float] = {}
+
+
 @dataclass(slots=True)
 class _Job:
     """A job (or one array child) while it lives; ``describe()`` renders the DescribeJobs shape."""
@@ -235,7 +256,7 @@ class _Job:
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:batch:{REGION}:{ACCOUNT}:job/{self.job_id}"
+        return arns.batch_job(self.job_id)
 
     def describe(self) -> dict[str, Any]:
         container: dict[str, Any] = {
@@ -288,11 +309,12 @@ class LocalBatch:
                  cwd: str | None = None, use_docker: bool | None = None,
                  notice: Callable[[str], None] | None = None, on_job: JobListener | None = None,
                  launcher: Launcher | None = None, timeout_grace: float = TIMEOUT_GRACE_SECONDS,
-                 process_env: Mapping[str, str] | None = None) -> None:
+                 process_env: Mapping[str, str] | None = None, capacity: Capacity | None = None) -> None:
         self.store = store
         self.definitions = dict(job_definitions)
-        self.compute = compute or default_compute()
-        self._ce_by_name = {ce.name: ce for ce in self.compute}
+        self._capacity = capacity or Capacity(compute)
+        self.compute = self._capacity.compute
+        self._ce_by_name = self._capacity.by_name
         all_ce = tuple(ce.name for ce in self.compute)
         self.queues: dict[str, JobQueue] = {DEFAULT_QUEUE: JobQueue(name=DEFAULT_QUEUE, compute_environments=all_ce)}
         for q in queues or ():
@@ -307,10 +329,7 @@ class LocalBatch:
         # Local plumbing for the processes (ORCHESTRATOR_HOME), kept out of the job's description.
         self._process_env = dict(process_env or {})
         self._lock = threading.Condition()
-        self._tickets: list[_Ticket] = []
-        self._seq = 0
         self._jobs: dict[str, _Job] = {}
-        self._queue_vcpus: dict[str, float] = {}
         self._array_pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="batch-array")
         self.log_root = store.logs_dir / "batch"
 
@@ -483,42 +502,45 @@ class LocalBatch:
         if not any(job.vcpus <= ce.vcpus and job.memory <= ce.memory for ce in ces) or (
                 job.queue.max_vcpus is not None and job.vcpus > job.queue.max_vcpus):
             return None
-        with self._lock:
-            self._seq += 1
-            ticket = _Ticket(job.queue.priority, self._seq, job.vcpus, job.memory, job.queue)
-            self._tickets.append(ticket)
+        cap = self._capacity
+        with cap.lock:
+            cap.seq += 1
+            ticket = _Ticket(job.queue.priority, cap.seq, job.vcpus, job.memory, job.queue)
+            cap.tickets.append(ticket)
             self._dispatch()
         while not ticket.granted.wait(0.05):
             if cancel.is_set():
-                with self._lock:
-                    if ticket in self._tickets:
-                        self._tickets.remove(ticket)
+                with cap.lock:
+                    if ticket in cap.tickets:
+                        cap.tickets.remove(ticket)
                         return None
         return ticket.ce
 
     def _dispatch(self) -> None:
         """Place waiting jobs, highest queue priority first, FIFO within a priority (lock held)."""
-        self._tickets.sort(key=lambda t: (-t.priority, t.seq))
-        for ticket in list(self._tickets):
-            cap = ticket.queue.max_vcpus
-            if cap is not None and self._queue_vcpus.get(ticket.queue.name, 0.0) + ticket.vcpus > cap + 1e-9:
+        cap = self._capacity
+        cap.tickets.sort(key=lambda t: (-t.priority, t.seq))
+        for ticket in list(cap.tickets):
+            limit = ticket.queue.max_vcpus
+            if limit is not None and cap.queue_vcpus.get(ticket.queue.name, 0.0) + ticket.vcpus > limit + 1e-9:
                 continue
             for name in ticket.queue.compute_environments:
-                ce = self._ce_by_name.get(name)
+                ce = cap.by_name.get(name)
                 if ce is not None and ce.fits(ticket.vcpus, ticket.memory):
                     ce.used_vcpus += ticket.vcpus
                     ce.used_memory += ticket.memory
                     ticket.ce = ce
-                    self._queue_vcpus[ticket.queue.name] = self._queue_vcpus.get(ticket.queue.name, 0.0) + ticket.vcpus
-                    self._tickets.remove(ticket)
+                    cap.queue_vcpus[ticket.queue.name] = cap.queue_vcpus.get(ticket.queue.name, 0.0) + ticket.vcpus
+                    cap.tickets.remove(ticket)
                     ticket.granted.set()
                     break
 
     def _release(self, ce: ComputeEnvironment, job: _Job) -> None:
-        with self._lock:
+        cap = self._capacity
+        with cap.lock:
             ce.used_vcpus -= job.vcpus
             ce.used_memory -= job.memory
-            self._queue_vcpus[job.queue.name] = self._queue_vcpus.get(job.queue.name, 0.0) - job.vcpus
+            cap.queue_vcpus[job.queue.name] = cap.queue_vcpus.get(job.queue.name, 0.0) - job.vcpus
             self._dispatch()
 
     def _docker(self) -> bool:
@@ -560,13 +582,13 @@ class LocalBatch:
         log_path = self.log_root / stream
         log_path.parent.mkdir(parents=True, exist_ok=True)
         job.log_stream = stream
-        job.task_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/local/{task_id}"
+        job.task_arn = arns.ecs_task(task_id)
         job.log_paths.append(str(log_path))
         batch_env = {
             "AWS_BATCH_JOB_ID": job.job_id, "AWS_BATCH_JOB_ATTEMPT": str(attempt),
             "AWS_BATCH_CE_NAME": ce.name, "AWS_BATCH_JQ_NAME": job.queue.name,
-            "MANAGED_BY_AWS": "STARTED_BY_STEP_FUNCTIONS", "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION}
+            "MANAGED_BY_AWS": "STARTED_BY_STEP_FUNCTIONS", "AWS_REGION": arns.REGION,
+            "AWS_DEFAULT_REGION": arns.REGION}
         if job.array_index is not None:
             batch_env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_index)
         env = {**self._process_env, **job.environment, **batch_env}

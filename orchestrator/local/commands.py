@@ -21,9 +21,12 @@ from rich.text import Text
 from orchestrator.errors import OrchestratorError
 from orchestrator.inputs import parse_execution_input
 from orchestrator.local.batch import log_text
+from orchestrator.local.environment import mock_config_path
+from orchestrator.local.plain import definition_file, run_definition
 from orchestrator.local.progress import STYLE, attempt_label
 from orchestrator.local.runs import RunResult, reconcile, redrive_execution, run_workflow
 from orchestrator.local.store import ExecutionRow, Store
+from orchestrator.logical_time import with_scheduled_time
 from orchestrator.spec import select
 
 
@@ -132,12 +135,28 @@ def _relative(path: str) -> str:
 
 
 def run(path: str, input_json: str | None = None, mock_config: str | None = None, test_case: str | None = None,
-        *, workflow: str | None = None) -> int:
-    """``orchestrator run PATH``: live progress, then a summary; 0 when the execution SUCCEEDED."""
+        *, workflow: str | None = None, scheduled_time: str | None = None) -> int:
+    """``orchestrator run PATH``: live progress, then a summary; 0 when the execution SUCCEEDED.
+
+    PATH is a workflow (``.py``, ``.yaml``, ``.json`` spec) or a plain ASL definition
+    (``*.asl.json``); with a test case, the mock config defaults to ``SFN_MOCK_CONFIG``, as in Step
+    Functions Local.
+    """
     console = _console()
-    wf = select(path, workflow)
-    result = run_workflow(wf, parse_execution_input(input_json), mock_config=mock_config, test_case=test_case,
-                          progress=True)
+    if test_case is not None:  # as in Step Functions Local: the file alone mocks nothing
+        mock_config = mock_config_path(mock_config)
+    if definition_file(path) is not None:
+        if workflow is not None:
+            raise OrchestratorError(f"{path} is one state machine definition; --workflow picks a workflow "
+                                    "from a file that defines several, so leave it out.")
+        input = parse_execution_input(input_json)
+        if scheduled_time is not None:  # asked for: a plain definition gets it in its input too
+            input = with_scheduled_time(input, scheduled_time)
+        result = run_definition(path, input, mock_config=mock_config, test_case=test_case, progress=True)
+    else:
+        wf = select(path, workflow)
+        result = run_workflow(wf, parse_execution_input(input_json), mock_config=mock_config,
+                              test_case=test_case, progress=True, scheduled_time=scheduled_time)
     _summary(console, result)
     return 0 if result.succeeded else 1
 

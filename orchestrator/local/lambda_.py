@@ -9,6 +9,7 @@ Lambda's JSON (errorMessage, errorType, requestId, stackTrace) as the cause; a t
 
     >>> import pathlib, tempfile
     >>> from orchestrator.local.store import Store
+from orchestrator.limits import LAMBDA_DEFAULT_TIMEOUT
     >>> code = pathlib.Path(tempfile.mkdtemp(), "echo.py")
     >>> _ = code.write_text("def handler(event, context):\n    return {'got': event}\n")
     >>> fn = LambdaFunction(name="echo", handler=f"{code}:handler", timeout=3)
@@ -24,6 +25,8 @@ import contextlib
 import json
 import os
 import select
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,14 +36,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from orchestrator import arns
 from orchestrator.engine.integrations import TaskCall, TaskFailure
-from orchestrator.local.batch import ACCOUNT, REGION
-from orchestrator.local.procs import Launcher, kill_group
+from orchestrator.limits import LAMBDA_DEFAULT_TIMEOUT
+from orchestrator.local.procs import Launcher, kill_group, pid_alive, wait_exit
 from orchestrator.local.store import Store
 
-DEFAULT_TIMEOUT = 3  # Lambda's default function timeout, seconds
 BOOTSTRAP = str(Path(__file__).with_name("lambda_bootstrap.py"))
 
 
@@ -50,13 +53,17 @@ class LambdaFunction:
 
     name: str
     handler: str
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = LAMBDA_DEFAULT_TIMEOUT
     memory: int = 512
     environment: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.name}"
+        return arns.function(self.name)
+
+
+def _environment_key(fn: LambdaFunction) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(fn.environment.items()))
 
 
 def function_name(ref: str) -> str:
@@ -76,10 +83,113 @@ def _http_metadata(request_id: str, length: int) -> dict[str, Any]:
 
 
 class _Worker:
-    def __init__(self, proc: subprocess.Popen[str], log_path: Path, stream: str) -> None:
-        self.proc = proc
+    """One warm execution environment: a process answering invocations over two pipes."""
+
+    def __init__(self, pid: int, requests: IO[str], answers: IO[str], log_path: Path, stream: str) -> None:
+        self.pid = pid
+        self.requests = requests
+        self.answers = answers
         self.log_path = log_path
         self.stream = stream
+        self.returncode: int | None = None
+
+    def alive(self) -> bool:
+        return self.returncode is None and pid_alive(self.pid)
+
+    def reap(self) -> int:
+        """Wait for the (dead or killed) process; its exit code as ``Popen.returncode`` gives it."""
+        raise NotImplementedError
+
+    def close_pipes(self) -> None:
+        for stream in (self.requests, self.answers):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+class _SpawnedWorker(_Worker):
+    """A worker that is a fresh interpreter of its own (where fork cannot be used)."""
+
+    def __init__(self, proc: subprocess.Popen[str], log_path: Path, stream: str) -> None:
+        assert proc.stdin is not None and proc.stdout is not None
+        super().__init__(proc.pid, proc.stdin, proc.stdout, log_path, stream)
+        self.proc = proc
+
+    def reap(self) -> int:
+        self.returncode = self.proc.wait()
+        return self.returncode
+
+
+class _ForkedWorker(_Worker):
+    def __init__(self, zygote: _Zygote, pid: int, requests: IO[str], answers: IO[str], log_path: Path,
+                 stream: str) -> None:
+        super().__init__(pid, requests, answers, log_path, stream)
+        self.zygote = zygote
+
+    def reap(self) -> int:
+        if self.returncode is None:
+            self.returncode = self.zygote.wait(self.pid)
+        return self.returncode
+
+
+class _Zygote:
+    """A process that imported a group of functions' handler modules once and forks their workers.
+
+    See ``lambda_bootstrap``: one per distinct function environment, started on the first invoke
+    of one of its functions; requests are one at a time (a lock), each a datagram and a reply.
+    """
+
+    def __init__(self, launcher: Launcher, handlers: list[str], *, cwd: str, env: dict[str, str]) -> None:
+        self._launcher = launcher
+        self._lock = threading.Lock()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.proc = launcher.spawn([sys.executable, BOOTSTRAP, "--zygote", str(theirs.fileno()), *handlers],
+                                       cwd=cwd, env=env, pass_fds=(theirs.fileno(),))
+        finally:
+            theirs.close()
+        self._socket = ours
+
+    def _ask(self, message: dict[str, Any], fds: tuple[int, ...] = ()) -> dict[str, Any]:
+        with self._lock:
+            socket.send_fds(self._socket, [json.dumps(message).encode()], list(fds))
+            reply = self._socket.recv(1 << 16)
+        if not reply:
+            raise OSError("the local Lambda zygote exited")
+        answer: dict[str, Any] = json.loads(reply)
+        return answer
+
+    def fork(self, log_path: Path, stream: str, env: dict[str, str]) -> _ForkedWorker:
+        request_r, request_w = os.pipe()
+        answer_r, answer_w = os.pipe()
+        try:
+            pid = int(self._ask({"op": "spawn", "log_path": str(log_path), "env": env},
+                                (request_r, answer_w))["pid"])
+        finally:
+            os.close(request_r)
+            os.close(answer_w)
+        self._launcher.adopt(pid)
+        return _ForkedWorker(self, pid, os.fdopen(request_w, "w"), os.fdopen(answer_r, "r"), log_path, stream)
+
+    def wait(self, pid: int) -> int:
+        try:
+            code = int(self._ask({"op": "wait", "pid": pid})["exit"])
+        except OSError:
+            code = -signal.SIGKILL
+        self._launcher.release(pid)
+        return code
+
+    def close(self) -> None:
+        with self._lock:
+            self._socket.close()
+        # Closing the socket tells the zygote to kill its workers and exit; one that hangs is killed.
+        if not wait_exit(self.proc, 5.0):
+            kill_group(self.proc)
+        self.proc.wait()
+        self._launcher.forget(self.proc)
+
+
+# Forked workers need fork() and file descriptor passing (POSIX); elsewhere each is spawned.
+_CAN_FORK = hasattr(os, "fork") and hasattr(socket, "send_fds") and hasattr(socket, "SOCK_SEQPACKET")
 
 
 class LocalLambda:
@@ -92,9 +202,16 @@ class LocalLambda:
         self.cwd = cwd or os.getcwd()
         self._launcher = launcher or Launcher.shared()
         self._idle: dict[str, list[_Worker]] = {}
+        self._zygotes: dict[tuple[tuple[str, str], ...], _Zygote] = {}
         self._lock = threading.Lock()
         self._closed = False
         self.log_root = store.logs_dir / "lambda"
+
+    def prewarm(self) -> None:
+        """Start the zygotes now, so their imports overlap the run's start instead of its first task."""
+        if _CAN_FORK:
+            for fn in {_environment_key(f): f for f in self.functions.values()}.values():
+                self._zygote(fn)
 
     def __call__(self, call: TaskCall) -> Any:
         params = call.parameters if isinstance(call.parameters, Mapping) else {}
@@ -122,7 +239,7 @@ class LocalLambda:
         if fn is None:
             raise TaskFailure(
                 "Lambda.ResourceNotFoundException",
-                f"Function not found: arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name} (Service: AWSLambda; "
+                f"Function not found: {arns.function(name)} (Service: AWSLambda; "
                 f"Status Code: 404; Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()})")
         if isinstance(payload, str):
             try:
@@ -153,7 +270,7 @@ class LocalLambda:
         elif outcome == "cancelled":
             error = ("States.Cancelled", "The execution stopped waiting for this invocation.")
         elif outcome == "died":
-            code = worker.proc.returncode
+            code = worker.returncode
             message = f"RequestId: {rid} Error: Runtime exited with error: exit status {code}"
             error = ("Runtime.ExitError", json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}))
         elif response is not None and not response.get("ok"):
@@ -174,15 +291,14 @@ class LocalLambda:
 
     def _roundtrip(self, worker: _Worker, request: dict[str, Any], timeout: float,
                    cancel: threading.Event | None) -> tuple[str, dict[str, Any] | None]:
-        assert worker.proc.stdin is not None and worker.proc.stdout is not None
         try:
-            worker.proc.stdin.write(json.dumps(request) + "\n")
-            worker.proc.stdin.flush()
+            worker.requests.write(json.dumps(request) + "\n")
+            worker.requests.flush()
         except (BrokenPipeError, OSError):
-            worker.proc.wait()
+            worker.reap()
             return "died", None
         deadline = time.monotonic() + timeout
-        fd = worker.proc.stdout.fileno()
+        fd = worker.answers.fileno()
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -191,9 +307,9 @@ class LocalLambda:
                 return "cancelled", None
             ready, _, _ = select.select([fd], [], [], min(remaining, 0.05 if cancel is not None else remaining))
             if ready:
-                line = worker.proc.stdout.readline()
+                line = worker.answers.readline()
                 if not line:
-                    worker.proc.wait()
+                    worker.reap()
                     return "died", None
                 response: dict[str, Any] = json.loads(line)
                 return "ok", response
@@ -203,20 +319,39 @@ class LocalLambda:
             idle = self._idle.get(fn.name)
             while idle:
                 worker = idle.pop()
-                if worker.proc.poll() is None:
+                if worker.alive():
                     return worker
         day = datetime.now(UTC).strftime("%Y/%m/%d")
         stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"
         log_path = self.log_root / fn.name / (stream.replace("/", "-").replace("[$LATEST]", "") + ".log")
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **fn.environment,
-               "AWS_LAMBDA_FUNCTION_NAME": fn.name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
+        own = {"AWS_LAMBDA_FUNCTION_NAME": fn.name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
-               "AWS_LAMBDA_LOG_STREAM_NAME": stream, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+               "AWS_LAMBDA_LOG_STREAM_NAME": stream, "AWS_REGION": arns.REGION, "AWS_DEFAULT_REGION": arns.REGION,
                "_HANDLER": fn.handler, "PYTHONUNBUFFERED": "1"}
+        if _CAN_FORK:
+            zygote = self._zygote(fn)
+            with contextlib.suppress(OSError):
+                return zygote.fork(log_path, stream, own)
+            # The zygote died (killed from outside): forget it; the next invoke starts a new one,
+            # this one runs in a fresh interpreter.
+            with self._lock:
+                self._zygotes.pop(_environment_key(fn), None)
+        env = {**os.environ, **fn.environment, **own}
         proc = self._launcher.spawn([sys.executable, BOOTSTRAP, str(log_path)], cwd=self.cwd, env=env,
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        return _Worker(proc, log_path, stream)
+        return _SpawnedWorker(proc, log_path, stream)
+
+    def _zygote(self, fn: LambdaFunction) -> _Zygote:
+        key = _environment_key(fn)
+        with self._lock:
+            zygote = self._zygotes.get(key)
+            if zygote is None or zygote.proc.poll() is not None:
+                # Every function of this environment shares the zygote: their modules are imported once.
+                handlers = sorted({f.handler for f in self.functions.values() if _environment_key(f) == key})
+                zygote = self._zygotes[key] = _Zygote(self._launcher, handlers, cwd=self.cwd,
+                                                      env={**os.environ, **fn.environment, "PYTHONUNBUFFERED": "1"})
+            return zygote
 
     def _release(self, name: str, worker: _Worker) -> None:
         with self._lock:
@@ -226,13 +361,12 @@ class LocalLambda:
         self._discard(worker)
 
     def _discard(self, worker: _Worker) -> None:
-        kill_group(worker.proc)
-        worker.proc.wait()
-        for stream in (worker.proc.stdin, worker.proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-        self._launcher.forget(worker.proc)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.reap()
+        worker.close_pipes()
+        if isinstance(worker, _SpawnedWorker):
+            self._launcher.forget(worker.proc)
 
     def close(self) -> None:
         """Stop every warm worker."""
@@ -242,3 +376,8 @@ class LocalLambda:
             self._idle.clear()
         for worker in workers:
             self._discard(worker)
+        with self._lock:
+            zygotes = list(self._zygotes.values())
+            self._zygotes.clear()
+        for zygote in zygotes:
+            zygote.close()

@@ -1,22 +1,45 @@
 """The worker process of local Lambda: one warm execution environment for one function.
 
-Run as a script (``python lambda_bootstrap.py LOG_PATH``) so a worker starts without importing
-this package. It reads one JSON request per line on stdin and answers one JSON line on the
-original stdout; the handler's own prints go to the log file, like CloudWatch Logs, framed by
-Lambda's START / END / REPORT lines.
+Run as a script so a worker starts without importing this package (its own directory must not
+shadow the user's modules). A worker reads one JSON request per line and answers one JSON line;
+the handler's own prints go to the log file, like CloudWatch Logs, framed by Lambda's START / END /
+REPORT lines. Two ways to start one:
+
+* ``python lambda_bootstrap.py LOG_PATH``: a fresh interpreter that is the worker (requests on
+  stdin, answers on the original stdout);
+* ``python lambda_bootstrap.py --zygote SOCKET_FD HANDLER...``: a *zygote* that imports the
+  handlers' modules once, then forks one worker per function on request. Every Python task of a
+  workflow is a function of its own and its module is the workflow file, which imports this
+  package: a fresh interpreter per function costs 40-150 ms of imports, a fork about 1 ms. The
+  fork keeps what Lambda isolates per function: its own process (a crash, ``os._exit`` or a
+  timeout kill ends one worker only), its own environment variables, log stream and timeout.
+  What it shares is module initialisation, which runs once in the zygote; the zygote is started
+  with the functions' own environment (one zygote per distinct environment), so module-level
+  code that reads ``os.environ`` sees the same values as on Lambda, except the per-function
+  ``AWS_LAMBDA_*`` names, which are set when the worker forks.
+
+The zygote protocol is one JSON datagram per message on a ``SOCK_SEQPACKET`` socket:
+``{"op": "spawn", "log_path": ..., "env": {...}}`` with two file descriptors attached (the worker's
+request pipe and answer pipe) is answered ``{"pid": N}``; ``{"op": "wait", "pid": N}`` reaps the
+worker and is answered ``{"exit": code}`` (negative: the signal that killed it, as ``Popen``
+reports it). When the parent closes the socket, the zygote kills its workers and exits.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib
 import importlib.util
 import json
 import os
+import signal
+import socket
 import sys
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 
 class LambdaContext:
@@ -65,21 +88,26 @@ def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
             "stackTrace": traceback.format_list(frames)}
 
 
-def main() -> None:
-    log_path = sys.argv[1]
+def _redirect_output(log_path: str) -> None:
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+
+
+def _own_path() -> None:
     # The script's own directory (this package's modules: batch, store, ...) must not shadow the
     # user's modules; the project directory takes its place, as /var/task does on Lambda.
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     sys.path.insert(0, os.getcwd())
-    channel = os.fdopen(os.dup(1), "w")
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(log_fd, 1)
-    os.dup2(log_fd, 2)
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    handlers: dict[str, Callable[..., Any]] = {}
-    for line in sys.stdin:
+
+
+def serve(requests: IO[str], channel: IO[str], handlers: dict[str, Callable[..., Any]]) -> None:
+    """Answer invocations until ``requests`` ends; handlers are loaded once and kept (warm)."""
+    for line in requests:
         request = json.loads(line)
         rid = request["request_id"]
         print(f"START RequestId: {rid} Version: $LATEST")
@@ -114,9 +142,93 @@ def main() -> None:
         channel.flush()
 
 
+def main() -> None:
+    log_path = sys.argv[1]
+    _own_path()
+    channel = os.fdopen(os.dup(1), "w")
+    _redirect_output(log_path)
+    serve(sys.stdin, channel, {})
+
+
+# -- the zygote ---------------------------------------------------------------------------------
+
+_MESSAGE_MAX = 1 << 20  # one JSON message: an environment and a log path, far below this
+
+
+def _worker(log_path: str, env: dict[str, str], fds: list[int], handlers: dict[str, Callable[..., Any]],
+            control: socket.socket) -> None:
+    """In the forked child: become one function's worker, then exit without returning."""
+    code = 0
+    try:
+        control.close()
+        os.setsid()  # its own process group: a timeout's killpg reaches what the handler started
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.environ.update(env)
+        requests = os.fdopen(fds[0], "r")
+        channel = os.fdopen(fds[1], "w")
+        _redirect_output(log_path)
+        serve(requests, channel, handlers)
+    except BaseException:  # noqa: BLE001 - the worker must never return into the zygote's loop
+        traceback.print_exc()
+        code = 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def zygote() -> None:
+    control = socket.socket(fileno=int(sys.argv[2]))
+    _own_path()
+    handlers: dict[str, Callable[..., Any]] = {}
+    for spec in sys.argv[3:]:
+        # A module that fails to import here is imported again by its worker, which reports the
+        # failure on the invocation as Lambda does (Runtime.ImportModuleError); its output is lost.
+        with contextlib.suppress(Exception):
+            handlers[spec] = load_handler(spec)
+    # Objects imported so far are never collected in a worker; freezing them keeps the collector
+    # from touching (and so copying) their pages in every fork.
+    gc.freeze()
+    children: set[int] = set()
+    while True:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(control, _MESSAGE_MAX, 2)
+        except OSError:
+            data, fds = b"", []
+        if not data:
+            break
+        message = json.loads(data)
+        if message["op"] == "spawn":
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                _worker(message["log_path"], message["env"], fds, handlers, control)
+            for fd in fds:
+                os.close(fd)
+            children.add(pid)
+            control.send(json.dumps({"pid": pid}).encode())
+        elif message["op"] == "wait":
+            pid = int(message["pid"])
+            try:
+                _, status = os.waitpid(pid, 0)
+                code = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:
+                code = 0
+            children.discard(pid)
+            control.send(json.dumps({"exit": code}).encode())
+    for pid in children:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+
+
 class _ImportModuleError(Exception):
     pass
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--zygote"]:
+        zygote()
+    else:
+        main()

@@ -93,16 +93,24 @@ class Launcher:
     def spawn(self, args: list[str], *, cwd: str | None = None, env: dict[str, str] | None = None,
               stdin: int | IO[Any] | None = subprocess.DEVNULL, stdout: int | IO[Any] | None = None,
               stderr: int | IO[Any] | None = None, text: bool = False,
-              container: str | None = None) -> subprocess.Popen[Any]:
+              container: str | None = None, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[Any]:
         """Start ``args`` in a new session that dies with the runner; raises OSError like Popen."""
         self._ensure_watchdog()
         marked = {**(os.environ if env is None else env), TOKEN_ENV: self.token}
         proc = subprocess.Popen(args, cwd=cwd, env=marked, stdin=stdin, stdout=stdout, stderr=stderr,
-                                text=text, start_new_session=True)
+                                text=text, start_new_session=True, pass_fds=pass_fds)
         self._tell(f"+g{proc.pid}")
         if container:
             self._tell(f"+c{container}")
         return proc
+
+    def adopt(self, pid: int) -> None:
+        """Track a process group started by one of ours (a forked Lambda worker leads its own)."""
+        self._tell(f"+g{pid}")
+
+    def release(self, pid: int) -> None:
+        """The adopted group's leader has been reaped."""
+        self._tell(f"-g{pid}")
 
     def forget(self, proc: subprocess.Popen[Any], container: str | None = None) -> None:
         """The process has been reaped: stop tracking its group (so a reused pgid is never hit)."""

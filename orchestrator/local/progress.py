@@ -18,6 +18,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.engine.integrations import parse_resource
+
 STYLE = {"SUCCEEDED": "green", "FAILED": "red", "CAUGHT": "red", "RUNNING": "cyan", "RUNNABLE": "yellow",
          "STARTING": "cyan", "PENDING": "dim", "SUBMITTED": "dim", "WAITING": "dim", "REUSED": "green", "STOPPED": "yellow"}
 
@@ -47,10 +49,18 @@ def attempt_label(attempt: int, batch_attempts: int = 1) -> str:
 
 
 def _kind(resource: str) -> str:
-    for service in ("batch", "lambda", "sns", "states"):
-        if f":{service}:" in resource:
-            return {"states": "child"}.get(service, service)
-    return "task"
+    """The kind column: the service a Task calls (``arn:aws:states:::sqs:…`` is sqs, not a child).
+
+    >>> _kind("arn:aws:states:::sqs:sendMessage"), _kind("arn:aws:states:::states:startExecution.sync:2")
+    ('sqs', 'child')
+    >>> _kind("arn:aws:states:::aws-sdk:comprehend:detectSentiment")
+    'comprehend'
+    """
+    parsed = parse_resource(resource)
+    if parsed.activity:
+        return "activity"
+    service = parsed.service.removeprefix("aws-sdk:")
+    return {"states": "child", "unknown": "task"}.get(service, service)
 
 
 @dataclass(slots=True)

@@ -27,7 +27,7 @@ child executions of their own (stored with the Map's execution as parent, events
 tasks get no key, so a redrive runs the Map Run again with new children.
 
     >>> import tempfile
-    >>> from orchestrator import model
+    >>> from orchestrator import arns, limits, model, placeholders
     >>> wf = model.Workflow(name="hello", tasks=(
     ...     model.Task(name="hi", job=model.BatchJob(image="alpine:3", command=("true",))),))
     >>> run = run_workflow(wf, home=tempfile.mkdtemp())     # doctest: +SKIP
@@ -40,7 +40,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sys
 import threading
 import time
@@ -51,13 +50,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator import model
-from orchestrator.engine import ExecutionResult, start
-from orchestrator.engine.integrations import Integration, IntegrationPattern, TaskCall, TaskFailure
+from orchestrator import arns, limits, model, placeholders
+from orchestrator.engine import Execution, ExecutionResult, start
+from orchestrator.engine.errors import StatesError
+from orchestrator.engine.integrations import (
+    Integration,
+    IntegrationPattern,
+    TaskCall,
+    TaskFailure,
+    unconfigured,
+)
 from orchestrator.errors import OrchestratorError
 from orchestrator.local.batch import (
-    ACCOUNT,
-    REGION,
+    Capacity,
     ComputeEnvironment,
     JobDefinition,
     JobListener,
@@ -65,15 +70,18 @@ from orchestrator.local.batch import (
     LocalBatch,
     default_compute,
 )
+from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
-from orchestrator.local.lambda_ import DEFAULT_TIMEOUT, LambdaFunction, LocalLambda
+from orchestrator.local.lambda_ import LambdaFunction, LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
 from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
-from orchestrator.local.store import ExecutionRow, Store
+from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
+from orchestrator.logical_time import with_scheduled_time
 
-PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 RUNNER_DIED = "Local.RunnerExited"
+# The role a locally registered state machine reports (DescribeStateMachine's roleArn).
+LOCAL_ROLE_ARN = arns.role("orchestrator-local")
 # A child execution's last event → its status.
 _CHILD_END = {"ExecutionSucceeded": "SUCCEEDED", "ExecutionFailed": "FAILED", "ExecutionAborted": "ABORTED",
               "ExecutionTimedOut": "TIMED_OUT"}
@@ -90,48 +98,33 @@ class RedriveError(OrchestratorError):
 # -- placeholders and the plan ----------------------------------------------------------------
 
 
-def _safe(name: str) -> str:
-    """The name part of a compiler placeholder (``${Kind_<safe>}``) for ``name``."""
-    from orchestrator.compiler.tasks import placeholder
-
-    text = placeholder("X", name)
-    return text[len("${X_"):-1]
-
-
 def local_arn(placeholder_name: str, workflow: str) -> str:
     """The local fake ARN for a ``${Placeholder}`` (the one helper that builds them).
 
     >>> local_arn("JobQueue_default", "wf")
-    'arn:aws:batch:us-east-1:000000000000:job-queue/default'
+    'arn:aws:batch:us-east-1:123456789012:job-queue/default'
     >>> local_arn("StateMachine_wf-part-2", "wf")
-    'arn:aws:states:us-east-1:000000000000:stateMachine:wf-part-2'
+    'arn:aws:states:us-east-1:123456789012:stateMachine:wf-part-2'
     """
     kind, _, name = placeholder_name.partition("_")
-    base = f"{REGION}:{ACCOUNT}"
-    if kind == "JobQueue":
-        return f"arn:aws:batch:{base}:job-queue/{name}"
-    if kind == "JobDefinition":
-        return f"arn:aws:batch:{base}:job-definition/{name}:1"
-    if kind == "Function":
-        return f"arn:aws:lambda:{base}:function:{name}"
-    if kind == "StateMachine":
-        return f"arn:aws:states:{base}:stateMachine:{name}"
+    if kind == placeholders.JOB_QUEUE:
+        return arns.job_queue(name)
+    if kind == placeholders.JOB_DEFINITION:
+        return arns.job_definition(name)
+    if kind == placeholders.FUNCTION:
+        return arns.function(name)
+    if kind == placeholders.STATE_MACHINE:
+        return arns.state_machine(name)
     if "Topic" in kind:
-        return f"arn:aws:sns:{base}:{workflow}-{name or 'alerts'}"
+        return arns.sns_topic(f"{workflow}-{name or 'alerts'}")
     if "Role" in kind:
-        return f"arn:aws:iam::{ACCOUNT}:role/{name or kind}"
-    return f"arn:aws:local:{base}:{placeholder_name}"
+        return arns.role(name or kind)
+    return arns.local(placeholder_name)
 
 
-def substitute(value: Any, workflow: str) -> Any:
-    """Replace every ``${...}`` in a definition with its local ARN (as CDK definitionSubstitutions)."""
-    if isinstance(value, str):
-        return PLACEHOLDER.sub(lambda m: local_arn(m.group(1), workflow), value)
-    if isinstance(value, list):
-        return [substitute(v, workflow) for v in value]
-    if isinstance(value, dict):
-        return {k: substitute(v, workflow) for k, v in value.items()}
-    return value
+def local_definition(definition: Any, workflow: str) -> Any:
+    """``definition`` with every ``${...}`` replaced by its local ARN (``placeholders.substitute``)."""
+    return placeholders.substitute(definition, lambda key: local_arn(key, workflow))
 
 
 def _env(mapping: Mapping[str, str]) -> dict[str, str]:
@@ -149,7 +142,7 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
     for task in wf.tasks:
         timeout = task.timeout if task.timeout is not None else wf.defaults.timeout
         job = task.job
-        key = _safe(task.name)
+        key = placeholders.safe_name(task.name)
         if task.runs_on == "batch":
             if isinstance(job, model.BatchJob):
                 command, image, vcpus, memory = list(job.command), job.image, job.vcpus, job.memory
@@ -165,12 +158,12 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
         else:
             handler = job.handler if isinstance(job, model.LambdaTask) else getattr(job, "function", "")
             functions[key] = {"name": key, "handler": handler,
-                              "timeout": min(timeout, model.LAMBDA_MAX_TIMEOUT) if timeout is not None
-                              else DEFAULT_TIMEOUT, "memory": job.memory, "environment": _env(job.environment)}
+                              "timeout": min(timeout, limits.LAMBDA_MAX_TIMEOUT) if timeout is not None
+                              else limits.LAMBDA_DEFAULT_TIMEOUT, "memory": job.memory, "environment": _env(job.environment)}
     # Keyed like their ${JobQueue_<name>} placeholders, so a queue name with odd characters matches.
-    queues = [{"name": _safe(q.name), "priority": q.priority, "max_vcpus": q.max_vcpus} for q in wf.queues]
+    queues = [{"name": placeholders.safe_name(q.name), "priority": q.priority, "max_vcpus": q.max_vcpus} for q in wf.queues]
     return {"workflow": wf.name, "main": main, "cwd": cwd,
-            "definitions": {name: substitute(d, wf.name) for name, d in definitions.items()},
+            "definitions": {name: local_definition(d, wf.name) for name, d in definitions.items()},
             "job_definitions": job_definitions, "functions": functions, "queues": queues,
             "email": list(wf.notify.email) if wf.notify else [],
             "webhook": wf.notify.webhook if wf.notify else None}
@@ -188,6 +181,21 @@ def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:
         main_name = next((n for n, d in definitions.items() if d is main), wf.name)
         definitions.setdefault(main_name, main)
     return build_plan(wf, definitions, main_name, cwd)
+
+
+def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None) -> dict[str, Any]:
+    """The plan of one plain ASL state machine (no workflow behind it), for ``run_plan`` and serve.
+
+    It has no job definitions or functions: its Batch and Lambda calls reach the local services
+    with nothing registered, and every other service fails as AWS does without permissions,
+    unless a mock answers it. The definition is kept as given (CreateStateMachine substitutes
+    nothing); ``plain.run_definition`` resolves ``${Placeholder}`` strings of a compiled file first.
+
+        >>> plain_plan("m", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})["main"]
+        'm'
+    """
+    return {"workflow": name, "main": name, "cwd": cwd or os.getcwd(), "definitions": {name: dict(definition)},
+            "job_definitions": {}, "functions": {}, "queues": [], "email": [], "webhook": None}
 
 
 # -- the result --------------------------------------------------------------------------------
@@ -242,6 +250,10 @@ def _jsonable_event(event: Mapping[str, Any]) -> dict[str, Any]:
 EventListener = Callable[[str, dict[str, Any]], None]
 
 
+def _unanswered(call: TaskCall) -> Any:
+    raise unconfigured(call)
+
+
 class LocalRun:
     """The services of one run and the integrations every execution of the run uses."""
 
@@ -250,8 +262,11 @@ class LocalRun:
                  on_event: EventListener | None = None, on_job: JobListener | None = None,
                  notice: Callable[[str], None] | None = None,
                  compute: list[ComputeEnvironment] | None = None,
-                 on_reuse: Callable[[str], None] | None = None) -> None:
+                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None,
+                 fallback: Integration | None = None) -> None:
         self.store = store
+        self.fallback = fallback
+        self.wait_time_scale = wait_time_scale()
         self._on_reuse = on_reuse
         self.plan = plan
         self.redrive_count = redrive_count
@@ -262,6 +277,13 @@ class LocalRun:
         self.mocked: list[tuple[int, str, int, str]] = []
         self._lock = threading.Lock()
         self._completions: dict[tuple[str, str], int] = {}
+        # The engine executions of this run that are still going, by ARN (StopExecution), and
+        # whether the run was detached from the store (a server shutting down: nothing more is
+        # written, so the execution stays as it was marked, ready for redrive).
+        self._live: dict[str, Execution] = {}
+        self._stops: dict[str, tuple[str | None, str | None]] = {}
+        self._events_lock = threading.Lock()
+        self._detached = False
         cwd = str(plan.get("cwd") or os.getcwd())
         self.notice: Callable[[str], None] = notice or (lambda text: print(text, file=sys.stderr))
         definitions = {k: JobDefinition(name=v["name"], image=v["image"], command=tuple(v["command"]),
@@ -270,17 +292,19 @@ class LocalRun:
                                         timeout=v.get("timeout"), secrets=tuple(v.get("secrets") or ()))
                        for k, v in plan["job_definitions"].items()}
         queue_specs = plan.get("queues") or []
-        ce = compute or default_compute()
+        ce = capacity.compute if capacity is not None else (compute or default_compute())
         queues = [JobQueue(name=q["name"], priority=int(q["priority"]), compute_environments=tuple(c.name for c in ce),
                            max_vcpus=q.get("max_vcpus"))
                   for q in queue_specs]
         # ``python -m orchestrator.batch_entry`` reads the execution input from this store.
         self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=self.notice,
-                                on_job=on_job, process_env={"ORCHESTRATOR_HOME": str(store.home)})
+                                on_job=on_job, process_env={"ORCHESTRATOR_HOME": str(store.home)},
+                                capacity=capacity or Capacity(ce))
         functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
                                        memory=int(v["memory"]), environment=v["environment"])
                      for k, v in plan["functions"].items()}
         self.lambda_ = LocalLambda(store, functions, cwd=cwd)
+        self.lambda_.prewarm()
         self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], webhook=plan.get("webhook"),
                                                 printer=self.notice)
 
@@ -289,12 +313,61 @@ class LocalRun:
         self.lambda_.close()
         self.batch.close()
 
+    def stop(self, arn: str, error: str | None, cause: str | None) -> bool:
+        """StopExecution for one execution of this run: ABORTED, its running tasks cancelled.
+
+        False when it is not running here. A stop that arrives between the execution's row being
+        stored and its engine starting is kept and applied as soon as it starts.
+        """
+        with self._lock:
+            execution = self._live.get(arn)
+            if execution is None:
+                self._stops[arn] = (error, cause)
+        if execution is not None:
+            execution.stop(error, cause)
+        return True
+
+    def running(self) -> list[str]:
+        """ARNs of this run's executions that are still going."""
+        with self._lock:
+            return list(self._live)
+
+    def detach(self, error: str, cause_of: Callable[[ExecutionRow], str]) -> list[str]:
+        """Mark every execution still going as FAILED (``error``), write nothing more, stop it.
+
+        For a process shutting down: the marked executions are what ``redrive`` picks up, with
+        every completed task's result kept; their jobs are cancelled as they are stopped.
+        Returns the ARNs marked.
+        """
+        with self._events_lock:
+            self._detached = True
+            marked = self.running()
+            for arn in marked:
+                row = self.store.execution(arn)
+                self.store.append_event(arn, {
+                    "id": self.store.last_event_id(arn) + 1, "previousEventId": 0, "timestamp": _now_iso(),
+                    "type": "ExecutionFailed",
+                    "executionFailedEventDetails": {"error": error, "cause": cause_of(row)}})
+                self.store.finish_execution(arn, status="FAILED", output=None, error=error, cause=cause_of(row),
+                                            stop_date=_now_iso())
+        for arn in marked:
+            with self._lock:
+                execution = self._live.get(arn)
+            if execution is not None:
+                execution.stop(error, None)
+            self.store.fail_open_jobs(arn, "Job stopped: the local runner exited")
+        return marked
+
     # -- integrations -------------------------------------------------------------------------
 
     def integrations(self, scope: str, identity: TaskIdentity, arn: str) -> dict[str, Integration]:
         """The services for the execution ``arn``; calls from its distributed Map children come here too."""
         services: dict[str, Integration] = {
-            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox}
+            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox,
+            # Everything else (sqs, dynamodb, events, aws-sdk:*, activities): a mock answers a
+            # mocked state whatever its resource; an unmocked call goes to the forwarding
+            # endpoint when one is set, else fails as AWS does without permissions.
+            "*": self.fallback or _unanswered}
         wrapped = {key: self._wrap(key, service, scope, identity, arn) for key, service in services.items()}
         wrapped["states:startExecution"] = self._wrap("states:startExecution", None, scope, identity, arn)
         return wrapped
@@ -325,9 +398,10 @@ class LocalRun:
                             self._on_reuse(call.state_name)
                         return stored
             if self.mock is not None and self.mock.mocks(call.state_name):
+                # Never sent to the service; stored like any result, so a redrive keeps the mock's answer.
                 try:
-                    result = self.mock.respond(call.state_name)  # stored too: a redrive keeps the mock's answer
-                except TaskFailure:
+                    result = self.mock.answer(call)
+                except (TaskFailure, StatesError):
                     self.mocked.append((int(time.time() * 1000), call.state_name, call.attempt + 1, "FAILED"))
                     raise
                 self.mocked.append((int(time.time() * 1000), call.state_name, call.attempt + 1, "SUCCEEDED"))
@@ -357,8 +431,8 @@ class LocalRun:
                       started: Callable[[str], None] | None = None) -> ExecutionResult:
         """Run one state machine of the plan to its end, persisting as it goes."""
         definition = self.plan["definitions"][machine]
-        sm_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine}"
-        arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
+        sm_arn = arns.state_machine(machine)
+        arn = arns.execution(sm_arn, name)
         runner_start = process_start_time(os.getpid())
         offset = 0
         if redrive is None:
@@ -381,7 +455,10 @@ class LocalRun:
                 stored = {"id": stored["id"], "previousEventId": 0, "timestamp": stored["timestamp"],
                           "type": "ExecutionRedriven",
                           "executionRedrivenEventDetails": {"redriveCount": self.redrive_count}}
-            self.store.append_event(arn, stored, offset=offset)
+            with self._events_lock:
+                if self._detached:
+                    return
+                self.store.append_event(arn, stored, offset=offset)
             if self._on_event is not None:
                 self._on_event(arn, stored)
 
@@ -390,7 +467,13 @@ class LocalRun:
 
         execution = start(definition, input, virtual_time=self.virtual_time,
                           integrations=self.integrations(scope, identity, arn), on_event=on_event,
-                          on_child_event=on_child_event, execution_name=name, state_machine_arn=sm_arn)
+                          on_child_event=on_child_event, execution_name=name, state_machine_arn=sm_arn,
+                          wait_time_scale=self.wait_time_scale)
+        with self._lock:
+            self._live[arn] = execution
+            pending_stop = self._stops.pop(arn, None)
+        if pending_stop is not None:
+            execution.stop(*pending_stop)
         try:
             while True:
                 try:
@@ -410,12 +493,20 @@ class LocalRun:
             raise Interrupted(f"Interrupted: execution {name!r} is ABORTED; `orchestrator redrive {name}` "
                               "finishes it without re-running completed tasks.") from None
         except BaseException:
-            self.store.finish_execution(arn, status="FAILED", output=None, error="States.Runtime",
-                                        cause="Internal error in the local runner", stop_date=_now_iso())
+            self._finish_row(arn, status="FAILED", output=None, error="States.Runtime",
+                             cause="Internal error in the local runner")
             raise
-        self.store.finish_execution(arn, status=result.status, output=result.output, error=result.error,
-                                    cause=result.cause, stop_date=_now_iso())
+        finally:
+            with self._lock:
+                self._live.pop(arn, None)
+        self._finish_row(arn, status=result.status, output=result.output, error=result.error, cause=result.cause)
         return result
+
+    def _finish_row(self, arn: str, *, status: str, output: Any, error: str | None, cause: str | None) -> None:
+        with self._events_lock:
+            if not self._detached:
+                self.store.finish_execution(arn, status=status, output=output, error=error, cause=cause,
+                                            stop_date=_now_iso())
 
     def _child_event(self, arn: str, event: Mapping[str, Any], *, parent_arn: str, scope: str,
                      runner_start: str | None) -> None:
@@ -461,7 +552,7 @@ class LocalRun:
         child_input = json.loads(raw_input) if isinstance(raw_input, str) else ({} if raw_input is None else raw_input)
         name = str(params.get("Name") or uuid.uuid4())
         if "Name" in params:
-            arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
+            arn = arns.execution(arns.state_machine(machine), name)
             try:
                 self.store.execution(arn)
             except OrchestratorError:
@@ -500,8 +591,7 @@ class LocalRun:
 
 def _logs(store: Store, arn: str) -> dict[str, list[str]]:
     logs: dict[str, list[str]] = {}
-    arns = [arn] + [c.arn for c in store.children(arn)]
-    for a in arns:
+    for a in [arn] + [c.arn for c in store.children(arn)]:
         for job in store.jobs(a):
             logs.setdefault(job["state_name"] or job["job_name"], []).extend(job["log_paths"])
         for inv in store.invocations(a):
@@ -521,8 +611,13 @@ def _load(wf: model.Workflow | str | os.PathLike[str]) -> model.Workflow:
     return loaded
 
 
-def _mock_case(mock_config: MockConfig | str | os.PathLike[str] | None, test_case: str | None,
-               plan: Mapping[str, Any]) -> MockCase | None:
+def select_test_case(mock_config: MockConfig | str | os.PathLike[str] | None, test_case: str | None,
+                     plan: Mapping[str, Any]) -> MockCase | None:
+    """The test case for one execution of ``plan``'s main state machine (None without a mock config).
+
+    Every state the case mocks must be a Task state of the plan: a typo would otherwise let the
+    real task run, which a mocked test must never do.
+    """
     if mock_config is None:
         if test_case is not None:
             raise OrchestratorError("A test case needs a mock config: pass --mock-config FILE with --test-case.")
@@ -540,7 +635,8 @@ def _mock_case(mock_config: MockConfig | str | os.PathLike[str] | None, test_cas
         raise MockConfigError(
             f"{config.source}: test case {test_case!r} mocks {', '.join(map(repr, unknown))}, which "
             f"{'is' if len(unknown) == 1 else 'are'} not a Task state of {plan['workflow']!r} "
-            f"(Task states: {', '.join(known) or 'none'}).")
+            f"(Task states: {', '.join(known) or 'none'}); correct the state name in "
+            f"StateMachines.{case.state_machine}.TestCases.{test_case}.")
     return case
 
 
@@ -549,12 +645,19 @@ def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None,
                  mock_config: MockConfig | str | os.PathLike[str] | None = None,
                  test_case: str | None = None, progress: bool = False, virtual_time: bool = False,
                  name: str | None = None, compute: list[ComputeEnvironment] | None = None,
-                 notice: Callable[[str], None] | None = None) -> RunResult:
-    """Validate, compile and run a workflow here; the execution is stored under ``home``."""
+                 notice: Callable[[str], None] | None = None,
+                 scheduled_time: str | datetime | None = None) -> RunResult:
+    """Validate, compile and run a workflow here; the execution is stored under ``home``.
+
+    The input (an object) carries ``scheduled_time`` (contract 5): ``scheduled_time`` when given
+    (the local scheduler and ``backfill`` pass the fire time), else the one the input has, else
+    the start time. ISO-8601 text with a zone or an aware datetime; stored as UTC ``...Z``.
+    """
     workflow = _load(wf)
+    input = with_scheduled_time(input, scheduled_time)
     plan = compile_plan(workflow, os.getcwd())
     store = Store(home)
-    mock = _mock_case(mock_config, test_case, plan)
+    mock = select_test_case(mock_config, test_case, plan)
     execution_name = name or f"{workflow.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     return _drive(store, plan, input, execution_name=execution_name, redrive=None, mock=mock, progress=progress,
                   virtual_time=virtual_time, compute=compute, notice=notice)
@@ -563,8 +666,16 @@ def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None,
 def run_plan(plan: Mapping[str, Any], input: Any = None, *, home: str | os.PathLike[str] | None = None,
              name: str | None = None, mock: MockCase | None = None, progress: bool = False,
              virtual_time: bool = False, compute: list[ComputeEnvironment] | None = None,
-             notice: Callable[[str], None] | None = None) -> RunResult:
-    """Run an already built plan (``build_plan``): hand-written definitions, tests, benchmarks."""
+             notice: Callable[[str], None] | None = None,
+             scheduled_time: str | datetime | None = None) -> RunResult:
+    """Run an already built plan (``build_plan``): hand-written definitions, tests, benchmarks.
+
+    ``scheduled_time`` (ISO-8601 with a zone, or an aware datetime) is put in the input as in
+    :func:`run_workflow`; without it the input is passed as it is (a plain ASL definition sees
+    exactly what it was given; a compiled workflow's first state fills in its start time).
+    """
+    if scheduled_time is not None:
+        input = with_scheduled_time(input, scheduled_time)
     execution_name = name or f"{plan['workflow']}-{uuid.uuid4().hex[:12]}"
     return _drive(Store(home), plan, input, execution_name=execution_name, redrive=None, mock=mock,
                   progress=progress, virtual_time=virtual_time, compute=compute, notice=notice)
@@ -586,19 +697,145 @@ def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name:
     resumed = run.outbox.redeliver()
     if resumed:
         run.notice(f"[sns] resuming {len(resumed)} delivery(ies) an earlier runner left unfinished")
-    main = str(plan["main"])
-    scope = redrive.scope if redrive is not None else f"{main}:{execution_name}"
+    register_plan(store, plan)
     try:
         with view if view is not None else contextlib.nullcontext():
-            result = run.run_execution(main, input, name=execution_name, scope=scope, parent_arn=None,
-                                       redrive=redrive)
+            return _run_main(run, input, execution_name=execution_name, redrive=redrive)
     finally:
         run.close()
+
+
+def _run_main(run: LocalRun, input: Any, *, execution_name: str, redrive: ExecutionRow | None,
+              started: Callable[[str], None] | None = None) -> RunResult:
+    store, plan = run.store, run.plan
+    main = str(plan["main"])
+    scope = redrive.scope if redrive is not None else f"{main}:{execution_name}"
+    result = run.run_execution(main, input, name=execution_name, scope=scope, parent_arn=None,
+                               redrive=redrive, started=started)
     arn = result.execution_arn
     return RunResult(execution_arn=arn, name=execution_name, status=result.status, output=result.output,
                      error=result.error, cause=result.cause, history=store.events(arn), home=store.home,
-                     redrive_count=redrive_count, reused=tuple(run.reused), logs=_logs(store, arn),
+                     redrive_count=run.redrive_count, reused=tuple(run.reused), logs=_logs(store, arn),
                      mocked=tuple(run.mocked))
+
+
+# -- in the background (orchestrator serve) ----------------------------------------------------
+
+
+class BackgroundRun:
+    """An execution tree running on its own thread: ``stop`` it, ``wait`` for its result.
+
+    What ``orchestrator serve`` starts: StartExecution returns as soon as the execution's row
+    is stored, and DescribeExecution reads the store while it runs.
+    """
+
+    def __init__(self, run: LocalRun, input: Any, *, execution_name: str, redrive: ExecutionRow | None,
+                 on_end: Callable[[BackgroundRun], None] | None = None) -> None:
+        self.run = run
+        self.result: RunResult | None = None
+        self.error: BaseException | None = None
+        self.arn = ""
+        self._done = threading.Event()
+        self._on_end = on_end
+        ready = threading.Event()
+
+        def started(arn: str) -> None:
+            self.arn = arn
+            ready.set()
+
+        def body() -> None:
+            try:
+                self.result = _run_main(run, input, execution_name=execution_name, redrive=redrive, started=started)
+            except BaseException as exc:  # an engine bug: kept for wait(), the row is already FAILED
+                self.error = exc
+            finally:
+                ready.set()
+                try:
+                    run.close()
+                finally:
+                    self._done.set()
+                    if self._on_end is not None:
+                        self._on_end(self)
+
+        self._thread = threading.Thread(target=body, name=f"execution-{execution_name}", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if self.error is not None and not self.arn:
+            raise self.error
+
+    def stop(self, error: str | None, cause: str | None) -> None:
+        self.run.stop(self.arn, error, cause)
+
+    def wait(self, timeout: float | None = None) -> RunResult | None:
+        """The result once the execution ended (None if ``timeout`` passed first)."""
+        if not self._done.wait(timeout):
+            return None
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+
+def start_plan(store: Store, plan: Mapping[str, Any], input: Any = None, *, name: str,
+               mock: MockCase | None = None, redrive: ExecutionRow | None = None,
+               capacity: Capacity | None = None, virtual_time: bool = False,
+               notice: Callable[[str], None] | None = None,
+               on_end: Callable[[BackgroundRun], None] | None = None) -> BackgroundRun:
+    """Start (or redrive) the plan's main state machine in the background; returns once it is stored.
+
+    ``capacity`` is the local Batch capacity to share with every other run of the process.
+
+        >>> import tempfile
+        >>> plan = plain_plan("hello", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+        >>> handle = start_plan(Store(tempfile.mkdtemp()), plan, {"a": 1}, name="first")
+        >>> handle.wait(10).output
+        {'a': 1}
+    """
+    redrive_count = 0 if redrive is None else redrive.redrive_count + 1
+    run = LocalRun(store, plan, redrive_count=redrive_count, mock=mock, virtual_time=virtual_time,
+                   notice=notice, capacity=capacity)
+    return BackgroundRun(run, input, execution_name=name, redrive=redrive, on_end=on_end)
+
+
+def state_machine_arn(name: str) -> str:
+    """The ARN of a local state machine (what ``states:startExecution`` and the API name it by).
+
+        >>> state_machine_arn("wf")
+        'arn:aws:states:us-east-1:123456789012:stateMachine:wf'
+    """
+    return arns.state_machine(name)
+
+
+def register_plan(store: Store, plan: Mapping[str, Any], *, machine_type: str = "STANDARD") -> list[StateMachineRow]:
+    """Create or update the state machine of every definition in ``plan`` (the API then lists them).
+
+    Each is stored with the plan it runs under (its own name as ``main``), so a child machine can be
+    started on its own too. An unchanged definition keeps its revision; a changed one gets a new
+    revision and ``update_date``, as UpdateStateMachine would.
+    """
+    rows = []
+    for name, definition in plan["definitions"].items():
+        arn = state_machine_arn(name)
+        text = json.dumps(definition, indent=2)
+        own_plan = {**plan, "main": name}
+        existing = store.state_machine(arn)
+        if existing is not None and existing.definition == text and existing.plan == own_plan:
+            rows.append(existing)
+            continue
+        now = _now_iso()
+        row = StateMachineRow(
+            arn=arn, name=name, type=existing.type if existing else machine_type, definition=text,
+            role_arn=existing.role_arn if existing else LOCAL_ROLE_ARN,
+            creation_date=existing.creation_date if existing else now, revision_id=uuid.uuid4().hex,
+            description=existing.description if existing else None,
+            logging=existing.logging if existing else None, tracing=existing.tracing if existing else None,
+            update_date=now if existing else None, workflow=str(plan["workflow"]), plan=own_plan)
+        store.put_state_machine(row)
+        rows.append(row)
+    return rows
 
 
 def reconcile(store: Store) -> None:
@@ -616,13 +853,8 @@ def reconcile(store: Store) -> None:
         store.fail_open_jobs(row.arn, "Job stopped: the local runner exited")
 
 
-def redrive_execution(execution: str, *, home: str | os.PathLike[str] | None = None, progress: bool = False,
-                      compute: list[ComputeEnvironment] | None = None,
-                      notice: Callable[[str], None] | None = None) -> RunResult:
-    """Redrive a FAILED, TIMED_OUT or ABORTED execution (or one whose runner died) to its end."""
-    store = Store(home)
-    reconcile(store)
-    row = store.resolve(execution)
+def check_redrivable(store: Store, row: ExecutionRow) -> None:
+    """Raise ``RedriveError`` unless ``row`` can be redriven; points its plan at its directory."""
     if row.parent_arn is not None:
         parent = store.execution(row.parent_arn)
         raise RedriveError(f"{row.name!r} is a child execution; redrive its parent {parent.name!r} instead.")
@@ -634,5 +866,15 @@ def redrive_execution(execution: str, *, home: str | os.PathLike[str] | None = N
         raise RedriveError(f"{row.name!r} has no stored plan; it cannot be redriven locally.")
     if row.cwd and os.path.isdir(row.cwd):
         row.plan["cwd"] = row.cwd
+
+
+def redrive_execution(execution: str, *, home: str | os.PathLike[str] | None = None, progress: bool = False,
+                      compute: list[ComputeEnvironment] | None = None,
+                      notice: Callable[[str], None] | None = None) -> RunResult:
+    """Redrive a FAILED, TIMED_OUT or ABORTED execution (or one whose runner died) to its end."""
+    store = Store(home)
+    reconcile(store)
+    row = store.resolve(execution)
+    check_redrivable(store, row)
     return _drive(store, row.plan, row.input, execution_name=row.name, redrive=row, mock=None,
                   progress=progress, virtual_time=False, compute=compute, notice=notice)

@@ -17,7 +17,7 @@ in that store, with the attempts it had left (:meth:`Outbox.redeliver`).
     >>> import tempfile
     >>> from orchestrator.local.store import Store
     >>> outbox = Outbox(Store(tempfile.mkdtemp()), printer=lambda text: None)
-    >>> sorted(outbox.publish({"TopicArn": "arn:aws:sns:us-east-1:000000000000:alerts", "Message": "hi"}))
+    >>> sorted(outbox.publish({"TopicArn": "arn:aws:sns:us-east-1:123456789012:alerts", "Message": "hi"}))
     ['MessageId', 'SdkHttpMetadata', 'SdkResponseMetadata']
 """
 

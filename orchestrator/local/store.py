@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS executions (
     plan TEXT
 );
 CREATE INDEX IF NOT EXISTS executions_start ON executions (start_date);
+CREATE INDEX IF NOT EXISTS executions_workflow ON executions (workflow, start_date);
 CREATE TABLE IF NOT EXISTS events (
     execution_arn TEXT NOT NULL,
     id INTEGER NOT NULL,
@@ -114,6 +115,96 @@ CREATE TABLE IF NOT EXISTS task_results (
     PRIMARY KEY (scope, key)
 );
 """
+
+# -- serve: the state-machine registry of the Step Functions API (orchestrator/server) --------
+# State machines (created through the API, served project workflows, and those ``orchestrator
+# run`` registers), their published versions, aliases, and resource tags. Kept in one block so
+# the other components' migrations sit beside it, not inside it.
+_SCHEMA_STATE_MACHINES = """
+CREATE TABLE IF NOT EXISTS state_machines (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    role_arn TEXT NOT NULL,
+    description TEXT,
+    logging TEXT,
+    tracing TEXT,
+    creation_date TEXT NOT NULL,
+    update_date TEXT,
+    revision_id TEXT NOT NULL,
+    workflow TEXT,
+    plan TEXT
+);
+CREATE TABLE IF NOT EXISTS state_machine_versions (
+    arn TEXT PRIMARY KEY,
+    state_machine_arn TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    definition TEXT NOT NULL,
+    role_arn TEXT NOT NULL,
+    description TEXT,
+    revision_id TEXT NOT NULL,
+    creation_date TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS state_machine_aliases (
+    arn TEXT PRIMARY KEY,
+    state_machine_arn TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT,
+    routing TEXT NOT NULL,
+    creation_date TEXT NOT NULL,
+    update_date TEXT
+);
+CREATE TABLE IF NOT EXISTS resource_tags (
+    resource_arn TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (resource_arn, key)
+);
+CREATE INDEX IF NOT EXISTS executions_machine ON executions (state_machine_arn, start_date);
+"""
+# -- end serve ---------------------------------------------------------------------------------
+
+# -- scheduler tables (orchestrator.scheduler) begin ----------------------------------------------
+# schedules: one row per served schedule. ``last_fire`` is the scheduled time of the last fire
+# handled (started, skipped or given up), so a restart neither misses nor doubles one; ``anchor``
+# is where counting starts (first seen, edited, re-enabled or resumed: a gap is never backfilled
+# by itself) and a rate's first fire; ``generation`` changes with it, so a running scheduler sees
+# a reset made by another process. schedule_fires: one row per fire ever claimed, its primary key
+# the reason two schedulers on one store start a fire at most once.
+_SCHEDULER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schedules (
+    workflow TEXT PRIMARY KEY,
+    state_machine_arn TEXT NOT NULL,
+    expression TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    schedule TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0,
+    anchor TEXT NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0,
+    last_fire TEXT,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS schedule_fires (
+    workflow TEXT NOT NULL,
+    scheduled_time TEXT NOT NULL,
+    execution_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    owner_pid INTEGER,
+    owner_start TEXT,
+    execution_arn TEXT,
+    detail TEXT,
+    updated TEXT NOT NULL,
+    PRIMARY KEY (workflow, scheduled_time)
+);
+CREATE INDEX IF NOT EXISTS schedule_fires_status ON schedule_fires (status);
+"""
+_SCHEDULE_COLS = ("workflow", "state_machine_arn", "expression", "timezone", "schedule", "enabled", "paused",
+                  "anchor", "generation", "last_fire", "updated")
+_FIRE_COLS = ("workflow", "scheduled_time", "execution_name", "status", "owner_pid", "owner_start",
+              "execution_arn", "detail", "updated")
+# -- scheduler tables end ------------------------------------------------------------------------
 
 
 class StoreError(OrchestratorError):
@@ -182,6 +273,8 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA_STATE_MACHINES)
+            self._db.executescript(_SCHEDULER_SCHEMA)
             self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"Cannot open the local store {self.path}: {exc}. Point {HOME_ENV} at a writable "
@@ -246,11 +339,52 @@ class Store:
             raise ExecutionNotFound(f"No execution {arn!r} in {self.path}.")
         return _row(rows[0])
 
-    def executions(self, *, status: str | None = None) -> list[ExecutionRow]:
-        """Newest first; only those in ``status`` when given."""
-        where, args = (" WHERE status=?", (status,)) if status is not None else ("", ())
-        rows = self._query(f"SELECT {_EXEC_COLS} FROM executions{where} ORDER BY start_date DESC, rowid DESC", args)
+    def executions(self, *, status: str | None = None, state_machine_arn: str | None = None) -> list[ExecutionRow]:
+        """Newest first; only those in ``status`` / of ``state_machine_arn`` when given."""
+        clauses = [(c, v) for c, v in (("status=?", status), ("state_machine_arn=?", state_machine_arn))
+                   if v is not None]
+        where = " WHERE " + " AND ".join(c for c, _ in clauses) if clauses else ""
+        rows = self._query(f"SELECT {_EXEC_COLS} FROM executions{where} ORDER BY start_date DESC, rowid DESC",
+                           tuple(v for _, v in clauses))
         return [_row(r) for r in rows]
+
+    def execution_page(self, *, workflow: str | None = None, status: str | None = None, since: str | None = None,
+                       until: str | None = None, search: str | None = None, before: tuple[str, int] | None = None,
+                       limit: int = 50) -> tuple[list[dict[str, Any]], int, tuple[str, int] | None]:
+        """One page of top-level executions, newest first, for the console: light rows (no input,
+        output or plan), the count matching the filters, and the cursor of the next page.
+
+        ``since``/``until`` bound ``start_date`` (ISO text, as stored); ``search`` is a substring of
+        the name; ``before`` is the cursor a previous page returned (keyset paging: as fast on the
+        last page of 10,000 as on the first).
+        """
+        clauses: list[str] = ["parent_arn IS NULL"]
+        args: list[Any] = []
+        for column, op, value in (("workflow", "=", workflow), ("status", "=", status), ("start_date", ">=", since),
+                                  ("start_date", "<", until)):
+            if value is not None:
+                clauses.append(f"{column} {op} ?")
+                args.append(value)
+        if search:
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("name LIKE ? ESCAPE '\\'")
+            args.append(f"%{escaped}%")
+        where = " AND ".join(clauses)
+        total = int(self._query(f"SELECT COUNT(*) FROM executions WHERE {where}", tuple(args))[0][0])
+        if before is not None:
+            where += " AND (start_date < ? OR (start_date = ? AND rowid < ?))"
+            args.extend([before[0], before[0], before[1]])
+        rows = self._query(
+            "SELECT rowid, arn, name, state_machine_arn, workflow, status, start_date, stop_date, redrive_count,"
+            f" error FROM executions WHERE {where} ORDER BY start_date DESC, rowid DESC LIMIT ?",
+            (*args, limit + 1))
+        keys = ("rowid", "arn", "name", "state_machine_arn", "workflow", "status", "start_date", "stop_date",
+                "redrive_count", "error")
+        page = [dict(zip(keys, r, strict=True)) for r in rows[:limit]]
+        cursor = (page[-1]["start_date"], page[-1]["rowid"]) if len(rows) > limit else None
+        for item in page:
+            del item["rowid"]
+        return page, total, cursor
 
     def children(self, arn: str) -> list[ExecutionRow]:
         rows = self._query(f"SELECT {_EXEC_COLS} FROM executions WHERE parent_arn=? ORDER BY start_date",
@@ -422,6 +556,258 @@ class Store:
             "SELECT target, attempt, status, error FROM deliveries WHERE message_id=? ORDER BY rowid",
             (message_id,))
         return [dict(zip(("target", "attempt", "status", "error"), r, strict=True)) for r in rows]
+
+    # -- schedules (orchestrator.scheduler) ---------------------------------------------------
+    # Dates are ISO-8601 UTC strings of one width, so SQL compares them as times.
+
+    def schedules(self) -> dict[str, dict[str, Any]]:
+        rows = self._query(f"SELECT {', '.join(_SCHEDULE_COLS)} FROM schedules ORDER BY workflow")
+        return {r[0]: dict(zip(_SCHEDULE_COLS, r, strict=True)) for r in rows}
+
+    def register_schedule(self, *, workflow: str, state_machine_arn: str, expression: str, timezone: str,
+                          schedule: str, enabled: bool, now: str) -> dict[str, Any]:
+        """The schedule's row, created if new; reset (anchor now, no last fire, next generation)
+        when its expression, time zone or state machine changed or it was re-enabled. Conditional
+        writes, so two schedulers seeing the same change agree on one anchor."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO schedules (workflow, state_machine_arn, expression, timezone, schedule,"
+                " enabled, anchor, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (workflow, state_machine_arn, expression, timezone, schedule, int(enabled), now, now))
+            db.execute(
+                "UPDATE schedules SET anchor=?, last_fire=NULL, generation=generation+1, updated=?"
+                " WHERE workflow=? AND (expression<>? OR timezone<>? OR state_machine_arn<>?"
+                " OR (enabled=0 AND ?=1))",
+                (now, now, workflow, expression, timezone, state_machine_arn, int(enabled)))
+            db.execute(
+                "UPDATE schedules SET state_machine_arn=?, expression=?, timezone=?, schedule=?, enabled=?"
+                " WHERE workflow=?", (state_machine_arn, expression, timezone, schedule, int(enabled), workflow))
+            row = db.execute(f"SELECT {', '.join(_SCHEDULE_COLS)} FROM schedules WHERE workflow=?",
+                             (workflow,)).fetchone()
+        return dict(zip(_SCHEDULE_COLS, row, strict=True))
+
+    def pause_schedule(self, workflow: str, paused: bool, now: str) -> bool:
+        """Pause, or resume from now on (the paused gap is not caught up); False if unknown."""
+        with self._tx() as db:
+            if paused:
+                cursor = db.execute("UPDATE schedules SET paused=1, updated=? WHERE workflow=?", (now, workflow))
+            else:
+                cursor = db.execute(
+                    "UPDATE schedules SET paused=0, anchor=?, last_fire=NULL, generation=generation+1, updated=?"
+                    " WHERE workflow=? AND paused=1", (now, now, workflow))
+                if not cursor.rowcount:
+                    cursor = db.execute("SELECT 1 FROM schedules WHERE workflow=?", (workflow,))
+                    return cursor.fetchone() is not None
+        return bool(cursor.rowcount)
+
+    def claim_fires(self, workflow: str, generation: int, fires: list[tuple[str, str]], last_fire: str,
+                    *, owner_pid: int, owner_start: str | None, now: str) -> list[str]:
+        """Claim ``fires`` (scheduled time, execution name) and move ``last_fire`` forward, in one
+        transaction; the scheduled times this caller won (another scheduler may hold the rest).
+        Nothing is claimed when the schedule was reset since ``generation`` was read."""
+        won: list[str] = []
+        with self._tx() as db:
+            current = db.execute("SELECT generation FROM schedules WHERE workflow=?", (workflow,)).fetchone()
+            if current is None or current[0] != generation:
+                return won
+            for scheduled_time, name in fires:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO schedule_fires (workflow, scheduled_time, execution_name, status,"
+                    " owner_pid, owner_start, updated) VALUES (?, ?, ?, 'CLAIMED', ?, ?, ?)",
+                    (workflow, scheduled_time, name, owner_pid, owner_start, now))
+                if cursor.rowcount:
+                    won.append(scheduled_time)
+            db.execute("UPDATE schedules SET last_fire=? WHERE workflow=? AND (last_fire IS NULL OR last_fire<?)",
+                       (last_fire, workflow, last_fire))
+        return won
+
+    def take_fire(self, workflow: str, scheduled_time: str, *, status: str, owner: tuple[int, str | None] | None,
+                  owner_pid: int, owner_start: str | None, now: str) -> bool:
+        """Move a fire in ``status`` (and held by ``owner``, when given) to CLAIMED by this caller;
+        False if another caller took it first."""
+        sql = ("UPDATE schedule_fires SET status='CLAIMED', owner_pid=?, owner_start=?, updated=?"
+               " WHERE workflow=? AND scheduled_time=? AND status=?")
+        args: tuple[Any, ...] = (owner_pid, owner_start, now, workflow, scheduled_time, status)
+        if owner is not None:
+            sql += " AND owner_pid IS ? AND owner_start IS ?"
+            args += owner
+        with self._tx() as db:
+            return bool(db.execute(sql, args).rowcount)
+
+    def finish_fire(self, workflow: str, scheduled_time: str, *, status: str, now: str,
+                    execution_arn: str | None = None, detail: str | None = None) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE schedule_fires SET status=?, execution_arn=COALESCE(?, execution_arn), detail=?,"
+                       " updated=? WHERE workflow=? AND scheduled_time=?",
+                       (status, execution_arn, detail, now, workflow, scheduled_time))
+
+    def schedule_fires(self, workflow: str | None = None, *, statuses: tuple[str, ...] = (),
+                       limit: int | None = None) -> list[dict[str, Any]]:
+        """Fires oldest first (newest first with ``limit``: the last ``limit``)."""
+        where, args = [], []
+        if workflow is not None:
+            where.append("workflow=?")
+            args.append(workflow)
+        if statuses:
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            args.extend(statuses)
+        sql = f"SELECT {', '.join(_FIRE_COLS)} FROM schedule_fires"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY scheduled_time" + (f" DESC LIMIT {int(limit)}" if limit is not None else "")
+        return [dict(zip(_FIRE_COLS, r, strict=True)) for r in self._query(sql, tuple(args))]
+
+    def execution_named(self, workflow: str, name: str) -> ExecutionRow | None:
+        """The top-level execution of ``workflow`` called ``name`` (names are unique per machine)."""
+        rows = self._query(f"SELECT {_EXEC_COLS} FROM executions WHERE workflow=? AND name=? AND parent_arn IS NULL",
+                           (workflow, name))
+        return _row(rows[0]) if rows else None
+
+    # -- serve: state machines, versions, aliases, tags ---------------------------------------
+
+    def put_state_machine(self, machine: StateMachineRow) -> None:
+        """Create or replace a state machine (its versions, aliases and tags are kept)."""
+        with self._lock:
+            self._db.execute(
+                f"INSERT OR REPLACE INTO state_machines ({_SM_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (machine.arn, machine.name, machine.type, machine.definition, machine.role_arn,
+                 machine.description, _dumps(machine.logging), _dumps(machine.tracing), machine.creation_date,
+                 machine.update_date, machine.revision_id, machine.workflow, _dumps(machine.plan)))
+
+    def state_machine(self, arn: str) -> StateMachineRow | None:
+        rows = self._query(f"SELECT {_SM_COLS} FROM state_machines WHERE arn=?", (arn,))
+        return _sm_row(rows[0]) if rows else None
+
+    def state_machines(self) -> list[StateMachineRow]:
+        """Oldest first (ListStateMachines' order is by name on AWS; callers sort as they need)."""
+        rows = self._query(f"SELECT {_SM_COLS} FROM state_machines ORDER BY creation_date, rowid")
+        return [_sm_row(r) for r in rows]
+
+    def delete_state_machine(self, arn: str) -> None:
+        """Remove a state machine with its versions, aliases and tags (its executions stay)."""
+        with self._tx() as db:
+            for arn_of in [arn, *(r[0] for r in db.execute(
+                    "SELECT arn FROM state_machine_versions WHERE state_machine_arn=?"
+                    " UNION SELECT arn FROM state_machine_aliases WHERE state_machine_arn=?", (arn, arn)))]:
+                db.execute("DELETE FROM resource_tags WHERE resource_arn=?", (arn_of,))
+            db.execute("DELETE FROM state_machine_versions WHERE state_machine_arn=?", (arn,))
+            db.execute("DELETE FROM state_machine_aliases WHERE state_machine_arn=?", (arn,))
+            db.execute("DELETE FROM state_machines WHERE arn=?", (arn,))
+
+    def add_version(self, *, state_machine_arn: str, definition: str, role_arn: str, description: str | None,
+                    revision_id: str, creation_date: str) -> dict[str, Any]:
+        """Publish the next version number of a state machine; returns the version's row."""
+        with self._tx() as db:
+            number = int(db.execute("SELECT COALESCE(MAX(version), 0) FROM state_machine_versions"
+                                    " WHERE state_machine_arn=?", (state_machine_arn,)).fetchone()[0]) + 1
+            arn = f"{state_machine_arn}:{number}"
+            db.execute("INSERT INTO state_machine_versions (arn, state_machine_arn, version, definition, role_arn,"
+                       " description, revision_id, creation_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (arn, state_machine_arn, number, definition, role_arn, description, revision_id,
+                        creation_date))
+        found = self.version(arn)
+        assert found is not None
+        return found
+
+    def version(self, arn: str) -> dict[str, Any] | None:
+        rows = self._query(f"SELECT {_VERSION_COLS} FROM state_machine_versions WHERE arn=?", (arn,))
+        return dict(zip(_VERSION_KEYS, rows[0], strict=True)) if rows else None
+
+    def versions(self, state_machine_arn: str) -> list[dict[str, Any]]:
+        """Newest first, as ListStateMachineVersions."""
+        rows = self._query(f"SELECT {_VERSION_COLS} FROM state_machine_versions WHERE state_machine_arn=?"
+                           " ORDER BY version DESC", (state_machine_arn,))
+        return [dict(zip(_VERSION_KEYS, r, strict=True)) for r in rows]
+
+    def delete_version(self, arn: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM state_machine_versions WHERE arn=?", (arn,))
+            db.execute("DELETE FROM resource_tags WHERE resource_arn=?", (arn,))
+
+    def put_alias(self, *, arn: str, state_machine_arn: str, name: str, description: str | None,
+                  routing: list[dict[str, Any]], creation_date: str, update_date: str | None) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO state_machine_aliases (arn, state_machine_arn, name, description, routing,"
+                " creation_date, update_date) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (arn, state_machine_arn, name, description, json.dumps(routing), creation_date, update_date))
+
+    def alias(self, arn: str) -> dict[str, Any] | None:
+        rows = self._query(f"SELECT {_ALIAS_COLS} FROM state_machine_aliases WHERE arn=?", (arn,))
+        return _alias_row(rows[0]) if rows else None
+
+    def aliases(self, state_machine_arn: str) -> list[dict[str, Any]]:
+        rows = self._query(f"SELECT {_ALIAS_COLS} FROM state_machine_aliases WHERE state_machine_arn=?"
+                           " ORDER BY creation_date, rowid", (state_machine_arn,))
+        return [_alias_row(r) for r in rows]
+
+    def delete_alias(self, arn: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM state_machine_aliases WHERE arn=?", (arn,))
+            db.execute("DELETE FROM resource_tags WHERE resource_arn=?", (arn,))
+
+    def tags(self, resource_arn: str) -> dict[str, str]:
+        rows = self._query("SELECT key, value FROM resource_tags WHERE resource_arn=? ORDER BY rowid",
+                           (resource_arn,))
+        return {str(k): str(v) for k, v in rows}
+
+    def tag(self, resource_arn: str, tags: dict[str, str]) -> None:
+        with self._tx() as db:
+            db.executemany("INSERT OR REPLACE INTO resource_tags (resource_arn, key, value) VALUES (?, ?, ?)",
+                           [(resource_arn, k, v) for k, v in tags.items()])
+
+    def untag(self, resource_arn: str, keys: list[str]) -> None:
+        with self._tx() as db:
+            db.executemany("DELETE FROM resource_tags WHERE resource_arn=? AND key=?",
+                           [(resource_arn, k) for k in keys])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateMachineRow:
+    """A registered state machine: DescribeStateMachine's fields, plus the local plan that runs it.
+
+    ``plan`` is what ``orchestrator.local.runs`` needs to run the machine (``build_plan``'s
+    shape); ``workflow`` names the project workflow it was compiled from, if any. Dates are ISO.
+    """
+
+    arn: str
+    name: str
+    type: str
+    definition: str
+    role_arn: str
+    creation_date: str
+    revision_id: str
+    description: str | None = None
+    logging: Any = None
+    tracing: Any = None
+    update_date: str | None = None
+    workflow: str | None = None
+    plan: Any = None
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+_SM_COLS = ("arn, name, type, definition, role_arn, description, logging, tracing, creation_date, update_date,"
+            " revision_id, workflow, plan")
+_VERSION_KEYS = ("arn", "state_machine_arn", "version", "definition", "role_arn", "description", "revision_id",
+                 "creation_date")
+_VERSION_COLS = ", ".join(_VERSION_KEYS)
+_ALIAS_KEYS = ("arn", "state_machine_arn", "name", "description", "routing", "creation_date", "update_date")
+_ALIAS_COLS = ", ".join(_ALIAS_KEYS)
+
+
+def _sm_row(r: tuple[Any, ...]) -> StateMachineRow:
+    return StateMachineRow(arn=r[0], name=r[1], type=r[2], definition=r[3], role_arn=r[4], description=r[5],
+                           logging=_loads(r[6]), tracing=_loads(r[7]), creation_date=r[8], update_date=r[9],
+                           revision_id=r[10], workflow=r[11], plan=_loads(r[12]))
+
+
+def _alias_row(r: tuple[Any, ...]) -> dict[str, Any]:
+    row = dict(zip(_ALIAS_KEYS, r, strict=True))
+    row["routing"] = json.loads(row["routing"])
+    return row
 
 
 _EXEC_COLS = ("arn, name, state_machine_arn, workflow, parent_arn, scope, status, input, output, error, cause,"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator import model
+from orchestrator import limits, model
 from orchestrator.spec import cron
 from orchestrator.spec.durations import EXAMPLES, DurationError, format_duration, parse_duration
 from orchestrator.spec.issues import Issue, Path, quote, show
@@ -22,21 +22,15 @@ JOB_KINDS = ("batch", "lambda", "python")
 TASK_KEYS = frozenset({"name", "description", "after", "timeout", "retries", "expected_duration", *JOB_KINDS})
 FARGATE_COMPUTE = frozenset({"FARGATE", "FARGATE_SPOT"})
 DEFAULT_QUEUE = "default"  # where a Batch job without a queue goes (compiler.tasks, local.batch)
-# AWS tags: keys up to 128 characters, values up to 256, at most 50 per resource, "aws:" reserved.
-TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX = 128, 256, 50
 
-# Step Functions: state machine names are 1-80 characters and may not contain whitespace,
+# Step Functions: state machine names (limits.STATE_MACHINE_NAME_MAX) may not contain whitespace,
 # brackets, wildcards, these special characters or control characters.
 STATE_MACHINE_NAME_FORBIDDEN = re.compile(r'[\s{}\[\]<>?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]')
-# A task name is a state name (<= 80) and part of a Batch job name (letters, digits, - and _).
+# A task name is a state name (limits.STATE_NAME_MAX) and part of a Batch job name (letters, digits, - and _).
 TASK_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
-# AWS Batch: job queue names are up to 128 letters, digits, hyphens and underscores.
-QUEUE_NAME_MAX = 128
-LAMBDA_MEMORY_MIN, LAMBDA_MEMORY_MAX = 128, 10_240  # Lambda: function memory is 128-10,240 MiB.
-BATCH_MIN_ARRAY_SIZE = 2  # Batch: arrayProperties.size is 2-10,000.
 
 # AWS Batch on Fargate: the vCPU/memory (MiB) pairs a job may ask for.
-FARGATE_SIZES = model.FARGATE_MEMORY
+FARGATE_SIZES = limits.FARGATE_MEMORY
 _FARGATE_RULES = {
     0.25: "512, 1024 or 2048 MiB",
     0.5: "1024-4096 MiB in steps of 1024",
@@ -135,15 +129,15 @@ def check_workflow_name(ctx: Context) -> None:
     if not isinstance(name, str):
         return
     path: Path = ("name",)
-    fixed = re.sub(r"-{2,}", "-", STATE_MACHINE_NAME_FORBIDDEN.sub("-", name)).strip("-")[: model.STATE_NAME_MAX] or "my-workflow"
+    fixed = re.sub(r"-{2,}", "-", STATE_MACHINE_NAME_FORBIDDEN.sub("-", name)).strip("-")[: limits.STATE_MACHINE_NAME_MAX] or "my-workflow"
     if not name:
         ctx.add(path, "name must not be empty", 'name: "nightly-sales"')
     elif STATE_MACHINE_NAME_FORBIDDEN.search(name):
         bad = "".join(dict.fromkeys(STATE_MACHINE_NAME_FORBIDDEN.findall(name)))
         ctx.add(path, f"name {name!r} has {bad!r}, which Step Functions state machine names may not contain "
                 "(whitespace, brackets, ?*\"#%\\^|~`$&,;:/ or control characters)", f"name: {quote(fixed)}")
-    elif len(name) > model.STATE_NAME_MAX:
-        ctx.add(path, f"name is {len(name)} characters; a state machine name is at most {model.STATE_NAME_MAX}",
+    elif len(name) > limits.STATE_MACHINE_NAME_MAX:
+        ctx.add(path, f"name is {len(name)} characters; a state machine name is at most {limits.STATE_MACHINE_NAME_MAX}",
                 f"name: {quote(fixed)}")
 
 
@@ -183,6 +177,27 @@ def check_schedule(ctx: Context) -> None:
         window = schedule.get("flexible_window")
         if window is not None and not isinstance(window, bool):
             check_flexible_window(ctx, window)
+        check_catch_up(ctx, schedule)
+
+
+# A missed fire is "late" after a minute (EventBridge Scheduler's precision), so a deadline under
+# that would drop fires that are merely on time.
+STARTING_DEADLINE_MIN = 60
+
+
+def check_catch_up(ctx: Context, schedule: dict[str, Any]) -> None:
+    deadline = schedule.get("starting_deadline")
+    if deadline is not None and not isinstance(deadline, bool):
+        seconds = check_duration(ctx, ("schedule", "starting_deadline"), deadline)
+        if seconds is not None and seconds < STARTING_DEADLINE_MIN:
+            ctx.add(("schedule", "starting_deadline"),
+                    f"starting_deadline must be at least {STARTING_DEADLINE_MIN} seconds (a fire is on time "
+                    f"within its minute); got {show(deadline)}", 'starting_deadline: "1h"')
+    extra = [key for key in ("catch_up_limit", "starting_deadline") if key in schedule]
+    if extra and schedule.get("catch_up", "none") == "none":
+        ctx.add(("schedule", extra[0]),
+                f"{extra[0]} bounds catching up, but catch_up is 'none', so nothing is caught up",
+                f'catch_up: all  # or latest; or leave {extra[0]} out')
 
 
 def check_flexible_window(ctx: Context, window: Any) -> None:
@@ -201,9 +216,9 @@ def check_flexible_window(ctx: Context, window: Any) -> None:
             ctx.add(path, f"flexible_window must be whole minutes; got {show(window)}",
                     f"flexible_window: {quote(format_duration(max(60, round(minutes) * 60)))}")
             return
-    if not 1 <= minutes <= cron.FLEXIBLE_WINDOW_MAX:
-        ctx.add(path, f"flexible_window must be 1-{cron.FLEXIBLE_WINDOW_MAX} minutes (EventBridge Scheduler); "
-                f"got {show(window)}", f"flexible_window: {1 if minutes < 1 else cron.FLEXIBLE_WINDOW_MAX}")
+    if not 1 <= minutes <= limits.FLEXIBLE_WINDOW_MAX:
+        ctx.add(path, f"flexible_window must be 1-{limits.FLEXIBLE_WINDOW_MAX} minutes (EventBridge Scheduler); "
+                f"got {show(window)}", f"flexible_window: {1 if minutes < 1 else limits.FLEXIBLE_WINDOW_MAX}")
 
 
 def check_notify(ctx: Context) -> None:
@@ -273,8 +288,8 @@ def check_retries(ctx: Context) -> None:
         interval: float | None = 1.0
         if "interval" in retries:
             interval = check_duration(ctx, path + ("interval",), retries["interval"])
-            if interval is not None and interval > model.SFN_MAX_INTERVAL:
-                ctx.add(path + ("interval",), f"interval must be at most {model.SFN_MAX_INTERVAL} seconds; "
+            if interval is not None and interval > limits.SFN_MAX_INTERVAL:
+                ctx.add(path + ("interval",), f"interval must be at most {limits.SFN_MAX_INTERVAL} seconds; "
                         f"got {show(retries['interval'])}", "interval: \"1h\"")
                 interval = None
         rate = retries.get("backoff_rate")
@@ -287,8 +302,8 @@ def check_retries(ctx: Context) -> None:
                 ctx.add(path + ("max_delay",), f"max_delay ({show(retries['max_delay'])}) is shorter than the "
                         f"interval ({format_duration(interval)}), so no retry could wait that long",
                         f"max_delay: {quote(format_duration(interval * 10))}")
-            elif delay is not None and delay > model.SFN_MAX_INTERVAL:
-                ctx.add(path + ("max_delay",), f"max_delay must be at most {model.SFN_MAX_INTERVAL} seconds; "
+            elif delay is not None and delay > limits.SFN_MAX_INTERVAL:
+                ctx.add(path + ("max_delay",), f"max_delay must be at most {limits.SFN_MAX_INTERVAL} seconds; "
                         f"got {show(retries['max_delay'])}", "max_delay: \"1d\"")
         errors = retries.get("errors")
         if isinstance(errors, list) and "States.ALL" in errors and len(errors) > 1:
@@ -308,9 +323,9 @@ def check_queues(ctx: Context) -> None:
                 continue
             name = queue["name"]
             path: Path = ("queues", index, "name")
-            if TASK_NAME_CHARS.search(name) or not name or len(name) > QUEUE_NAME_MAX:
-                fixed = TASK_NAME_CHARS.sub("-", name).strip("-")[:QUEUE_NAME_MAX] or "default"
-                ctx.add(path, f"queue name {name!r} must be 1-{QUEUE_NAME_MAX} letters, digits, '-' or '_' "
+            if TASK_NAME_CHARS.search(name) or not name or len(name) > limits.BATCH_QUEUE_NAME_MAX:
+                fixed = TASK_NAME_CHARS.sub("-", name).strip("-")[:limits.BATCH_QUEUE_NAME_MAX] or "default"
+                ctx.add(path, f"queue name {name!r} must be 1-{limits.BATCH_QUEUE_NAME_MAX} letters, digits, '-' or '_' "
                         "(AWS Batch job queue names)", f"name: {quote(fixed)}")
             elif name in seen:
                 ctx.add(path, f"queue {name!r} is declared twice (also queues[{seen[name]}])",
@@ -330,7 +345,7 @@ def check_queues(ctx: Context) -> None:
     if DEFAULT_QUEUE not in declared and declared and "queue" not in ctx.defaults():
         for index, task in ctx.tasks():
             runs_on_batch = isinstance(task.get("batch"), dict) or (
-                isinstance(task.get("python"), dict) and (effective_timeout(ctx, task)[0] or 0) > model.LAMBDA_MAX_TIMEOUT
+                isinstance(task.get("python"), dict) and (effective_timeout(ctx, task)[0] or 0) > limits.LAMBDA_MAX_TIMEOUT
             )
             job = task.get("batch", task.get("python"))
             if runs_on_batch and isinstance(job, dict) and "queue" not in job:
@@ -354,16 +369,16 @@ def check_task_names(ctx: Context) -> None:
         if name is None:
             continue
         path: Path = ("tasks", index, "name")
-        fixed = re.sub(r"-{2,}", "-", TASK_NAME_CHARS.sub("-", name)).strip("-")[: model.STATE_NAME_MAX] or "task"
+        fixed = re.sub(r"-{2,}", "-", TASK_NAME_CHARS.sub("-", name)).strip("-")[: limits.STATE_NAME_MAX] or "task"
         if not name:
             ctx.add(path, "task name must not be empty", 'name: "load-data"')
         elif TASK_NAME_CHARS.search(name):
             bad = "".join(dict.fromkeys(TASK_NAME_CHARS.findall(name)))
             ctx.add(path, f"task name {name!r} has {bad!r}; task names become Step Functions state names and "
                     "AWS Batch job names, so use only letters, digits, '-' and '_'", f"name: {quote(fixed)}")
-        elif len(name) > model.STATE_NAME_MAX:
+        elif len(name) > limits.STATE_NAME_MAX:
             ctx.add(path, f"task name is {len(name)} characters; a Step Functions state name is at most "
-                    f"{model.STATE_NAME_MAX}", f"name: {quote(fixed)}")
+                    f"{limits.STATE_NAME_MAX}", f"name: {quote(fixed)}")
         if name in first:
             ctx.add(path, f"task name {name!r} is already used by tasks[{first[name]}]; names must be unique",
                     f"name: {quote(_unique(name, set(first)))}")
@@ -402,19 +417,19 @@ def check_jobs(ctx: Context) -> None:
         if kind == "batch":
             _check_batch(ctx, path + ("batch",), job)
             _check_queue_fit(ctx, path + ("batch",), job, job.get("platform", "FARGATE"))
-            if timeout is not None and timeout < model.BATCH_MIN_ATTEMPT_DURATION:
+            if timeout is not None and timeout < limits.BATCH_MIN_ATTEMPT_DURATION:
                 at = path if inherited else path + ("timeout",)
                 ctx.add(at, f"batch task {'inherits the' if inherited else 'has'} timeout {format_duration(timeout)}; "
-                        f"AWS Batch needs at least {model.BATCH_MIN_ATTEMPT_DURATION} s (attemptDurationSeconds)",
+                        f"AWS Batch needs at least {limits.BATCH_MIN_ATTEMPT_DURATION} s (attemptDurationSeconds)",
                         'timeout: "1m"')
         elif kind == "lambda":
             _check_handler(ctx, path + ("lambda", "handler"), job.get("handler"))
             _check_lambda_memory(ctx, path + ("lambda",), job)
-            if timeout is not None and timeout > model.LAMBDA_MAX_TIMEOUT:
+            if timeout is not None and timeout > limits.LAMBDA_MAX_TIMEOUT:
                 _lambda_too_long(ctx, path, task, job, timeout, inherited)
         else:
             _check_function(ctx, path + ("python", "function"), job.get("function"))
-            if timeout is not None and timeout > model.LAMBDA_MAX_TIMEOUT:
+            if timeout is not None and timeout > limits.LAMBDA_MAX_TIMEOUT:
                 reason = (f"it runs on AWS Batch (its timeout {format_duration(timeout)} is over Lambda's 15 "
                           "minutes)")
                 _check_fargate(ctx, path + ("python",), job, reason)
@@ -431,7 +446,7 @@ def _lambda_too_long(
     value = ctx.defaults()["timeout"] if inherited else task["timeout"]
     at = path if inherited else path + ("timeout",)
     ctx.add(at, f"lambda task {origin} {show(value)} ({int(timeout)} s), but Lambda stops a function after "
-            f"{model.LAMBDA_MAX_TIMEOUT} s (15 minutes)",
+            f"{limits.LAMBDA_MAX_TIMEOUT} s (15 minutes)",
             f"make it a python task, which runs on AWS Batch when its timeout is over 15 minutes: "
             f"python: {{function: {quote(str(handler))}}}; or make it a batch task with an image; "
             "or give it timeout: \"15m\" or less")
@@ -465,9 +480,9 @@ def _guess_reference(text: str) -> str:
 
 def _check_lambda_memory(ctx: Context, path: Path, job: dict[str, Any]) -> None:
     memory = job.get("memory")
-    if isinstance(memory, int) and not isinstance(memory, bool) and not LAMBDA_MEMORY_MIN <= memory <= LAMBDA_MEMORY_MAX:
-        nearest = min(max(memory, LAMBDA_MEMORY_MIN), LAMBDA_MEMORY_MAX)
-        ctx.add(path + ("memory",), f"memory must be {LAMBDA_MEMORY_MIN}-{LAMBDA_MEMORY_MAX} MiB on Lambda; "
+    if isinstance(memory, int) and not isinstance(memory, bool) and not limits.LAMBDA_MEMORY_MIN <= memory <= limits.LAMBDA_MEMORY_MAX:
+        nearest = min(max(memory, limits.LAMBDA_MEMORY_MIN), limits.LAMBDA_MEMORY_MAX)
+        ctx.add(path + ("memory",), f"memory must be {limits.LAMBDA_MEMORY_MIN}-{limits.LAMBDA_MEMORY_MAX} MiB on Lambda; "
                 f"got {memory}", f"memory: {nearest}")
 
 
@@ -487,10 +502,10 @@ def _check_batch(ctx: Context, path: Path, job: dict[str, Any]) -> None:
             ctx.add(path + ("vcpus",), f"vcpus must be a whole number on EC2; got {show(job['vcpus'])}",
                     f"vcpus: {max(1, round(vcpus))}")
     size = job.get("array_size")
-    if isinstance(size, int) and not isinstance(size, bool) and not BATCH_MIN_ARRAY_SIZE <= size <= model.BATCH_MAX_ARRAY_SIZE:
-        fix = ("leave array_size out for a single job" if size < BATCH_MIN_ARRAY_SIZE
-               else f"array_size: {model.BATCH_MAX_ARRAY_SIZE}, or split the work over several tasks")
-        ctx.add(path + ("array_size",), f"array_size must be {BATCH_MIN_ARRAY_SIZE}-{model.BATCH_MAX_ARRAY_SIZE} "
+    if isinstance(size, int) and not isinstance(size, bool) and not limits.BATCH_MIN_ARRAY_SIZE <= size <= limits.BATCH_MAX_ARRAY_SIZE:
+        fix = ("leave array_size out for a single job" if size < limits.BATCH_MIN_ARRAY_SIZE
+               else f"array_size: {limits.BATCH_MAX_ARRAY_SIZE}, or split the work over several tasks")
+        ctx.add(path + ("array_size",), f"array_size must be {limits.BATCH_MIN_ARRAY_SIZE}-{limits.BATCH_MAX_ARRAY_SIZE} "
                 f"(AWS Batch array jobs); got {size}", fix)
     secrets = job.get("secrets")
     if isinstance(secrets, dict):
@@ -603,16 +618,16 @@ def check_tags(ctx: Context) -> None:
     tags = ctx.doc.get("tags")
     if not isinstance(tags, dict):
         return
-    if len(tags) > TAGS_MAX:
-        ctx.add(("tags",), f"has {len(tags)} tags; AWS resources take at most {TAGS_MAX}", "drop some tags")
+    if len(tags) > limits.TAGS_MAX:
+        ctx.add(("tags",), f"has {len(tags)} tags; AWS resources take at most {limits.TAGS_MAX}", "drop some tags")
     for key, value in tags.items():
         at: Path = ("tags", key)
         if str(key).lower().startswith("aws:"):
             ctx.add(at, f"tag {key!r} starts with 'aws:', which AWS reserves", f"{str(key)[4:] or 'team'}: ...")
-        elif not 1 <= len(str(key)) <= TAG_KEY_MAX:
-            ctx.add(at, f"tag keys are 1-{TAG_KEY_MAX} characters; got {len(str(key))}", "use a shorter key")
-        elif isinstance(value, str) and len(value) > TAG_VALUE_MAX:
-            ctx.add(at, f"tag values are at most {TAG_VALUE_MAX} characters; got {len(value)}", "use a shorter value")
+        elif not 1 <= len(str(key)) <= limits.TAG_KEY_MAX:
+            ctx.add(at, f"tag keys are 1-{limits.TAG_KEY_MAX} characters; got {len(str(key))}", "use a shorter key")
+        elif isinstance(value, str) and len(value) > limits.TAG_VALUE_MAX:
+            ctx.add(at, f"tag values are at most {limits.TAG_VALUE_MAX} characters; got {len(value)}", "use a shorter value")
 
 
 def check_dependencies(ctx: Context) -> None:

@@ -56,6 +56,8 @@ def _schedule(value: Any) -> model.Schedule:
         flexible_window=None if window is None else int(window),
         overlap=value.get("overlap", "skip"),
         catch_up=value.get("catch_up", "none"),
+        catch_up_limit=value.get("catch_up_limit", model.CATCH_UP_LIMIT_DEFAULT),
+        starting_deadline=_optional_seconds(value, "starting_deadline"),
         enabled=value.get("enabled", True),
     )
 
@@ -197,6 +199,10 @@ def _schedule_doc(schedule: model.Schedule) -> str | dict[str, Any]:
         out["overlap"] = schedule.overlap
     if schedule.catch_up != "none":
         out["catch_up"] = schedule.catch_up
+    if schedule.catch_up_limit != model.CATCH_UP_LIMIT_DEFAULT:
+        out["catch_up_limit"] = schedule.catch_up_limit
+    if schedule.starting_deadline is not None:
+        out["starting_deadline"] = schedule.starting_deadline
     if not schedule.enabled:
         out["enabled"] = False
     return out

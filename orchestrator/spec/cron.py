@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import calendar
 import difflib
+import itertools
 import re
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
-from orchestrator import model
-
-# EventBridge Scheduler: cron years are 1970-2199.
-YEAR_MIN, YEAR_MAX = 1970, 2199
-# EventBridge Scheduler: FlexibleTimeWindow.MaximumWindowInMinutes is 1..1440.
-FLEXIBLE_WINDOW_MAX = 1440
+from orchestrator import limits, model
 
 MONTHS = {name: i for i, name in enumerate(
     ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
@@ -37,7 +34,7 @@ DAYS = {name: i for i, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FR
 FIELDS = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
 _RANGES = {
     "minutes": (0, 59), "hours": (0, 23), "day-of-month": (1, 31), "month": (1, 12),
-    "day-of-week": (1, 7), "year": (YEAR_MIN, YEAR_MAX),
+    "day-of-week": (1, 7), "year": (limits.CRON_YEAR_MIN, limits.CRON_YEAR_MAX),
 }
 _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86_400}
 
@@ -357,29 +354,72 @@ def check_timezone(name: str) -> str | None:
 
 # -- fire times ----------------------------------------------------------------------------------
 def next_fire_times(
-    schedule: model.Schedule, count: int = 5, after: datetime | None = None
+    schedule: model.Schedule, count: int = 5, after: datetime | None = None, *,
+    anchor: datetime | None = None,
 ) -> list[datetime]:
     """The next ``count`` fire times strictly after ``after``, aware, in the schedule's time zone.
 
     A naive ``after`` is read in the schedule's zone; ``None`` means now. Daylight saving follows
     EventBridge Scheduler: a local time that does not exist (clocks spring forward) is skipped, and
     one that happens twice (clocks fall back) fires once, at its first occurrence. A ``rate`` counts
-    whole periods from ``after`` (AWS counts from when the schedule was created).
+    whole periods of elapsed time from ``anchor`` (AWS counts from the schedule's start date, or
+    from when it was created); without one, from ``after``.
+    """
+    return list(itertools.islice(fire_times(schedule, after, anchor=anchor), max(count, 0)))
+
+
+def fire_times(
+    schedule: model.Schedule, after: datetime | None = None, *, anchor: datetime | None = None,
+    inclusive: bool = False,
+) -> Iterator[datetime]:
+    """Every fire time after ``after`` (from it, when ``inclusive``), in order, lazily; as
+    :func:`next_fire_times`. The local scheduler and ``backfill`` walk this, so ``show`` and
+    what actually fires cannot disagree.
+
+    >>> from itertools import islice
+    >>> start = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
+    >>> hourly = model.Schedule(expression="cron(0 * * * ? *)", timezone="Europe/Berlin")
+    >>> [t.strftime("%H:%M%z") for t in islice(fire_times(hourly, start), 3)]  # 02:00 does not exist
+    ['03:00+0200', '04:00+0200', '05:00+0200']
     """
     zone = zoneinfo.ZoneInfo(schedule.timezone)
     if after is None:
         after = datetime.now(UTC)
     if after.tzinfo is None:
         after = after.replace(tzinfo=zone)
-    expression = parse_expression(schedule.expression)
     after_utc = after.astimezone(UTC)
+    if inclusive:
+        after_utc -= _TICK
+    expression = parse_expression(schedule.expression)
     if isinstance(expression, Rate):
-        step = timedelta(seconds=expression.seconds)
-        return [(after_utc + step * n).astimezone(zone) for n in range(1, count + 1)]
-    if isinstance(expression, At):
-        when = expression.when.replace(tzinfo=zone)
-        return [when] if when.astimezone(UTC) > after_utc and count > 0 else []
-    return _cron_times(expression, zone, after_utc, count)
+        yield from _rate_times(expression, zone, after_utc, anchor)
+    elif isinstance(expression, At):
+        when = _exists(expression.when, zone)  # a one-time schedule inside a spring gap never fires
+        if when is not None and when.astimezone(UTC) > after_utc:
+            yield when
+    else:
+        yield from _cron_times(expression, zone, after_utc)
+
+
+# Fire times are whole seconds; "from t" is "after t minus one microsecond".
+_TICK = timedelta(microseconds=1)
+
+
+def _rate_times(rate: Rate, zone: zoneinfo.ZoneInfo, after_utc: datetime,
+                anchor: datetime | None) -> Iterator[datetime]:
+    # EventBridge Scheduler: a rate is elapsed time, so rate(1 day) is 24 hours even across a
+    # 23- or 25-hour day, and the first fire is at the start (the anchor) itself.
+    step = timedelta(seconds=rate.seconds)
+    if anchor is None:
+        first = after_utc + step
+    else:
+        base = anchor.replace(tzinfo=zone) if anchor.tzinfo is None else anchor
+        base = base.astimezone(UTC).replace(microsecond=0)
+        periods = 0 if after_utc < base else (after_utc - base) // step + 1
+        first = base + step * periods
+    while first.year <= limits.CRON_YEAR_MAX:
+        yield first.astimezone(zone)
+        first += step
 
 
 def _exists(naive: datetime, zone: zoneinfo.ZoneInfo) -> datetime | None:
@@ -389,22 +429,25 @@ def _exists(naive: datetime, zone: zoneinfo.ZoneInfo) -> datetime | None:
     return local
 
 
-def _cron_times(cron: Cron, zone: zoneinfo.ZoneInfo, after_utc: datetime, count: int) -> list[datetime]:
-    found: list[datetime] = []
+def _cron_times(cron: Cron, zone: zoneinfo.ZoneInfo, after_utc: datetime) -> Iterator[datetime]:
     hours, minutes = sorted(cron.hours), sorted(cron.minutes)
     # Start a day early: a UTC instant can fall on the previous local day.
     day = (after_utc.astimezone(zone) - timedelta(days=1)).date()
-    while len(found) < count and day.year <= YEAR_MAX:
-        if day.year not in cron.years or day.month not in cron.months:
+    while day.year <= limits.CRON_YEAR_MAX:
+        if day.year not in cron.years:
+            later = [year for year in cron.years if year > day.year]
+            if not later:
+                return
+            day = date(min(later), 1, 1)
+            continue
+        if day.month not in cron.months:
             day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
             continue
         if cron.matches(day):
             for hour in hours:
                 for minute in minutes:
+                    # fold=0: a time the autumn change repeats fires once, at its first occurrence.
                     local = _exists(datetime(day.year, day.month, day.day, hour, minute), zone)
                     if local is not None and local.astimezone(UTC) > after_utc:
-                        found.append(local)
-                        if len(found) == count:
-                            return found
+                        yield local
         day += timedelta(days=1)
-    return found

@@ -8,7 +8,7 @@ ancestor when the exact path has none) followed by the task and field it concern
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from orchestrator import model
@@ -19,6 +19,9 @@ from orchestrator.spec.issues import Issue, Path, kind_of
 from orchestrator.spec.schema import schema_issues
 
 Positions = Mapping[tuple[str | int, ...], tuple[int, int]]
+# Positions, or a function finding them: called only when there is a problem to locate, since
+# finding them can cost far more than validating (a JSON spec re-read by the YAML composer).
+LazyPositions = Positions | Callable[[], Positions]
 
 
 def plain(value: Any) -> Any:
@@ -30,25 +33,44 @@ def plain(value: Any) -> Any:
     return value
 
 
-def problems(data: Any, *, source: str = "<spec>", positions: Positions | None = None) -> list[Problem]:
-    """Every problem in ``data``, located and ordered by position; empty when it is valid."""
+def problems(data: Any, *, source: str = "<spec>", positions: LazyPositions | None = None) -> list[Problem]:
+    """Every problem in ``data``, located and ordered by position; empty when it is valid.
+
+    ``positions`` may be a function returning them: it is called only if there are problems.
+    """
     document = plain(data)
     if not isinstance(document, dict):
         return [Problem(
-            where=locate((), source, positions, document),
+            where=locate((), source, _resolve(positions), document),
             message=f"a workflow spec is a mapping with 'name' and 'tasks'; got {kind_of(document)}",
             fix='name: "nightly-sales"\ntasks:\n  - name: "hello"\n    batch: {image: "alpine:3", command: ["echo", "hi"]}',
         )]
-    return [render(issue, source, positions, document) for issue in issues(document, positions)]
+    found = _unordered_issues(document)
+    if not found:
+        return []
+    where = _resolve(positions)
+    return [render(issue, source, where, document) for issue in _ordered(found, where, document)]
+
+
+def _resolve(positions: LazyPositions | None) -> Positions | None:
+    return positions() if callable(positions) else positions
 
 
 def issues(document: dict[str, Any], positions: Positions | None = None) -> list[Issue]:
     """Schema and semantic issues, without repeats: at a path with a semantic issue, the schema's
     issues are dropped (the semantic check says the same with more context)."""
+    return _ordered(_unordered_issues(document), positions, document)
+
+
+def _unordered_issues(document: dict[str, Any]) -> list[Issue]:
     semantic = semantic_issues(document)
     taken = {issue.path for issue in semantic}
     merged = [issue for issue in schema_issues(document) if issue.path not in taken] + semantic
-    unique = list(dict.fromkeys(merged))
+    return list(dict.fromkeys(merged))
+
+
+def _ordered(unique: list[Issue], positions: Positions | None, document: Any) -> list[Issue]:
+    """By position in the text, then by place in the document, then as found."""
     order = {id(issue): n for n, issue in enumerate(unique)}
     return sorted(
         unique,
@@ -75,9 +97,12 @@ def _document_order(path: Path, document: Any) -> tuple[int, ...]:
 
 
 def from_dict(
-    data: Mapping[str, Any], *, source: str = "<spec>", positions: Positions | None = None
+    data: Mapping[str, Any], *, source: str = "<spec>", positions: LazyPositions | None = None
 ) -> model.Workflow:
     """Validate a spec document and return its model; ``ValidationError`` lists every problem.
+
+    ``positions`` (JSON path to line and column) locate the problems; it may be a function that
+    finds them, called only when there is a problem to report.
 
         >>> wf = from_dict({"name": "hello", "tasks": [{"name": "hi", "batch": {"image": "alpine:3"}}]})
         >>> wf.tasks[0].job.image

@@ -1,0 +1,399 @@
+"""The console's read model: what its pages show, read from the one store the endpoint writes.
+
+Nothing here keeps state of its own or writes anything: every figure is computed from the stored
+executions, history, jobs, invocations and messages when asked, so the console can never
+disagree with ``orchestrator executions`` or the Step Functions API.
+
+    >>> import tempfile
+    >>> from orchestrator.local.store import Store
+    >>> executions_page(Store(tempfile.mkdtemp()), {})["executions"]
+    []
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from orchestrator import arns, model
+from orchestrator.console.layout import layout_text
+from orchestrator.console.timeline import StateRun, derive_states, epoch_ms
+from orchestrator.errors import OrchestratorError
+from orchestrator.local.store import ExecutionNotFound, Store
+
+STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+REDRIVABLE = ("FAILED", "TIMED_OUT", "ABORTED")
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
+RECENT_RUNS = 10
+# Success rate and usual duration over this many latest finished runs.
+STATS_WINDOW = 50
+LOG_CHUNK = 64 * 1024  # at most this many bytes of a log per request
+TAIL_LINES, MAX_TAIL_LINES = 40, 1000
+
+
+class ConsoleRequestError(OrchestratorError):
+    """A console API request the console cannot answer: a bad filter, an unknown execution or log."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ServedWorkflow(Protocol):
+    """One workflow ``orchestrator serve`` serves (``Service.served_workflows()``)."""
+
+    @property
+    def workflow(self) -> model.Workflow: ...
+
+    @property
+    def state_machine_arn(self) -> str: ...
+
+
+class ConsoleService(Protocol):
+    """What the console uses of the endpoint's ``Service``: its store and its served workflows."""
+
+    @property
+    def store(self) -> Store: ...
+
+    def served_workflows(self) -> Sequence[ServedWorkflow]: ...
+
+
+# -- parsing query parameters ------------------------------------------------------------------
+
+
+def _iso_utc(value: str, name: str) -> str:
+    """A time filter as the store writes dates (UTC, milliseconds), so text comparison orders them."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConsoleRequestError(f"{name}={value!r} is not an ISO-8601 time; give e.g. "
+                                  f"{name}=2026-01-31T00:00:00Z") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _int(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConsoleRequestError(f"{name}={value!r} is not a whole number; give {name}={default}") from None
+    if not low <= number <= high:
+        raise ConsoleRequestError(f"{name}={number} is out of range; give a number from {low} to {high}")
+    return number
+
+
+def _cursor(value: str | None) -> tuple[str, int] | None:
+    if not value:
+        return None
+    date, _, rowid = value.rpartition("|")
+    if not date or not rowid.isdigit():
+        raise ConsoleRequestError(f"page={value!r} is not a page cursor; use the 'next' value a previous page returned")
+    return date, int(rowid)
+
+
+# -- executions --------------------------------------------------------------------------------
+
+
+def _duration_ms(start: str | None, stop: str | None) -> int | None:
+    begin, end = epoch_ms(start), epoch_ms(stop)
+    return None if begin is None or end is None else max(0, end - begin)
+
+
+def _entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"arn": row["arn"], "name": row["name"], "workflow": row["workflow"], "status": row["status"],
+            "start": row["start_date"], "stop": row["stop_date"], "redrive_count": row["redrive_count"],
+            "error": row["error"], "duration_ms": _duration_ms(row["start_date"], row["stop_date"])}
+
+
+def executions_page(store: Store, params: Mapping[str, str]) -> dict[str, Any]:
+    """A page of executions, newest first: filters ``workflow``, ``status``, ``since``, ``until``,
+    ``q`` (name contains), ``limit``, and ``page`` (the ``next`` cursor of the page before)."""
+    status = params.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ConsoleRequestError(f"status={status!r} is not an execution status; give one of {', '.join(STATUSES)}")
+    since = _iso_utc(params["since"], "since") if params.get("since") else None
+    until = _iso_utc(params["until"], "until") if params.get("until") else None
+    limit = _int(params.get("limit"), "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    rows, total, cursor = store.execution_page(
+        workflow=params.get("workflow") or None, status=status, since=since, until=until,
+        search=params.get("q") or None, before=_cursor(params.get("page")), limit=limit)
+    return {"executions": [_entry(r) for r in rows], "total": total,
+            "next": None if cursor is None else f"{cursor[0]}|{cursor[1]}"}
+
+
+# -- workflows ---------------------------------------------------------------------------------
+
+
+def _schedule(wf: model.Workflow, now: datetime) -> dict[str, Any] | None:
+    if wf.schedule is None:
+        return None
+    from orchestrator.spec.cron import next_fire_times
+
+    schedule = wf.schedule
+    fires = next_fire_times(schedule, 3, now) if schedule.enabled else []
+    return {"expression": schedule.expression, "timezone": schedule.timezone, "enabled": schedule.enabled,
+            "overlap": schedule.overlap, "next": [f.isoformat() for f in fires]}
+
+
+def workflow_summary(store: Store, served: ServedWorkflow, now: datetime | None = None) -> dict[str, Any]:
+    """One row of the workflows page: schedule, the last runs, success rate, latest vs usual duration."""
+    wf = served.workflow
+    rows, total, _ = store.execution_page(workflow=wf.name, limit=STATS_WINDOW)
+    finished = [r for r in rows if r["status"] != "RUNNING"]
+    succeeded = [r for r in finished if r["status"] == "SUCCEEDED"]
+    durations = [d for d in (_duration_ms(r["start_date"], r["stop_date"]) for r in succeeded) if d is not None]
+    latest = rows[0] if rows else None
+    latest_ms = _duration_ms(latest["start_date"], latest["stop_date"]) if latest else None
+    # "Usual" leaves out the latest run, so a slow latest run stands out against it.
+    usual_pool = durations[1:] if latest is not None and latest["status"] == "SUCCEEDED" else durations
+    return {
+        "name": wf.name, "description": wf.description, "state_machine_arn": served.state_machine_arn,
+        "tasks": len(wf.tasks), "schedule": _schedule(wf, now or datetime.now(UTC)),
+        "last_start": latest["start_date"] if latest else None,
+        "recent": [_entry(r) for r in rows[:RECENT_RUNS]], "executions": total,
+        "running": sum(1 for r in rows if r["status"] == "RUNNING"),
+        "success": {"succeeded": len(succeeded), "finished": len(finished),
+                    "rate": round(len(succeeded) / len(finished), 4) if finished else None},
+        "latest": None if latest is None else {"status": latest["status"], "duration_ms": latest_ms},
+        "usual_duration_ms": int(statistics.median(usual_pool)) if usual_pool else None,
+    }
+
+
+def workflows(service: ConsoleService) -> dict[str, Any]:
+    return {"workflows": [workflow_summary(service.store, s) for s in service.served_workflows()]}
+
+
+# -- one execution -----------------------------------------------------------------------------
+
+
+def _execution(store: Store, arn: str) -> Any:
+    try:
+        return store.execution(arn)
+    except ExecutionNotFound:
+        raise ConsoleRequestError(f"No execution {arn!r} in the store {store.path}; pick one on /executions",
+                                  status=404) from None
+
+
+def _definition(store: Store, row: Any) -> Any:
+    """The definition the execution runs: its plan's (the main execution or a split child's)."""
+    machine = row.state_machine_arn.rsplit(":", 1)[-1]
+    plan = row.plan
+    current = row
+    while plan is None and current.parent_arn is not None:
+        current = store.execution(current.parent_arn)
+        plan = current.plan
+    if not isinstance(plan, Mapping):
+        return None
+    definitions = plan.get("definitions") or {}
+    return definitions.get(machine) or definitions.get(plan.get("main"))
+
+
+def version(store: Store, arn: str) -> str:
+    """Changes whenever what the execution page shows can have changed (a poll answers 'unchanged')."""
+    row = store.execution(arn)
+    jobs = store.jobs(arn)
+    stamp = max((int((j.get("description") or {}).get("CreatedAt") or 0) + len(j.get("log_paths") or ())
+                 for j in jobs), default=0)
+    job_states = "".join(str(j.get("status", ""))[:2] for j in jobs)
+    return f"{store.last_event_id(arn)}:{row.status}:{stamp}:{job_states}:{len(store.children(arn))}"
+
+
+def _links(arn: str, state: StateRun, definition_states: Mapping[str, Any]) -> dict[str, str]:
+    """AWS console pages for a task, when the execution is on AWS (not the local account)."""
+    from orchestrator.aws import links
+
+    try:
+        parsed = links.Arn.parse(arn)
+        if parsed.account == arns.ACCOUNT:
+            return {}
+        found: dict[str, str] = {"execution": links.execution_url(arn)}
+        for attempt in state.attempts:
+            if attempt.job_id:
+                found["batch_job"] = links.batch_job_url(attempt.job_id, parsed.region)
+        resource = (definition_states.get(state.name) or {}).get("Resource", "")
+        function = ((definition_states.get(state.name) or {}).get("Parameters") or {}).get("FunctionName")
+        if ":lambda:" in str(resource) and isinstance(function, str) and function.startswith("arn:"):
+            found["function"] = links.lambda_function_url(function)
+        return found
+    except OrchestratorError:
+        return {}
+
+
+def _flat_states(definition: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if not isinstance(definition, Mapping):
+        return found
+    for name, state in (definition.get("States") or {}).items():
+        found[name] = state
+        for branch in state.get("Branches") or ():
+            found.update(_flat_states(branch))
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), Mapping):
+                found.update(_flat_states(state[key]))
+    return found
+
+
+def execution_detail(store: Store, arn: str, *, graph: bool = True) -> dict[str, Any]:
+    """Everything the execution page shows; ``graph`` adds the laid-out state machine."""
+    row = _execution(store, arn)
+    events = store.events(arn)
+    states = derive_states(events, jobs=store.jobs(arn), invocations=store.invocations(arn),
+                           execution_status=row.status)
+    definition = _definition(store, row)
+    flat = _flat_states(definition)
+    children = [{"arn": c.arn, "name": c.name, "status": c.status, "start": c.start_date, "stop": c.stop_date}
+                for c in store.children(arn)]
+    state_list = []
+    for state in states.values():
+        item = state.as_json()
+        item["links"] = _links(arn, state, flat)
+        item["logs"] = sum(len(a.log_paths) for a in state.attempts)
+        state_list.append(item)
+    failed = _failed_task(row, states)
+    detail: dict[str, Any] = {
+        "execution": {"arn": row.arn, "name": row.name, "workflow": row.workflow, "status": row.status,
+                      "state_machine_arn": row.state_machine_arn, "parent_arn": row.parent_arn,
+                      "start": row.start_date, "stop": row.stop_date, "input": row.input, "output": row.output,
+                      "error": row.error, "cause": row.cause, "redrive_count": row.redrive_count,
+                      "redrivable": row.status in REDRIVABLE and row.parent_arn is None,
+                      "duration_ms": _duration_ms(row.start_date, row.stop_date)},
+        "version": version(store, arn), "states": state_list, "children": children,
+        "alerts": alerts(store, arn), "failed": failed, "events": len(events)}
+    if failed is not None and failed.get("state"):
+        detail["failed"]["log_tail"] = log_tail(store, arn, failed["state"], TAIL_LINES)
+    if graph:
+        detail["graph"] = layout_text(json.dumps(definition, sort_keys=True)) if definition is not None else None
+    return detail
+
+
+def _failed_task(row: Any, states: Mapping[str, StateRun]) -> dict[str, Any] | None:
+    """The Task that failed the run: the last to fail (a caught failure counts: the alert path ran)."""
+    if row.status not in REDRIVABLE:
+        return None
+    failing = [s for s in states.values() if s.type == "Task" and s.status in ("FAILED", "CAUGHT", "TIMED_OUT")
+               and s.attempts]
+    failing.sort(key=lambda s: max((a.ended_ms or 0) for a in s.attempts))
+    if not failing:
+        return {"state": None, "error": row.error, "cause": row.cause}
+    state = failing[-1]
+    last = state.attempts[-1]
+    return {"state": state.name, "error": last.error or row.error, "cause": last.cause or row.cause,
+            "exit_code": last.exit_code, "attempts": len(state.attempts)}
+
+
+def history(store: Store, arn: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """History events after ``after`` (an event id), at most ``limit``, as GetExecutionHistory has them."""
+    _execution(store, arn)
+    after = _int(params.get("after"), "after", 0, 0, 10**9)
+    limit = _int(params.get("limit"), "limit", 500, 1, 5000)
+    events = [e for e in store.events(arn) if int(e.get("id") or 0) > after]
+    return {"events": events[:limit], "more": len(events) > limit}
+
+
+def alerts(store: Store, arn: str) -> list[dict[str, Any]]:
+    """The SNS messages the run (and its child executions) sent, with their deliveries."""
+    arns = [arn] + [c.arn for c in store.children(arn)]
+    sent = []
+    for a in arns:
+        for message in store.messages(a):
+            item = dict(message)
+            item["deliveries"] = store.deliveries(message["message_id"])
+            sent.append(item)
+    return sent
+
+
+# -- logs --------------------------------------------------------------------------------------
+
+
+def _log_files(store: Store, arn: str, state_name: str) -> list[str]:
+    paths: list[str] = []
+    for job in store.jobs(arn):
+        if job.get("state_name") == state_name:
+            paths.extend(p for p in job.get("log_paths") or () if p not in paths)
+    for invocation in store.invocations(arn):
+        path = invocation.get("log_path")
+        if invocation.get("state_name") == state_name and path and path not in paths:
+            paths.append(str(path))
+    return paths
+
+
+def _log_path(store: Store, arn: str, state_name: str, attempt: int | None) -> tuple[Path, int] | None:
+    """The log file of one attempt (the latest when ``attempt`` is None), only ever one the store names."""
+    paths = _log_files(store, arn, state_name)
+    if not paths:
+        return None
+    index = len(paths) - 1 if attempt is None else attempt - 1
+    if not 0 <= index < len(paths):
+        raise ConsoleRequestError(f"task {state_name!r} has {len(paths)} log(s); give attempt=1 to {len(paths)}",
+                                  status=404)
+    return Path(paths[index]), len(paths)
+
+
+def log_chunk(store: Store, arn: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """Up to 64 KiB of a task's log from byte ``offset`` (the live tail polls with the ``next`` offset)."""
+    _execution(store, arn)
+    state_name = params.get("task") or ""
+    if not state_name:
+        raise ConsoleRequestError("name the task whose log to read: task=NAME")
+    attempt = _int(params.get("attempt"), "attempt", 0, 0, 10**6) or None
+    offset = _int(params.get("offset"), "offset", 0, 0, 2**62)
+    found = _log_path(store, arn, state_name, attempt)
+    if found is None:
+        return {"task": state_name, "text": "", "next": 0, "size": 0, "logs": 0, "path": None}
+    path, count = found
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            if offset > size:
+                offset = 0  # the file was replaced: start again
+            handle.seek(offset)
+            data = handle.read(LOG_CHUNK)
+    except FileNotFoundError:
+        return {"task": state_name, "text": "", "next": 0, "size": 0, "logs": count, "path": path.name,
+                "missing": True}
+    # Never split a UTF-8 character between two chunks.
+    end = len(data)
+    if len(data) == LOG_CHUNK:
+        while end > 0 and (data[end - 1] & 0xC0) == 0x80:
+            end -= 1
+        if end > 0 and data[end - 1] >= 0xC0:
+            end -= 1
+        end = end or len(data)
+    return {"task": state_name, "text": data[:end].decode("utf-8", "replace"), "next": offset + end,
+            "size": size, "logs": count, "path": path.name}
+
+
+def log_tail(store: Store, arn: str, state_name: str, lines: int) -> list[str]:
+    """The last ``lines`` lines of a task's latest log, reading only the end of the file."""
+    found = _log_path(store, arn, state_name, None)
+    if found is None:
+        return []
+    path = found[0]
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            handle.seek(max(0, size - LOG_CHUNK))
+            data = handle.read(LOG_CHUNK)
+    except FileNotFoundError:
+        return []
+    text = data.decode("utf-8", "replace").splitlines()
+    if size > LOG_CHUNK:
+        text = text[1:]  # the first line read may be cut
+    return text[-lines:]
+
+
+def tail(store: Store, arn: str, params: Mapping[str, str]) -> dict[str, Any]:
+    _execution(store, arn)
+    state_name = params.get("task") or ""
+    if not state_name:
+        raise ConsoleRequestError("name the task whose log to read: task=NAME")
+    lines = _int(params.get("lines"), "lines", TAIL_LINES, 1, MAX_TAIL_LINES)
+    return {"task": state_name, "lines": log_tail(store, arn, state_name, lines)}
