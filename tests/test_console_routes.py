@@ -221,6 +221,16 @@ def test_failed_execution_detail_puts_the_failed_task_and_its_log_first(store: S
     assert body["events"] == 11 and body["alerts"] == [] and body["children"] == []
 
 
+def test_an_execution_on_aws_links_to_the_aws_console(store: Store, tmp_path: Path) -> None:
+    arn = add_execution(store, "deployed", status="FAILED", events=failed_history(),
+                        base="arn:aws:states:eu-west-1:111122223333")
+    job(store, arn, "load", tmp_path / "l.log")
+    states = {s["name"]: s for s in client(store).get("/console/api/execution", params={"arn": arn}).json()["states"]}
+    assert states["load"]["links"] == {
+        "execution": f"https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/{arn}",
+        "batch_job": "https://eu-west-1.console.aws.amazon.com/batch/home?region=eu-west-1#jobs/detail/job-load-1"}
+
+
 def test_poll_answers_unchanged_until_something_happens(store: Store) -> None:
     arn = add_execution(store, "live", status="RUNNING", events=failed_history()[:4])
     c = client(store)

@@ -24,6 +24,7 @@ from orchestrator import arns, model
 from orchestrator.console.layout import layout_text
 from orchestrator.console.timeline import StateRun, derive_states, epoch_ms
 from orchestrator.errors import OrchestratorError
+from orchestrator.local.commands import describe_cause
 from orchestrator.local.store import ExecutionNotFound, Store
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
@@ -32,6 +33,7 @@ PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
 RECENT_RUNS = 10
 # Success rate and usual duration over this many latest finished runs.
 STATS_WINDOW = 50
+MAX_HISTORY_PAGE = 10_000
 LOG_CHUNK = 64 * 1024  # at most this many bytes of a log per request
 TAIL_LINES, MAX_TAIL_LINES = 40, 1000
 
@@ -254,6 +256,9 @@ def execution_detail(store: Store, arn: str, *, graph: bool = True) -> dict[str,
     state_list = []
     for state in states.values():
         item = state.as_json()
+        for attempt in item["attempts"]:
+            if attempt.get("cause"):
+                attempt["summary"] = describe_cause(attempt["cause"])
         item["links"] = _links(arn, state, flat)
         item["logs"] = sum(len(a.log_paths) for a in state.attempts)
         state_list.append(item)
@@ -282,19 +287,22 @@ def _failed_task(row: Any, states: Mapping[str, StateRun]) -> dict[str, Any] | N
                and s.attempts]
     failing.sort(key=lambda s: max((a.ended_ms or 0) for a in s.attempts))
     if not failing:
-        return {"state": None, "error": row.error, "cause": row.cause}
+        return {"state": None, "error": row.error, "cause": row.cause,
+                "summary": describe_cause(row.cause) if row.cause else None}
     state = failing[-1]
     last = state.attempts[-1]
-    return {"state": state.name, "error": last.error or row.error, "cause": last.cause or row.cause,
-            "exit_code": last.exit_code, "attempts": len(state.attempts)}
+    cause = last.cause or row.cause
+    return {"state": state.name, "error": last.error or row.error, "cause": cause,
+            "summary": describe_cause(cause) if cause else None, "exit_code": last.exit_code,
+            "attempts": len(state.attempts)}
 
 
 def history(store: Store, arn: str, params: Mapping[str, str]) -> dict[str, Any]:
     """History events after ``after`` (an event id), at most ``limit``, as GetExecutionHistory has them."""
     _execution(store, arn)
     after = _int(params.get("after"), "after", 0, 0, 10**9)
-    limit = _int(params.get("limit"), "limit", 500, 1, 5000)
-    events = [e for e in store.events(arn) if int(e.get("id") or 0) > after]
+    limit = _int(params.get("limit"), "limit", 500, 1, MAX_HISTORY_PAGE)
+    events = store.events_after(arn, after, limit + 1)
     return {"events": events[:limit], "more": len(events) > limit}
 
 
