@@ -405,3 +405,21 @@ def test_workflow_tag_on_every_taggable_resource(templates: dict[str, dict[str, 
             assert resource["Properties"]["Tags"] == {"orchestrator:workflow": "nightly-sales"}
     for fn in resources(nightly, "AWS::Lambda::Function").values():
         assert {"Key": "orchestrator:workflow", "Value": "nightly-sales"} in fn["Properties"]["Tags"]
+
+
+def test_the_stack_takes_the_builder_and_rejects_anything_else() -> None:
+    from orchestrator import Workflow
+    from orchestrator.cdk import DeployError, WorkflowStack
+    from orchestrator.errors import NotAWorkflowError
+
+    wf = Workflow("w")
+    wf.task(name="long", timeout="2h", memory=2048)(print)  # a Batch job with no image to run in
+    with pytest.raises(DeployError) as deploy:  # built, then checked like a model
+        WorkflowStack(cdk.App(), "w", workflow=wf)
+    assert [p.where for p in deploy.value.problems] == ["task 'long' field 'image'"]
+    with pytest.raises(NotAWorkflowError) as raised:
+        WorkflowStack(cdk.App(), "w", workflow="state_machines/nightly_sales.py")  # type: ignore[arg-type]
+    (problem,) = raised.value.problems
+    assert (problem.where, problem.fix) == (
+        "WorkflowStack 'w' field 'workflow'",
+        "load the file first: WorkflowStack(app, 'w', workflow=orchestrator.load('state_machines/nightly_sales.py'))")

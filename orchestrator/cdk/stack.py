@@ -21,6 +21,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from orchestrator import model
+from orchestrator.api import WorkflowLike, workflow_model
 from orchestrator.cdk import alerts, batch, functions, keys, machines, scheduling
 from orchestrator.compiler import CompileResult, compile_workflow
 from orchestrator.errors import Problem, ValidationError
@@ -87,12 +88,14 @@ class WorkflowConstruct(Construct):
         scope: Construct,
         id: str,
         *,
-        workflow: model.Workflow,
+        workflow: WorkflowLike,
         compiled: CompileResult | None = None,
         vpc: ec2.IVpc | None = None,
         options: DeployOptions | None = None,
     ) -> None:
         super().__init__(scope, id)
+        workflow = workflow_model(workflow, where=f"WorkflowConstruct {id!r} field 'workflow'",
+                                  usage=f"WorkflowConstruct(scope, {id!r}, workflow={{}})")
         found = problems(workflow)
         if found:
             raise DeployError(found)
@@ -202,13 +205,15 @@ class WorkflowStack(cdk.Stack):
         scope: Construct,
         id: str,
         *,
-        workflow: model.Workflow,
+        workflow: WorkflowLike,
         compiled: CompileResult | None = None,
         vpc: ec2.IVpc | None = None,
         vpc_id: str | None = None,
         options: DeployOptions | None = None,
         env: cdk.Environment | None = None,
     ) -> None:
+        workflow = workflow_model(workflow, where=f"WorkflowStack {id!r} field 'workflow'",
+                                  usage=f"WorkflowStack(app, {id!r}, workflow={{}})")
         super().__init__(
             scope, id, env=env, description=(workflow.description or f"Workflow {workflow.name}")[:1024]
         )

@@ -27,7 +27,7 @@ child executions of their own (stored with the Map's execution as parent, events
 tasks get no key, so a redrive runs the Map Run again with new children.
 
     >>> import tempfile
-    >>> from orchestrator import arns, limits, model, placeholders
+    >>> from orchestrator import model
     >>> wf = model.Workflow(name="hello", tasks=(
     ...     model.Task(name="hi", job=model.BatchJob(image="alpine:3", command=("true",))),))
     >>> run = run_workflow(wf, home=tempfile.mkdtemp())     # doctest: +SKIP
@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import arns, limits, model, placeholders
+from orchestrator.api import WorkflowLike, workflow_model
 from orchestrator.engine import Execution, ExecutionResult, start
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
@@ -602,9 +603,9 @@ def _logs(store: Store, arn: str) -> dict[str, list[str]]:
     return logs
 
 
-def _load(wf: model.Workflow | str | os.PathLike[str]) -> model.Workflow:
-    if isinstance(wf, model.Workflow):
-        return wf
+def _load(wf: WorkflowLike | str | os.PathLike[str]) -> model.Workflow:
+    if not isinstance(wf, (str, os.PathLike)):
+        return workflow_model(wf, where="run_workflow()", usage="run_workflow({})")
     from orchestrator import spec
 
     loaded: model.Workflow = spec.load(wf)
@@ -640,14 +641,15 @@ def select_test_case(mock_config: MockConfig | str | os.PathLike[str] | None, te
     return case
 
 
-def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None, *,
+def run_workflow(wf: WorkflowLike | str | os.PathLike[str], input: Any = None, *,
                  home: str | os.PathLike[str] | None = None,
                  mock_config: MockConfig | str | os.PathLike[str] | None = None,
                  test_case: str | None = None, progress: bool = False, virtual_time: bool = False,
                  name: str | None = None, compute: list[ComputeEnvironment] | None = None,
                  notice: Callable[[str], None] | None = None,
                  scheduled_time: str | datetime | None = None) -> RunResult:
-    """Validate, compile and run a workflow here; the execution is stored under ``home``.
+    """Validate, compile and run a workflow (the builder, the model, or a file) here; the execution
+    is stored under ``home``.
 
     The input (an object) carries ``scheduled_time`` (contract 5): ``scheduled_time`` when given
     (the local scheduler and ``backfill`` pass the fire time), else the one the input has, else
