@@ -130,7 +130,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.local import commands
 
     return commands.run(args.path, args.input, args.mock_config, args.test_case,
-                        workflow=args.workflow, scheduled_time=args.scheduled_time)
+                        workflow=args.workflow, aws_endpoint=args.aws_endpoint,
+                        scheduled_time=args.scheduled_time)
 
 
 def cmd_executions(args: argparse.Namespace) -> int:
@@ -252,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mock-config", default=None, metavar="FILE",
                    help="a Step Functions Local MockConfigFile (JSON; default $SFN_MOCK_CONFIG)")
     p.add_argument("--test-case", default=None, metavar="NAME", help="test case in the mock config")
+    p.add_argument("--aws-endpoint", default=None, metavar="URL",
+                   help="plain ASL: send unmocked aws-sdk:*, sqs, sns, events, dynamodb calls there (e.g. moto)")
     p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
     p.add_argument("--scheduled-time", default=None, metavar="T",
                    help="the run's logical time, ISO-8601 with a zone (default: now)")

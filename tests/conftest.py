@@ -1,5 +1,14 @@
-"""Fixtures shared by test modules: the example stacks synthesized once per session (jsii starts
-Node.js and every example is compiled: tens of seconds)."""
+"""Test-wide setup: the local account and region are the defaults whatever the developer's shell
+says; and fixtures shared by test modules.
+
+``orchestrator.arns`` reads Step Functions Local's ``AWS_ACCOUNT_ID`` and ``AWS_DEFAULT_REGION``
+once, at import; tests (and the CLI subprocesses they start) expect ``123456789012`` and
+``us-east-1``, so a shell configured for real AWS must not change them. Tests of those settings
+pass them to a subprocess explicitly.
+
+The example stacks are synthesized once per session (jsii starts Node.js and every example is
+compiled: tens of seconds).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+for _name in ("AWS_ACCOUNT_ID", "AWS_DEFAULT_REGION"):
+    os.environ.pop(_name, None)
 
 ROOT = Path(__file__).resolve().parent.parent
 

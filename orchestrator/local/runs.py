@@ -184,19 +184,28 @@ def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:
     return build_plan(wf, definitions, main_name, cwd)
 
 
-def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None) -> dict[str, Any]:
+def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None,
+               aws_endpoint: str | None = None) -> dict[str, Any]:
     """The plan of one plain ASL state machine (no workflow behind it), for ``run_plan`` and serve.
 
     It has no job definitions or functions: its Batch and Lambda calls reach the local services
     with nothing registered, and every other service fails as AWS does without permissions,
     unless a mock answers it. The definition is kept as given (CreateStateMachine substitutes
     nothing); ``plain.run_definition`` resolves ``${Placeholder}`` strings of a compiled file first.
+    ``aws_endpoint`` sends unmocked ``aws-sdk:*``, sqs, sns, events and dynamodb calls there
+    (``forward``); it is kept in the plan, so a redrive sends them there again.
 
         >>> plain_plan("m", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})["main"]
         'm'
     """
-    return {"workflow": name, "main": name, "cwd": cwd or os.getcwd(), "definitions": {name: dict(definition)},
-            "job_definitions": {}, "functions": {}, "queues": [], "email": [], "webhook": None}
+    plan: dict[str, Any] = {"workflow": name, "main": name, "cwd": cwd or os.getcwd(),
+                            "definitions": {name: dict(definition)}, "job_definitions": {}, "functions": {},
+                            "queues": [], "email": [], "webhook": None}
+    if aws_endpoint is not None:
+        from orchestrator.local.forward import check_endpoint
+
+        plan["aws_endpoint"] = check_endpoint(aws_endpoint)
+    return plan
 
 
 # -- the result --------------------------------------------------------------------------------
@@ -263,10 +272,14 @@ class LocalRun:
                  on_event: EventListener | None = None, on_job: JobListener | None = None,
                  notice: Callable[[str], None] | None = None,
                  compute: list[ComputeEnvironment] | None = None,
-                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None,
-                 fallback: Integration | None = None) -> None:
+                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None) -> None:
         self.store = store
-        self.fallback = fallback
+        # A plain machine's plan may name an endpoint for its unmocked service calls (--aws-endpoint).
+        self.forward: Integration | None = None
+        if plan.get("aws_endpoint"):
+            from orchestrator.local.forward import Forwarder
+
+            self.forward = Forwarder(str(plan["aws_endpoint"]), region=arns.REGION)
         self.wait_time_scale = wait_time_scale()
         self._on_reuse = on_reuse
         self.plan = plan
@@ -364,11 +377,12 @@ class LocalRun:
     def integrations(self, scope: str, identity: TaskIdentity, arn: str) -> dict[str, Integration]:
         """The services for the execution ``arn``; calls from its distributed Map children come here too."""
         services: dict[str, Integration] = {
-            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox,
+            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_,
+            "sns:publish": self.forward or self.outbox,
             # Everything else (sqs, dynamodb, events, aws-sdk:*, activities): a mock answers a
             # mocked state whatever its resource; an unmocked call goes to the forwarding
             # endpoint when one is set, else fails as AWS does without permissions.
-            "*": self.fallback or _unanswered}
+            "*": self.forward or _unanswered}
         wrapped = {key: self._wrap(key, service, scope, identity, arn) for key, service in services.items()}
         wrapped["states:startExecution"] = self._wrap("states:startExecution", None, scope, identity, arn)
         return wrapped
