@@ -127,6 +127,7 @@ class WorkflowConstruct(Construct):
                 state_machine_names=names,
                 log_retention=options.log_retention,
                 key=self.key.key,
+                project_root=options.project_root,
             )
 
         self.functions: functions.Functions | None = None
