@@ -234,3 +234,16 @@ def test_a_bad_account_id_is_named_with_the_fix(project: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.strip() == ("error: AWS_ACCOUNT_ID='acme' cannot be the local account: use e.g. "
                                    "AWS_ACCOUNT_ID=111122223333, or unset it for 123456789012.")
+
+
+def test_an_unmocked_activity_does_not_exist_as_on_aws(project: Path) -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:activity:pack"
+    definition = {"StartAt": "Pack", "States": {"Pack": {"Type": "Task", "Resource": arn, "End": True}}}
+    result = run_definition(definition, {}, name="packer")
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    assert str(result.cause).endswith(f"The activity {arn} does not exist.")
+    assert [e["type"] for e in result.history] == ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]
+    mocked = run_definition(definition, {}, name="packer", test_case="Packed", mock_config={
+        "StateMachines": {"packer": {"TestCases": {"Packed": {"Pack": "Box"}}}},
+        "MockedResponses": {"Box": {"0": {"Return": {"boxes": 1}}}}})
+    assert (mocked.status, mocked.output) == ("SUCCEEDED", {"boxes": 1})
