@@ -1,7 +1,7 @@
 """Screenshots of the console's three pages, and how long a 1,000-task execution page takes to draw.
 
     python bench/console_screenshots.py                  # PNGs in bench/screenshots/
-    python bench/console_screenshots.py --out /tmp/shots --tasks 1000 --loads 5
+    python bench/console_screenshots.py --out shots --tasks 1000 --loads 5
 
 What it does, all for real: a demo project (a small fan-out workflow whose ``right`` task fails
 until a file exists) is served by ``orchestrator serve``'s app (the Step Functions API and the
@@ -10,8 +10,10 @@ console on one port, uvicorn on 127.0.0.1); runs are started through the Step Fu
 parallel chains of ten tasks, every task with a waiting and a running time) is written into the
 same store. Headless Chromium (Debian's ``chromium`` and ``chromium-driver``) then opens each page
 and saves a full-page PNG, and loads the 1,000-task page ``--loads`` times: the figure is the
-time from navigation start to the page's own ``console:rendered`` mark (graph, timeline, events
-and task panel drawn), median and worst. Target: under one second.
+time from navigation start to the page's own ``console:rendered`` mark (graph, timeline and task
+panel drawn; the event table follows), median and worst. Target: under one second. Then 10,000
+executions are added to the store and the executions API (first page, a filter, a name search,
+100 pages deep by cursor) and the executions page are timed.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ DEMO = """\
 name: demo-fanout
 description: Prepare, two branches, then finish; 'right' fails until the file 'ok' exists
 schedule: {expression: "cron(0 * * * ? *)", timezone: Europe/Berlin}
+notify: {email: [ops@example.com]}
 tasks:
   - name: prepare
     batch: {image: "alpine:3", command: [sh, -c, "echo preparing input; sleep 0.4; echo prepared 3 files"]}
@@ -126,6 +129,35 @@ def write_big_execution(store: Any, tasks: int) -> str:
     return arn
 
 
+def write_many_executions(store: Any, count: int) -> None:
+    """``count`` finished executions of three workflows, a tenth of them failed, one a minute."""
+    t0 = datetime.now(UTC) - timedelta(minutes=count + 10)
+    rows = []
+    for i in range(count):
+        start = (t0 + timedelta(minutes=i)).isoformat(timespec="milliseconds")
+        stop = (t0 + timedelta(minutes=i, seconds=30 + i % 50)).isoformat(timespec="milliseconds")
+        workflow = ("nightly-sales", "etl-fanout", "disk-hygiene")[i % 3]
+        rows.append((f"arn:aws:states:us-east-1:123456789012:execution:{workflow}:run-{i:05d}", f"run-{i:05d}",
+                     workflow, "FAILED" if i % 10 == 0 else "SUCCEEDED", start, stop))
+    with store._tx() as db:  # one transaction: the rows 10,000 runs leave behind
+        db.executemany("INSERT INTO executions (arn, name, state_machine_arn, workflow, scope, status, input,"
+                       " start_date, stop_date, plan) VALUES (?, ?, 'sm', ?, 'scope', ?, '{}', ?, ?, '{}')",
+                       [(a, n, w, st, b, e) for a, n, w, st, b, e in rows])
+
+
+def _time_get(url: str, runs: int = 5) -> tuple[float, dict[str, Any]]:
+    """Median wall ms of a GET (over ``runs``) and its JSON body."""
+    import urllib.request
+
+    times, body = [], {}
+    for _ in range(runs):
+        begin = time.perf_counter()
+        with urllib.request.urlopen(url) as response:
+            body = json.loads(response.read())
+        times.append((time.perf_counter() - begin) * 1000)
+    return statistics.median(times), body
+
+
 def _serve(service: Any) -> tuple[Any, str, threading.Thread]:
     import uvicorn
 
@@ -167,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "screenshots"), help="where the PNGs go")
     parser.add_argument("--tasks", type=int, default=1000, help="tasks of the large execution (multiple of 100)")
     parser.add_argument("--loads", type=int, default=5, help="times the large page is loaded for the timing")
+    parser.add_argument("--executions", type=int, default=10_000, help="executions in the store for the list timing")
     args = parser.parse_args(argv)
     from tests.console_browser import chrome, skip_reason
 
@@ -220,6 +253,25 @@ def main(argv: list[str] | None = None) -> int:
         drawn = driver.execute_script("return [document.querySelectorAll('svg.graph g.node').length,"
                                       " document.querySelectorAll('svg.timeline g.trow').length]")
         driver.save_screenshot(str(out / f"console-execution-{args.tasks}-tasks.png"))
+        write_many_executions(service.store, args.executions)
+        api = f"{url}/console/api/executions"
+        first_ms, first = _time_get(api)
+        filtered_ms, _ = _time_get(f"{api}?workflow=etl-fanout&status=FAILED")
+        search_ms, _ = _time_get(f"{api}?q=run-0420")
+        cursor, deep_pages = first["next"], 0
+        deep_begin = time.perf_counter()
+        while cursor and deep_pages < 100:  # walk 100 pages deep (5,000 executions)
+            import urllib.parse
+
+            _, page = _time_get(f"{api}?page={urllib.parse.quote(cursor)}", runs=1)
+            cursor, deep_pages = page["next"], deep_pages + 1
+        deep_ms = (time.perf_counter() - deep_begin) * 1000 / max(1, deep_pages)
+        list_loads = []
+        for _ in range(args.loads):
+            driver.get(f"{url}/executions")
+            _wait(driver, "return document.querySelectorAll('tr[data-arn]').length >= 50")
+            list_loads.append(float(driver.execute_script(
+                "return performance.now()")))
     server.should_exit = True
     thread.join(10)
     service.close()
@@ -227,11 +279,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} "
           f"{platform.machine()}, load average {load:.1f} at the end")
     print(f"reproduce: `python bench/console_screenshots.py --tasks {args.tasks} --loads {args.loads}`")
-    print(f"screenshots: {', '.join(sorted(p.name for p in out.glob('console-*.png')))} in {out}")
+    where = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
+    print(f"screenshots: {', '.join(sorted(p.name for p in out.glob('console-*.png')))} in {where}")
     print(f"{args.tasks}-task execution page ({drawn[0]} graph boxes, {drawn[1]} timeline rows): "
           f"median {statistics.median(timings):.0f} ms, worst {max(timings):.0f} ms from navigation to drawn, "
           f"over {len(timings)} loads (target {TARGET_MS:.0f} ms: "
           f"{'met' if max(timings) < TARGET_MS else 'NOT met'})")
+    print(f"executions API with {first['total']:,} executions (median of 5 GETs over HTTP): first page "
+          f"{first_ms:.0f} ms, workflow+status filter {filtered_ms:.0f} ms, name search {search_ms:.0f} ms; "
+          f"{deep_pages} pages deep by cursor: {deep_ms:.0f} ms a page")
+    print(f"executions page with {first['total']:,} executions: median {statistics.median(list_loads):.0f} ms, "
+          f"worst {max(list_loads):.0f} ms from navigation to the first 50 rows drawn, over {len(list_loads)} loads")
     return 0
 
 

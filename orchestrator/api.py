@@ -277,17 +277,23 @@ class Workflow:
         queue: str | None = None,
         permissions: Sequence[PermissionOptions] | None = None,
         platform: str | None = None,
+        build: str | Mapping[str, str] | None = None,
         after: TaskRef | str | Sequence[TaskRef | str] | None = None,
         timeout: Duration | None = None,
         retries: Retries | None = None,
         expected_duration: Duration | None = None,
         description: str | None = None,
     ) -> TaskRef:
-        """A container job on AWS Batch; locally a process (or a container when Docker answers)."""
+        """A container job on AWS Batch; locally its container when the image can be had, else a process.
+
+        ``build`` (a directory with a Dockerfile, or ``{"context": ..., "dockerfile": ...}``, relative
+        to the project directory) builds ``image`` from the project's own Dockerfile, locally and on AWS.
+        """
         # A string stays a string so validation reports it (list("echo hi") would be characters).
         job = {"image": image, "command": command if isinstance(command, str) else list(command), **_given(
             vcpus=vcpus, memory=memory, environment=environment, secrets=secrets, array_size=array_size,
             queue=queue, platform=platform, permissions=_statements(permissions),
+            build=dict(build) if isinstance(build, Mapping) else build,
         )}
         self._declare(name, "batch", job, after=after, timeout=timeout, retries=retries,
                       expected_duration=expected_duration, description=description)

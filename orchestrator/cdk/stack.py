@@ -121,6 +121,7 @@ class WorkflowConstruct(Construct):
                 assign_public_ip=options.public_subnets,
                 state_machine_names=names,
                 log_retention=options.log_retention,
+                project_root=options.project_root,
             )
 
         self.functions: functions.Functions | None = None

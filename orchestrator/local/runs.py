@@ -73,6 +73,7 @@ from orchestrator.local.batch import (
 )
 from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
+from orchestrator.local.images import ImageBuildSpec
 from orchestrator.local.lambda_ import LambdaFunction, LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
 from orchestrator.local.procs import process_start_time, runner_alive
@@ -153,9 +154,12 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
             else:
                 continue
             secrets = sorted(job.secrets) if isinstance(job, model.BatchJob) else []
+            build = job.build if isinstance(job, model.BatchJob) else None
             job_definitions[key] = {"name": key, "image": image, "command": command, "vcpus": vcpus,
                                     "memory": memory, "environment": _env(job.environment),
-                                    "timeout": timeout, "secrets": secrets}
+                                    "timeout": timeout, "secrets": secrets,
+                                    "build": None if build is None else {"context": build.context,
+                                                                         "dockerfile": build.dockerfile}}
         else:
             handler = job.handler if isinstance(job, model.LambdaTask) else getattr(job, "function", "")
             functions[key] = {"name": key, "handler": handler,
@@ -303,7 +307,8 @@ class LocalRun:
         definitions = {k: JobDefinition(name=v["name"], image=v["image"], command=tuple(v["command"]),
                                         vcpus=float(v["vcpus"]), memory=int(v["memory"]),
                                         environment=v["environment"],
-                                        timeout=v.get("timeout"), secrets=tuple(v.get("secrets") or ()))
+                                        timeout=v.get("timeout"), secrets=tuple(v.get("secrets") or ()),
+                                        build=ImageBuildSpec.from_plan(v.get("build")))
                        for k, v in plan["job_definitions"].items()}
         queue_specs = plan.get("queues") or []
         ce = capacity.compute if capacity is not None else (compute or default_compute())

@@ -104,6 +104,14 @@ def _permissions(value: Any) -> tuple[model.Permission, ...]:
     )
 
 
+def _build(value: Any) -> model.ImageBuild | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return model.ImageBuild(context=value)
+    return model.ImageBuild(context=value["context"], dockerfile=value.get("dockerfile", "Dockerfile"))
+
+
 def _job(task: Mapping[str, Any]) -> model.Job:
     if "batch" in task:
         b = task["batch"]
@@ -114,6 +122,7 @@ def _job(task: Mapping[str, Any]) -> model.Job:
             array_size=None if b.get("array_size") is None else int(b["array_size"]), queue=b.get("queue"),
             permissions=_permissions(b.get("permissions")),
             platform=model.Platform(b.get("platform", "FARGATE")),
+            build=_build(b.get("build")),
         )
     if "lambda" in task:
         f = task["lambda"]
@@ -304,6 +313,9 @@ def _job_doc(job: model.Job) -> tuple[str, dict[str, Any]]:
             out["permissions"] = _permissions_doc(job.permissions)
         if job.platform != base_b.platform:
             out["platform"] = job.platform.value
+        if job.build is not None:
+            out["build"] = (job.build.context if job.build.dockerfile == "Dockerfile"
+                            else {"context": job.build.context, "dockerfile": job.build.dockerfile})
         return "batch", out
     if isinstance(job, model.LambdaTask):
         out = {"handler": job.handler}

@@ -144,9 +144,10 @@
         served[w.name] = w.state_machine_arn;
         const s = w.schedule;
         const schedule = s ? `<code>${esc(s.expression)}</code> <span class="muted small">${esc(s.timezone)}</span>
-          ${s.enabled ? "" : ' <span class="badge WAITING">disabled</span>'}
+          ${s.status === "active" ? "" : ` <span class="badge WAITING">${esc(s.status)}</span>`}
           <div class="small muted">next: ${s.next.length ? esc(when(s.next[0])) + " (" + esc(ago(s.next[0])) + ")" : "none"}</div>
-          <div class="small muted">last: ${w.last_start ? esc(when(w.last_start)) : "never"}</div>` : '<span class="muted">manual</span>';
+          <div class="small muted">last fire: ${s.last_fire ? esc(when(s.last_fire)) + (s.last_fire_status ? " · " + esc(s.last_fire_status.toLowerCase()) : "") : "none yet"}</div>`
+          : '<span class="muted">on demand</span>';
         const runs = w.recent.slice().reverse().map((r) => `<a class="${esc(r.status)}" href="${esc(link(r.arn))}" title="${esc(r.name + " · " + r.status + " · " + when(r.start))}"></a>`).join("");
         const rate = w.success.rate == null ? "" : Math.round(w.success.rate * 100) + "%";
         const latest = w.latest ? badge(w.latest.status) + " " + esc(duration(w.latest.duration_ms)) : '<span class="muted">never run</span>';
@@ -164,6 +165,7 @@
       }).join("");
     }
     await refresh();
+    setLive(true, "live");
     every(() => POLL_IDLE_MS, refresh);
   }
 
@@ -231,7 +233,7 @@
       if (act === "older" && next) { cursors.push(next); refresh().catch((e) => toast(e.message, true)); }
       if (act === "newer" && cursors.length > 1) { cursors.pop(); refresh().catch((e) => toast(e.message, true)); }
     });
-    try { await refresh(); } catch (e) { tbody.innerHTML = `<tr><td colspan="5" class="error">${esc(e.message)}</td></tr>`; }
+    try { await refresh(); setLive(true, "live"); } catch (e) { tbody.innerHTML = `<tr><td colspan="5" class="error">${esc(e.message)}</td></tr>`; }
     every(() => POLL_IDLE_MS, refresh);
   }
 
@@ -240,7 +242,7 @@
 
   function graphSvg(graph) {
     const margin = 16;
-    const parts = [`<svg class="graph" xmlns="${SVG}" width="${graph.width + 2 * margin}" height="${graph.height + 2 * margin}" viewBox="${-margin} ${-margin} ${graph.width + 2 * margin} ${graph.height + 2 * margin}">
+    const parts = [`<svg class="graph" xmlns="${SVG}" data-width="${graph.width + 2 * margin}" data-height="${graph.height + 2 * margin}" width="${graph.width + 2 * margin}" height="${graph.height + 2 * margin}" viewBox="${-margin} ${-margin} ${graph.width + 2 * margin} ${graph.height + 2 * margin}">
       <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#8d99a8"/></marker></defs>`];
     for (const n of graph.nodes) {
       const label = n.name.length > 32 && !n.container ? n.name.slice(0, 30) + "…" : n.name;
@@ -299,7 +301,9 @@
   async function executionPage() {
     const arn = body.dataset.arn;
     main.innerHTML = `<div id="head"></div><div id="failed"></div>
-      <div class="panel"><h2>Graph <span class="hint">click a state for its attempts and log</span></h2><div class="graph-wrap" id="graph"><p class="muted">Loading…</p></div>
+      <div class="panel"><h2 class="bar">Graph <span class="hint">click a state for its attempts and log</span>
+        <span style="margin-left:auto" class="zoom"><button data-zoom="0.8" title="zoom out">−</button><button data-zoom="1.25" title="zoom in">+</button><button data-zoom="fit" title="fit the width">fit</button><button data-zoom="1" title="actual size">100%</button></span></h2>
+        <div class="graph-wrap" id="graph"><p class="muted">Loading…</p></div>
       <div class="legend">${["WAITING", "SCHEDULED", "RUNNING", "SUCCEEDED", "FAILED", "CAUGHT", "ABORTED"].map((s) => `<span><i style="background:var(--${s.toLowerCase().replace("_", "")})"></i>${s.toLowerCase()}</span>`).join("")}</div></div>
       <div class="panel"><h2>Timeline <span class="hint">per task attempt — hatched: waiting (for capacity, or submitted), solid: running, dotted: retry interval</span></h2><div class="timeline-wrap" id="timeline"></div></div>
       <div class="panel" id="task"><h2>Task</h2><p class="muted">Select a task in the graph or the timeline.</p></div>
@@ -336,7 +340,8 @@
       el.innerHTML = `<div class="panel alert" id="failure"><h2>${f.state ? "Failed task: " + `<a href="#" data-select="${esc(f.state)}">${esc(f.state)}</a>` : "Execution failed"}</h2>
         <dl class="facts"><dt>Error</dt><dd class="error">${esc(f.error || "")}</dd><dt>Cause</dt><dd>${esc(f.summary || "")}${f.cause && f.cause !== f.summary ? `<details><summary class="small">full cause</summary><pre class="json">${esc(json(f.cause))}</pre></details>` : ""}</dd>
         ${f.exit_code != null ? `<dt>Exit code</dt><dd>${esc(f.exit_code)}</dd>` : ""}${f.attempts ? `<dt>Attempts</dt><dd>${esc(f.attempts)}</dd>` : ""}</dl>
-        ${f.log_tail && f.log_tail.length ? `<p class="small muted">Last log lines</p><pre class="log" id="failed-log">${esc(f.log_tail.join("\n"))}</pre>` : ""}</div>`;
+        ${f.log_tail && f.log_tail.length ? `<p class="small muted">Last log lines</p><pre class="log" id="failed-log">${esc(f.log_tail.join("\n"))}</pre>` : ""}
+        <p class="small muted">${detail.alerts.length ? "Alerts sent: " + detail.alerts.map((a) => esc(a.subject || "(no subject)")).join(" · ") + ' — see the <a href="#" data-open-tab="alerts">Alerts</a> tab' : "No alert was sent."}</p></div>`;
     }
 
     function renderGraph() {
@@ -372,8 +377,9 @@
         <td class="num">${a.exit_code == null ? "" : esc(a.exit_code)}${a.batch_attempts.length > 1 ? `<span class="small muted"> (Batch ×${a.batch_attempts.length})</span>` : ""}</td>
         <td class="small">${esc(a.error || "")}${a.summary ? `<div>${esc(a.summary)}</div>` : ""}${a.cause ? `<details><summary>full cause</summary><pre class="json">${esc(json(a.cause))}</pre></details>` : ""}</td></tr>`).join("");
       const links = Object.entries(s.links || {}).map(([k, v]) => `<a href="${esc(v)}" target="_blank" rel="noopener noreferrer">AWS console: ${esc(k.replace("_", " "))}</a>`).join(" · ");
+      const kids = detail.children.filter((c) => c.state === s.name).map((c) => `<a href="${esc(link(c.arn))}">${esc(c.name)}</a> ${badge(c.status)}`).join(" · ");
       el.innerHTML = `<h2>${esc(s.name)} ${badge(s.status)} <span class="small muted">${esc(s.type)}</span></h2>
-        ${links ? `<p class="small">${links}</p>` : ""}
+        ${links ? `<p class="small">${links}</p>` : ""}${kids ? `<p class="small">Child execution: ${kids}</p>` : ""}
         ${s.attempts.length ? `<table><thead><tr><th class="num">Attempt</th><th>Status</th><th class="num">Waiting</th><th class="num">Running</th><th class="num">Exit</th><th>Error</th></tr></thead><tbody>${attempts}</tbody></table>` : ""}
         ${s.error && !s.attempts.length ? `<p class="error">${esc(s.error)}</p>` : ""}
         <p class="small muted">Log ${s.logs ? `<select data-act="log-file">${Array.from({ length: s.logs }, (_, i) => `<option value="${i + 1}" ${i + 1 === s.logs ? "selected" : ""}>file ${i + 1} of ${s.logs}</option>`).join("")}</select>` : ""} <span id="log-status"></span></p>
@@ -436,7 +442,7 @@
     }
     function tryParse(v) { if (typeof v !== "string") return v; try { return JSON.parse(v); } catch (e) { return v; } }
 
-    // The history is read incrementally (after the last event seen), beside the detail, not before it.
+    // The history is read incrementally (after the last event seen), once the graph is drawn.
     let loading = null;
     function loadEvents() {
       if (loading) return loading;
@@ -472,10 +478,21 @@
       if (node) { select(node.dataset.name); return; }
       const pick = target.closest("[data-select]");
       if (pick) { event.preventDefault(); select(pick.dataset.select); main.querySelector("#task").scrollIntoView({ block: "start" }); return; }
-      const tab = target.dataset && target.dataset.tab;
+      const zoom = target.dataset && target.dataset.zoom;
+      if (zoom && detail && detail.graph) {
+        const svg = main.querySelector("svg.graph"), wrap = main.querySelector("#graph");
+        const full = Number(svg.dataset.width), now = Number(svg.getAttribute("width")) / full;
+        const scale = zoom === "fit" ? Math.min(1, (wrap.clientWidth - 4) / full) : zoom === "1" ? 1 : Math.max(0.05, Math.min(3, now * Number(zoom)));
+        svg.setAttribute("width", String(full * scale));
+        svg.setAttribute("height", String(Number(svg.dataset.height) * scale));
+        return;
+      }
+      const tab = target.dataset && (target.dataset.tab || target.dataset.openTab);
+      if (target.dataset && target.dataset.openTab) event.preventDefault();
       if (tab) {
         for (const b of main.querySelectorAll("[data-tab]")) b.classList.toggle("on", b.dataset.tab === tab);
         for (const name of ["events", "io", "alerts", "children"]) main.querySelector("#tab-" + name).hidden = name !== tab;
+        if (target.dataset.openTab) main.querySelector("#tab-" + tab).scrollIntoView({ block: "start" });
         return;
       }
       const act = target.dataset && target.dataset.act;
@@ -531,7 +548,6 @@
       await events;
     }
 
-    loadEvents().catch(() => {});  // starts beside the first detail request
     try { await poll(false); setLive(true, "live"); } catch (e) { main.innerHTML = `<div class="panel alert"><p class="error">${esc(e.message)}</p><p><a href="/executions">All executions</a></p></div>`; return; }
     every(() => (detail && detail.execution.status === "RUNNING" ? POLL_RUNNING_MS : POLL_IDLE_MS), () => poll(false));
   }
