@@ -4,8 +4,9 @@ Everything that assembles an ARN (the compiler's service integrations, the place
 locally, local Batch, local Lambda, the SNS outbox, the engine, the local endpoint) calls a
 function here, so every ARN has AWS's shape and names the same fake account and region.
 
-The local account is ``123456789012``: it is what Step Functions Local and moto answer with by
-default, and the example account of AWS's own documentation, so ARNs the embedded services print
+The local account is ``123456789012`` and the region ``us-east-1``, unless ``AWS_ACCOUNT_ID`` and
+``AWS_DEFAULT_REGION`` say otherwise (Step Functions Local's settings). That account is what Step
+Functions Local and moto answer with by default, and the example account of AWS's own documentation, so ARNs the embedded services print
 match what a user sees from those tools (and what the engine's differential tests against moto
 compare). ``000000000000`` (LocalStack's) was used by local Batch only; one account means a Batch
 job ARN, a Lambda ARN and an execution ARN of the same local run agree.
@@ -20,9 +21,34 @@ job ARN, a Lambda ARN and an execution ARN of the same local run agree.
 
 from __future__ import annotations
 
+import os
+import re
+
+from orchestrator.errors import OrchestratorError
+
 PARTITION = "aws"
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+
+
+class LocalAccountError(OrchestratorError):
+    """``AWS_ACCOUNT_ID`` or ``AWS_DEFAULT_REGION`` cannot name the local account or region."""
+
+
+def _setting(name: str, what: str, default: str, pattern: str, example: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not re.fullmatch(pattern, value):
+        raise LocalAccountError(f"{name}={value!r} cannot be the local {what}: use e.g. {name}={example}, "
+                                f"or unset it for {default}.")
+    return value
+
+
+# Step Functions Local's settings name the account and region of everything local: read once, when
+# the process starts, as Step Functions Local reads them (a test that sets them mid-run sees no change).
+REGION = _setting("AWS_DEFAULT_REGION", "region", DEFAULT_REGION, r"[a-z]{2}(-[a-z]+)+-\d{1,2}", "eu-west-1")
+ACCOUNT = _setting("AWS_ACCOUNT_ID", "account", DEFAULT_ACCOUNT, r"\d{12}", "111122223333")
 
 
 def arn(service: str, resource: str, *, region: str = REGION, account: str = ACCOUNT) -> str:

@@ -56,15 +56,15 @@ class TestCounting:
         wf = model.Workflow(name="w", tasks=(batch("a"), lam("b", ("a",)), lam("c", ("a",))))
         report = compile_workflow(wf).report
         (machine,) = report.machines
-        # Wrap input, a, Parallel 1 (+ 2 branch Fails), b, c, Parallel 1 results, Describe failure,
-        # Workflow failed
-        assert machine.states == 10
-        assert machine.transitions == 6  # wrap, a, Parallel, b, c, merge
-        wrap, a, par, b, c = 2, 6 + 3 * 4, 4 + 2, 5 + 3 * 3, 5 + 3 * 3
+        # Default scheduled time, Wrap input, a, Parallel 1 (+ 2 branch Fails), b, c, Parallel 1
+        # results, Describe failure, Workflow failed
+        assert machine.states == 11
+        assert machine.transitions == 7  # default time, wrap, a, Parallel, b, c, merge
+        wrap, a, par, b, c = 2 + 2, 6 + 3 * 4, 4 + 2, 5 + 3 * 3, 5 + 3 * 3
         failure = 2 + 1 + 1  # Describe failure, Workflow failed, 1 task aborted in the other branch
         assert machine.events == quotas.EXECUTION_EVENTS + wrap + a + par + b + c + failure
         assert machine.bytes == len(compile_workflow(wf).texts["w"].encode())
-        assert report.cost == pytest.approx(6 * 0.025 / 1000)
+        assert report.cost == pytest.approx(7 * 0.025 / 1000)
         assert "total" in str(report)
 
 
@@ -141,9 +141,16 @@ class TestSplitRuns:
         result = small_limits(wf)
         assert len(result.definitions) > 1
         assert_dependencies_hold(wf, result)
-        run, aws = run_in_engine(result, input={"k": 1})
+        given = {"k": 1, "scheduled_time": "2024-05-01T00:00:00Z"}
+        run, aws = run_in_engine(result, input=given)
         assert run.status == "SUCCEEDED", (run.error, run.cause)
-        assert run.output["input"] == {"k": 1}
+        assert run.output["input"] == given
+        # Jobs in child machines see the workflow's scheduled time too (it travels in $.input).
+        times = {name: next(e["Value"] for e in params["ContainerOverrides"]["Environment"]
+                            if e["Name"] == "ORCHESTRATOR_SCHEDULED_TIME")
+                 for name, params in aws.submitted.items()}
+        assert set(times) == {t.name for t in wf.tasks if t.runs_on == "batch"}
+        assert set(times.values()) == {"2024-05-01T00:00:00Z"}
         order = {name: i for i, name in enumerate(aws.started)}
         assert set(order) == {t.name for t in wf.tasks}
         for task in wf.tasks:

@@ -210,3 +210,27 @@ def test_the_aws_example_runs_each_of_its_test_cases(test_case: str, status: str
     assert scheduled.count("invoke") == lambda_attempts
     if status == "FAILED":  # the unmocked SQS call has no service behind it
         assert run.error == "SQS.AmazonSQSException"
+
+
+# -- AWS_ACCOUNT_ID and AWS_DEFAULT_REGION ---------------------------------------------------------
+
+
+def test_local_runs_use_aws_account_id_and_aws_default_region(project: Path) -> None:
+    env = {"AWS_ACCOUNT_ID": "111122223333", "AWS_DEFAULT_REGION": "eu-west-1"}
+    (project / "hello.asl.json").write_text(json.dumps({"StartAt": "Who", "States": {"Who": {
+        "Type": "Pass", "Parameters": {"execution.$": "$$.Execution.Id", "role.$": "$$.Execution.RoleArn"},
+        "End": True}}}))
+    done = cli("run", "hello.asl.json", cwd=project, env=env)
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(cli("executions", "list", "--json", cwd=project, env=env).stdout)["executions"]
+    assert listed[0]["stateMachineArn"] == "arn:aws:states:eu-west-1:111122223333:stateMachine:hello"
+    output = json.loads(cli("executions", "show", listed[0]["name"], cwd=project, env=env).stdout)["output"]
+    assert output["execution"] == f"arn:aws:states:eu-west-1:111122223333:execution:hello:{listed[0]['name']}"
+    assert output["role"].startswith("arn:aws:iam::111122223333:role/")
+
+
+def test_a_bad_account_id_is_named_with_the_fix(project: Path) -> None:
+    done = cli("run", "orders.asl.json", cwd=project, env={"AWS_ACCOUNT_ID": "acme"})
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("error: AWS_ACCOUNT_ID='acme' cannot be the local account: use e.g. "
+                                   "AWS_ACCOUNT_ID=111122223333, or unset it for 123456789012.")

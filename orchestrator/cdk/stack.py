@@ -21,6 +21,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from orchestrator import model
+from orchestrator.api import WorkflowLike, workflow_model
 from orchestrator.cdk import alerts, batch, functions, machines, scheduling
 from orchestrator.compiler import CompileResult, compile_workflow
 from orchestrator.errors import Problem, ValidationError
@@ -83,12 +84,14 @@ class WorkflowConstruct(Construct):
         scope: Construct,
         id: str,
         *,
-        workflow: model.Workflow,
+        workflow: WorkflowLike,
         compiled: CompileResult | None = None,
         vpc: ec2.IVpc | None = None,
         options: DeployOptions | None = None,
     ) -> None:
         super().__init__(scope, id)
+        workflow = workflow_model(workflow, where=f"WorkflowConstruct {id!r} field 'workflow'",
+                                  usage=f"WorkflowConstruct(scope, {id!r}, workflow={{}})")
         found = problems(workflow)
         if found:
             raise DeployError(found)
@@ -118,6 +121,7 @@ class WorkflowConstruct(Construct):
                 assign_public_ip=options.public_subnets,
                 state_machine_names=names,
                 log_retention=options.log_retention,
+                project_root=options.project_root,
             )
 
         self.functions: functions.Functions | None = None
@@ -191,13 +195,15 @@ class WorkflowStack(cdk.Stack):
         scope: Construct,
         id: str,
         *,
-        workflow: model.Workflow,
+        workflow: WorkflowLike,
         compiled: CompileResult | None = None,
         vpc: ec2.IVpc | None = None,
         vpc_id: str | None = None,
         options: DeployOptions | None = None,
         env: cdk.Environment | None = None,
     ) -> None:
+        workflow = workflow_model(workflow, where=f"WorkflowStack {id!r} field 'workflow'",
+                                  usage=f"WorkflowStack(app, {id!r}, workflow={{}})")
         super().__init__(
             scope, id, env=env, description=(workflow.description or f"Workflow {workflow.name}")[:1024]
         )

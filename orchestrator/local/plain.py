@@ -8,10 +8,12 @@ Three ways in, one engine:
   ``orchestrator run machine.asl.json`` does; the definition becomes a plan (``runs.plain_plan``)
   run by ``runs.run_plan`` with the local services, persisted like a workflow run, so
   ``orchestrator executions list|show|history`` and ``redrive`` see it.
-- In the background (``orchestrator serve``): build the plan with ``runs.plain_plan(name,
-  definition)`` and a fresh test case per execution with ``runs.select_test_case(config,
-  test_case, plan)``, and give both to whatever starts the plan (``run_plan``, or a ``LocalRun``
-  on a thread). Settings travel with the run: ``WAIT_TIME_SCALE`` is read by every ``LocalRun``.
+- In the background (``orchestrator serve``): ``runs.start_plan(store, plan, input, name=...,
+  mock=case)`` with ``plan = runs.plain_plan(name, definition, aws_endpoint=None)`` and a fresh
+  test case per execution, ``case = runs.select_test_case(config, test_case, plan)`` (it also
+  checks that every state the case mocks is a Task state of the machine). What a run needs
+  travels with it: the plan keeps ``aws_endpoint`` (so a redrive forwards again), and every
+  ``LocalRun`` reads ``WAIT_TIME_SCALE``.
 
 A state the test case names is answered by its mock whatever its resource (see ``mocks``).
 
@@ -120,12 +122,13 @@ def execute(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_t
 def run_definition(definition: str | os.PathLike[str] | Mapping[str, Any], input: Any = None, *,
                    name: str | None = None, home: str | os.PathLike[str] | None = None,
                    mock_config: MockConfigLike | None = None, test_case: str | None = None,
-                   progress: bool = False, virtual_time: bool = False,
+                   aws_endpoint: str | None = None, progress: bool = False, virtual_time: bool = False,
                    notice: Callable[[str], None] | None = None) -> RunResult:
     """Run a plain ASL state machine here with the local services, stored like a workflow run.
 
     ``definition`` is a ``*.asl.json`` path (the machine is named after the file) or a mapping
     (named ``name``, default ``LocalStateMachine``); the test case is looked up under that name.
+    ``aws_endpoint`` takes the unmocked ``aws-sdk:*``, sqs, sns, events and dynamodb calls.
     """
     if isinstance(definition, Mapping):
         machine, document = name or DEFAULT_STATE_MACHINE, dict(definition)
@@ -139,7 +142,7 @@ def run_definition(definition: str | os.PathLike[str] | Mapping[str, Any], input
     # Checked before anything is stored, so a bad definition leaves no execution behind.
     validate_definition(document)
     # A compiled file's ${Placeholder} ARNs become local ones, as for a workflow run.
-    plan = plain_plan(machine, local_definition(document, machine))
+    plan = plain_plan(machine, local_definition(document, machine), aws_endpoint=aws_endpoint)
     mock = select_test_case(_config(mock_config), test_case, plan)
     execution = f"{machine}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     return run_plan(plan, input, home=home, name=execution, mock=mock, progress=progress,

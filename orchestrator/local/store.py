@@ -431,6 +431,12 @@ class Store:
         rows = self._query("SELECT body FROM events WHERE execution_arn=? ORDER BY id", (arn,))
         return [json.loads(r[0]) for r in rows]
 
+    def events_after(self, arn: str, after: int, limit: int) -> list[dict[str, Any]]:
+        """At most ``limit`` events with ids above ``after`` (the console's incremental history)."""
+        rows = self._query("SELECT body FROM events WHERE execution_arn=? AND id>? ORDER BY id LIMIT ?",
+                           (arn, after, limit))
+        return [json.loads(r[0]) for r in rows]
+
     # -- task results (redrive) ---------------------------------------------------------------
 
     def put_result(self, scope: str, key: str, state_name: str, output: Any, redrive_count: int) -> None:
