@@ -45,6 +45,7 @@ from typing import Any, Protocol
 from orchestrator import model
 from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.store import Store
+from orchestrator.logical_time import with_scheduled_time
 from orchestrator.scheduler.clock import SchedulerClock, VirtualClock, clock_from_env
 from orchestrator.scheduler.fires import (
     ON_TIME,
@@ -338,7 +339,7 @@ class Scheduler:
     def _start(self, entry: _Entry, when: datetime) -> FireResult:
         stamp, name = scheduled_time(when), execution_name(entry.workflow, when)
         request = {"stateMachineArn": entry.state_machine_arn, "name": name,
-                   "input": json.dumps({"scheduled_time": stamp})}
+                   "input": json.dumps(with_scheduled_time(None, stamp))}
         try:
             answer = self.service.start_execution(request)
         except ServiceError as error:
