@@ -267,6 +267,17 @@ def test_child_executions_are_shown_under_the_task_that_started_them(store: Stor
     assert [e["name"] for e in c.get("/console/api/executions").json()["executions"]] == ["split"]
 
 
+def test_the_alerts_a_run_sent_with_their_deliveries(store: Store) -> None:
+    arn = add_execution(store, "bad", status="FAILED", events=failed_history())
+    store.put_message(message_id="m1", execution_arn=arn, state_name="Notify failure", topic_arn="arn:aws:sns:t",
+                      subject="nightly failed: load", message="load failed\nlast lines: boom", attributes={},
+                      created_at=1)
+    store.put_delivery(message_id="m1", target="webhook", attempt=1, status="DELIVERED", error=None, at=2)
+    (alert,) = client(store).get("/console/api/execution", params={"arn": arn}).json()["alerts"]
+    assert alert["subject"] == "nightly failed: load" and alert["state_name"] == "Notify failure"
+    assert alert["deliveries"] == [{"target": "webhook", "attempt": 1, "status": "DELIVERED", "error": None}]
+
+
 def test_poll_answers_unchanged_until_something_happens(store: Store) -> None:
     arn = add_execution(store, "live", status="RUNNING", events=failed_history()[:4])
     c = client(store)

@@ -81,3 +81,18 @@ def test_a_redrive_starts_a_new_run_and_marks_reused_results() -> None:
     assert states["a"].status == "SUCCEEDED" and states["b"].status == "RUNNING"
     assert [(x.run, x.reused) for x in states["a"].attempts] == [(0, False), (1, True)]
     assert [(x.run, x.status) for x in states["b"].attempts] == [(0, "FAILED")]
+
+
+def test_interleaved_map_iterations_number_their_attempts_apart() -> None:
+    at = [T0 + timedelta(seconds=x) for x in range(10)]
+    events = [event(1, 0, "ExecutionStarted", at[0]),
+              event(2, 1, "MapStateEntered", at[0], name="each"), event(3, 2, "MapStateStarted", at[0]),
+              event(4, 3, "TaskStateEntered", at[0], name="work"), event(5, 3, "TaskStateEntered", at[0], name="work"),
+              event(6, 4, "TaskScheduled", at[1]), event(7, 5, "TaskScheduled", at[1]),
+              event(8, 7, "TaskStarted", at[1]), event(9, 8, "TaskFailed", at[2], error="E"),
+              event(10, 9, "TaskScheduled", at[3]), event(11, 6, "TaskStarted", at[1]),
+              event(12, 11, "TaskSucceeded", at[4])]
+    work = derive_states(events, jobs=[], invocations=[], execution_status="RUNNING")["work"]
+    assert work.entries == 2
+    # Entry 4: attempt 1 succeeded; entry 5: attempt 1 failed, attempt 2 scheduled.
+    assert sorted((a.number, a.status) for a in work.attempts) == [(1, "FAILED"), (1, "SUCCEEDED"), (2, "SCHEDULED")]

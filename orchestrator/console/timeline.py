@@ -130,13 +130,17 @@ def derive_states(events: Iterable[Mapping[str, Any]], *, jobs: Iterable[Mapping
     """Every state the history reached, by name, in the order first reached.
 
     A redrive (``ExecutionRedriven``) starts a new run: each state's status is what the latest run
-    did (a state the latest run has not reached again keeps its earlier status, as AWS's console
-    shows it), while attempts accumulate with their run number. A state still open when the
-    execution ended was stopped with it (ABORTED, or the execution's TIMED_OUT/FAILED).
+    did (not reached again yet: WAITING), while attempts accumulate with their run number. A state
+    entered more than once (a loop, each iteration of a Map) keeps one row whose attempts are
+    numbered per entry, as the Task state's own retries count them. A state still open when the
+    execution ended was stopped with it (ABORTED, or the execution's TIMED_OUT).
     """
-    owner: dict[int, str] = {}
+    # Each event's owner: (state name, id of the event that entered it), so that interleaved
+    # entries of one state (parallel Map iterations) keep their attempts apart.
+    owner: dict[int, tuple[str, int]] = {}
     states: dict[str, StateRun] = {}
-    open_attempt: dict[str, Attempt] = {}
+    open_attempt: dict[tuple[str, int], Attempt] = {}
+    tries: dict[tuple[str, int], int] = {}
     run = 0
     for event in events:
         kind = str(event.get("type", ""))
@@ -152,7 +156,7 @@ def derive_states(events: Iterable[Mapping[str, Any]], *, jobs: Iterable[Mapping
             continue
         if kind.endswith("StateEntered"):
             name = str(details.get("name"))
-            owner[event_id] = name
+            owner[event_id] = (name, event_id)
             entered = states.get(name)
             if entered is None:
                 entered = states[name] = StateRun(name=name, type=kind.removesuffix("StateEntered"))
@@ -166,27 +170,33 @@ def derive_states(events: Iterable[Mapping[str, Any]], *, jobs: Iterable[Mapping
             elif state.type == "Succeed":
                 state.status = "SUCCEEDED"
             continue
-        name = owner.get(int(event.get("previousEventId") or 0), "")
-        owner[event_id] = name
+        entry = owner.get(int(event.get("previousEventId") or 0), ("", 0))
+        owner[event_id] = entry
+        name = entry[0]
         found = states.get(name)
         if found is None:
             continue
         state = found
         at = epoch_ms(event.get("timestamp"))
         if kind == "TaskScheduled":
-            attempt = Attempt(number=sum(1 for a in state.attempts if a.run == run) + 1, run=run, scheduled_ms=at)
+            tries[entry] = tries.get(entry, 0) + 1
+            attempt = Attempt(number=tries[entry], run=run, scheduled_ms=at)
             state.attempts.append(attempt)
-            open_attempt[name] = attempt
+            open_attempt[entry] = attempt
             state.status = "SCHEDULED"
-        elif kind == "TaskStarted" and name in open_attempt:
-            open_attempt[name].started_ms = at
-            open_attempt[name].status = "RUNNING"
+        elif kind == "TaskStarted" and entry in open_attempt:
+            open_attempt[entry].started_ms = at
+            open_attempt[entry].status = "RUNNING"
             state.status = "RUNNING"
-        elif kind == "TaskSucceeded" and name in open_attempt:
-            attempt = open_attempt.pop(name)
+        elif kind == "TaskSucceeded" and entry in open_attempt:
+            attempt = open_attempt.pop(entry)
             attempt.ended_ms, attempt.status = at, "SUCCEEDED"
         elif kind in _TASK_FAILED:
-            attempt = open_attempt.pop(name) if name in open_attempt else Attempt(number=len(state.attempts) + 1, run=run, scheduled_ms=at)
+            if entry in open_attempt:
+                attempt = open_attempt.pop(entry)
+            else:  # failed before it was scheduled (e.g. its parameters could not be resolved)
+                tries[entry] = tries.get(entry, 0) + 1
+                attempt = Attempt(number=tries[entry], run=run, scheduled_ms=at)
             if attempt not in state.attempts:
                 state.attempts.append(attempt)
             attempt.ended_ms = at

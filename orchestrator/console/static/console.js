@@ -340,7 +340,8 @@
       el.innerHTML = `<div class="panel alert" id="failure"><h2>${f.state ? "Failed task: " + `<a href="#" data-select="${esc(f.state)}">${esc(f.state)}</a>` : "Execution failed"}</h2>
         <dl class="facts"><dt>Error</dt><dd class="error">${esc(f.error || "")}</dd><dt>Cause</dt><dd>${esc(f.summary || "")}${f.cause && f.cause !== f.summary ? `<details><summary class="small">full cause</summary><pre class="json">${esc(json(f.cause))}</pre></details>` : ""}</dd>
         ${f.exit_code != null ? `<dt>Exit code</dt><dd>${esc(f.exit_code)}</dd>` : ""}${f.attempts ? `<dt>Attempts</dt><dd>${esc(f.attempts)}</dd>` : ""}</dl>
-        ${f.log_tail && f.log_tail.length ? `<p class="small muted">Last log lines</p><pre class="log" id="failed-log">${esc(f.log_tail.join("\n"))}</pre>` : ""}</div>`;
+        ${f.log_tail && f.log_tail.length ? `<p class="small muted">Last log lines</p><pre class="log" id="failed-log">${esc(f.log_tail.join("\n"))}</pre>` : ""}
+        <p class="small muted">${detail.alerts.length ? "Alerts sent: " + detail.alerts.map((a) => esc(a.subject || "(no subject)")).join(" · ") + ' — see the <a href="#" data-open-tab="alerts">Alerts</a> tab' : "No alert was sent."}</p></div>`;
     }
 
     function renderGraph() {
@@ -486,10 +487,12 @@
         svg.setAttribute("height", String(Number(svg.dataset.height) * scale));
         return;
       }
-      const tab = target.dataset && target.dataset.tab;
+      const tab = target.dataset && (target.dataset.tab || target.dataset.openTab);
+      if (target.dataset && target.dataset.openTab) event.preventDefault();
       if (tab) {
         for (const b of main.querySelectorAll("[data-tab]")) b.classList.toggle("on", b.dataset.tab === tab);
         for (const name of ["events", "io", "alerts", "children"]) main.querySelector("#tab-" + name).hidden = name !== tab;
+        if (target.dataset.openTab) main.querySelector("#tab-" + tab).scrollIntoView({ block: "start" });
         return;
       }
       const act = target.dataset && target.dataset.act;
