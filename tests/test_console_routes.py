@@ -18,6 +18,7 @@ from tests.console_support import (
     FakeService,
     Served,
     add_execution,
+    event,
     failed_history,
     workflow,
 )
@@ -276,6 +277,24 @@ def test_the_alerts_a_run_sent_with_their_deliveries(store: Store) -> None:
     (alert,) = client(store).get("/console/api/execution", params={"arn": arn}).json()["alerts"]
     assert alert["subject"] == "nightly failed: load" and alert["state_name"] == "Notify failure"
     assert alert["deliveries"] == [{"target": "webhook", "attempt": 1, "status": "DELIVERED", "error": None}]
+
+
+def test_a_served_workflow_gets_its_critical_path(store: Store) -> None:
+    at = [T0 + timedelta(seconds=x) for x in range(10)]
+    events = [event(1, 0, "ExecutionStarted", at[0]),
+              event(2, 1, "TaskStateEntered", at[0], name="load"), event(3, 2, "TaskScheduled", at[0]),
+              event(4, 3, "TaskStarted", at[0]), event(5, 4, "TaskSucceeded", at[2]),
+              event(6, 5, "TaskStateExited", at[2], name="load"),
+              event(7, 6, "TaskStateEntered", at[3], name="report"), event(8, 7, "TaskScheduled", at[3]),
+              event(9, 8, "TaskStarted", at[3]), event(10, 9, "TaskSucceeded", at[5]),
+              event(11, 10, "TaskStateExited", at[5], name="report"), event(12, 11, "ExecutionSucceeded", at[5])]
+    arn = add_execution(store, "ok", events=events)
+    served = [Served(workflow=workflow(), state_machine_arn=f"{ACCOUNT_ARN}:stateMachine:nightly")]
+    body = client(store, served).get("/console/api/execution", params={"arn": arn}).json()
+    assert body["critical_path"] == ["load", "report"]
+    assert {s["name"]: s.get("blocked_ms") for s in body["states"]} == {"load": None, "report": 1000}
+    # Not served (no DAG known): no path is made up.
+    assert client(store).get("/console/api/execution", params={"arn": arn}).json()["critical_path"] == []
 
 
 def test_poll_answers_unchanged_until_something_happens(store: Store) -> None:

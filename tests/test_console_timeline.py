@@ -96,3 +96,17 @@ def test_interleaved_map_iterations_number_their_attempts_apart() -> None:
     assert work.entries == 2
     # Entry 4: attempt 1 succeeded; entry 5: attempt 1 failed, attempt 2 scheduled.
     assert sorted((a.number, a.status) for a in work.attempts) == [(1, "FAILED"), (1, "SUCCEEDED"), (2, "SCHEDULED")]
+
+
+def test_critical_path_and_waits_imposed_by_the_structure() -> None:
+    from orchestrator.console.timeline import Attempt, StateRun, critical_path
+
+    def task(name: str, scheduled: float, ended: float, run: int = 0) -> StateRun:
+        return StateRun(name=name, type="Task", attempts=[Attempt(number=1, run=run, scheduled_ms=ms(scheduled),
+                                                                  ended_ms=ms(ended))])
+    # a → b, a → c, c → d; b ended late but d only needed c: d was held back 3 s by the structure.
+    states = {"a": task("a", 0, 10), "b": task("b", 10, 30), "c": task("c", 10, 12), "d": task("d", 15, 20)}
+    deps = {"b": ["a"], "c": ["a"], "d": ["c"]}
+    path, waits = critical_path(states, deps, ms(0))
+    assert path == ["a", "b"] and waits == {"d": 3000}
+    assert critical_path({}, deps, ms(0)) == ([], {})

@@ -290,3 +290,45 @@ def _attach_invocations(states: Mapping[str, StateRun], invocations: Iterable[Ma
             attempt.started_ms = started
         if invocation.get("error") and attempt.error is None:
             attempt.error = str(invocation["error"])
+
+
+def critical_path(states: Mapping[str, StateRun], dependencies: Mapping[str, Iterable[str]],
+                  start_ms: int | None) -> tuple[list[str], dict[str, int]]:
+    """The chain of tasks that set when the latest run ended, and each task's needless wait.
+
+    ``dependencies`` is the workflow's DAG (task → the tasks it runs ``after``; a task's Task state
+    has its name). A task could start once its last dependency ended (or the run started); it was
+    scheduled later only because the compiled structure made it wait (a Parallel barrier). The
+    path goes back from the last task to end, each step to the dependency that ended last.
+
+    >>> from orchestrator.console.timeline import Attempt, StateRun
+    >>> a = StateRun(name="a", type="Task", attempts=[Attempt(number=1, run=0, scheduled_ms=0, ended_ms=10)])
+    >>> b = StateRun(name="b", type="Task", attempts=[Attempt(number=1, run=0, scheduled_ms=14, ended_ms=20)])
+    >>> critical_path({"a": a, "b": b}, {"b": ["a"]}, 0)
+    (['a', 'b'], {'b': 4})
+    """
+    latest = max((a.run for s in states.values() for a in s.attempts), default=0)
+    first: dict[str, int] = {}
+    end: dict[str, int] = {}
+    for name, state in states.items():
+        tries = [a for a in state.attempts if a.run == latest]
+        scheduled = [a.scheduled_ms for a in tries if a.scheduled_ms is not None]
+        ended = [a.ended_ms for a in tries if a.ended_ms is not None]
+        if scheduled:
+            first[name] = min(scheduled)
+        if ended:
+            end[name] = max(ended)
+    run_start = start_ms if latest == 0 else min(first.values(), default=start_ms)
+    waits: dict[str, int] = {}
+    for name, begin in first.items():
+        after = [d for d in dependencies.get(name, ()) if d in end]
+        ready = max((end[d] for d in after), default=run_start)
+        if ready is not None and begin - ready > 0:
+            waits[name] = begin - ready
+    path: list[str] = []
+    current = max(end, key=lambda n: end[n]) if end else None
+    while current is not None and current not in path:
+        path.append(current)
+        before = [d for d in dependencies.get(current, ()) if d in end]
+        current = max(before, key=lambda n: end[n]) if before else None
+    return path[::-1], waits
