@@ -2,7 +2,8 @@
 
 An integration is a plain callable ``(TaskCall) -> result``, registered under ``"service:action"``
 (``"batch:submitJob"``, ``"lambda:invoke"``, ``"sns:publish"``, ``"states:startExecution"``,
-``"activity"``) or ``"*"`` as a fallback. The engine parses a Task's ``Resource`` into a
+``"activity"``) or ``"*"`` as a fallback for service integrations (an activity is served only
+by ``"activity"``, its worker; without one it does not exist). The engine parses a Task's ``Resource`` into a
 ``TaskCall``; the integration does the work and returns the JSON result, or raises
 ``TaskFailure(error, cause)`` to fail the state as AWS would.
 

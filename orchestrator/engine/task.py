@@ -95,7 +95,7 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
     rt = run.rt
     service, action = _resource_type(parsed)
     token = run.task_token
-    if parsed.activity and not (rt.integrations.get("activity") or rt.integrations.get("*")):
+    if parsed.activity and not rt.integrations.get("activity"):
         # With no worker configured the activity does not exist here; AWS fails such a task
         # before scheduling it.
         raise StatesError(RUNTIME, ACTIVITY_MISSING.format(resource=parsed.resource))
@@ -154,7 +154,8 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
             record_submitted: Callable[[Any], None]) -> Any:
     rt = run.rt
     scope = run.scope
-    integration = rt.integrations.get(parsed.key) or rt.integrations.get("*")
+    # An activity needs its worker ("activity"); "*" stands in for service integrations only.
+    integration = rt.integrations.get(parsed.key) or (None if parsed.activity else rt.integrations.get("*"))
     if integration is None:
         target = parsed.resource if parsed.direct_lambda or parsed.activity else request_target(parameters)
         denied = access_denied(parsed, target, rt.role_arn or DEFAULT_ROLE_ARN)
