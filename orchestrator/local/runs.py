@@ -52,11 +52,11 @@ from typing import Any
 
 from orchestrator import arns, limits, model, placeholders
 from orchestrator.api import WorkflowLike, workflow_model
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine import Execution, ExecutionResult, start
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
     Integration,
-    IntegrationPattern,
     TaskCall,
     TaskFailure,
     unconfigured,
@@ -388,6 +388,8 @@ class LocalRun:
             # mocked state whatever its resource; an unmocked call goes to the forwarding
             # endpoint when one is set, else fails as AWS does without permissions.
             "*": self.forward or _unanswered}
+        if self.mock is not None:  # a mocked activity needs no worker (an unmocked one still has none)
+            services["activity"] = _unanswered
         wrapped = {key: self._wrap(key, service, scope, identity, arn) for key, service in services.items()}
         wrapped["states:startExecution"] = self._wrap("states:startExecution", None, scope, identity, arn)
         return wrapped
