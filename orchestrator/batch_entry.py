@@ -88,6 +88,11 @@ def load_event(args: argparse.Namespace, function: str) -> Any:
             if isinstance(value, dict) and "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID" in value:
                 value = value.get("input")
             event["input"] = value
+    # A start without scheduled_time (AWS console) got the start time in the machine's first
+    # state, which DescribeExecution's input does not show; the job's environment has it.
+    scheduled = os.environ.get("ORCHESTRATOR_SCHEDULED_TIME")
+    if scheduled and isinstance(event["input"], dict) and "scheduled_time" not in event["input"]:
+        event["input"]["scheduled_time"] = scheduled
     return event
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -129,8 +130,18 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.local import commands
 
+    _containers(args)
     return commands.run(args.path, args.input, args.mock_config, args.test_case,
-                        workflow=args.workflow)
+                        workflow=args.workflow, aws_endpoint=args.aws_endpoint,
+                        scheduled_time=args.scheduled_time)
+
+
+def _containers(args: argparse.Namespace) -> None:
+    # The flag and the environment variable are one setting; the flag wins (see local.images).
+    if getattr(args, "containers", None):
+        from orchestrator.local.images import CONTAINERS_ENV
+
+        os.environ[CONTAINERS_ENV] = args.containers
 
 
 def cmd_executions(args: argparse.Namespace) -> int:
@@ -159,6 +170,22 @@ def cmd_messages(args: argparse.Namespace) -> int:
     from orchestrator.local import commands
 
     return commands.redeliver_messages(include_failed=args.failed)
+
+
+# -- schedules ---------------------------------------------------------------------------------
+def cmd_schedules(args: argparse.Namespace) -> int:
+    from orchestrator.scheduler import commands
+
+    if args.action in ("pause", "resume"):
+        return commands.schedules_pause(args.workflow, args.action == "pause")
+    return commands.schedules_list(json_output=args.json, count=args.count)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from orchestrator.scheduler import commands
+
+    return commands.backfill_command(args.path, args.workflow, args.start, args.end, max_parallel=args.max_parallel,
+                                     target=args.target, region=args.region)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -236,7 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mock-config", default=None, metavar="FILE",
                    help="a Step Functions Local MockConfigFile (JSON; default $SFN_MOCK_CONFIG)")
     p.add_argument("--test-case", default=None, metavar="NAME", help="test case in the mock config")
+    p.add_argument("--aws-endpoint", default=None, metavar="URL",
+                   help="plain ASL: send unmocked aws-sdk:*, sqs, sns, events, dynamodb calls there (e.g. moto)")
     p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
+    p.add_argument("--containers", choices=("auto", "always", "never"), default=None,
+                   help="Batch jobs in their containers: auto (default; when the engine answers and the image "
+                        "can be had), always, never (ORCHESTRATOR_CONTAINERS)")
+    p.add_argument("--scheduled-time", default=None, metavar="T",
+                   help="the run's logical time, ISO-8601 with a zone (default: now)")
 
     p = command("executions", cmd_executions, "List and inspect local executions.")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -254,6 +288,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("redrive", cmd_redrive,
                 "Finish a failed or interrupted execution; completed tasks are not run again.")
     p.add_argument("execution", metavar="EXECUTION")
+    p = command("schedules", cmd_schedules,
+                "List the schedules `serve` fires (next fires, last fire, status); pause or resume one.")
+    p.add_argument("action", nargs="?", choices=("list", "pause", "resume"), default="list")
+    p.add_argument("workflow", nargs="?", metavar="WORKFLOW", help="the workflow to pause or resume")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--count", type=int, default=3, metavar="N", help="next fires to show (default 3)")
+    p = command("backfill", cmd_backfill,
+                "Start one execution per fire from --start up to --end, each with its scheduled_time; "
+                "fires that already ran are left alone.")
+    p.add_argument("path", metavar="WORKFLOW", help="the workflow file (.py, .yaml or .json)")
+    p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
+    p.add_argument("--start", required=True, metavar="T", help="ISO-8601 date or time (no offset: the workflow's zone)")
+    p.add_argument("--end", required=True, metavar="T", help="ISO-8601 date or time, not included")
+    p.add_argument("--max-parallel", type=int, default=1, metavar="N", help="executions at once (default 1)")
+    p.add_argument("--target", choices=("local", "aws"), default="local")
+    p.add_argument("--region", default=None, help="with --target aws")
     p = command("serve", cmd_serve, "Serve the Step Functions API on this machine (boto3, the AWS CLI, any SDK).")
     p.add_argument("paths", nargs="*", metavar="PATH", help="workflow files to serve as state machines")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (not loopback: an access key is required)")

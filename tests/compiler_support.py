@@ -6,7 +6,8 @@
 * :func:`run_in_moto` runs it in moto's Step Functions interpreter against moto's Batch and
   Lambda. moto's port of the interpreter leaves out the request/response case normalisation
   for Batch (``JobName`` → ``jobName``), so :func:`_patch_moto_batch` puts it back using
-  botocore's service model; nothing else about the definitions is changed.
+  botocore's service model, and ``aws_fixtures.moto_start_time_as_text`` gives ``$$.Execution.StartTime`` the
+  ISO-8601 text AWS has instead of a datetime; nothing else about the definitions is changed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from aws_fixtures import moto_start_time_as_text
 
 from orchestrator import model
 from orchestrator.compiler import CompileResult
@@ -112,6 +114,7 @@ class FakeAws:
     published: list[Mapping[str, Any]] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
     payloads: dict[str, Any] = field(default_factory=dict)  # Lambda task -> Payload it received
+    submitted: dict[str, Any] = field(default_factory=dict)  # Batch task -> SubmitJob parameters
 
     def integrations(self) -> dict[str, Callable[[Any], Any]]:
         return {
@@ -129,6 +132,7 @@ class FakeAws:
             raise TaskFailure(*self.fail[task])
 
     def batch(self, call: Any) -> Any:
+        self.submitted[call.state_name] = call.parameters
         if call.submitted is not None:  # SubmitJob answered: the engine records TaskSubmitted
             call.submitted({"JobId": f"job-{call.state_name}", "JobName": call.parameters["JobName"]})
         self._maybe_fail(call.state_name)
@@ -246,6 +250,7 @@ def run_in_moto(
     from moto import mock_aws
 
     _patch_moto_batch()
+    moto_start_time_as_text()
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
         iam = boto3.client("iam", region_name=region)
         role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]

@@ -10,18 +10,13 @@ from typing import Any
 
 from orchestrator import model
 from orchestrator.scheduler import VirtualClock
+from orchestrator.server.errors import ServiceError
 
 
 @dataclass(frozen=True)
 class Served:
     workflow: model.Workflow
     state_machine_arn: str
-
-
-class ApiError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def workflow(name: str = "hourly", **schedule: Any) -> model.Workflow:
@@ -56,7 +51,7 @@ class FakeService:
     def start_execution(self, request: Mapping[str, Any]) -> dict[str, Any]:
         name = str(request["name"])
         if name in self._runs:
-            raise ApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{name}'")
+            raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{name}'")
         now = self.clock.now()
         self._runs[name] = (str(request["stateMachineArn"]), now)
         self.started.append(Started(name, json.loads(request["input"])["scheduled_time"], now))

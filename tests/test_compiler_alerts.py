@@ -99,9 +99,10 @@ class TestWithoutNotify:
 
 class TestSuccess:
     def test_results_and_input_reach_every_task(self) -> None:
-        run, aws = run_in_engine(compile_workflow(diamond()), input={"day": "2024-01-01"})
+        given = {"day": "2024-01-01", "scheduled_time": "2024-01-01T02:10:00Z"}
+        run, aws = run_in_engine(compile_workflow(diamond()), input=given)
         assert run.status == "SUCCEEDED"
-        assert run.output["input"] == {"day": "2024-01-01"}
+        assert run.output["input"] == given
         assert run.output["results"] == {
             "a": {"JobId": "job-a", "Status": "SUCCEEDED"},
             "b": {"JobId": "job-b", "Status": "SUCCEEDED"},
@@ -110,7 +111,11 @@ class TestSuccess:
         }
         assert aws.published == []
         payload = aws.payloads["d"]
-        assert payload["input"] == {"day": "2024-01-01"}
+        assert payload["input"] == given
+        environment = {e["Name"]: e.get("Value", e.get("Value.$")) for e in
+                       aws.submitted["a"]["ContainerOverrides"]["Environment"]}
+        assert environment["ORCHESTRATOR_SCHEDULED_TIME"] == "2024-01-01T02:10:00Z"
+        assert environment["ORCHESTRATOR_EXECUTION_NAME"] == "run-1"
         assert payload["upstream"] == {
             "b": {"JobId": "job-b", "Status": "SUCCEEDED"},
             "c": {"Payload": {"task": "c"}},
@@ -169,7 +174,7 @@ def test_moto_routes_a_failed_batch_job_to_the_alert_path(monkeypatch: pytest.Mo
     wf = model.Workflow(name="m", notify=OPS, tasks=(batch("a"), lam("b", ("a",))))
     described, events = run_in_moto(compile_workflow(wf), {"x": 1})
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
-    assert entered == ["Wrap input", "a", alerts.DESCRIBE]
+    assert entered == ["Default scheduled time", "Wrap input", "a", alerts.DESCRIBE]
     exited = [e["stateExitedEventDetails"] for e in events if e["type"] == "TaskStateExited"]
     caught = json.loads(exited[0]["output"])["failed"]["a"]
     assert caught["Error"] == "States.TaskFailed"

@@ -25,7 +25,7 @@ def test_dag_dot_shapes_by_service() -> None:
 def test_compiled_structure_shows_parallel_and_catches() -> None:
     definition = compile_workflow(WF).definitions["g"]
     mermaid = graph.asl_mermaid(definition)
-    assert 'subgraph s2["Parallel 1"]' in mermaid
+    assert 'subgraph s3["Parallel 1"]' in mermaid
     assert "-.->" in mermaid  # Catch edges are dashed
     dot = graph.asl_dot(definition, "g")
     assert "subgraph cluster_1" in dot and "[style=dashed]" in dot

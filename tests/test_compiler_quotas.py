@@ -57,11 +57,11 @@ class TestCounting:
         wf = model.Workflow(name="w", tasks=(batch("a"), lam("b", ("a",)), lam("c", ("a",))))
         report = compile_workflow(wf).report
         (machine,) = report.machines
-        # Wrap input, a, Parallel 1 (+ 2 branch Fails), b, c, Parallel 1 results, Describe failure,
-        # Workflow failed
-        assert machine.states == 10
-        assert machine.transitions == 6  # wrap, a, Parallel, b, c, merge
-        wrap, a, par, b, c = 2, 6 + 3 * 4, 4 + 2, 5 + 3 * 3, 5 + 3 * 3
+        # Default scheduled time, Wrap input, a, Parallel 1 (+ 2 branch Fails), b, c, Parallel 1
+        # results, Describe failure, Workflow failed
+        assert machine.states == 11
+        assert machine.transitions == 7  # default time, wrap, a, Parallel, b, c, merge
+        wrap, a, par, b, c = 2 + 2, 6 + 3 * 4, 4 + 2, 5 + 3 * 3, 5 + 3 * 3
         failure = 2 + 1 + 1  # Describe failure, Workflow failed, 1 task aborted in the other branch
         assert machine.events == quotas.EXECUTION_EVENTS + wrap + a + par + b + c + failure
         result = compile_workflow(wf)
@@ -69,7 +69,7 @@ class TestCounting:
         assert json.loads(deployed) == result.definitions["w"] and "\n" not in deployed
         assert machine.bytes == len(deployed.encode()) < len(result.texts["w"].encode())
         assert machine.deployed_bytes == quotas.deployed_bytes(deployed)
-        assert report.cost == pytest.approx(6 * 0.025 / 1000)
+        assert report.cost == pytest.approx(7 * 0.025 / 1000)
         assert "total" in str(report)
 
 
@@ -146,9 +146,16 @@ class TestSplitRuns:
         result = small_limits(wf)
         assert len(result.definitions) > 1
         assert_dependencies_hold(wf, result)
-        run, aws = run_in_engine(result, input={"k": 1})
+        given = {"k": 1, "scheduled_time": "2024-05-01T00:00:00Z"}
+        run, aws = run_in_engine(result, input=given)
         assert run.status == "SUCCEEDED", (run.error, run.cause)
-        assert run.output["input"] == {"k": 1}
+        assert run.output["input"] == given
+        # Jobs in child machines see the workflow's scheduled time too (it travels in $.input).
+        times = {name: next(e["Value"] for e in params["ContainerOverrides"]["Environment"]
+                            if e["Name"] == "ORCHESTRATOR_SCHEDULED_TIME")
+                 for name, params in aws.submitted.items()}
+        assert set(times) == {t.name for t in wf.tasks if t.runs_on == "batch"}
+        assert set(times.values()) == {"2024-05-01T00:00:00Z"}
         order = {name: i for i, name in enumerate(aws.started)}
         assert set(order) == {t.name for t in wf.tasks}
         for task in wf.tasks:
@@ -241,10 +248,10 @@ class TestDeployedBytes:
         assert quotas.deployed_bytes('"${User_thing}"') - quotas.deployed_bytes('""') == max(quotas.PLACEHOLDER_VALUE_MAX.values())
 
     def test_a_workflow_splits_only_when_the_deployed_text_would_not_fit(self) -> None:
-        """600 Batch tasks side by side: about 1.5 MB as indented for reading, but under 1 MB as
+        """500 Batch tasks side by side: 1.3 MB as indented for reading, but under 1 MB as
         deployed, so one machine (indented sizes used to split it in two)."""
         job = model.BatchJob(image="img:1", command=("run",))
-        wf = model.Workflow(name="wide", tasks=tuple(model.Task(name=f"t{i}", job=job) for i in range(600)))
+        wf = model.Workflow(name="wide", tasks=tuple(model.Task(name=f"t{i}", job=job) for i in range(500)))
         result = compile_workflow(wf)
         assert list(result.definitions) == ["wide"]
         (machine,) = result.report.machines

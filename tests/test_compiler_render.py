@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +89,11 @@ class TestStructure:
     def test_wrap_then_tasks_then_failure_path(self) -> None:
         result = compile_workflow(orchestrator.load(SMALL))
         main = result.definitions["compiler-small"]
-        assert main["StartAt"] == "Wrap input"
-        assert main["States"]["Wrap input"]["Parameters"] == {"input.$": "$", "results": {}}
+        assert main["StartAt"] == "Default scheduled time"
+        assert main["States"]["Default scheduled time"] == {
+            "Type": "Pass", "Parameters": {"scheduled_time.$": "$$.Execution.StartTime"}, "Next": "Wrap input"}
+        assert main["States"]["Wrap input"]["Parameters"] == {
+            "input.$": "States.JsonMerge($, $$.Execution.Input, false)", "results": {}}
         assert main["TimeoutSeconds"] == 7200
         assert result.placeholders == {
             "${AlertTopicArn}",
@@ -223,6 +227,9 @@ def test_runs_in_moto_in_dependency_order(source: str) -> None:
         for dep in task.after:
             assert exited[dep] < entered[task.name], f"{task.name} entered before {dep} finished"
     output = json.loads(described["output"])
+    # The start time filled in as scheduled_time (contract 5): moto computes the intrinsics too.
+    scheduled = output["input"].pop("scheduled_time")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)", scheduled), scheduled
     assert output["input"] == {"day": "2024-01-01"}
     assert set(output["results"]) == {t.name for t in wf.tasks}
     for t in wf.tasks:

@@ -29,7 +29,11 @@ class TestBatch:
         assert p["JobQueue"] == "${JobQueue_default}"
         assert p["JobDefinition"] == "${JobDefinition_load-db}"
         assert p["ContainerOverrides"] == {
-            "Environment": [{"Name": "ORCHESTRATOR_EXECUTION_ID", "Value.$": "$$.Execution.Id"}]
+            "Environment": [
+                {"Name": "ORCHESTRATOR_EXECUTION_ID", "Value.$": "$$.Execution.Id"},
+                {"Name": "ORCHESTRATOR_EXECUTION_NAME", "Value.$": "$$.Execution.Name"},
+                {"Name": "ORCHESTRATOR_SCHEDULED_TIME", "Value.$": "$.input.scheduled_time"},
+            ]
         }
         assert p["Tags"] == {
             "team": "data",
@@ -159,7 +163,6 @@ class TestNames:
         assert tasks.job_name("-x.y") == "j-x_y"
         assert len(tasks.job_name("a" * 200)) == 128
 
-    def test_service_arn(self) -> None:
-        assert tasks.service_arn("states", "startExecution", tasks.Integration.SYNC_V2) == (
-            "arn:aws:states:::states:startExecution.sync:2"
-        )
+    def test_child_machines_run_with_sync_v2(self) -> None:
+        state = tasks.child_task("call", "wf-part-1", needs=(), next=None, catch_to=None, catch_path="$.e").render()
+        assert state["Resource"] == "arn:aws:states:::states:startExecution.sync:2"

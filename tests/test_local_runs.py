@@ -49,14 +49,15 @@ def test_run_workflow_runs_batch_and_lambda_tasks_and_stores_everything(tmp_path
         sh("extract", "echo extracted > out.txt"),
         model.Task(name="check", job=model.LambdaTask(handler="handlers:hi"), after=("extract",)),
     ))
-    result = run_workflow(wf, {"day": 1}, home=tmp_path / "home")
+    result = run_workflow(wf, {"day": 1}, home=tmp_path / "home", scheduled_time="2024-06-01T02:10:00+02:00")
     assert result.status == "SUCCEEDED", result.cause
-    assert result.output["results"]["check"] == {"Payload": {"saw": {"day": 1}}}
+    given = {"day": 1, "scheduled_time": "2024-06-01T00:10:00Z"}
+    assert result.output["results"]["check"] == {"Payload": {"saw": given}}
     assert result.output["results"]["extract"]["Status"] == "SUCCEEDED"
     assert (tmp_path / "out.txt").read_text() == "extracted\n"  # jobs run in the project directory
     store = Store(tmp_path / "home")
     (row,) = store.executions()
-    assert (row.status, row.name, row.input) == ("SUCCEEDED", result.name, {"day": 1})
+    assert (row.status, row.name, row.input) == ("SUCCEEDED", result.name, given)
     events = store.events(row.arn)
     assert events == result.history
     assert [e["type"] for e in events][0] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
@@ -229,9 +230,9 @@ def test_python_task_on_batch_runs_through_orchestrator_runner(tmp_path: Path, m
     """))
     wf = model.Workflow(name="pyjob", tasks=(
         model.Task(name="long", job=model.PythonTask(function="longjob:main"), timeout=3600),))
-    result = run_workflow(wf, {"k": "v"}, home=tmp_path / "home")
+    result = run_workflow(wf, {"k": "v"}, home=tmp_path / "home", scheduled_time="2024-06-01T00:00:00Z")
     assert result.status == "SUCCEEDED", result.cause
-    assert json.loads((tmp_path / "seen.json").read_text()) == {"k": "v"}
+    assert json.loads((tmp_path / "seen.json").read_text()) == {"k": "v", "scheduled_time": "2024-06-01T00:00:00Z"}
 
 
 def test_failure_alert_goes_to_the_outbox_and_is_sent_again_if_redrive_fails_again(

@@ -27,6 +27,7 @@ from orchestrator.compiler.tasks import child_task, render_task, result_path
 from orchestrator.limits import MAX_INTRINSIC_NESTING
 
 WRAP = "Wrap input"
+DEFAULT_TIME = "Default scheduled time"
 RETURN = "Return results"
 # A merge of n branch results nests ceil(log2 n) JsonMerge calls; Step Functions allows at most
 # 10 nested intrinsics in one field, so wider Parallels are regrouped into Parallels of Parallels.
@@ -287,6 +288,27 @@ def _relink(state: asl.State, next: str) -> asl.State:
     return replace(state, next=next)
 
 
+def entry_states(next: str | None) -> tuple[str, list[asl.State]]:
+    """The main machine's first states: logical time, then the wrapped input; returns (start, states).
+
+    ``scheduled_time`` (contract 5) defaults to the start time when the starter gave none (a start
+    from the AWS console, a plain StartExecution): the first Pass holds ``{"scheduled_time":
+    $$.Execution.StartTime}`` and "Wrap input" merges the execution input over it, so a time the
+    input carries (Scheduler's, backfill's) wins. Two Pass states rather than one building the
+    object from text with ``States.Format`` and escaped braces, because moto's interpreter (which
+    the tests run compiled machines on) does not unescape braces in Format; intrinsics
+    rather than JSONata for the same reason. An input that is not an object fails in "Wrap input"
+    (States.IntrinsicFailure), before any job starts.
+    """
+    default = asl.Pass(name=DEFAULT_TIME, parameters={"scheduled_time.$": "$$.Execution.StartTime"}, next=WRAP)
+    wrap = asl.Pass(
+        name=WRAP,
+        parameters={"input.$": "States.JsonMerge($, $$.Execution.Input, false)", "results": {}},
+        next=next,
+    )
+    return DEFAULT_TIME, [default, wrap]
+
+
 def render_machine(
     wf: model.Workflow,
     body: Item | None,
@@ -308,15 +330,15 @@ def render_machine(
     states: list[asl.State] = []
     start: str
     if body is None:
-        start = WRAP
-        states.append(asl.Pass(name=WRAP, parameters={"input.$": "$", "results": {}}))
+        start, entry = entry_states(None)
+        states.extend(entry)
     else:
         first, body_states = renderer.chain(body, RETURN if child else None, alerts.DESCRIBE)
         if child:
             start = first
         else:
-            start = WRAP
-            states.append(asl.Pass(name=WRAP, parameters={"input.$": "$", "results": {}}, next=first))
+            start, entry = entry_states(first)
+            states.extend(entry)
         states.extend(body_states)
         if child:
             # Hand back only what tasks after this child read (see tasks.child_task).

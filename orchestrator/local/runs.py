@@ -27,7 +27,7 @@ child executions of their own (stored with the Map's execution as parent, events
 tasks get no key, so a redrive runs the Map Run again with new children.
 
     >>> import tempfile
-    >>> from orchestrator import arns, limits, model, placeholders
+    >>> from orchestrator import model
     >>> wf = model.Workflow(name="hello", tasks=(
     ...     model.Task(name="hi", job=model.BatchJob(image="alpine:3", command=("true",))),))
     >>> run = run_workflow(wf, home=tempfile.mkdtemp())     # doctest: +SKIP
@@ -51,12 +51,13 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import arns, limits, model, placeholders
+from orchestrator.api import WorkflowLike, workflow_model
+from orchestrator.arns import IntegrationPattern
 from orchestrator.compiler.tasks import job_definition
 from orchestrator.engine import Execution, ExecutionResult, start
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
     Integration,
-    IntegrationPattern,
     TaskCall,
     TaskFailure,
     unconfigured,
@@ -73,11 +74,13 @@ from orchestrator.local.batch import (
 )
 from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
+from orchestrator.local.images import ImageBuildSpec
 from orchestrator.local.lambda_ import LambdaFunction, LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
 from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
 from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
+from orchestrator.logical_time import with_scheduled_time
 
 RUNNER_DIED = "Local.RunnerExited"
 # The role a locally registered state machine reports (DescribeStateMachine's roleArn).
@@ -147,12 +150,15 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
             # What the task's job definition carries on AWS (its Task state leaves it out).
             settings = job_definition(task, wf)
             secrets = sorted(job.secrets) if isinstance(job, model.BatchJob) else []
+            build = job.build if isinstance(job, model.BatchJob) else None
             job_definitions[key] = {"name": key, "image": settings.image or "", "command": list(settings.command),
                                     "vcpus": settings.vcpus, "memory": settings.memory,
                                     "environment": _env(settings.environment), "timeout": settings.attempt_seconds,
                                     "retry_attempts": settings.retry_attempts,
                                     "evaluate_on_exit": [dict(rule) for rule in settings.evaluate_on_exit],
-                                    "secrets": secrets}
+                                    "secrets": secrets,
+                                    "build": None if build is None else {"context": build.context,
+                                                                         "dockerfile": build.dockerfile}}
         else:
             handler = job.handler if isinstance(job, model.LambdaTask) else getattr(job, "function", "")
             functions[key] = {"name": key, "handler": handler,
@@ -181,19 +187,28 @@ def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:
     return build_plan(wf, definitions, main_name, cwd)
 
 
-def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None) -> dict[str, Any]:
+def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None,
+               aws_endpoint: str | None = None) -> dict[str, Any]:
     """The plan of one plain ASL state machine (no workflow behind it), for ``run_plan`` and serve.
 
     It has no job definitions or functions: its Batch and Lambda calls reach the local services
     with nothing registered, and every other service fails as AWS does without permissions,
     unless a mock answers it. The definition is kept as given (CreateStateMachine substitutes
     nothing); ``plain.run_definition`` resolves ``${Placeholder}`` strings of a compiled file first.
+    ``aws_endpoint`` sends unmocked ``aws-sdk:*``, sqs, sns, events and dynamodb calls there
+    (``forward``); it is kept in the plan, so a redrive sends them there again.
 
         >>> plain_plan("m", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})["main"]
         'm'
     """
-    return {"workflow": name, "main": name, "cwd": cwd or os.getcwd(), "definitions": {name: dict(definition)},
-            "job_definitions": {}, "functions": {}, "queues": [], "email": [], "webhook": None}
+    plan: dict[str, Any] = {"workflow": name, "main": name, "cwd": cwd or os.getcwd(),
+                            "definitions": {name: dict(definition)}, "job_definitions": {}, "functions": {},
+                            "queues": [], "email": [], "webhook": None}
+    if aws_endpoint is not None:
+        from orchestrator.local.forward import check_endpoint
+
+        plan["aws_endpoint"] = check_endpoint(aws_endpoint)
+    return plan
 
 
 # -- the result --------------------------------------------------------------------------------
@@ -260,10 +275,14 @@ class LocalRun:
                  on_event: EventListener | None = None, on_job: JobListener | None = None,
                  notice: Callable[[str], None] | None = None,
                  compute: list[ComputeEnvironment] | None = None,
-                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None,
-                 fallback: Integration | None = None) -> None:
+                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None) -> None:
         self.store = store
-        self.fallback = fallback
+        # A plain machine's plan may name an endpoint for its unmocked service calls (--aws-endpoint).
+        self.forward: Integration | None = None
+        if plan.get("aws_endpoint"):
+            from orchestrator.local.forward import Forwarder
+
+            self.forward = Forwarder(str(plan["aws_endpoint"]), region=arns.REGION)
         self.wait_time_scale = wait_time_scale()
         self._on_reuse = on_reuse
         self.plan = plan
@@ -289,7 +308,8 @@ class LocalRun:
                                         environment=v["environment"],
                                         timeout=v.get("timeout"), secrets=tuple(v.get("secrets") or ()),
                                         retry_attempts=int(v.get("retry_attempts") or 1),
-                                        evaluate_on_exit=tuple(v.get("evaluate_on_exit") or ()))
+                                        evaluate_on_exit=tuple(v.get("evaluate_on_exit") or ()),
+                                        build=ImageBuildSpec.from_plan(v.get("build")))
                        for k, v in plan["job_definitions"].items()}
         queue_specs = plan.get("queues") or []
         ce = capacity.compute if capacity is not None else (compute or default_compute())
@@ -363,11 +383,14 @@ class LocalRun:
     def integrations(self, scope: str, identity: TaskIdentity, arn: str) -> dict[str, Integration]:
         """The services for the execution ``arn``; calls from its distributed Map children come here too."""
         services: dict[str, Integration] = {
-            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox,
+            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_,
+            "sns:publish": self.forward or self.outbox,
             # Everything else (sqs, dynamodb, events, aws-sdk:*, activities): a mock answers a
             # mocked state whatever its resource; an unmocked call goes to the forwarding
             # endpoint when one is set, else fails as AWS does without permissions.
-            "*": self.fallback or _unanswered}
+            "*": self.forward or _unanswered}
+        if self.mock is not None:  # a mocked activity needs no worker (an unmocked one still has none)
+            services["activity"] = _unanswered
         wrapped = {key: self._wrap(key, service, scope, identity, arn) for key, service in services.items()}
         wrapped["states:startExecution"] = self._wrap("states:startExecution", None, scope, identity, arn)
         return wrapped
@@ -426,11 +449,13 @@ class LocalRun:
 
     # -- executions ---------------------------------------------------------------------------
 
-    def run_execution(self, machine: str, input: Any, *, name: str, scope: str, parent_arn: str | None,
-                      cancel: threading.Event | None = None, redrive: ExecutionRow | None = None,
-                      started: Callable[[str], None] | None = None) -> ExecutionResult:
-        """Run one state machine of the plan to its end, persisting as it goes."""
-        definition = self.plan["definitions"][machine]
+    def store_row(self, machine: str, input: Any, *, name: str, scope: str, parent_arn: str | None,
+                  redrive: ExecutionRow | None = None) -> tuple[str, int, str | None]:
+        """Store the execution's row as RUNNING (or restart it for a redrive), before it runs.
+
+        Returns (execution ARN, event id offset, runner start) for ``run_execution(prepared=)``;
+        a caller that must answer with a stored execution (StartExecution) does this first.
+        """
         sm_arn = arns.state_machine(machine)
         arn = arns.execution(sm_arn, name)
         runner_start = process_start_time(os.getpid())
@@ -443,6 +468,20 @@ class LocalRun:
         else:
             offset = self.store.last_event_id(arn)
             self.store.restart_execution(arn, self.redrive_count, runner_start)
+        return arn, offset, runner_start
+
+    def run_execution(self, machine: str, input: Any, *, name: str, scope: str, parent_arn: str | None,
+                      cancel: threading.Event | None = None, redrive: ExecutionRow | None = None,
+                      started: Callable[[str], None] | None = None,
+                      prepared: tuple[str, int, str | None] | None = None) -> ExecutionResult:
+        """Run one state machine of the plan to its end, persisting as it goes.
+
+        ``prepared`` is what ``store_row`` returned when the row was stored beforehand.
+        """
+        definition = self.plan["definitions"][machine]
+        sm_arn = arns.state_machine(machine)
+        arn, offset, runner_start = prepared or self.store_row(machine, input, name=name, scope=scope,
+                                                               parent_arn=parent_arn, redrive=redrive)
         if started is not None:
             started(arn)
 
@@ -602,9 +641,9 @@ def _logs(store: Store, arn: str) -> dict[str, list[str]]:
     return logs
 
 
-def _load(wf: model.Workflow | str | os.PathLike[str]) -> model.Workflow:
-    if isinstance(wf, model.Workflow):
-        return wf
+def _load(wf: WorkflowLike | str | os.PathLike[str]) -> model.Workflow:
+    if not isinstance(wf, (str, os.PathLike)):
+        return workflow_model(wf, where="run_workflow()", usage="run_workflow({})")
     from orchestrator import spec
 
     loaded: model.Workflow = spec.load(wf)
@@ -640,14 +679,22 @@ def select_test_case(mock_config: MockConfig | str | os.PathLike[str] | None, te
     return case
 
 
-def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None, *,
+def run_workflow(wf: WorkflowLike | str | os.PathLike[str], input: Any = None, *,
                  home: str | os.PathLike[str] | None = None,
                  mock_config: MockConfig | str | os.PathLike[str] | None = None,
                  test_case: str | None = None, progress: bool = False, virtual_time: bool = False,
                  name: str | None = None, compute: list[ComputeEnvironment] | None = None,
-                 notice: Callable[[str], None] | None = None) -> RunResult:
-    """Validate, compile and run a workflow here; the execution is stored under ``home``."""
+                 notice: Callable[[str], None] | None = None,
+                 scheduled_time: str | datetime | None = None) -> RunResult:
+    """Validate, compile and run a workflow (the builder, the model, or a file) here; the execution
+    is stored under ``home``.
+
+    The input (an object) carries ``scheduled_time`` (contract 5): ``scheduled_time`` when given
+    (the local scheduler and ``backfill`` pass the fire time), else the one the input has, else
+    the start time. ISO-8601 text with a zone or an aware datetime; stored as UTC ``...Z``.
+    """
     workflow = _load(wf)
+    input = with_scheduled_time(input, scheduled_time)
     plan = compile_plan(workflow, os.getcwd())
     store = Store(home)
     mock = select_test_case(mock_config, test_case, plan)
@@ -659,8 +706,16 @@ def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None,
 def run_plan(plan: Mapping[str, Any], input: Any = None, *, home: str | os.PathLike[str] | None = None,
              name: str | None = None, mock: MockCase | None = None, progress: bool = False,
              virtual_time: bool = False, compute: list[ComputeEnvironment] | None = None,
-             notice: Callable[[str], None] | None = None) -> RunResult:
-    """Run an already built plan (``build_plan``): hand-written definitions, tests, benchmarks."""
+             notice: Callable[[str], None] | None = None,
+             scheduled_time: str | datetime | None = None) -> RunResult:
+    """Run an already built plan (``build_plan``): hand-written definitions, tests, benchmarks.
+
+    ``scheduled_time`` (ISO-8601 with a zone, or an aware datetime) is put in the input as in
+    :func:`run_workflow`; without it the input is passed as it is (a plain ASL definition sees
+    exactly what it was given; a compiled workflow's first state fills in its start time).
+    """
+    if scheduled_time is not None:
+        input = with_scheduled_time(input, scheduled_time)
     execution_name = name or f"{plan['workflow']}-{uuid.uuid4().hex[:12]}"
     return _drive(Store(home), plan, input, execution_name=execution_name, redrive=None, mock=mock,
                   progress=progress, virtual_time=virtual_time, compute=compute, notice=notice)
@@ -690,13 +745,16 @@ def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name:
         run.close()
 
 
+def _main_scope(plan: Mapping[str, Any], execution_name: str, redrive: ExecutionRow | None) -> str:
+    return redrive.scope if redrive is not None else f"{plan['main']}:{execution_name}"
+
+
 def _run_main(run: LocalRun, input: Any, *, execution_name: str, redrive: ExecutionRow | None,
-              started: Callable[[str], None] | None = None) -> RunResult:
+              prepared: tuple[str, int, str | None] | None = None) -> RunResult:
     store, plan = run.store, run.plan
     main = str(plan["main"])
-    scope = redrive.scope if redrive is not None else f"{main}:{execution_name}"
-    result = run.run_execution(main, input, name=execution_name, scope=scope, parent_arn=None,
-                               redrive=redrive, started=started)
+    result = run.run_execution(main, input, name=execution_name, scope=_main_scope(plan, execution_name, redrive),
+                               parent_arn=None, redrive=redrive, prepared=prepared)
     arn = result.execution_arn
     return RunResult(execution_arn=arn, name=execution_name, status=result.status, output=result.output,
                      error=result.error, cause=result.cause, history=store.events(arn), home=store.home,
@@ -719,22 +777,21 @@ class BackgroundRun:
         self.run = run
         self.result: RunResult | None = None
         self.error: BaseException | None = None
-        self.arn = ""
         self._done = threading.Event()
         self._on_end = on_end
-        ready = threading.Event()
-
-        def started(arn: str) -> None:
-            self.arn = arn
-            ready.set()
+        # The row is stored here, on the caller's thread, so the execution can be described as
+        # soon as this returns; the thread only runs it.
+        prepared = run.store_row(str(run.plan["main"]), input, name=execution_name, parent_arn=None,
+                                 scope=_main_scope(run.plan, execution_name, redrive), redrive=redrive)
+        self.arn = prepared[0]
 
         def body() -> None:
             try:
-                self.result = _run_main(run, input, execution_name=execution_name, redrive=redrive, started=started)
+                self.result = _run_main(run, input, execution_name=execution_name, redrive=redrive,
+                                        prepared=prepared)
             except BaseException as exc:  # an engine bug: kept for wait(), the row is already FAILED
                 self.error = exc
             finally:
-                ready.set()
                 try:
                     run.close()
                 finally:
@@ -744,9 +801,6 @@ class BackgroundRun:
 
         self._thread = threading.Thread(target=body, name=f"execution-{execution_name}", daemon=True)
         self._thread.start()
-        ready.wait()
-        if self.error is not None and not self.arn:
-            raise self.error
 
     def stop(self, error: str | None, cause: str | None) -> None:
         self.run.stop(self.arn, error, cause)

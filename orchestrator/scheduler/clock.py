@@ -5,12 +5,17 @@ The scheduler only asks two things of a clock: what time it is, and to sleep unt
 unless woken. Sleeping is one ``Event.wait`` with the time left, so an idle scheduler costs no
 CPU however many schedules it holds.
 
-``ORCHESTRATOR_SCHEDULER_CLOCK=START[,SPEED]`` (START ISO-8601 with a zone, SPEED a factor,
-default 1) makes ``orchestrator serve``'s scheduler start its clock at START and run SPEED times
-as fast as the wall clock, so a test with real processes sees hours of fires in seconds.
+``ORCHESTRATOR_SCHEDULER_CLOCK=START[,SPEED[,SINCE]]`` makes ``orchestrator serve``'s scheduler
+read START (ISO-8601 with a zone) at the wall-clock instant SINCE (Unix seconds; default: when
+the process started) and run SPEED (default 1) times as fast as the wall clock from there. Every
+process given the same value shares one timeline, so a test with real processes — restarted, or
+two on one store — sees hours of fires in seconds.
 
     >>> clock = clock_from_env({"ORCHESTRATOR_SCHEDULER_CLOCK": "2026-03-29T00:00:00Z,60"})
     >>> clock.now() >= datetime(2026, 3, 29, tzinfo=UTC)
+    True
+    >>> shared = clock_from_env({"ORCHESTRATOR_SCHEDULER_CLOCK": f"2026-03-29T00:00:00Z,60,{time.time() - 60}"})
+    >>> shared.now() >= datetime(2026, 3, 29, 1, tzinfo=UTC)   # an hour on after a minute
     True
     >>> v = VirtualClock(datetime(2026, 1, 1, tzinfo=UTC))
     >>> v.wait(threading.Event(), datetime(2026, 1, 2, tzinfo=UTC)); v.now().day
@@ -42,15 +47,15 @@ class SchedulerClock(Protocol):
 
 
 class FastClock:
-    """The wall clock's pace times ``speed``, from ``start`` (default: now at 1x, the wall clock)."""
+    """The wall clock's pace times ``speed``: ``start`` at the Unix time ``since`` (default now)."""
 
-    def __init__(self, start: datetime | None = None, speed: float = 1.0) -> None:
-        self._start = start if start is not None else datetime.now(UTC)
-        self._t0 = time.monotonic()
+    def __init__(self, start: datetime, speed: float = 1.0, since: float | None = None) -> None:
+        self._start = start
+        self._since = time.time() if since is None else since
         self.speed = speed
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
+        return self._start + timedelta(seconds=(time.time() - self._since) * self.speed)
 
     def wait(self, wake: threading.Event, until: datetime) -> None:
         left = (until - self.now()).total_seconds() / self.speed
@@ -92,14 +97,18 @@ def clock_from_env(environ: Mapping[str, str] | None = None) -> SchedulerClock:
     text = (os.environ if environ is None else environ).get(CLOCK_ENV, "").strip()
     if not text:
         return WallClock()
-    start_text, _, speed_text = text.partition(",")
+    parts = [part.strip() for part in text.split(",")]
+    start: datetime | None = None
+    speed, since = 0.0, None
     try:
-        start = datetime.fromisoformat(start_text.strip().replace("Z", "+00:00"))
-        speed = float(speed_text) if speed_text.strip() else 1.0
+        if len(parts) <= 3:
+            start = datetime.fromisoformat(parts[0].replace("Z", "+00:00"))
+            speed = float(parts[1]) if len(parts) > 1 and parts[1] else 1.0
+            since = float(parts[2]) if len(parts) > 2 and parts[2] else None
     except ValueError:
-        start, speed = None, 0.0
+        start = None
     if start is None or start.tzinfo is None or not speed > 0:
         raise OrchestratorError(
-            f"{CLOCK_ENV}={text!r} is not START[,SPEED] (START an ISO-8601 time with a zone, SPEED a "
-            f"positive factor); e.g. {CLOCK_ENV}=2026-03-29T00:00:00Z,60")
-    return FastClock(start.astimezone(UTC), speed)
+            f"{CLOCK_ENV}={text!r} is not START[,SPEED[,SINCE]] (START an ISO-8601 time with a zone, SPEED a "
+            f"positive factor, SINCE Unix seconds); e.g. {CLOCK_ENV}=2026-03-29T00:00:00Z,60")
+    return FastClock(start.astimezone(UTC), speed, since)

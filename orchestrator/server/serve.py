@@ -32,7 +32,8 @@ from orchestrator.server.service import Service
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8083
-MOCK_CONFIG_ENV = "SFN_MOCK_CONFIG"  # Step Functions Local's variable for the MockConfigFile
+MOCK_CONFIG_ENV = "SFN_MOCK_CONFIG"
+SWITCH_INTERVAL_SECONDS = 0.0005  # Step Functions Local's variable for the MockConfigFile
 
 
 class ServeError(OrchestratorError):
@@ -81,6 +82,9 @@ def serve(paths: Sequence[str], *, host: str = DEFAULT_HOST, port: int = DEFAULT
     service = Service(home=home, mock_config=config, notice=say)
     served = service.serve(paths)
     resumed = service.resume()
+    from orchestrator.scheduler import Scheduler
+
+    scheduler = Scheduler(service, service.store, notice=say)  # fires the served workflows' schedules
     app = create_app(service, verifier=verifier)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                            lifespan="off"))
@@ -100,9 +104,14 @@ def serve(paths: Sequence[str], *, host: str = DEFAULT_HOST, port: int = DEFAULT
         say(f"mock config: {mock_path} (start <stateMachineArn>#<TestCase> to use a test case)")
     say(f"Step Functions API on http://{host}:{port} (endpoint_url for boto3 / --endpoint-url for the AWS CLI)"
         + ("; requests must be SigV4-signed" if verifier else ""))
+    # Executions run on threads of this process; a shorter GIL switch interval than the default
+    # 5 ms keeps a busy execution from holding up the answer to an unrelated request.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     try:
+        scheduler.start()
         server.run()
     finally:
+        scheduler.stop()
         marked = service.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
