@@ -21,15 +21,67 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Generic, Literal, ParamSpec, Required, TypedDict, TypeVar, overload
 
 from orchestrator import model
+from orchestrator.errors import NotAWorkflowError, Problem
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 Duration = str | int | float
+"""Seconds as a number, or a string such as ``"90s"``, ``"5m"``, ``"2h"``, ``"1h30m"``."""
+
+
+# The option arguments, typed as the spec's fields (contract 1 of DESIGN.md). Each also accepts the
+# model's own value (``model.Retry``, ``model.Schedule``, ``model.Queue``, ``model.Notify``).
+class RetryOptions(TypedDict, total=False):
+    attempts: int
+    interval: Duration
+    backoff_rate: float
+    max_delay: Duration
+    jitter: Literal["FULL", "NONE"]
+    errors: Sequence[str]
+
+
+class ScheduleOptions(TypedDict, total=False):
+    expression: Required[str]
+    timezone: str
+    flexible_window: Duration
+    overlap: Literal["skip", "allow", "queue"]
+    catch_up: Literal["none", "latest", "all"]
+    catch_up_limit: int
+    starting_deadline: Duration
+    enabled: bool
+
+
+class NotifyOptions(TypedDict, total=False):
+    email: str | Sequence[str]
+    topic_arn: str
+    webhook: str
+
+
+class QueueOptions(TypedDict, total=False):
+    name: Required[str]
+    priority: int
+    compute: Sequence[Literal["FARGATE_SPOT", "FARGATE", "SPOT", "EC2"]]
+    max_vcpus: int
+
+
+class DefaultsOptions(TypedDict, total=False):
+    timeout: Duration
+    retries: int | model.Retry | RetryOptions
+    queue: str
+    image: str
+
+
+class PermissionOptions(TypedDict, total=False):
+    actions: Required[Sequence[str]]
+    resources: Sequence[str]
+
+
+Retries = int | model.Retry | RetryOptions
 
 
 def _caller() -> tuple[str, int]:
@@ -52,12 +104,15 @@ def _display(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
-def _names(upstream: Any) -> list[str]:
+def _names(upstream: object) -> list[str]:
     if upstream is None:
         return []
     if isinstance(upstream, (TaskRef, str)):
         upstream = [upstream]
     names: list[str] = []
+    if not isinstance(upstream, Iterable):
+        # Validation reports it with a location; keep the repr so the message names it.
+        return [repr(upstream)]
     for item in upstream:
         if isinstance(item, TaskRef):
             names.append(item.name)
@@ -123,8 +178,17 @@ def _given(**fields: Any) -> dict[str, Any]:
             for key, value in fields.items() if value is not None}
 
 
-def _statements(permissions: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+def _statements(permissions: Sequence[PermissionOptions] | None) -> list[dict[str, Any]] | None:
     return None if permissions is None else [dict(p) for p in permissions]
+
+
+def _retries(value: Retries | None) -> int | dict[str, Any] | None:
+    """A retry option as the spec writes it; the model's ``Retry`` is turned back into its spec form."""
+    from orchestrator.spec.convert import retry_doc
+
+    if isinstance(value, model.Retry):
+        return retry_doc(value)
+    return dict(value) if isinstance(value, Mapping) else value
 
 
 class Workflow:
@@ -134,12 +198,12 @@ class Workflow:
         self,
         name: str,
         *,
-        schedule: str | Mapping[str, Any] | None = None,
-        notify: Sequence[str] | Mapping[str, Any] | None = None,
+        schedule: str | model.Schedule | ScheduleOptions | None = None,
+        notify: str | Sequence[str] | model.Notify | NotifyOptions | None = None,
         description: str | None = None,
         timeout: Duration | None = None,
-        defaults: Mapping[str, Any] | None = None,
-        queues: Sequence[Mapping[str, Any]] | None = None,
+        defaults: DefaultsOptions | None = None,
+        queues: Sequence[model.Queue | QueueOptions] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
@@ -148,19 +212,24 @@ class Workflow:
         self._positions: dict[tuple[str | int, ...], tuple[int, int]] = {(): (line, 0)}
         if description is not None:
             self._doc["description"] = description
-        if schedule is not None:
+        from orchestrator.spec.convert import notify_doc, queue_doc, schedule_doc
+
+        if isinstance(schedule, model.Schedule):
+            self._doc["schedule"] = schedule_doc(schedule)
+        elif schedule is not None:
             self._doc["schedule"] = schedule if isinstance(schedule, str) else dict(schedule)
-        if notify is not None:
-            if isinstance(notify, str):  # one address; list("ops@...") would be its characters
-                self._doc["notify"] = [notify]
-            else:
-                self._doc["notify"] = list(notify) if not isinstance(notify, Mapping) else dict(notify)
+        if isinstance(notify, model.Notify):
+            self._doc["notify"] = notify_doc(notify)
+        elif isinstance(notify, str):  # one address; list("ops@...") would be its characters
+            self._doc["notify"] = [notify]
+        elif notify is not None:
+            self._doc["notify"] = dict(notify) if isinstance(notify, Mapping) else list(notify)
         if timeout is not None:
             self._doc["timeout"] = timeout
         if defaults is not None:
-            self._doc["defaults"] = dict(defaults)
+            self._doc["defaults"] = {**defaults, **_given(retries=_retries(defaults.get("retries")))}
         if queues is not None:
-            self._doc["queues"] = [dict(q) for q in queues]
+            self._doc["queues"] = [queue_doc(q) if isinstance(q, model.Queue) else dict(q) for q in queues]
         if tags is not None:
             self._doc["tags"] = dict(tags)
         self._doc["tasks"] = []
@@ -172,9 +241,9 @@ class Workflow:
         kind: str,
         job: dict[str, Any],
         *,
-        after: Any,
+        after: TaskRef | str | Sequence[TaskRef | str] | None,
         timeout: Duration | None,
-        retries: int | Mapping[str, Any] | None,
+        retries: Retries | None,
         expected_duration: Duration | None,
         description: str | None,
     ) -> None:
@@ -182,7 +251,7 @@ class Workflow:
         _, line = _caller()
         index = len(self._doc["tasks"])
         self._doc["tasks"].append({"name": name, kind: job, **_given(
-            after=_names(after) or None, timeout=timeout, retries=retries,
+            after=_names(after) or None, timeout=timeout, retries=_retries(retries),
             expected_duration=expected_duration, description=description,
         )})
         self._positions[("tasks", index)] = (line, 0)
@@ -206,19 +275,25 @@ class Workflow:
         secrets: Mapping[str, str] | None = None,
         array_size: int | None = None,
         queue: str | None = None,
-        permissions: Sequence[Mapping[str, Any]] | None = None,
+        permissions: Sequence[PermissionOptions] | None = None,
         platform: str | None = None,
-        after: Any = None,
+        build: str | Mapping[str, str] | None = None,
+        after: TaskRef | str | Sequence[TaskRef | str] | None = None,
         timeout: Duration | None = None,
-        retries: int | Mapping[str, Any] | None = None,
+        retries: Retries | None = None,
         expected_duration: Duration | None = None,
         description: str | None = None,
     ) -> TaskRef:
-        """A container job on AWS Batch; locally a process (or a container when Docker answers)."""
+        """A container job on AWS Batch; locally its container when the image can be had, else a process.
+
+        ``build`` (a directory with a Dockerfile, or ``{"context": ..., "dockerfile": ...}``, relative
+        to the project directory) builds ``image`` from the project's own Dockerfile, locally and on AWS.
+        """
         # A string stays a string so validation reports it (list("echo hi") would be characters).
         job = {"image": image, "command": command if isinstance(command, str) else list(command), **_given(
             vcpus=vcpus, memory=memory, environment=environment, secrets=secrets, array_size=array_size,
             queue=queue, platform=platform, permissions=_statements(permissions),
+            build=dict(build) if isinstance(build, Mapping) else build,
         )}
         self._declare(name, "batch", job, after=after, timeout=timeout, retries=retries,
                       expected_duration=expected_duration, description=description)
@@ -231,10 +306,10 @@ class Workflow:
         handler: str,
         memory: int | None = None,
         environment: Mapping[str, str] | None = None,
-        permissions: Sequence[Mapping[str, Any]] | None = None,
-        after: Any = None,
+        permissions: Sequence[PermissionOptions] | None = None,
+        after: TaskRef | str | Sequence[TaskRef | str] | None = None,
         timeout: Duration | None = None,
-        retries: int | Mapping[str, Any] | None = None,
+        retries: Retries | None = None,
         expected_duration: Duration | None = None,
         description: str | None = None,
     ) -> TaskRef:
@@ -256,16 +331,16 @@ class Workflow:
         /,
         *,
         name: str | None = None,
-        after: Any = None,
+        after: TaskRef | str | Sequence[TaskRef | str] | None = None,
         timeout: Duration | None = None,
-        retries: int | Mapping[str, Any] | None = None,
+        retries: Retries | None = None,
         expected_duration: Duration | None = None,
         memory: int | None = None,
         vcpus: float | None = None,
         image: str | None = None,
         environment: Mapping[str, str] | None = None,
         queue: str | None = None,
-        permissions: Sequence[Mapping[str, Any]] | None = None,
+        permissions: Sequence[PermissionOptions] | None = None,
         description: str | None = None,
     ) -> Callable[[Callable[P, R]], FunctionTask[P, R]]: ...
 
@@ -275,16 +350,16 @@ class Workflow:
         /,
         *,
         name: str | None = None,
-        after: Any = None,
+        after: TaskRef | str | Sequence[TaskRef | str] | None = None,
         timeout: Duration | None = None,
-        retries: int | Mapping[str, Any] | None = None,
+        retries: Retries | None = None,
         expected_duration: Duration | None = None,
         memory: int | None = None,
         vcpus: float | None = None,
         image: str | None = None,
         environment: Mapping[str, str] | None = None,
         queue: str | None = None,
-        permissions: Sequence[Mapping[str, Any]] | None = None,
+        permissions: Sequence[PermissionOptions] | None = None,
         description: str | None = None,
     ) -> FunctionTask[P, R] | Callable[[Callable[P, R]], FunctionTask[P, R]]:
         """Declare a Python function as a task: ``@wf.task`` or ``@wf.task(timeout="5m")``.
@@ -319,3 +394,46 @@ class Workflow:
         from orchestrator.spec import from_dict
 
         return from_dict(self.to_spec(), source=_display(self._source), positions=self._positions)
+
+
+WorkflowLike = Workflow | model.Workflow
+"""What every entry point that takes a workflow accepts: the builder, or the model it builds."""
+
+
+def workflow_model(workflow: object, *, where: str, usage: str) -> model.Workflow:
+    """The model of ``workflow``: a ``model.Workflow`` as it is, the builder built (and so
+    validated); anything else raises :class:`NotAWorkflowError` naming ``where`` it was passed,
+    with a fix written as ``usage`` (the call, ``{}`` standing for the workflow argument).
+
+    >>> wf = Workflow("hello")
+    >>> _ = wf.batch("say-hi", image="alpine:3", command=["echo", "hi"])
+    >>> workflow_model(wf, where="compile_workflow()", usage="compile_workflow({})").name
+    'hello'
+    >>> workflow_model("hello.py", where="compile_workflow()", usage="compile_workflow({})")
+    Traceback (most recent call last):
+    ...
+    orchestrator.errors.NotAWorkflowError: compile_workflow(): expected a workflow (orchestrator.Workflow or orchestrator.model.Workflow), got str 'hello.py'
+        fix: load the file first: compile_workflow(orchestrator.load('hello.py'))
+    """
+    if isinstance(workflow, model.Workflow):
+        return workflow
+    if isinstance(workflow, Workflow):
+        return workflow.build()
+    got = f"{type(workflow).__name__} {_short(workflow)}"
+    if isinstance(workflow, (str, os.PathLike)):
+        fix = "load the file first: " + usage.format(f"orchestrator.load({os.fspath(workflow)!r})")
+    elif isinstance(workflow, TaskRef):
+        fix = "pass the workflow the task was declared on, not the task: " + usage.format("wf")
+    elif isinstance(workflow, (list, tuple)):
+        fix = "pass one workflow at a time: for wf in workflows: " + usage.format("wf")
+    else:
+        fix = 'build one first: wf = orchestrator.Workflow("nightly"); wf.batch(...); ' + usage.format("wf")
+    raise NotAWorkflowError([Problem(
+        where=where,
+        message=f"expected a workflow (orchestrator.Workflow or orchestrator.model.Workflow), got {got}",
+        fix=fix)])
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -4,8 +4,9 @@ Everything that assembles an ARN (the compiler's service integrations, the place
 locally, local Batch, local Lambda, the SNS outbox, the engine, the local endpoint) calls a
 function here, so every ARN has AWS's shape and names the same fake account and region.
 
-The local account is ``123456789012``: it is what Step Functions Local and moto answer with by
-default, and the example account of AWS's own documentation, so ARNs the embedded services print
+The local account is ``123456789012`` and the region ``us-east-1``, unless ``AWS_ACCOUNT_ID`` and
+``AWS_DEFAULT_REGION`` say otherwise (Step Functions Local's settings). That account is what Step
+Functions Local and moto answer with by default, and the example account of AWS's own documentation, so ARNs the embedded services print
 match what a user sees from those tools (and what the engine's differential tests against moto
 compare). ``000000000000`` (LocalStack's) was used by local Batch only; one account means a Batch
 job ARN, a Lambda ARN and an execution ARN of the same local run agree.
@@ -14,15 +15,41 @@ job ARN, a Lambda ARN and an execution ARN of the same local run agree.
     'arn:aws:states:us-east-1:123456789012:stateMachine:nightly'
     >>> execution(state_machine("nightly"), "run-1")
     'arn:aws:states:us-east-1:123456789012:execution:nightly:run-1'
-    >>> integration("batch", "submitJob", ".sync")
+    >>> integration("batch", "submitJob", IntegrationPattern.SYNC)
     'arn:aws:states:::batch:submitJob.sync'
 """
 
 from __future__ import annotations
 
+import enum
+import os
+import re
+
+from orchestrator.errors import OrchestratorError
+
 PARTITION = "aws"
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+
+
+class LocalAccountError(OrchestratorError):
+    """``AWS_ACCOUNT_ID`` or ``AWS_DEFAULT_REGION`` cannot name the local account or region."""
+
+
+def _setting(name: str, what: str, default: str, pattern: str, example: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not re.fullmatch(pattern, value):
+        raise LocalAccountError(f"{name}={value!r} cannot be the local {what}: use e.g. {name}={example}, "
+                                f"or unset it for {default}.")
+    return value
+
+
+# Step Functions Local's settings name the account and region of everything local: read once, when
+# the process starts, as Step Functions Local reads them (a test that sets them mid-run sees no change).
+REGION = _setting("AWS_DEFAULT_REGION", "region", DEFAULT_REGION, r"[a-z]{2}(-[a-z]+)+-\d{1,2}", "eu-west-1")
+ACCOUNT = _setting("AWS_ACCOUNT_ID", "account", DEFAULT_ACCOUNT, r"\d{12}", "111122223333")
 
 
 def arn(service: str, resource: str, *, region: str = REGION, account: str = ACCOUNT) -> str:
@@ -37,14 +64,34 @@ def arn(service: str, resource: str, *, region: str = REGION, account: str = ACC
 # -- Step Functions ---------------------------------------------------------------------------------
 
 
-def integration(service: str, action: str, pattern: str = "") -> str:
-    """A Task state's Resource for a service integration (``pattern``: "", ".sync", ".sync:2",
-    ".waitForTaskToken"); these ARNs name no region or account.
+class IntegrationPattern(enum.Enum):
+    """How a Task state waits for its service ("Discover service integration patterns" in the Step
+    Functions guide), written as a suffix of the Resource ARN. The one enum of the compiler (which
+    writes the suffix) and the engine (which parses it).
+
+    >>> IntegrationPattern.SYNC.suffix(2), IntegrationPattern.WAIT_FOR_TASK_TOKEN.suffix()
+    ('.sync:2', '.waitForTaskToken')
+    """
+
+    REQUEST_RESPONSE = "request_response"  # return when the service accepted the request
+    SYNC = "sync"  # "Run a job": wait for the job (``.sync``, or ``.sync:2`` for version 2)
+    WAIT_FOR_TASK_TOKEN = "wait_for_task_token"  # wait for SendTaskSuccess/Failure with the token
+
+    def suffix(self, version: int | None = None) -> str:
+        """The Resource ARN's suffix; ``version`` only for ``.sync`` (``startExecution.sync:2``)."""
+        if self is IntegrationPattern.SYNC:
+            return ".sync" if version is None else f".sync:{version}"
+        return ".waitForTaskToken" if self is IntegrationPattern.WAIT_FOR_TASK_TOKEN else ""
+
+
+def integration(service: str, action: str, pattern: IntegrationPattern = IntegrationPattern.REQUEST_RESPONSE,
+                version: int | None = None) -> str:
+    """A Task state's Resource for a service integration; these ARNs name no region or account.
 
     >>> integration("lambda", "invoke")
     'arn:aws:states:::lambda:invoke'
     """
-    return arn("states", f"{service}:{action}{pattern}", region="", account="")
+    return arn("states", f"{service}:{action}{pattern.suffix(version)}", region="", account="")
 
 
 def state_machine(name: str, *, region: str = REGION, account: str = ACCOUNT) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -134,8 +135,18 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator.local import commands
 
+    _containers(args)
     return commands.run(args.path, args.input, args.mock_config, args.test_case,
-                        workflow=args.workflow, scheduled_time=args.scheduled_time)
+                        workflow=args.workflow, aws_endpoint=args.aws_endpoint,
+                        scheduled_time=args.scheduled_time)
+
+
+def _containers(args: argparse.Namespace) -> None:
+    # The flag and the environment variable are one setting; the flag wins (see local.images).
+    if getattr(args, "containers", None):
+        from orchestrator.local.images import CONTAINERS_ENV
+
+        os.environ[CONTAINERS_ENV] = args.containers
 
 
 def cmd_executions(args: argparse.Namespace) -> int:
@@ -258,7 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mock-config", default=None, metavar="FILE",
                    help="a Step Functions Local MockConfigFile (JSON; default $SFN_MOCK_CONFIG)")
     p.add_argument("--test-case", default=None, metavar="NAME", help="test case in the mock config")
+    p.add_argument("--aws-endpoint", default=None, metavar="URL",
+                   help="plain ASL: send unmocked aws-sdk:*, sqs, sns, events, dynamodb calls there (e.g. moto)")
     p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
+    p.add_argument("--containers", choices=("auto", "always", "never"), default=None,
+                   help="Batch jobs in their containers: auto (default; when the engine answers and the image "
+                        "can be had), always, never (ORCHESTRATOR_CONTAINERS)")
     p.add_argument("--scheduled-time", default=None, metavar="T",
                    help="the run's logical time, ISO-8601 with a zone (default: now)")
 

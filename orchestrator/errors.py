@@ -51,3 +51,7 @@ class DefinitionError(OrchestratorError):
     def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
         super().__init__("\n".join(p.render() for p in self.problems))
+
+
+class NotAWorkflowError(ValidationError):
+    """Something other than a workflow (the builder or the model) was passed where one is expected."""

@@ -80,6 +80,18 @@ class Permission:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ImageBuild:
+    """Build a job's image from a Dockerfile of the project (paths relative to the project directory).
+
+    Locally ``docker build -t <image>`` runs when containers are used; on AWS the CDK stack builds
+    and pushes it as an image asset (ECR), and the job definition uses what it pushed.
+    """
+
+    context: str
+    dockerfile: str = "Dockerfile"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BatchJob:
     """A container job on AWS Batch (``batch:submitJob.sync``); locally a process or container.
 
@@ -97,6 +109,7 @@ class BatchJob:
     queue: str | None = None
     permissions: tuple[Permission, ...] = ()
     platform: Platform = Platform.FARGATE
+    build: ImageBuild | None = None  # ``image`` is the tag the build gets
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "environment", _frozen_map(self.environment))

@@ -29,7 +29,7 @@ rates = wf.lambda_("fetch-rates", handler="state_machines.etl_jobs:fetch_rates",
                    timeout="1m", retries=2, expected_duration=2)
 
 extracts = {
-    region: wf.batch(f"extract-{region}", image="etl-jobs:1", command=[*JOB, "extract", "--region", region],
+    region: wf.batch(f"extract-{region}", image="etl-jobs:1", build="state_machines", command=[*JOB, "extract", "--region", region],
                      environment=ENV, queue="etl", timeout="30m", retries=2, expected_duration="4m")
     for region in REGIONS
 }
@@ -40,19 +40,19 @@ cleaned = [
     for region in REGIONS
 ]
 
-dimensions = wf.batch("build-dimensions", image="etl-jobs:1", command=[*JOB, "dimensions"], environment=ENV,
+dimensions = wf.batch("build-dimensions", image="etl-jobs:1", build="state_machines", command=[*JOB, "dimensions"], environment=ENV,
                       queue="etl", timeout="15m", expected_duration="2m",
                       after=[extracts["north"], extracts["south"]])
 
-load = wf.batch("load-warehouse", image="etl-jobs:1", command=[*JOB, "load"], environment=ENV, queue="etl",
+load = wf.batch("load-warehouse", image="etl-jobs:1", build="state_machines", command=[*JOB, "load"], environment=ENV, queue="etl",
                 vcpus=2, memory=4096, timeout="1h", retries=1, expected_duration="8m",
                 after=[*cleaned, dimensions])
 
-archive = wf.batch("archive-raw", image="etl-jobs:1", command=[*JOB, "archive"], environment=ENV, queue="bulk",
+archive = wf.batch("archive-raw", image="etl-jobs:1", build="state_machines", command=[*JOB, "archive"], environment=ENV, queue="bulk",
                    timeout="20m", expected_duration="3m", after=cleaned)
 
 checks = wf.lambda_("quality-checks", handler="state_machines.etl_jobs:quality_checks", environment=ENV,
                     timeout="2m", expected_duration=5, after=[load])
 
-wf.batch("publish-dashboard", image="etl-jobs:1", command=[*JOB, "publish"], environment=ENV, queue="etl",
+wf.batch("publish-dashboard", image="etl-jobs:1", build="state_machines", command=[*JOB, "publish"], environment=ENV, queue="etl",
          timeout="10m", expected_duration="1m", after=[load, checks])

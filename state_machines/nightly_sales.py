@@ -27,6 +27,7 @@ wf = Workflow(
 load = wf.batch(
     "load-sales",
     image="sales-jobs:1",
+    build="state_machines",  # the Dockerfile beside this file
     command=["python3", "-m", "state_machines.sales_jobs", "load", "--days", "14"],
     environment=ENV,
     vcpus=0.5,
@@ -39,6 +40,7 @@ load = wf.batch(
 optimize = wf.batch(
     "optimize-db",
     image="sales-jobs:1",
+    build="state_machines",  # the Dockerfile beside this file
     command=["python3", "-m", "state_machines.sales_jobs", "optimize"],
     environment=ENV,
     vcpus=1,
@@ -59,6 +61,7 @@ def check_freshness(event: dict[str, Any], context: Any) -> dict[str, Any]:
 report = wf.batch(
     "weekly-report",
     image="sales-jobs:1",
+    build="state_machines",  # the Dockerfile beside this file
     command=["python3", "-m", "state_machines.sales_jobs", "report", "--weekly", "--out", "reports"],
     environment=ENV,
     timeout="1h",

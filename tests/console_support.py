@@ -52,11 +52,11 @@ DEFINITION = {"StartAt": "load", "States": {
 
 def add_execution(store: Store, name: str, *, workflow: str = "nightly", status: str = "SUCCEEDED",
                   start: datetime = T0, seconds: float = 60.0, events: list[dict[str, Any]] | None = None,
-                  definition: dict[str, Any] | None = None, input: Any = None) -> str:
-    arn = f"{ACCOUNT_ARN}:execution:{workflow}:{name}"
+                  definition: dict[str, Any] | None = None, input: Any = None, base: str = ACCOUNT_ARN) -> str:
+    arn = f"{base}:execution:{workflow}:{name}"
     plan = {"workflow": workflow, "main": workflow, "definitions": {workflow: definition or DEFINITION},
             "job_definitions": {}, "functions": {}}
-    store.create_execution(arn=arn, name=name, state_machine_arn=f"{ACCOUNT_ARN}:stateMachine:{workflow}",
+    store.create_execution(arn=arn, name=name, state_machine_arn=f"{base}:stateMachine:{workflow}",
                            workflow=workflow, parent_arn=None, scope=f"{workflow}:{name}",
                            input=input if input is not None else {"day": 1}, start_date=iso(start), cwd=".",
                            plan=plan, runner_start=None)

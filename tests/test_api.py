@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import pytest
 
 from orchestrator import Workflow, model
-from orchestrator.api import FunctionTask, TaskRef, _display
-from orchestrator.errors import ValidationError
+from orchestrator.api import FunctionTask, TaskRef, _display, workflow_model
+from orchestrator.compiler import compile_workflow
+from orchestrator.errors import NotAWorkflowError, ValidationError
 from orchestrator.spec import from_dict, to_dict
 
 HERE = _display(__file__)
@@ -140,3 +142,98 @@ def test_single_notify_address() -> None:
     wf = Workflow("alerts", notify="ops@example.com")
     wf.batch("a", image="x")
     assert wf.build().notify == model.Notify(email=("ops@example.com",))
+
+
+# -- the model's own values as options ----------------------------------------------------------
+
+
+def test_model_retry_schedule_queue_and_notify_values_are_accepted() -> None:
+    retry = model.Retry(attempts=2, interval=30, backoff_rate=1.5)
+    schedule = model.Schedule(expression="cron(10 2 * * ? *)", timezone="Europe/Berlin")
+    queue = model.Queue(name="urgent", priority=10)
+    notify = model.Notify(email=("ops@example.com",), webhook="https://hooks.example.com/x")
+    built = Workflow("w", schedule=schedule, notify=notify, queues=[queue], defaults={"retries": retry})
+    built.batch("a", image="alpine:3", retries=retry, queue="urgent")
+    as_dicts = Workflow("w", schedule={"expression": "cron(10 2 * * ? *)", "timezone": "Europe/Berlin"},
+                        notify={"email": ["ops@example.com"], "webhook": "https://hooks.example.com/x"},
+                        queues=[{"name": "urgent", "priority": 10}],
+                        defaults={"retries": {"attempts": 2, "interval": 30, "backoff_rate": 1.5}})
+    as_dicts.batch("a", image="alpine:3", retries={"attempts": 2, "interval": 30, "backoff_rate": 1.5},
+                   queue="urgent")
+    wf = built.build()
+    assert wf == as_dicts.build()
+    assert (wf.schedule, wf.notify, wf.queues, wf.tasks[0].retry, wf.defaults.retry) == (
+        schedule, notify, (queue,), retry, retry)
+
+
+def test_after_that_is_not_a_task_is_reported_not_raised() -> None:
+    wf = Workflow("w")
+    wf.batch("a", image="alpine:3", after=5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as raised:
+        wf.build()
+    (problem,) = raised.value.problems
+    assert (problem.message, problem.fix) == ("after names '5', which is not a task (tasks: a)",
+                                              "remove '5' or declare a task with that name")
+
+
+# -- the builder accepted wherever a workflow is -------------------------------------------------
+
+
+def hello() -> Workflow:
+    wf = Workflow("hello")
+    wf.batch("say-hi", image="alpine:3", command=["echo", "hi"])
+    return wf
+
+
+def test_workflow_model_builds_the_builder_and_passes_a_model_through() -> None:
+    built = workflow_model(hello(), where="here", usage="f({})")
+    assert built == hello().build()
+    assert workflow_model(built, where="here", usage="f({})") is built
+
+
+@pytest.mark.parametrize(("value", "got", "fix"), [
+    ("hello.py", "str 'hello.py'", "load the file first: compile_workflow(orchestrator.load('hello.py'))"),
+    (None, "NoneType None",
+     'build one first: wf = orchestrator.Workflow("nightly"); wf.batch(...); compile_workflow(wf)'),
+    ([1, 2], "list [1, 2]", "pass one workflow at a time: for wf in workflows: compile_workflow(wf)"),
+])
+def test_compile_workflow_rejects_what_is_not_a_workflow(value: object, got: str, fix: str) -> None:
+    with pytest.raises(NotAWorkflowError) as raised:
+        compile_workflow(value)  # type: ignore[arg-type]
+    (problem,) = raised.value.problems
+    assert problem.where == "compile_workflow()"
+    assert problem.message == f"expected a workflow (orchestrator.Workflow or orchestrator.model.Workflow), got {got}"
+    assert problem.fix == fix
+
+
+def test_a_task_is_not_its_workflow() -> None:
+    wf = Workflow("w")
+    a = wf.batch("a", image="alpine:3")
+    with pytest.raises(NotAWorkflowError, match=r"got TaskRef TaskRef\('a'\)\n    fix: pass the workflow the task "
+                       r"was declared on, not the task: compile_workflow\(wf\)"):
+        compile_workflow(a)  # type: ignore[arg-type]
+
+
+def test_compile_workflow_takes_the_builder() -> None:
+    assert compile_workflow(hello()).texts == compile_workflow(hello().build()).texts
+
+
+def test_compile_workflow_reports_the_builders_problems() -> None:
+    wf = Workflow("w")
+    declared = line() + 1
+    wf.batch("a", image="alpine:3", after=["missing"])
+    with pytest.raises(ValidationError) as raised:
+        compile_workflow(wf)
+    (problem,) = raised.value.problems
+    assert problem.where == f"{HERE}:{declared}: task 'a' field 'after[0]'"
+    assert problem.message == "after names 'missing', which is not a task (tasks: a)"
+
+
+def test_run_workflow_takes_the_builder_and_rejects_others(tmp_path: Path) -> None:
+    from orchestrator.local import run_workflow
+
+    wf = Workflow("hello")
+    wf.batch("say-hi", image="alpine:3", command=["true"])
+    assert run_workflow(wf, home=tmp_path / "home").status == "SUCCEEDED"
+    with pytest.raises(NotAWorkflowError, match=r"^run_workflow\(\): expected a workflow .*, got int 3"):
+        run_workflow(3, home=tmp_path / "home")  # type: ignore[arg-type]

@@ -59,12 +59,22 @@ def test_workflow_stacks_depend_on_the_network(assembly: Path) -> None:
 
 
 def test_lambda_code_asset_leaves_out_data_tests_and_infra(assembly: Path) -> None:
-    (asset,) = [p for p in assembly.iterdir() if p.name.startswith("asset.") and p.is_dir()]
+    # The other directory assets are the job images built from state_machines/Dockerfile.
+    (asset,) = [p for p in assembly.iterdir() if p.name.startswith("asset.") and p.is_dir()
+                and not (p / "Dockerfile").exists()]
     top = {p.name for p in asset.iterdir()}
     assert {"orchestrator", "state_machines", "lambdas"} <= top
     assert not top & {"data", "tests", "infra", ".git", ".orchestrator", "bench"}
     assert not list(asset.rglob("*.asl.json"))
     assert not list(asset.rglob("__pycache__"))
+
+
+def test_the_job_image_asset_is_the_dockerfile_and_the_job_code_only(assembly: Path) -> None:
+    images = [p for p in assembly.iterdir() if p.name.startswith("asset.") and (p / "Dockerfile").exists()]
+    assert images  # nightly-sales and etl-fanout build theirs from state_machines/Dockerfile
+    for image in images:
+        assert (image / "sales_jobs.py").exists()
+        assert not list(image.rglob("*.asl.json")) and not list(image.rglob("__pycache__"))  # .dockerignore
 
 
 def test_discovery_skips_helper_modules_but_not_named_files() -> None:

@@ -142,7 +142,8 @@ def test_one_job_definition_per_batch_task(templates: dict[str, dict[str, Any]])
 def test_job_definition_carries_image_command_resources_environment(templates: dict[str, dict[str, Any]]) -> None:
     props = job_definition(template(templates, "nightly-sales"), "load-sales")
     container = props["ContainerProperties"]
-    assert container["Image"] == "sales-jobs:1"
+    # Built from state_machines/Dockerfile (the task's build): an image asset in CDK's bootstrap repository.
+    assert "container-assets" in container["Image"]["Fn::Sub"]
     assert container["Command"] == ["python3", "-m", "state_machines.sales_jobs", "load", "--days", "14"]
     assert sorted(container["ResourceRequirements"], key=lambda r: r["Type"]) == [
         {"Type": "MEMORY", "Value": "1024"}, {"Type": "VCPU", "Value": "0.5"}
@@ -154,6 +155,16 @@ def test_job_definition_carries_image_command_resources_environment(templates: d
     assert "ExecutionRoleArn" in container
     assert "JobRoleArn" not in container  # no permissions declared: no job role at all
     assert props["PropagateTags"] is True
+
+
+def test_a_built_image_is_pulled_from_its_asset_repository_only(templates: dict[str, dict[str, Any]]) -> None:
+    tpl = template(templates, "nightly-sales")
+    (policy,) = [v["Properties"]["PolicyDocument"]["Statement"] for k, v in resources(tpl, "AWS::IAM::Policy").items()
+                 if "loadsalesExecutionRole" in k]
+    pulls = [s for s in policy if "ecr:BatchGetImage" in s["Action"]]
+    (pull,) = pulls
+    assert json.dumps(pull["Resource"]).endswith('repository/cdk-hnb659fds-container-assets-123456789012-eu-central-1"]]}')
+    assert {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"} in policy
 
 
 def test_job_definition_retry_and_timeout_match_the_compiled_state(templates: dict[str, dict[str, Any]]) -> None:
@@ -172,7 +183,9 @@ def test_execution_roles_only_write_the_workflow_log_group(templates: dict[str, 
     ]
     for definition in resources(nightly, "AWS::Batch::JobDefinition").values():
         role = ref_id(definition["Properties"]["ContainerProperties"]["ExecutionRoleArn"])
-        assert statements(nightly, role) == [{
+        # Besides the pulls of its built image (test_a_built_image_is_pulled_from_its_asset_repository_only).
+        logs = [s for s in statements(nightly, role) if not str(s["Action"]).count("ecr:")]
+        assert logs == [{
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
@@ -405,3 +418,21 @@ def test_workflow_tag_on_every_taggable_resource(templates: dict[str, dict[str, 
             assert resource["Properties"]["Tags"] == {"orchestrator:workflow": "nightly-sales"}
     for fn in resources(nightly, "AWS::Lambda::Function").values():
         assert {"Key": "orchestrator:workflow", "Value": "nightly-sales"} in fn["Properties"]["Tags"]
+
+
+def test_the_stack_takes_the_builder_and_rejects_anything_else() -> None:
+    from orchestrator import Workflow
+    from orchestrator.cdk import DeployError, WorkflowStack
+    from orchestrator.errors import NotAWorkflowError
+
+    wf = Workflow("w")
+    wf.task(name="long", timeout="2h", memory=2048)(print)  # a Batch job with no image to run in
+    with pytest.raises(DeployError) as deploy:  # built, then checked like a model
+        WorkflowStack(cdk.App(), "w", workflow=wf)
+    assert [p.where for p in deploy.value.problems] == ["task 'long' field 'image'"]
+    with pytest.raises(NotAWorkflowError) as raised:
+        WorkflowStack(cdk.App(), "w", workflow="state_machines/nightly_sales.py")  # type: ignore[arg-type]
+    (problem,) = raised.value.problems
+    assert (problem.where, problem.fix) == (
+        "WorkflowStack 'w' field 'workflow'",
+        "load the file first: WorkflowStack(app, 'w', workflow=orchestrator.load('state_machines/nightly_sales.py'))")

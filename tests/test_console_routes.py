@@ -18,6 +18,7 @@ from tests.console_support import (
     FakeService,
     Served,
     add_execution,
+    event,
     failed_history,
     workflow,
 )
@@ -125,6 +126,26 @@ def test_workflows_summary(store: Store) -> None:
     assert row["schedule"]["timezone"] == "Europe/Berlin"
     assert len(row["schedule"]["next"]) == 3 and row["schedule"]["next"][0].endswith(("+01:00", "+02:00"))
     assert row["last_start"] == "2026-01-01T04:00:00.000+00:00"
+    assert row["schedule"]["status"] == "active" and row["schedule"]["last_fire"] is None  # not yet seen by the scheduler
+
+
+def test_workflows_show_the_schedule_as_the_scheduler_holds_it(store: Store) -> None:
+    from orchestrator.scheduler.core import schedule_json
+
+    wf = workflow()
+    assert wf.schedule is not None
+    row = store.register_schedule(workflow="nightly", state_machine_arn="sm", expression=wf.schedule.expression,
+                                  timezone=wf.schedule.timezone, schedule=schedule_json(wf.schedule), enabled=True,
+                                  now="2026-01-01T00:00:00Z")
+    store.claim_fires([("nightly", row["generation"], [("2026-01-01T01:10:00Z", "nightly-fire")],
+                        "2026-01-01T01:10:00Z")], owner_pid=1, owner_start=None, now="2026-01-01T01:10:00Z")
+    store.finish_fires([("nightly", "2026-01-01T01:10:00Z", "STARTED", None, None)], now="2026-01-01T01:10:01Z")
+    store.pause_schedule("nightly", True, "2026-01-02T00:00:00Z")
+    served = [Served(workflow=wf, state_machine_arn="sm")]
+    (summary,) = client(store, served).get("/console/api/workflows").json()["workflows"]
+    assert summary["schedule"]["status"] == "paused"
+    assert summary["schedule"]["last_fire"] == "2026-01-01T01:10:00Z"
+    assert summary["schedule"]["last_fire_status"] == "STARTED"
 
 
 def test_workflow_never_run(store: Store) -> None:
@@ -219,6 +240,61 @@ def test_failed_execution_detail_puts_the_failed_task_and_its_log_first(store: S
     assert states["load"]["logs"] == 2 and states["load"]["links"] == {}  # local: no AWS console links
     assert {n["id"] for n in body["graph"]["nodes"]} == {"load", "report", "Failed"}
     assert body["events"] == 11 and body["alerts"] == [] and body["children"] == []
+
+
+def test_an_execution_on_aws_links_to_the_aws_console(store: Store, tmp_path: Path) -> None:
+    arn = add_execution(store, "deployed", status="FAILED", events=failed_history(),
+                        base="arn:aws:states:eu-west-1:111122223333")
+    job(store, arn, "load", tmp_path / "l.log")
+    states = {s["name"]: s for s in client(store).get("/console/api/execution", params={"arn": arn}).json()["states"]}
+    assert states["load"]["links"] == {
+        "execution": f"https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/{arn}",
+        "batch_job": "https://eu-west-1.console.aws.amazon.com/batch/home?region=eu-west-1#jobs/detail/job-load-1"}
+
+
+def test_child_executions_are_shown_under_the_task_that_started_them(store: Store) -> None:
+    parent = add_execution(store, "split", status="SUCCEEDED", events=failed_history()[:4])
+    child = f"{ACCOUNT_ARN}:execution:nightly-part-1:child-1"
+    store.create_execution(arn=child, name="child-1", state_machine_arn=f"{ACCOUNT_ARN}:stateMachine:nightly-part-1",
+                           workflow="nightly", parent_arn=parent, scope="nightly:split/Run part 1#0", input={},
+                           start_date="2026-01-01T00:00:01.000+00:00", cwd=".", plan=None, runner_start=None)
+    c = client(store)
+    (shown,) = c.get("/console/api/execution", params={"arn": parent}).json()["children"]
+    assert shown["arn"] == child and shown["state"] == "Run part 1" and shown["status"] == "RUNNING"
+    # The child's page draws its own machine, found through its parent's plan.
+    body = c.get("/console/api/execution", params={"arn": child}).json()
+    assert body["execution"]["parent_arn"] == parent and body["execution"]["redrivable"] is False
+    assert {n["id"] for n in body["graph"]["nodes"]} == {"load", "report", "Failed"}
+    assert [e["name"] for e in c.get("/console/api/executions").json()["executions"]] == ["split"]
+
+
+def test_the_alerts_a_run_sent_with_their_deliveries(store: Store) -> None:
+    arn = add_execution(store, "bad", status="FAILED", events=failed_history())
+    store.put_message(message_id="m1", execution_arn=arn, state_name="Notify failure", topic_arn="arn:aws:sns:t",
+                      subject="nightly failed: load", message="load failed\nlast lines: boom", attributes={},
+                      created_at=1)
+    store.put_delivery(message_id="m1", target="webhook", attempt=1, status="DELIVERED", error=None, at=2)
+    (alert,) = client(store).get("/console/api/execution", params={"arn": arn}).json()["alerts"]
+    assert alert["subject"] == "nightly failed: load" and alert["state_name"] == "Notify failure"
+    assert alert["deliveries"] == [{"target": "webhook", "attempt": 1, "status": "DELIVERED", "error": None}]
+
+
+def test_a_served_workflow_gets_its_critical_path(store: Store) -> None:
+    at = [T0 + timedelta(seconds=x) for x in range(10)]
+    events = [event(1, 0, "ExecutionStarted", at[0]),
+              event(2, 1, "TaskStateEntered", at[0], name="load"), event(3, 2, "TaskScheduled", at[0]),
+              event(4, 3, "TaskStarted", at[0]), event(5, 4, "TaskSucceeded", at[2]),
+              event(6, 5, "TaskStateExited", at[2], name="load"),
+              event(7, 6, "TaskStateEntered", at[3], name="report"), event(8, 7, "TaskScheduled", at[3]),
+              event(9, 8, "TaskStarted", at[3]), event(10, 9, "TaskSucceeded", at[5]),
+              event(11, 10, "TaskStateExited", at[5], name="report"), event(12, 11, "ExecutionSucceeded", at[5])]
+    arn = add_execution(store, "ok", events=events)
+    served = [Served(workflow=workflow(), state_machine_arn=f"{ACCOUNT_ARN}:stateMachine:nightly")]
+    body = client(store, served).get("/console/api/execution", params={"arn": arn}).json()
+    assert body["critical_path"] == ["load", "report"]
+    assert {s["name"]: s.get("blocked_ms") for s in body["states"]} == {"load": None, "report": 1000}
+    # Not served (no DAG known): no path is made up.
+    assert client(store).get("/console/api/execution", params={"arn": arn}).json()["critical_path"] == []
 
 
 def test_poll_answers_unchanged_until_something_happens(store: Store) -> None:

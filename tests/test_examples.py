@@ -23,7 +23,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("ORCHESTRATOR_HOME", str(tmp_path / ".orchestrator"))
-    monkeypatch.setenv("ORCHESTRATOR_LOCAL_DOCKER", "0")
+    monkeypatch.setenv("ORCHESTRATOR_CONTAINERS", "never")
     return tmp_path
 
 

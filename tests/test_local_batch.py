@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine.clock import RealClock
-from orchestrator.engine.integrations import IntegrationPattern, TaskCall, TaskFailure
+from orchestrator.engine.integrations import TaskCall, TaskFailure
 from orchestrator.local.batch import (
     REASON_EXITED,
     REASON_TIMEOUT,
@@ -332,13 +333,52 @@ def test_an_undeclared_queue_keeps_its_name(tmp_path: Path) -> None:
     assert Path(batch.store.logs_dir / "batch" / job["Container"]["LogStreamName"]).read_text() == "etl\n"
 
 
-def test_host_process_fallback_is_announced_once(tmp_path: Path) -> None:
+def test_host_process_fallback_is_announced_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker command: no engine
+    monkeypatch.setenv("ORCHESTRATOR_CONTAINERS", "auto")
     notes: list[str] = []
-    batch = LocalBatch(Store(tmp_path / "home"), {"jd": JobDefinition(name="jd", command=("true",))},
+    batch = LocalBatch(Store(tmp_path / "home"), {"jd": JobDefinition(name="jd", image="alpine:3",
+                                                                      command=("/bin/true",))},
+                       cwd=str(tmp_path), notice=notes.append)
+    batch(call(submit()))
+    batch(call(submit()))
+    assert notes == [f"Batch jobs run as host processes in {tmp_path}: no `docker` command on PATH "
+                     "(ORCHESTRATOR_CONTAINERS=always fails them instead, =never silences this)."]
+
+
+def test_never_runs_processes_without_a_word(tmp_path: Path) -> None:
+    notes: list[str] = []
+    batch = LocalBatch(Store(tmp_path / "home"), {"jd": JobDefinition(name="jd", image="alpine:3", command=("true",))},
                        use_docker=False, cwd=str(tmp_path), notice=notes.append)
-    batch(call(submit()))
-    batch(call(submit()))
-    assert len(notes) == 1 and "Batch jobs run as host processes" in notes[0]
+    assert batch(call(submit()))["Status"] == "SUCCEEDED"
+    assert notes == []
+
+
+def test_always_without_an_engine_fails_like_batch_with_cannot_pull(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("ORCHESTRATOR_CONTAINERS", "always")
+    batch = LocalBatch(Store(tmp_path / "home"), {"jd": JobDefinition(name="jd", image="alpine:3", command=("true",),
+                                                                      retry_attempts=2)},
+                       cwd=str(tmp_path), notice=lambda text: None)
+    with pytest.raises(TaskFailure) as failed:
+        batch(call(submit()))
+    job = json.loads(failed.value.cause)
+    reason = "CannotPullContainerError: no `docker` command on PATH"
+    assert job["StatusReason"] == reason
+    # Batch retries it (no evaluateOnExit here), and each attempt says why in its container reason.
+    assert [a["Container"]["Reason"] for a in job["Attempts"]] == [reason, reason]
+
+
+def test_a_bad_container_setting_is_an_error_naming_the_choices(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.local.images import ContainerSettingError
+
+    monkeypatch.setenv("ORCHESTRATOR_CONTAINERS", "sometimes")
+    with pytest.raises(ContainerSettingError, match=r"^ORCHESTRATOR_CONTAINERS='sometimes' is not a container "
+                                                    r"mode; use one of auto, always, never \(for example "
+                                                    r"ORCHESTRATOR_CONTAINERS=auto\)$"):
+        LocalBatch(Store(tmp_path / "home"), {}, cwd=str(tmp_path))
 
 
 def test_docker_command_passes_secrets_by_name_only() -> None:

@@ -15,12 +15,14 @@ largest of the queues using it), not a per-queue cap.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -155,9 +157,13 @@ class BatchResources(Construct):
         assign_public_ip: bool,
         state_machine_names: Sequence[str],
         log_retention: logs.RetentionDays,
+        key: kms.IKey,
+        project_root: Path | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.workflow = workflow
+        # Build contexts (a task's ``build``) are relative to the project directory.
+        self.project_root = project_root or Path.cwd()
         self.queues: dict[str, batch.JobQueue] = {}
         self.job_definitions: dict[str, batch.EcsJobDefinition] = {}
         self.compute_environments: dict[model.Compute, ComputeEnvironment] = {}
@@ -176,7 +182,9 @@ class BatchResources(Construct):
         tasks = batch_tasks(workflow)
         # One log group for the workflow's jobs, instead of Batch's shared /aws/batch/job, so
         # retention is set and execution roles can write to exactly this group.
-        self.log_group = logs.LogGroup(self, "JobLogs", retention=log_retention) if tasks else None
+        self.log_group = (
+            logs.LogGroup(self, "JobLogs", retention=log_retention, encryption_key=key) if tasks else None
+        )
         for task in tasks:
             self.job_definitions[task.name] = self._job_definition(
                 task, assign_public_ip=assign_public_ip, state_machine_names=state_machine_names
@@ -215,7 +223,8 @@ class BatchResources(Construct):
         execution_role = policies.service_role(
             scope, "ExecutionRole", "ecs-tasks.amazonaws.com", f"Pulls the image and reads secrets of {task.name}"
         )
-        for grant in policies.ecr_pull_statements(image) + policies.secret_statements(secrets):
+        pulls = [] if isinstance(job, model.BatchJob) and job.build is not None else policies.ecr_pull_statements(image)
+        for grant in pulls + policies.secret_statements(secrets):
             execution_role.add_to_policy(grant)
 
         job_statements = policies.task_statements(job.permissions)
@@ -236,7 +245,12 @@ class BatchResources(Construct):
         environment = {**job.environment, "ORCHESTRATOR_WORKFLOW": wf.name, "ORCHESTRATOR_TASK": task.name}
         assert self.log_group is not None
         logging = ecs.LogDriver.aws_logs(stream_prefix=_stream_prefix(task.name), log_group=self.log_group)
-        image_ref = ecs.ContainerImage.from_registry(image)
+        build = job.build if isinstance(job, model.BatchJob) else None
+        # A task built from the project's Dockerfile becomes an image asset: cdk deploy builds it
+        # and pushes it to the bootstrap ECR repository, and binding it to the container grants
+        # the execution role pull on that repository. The ``image`` tag is the local name only.
+        image_ref = (ecs.ContainerImage.from_asset(str(self.project_root / build.context), file=build.dockerfile)
+                     if build is not None else ecs.ContainerImage.from_registry(image))
         size = cdk.Size.mebibytes(memory)
         command = command_of(task) or None
         container: batch.IEcsContainerDefinition
@@ -253,7 +267,7 @@ class BatchResources(Construct):
                 scope, "Container", image=image_ref, cpu=vcpus, memory=size, command=command,
                 environment=environment, execution_role=execution_role, job_role=job_role, logging=logging,
             )
-        if policies.ecr_pull_statements(image):
+        if build is None and policies.ecr_pull_statements(image):
             cdk.Annotations.of(container).acknowledge_warning(
                 "@aws-cdk/aws-ecs:ecrImageRequiresPolicy",
                 "the execution role gets pull permissions on exactly this repository (iam.ecr_pull_statements)",

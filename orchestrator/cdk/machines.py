@@ -19,6 +19,7 @@ from constructs import Construct
 
 from orchestrator import model
 from orchestrator.cdk import iam as policies
+from orchestrator.cdk import keys, lint
 from orchestrator.compiler import CompileResult
 from orchestrator.errors import CompileError
 from orchestrator.placeholders import (
@@ -94,10 +95,13 @@ class StateMachines(Construct):
         log_retention: logs.RetentionDays,
         log_level: sfn.LogLevel,
         tracing: bool,
+        key: keys.WorkflowKey,
+        publishes_to_key: bool,
     ) -> None:
         super().__init__(scope, id)
         self.machines: dict[str, sfn.StateMachine] = {}
         self.substitutions: dict[str, dict[str, str]] = {}
+        publishers: list[iam.IRole] = []
         for name in creation_order(compiled):
             text = compiled.texts[name]
             machine_scope = Construct(self, name)
@@ -116,8 +120,10 @@ class StateMachines(Construct):
             # of the same workflow fail with "already exists".
             log_group = logs.LogGroup(
                 machine_scope, "Logs", log_group_name=f"/aws/vendedlogs/states/{name}", retention=log_retention,
-                removal_policy=RemovalPolicy.DESTROY,
+                removal_policy=RemovalPolicy.DESTROY, encryption_key=key.key,
             )
+            if publishes_to_key and placeholder("AlertTopicArn") in text:
+                publishers.append(role)
             self.substitutions[name] = values
             self.machines[name] = sfn.StateMachine(
                 machine_scope,
@@ -129,6 +135,10 @@ class StateMachines(Construct):
                 logs=sfn.LogOptions(destination=log_group, level=log_level, include_execution_data=False),
                 tracing_enabled=tracing,
             )
+            lint.allow_parallel_parameters(self.machines[name], text)
+            lint.drop_implied_dependency(self.machines[name], role)
+        # The alert topic is encrypted with the workflow key (orchestrator.cdk.keys).
+        key.allow_senders("StateMachinesPublishAlerts", publishers, "sns")
 
     def _needs(
         self, scope: Construct, name: str, text: str, targets: Targets

@@ -21,11 +21,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from orchestrator import model
-from orchestrator.cdk import alerts, batch, functions, machines, scheduling
+from orchestrator.api import WorkflowLike, workflow_model
+from orchestrator.cdk import alerts, batch, functions, keys, machines, scheduling
 from orchestrator.compiler import CompileResult, compile_workflow
 from orchestrator.errors import Problem, ValidationError
 
 TAG_WORKFLOW = "orchestrator:workflow"
+NETWORK_AZS = 2
 
 
 class DeployError(ValidationError):
@@ -57,10 +59,13 @@ def network(scope: Construct, id: str = "Vpc") -> ec2.Vpc:
     workloads; Fargate tasks in public subnets with a public IP reach ECR, Secrets Manager and
     CloudWatch Logs directly, and their security group allows no inbound traffic.
     """
+    # The first two zones of the region as CloudFormation lists them (Fn::GetAZs), not names
+    # looked up at synthesis: the template then names no zone (cfn-lint W3010), deploys
+    # unchanged to any region, and synthesizes the same with or without credentials.
     return ec2.Vpc(
         scope,
         id,
-        max_azs=2,
+        availability_zones=[cdk.Fn.select(i, cdk.Fn.get_azs()) for i in range(NETWORK_AZS)],
         nat_gateways=0,
         subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
     )
@@ -83,12 +88,14 @@ class WorkflowConstruct(Construct):
         scope: Construct,
         id: str,
         *,
-        workflow: model.Workflow,
+        workflow: WorkflowLike,
         compiled: CompileResult | None = None,
         vpc: ec2.IVpc | None = None,
         options: DeployOptions | None = None,
     ) -> None:
         super().__init__(scope, id)
+        workflow = workflow_model(workflow, where=f"WorkflowConstruct {id!r} field 'workflow'",
+                                  usage=f"WorkflowConstruct(scope, {id!r}, workflow={{}})")
         found = problems(workflow)
         if found:
             raise DeployError(found)
@@ -97,6 +104,7 @@ class WorkflowConstruct(Construct):
         self.workflow = workflow
         self.compiled = compiled
         names = list(compiled.texts)
+        self.key = keys.WorkflowKey(self, "Key", workflow_name=workflow.name)
 
         self.batch: batch.BatchResources | None = None
         if batch.batch_tasks(workflow):
@@ -118,6 +126,8 @@ class WorkflowConstruct(Construct):
                 assign_public_ip=options.public_subnets,
                 state_machine_names=names,
                 log_retention=options.log_retention,
+                key=self.key.key,
+                project_root=options.project_root,
             )
 
         self.functions: functions.Functions | None = None
@@ -130,11 +140,13 @@ class WorkflowConstruct(Construct):
                 code=code,
                 log_retention=options.log_retention,
                 state_machine_names=names,
+                key=self.key,
             )
 
         self.topic: alerts.AlertTopic | None = None
         if workflow.notify is not None:
-            self.topic = alerts.AlertTopic(self, "Alerts", workflow=workflow, notify=workflow.notify)
+            self.topic = alerts.AlertTopic(self, "Alerts", workflow=workflow, notify=workflow.notify,
+                                           key=self.key.key)
         owns_topic = self.topic is not None and workflow.notify is not None and workflow.notify.topic_arn is None
 
         targets = machines.Targets.build(
@@ -155,6 +167,8 @@ class WorkflowConstruct(Construct):
             log_retention=options.log_retention,
             log_level=options.log_level,
             tracing=options.tracing,
+            key=self.key,
+            publishes_to_key=owns_topic,
         )
         self.state_machine = self.machines.machines[compiled.main]
         self.watch = alerts.ExecutionWatch(
@@ -168,7 +182,8 @@ class WorkflowConstruct(Construct):
         self.schedule: scheduling.WorkflowSchedule | None = None
         if workflow.schedule is not None:
             self.schedule = scheduling.WorkflowSchedule(
-                self, "Schedule", workflow=workflow, schedule=workflow.schedule, state_machine=self.state_machine
+                self, "Schedule", workflow=workflow, schedule=workflow.schedule, state_machine=self.state_machine,
+                key=self.key,
             )
 
         tags = cdk.Tags.of(self)
@@ -191,13 +206,15 @@ class WorkflowStack(cdk.Stack):
         scope: Construct,
         id: str,
         *,
-        workflow: model.Workflow,
+        workflow: WorkflowLike,
         compiled: CompileResult | None = None,
         vpc: ec2.IVpc | None = None,
         vpc_id: str | None = None,
         options: DeployOptions | None = None,
         env: cdk.Environment | None = None,
     ) -> None:
+        workflow = workflow_model(workflow, where=f"WorkflowStack {id!r} field 'workflow'",
+                                  usage=f"WorkflowStack(app, {id!r}, workflow={{}})")
         super().__init__(
             scope, id, env=env, description=(workflow.description or f"Workflow {workflow.name}")[:1024]
         )

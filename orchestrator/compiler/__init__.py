@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import model
+from orchestrator.api import WorkflowLike, workflow_model
 from orchestrator.compiler import alerts, quotas, render, serialise, sp
 from orchestrator.compiler.quotas import Report
 from orchestrator.compiler.serialise import LINE_WIDTH, TaskTexts, dumps
@@ -210,16 +211,19 @@ def _stack_for(depth: int) -> Iterator[None]:
 
 
 def compile_workflow(
-    wf: model.Workflow,
+    workflow: WorkflowLike,
     *,
     max_history_events: int = MAX_HISTORY_EVENTS,
     max_definition_bytes: int = MAX_DEFINITION_BYTES,
 ) -> CompileResult:
-    """Compile ``wf``; split into ``<name>-part-N`` children when one machine would not fit.
+    """Compile ``workflow`` (the builder, or the model); split into ``<name>-part-N`` children
+    when one machine would not fit.
 
-    Raises ``CompileError`` when a limit cannot be met (e.g. one task whose retries alone could
-    pass the history quota).
+    Raises ``ValidationError`` when the builder's workflow is invalid, ``NotAWorkflowError`` for
+    anything that is not a workflow, and ``CompileError`` when a limit cannot be met (e.g. one
+    task whose retries alone could pass the history quota).
     """
+    wf = workflow_model(workflow, where="compile_workflow()", usage="compile_workflow({})")
     with _no_gc():
         tree = _decompose(wf)
         with _stack_for(0 if tree is None else _depth(tree)):

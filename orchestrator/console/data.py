@@ -22,8 +22,9 @@ from typing import Any, Protocol
 
 from orchestrator import arns, model
 from orchestrator.console.layout import layout_text
-from orchestrator.console.timeline import StateRun, derive_states, epoch_ms
+from orchestrator.console.timeline import StateRun, critical_path, derive_states, epoch_ms
 from orchestrator.errors import OrchestratorError
+from orchestrator.local.commands import describe_cause
 from orchestrator.local.store import ExecutionNotFound, Store
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
@@ -32,6 +33,7 @@ PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
 RECENT_RUNS = 10
 # Success rate and usual duration over this many latest finished runs.
 STATS_WINDOW = 50
+MAX_HISTORY_PAGE = 10_000
 LOG_CHUNK = 64 * 1024  # at most this many bytes of a log per request
 TAIL_LINES, MAX_TAIL_LINES = 40, 1000
 
@@ -132,18 +134,27 @@ def executions_page(store: Store, params: Mapping[str, str]) -> dict[str, Any]:
 # -- workflows ---------------------------------------------------------------------------------
 
 
-def _schedule(wf: model.Workflow, now: datetime) -> dict[str, Any] | None:
+def _schedule(wf: model.Workflow, now: datetime, stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The schedule as the local scheduler holds it (``orchestrator schedules``: status, last fire,
+    next starts); before the scheduler has seen it, its next fire times from the expression."""
     if wf.schedule is None:
         return None
+    schedule = wf.schedule
+    if stored is not None:
+        last = stored.get("lastFire") or {}
+        return {"expression": schedule.expression, "timezone": schedule.timezone, "status": stored["status"],
+                "overlap": schedule.overlap, "next": list(stored["nextFires"]),
+                "last_fire": last.get("scheduledTime"), "last_fire_status": last.get("status")}
     from orchestrator.spec.cron import next_fire_times
 
-    schedule = wf.schedule
     fires = next_fire_times(schedule, 3, now) if schedule.enabled else []
-    return {"expression": schedule.expression, "timezone": schedule.timezone, "enabled": schedule.enabled,
-            "overlap": schedule.overlap, "next": [f.isoformat() for f in fires]}
+    return {"expression": schedule.expression, "timezone": schedule.timezone,
+            "status": "active" if schedule.enabled else "disabled", "overlap": schedule.overlap,
+            "next": [f.isoformat() for f in fires], "last_fire": None, "last_fire_status": None}
 
 
-def workflow_summary(store: Store, served: ServedWorkflow, now: datetime | None = None) -> dict[str, Any]:
+def workflow_summary(store: Store, served: ServedWorkflow, now: datetime | None = None,
+                     stored_schedule: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One row of the workflows page: schedule, the last runs, success rate, latest vs usual duration."""
     wf = served.workflow
     rows, total, _ = store.execution_page(workflow=wf.name, limit=STATS_WINDOW)
@@ -156,7 +167,7 @@ def workflow_summary(store: Store, served: ServedWorkflow, now: datetime | None 
     usual_pool = durations[1:] if latest is not None and latest["status"] == "SUCCEEDED" else durations
     return {
         "name": wf.name, "description": wf.description, "state_machine_arn": served.state_machine_arn,
-        "tasks": len(wf.tasks), "schedule": _schedule(wf, now or datetime.now(UTC)),
+        "tasks": len(wf.tasks), "schedule": _schedule(wf, now or datetime.now(UTC), stored_schedule),
         "last_start": latest["start_date"] if latest else None,
         "recent": [_entry(r) for r in rows[:RECENT_RUNS]], "executions": total,
         "running": sum(1 for r in rows if r["status"] == "RUNNING"),
@@ -167,8 +178,22 @@ def workflow_summary(store: Store, served: ServedWorkflow, now: datetime | None 
     }
 
 
+def dependencies(service: ConsoleService, workflow: str) -> dict[str, tuple[str, ...]] | None:
+    """The DAG of a served workflow by name (None when it is not served: no critical path then)."""
+    for served in service.served_workflows():
+        if served.workflow.name == workflow:
+            return {task.name: tuple(task.after) for task in served.workflow.tasks}
+    return None
+
+
 def workflows(service: ConsoleService) -> dict[str, Any]:
-    return {"workflows": [workflow_summary(service.store, s) for s in service.served_workflows()]}
+    from orchestrator.scheduler.clock import clock_from_env
+    from orchestrator.scheduler.commands import describe
+
+    now = clock_from_env().now()  # the scheduler's clock (a fast clock in tests and demos)
+    stored = {row["workflow"]: row for row in describe(service.store, now)}
+    return {"workflows": [workflow_summary(service.store, s, now, stored.get(s.workflow.name))
+                          for s in service.served_workflows()]}
 
 
 # -- one execution -----------------------------------------------------------------------------
@@ -241,23 +266,35 @@ def _flat_states(definition: Any) -> dict[str, Any]:
     return found
 
 
-def execution_detail(store: Store, arn: str, *, graph: bool = True) -> dict[str, Any]:
-    """Everything the execution page shows; ``graph`` adds the laid-out state machine."""
+def execution_detail(store: Store, arn: str, *, graph: bool = True,
+                     dependencies: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """Everything the execution page shows; ``graph`` adds the laid-out state machine;
+    ``dependencies`` (the workflow's DAG, when it is served) adds the critical path and waits."""
     row = _execution(store, arn)
     events = store.events(arn)
     states = derive_states(events, jobs=store.jobs(arn), invocations=store.invocations(arn),
                            execution_status=row.status)
     definition = _definition(store, row)
     flat = _flat_states(definition)
-    children = [{"arn": c.arn, "name": c.name, "status": c.status, "start": c.start_date, "stop": c.stop_date}
+    # A split workflow's child runs in the scope "<parent scope>/<task>#<n>" (local.runs), so each
+    # child is shown under the Task state that started it.
+    children = [{"arn": c.arn, "name": c.name, "status": c.status, "start": c.start_date, "stop": c.stop_date,
+                 "state": c.scope.rsplit("/", 1)[-1].split("#", 1)[0] if c.scope.startswith(row.scope + "/") else None}
                 for c in store.children(arn)]
     state_list = []
     for state in states.values():
         item = state.as_json()
+        for attempt in item["attempts"]:
+            if attempt.get("cause"):
+                attempt["summary"] = describe_cause(attempt["cause"])
         item["links"] = _links(arn, state, flat)
         item["logs"] = sum(len(a.log_paths) for a in state.attempts)
         state_list.append(item)
     failed = _failed_task(row, states)
+    path, waits = critical_path(states, dependencies or {}, epoch_ms(row.start_date))
+    for item in state_list:
+        if item["name"] in waits:
+            item["blocked_ms"] = waits[item["name"]]
     detail: dict[str, Any] = {
         "execution": {"arn": row.arn, "name": row.name, "workflow": row.workflow, "status": row.status,
                       "state_machine_arn": row.state_machine_arn, "parent_arn": row.parent_arn,
@@ -266,7 +303,8 @@ def execution_detail(store: Store, arn: str, *, graph: bool = True) -> dict[str,
                       "redrivable": row.status in REDRIVABLE and row.parent_arn is None,
                       "duration_ms": _duration_ms(row.start_date, row.stop_date)},
         "version": version(store, arn), "states": state_list, "children": children,
-        "alerts": alerts(store, arn), "failed": failed, "events": len(events)}
+        "alerts": alerts(store, arn), "failed": failed, "events": len(events),
+        "critical_path": path if dependencies else []}
     if failed is not None and failed.get("state"):
         detail["failed"]["log_tail"] = log_tail(store, arn, failed["state"], TAIL_LINES)
     if graph:
@@ -282,19 +320,22 @@ def _failed_task(row: Any, states: Mapping[str, StateRun]) -> dict[str, Any] | N
                and s.attempts]
     failing.sort(key=lambda s: max((a.ended_ms or 0) for a in s.attempts))
     if not failing:
-        return {"state": None, "error": row.error, "cause": row.cause}
+        return {"state": None, "error": row.error, "cause": row.cause,
+                "summary": describe_cause(row.cause) if row.cause else None}
     state = failing[-1]
     last = state.attempts[-1]
-    return {"state": state.name, "error": last.error or row.error, "cause": last.cause or row.cause,
-            "exit_code": last.exit_code, "attempts": len(state.attempts)}
+    cause = last.cause or row.cause
+    return {"state": state.name, "error": last.error or row.error, "cause": cause,
+            "summary": describe_cause(cause) if cause else None, "exit_code": last.exit_code,
+            "attempts": len(state.attempts)}
 
 
 def history(store: Store, arn: str, params: Mapping[str, str]) -> dict[str, Any]:
     """History events after ``after`` (an event id), at most ``limit``, as GetExecutionHistory has them."""
     _execution(store, arn)
     after = _int(params.get("after"), "after", 0, 0, 10**9)
-    limit = _int(params.get("limit"), "limit", 500, 1, 5000)
-    events = [e for e in store.events(arn) if int(e.get("id") or 0) > after]
+    limit = _int(params.get("limit"), "limit", 500, 1, MAX_HISTORY_PAGE)
+    events = store.events_after(arn, after, limit + 1)
     return {"events": events[:limit], "more": len(events) > limit}
 
 

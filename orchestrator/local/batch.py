@@ -3,14 +3,14 @@
 A submitted job goes SUBMITTED → PENDING (until its ``DependsOn`` jobs finish) → RUNNABLE (until
 its vCPUs and memory fit in a compute environment of its queue, tried in order; higher-priority
 queues are placed first) → STARTING → RUNNING → SUCCEEDED | FAILED, with AWS's status reasons.
-Each attempt runs the job's command in a container when a Docker engine answers, else as a host
+Each attempt runs the job's command in its container when a Docker engine answers and the image
+can be had (see ``images``: ``ORCHESTRATOR_CONTAINERS=auto|always|never``), else as a host
 process in the project directory, in its own session so a timeout (``attemptDurationSeconds``)
 kills the whole process tree. ``retryStrategy.evaluateOnExit`` decides RETRY or EXIT per attempt.
 Array jobs run their children in parallel; the parent fails if any child fails.
 
 Capacity is this machine (``os.cpu_count()`` vCPUs, physical memory) unless
-``ORCHESTRATOR_LOCAL_VCPUS`` / ``ORCHESTRATOR_LOCAL_MEMORY`` (MiB) say otherwise;
-``ORCHESTRATOR_LOCAL_DOCKER=0`` keeps jobs on the host even when Docker answers, ``=1`` insists on it.
+``ORCHESTRATOR_LOCAL_VCPUS`` / ``ORCHESTRATOR_LOCAL_MEMORY`` (MiB) say otherwise.
 
 The ``.sync`` result is the DescribeJobs job as Step Functions returns it (PascalCase keys: Step
 Functions' optimized integrations capitalise SDK fields), so a compiled ResultSelector works
@@ -30,7 +30,6 @@ import contextlib
 import fnmatch
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -44,7 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import arns
-from orchestrator.engine.integrations import IntegrationPattern, TaskCall, TaskFailure
+from orchestrator.arns import IntegrationPattern
+from orchestrator.engine.integrations import TaskCall, TaskFailure
+from orchestrator.local.images import CONTAINERS_ENV, ContainerMode, ImageBuildSpec, Images, container_mode
 from orchestrator.local.procs import JOB_TOKEN_ENV, Launcher, kill_group, kill_marked, wait_exit
 from orchestrator.local.store import Store
 
@@ -82,6 +83,8 @@ class JobDefinition:
     # Secret environment variables: locally their values come from the runner's own environment
     # (no Secrets Manager / SSM here); a container gets them passed through by name.
     secrets: tuple[str, ...] = ()
+    # Build the image from the project's Dockerfile when containers are used (``images``).
+    build: ImageBuildSpec | None = None
 
     @property
     def arn(self) -> str:
@@ -122,7 +125,6 @@ def physical_memory_mib() -> int:
         return 8192
 
 
-DOCKER_ENV = "ORCHESTRATOR_LOCAL_DOCKER"  # "0": host processes even with Docker; "1": always Docker
 VCPUS_ENV = "ORCHESTRATOR_LOCAL_VCPUS"
 MEMORY_ENV = "ORCHESTRATOR_LOCAL_MEMORY"  # MiB
 
@@ -132,17 +134,6 @@ def default_compute() -> list[ComputeEnvironment]:
     vcpus = float(os.environ.get(VCPUS_ENV) or os.cpu_count() or 1)
     memory = int(os.environ.get(MEMORY_ENV) or physical_memory_mib())
     return [ComputeEnvironment(DEFAULT_CE, vcpus, memory)]
-
-
-def docker_available() -> bool:
-    """True when a Docker engine answers (``docker info`` succeeds)."""
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
 
 
 def name_from_arn(value: str, marker: str) -> str:
@@ -320,9 +311,11 @@ class LocalBatch:
         for q in queues or ():
             self.queues[q.name] = q
         self.cwd = cwd or os.getcwd()
-        self._use_docker = use_docker
+        # ``use_docker`` (tests, embedders) overrides the one setting, ORCHESTRATOR_CONTAINERS.
+        self._mode = (container_mode() if use_docker is None
+                      else ContainerMode.ALWAYS if use_docker else ContainerMode.NEVER)
         self._notice = notice or (lambda text: print(text, file=sys.stderr))
-        self._noticed = False
+        self._noticed: set[str] = set()
         self._on_job = on_job
         self._launcher = launcher or Launcher.shared()
         self._grace = timeout_grace
@@ -332,6 +325,7 @@ class LocalBatch:
         self._jobs: dict[str, _Job] = {}
         self._array_pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="batch-array")
         self.log_root = store.logs_dir / "batch"
+        self.images = Images(self.cwd, store.logs_dir / "builds")
 
     def close(self) -> None:
         """Release the array-child threads (jobs still running keep running until they end)."""
@@ -543,16 +537,23 @@ class LocalBatch:
             cap.queue_vcpus[job.queue.name] = cap.queue_vcpus.get(job.queue.name, 0.0) - job.vcpus
             self._dispatch()
 
-    def _docker(self) -> bool:
-        if self._use_docker is None:
-            forced = os.environ.get(DOCKER_ENV)
-            self._use_docker = forced == "1" if forced in ("0", "1") else docker_available()
-        if not self._use_docker and not self._noticed:
-            self._noticed = True
-            why = (f"{DOCKER_ENV}=0" if os.environ.get(DOCKER_ENV) == "0"
-                   else "No Docker engine answered (`docker info` failed)")
-            self._notice(f"{why}, so Batch jobs run as host processes in {self.cwd}; their images are not used.")
-        return self._use_docker
+    def _container_problem(self, job: _Job) -> str | None:
+        """None when this attempt runs in its container, else why not ("" when none was wanted)."""
+        image = job.definition.image
+        if self._mode is ContainerMode.NEVER or not image:  # no image: a Python task with none anywhere
+            return ""
+        engine = self.images.engine_problem()
+        problem = engine if engine is not None else self.images.problem(image, job.definition.build)
+        if problem is not None and self._mode is ContainerMode.AUTO:
+            key = "" if engine is not None else image  # no engine: one line for the run, not per image
+            with self._lock:
+                first = key not in self._noticed
+                self._noticed.add(key)
+            if first:
+                which = "Batch jobs" if engine is not None else f"Batch jobs of image {image}"
+                self._notice(f"{which} run as host processes in {self.cwd}: {problem} "
+                             f"({CONTAINERS_ENV}=always fails them instead, =never silences this).")
+        return problem
 
     def _attempt(self, job: _Job, attempt: int, cancel: threading.Event) -> tuple[bool, int | None, str, str]:
         """One attempt: (succeeded, exit code, container reason, status reason)."""
@@ -593,8 +594,16 @@ class LocalBatch:
             batch_env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(job.array_index)
         env = {**self._process_env, **job.environment, **batch_env}
         container: str | None = None
-        # A job without an image (a Python task with no image anywhere) runs on the host.
-        if self._docker() and job.definition.image:
+        problem = self._container_problem(job)
+        if problem and self._mode is ContainerMode.ALWAYS:
+            # What Batch reports when a task's image cannot be had; evaluateOnExit matches on it.
+            reason = f"CannotPullContainerError: {problem}"
+            started = now_ms()
+            with open(log_path, "ab") as log:
+                log.write(f"{reason}\n".encode())
+            self._record_attempt(job, None, stream, reason, started, now_ms(), reason=reason)
+            return False, None, reason, reason
+        if problem is None:
             container = f"orchestrator-{task_id}"
             args = docker_command(image=job.definition.image, command=job.command, env=env, vcpus=job.vcpus,
                                   memory=job.memory, cwd=self.cwd, container=container,
@@ -602,7 +611,9 @@ class LocalBatch:
         else:
             args = host_command(job.command)
         # Marks this attempt's processes, so a timeout also stops those that left its group.
-        process_env = {**(host_env(env) if container is None else env), JOB_TOKEN_ENV: task_id}
+        # The docker CLI itself needs this process's environment (DOCKER_HOST, its config, the
+        # secrets it passes on by name); the job's own variables go in as ``-e`` arguments.
+        process_env = {**(host_env(env) if container is None else os.environ), JOB_TOKEN_ENV: task_id}
         started = now_ms()
         with open(log_path, "ab") as log:
             try:

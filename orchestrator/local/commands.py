@@ -135,7 +135,8 @@ def _relative(path: str) -> str:
 
 
 def run(path: str, input_json: str | None = None, mock_config: str | None = None, test_case: str | None = None,
-        *, workflow: str | None = None, scheduled_time: str | None = None) -> int:
+        *, workflow: str | None = None, aws_endpoint: str | None = None,
+        scheduled_time: str | None = None) -> int:
     """``orchestrator run PATH``: live progress, then a summary; 0 when the execution SUCCEEDED.
 
     PATH is a workflow (``.py``, ``.yaml``, ``.json`` spec) or a plain ASL definition
@@ -152,8 +153,12 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
         input = parse_execution_input(input_json)
         if scheduled_time is not None:  # asked for: a plain definition gets it in its input too
             input = with_scheduled_time(input, scheduled_time)
-        result = run_definition(path, input, mock_config=mock_config, test_case=test_case, progress=True)
+        result = run_definition(path, input, mock_config=mock_config, test_case=test_case,
+                                aws_endpoint=aws_endpoint, progress=True)
     else:
+        if aws_endpoint is not None:
+            raise OrchestratorError(f"--aws-endpoint is for plain ASL machines (*.asl.json); {path} is a "
+                                    "workflow, whose tasks run on the local Batch, Lambda and SNS.")
         wf = select(path, workflow)
         result = run_workflow(wf, parse_execution_input(input_json), mock_config=mock_config,
                               test_case=test_case, progress=True, scheduled_time=scheduled_time)

@@ -9,7 +9,7 @@ reads EOF and kills
 * every process whose environment carries this runner's ``ORCHESTRATOR_RUNNER_TOKEN`` — which
   closes the gap between a fork and its registration, and catches children that left their
   job's group (``setsid``) but kept its environment;
-* every Docker container the runner started.
+* every Docker container the runner started (removed, whatever its state).
 
 Why not ``PR_SET_PDEATHSIG``: it needs ``preexec_fn``, which turns Python's vfork/posix_spawn
 path into fork + interpreter re-entry in the child — 5–8 ms per job instead of under 1 ms here —
@@ -65,8 +65,15 @@ for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
             os.kill(int(entry), signal.SIGKILL)
         except OSError:
             pass
-for name in containers:
-    subprocess.run(["docker", "kill", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+# rm -f, not kill: a runner killed while `docker run` was creating its container leaves it in
+# "Created", which kill cannot stop and --rm never removes; and a create still in flight in the
+# daemon may land after the first pass, so a second pass follows.
+for delay in (0, 2):
+    if containers and delay:
+        import time
+        time.sleep(delay)
+    for name in containers:
+        subprocess.run(["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 """
 
 

@@ -27,7 +27,7 @@ child executions of their own (stored with the Map's execution as parent, events
 tasks get no key, so a redrive runs the Map Run again with new children.
 
     >>> import tempfile
-    >>> from orchestrator import arns, limits, model, placeholders
+    >>> from orchestrator import model
     >>> wf = model.Workflow(name="hello", tasks=(
     ...     model.Task(name="hi", job=model.BatchJob(image="alpine:3", command=("true",))),))
     >>> run = run_workflow(wf, home=tempfile.mkdtemp())     # doctest: +SKIP
@@ -51,11 +51,12 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import arns, limits, model, placeholders
+from orchestrator.api import WorkflowLike, workflow_model
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine import Execution, ExecutionResult, start
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
     Integration,
-    IntegrationPattern,
     TaskCall,
     TaskFailure,
     unconfigured,
@@ -72,6 +73,7 @@ from orchestrator.local.batch import (
 )
 from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
+from orchestrator.local.images import ImageBuildSpec
 from orchestrator.local.lambda_ import LambdaFunction, LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
 from orchestrator.local.procs import process_start_time, runner_alive
@@ -152,9 +154,12 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
             else:
                 continue
             secrets = sorted(job.secrets) if isinstance(job, model.BatchJob) else []
+            build = job.build if isinstance(job, model.BatchJob) else None
             job_definitions[key] = {"name": key, "image": image, "command": command, "vcpus": vcpus,
                                     "memory": memory, "environment": _env(job.environment),
-                                    "timeout": timeout, "secrets": secrets}
+                                    "timeout": timeout, "secrets": secrets,
+                                    "build": None if build is None else {"context": build.context,
+                                                                         "dockerfile": build.dockerfile}}
         else:
             handler = job.handler if isinstance(job, model.LambdaTask) else getattr(job, "function", "")
             functions[key] = {"name": key, "handler": handler,
@@ -183,19 +188,28 @@ def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:
     return build_plan(wf, definitions, main_name, cwd)
 
 
-def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None) -> dict[str, Any]:
+def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None,
+               aws_endpoint: str | None = None) -> dict[str, Any]:
     """The plan of one plain ASL state machine (no workflow behind it), for ``run_plan`` and serve.
 
     It has no job definitions or functions: its Batch and Lambda calls reach the local services
     with nothing registered, and every other service fails as AWS does without permissions,
     unless a mock answers it. The definition is kept as given (CreateStateMachine substitutes
     nothing); ``plain.run_definition`` resolves ``${Placeholder}`` strings of a compiled file first.
+    ``aws_endpoint`` sends unmocked ``aws-sdk:*``, sqs, sns, events and dynamodb calls there
+    (``forward``); it is kept in the plan, so a redrive sends them there again.
 
         >>> plain_plan("m", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})["main"]
         'm'
     """
-    return {"workflow": name, "main": name, "cwd": cwd or os.getcwd(), "definitions": {name: dict(definition)},
-            "job_definitions": {}, "functions": {}, "queues": [], "email": [], "webhook": None}
+    plan: dict[str, Any] = {"workflow": name, "main": name, "cwd": cwd or os.getcwd(),
+                            "definitions": {name: dict(definition)}, "job_definitions": {}, "functions": {},
+                            "queues": [], "email": [], "webhook": None}
+    if aws_endpoint is not None:
+        from orchestrator.local.forward import check_endpoint
+
+        plan["aws_endpoint"] = check_endpoint(aws_endpoint)
+    return plan
 
 
 # -- the result --------------------------------------------------------------------------------
@@ -262,10 +276,14 @@ class LocalRun:
                  on_event: EventListener | None = None, on_job: JobListener | None = None,
                  notice: Callable[[str], None] | None = None,
                  compute: list[ComputeEnvironment] | None = None,
-                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None,
-                 fallback: Integration | None = None) -> None:
+                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None) -> None:
         self.store = store
-        self.fallback = fallback
+        # A plain machine's plan may name an endpoint for its unmocked service calls (--aws-endpoint).
+        self.forward: Integration | None = None
+        if plan.get("aws_endpoint"):
+            from orchestrator.local.forward import Forwarder
+
+            self.forward = Forwarder(str(plan["aws_endpoint"]), region=arns.REGION)
         self.wait_time_scale = wait_time_scale()
         self._on_reuse = on_reuse
         self.plan = plan
@@ -289,7 +307,8 @@ class LocalRun:
         definitions = {k: JobDefinition(name=v["name"], image=v["image"], command=tuple(v["command"]),
                                         vcpus=float(v["vcpus"]), memory=int(v["memory"]),
                                         environment=v["environment"],
-                                        timeout=v.get("timeout"), secrets=tuple(v.get("secrets") or ()))
+                                        timeout=v.get("timeout"), secrets=tuple(v.get("secrets") or ()),
+                                        build=ImageBuildSpec.from_plan(v.get("build")))
                        for k, v in plan["job_definitions"].items()}
         queue_specs = plan.get("queues") or []
         ce = capacity.compute if capacity is not None else (compute or default_compute())
@@ -363,11 +382,14 @@ class LocalRun:
     def integrations(self, scope: str, identity: TaskIdentity, arn: str) -> dict[str, Integration]:
         """The services for the execution ``arn``; calls from its distributed Map children come here too."""
         services: dict[str, Integration] = {
-            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_, "sns:publish": self.outbox,
+            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_,
+            "sns:publish": self.forward or self.outbox,
             # Everything else (sqs, dynamodb, events, aws-sdk:*, activities): a mock answers a
             # mocked state whatever its resource; an unmocked call goes to the forwarding
             # endpoint when one is set, else fails as AWS does without permissions.
-            "*": self.fallback or _unanswered}
+            "*": self.forward or _unanswered}
+        if self.mock is not None:  # a mocked activity needs no worker (an unmocked one still has none)
+            services["activity"] = _unanswered
         wrapped = {key: self._wrap(key, service, scope, identity, arn) for key, service in services.items()}
         wrapped["states:startExecution"] = self._wrap("states:startExecution", None, scope, identity, arn)
         return wrapped
@@ -602,9 +624,9 @@ def _logs(store: Store, arn: str) -> dict[str, list[str]]:
     return logs
 
 
-def _load(wf: model.Workflow | str | os.PathLike[str]) -> model.Workflow:
-    if isinstance(wf, model.Workflow):
-        return wf
+def _load(wf: WorkflowLike | str | os.PathLike[str]) -> model.Workflow:
+    if not isinstance(wf, (str, os.PathLike)):
+        return workflow_model(wf, where="run_workflow()", usage="run_workflow({})")
     from orchestrator import spec
 
     loaded: model.Workflow = spec.load(wf)
@@ -640,14 +662,15 @@ def select_test_case(mock_config: MockConfig | str | os.PathLike[str] | None, te
     return case
 
 
-def run_workflow(wf: model.Workflow | str | os.PathLike[str], input: Any = None, *,
+def run_workflow(wf: WorkflowLike | str | os.PathLike[str], input: Any = None, *,
                  home: str | os.PathLike[str] | None = None,
                  mock_config: MockConfig | str | os.PathLike[str] | None = None,
                  test_case: str | None = None, progress: bool = False, virtual_time: bool = False,
                  name: str | None = None, compute: list[ComputeEnvironment] | None = None,
                  notice: Callable[[str], None] | None = None,
                  scheduled_time: str | datetime | None = None) -> RunResult:
-    """Validate, compile and run a workflow here; the execution is stored under ``home``.
+    """Validate, compile and run a workflow (the builder, the model, or a file) here; the execution
+    is stored under ``home``.
 
     The input (an object) carries ``scheduled_time`` (contract 5): ``scheduled_time`` when given
     (the local scheduler and ``backfill`` pass the fire time), else the one the input has, else

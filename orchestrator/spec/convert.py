@@ -104,6 +104,14 @@ def _permissions(value: Any) -> tuple[model.Permission, ...]:
     )
 
 
+def _build(value: Any) -> model.ImageBuild | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return model.ImageBuild(context=value)
+    return model.ImageBuild(context=value["context"], dockerfile=value.get("dockerfile", "Dockerfile"))
+
+
 def _job(task: Mapping[str, Any]) -> model.Job:
     if "batch" in task:
         b = task["batch"]
@@ -114,6 +122,7 @@ def _job(task: Mapping[str, Any]) -> model.Job:
             array_size=None if b.get("array_size") is None else int(b["array_size"]), queue=b.get("queue"),
             permissions=_permissions(b.get("permissions")),
             platform=model.Platform(b.get("platform", "FARGATE")),
+            build=_build(b.get("build")),
         )
     if "lambda" in task:
         f = task["lambda"]
@@ -163,16 +172,16 @@ def to_dict(wf: model.Workflow) -> dict[str, Any]:
     if wf.description is not None:
         doc["description"] = wf.description
     if wf.schedule is not None:
-        doc["schedule"] = _schedule_doc(wf.schedule)
+        doc["schedule"] = schedule_doc(wf.schedule)
     if wf.notify is not None:
-        doc["notify"] = _notify_doc(wf.notify)
+        doc["notify"] = notify_doc(wf.notify)
     if wf.timeout is not None:
         doc["timeout"] = _duration(wf.timeout)
     defaults: dict[str, Any] = {}
     if wf.defaults.timeout is not None:
         defaults["timeout"] = _duration(wf.defaults.timeout)
     if wf.defaults.retry is not None:
-        defaults["retries"] = _retry_doc(wf.defaults.retry)
+        defaults["retries"] = retry_doc(wf.defaults.retry)
     if wf.defaults.queue is not None:
         defaults["queue"] = wf.defaults.queue
     if wf.defaults.image is not None:
@@ -180,14 +189,19 @@ def to_dict(wf: model.Workflow) -> dict[str, Any]:
     if defaults:
         doc["defaults"] = defaults
     if wf.queues:
-        doc["queues"] = [_queue_doc(q) for q in wf.queues]
+        doc["queues"] = [queue_doc(q) for q in wf.queues]
     if wf.tags:
         doc["tags"] = dict(wf.tags)
     doc["tasks"] = [_task_doc(t) for t in wf.tasks]
     return doc
 
 
-def _schedule_doc(schedule: model.Schedule) -> str | dict[str, Any]:
+def schedule_doc(schedule: model.Schedule) -> str | dict[str, Any]:
+    """The spec form of a schedule: the bare expression when nothing else is set.
+
+    >>> schedule_doc(model.Schedule(expression="rate(1 hour)"))
+    'rate(1 hour)'
+    """
     if schedule == model.Schedule(expression=schedule.expression):
         return schedule.expression
     out: dict[str, Any] = {"expression": schedule.expression}
@@ -208,7 +222,12 @@ def _schedule_doc(schedule: model.Schedule) -> str | dict[str, Any]:
     return out
 
 
-def _notify_doc(notify: model.Notify) -> list[str] | dict[str, Any]:
+def notify_doc(notify: model.Notify) -> list[str] | dict[str, Any]:
+    """The spec form of where alerts go: a list of addresses when that is all.
+
+    >>> notify_doc(model.Notify(email=("ops@example.com",)))
+    ['ops@example.com']
+    """
     if notify.topic_arn is None and notify.webhook is None and notify.email:
         return list(notify.email)
     out: dict[str, Any] = {}
@@ -221,7 +240,12 @@ def _notify_doc(notify: model.Notify) -> list[str] | dict[str, Any]:
     return out
 
 
-def _retry_doc(retry: model.Retry) -> int | dict[str, Any]:
+def retry_doc(retry: model.Retry) -> int | dict[str, Any]:
+    """The spec form of a retry policy: a number when only the attempts differ from the default.
+
+    >>> retry_doc(model.Retry(attempts=5)), retry_doc(model.Retry(attempts=2, interval=30))
+    (5, {'attempts': 2, 'interval': '30s'})
+    """
     base = model.Retry()
     if retry == model.Retry(attempts=retry.attempts):
         return retry.attempts
@@ -239,7 +263,12 @@ def _retry_doc(retry: model.Retry) -> int | dict[str, Any]:
     return out
 
 
-def _queue_doc(queue: model.Queue) -> dict[str, Any]:
+def queue_doc(queue: model.Queue) -> dict[str, Any]:
+    """The spec form of a queue: its name and what differs from the defaults.
+
+    >>> queue_doc(model.Queue(name="urgent", priority=10))
+    {'name': 'urgent', 'priority': 10}
+    """
     base = model.Queue(name=queue.name)
     out: dict[str, Any] = {"name": queue.name}
     if queue.priority != base.priority:
@@ -284,6 +313,9 @@ def _job_doc(job: model.Job) -> tuple[str, dict[str, Any]]:
             out["permissions"] = _permissions_doc(job.permissions)
         if job.platform != base_b.platform:
             out["platform"] = job.platform.value
+        if job.build is not None:
+            out["build"] = (job.build.context if job.build.dockerfile == "Dockerfile"
+                            else {"context": job.build.context, "dockerfile": job.build.dockerfile})
         return "batch", out
     if isinstance(job, model.LambdaTask):
         out = {"handler": job.handler}
@@ -322,7 +354,7 @@ def _task_doc(task: model.Task) -> dict[str, Any]:
     if task.timeout is not None:
         out["timeout"] = _duration(task.timeout)
     if task.retry is not None:
-        out["retries"] = _retry_doc(task.retry)
+        out["retries"] = retry_doc(task.retry)
     if task.expected_duration is not None:
         out["expected_duration"] = _duration(task.expected_duration)
     return out

@@ -144,9 +144,10 @@
         served[w.name] = w.state_machine_arn;
         const s = w.schedule;
         const schedule = s ? `<code>${esc(s.expression)}</code> <span class="muted small">${esc(s.timezone)}</span>
-          ${s.enabled ? "" : ' <span class="badge WAITING">disabled</span>'}
+          ${s.status === "active" ? "" : ` <span class="badge WAITING">${esc(s.status)}</span>`}
           <div class="small muted">next: ${s.next.length ? esc(when(s.next[0])) + " (" + esc(ago(s.next[0])) + ")" : "none"}</div>
-          <div class="small muted">last: ${w.last_start ? esc(when(w.last_start)) : "never"}</div>` : '<span class="muted">manual</span>';
+          <div class="small muted">last fire: ${s.last_fire ? esc(when(s.last_fire)) + (s.last_fire_status ? " · " + esc(s.last_fire_status.toLowerCase()) : "") : "none yet"}</div>`
+          : '<span class="muted">on demand</span>';
         const runs = w.recent.slice().reverse().map((r) => `<a class="${esc(r.status)}" href="${esc(link(r.arn))}" title="${esc(r.name + " · " + r.status + " · " + when(r.start))}"></a>`).join("");
         const rate = w.success.rate == null ? "" : Math.round(w.success.rate * 100) + "%";
         const latest = w.latest ? badge(w.latest.status) + " " + esc(duration(w.latest.duration_ms)) : '<span class="muted">never run</span>';
@@ -164,6 +165,7 @@
       }).join("");
     }
     await refresh();
+    setLive(true, "live");
     every(() => POLL_IDLE_MS, refresh);
   }
 
@@ -231,7 +233,7 @@
       if (act === "older" && next) { cursors.push(next); refresh().catch((e) => toast(e.message, true)); }
       if (act === "newer" && cursors.length > 1) { cursors.pop(); refresh().catch((e) => toast(e.message, true)); }
     });
-    try { await refresh(); } catch (e) { tbody.innerHTML = `<tr><td colspan="5" class="error">${esc(e.message)}</td></tr>`; }
+    try { await refresh(); setLive(true, "live"); } catch (e) { tbody.innerHTML = `<tr><td colspan="5" class="error">${esc(e.message)}</td></tr>`; }
     every(() => POLL_IDLE_MS, refresh);
   }
 
@@ -240,7 +242,7 @@
 
   function graphSvg(graph) {
     const margin = 16;
-    const parts = [`<svg class="graph" xmlns="${SVG}" width="${graph.width + 2 * margin}" height="${graph.height + 2 * margin}" viewBox="${-margin} ${-margin} ${graph.width + 2 * margin} ${graph.height + 2 * margin}">
+    const parts = [`<svg class="graph" xmlns="${SVG}" data-width="${graph.width + 2 * margin}" data-height="${graph.height + 2 * margin}" width="${graph.width + 2 * margin}" height="${graph.height + 2 * margin}" viewBox="${-margin} ${-margin} ${graph.width + 2 * margin} ${graph.height + 2 * margin}">
       <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#8d99a8"/></marker></defs>`];
     for (const n of graph.nodes) {
       const label = n.name.length > 32 && !n.container ? n.name.slice(0, 30) + "…" : n.name;
@@ -257,7 +259,8 @@
     return parts.join("");
   }
 
-  function timelineSvg(states, execution, selected) {
+  function timelineSvg(states, execution, selected, available, critical) {
+    const onPath = new Set(critical || []);
     const rows = states.filter((s) => s.attempts.length);
     if (!rows.length) return '<p class="muted">No task has been scheduled yet.</p>';
     let start = ms(execution.start), end = ms(execution.stop) || Date.now();
@@ -265,7 +268,7 @@
       if (a.scheduled != null) start = Math.min(start, a.scheduled);
       end = Math.max(end, a.ended || a.started || a.scheduled || end);
     }
-    const span = Math.max(1, end - start), labelW = 190, width = 900, rowH = 18, top = 22;
+    const span = Math.max(1, end - start), labelW = 200, width = Math.max(640, (available || 900) - 4), rowH = 18, top = 22;
     const x = (t) => labelW + ((t - start) / span) * (width - labelW - 10);
     const height = top + rows.length * rowH + 6;
     const out = [`<svg class="timeline" xmlns="${SVG}" width="${width}" height="${height}">
@@ -277,11 +280,19 @@
     out.push("</g>");
     rows.forEach((s, i) => {
       const y = top + i * rowH;
-      out.push(`<g class="trow" data-name="${esc(s.name)}"><rect class="row-bg${s.name === selected ? " selected" : ""}" x="0" y="${y}" width="${width}" height="${rowH}"/>
-        <text x="4" y="${y + 13}">${esc(s.name.length > 28 ? s.name.slice(0, 27) + "…" : s.name)}</text>`);
+      out.push(`<g class="trow${onPath.has(s.name) ? " critical" : ""}" data-name="${esc(s.name)}"><rect class="row-bg${s.name === selected ? " selected" : ""}" x="0" y="${y}" width="${width}" height="${rowH}"/>
+        <text x="4" y="${y + 13}">${onPath.has(s.name) ? "▸ " : ""}${esc(s.name.length > 28 ? s.name.slice(0, 27) + "…" : s.name)}</text>`);
+      const latest = Math.max(...s.attempts.map((a) => a.run || 0));
+      const firstTry = s.attempts.find((a) => (a.run || 0) === latest);
+      if (s.blocked_ms > 0 && firstTry && firstTry.scheduled != null) {
+        // Ready (every dependency done) but not yet started: the wait the compiled structure added.
+        out.push(`<line class="blocked" x1="${x(firstTry.scheduled - s.blocked_ms)}" x2="${x(firstTry.scheduled)}" y1="${y + 9}" y2="${y + 9}"><title>${esc(`${s.name}: ready ${duration(s.blocked_ms)} before it was scheduled (waiting on the compiled structure, not on a dependency)`)}</title></line>`);
+      }
       let previousEnd = null;
       for (const a of s.attempts) {
-        const sched = a.scheduled, started = a.started, stop = a.ended || (a.status === "RUNNING" || a.status === "SCHEDULED" || a.status === "RUNNABLE" ? Date.now() : started || sched);
+        // An attempt still open ends now; one stopped with the execution ends when it stopped.
+        const open = ["RUNNING", "SCHEDULED", "RUNNABLE", "STARTING", "SUBMITTED", "PENDING"].includes(a.status);
+        const sched = a.scheduled, started = a.started, stop = a.ended || (open ? Date.now() : ms(execution.stop) || started || sched);
         if (previousEnd != null && sched != null && sched > previousEnd) out.push(`<line class="backoff" x1="${x(previousEnd)}" x2="${x(sched)}" y1="${y + 9}" y2="${y + 9}"><title>retry wait ${esc(duration(sched - previousEnd))}</title></line>`);
         const tip = `${s.name} attempt ${a.number}${a.run ? " (redrive " + a.run + ")" : ""}: ${a.status}${a.reused ? " (reused result)" : ""}; waiting ${duration(a.waiting_ms || 0)}, running ${duration(a.running_ms == null ? (started ? stop - started : 0) : a.running_ms)}${a.exit_code != null ? "; exit code " + a.exit_code : ""}${a.error ? "; " + a.error : ""}`;
         if (sched != null && (started || stop) > sched) out.push(`<rect class="wait" x="${x(sched)}" y="${y + 4}" width="${Math.max(1, x(started || stop) - x(sched))}" height="${rowH - 8}"><title>${esc(tip)}</title></rect>`);
@@ -297,10 +308,12 @@
   async function executionPage() {
     const arn = body.dataset.arn;
     main.innerHTML = `<div id="head"></div><div id="failed"></div>
-      <div class="panel"><h2>Graph <span class="hint">click a state for its attempts and log</span></h2><div class="graph-wrap" id="graph"><p class="muted">Loading…</p></div>
+      <div class="panel"><h2 class="bar">Graph <span class="hint">click a state for its attempts and log</span>
+        <span style="margin-left:auto" class="zoom"><button data-zoom="0.8" title="zoom out">−</button><button data-zoom="1.25" title="zoom in">+</button><button data-zoom="fit" title="fit the width">fit</button><button data-zoom="1" title="actual size">100%</button></span></h2>
+        <div class="graph-wrap" id="graph"><p class="muted">Loading…</p></div>
       <div class="legend">${["WAITING", "SCHEDULED", "RUNNING", "SUCCEEDED", "FAILED", "CAUGHT", "ABORTED"].map((s) => `<span><i style="background:var(--${s.toLowerCase().replace("_", "")})"></i>${s.toLowerCase()}</span>`).join("")}</div></div>
-      <div class="row"><div class="panel" id="task"><h2>Task</h2><p class="muted">Select a task in the graph or the timeline.</p></div>
-      <div class="panel"><h2>Timeline <span class="hint">hatched: waiting (capacity or retry), solid: running</span></h2><div class="timeline-wrap" id="timeline"></div></div></div>
+      <div class="panel"><h2>Timeline <span class="hint">per task attempt — hatched: waiting (for capacity, or submitted), solid: running, dotted: retry interval, orange: ready but held back by the compiled structure; ▸ the critical path</span></h2><div class="timeline-wrap" id="timeline"></div></div>
+      <div class="panel" id="task"><h2>Task</h2><p class="muted">Select a task in the graph or the timeline.</p></div>
       <div class="panel"><div class="tabs"><button class="on" data-tab="events">Events</button><button data-tab="io">Input and output</button><button data-tab="alerts">Alerts</button><button data-tab="children">Child executions</button></div>
       <div id="tab-events"></div><div id="tab-io" hidden></div><div id="tab-alerts" hidden></div><div id="tab-children" hidden></div></div>`;
     let detail = null, selected = null, nodes = {}, lastEvent = 0, logState = null;
@@ -332,9 +345,10 @@
       const f = detail.failed, el = main.querySelector("#failed");
       if (!f) { el.innerHTML = ""; return; }
       el.innerHTML = `<div class="panel alert" id="failure"><h2>${f.state ? "Failed task: " + `<a href="#" data-select="${esc(f.state)}">${esc(f.state)}</a>` : "Execution failed"}</h2>
-        <dl class="facts"><dt>Error</dt><dd class="error">${esc(f.error || "")}</dd><dt>Cause</dt><dd class="small mono">${esc(f.cause || "")}</dd>
+        <dl class="facts"><dt>Error</dt><dd class="error">${esc(f.error || "")}</dd><dt>Cause</dt><dd>${esc(f.summary || "")}${f.cause && f.cause !== f.summary ? `<details><summary class="small">full cause</summary><pre class="json">${esc(json(f.cause))}</pre></details>` : ""}</dd>
         ${f.exit_code != null ? `<dt>Exit code</dt><dd>${esc(f.exit_code)}</dd>` : ""}${f.attempts ? `<dt>Attempts</dt><dd>${esc(f.attempts)}</dd>` : ""}</dl>
-        ${f.log_tail && f.log_tail.length ? `<p class="small muted">Last log lines</p><pre class="log" id="failed-log">${esc(f.log_tail.join("\n"))}</pre>` : ""}</div>`;
+        ${f.log_tail && f.log_tail.length ? `<p class="small muted">Last log lines</p><pre class="log" id="failed-log">${esc(f.log_tail.join("\n"))}</pre>` : ""}
+        <p class="small muted">${detail.alerts.length ? "Alerts sent: " + detail.alerts.map((a) => esc(a.subject || "(no subject)")).join(" · ") + ' — see the <a href="#" data-open-tab="alerts">Alerts</a> tab' : "No alert was sent."}</p></div>`;
     }
 
     function renderGraph() {
@@ -356,7 +370,8 @@
     }
 
     function renderTimeline() {
-      main.querySelector("#timeline").innerHTML = timelineSvg(detail.states, detail.execution, selected);
+      const el = main.querySelector("#timeline");
+      el.innerHTML = timelineSvg(detail.states, detail.execution, selected, el.clientWidth, detail.critical_path);
     }
 
     function renderTask() {
@@ -367,10 +382,11 @@
       const attempts = s.attempts.map((a) => `<tr><td class="num">${a.number}${a.run ? `<span class="small muted"> r${a.run}</span>` : ""}</td><td>${badge(a.status)}${a.reused ? ' <span class="small muted">reused</span>' : ""}</td>
         <td class="num">${esc(duration(a.waiting_ms))}</td><td class="num">${esc(duration(a.running_ms))}</td>
         <td class="num">${a.exit_code == null ? "" : esc(a.exit_code)}${a.batch_attempts.length > 1 ? `<span class="small muted"> (Batch ×${a.batch_attempts.length})</span>` : ""}</td>
-        <td class="small">${esc(a.error || "")}${a.cause ? `<details><summary>cause</summary><pre class="json">${esc(json(a.cause))}</pre></details>` : ""}</td></tr>`).join("");
+        <td class="small">${esc(a.error || "")}${a.summary ? `<div>${esc(a.summary)}</div>` : ""}${a.cause ? `<details><summary>full cause</summary><pre class="json">${esc(json(a.cause))}</pre></details>` : ""}</td></tr>`).join("");
       const links = Object.entries(s.links || {}).map(([k, v]) => `<a href="${esc(v)}" target="_blank" rel="noopener noreferrer">AWS console: ${esc(k.replace("_", " "))}</a>`).join(" · ");
+      const kids = detail.children.filter((c) => c.state === s.name).map((c) => `<a href="${esc(link(c.arn))}">${esc(c.name)}</a> ${badge(c.status)}`).join(" · ");
       el.innerHTML = `<h2>${esc(s.name)} ${badge(s.status)} <span class="small muted">${esc(s.type)}</span></h2>
-        ${links ? `<p class="small">${links}</p>` : ""}
+        ${links ? `<p class="small">${links}</p>` : ""}${kids ? `<p class="small">Child execution: ${kids}</p>` : ""}
         ${s.attempts.length ? `<table><thead><tr><th class="num">Attempt</th><th>Status</th><th class="num">Waiting</th><th class="num">Running</th><th class="num">Exit</th><th>Error</th></tr></thead><tbody>${attempts}</tbody></table>` : ""}
         ${s.error && !s.attempts.length ? `<p class="error">${esc(s.error)}</p>` : ""}
         <p class="small muted">Log ${s.logs ? `<select data-act="log-file">${Array.from({ length: s.logs }, (_, i) => `<option value="${i + 1}" ${i + 1 === s.logs ? "selected" : ""}>file ${i + 1} of ${s.logs}</option>`).join("")}</select>` : ""} <span id="log-status"></span></p>
@@ -433,13 +449,19 @@
     }
     function tryParse(v) { if (typeof v !== "string") return v; try { return JSON.parse(v); } catch (e) { return v; } }
 
-    async function loadEvents() {
-      for (;;) {
-        const page = await api("history", { arn: arn, after: lastEvent, limit: 1000 });
-        for (const e of page.events) { const { owner, d } = eventStep(e); eventRows.push({ e: e, owner: owner, d: d }); lastEvent = e.id; }
-        if (!page.more) break;
-      }
-      renderEvents();
+    // The history is read incrementally (after the last event seen), once the graph is drawn.
+    let loading = null;
+    function loadEvents() {
+      if (loading) return loading;
+      loading = (async () => {
+        for (;;) {
+          const page = await api("history", { arn: arn, after: lastEvent, limit: 5000 });
+          for (const e of page.events) { const { owner, d } = eventStep(e); eventRows.push({ e: e, owner: owner, d: d }); lastEvent = e.id; }
+          if (!page.more) break;
+        }
+        if (detail) renderEvents();
+      })().finally(() => { loading = null; });
+      return loading;
     }
 
     function renderTabs() {
@@ -463,10 +485,21 @@
       if (node) { select(node.dataset.name); return; }
       const pick = target.closest("[data-select]");
       if (pick) { event.preventDefault(); select(pick.dataset.select); main.querySelector("#task").scrollIntoView({ block: "start" }); return; }
-      const tab = target.dataset && target.dataset.tab;
+      const zoom = target.dataset && target.dataset.zoom;
+      if (zoom && detail && detail.graph) {
+        const svg = main.querySelector("svg.graph"), wrap = main.querySelector("#graph");
+        const full = Number(svg.dataset.width), now = Number(svg.getAttribute("width")) / full;
+        const scale = zoom === "fit" ? Math.min(1, (wrap.clientWidth - 4) / full) : zoom === "1" ? 1 : Math.max(0.05, Math.min(3, now * Number(zoom)));
+        svg.setAttribute("width", String(full * scale));
+        svg.setAttribute("height", String(Number(svg.dataset.height) * scale));
+        return;
+      }
+      const tab = target.dataset && (target.dataset.tab || target.dataset.openTab);
+      if (target.dataset && target.dataset.openTab) event.preventDefault();
       if (tab) {
         for (const b of main.querySelectorAll("[data-tab]")) b.classList.toggle("on", b.dataset.tab === tab);
         for (const name of ["events", "io", "alerts", "children"]) main.querySelector("#tab-" + name).hidden = name !== tab;
+        if (target.dataset.openTab) main.querySelector("#tab-" + tab).scrollIntoView({ block: "start" });
         return;
       }
       const act = target.dataset && target.dataset.act;
@@ -509,15 +542,21 @@
       if (first) {
         renderGraph();
         if (detail.failed && detail.failed.state) selected = detail.failed.state;
+        else {  // a live run opens on the task running now, its log tailing
+          const now = detail.states.find((x) => x.type === "Task" && (x.status === "RUNNING" || x.status === "SCHEDULED"));
+          if (now) selected = now.name;
+        }
       }
       colourGraph();
       renderTimeline();
       renderTabs();
-      await loadEvents();
       const s = selected && detail.states.find((x) => x.name === selected);
       if (first || (s && (!logState || s.logs !== logState.attempt))) renderTask();
-      else if (logState) await pollLog();
       document.title = detail.execution.name + " · " + detail.execution.status + " — sfn-orchestrator";
+      if (first && window.performance && performance.mark) performance.mark("console:rendered");
+      const events = loadEvents();
+      if (!first && logState) await pollLog();
+      await events;
     }
 
     try { await poll(false); setLive(true, "live"); } catch (e) { main.innerHTML = `<div class="panel alert"><p class="error">${esc(e.message)}</p><p><a href="/executions">All executions</a></p></div>`; return; }
