@@ -14,7 +14,6 @@ by ``"activity"``, its worker; without one it does not exist). The engine parses
 
 from __future__ import annotations
 
-import enum
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -22,13 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator import arns
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine.clock import Clock
-
-
-class IntegrationPattern(enum.Enum):
-    REQUEST_RESPONSE = "request_response"
-    SYNC = "sync"
-    WAIT_FOR_TASK_TOKEN = "wait_for_task_token"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
