@@ -137,9 +137,9 @@ def test_workflows_show_the_schedule_as_the_scheduler_holds_it(store: Store) -> 
     row = store.register_schedule(workflow="nightly", state_machine_arn="sm", expression=wf.schedule.expression,
                                   timezone=wf.schedule.timezone, schedule=schedule_json(wf.schedule), enabled=True,
                                   now="2026-01-01T00:00:00Z")
-    store.claim_fires("nightly", row["generation"], [("2026-01-01T01:10:00Z", "nightly-fire")], "2026-01-01T01:10:00Z",
-                      owner_pid=1, owner_start=None, now="2026-01-01T01:10:00Z")
-    store.finish_fire("nightly", "2026-01-01T01:10:00Z", status="STARTED", now="2026-01-01T01:10:01Z")
+    store.claim_fires([("nightly", row["generation"], [("2026-01-01T01:10:00Z", "nightly-fire")],
+                        "2026-01-01T01:10:00Z")], owner_pid=1, owner_start=None, now="2026-01-01T01:10:00Z")
+    store.finish_fires([("nightly", "2026-01-01T01:10:00Z", "STARTED", None, None)], now="2026-01-01T01:10:01Z")
     store.pause_schedule("nightly", True, "2026-01-02T00:00:00Z")
     served = [Served(workflow=wf, state_machine_arn="sm")]
     (summary,) = client(store, served).get("/console/api/workflows").json()["workflows"]

@@ -24,8 +24,8 @@ key it does not know (the task name), parse a JSON Cause, or cut a string to SNS
 
 from __future__ import annotations
 
+from orchestrator import arns
 from orchestrator.compiler import asl
-from orchestrator.compiler.tasks import service_arn
 from orchestrator.limits import SNS_SUBJECT_MAX
 from orchestrator.placeholders import ALERT_TOPIC, placeholder
 
@@ -141,7 +141,7 @@ def failure_states(workflow: str, *, topic: str | None, child: bool) -> tuple[as
         name=NOTIFY,
         comment="One alert per failed execution.",
         query_language=J,
-        resource=service_arn("sns", "publish"),
+        resource=arns.integration("sns", "publish"),
         arguments={"TopicArn": topic, "Subject": _SUBJECT, "Message": _MESSAGE},
         output="{% $states.input %}",
         retry=(asl.Retrier(errors=("States.ALL",), interval=2, max_attempts=3, backoff_rate=2),),
