@@ -233,12 +233,13 @@ def version(store: Store, arn: str) -> str:
 
 def _links(arn: str, state: StateRun, definition_states: Mapping[str, Any]) -> dict[str, str]:
     """AWS console pages for a task, when the execution is on AWS (not the local account)."""
+    parts = arn.split(":")
+    if len(parts) < 5 or parts[4] == arns.ACCOUNT:
+        return {}  # local: no AWS page to link (and the AWS package is not even imported)
     from orchestrator.aws import links
 
     try:
         parsed = links.Arn.parse(arn)
-        if parsed.account == arns.ACCOUNT:
-            return {}
         found: dict[str, str] = {"execution": links.execution_url(arn)}
         for attempt in state.attempts:
             if attempt.job_id:
