@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
-from orchestrator import arns, logical_time, model, placeholders
+from orchestrator import arns, logical_time, model, placeholders, templates
 from orchestrator.arns import IntegrationPattern
 from orchestrator.compiler import asl
 from orchestrator.errors import CompileError
@@ -149,10 +149,10 @@ class JobDefinition:
     """
 
     image: str | None  # None: a Python task with neither its own image nor the workflow's default
-    command: tuple[str, ...]
+    command: tuple[str, ...]  # as written (a templated one is set again by each run's SubmitJob)
     vcpus: float
     memory: int  # MiB
-    environment: Mapping[str, str]  # the job's own variables, then the workflow's and task's names
+    environment: Mapping[str, str]  # the job's own untemplated variables, the workflow's and task's names
     attempt_seconds: int | None  # Batch timeout.attemptDurationSeconds
     retry_attempts: int  # Batch retryStrategy.attempts
     evaluate_on_exit: tuple[Mapping[str, str], ...]  # Batch retryStrategy.evaluateOnExit
@@ -175,9 +175,12 @@ def job_definition(task: model.Task, wf: model.Workflow) -> JobDefinition:
         command=command,
         vcpus=job.vcpus,
         memory=job.memory,
-        environment=MappingProxyType(
-            {**job.environment, "ORCHESTRATOR_WORKFLOW": wf.name, "ORCHESTRATOR_TASK": task.name}
-        ),
+        # Templated values vary per run, so the Task state sets them (``_submitted``).
+        environment=MappingProxyType({
+            **{k: v for k, v in job.environment.items() if not templates.has_template(v)},
+            "ORCHESTRATOR_WORKFLOW": wf.name,
+            "ORCHESTRATOR_TASK": task.name,
+        }),
         attempt_seconds=None if timeout is None else max(BATCH_MIN_ATTEMPT_DURATION, timeout),
         retry_attempts=SPOT_RETRY_ATTEMPTS,
         evaluate_on_exit=SPOT_EVALUATE_ON_EXIT,
@@ -205,11 +208,14 @@ def batch_task(
     """
     if isinstance(task.job, model.LambdaTask):
         raise CompileError(f"Task '{task.name}' is a Lambda task and cannot run on Batch.")
-    queue, array_size = _submitted(task.job)
-    queue = queue or wf.defaults.queue or DEFAULT_QUEUE
+    submitted = _submitted(task.job)
+    queue, array_size = submitted.queue or wf.defaults.queue or DEFAULT_QUEUE, submitted.array_size
     # Overrides are merged into the job definition's container by name; only values set at run
-    # time belong here.
-    env = [
+    # time belong here: templated ones (``templates``: compiled to intrinsics) and the execution's.
+    env: list[dict[str, str]] = [
+        {"Name": k, "Value.$": templates.intrinsic(templates.parse(v))} for k, v in submitted.environment
+    ]
+    env += [
         {"Name": "ORCHESTRATOR_EXECUTION_ID", "Value.$": "$$.Execution.Id"},
         # Logical time (contract 5): which run this is, from the input "Wrap input" completed,
         # so AWS and the local engine give a job the same value. ~110 bytes of the 8 KiB ECS
@@ -217,7 +223,12 @@ def batch_task(
         {"Name": logical_time.EXECUTION_NAME_ENV, "Value.$": "$$.Execution.Name"},
         {"Name": logical_time.ENV, "Value.$": "$.input.scheduled_time"},
     ]
-    overrides = {"Environment": env}
+    overrides = asl._drop_empty(
+        [
+            ("Command.$", None if submitted.command is None else templates.command_intrinsic(submitted.command)),
+            ("Environment", env),
+        ]
+    )
     timeout = _timeout(task, wf)
     attempt = None if timeout is None else max(BATCH_MIN_ATTEMPT_DURATION, timeout)
     tags = dict(wf.tags)
@@ -258,16 +269,34 @@ def batch_task(
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def _submitted(job: model.Job) -> tuple[str | None, int | None]:
-    """What of a Batch-run job goes into its SubmitJob, the rest being in its job definition:
-    its queue and array size. :func:`batch_task` reads the job through this alone and
-    :func:`kind_key` keys on it, so whatever the state is made to show of a job, kinds keep apart.
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Submitted:
+    queue: str | None
+    array_size: int | None
+    command: tuple[str, ...] | None  # only when it holds a template (it varies per run)
+    environment: tuple[tuple[str, str], ...]  # only the variables whose values hold a template
+
+
+def _submitted(job: model.Job) -> _Submitted:
+    """What of a Batch-run job goes into its SubmitJob, the rest being in its job definition
+    (:func:`job_definition`): its queue and array size, and what varies per run, a templated
+    command and templated environment values. :func:`batch_task` reads the job through this
+    alone and :func:`kind_key` keys on it, so whatever the state is made to show of a job, kinds
+    keep apart.
     """
     if isinstance(job, model.BatchJob):
-        return job.queue, job.array_size
-    if isinstance(job, model.PythonTask):
-        return job.queue, None
-    raise TypeError(f"not a Batch-run job: {type(job).__name__}")
+        queue, array_size, command = job.queue, job.array_size, job.command
+    elif isinstance(job, model.PythonTask):
+        queue, array_size, command = job.queue, None, ("python", "-m", RUNNER_MODULE, job.function)
+    else:
+        raise TypeError(f"not a Batch-run job: {type(job).__name__}")
+    templated = any(templates.has_template(item) for item in command)
+    return _Submitted(
+        queue=queue,
+        array_size=array_size,
+        command=command if templated else None,
+        environment=tuple((k, v) for k, v in job.environment.items() if templates.has_template(v)),
+    )
 
 
 # Task fields that never reach the rendered state (of ``job``, the key takes what ``_submitted`` reads).
