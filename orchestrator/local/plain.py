@@ -72,14 +72,24 @@ def is_definition(document: Any) -> bool:
 
 
 def definition_file(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The ASL definition in ``path``, or None when it is not a JSON state machine (e.g. a spec)."""
-    if not str(path).endswith(".json"):
+    """The ASL definition in ``path``, or None when it is not a JSON state machine (e.g. a spec).
+
+    Only a ``*.asl.json`` file is reported here when unreadable; any other ``.json`` file that is
+    not ASL is left to the workflow spec loader, whose errors point at line and column.
+    """
+    name = str(path)
+    if not name.endswith(".json"):
         return None
+    asl = name.endswith(".asl.json")
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
+        if not asl:
+            return None
         raise DefinitionFileError(f"{path}: cannot read the state machine definition: {exc.strerror}") from None
     except ValueError as exc:
+        if not asl:
+            return None
         raise DefinitionFileError(f"{path}: not valid JSON: {exc}") from None
     return document if is_definition(document) else None
 
