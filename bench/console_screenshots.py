@@ -39,6 +39,7 @@ DEMO = """\
 name: demo-fanout
 description: Prepare, two branches, then finish; 'right' fails until the file 'ok' exists
 schedule: {expression: "cron(0 * * * ? *)", timezone: Europe/Berlin}
+notify: {email: [ops@example.com]}
 tasks:
   - name: prepare
     batch: {image: "alpine:3", command: [sh, -c, "echo preparing input; sleep 0.4; echo prepared 3 files"]}

@@ -15,12 +15,13 @@ job ARN, a Lambda ARN and an execution ARN of the same local run agree.
     'arn:aws:states:us-east-1:123456789012:stateMachine:nightly'
     >>> execution(state_machine("nightly"), "run-1")
     'arn:aws:states:us-east-1:123456789012:execution:nightly:run-1'
-    >>> integration("batch", "submitJob", ".sync")
+    >>> integration("batch", "submitJob", IntegrationPattern.SYNC)
     'arn:aws:states:::batch:submitJob.sync'
 """
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 
@@ -63,14 +64,34 @@ def arn(service: str, resource: str, *, region: str = REGION, account: str = ACC
 # -- Step Functions ---------------------------------------------------------------------------------
 
 
-def integration(service: str, action: str, pattern: str = "") -> str:
-    """A Task state's Resource for a service integration (``pattern``: "", ".sync", ".sync:2",
-    ".waitForTaskToken"); these ARNs name no region or account.
+class IntegrationPattern(enum.Enum):
+    """How a Task state waits for its service ("Discover service integration patterns" in the Step
+    Functions guide), written as a suffix of the Resource ARN. The one enum of the compiler (which
+    writes the suffix) and the engine (which parses it).
+
+    >>> IntegrationPattern.SYNC.suffix(2), IntegrationPattern.WAIT_FOR_TASK_TOKEN.suffix()
+    ('.sync:2', '.waitForTaskToken')
+    """
+
+    REQUEST_RESPONSE = "request_response"  # return when the service accepted the request
+    SYNC = "sync"  # "Run a job": wait for the job (``.sync``, or ``.sync:2`` for version 2)
+    WAIT_FOR_TASK_TOKEN = "wait_for_task_token"  # wait for SendTaskSuccess/Failure with the token
+
+    def suffix(self, version: int | None = None) -> str:
+        """The Resource ARN's suffix; ``version`` only for ``.sync`` (``startExecution.sync:2``)."""
+        if self is IntegrationPattern.SYNC:
+            return ".sync" if version is None else f".sync:{version}"
+        return ".waitForTaskToken" if self is IntegrationPattern.WAIT_FOR_TASK_TOKEN else ""
+
+
+def integration(service: str, action: str, pattern: IntegrationPattern = IntegrationPattern.REQUEST_RESPONSE,
+                version: int | None = None) -> str:
+    """A Task state's Resource for a service integration; these ARNs name no region or account.
 
     >>> integration("lambda", "invoke")
     'arn:aws:states:::lambda:invoke'
     """
-    return arn("states", f"{service}:{action}{pattern}", region="", account="")
+    return arn("states", f"{service}:{action}{pattern.suffix(version)}", region="", account="")
 
 
 def state_machine(name: str, *, region: str = REGION, account: str = ACCOUNT) -> str:

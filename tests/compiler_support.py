@@ -61,6 +61,7 @@ def task_states(result: CompileResult) -> list[str]:
         if state["Type"] == "Task"
         and not state["Resource"].startswith("arn:aws:states:::states:")
         and not state["Resource"].startswith("arn:aws:states:::sns:")
+        and not state["Resource"].startswith("arn:aws:states:::aws-sdk:cloudwatchlogs:")
     ]
 
 

@@ -146,7 +146,6 @@ class TestNames:
         assert tasks.job_name("-x.y") == "j-x_y"
         assert len(tasks.job_name("a" * 200)) == 128
 
-    def test_service_arn(self) -> None:
-        assert tasks.service_arn("states", "startExecution", tasks.Integration.SYNC_V2) == (
-            "arn:aws:states:::states:startExecution.sync:2"
-        )
+    def test_child_machines_run_with_sync_v2(self) -> None:
+        state = tasks.child_task("call", "wf-part-1", needs=(), next=None, catch_to=None, catch_path="$.e").render()
+        assert state["Resource"] == "arn:aws:states:::states:startExecution.sync:2"

@@ -18,6 +18,7 @@ from tests.console_support import (
     FakeService,
     Served,
     add_execution,
+    event,
     failed_history,
     workflow,
 )
@@ -136,9 +137,9 @@ def test_workflows_show_the_schedule_as_the_scheduler_holds_it(store: Store) -> 
     row = store.register_schedule(workflow="nightly", state_machine_arn="sm", expression=wf.schedule.expression,
                                   timezone=wf.schedule.timezone, schedule=schedule_json(wf.schedule), enabled=True,
                                   now="2026-01-01T00:00:00Z")
-    store.claim_fires("nightly", row["generation"], [("2026-01-01T01:10:00Z", "nightly-fire")], "2026-01-01T01:10:00Z",
-                      owner_pid=1, owner_start=None, now="2026-01-01T01:10:00Z")
-    store.finish_fire("nightly", "2026-01-01T01:10:00Z", status="STARTED", now="2026-01-01T01:10:01Z")
+    store.claim_fires([("nightly", row["generation"], [("2026-01-01T01:10:00Z", "nightly-fire")],
+                        "2026-01-01T01:10:00Z")], owner_pid=1, owner_start=None, now="2026-01-01T01:10:00Z")
+    store.finish_fires([("nightly", "2026-01-01T01:10:00Z", "STARTED", None, None)], now="2026-01-01T01:10:01Z")
     store.pause_schedule("nightly", True, "2026-01-02T00:00:00Z")
     served = [Served(workflow=wf, state_machine_arn="sm")]
     (summary,) = client(store, served).get("/console/api/workflows").json()["workflows"]
@@ -265,6 +266,35 @@ def test_child_executions_are_shown_under_the_task_that_started_them(store: Stor
     assert body["execution"]["parent_arn"] == parent and body["execution"]["redrivable"] is False
     assert {n["id"] for n in body["graph"]["nodes"]} == {"load", "report", "Failed"}
     assert [e["name"] for e in c.get("/console/api/executions").json()["executions"]] == ["split"]
+
+
+def test_the_alerts_a_run_sent_with_their_deliveries(store: Store) -> None:
+    arn = add_execution(store, "bad", status="FAILED", events=failed_history())
+    store.put_message(message_id="m1", execution_arn=arn, state_name="Notify failure", topic_arn="arn:aws:sns:t",
+                      subject="nightly failed: load", message="load failed\nlast lines: boom", attributes={},
+                      created_at=1)
+    store.put_delivery(message_id="m1", target="webhook", attempt=1, status="DELIVERED", error=None, at=2)
+    (alert,) = client(store).get("/console/api/execution", params={"arn": arn}).json()["alerts"]
+    assert alert["subject"] == "nightly failed: load" and alert["state_name"] == "Notify failure"
+    assert alert["deliveries"] == [{"target": "webhook", "attempt": 1, "status": "DELIVERED", "error": None}]
+
+
+def test_a_served_workflow_gets_its_critical_path(store: Store) -> None:
+    at = [T0 + timedelta(seconds=x) for x in range(10)]
+    events = [event(1, 0, "ExecutionStarted", at[0]),
+              event(2, 1, "TaskStateEntered", at[0], name="load"), event(3, 2, "TaskScheduled", at[0]),
+              event(4, 3, "TaskStarted", at[0]), event(5, 4, "TaskSucceeded", at[2]),
+              event(6, 5, "TaskStateExited", at[2], name="load"),
+              event(7, 6, "TaskStateEntered", at[3], name="report"), event(8, 7, "TaskScheduled", at[3]),
+              event(9, 8, "TaskStarted", at[3]), event(10, 9, "TaskSucceeded", at[5]),
+              event(11, 10, "TaskStateExited", at[5], name="report"), event(12, 11, "ExecutionSucceeded", at[5])]
+    arn = add_execution(store, "ok", events=events)
+    served = [Served(workflow=workflow(), state_machine_arn=f"{ACCOUNT_ARN}:stateMachine:nightly")]
+    body = client(store, served).get("/console/api/execution", params={"arn": arn}).json()
+    assert body["critical_path"] == ["load", "report"]
+    assert {s["name"]: s.get("blocked_ms") for s in body["states"]} == {"load": None, "report": 1000}
+    # Not served (no DAG known): no path is made up.
+    assert client(store).get("/console/api/execution", params={"arn": arn}).json()["critical_path"] == []
 
 
 def test_poll_answers_unchanged_until_something_happens(store: Store) -> None:

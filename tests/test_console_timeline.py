@@ -81,3 +81,32 @@ def test_a_redrive_starts_a_new_run_and_marks_reused_results() -> None:
     assert states["a"].status == "SUCCEEDED" and states["b"].status == "RUNNING"
     assert [(x.run, x.reused) for x in states["a"].attempts] == [(0, False), (1, True)]
     assert [(x.run, x.status) for x in states["b"].attempts] == [(0, "FAILED")]
+
+
+def test_interleaved_map_iterations_number_their_attempts_apart() -> None:
+    at = [T0 + timedelta(seconds=x) for x in range(10)]
+    events = [event(1, 0, "ExecutionStarted", at[0]),
+              event(2, 1, "MapStateEntered", at[0], name="each"), event(3, 2, "MapStateStarted", at[0]),
+              event(4, 3, "TaskStateEntered", at[0], name="work"), event(5, 3, "TaskStateEntered", at[0], name="work"),
+              event(6, 4, "TaskScheduled", at[1]), event(7, 5, "TaskScheduled", at[1]),
+              event(8, 7, "TaskStarted", at[1]), event(9, 8, "TaskFailed", at[2], error="E"),
+              event(10, 9, "TaskScheduled", at[3]), event(11, 6, "TaskStarted", at[1]),
+              event(12, 11, "TaskSucceeded", at[4])]
+    work = derive_states(events, jobs=[], invocations=[], execution_status="RUNNING")["work"]
+    assert work.entries == 2
+    # Entry 4: attempt 1 succeeded; entry 5: attempt 1 failed, attempt 2 scheduled.
+    assert sorted((a.number, a.status) for a in work.attempts) == [(1, "FAILED"), (1, "SUCCEEDED"), (2, "SCHEDULED")]
+
+
+def test_critical_path_and_waits_imposed_by_the_structure() -> None:
+    from orchestrator.console.timeline import Attempt, StateRun, critical_path
+
+    def task(name: str, scheduled: float, ended: float, run: int = 0) -> StateRun:
+        return StateRun(name=name, type="Task", attempts=[Attempt(number=1, run=run, scheduled_ms=ms(scheduled),
+                                                                  ended_ms=ms(ended))])
+    # a → b, a → c, c → d; b ended late but d only needed c: d was held back 3 s by the structure.
+    states = {"a": task("a", 0, 10), "b": task("b", 10, 30), "c": task("c", 10, 12), "d": task("d", 15, 20)}
+    deps = {"b": ["a"], "c": ["a"], "d": ["c"]}
+    path, waits = critical_path(states, deps, ms(0))
+    assert path == ["a", "b"] and waits == {"d": 3000}
+    assert critical_path({}, deps, ms(0)) == ([], {})

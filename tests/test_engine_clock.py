@@ -192,3 +192,21 @@ def test_detached_thread_no_longer_holds_time_and_its_waits_return_at_once() -> 
     clock.detach(ident[0])
     assert done.wait(5) and clock.elapsed() == 50.0
     release.set()
+
+
+def test_start_thread_stops_counting_a_thread_whose_target_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.engine.clock import start_thread
+
+    raised: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: raised.append(args.exc_value))
+    clock = VirtualClock()
+
+    def boom() -> None:
+        raise RuntimeError("integration bug")
+
+    start_thread(clock, boom, name="boom").join(5)
+    # Were the raising thread still counted as live, virtual time could never pass 10 s here.
+    sleeper = start_thread(clock, lambda: clock.sleep(10), name="sleeper")
+    sleeper.join(5)
+    assert not sleeper.is_alive() and clock.elapsed() == 10
+    assert [str(e) for e in raised] == ["integration bug"]

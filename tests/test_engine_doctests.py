@@ -11,7 +11,7 @@ MODULES = [
     "orchestrator.engine", "orchestrator.engine.choice", "orchestrator.engine.clock",
     "orchestrator.engine.dataflow", "orchestrator.engine.history", "orchestrator.engine.integrations",
     "orchestrator.engine.interpreter", "orchestrator.engine.itemio", "orchestrator.engine.jsonpath",
-    "orchestrator.engine.retry", "orchestrator.engine.validate",
+    "orchestrator.engine.retry", "orchestrator.engine.state_types", "orchestrator.engine.validate",
 ]
 
 

@@ -486,3 +486,12 @@ def test_parameters_are_evaluated_per_attempt_with_the_retry_count() -> None:
     run = execute(definition, virtual_time=True, integrations={"lambda:invoke": fail_twice})
     assert run.output == "ok"
     assert seen == [{"n": 0}, {"n": 1}, {"n": 2}]
+
+
+def test_every_state_type_has_one_handler_in_the_table() -> None:
+    from orchestrator.engine.interpreter import HANDLERS
+    from orchestrator.engine.state_types import StateType
+    from orchestrator.engine.validate import STATE_TYPES
+
+    assert set(HANDLERS) == set(StateType) and {t.value for t in StateType} == STATE_TYPES
+    assert HANDLERS["Map"] is HANDLERS[StateType.MAP]  # looked up by the definition's "Type" text

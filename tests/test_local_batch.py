@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine.clock import RealClock
-from orchestrator.engine.integrations import IntegrationPattern, TaskCall, TaskFailure
+from orchestrator.engine.integrations import TaskCall, TaskFailure
 from orchestrator.local.batch import (
     REASON_EXITED,
     REASON_TIMEOUT,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine.clock import RealClock
-from orchestrator.engine.integrations import IntegrationPattern, TaskCall, TaskFailure
+from orchestrator.engine.integrations import TaskCall, TaskFailure
 from orchestrator.local.lambda_ import LambdaFunction, LocalLambda, function_name
 from orchestrator.local.store import Store
 

@@ -234,3 +234,35 @@ def test_a_bad_account_id_is_named_with_the_fix(project: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.strip() == ("error: AWS_ACCOUNT_ID='acme' cannot be the local account: use e.g. "
                                    "AWS_ACCOUNT_ID=111122223333, or unset it for 123456789012.")
+
+
+def test_an_unmocked_activity_does_not_exist_as_on_aws(project: Path) -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:activity:pack"
+    definition = {"StartAt": "Pack", "States": {"Pack": {"Type": "Task", "Resource": arn, "End": True}}}
+    result = run_definition(definition, {}, name="packer")
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    assert str(result.cause).endswith(f"The activity {arn} does not exist.")
+    assert [e["type"] for e in result.history] == ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]
+    mocked = run_definition(definition, {}, name="packer", test_case="Packed", mock_config={
+        "StateMachines": {"packer": {"TestCases": {"Packed": {"Pack": "Box"}}}},
+        "MockedResponses": {"Box": {"0": {"Return": {"boxes": 1}}}}})
+    assert (mocked.status, mocked.output) == ("SUCCEEDED", {"boxes": 1})
+
+
+# -- in the background -----------------------------------------------------------------------------
+
+
+def test_start_definition_runs_a_mocked_machine_in_the_background(project: Path) -> None:
+    from orchestrator.local.plain import start_definition
+
+    store = Store()
+    handles = [start_definition(store, "orders", MACHINE, {"review": "ok"}, execution_name=f"run-{n}",
+                                mock_config=MOCKS, test_case=case) for n, case in enumerate(("Shipped", "Lost"))]
+    results = [h.wait(60) for h in handles]
+    assert [(r.status, r.error) for r in results if r is not None] == [("SUCCEEDED", None), ("FAILED", "Warehouse.Lost")]
+    # Each execution counted its own invocations: both took response "1" on Score's retry.
+    assert [store.execution(h.arn).status for h in handles] == ["SUCCEEDED", "FAILED"]
+    with pytest.raises(OrchestratorError, match="test case 'Lost' mocks 'Nope', which is not a Task state"):
+        start_definition(store, "orders", MACHINE, {}, execution_name="bad", test_case="Lost", mock_config={
+            **MOCKS, "StateMachines": {"orders": {"TestCases": {"Lost": {"Nope": "Lost"}}}}})
+    assert store.executions() and all(row.name != "bad" for row in store.executions())

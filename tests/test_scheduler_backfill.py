@@ -40,7 +40,7 @@ def nightly(expression: str = "cron(0 2 * * ? *)", **kw: Any) -> model.Workflow:
 
 @pytest.fixture(autouse=True)
 def on_the_host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("ORCHESTRATOR_LOCAL_DOCKER", "0")
+    monkeypatch.setenv("ORCHESTRATOR_CONTAINERS", "never")
     monkeypatch.chdir(tmp_path)
 
 

@@ -189,8 +189,8 @@ def test_a_claimed_fire_of_a_dead_scheduler_is_started_under_its_name(tmp_path: 
     generation = store.schedules()["hourly"]["generation"]
     # A scheduler (pid 1 never matches: its start time differs) claimed 01:00 and died.
     stamp = scheduled_time(T0 + timedelta(hours=1))
-    assert store.claim_fires("hourly", generation, [(stamp, "hourly-20260601T010000Z")], stamp,
-                             owner_pid=2**22 + 1, owner_start="0", now=stamp) == [stamp]
+    assert store.claim_fires([("hourly", generation, [(stamp, "hourly-20260601T010000Z")], stamp)],
+                             owner_pid=2**22 + 1, owner_start="0", now=stamp) == {"hourly": [stamp]}
     clock.set(T0 + timedelta(hours=1, minutes=20))
     scheduler.run_until(T0 + timedelta(hours=1, minutes=30))
     assert service.times() == hours(T0, 0, 1)
@@ -242,3 +242,15 @@ def test_idle_scheduler_sleeps_until_the_next_fire_or_a_minute(tmp_path: Path) -
     assert scheduler.tick() == T0 + timedelta(minutes=1)
     scheduler, _, _ = make(tmp_path / "b", [workflow(expression="rate(1 minute)")], T0 + timedelta(seconds=10))
     assert scheduler.tick() == T0 + timedelta(minutes=1, seconds=10)
+
+
+def test_a_pause_from_another_process_holds_the_next_fire_even_between_syncs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.scheduler import core
+
+    monkeypatch.setattr(core, "REFRESH", timedelta(hours=1))  # no full re-read before the next fire
+    scheduler, service, clock = make(tmp_path, [workflow(expression="cron(* * * * ? *)")])
+    scheduler.run_until(T0 + timedelta(seconds=10))
+    assert Store(tmp_path).pause_schedule("hourly", True, scheduled_time(clock.now()))  # e.g. the CLI
+    scheduler.run_until(T0 + timedelta(minutes=5))
+    assert service.times() == hours(T0, 0)

@@ -40,7 +40,7 @@ def free_port() -> int:
 def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     (tmp_path / "every.yaml").write_text(SPEC)
     env = {**os.environ, "PYTHONPATH": str(REPO), "ORCHESTRATOR_HOME": str(tmp_path / "home"),
-           "ORCHESTRATOR_LOCAL_DOCKER": "0", "ORCHESTRATOR_SCHEDULER_CLOCK": f"{START},{SPEED},{time.time()}"}
+           "ORCHESTRATOR_CONTAINERS": "never", "ORCHESTRATOR_SCHEDULER_CLOCK": f"{START},{SPEED},{time.time()}"}
     return tmp_path, env
 
 

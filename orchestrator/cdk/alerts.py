@@ -12,14 +12,16 @@ message for it; ``include_failed=True`` adds it.
 from __future__ import annotations
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.interfaces import aws_events as event_refs
 from constructs import Construct
 
 from orchestrator import model
@@ -33,18 +35,24 @@ class AlertTopic(Construct):
     """The SNS topic alerts go to: ``notify.topic_arn`` imported, else a new topic; with the
     e-mail and https webhook subscriptions of ``notify``.
 
-    An imported topic's access policy is not managed here: it must let ``events.amazonaws.com``
-    and ``cloudwatch.amazonaws.com`` publish for the rule and the alarm to deliver.
+    An imported topic's access policy (and its KMS key, if any) is not managed here: it must let
+    ``events.amazonaws.com`` and ``cloudwatch.amazonaws.com`` publish for the rule and the alarm
+    to deliver.
     """
 
-    def __init__(self, scope: Construct, id: str, *, workflow: model.Workflow, notify: model.Notify) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, workflow: model.Workflow, notify: model.Notify, key: kms.IKey
+    ) -> None:
         super().__init__(scope, id)
         if notify.topic_arn is not None:
             self.topic: sns.ITopic = sns.Topic.from_topic_arn(self, "Topic", notify.topic_arn)
         else:
-            topic = sns.Topic(self, "Topic", display_name=f"{workflow.name} alerts"[:100], enforce_ssl=True)
+            # Encrypted with the workflow's key, whose policy lets the rule, the alarm and the
+            # state machines publish (orchestrator.cdk.keys).
+            topic = sns.Topic(self, "Topic", display_name=f"{workflow.name} alerts"[:100], enforce_ssl=True,
+                              master_key=key)
             # A topic policy replaces SNS's default one (which lets the account publish), so the
-            # alarm's publisher is named; the rule target adds events.amazonaws.com itself.
+            # alarm's publisher is named; the rule's target adds events.amazonaws.com (_AlertTarget).
             topic.add_to_resource_policy(iam.PolicyStatement(
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["sns:Publish"],
@@ -58,6 +66,30 @@ class AlertTopic(Construct):
             self.topic.add_subscription(
                 subscriptions.UrlSubscription(notify.webhook, protocol=sns.SubscriptionProtocol.HTTPS)
             )
+
+
+@jsii.implements(events.IRuleTarget)
+class _AlertTarget:
+    """The alert topic as the status-change rule's target.
+
+    Not ``aws_events_targets.SnsTopic``: for an encrypted topic it adds a key policy statement
+    with ``kms:GenerateDataKey*``, an action wildcard, where the workflow key already lets
+    EventBridge use exactly ``kms:GenerateDataKey`` and ``kms:Decrypt`` (orchestrator.cdk.keys).
+    The topic policy statement it would add is added here, limited to this rule.
+    """
+
+    def __init__(self, topic: sns.ITopic, message: events.RuleTargetInput) -> None:
+        self._topic = topic
+        self._message = message
+
+    def bind(self, rule: event_refs.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        self._topic.add_to_resource_policy(iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[self._topic.topic_arn],
+            conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
+        ))
+        return events.RuleTargetConfig(arn=self._topic.topic_arn, input=self._message)
 
 
 class ExecutionWatch(Construct):
@@ -98,7 +130,7 @@ class ExecutionWatch(Construct):
                 f"Console: https://{region}.console.aws.amazon.com/states/home?region={region}"
                 f"#/v2/executions/details/{execution}",
             ])
-            self.rule.add_target(targets.SnsTopic(topic, message=events.RuleTargetInput.from_text(message)))
+            self.rule.add_target(_AlertTarget(topic, events.RuleTargetInput.from_text(message)))
 
         metric = cloudwatch.MathExpression(
             expression="failed + timed_out",

@@ -22,6 +22,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -156,6 +157,7 @@ class BatchResources(Construct):
         assign_public_ip: bool,
         state_machine_names: Sequence[str],
         log_retention: logs.RetentionDays,
+        key: kms.IKey,
         project_root: Path | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -180,7 +182,9 @@ class BatchResources(Construct):
         tasks = batch_tasks(workflow)
         # One log group for the workflow's jobs, instead of Batch's shared /aws/batch/job, so
         # retention is set and execution roles can write to exactly this group.
-        self.log_group = logs.LogGroup(self, "JobLogs", retention=log_retention) if tasks else None
+        self.log_group = (
+            logs.LogGroup(self, "JobLogs", retention=log_retention, encryption_key=key) if tasks else None
+        )
         for task in tasks:
             self.job_definitions[task.name] = self._job_definition(
                 task, assign_public_ip=assign_public_ip, state_machine_names=state_machine_names

@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from orchestrator import model
 from orchestrator.cdk import iam as policies
+from orchestrator.cdk import keys, lint
 from orchestrator.errors import Problem
 from orchestrator.limits import LAMBDA_MAX_TIMEOUT, LAMBDA_MEMORY_MAX, LAMBDA_MEMORY_MIN
 
@@ -81,14 +83,16 @@ class Functions(Construct):
         code: lambda_.Code,
         log_retention: logs.RetentionDays,
         state_machine_names: Sequence[str],
+        key: keys.WorkflowKey,
     ) -> None:
         super().__init__(scope, id)
         self.functions: dict[str, lambda_.Function] = {}
+        roles: list[iam.IRole] = []
         for task in lambda_tasks(workflow):
             job = task.job
             assert isinstance(job, model.LambdaTask | model.PythonTask)
             scope_ = Construct(self, task.name)
-            log_group = logs.LogGroup(scope_, "Logs", retention=log_retention)
+            log_group = logs.LogGroup(scope_, "Logs", retention=log_retention, encryption_key=key.key)
             # Its own role, not AWSLambdaBasicExecutionRole: that managed policy allows writing to
             # every log group of the account; this one may write to its own group only.
             role = policies.service_role(scope_, "Role", "lambda.amazonaws.com", f"Runs task {task.name}")
@@ -106,7 +110,13 @@ class Functions(Construct):
                 environment={**job.environment, "ORCHESTRATOR_WORKFLOW": workflow.name, "ORCHESTRATOR_TASK": task.name},
                 role=role,
                 log_group=log_group,
+                environment_encryption=key.key,
                 description=(task.description or f"{workflow.name} / {task.name}")[:256],
                 # Step Functions retries and alerts; Lambda's own async retries never apply to a
                 # synchronous lambda:invoke, so none are configured.
             )
+            lint.skip_checkov(self.functions[task.name], lint.LAMBDA_CHECKS_THAT_DO_NOT_APPLY)
+            lint.drop_implied_dependency(self.functions[task.name], role)
+            roles.append(role)
+        # Lambda decrypts each environment with the function's role when it starts the function.
+        key.allow_senders("FunctionsReadTheirEnvironment", roles, "lambda", actions=("kms:Decrypt",))

@@ -2,7 +2,11 @@
 
 Every statement names specific resources except where the AWS action has no resource-level
 permissions at all (``batch:DescribeJobs``, ``ecr:GetAuthorizationToken``); each such case says so
-where it is built.
+where it is built. One more is added by CDK itself: a state machine with logging gets
+``logs:CreateLogDelivery``, ``GetLogDelivery``, ``UpdateLogDelivery``, ``DeleteLogDelivery``,
+``ListLogDeliveries``, ``PutResourcePolicy``, ``DescribeResourcePolicies`` and
+``DescribeLogGroups`` on ``*``, because CloudWatch Logs' vended-log delivery actions accept no
+resource ("Logging using CloudWatch Logs", Step Functions Developer Guide).
 """
 
 from __future__ import annotations

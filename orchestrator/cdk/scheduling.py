@@ -21,6 +21,7 @@ from constructs import Construct
 
 from orchestrator import model
 from orchestrator.cdk import iam as policies
+from orchestrator.cdk import keys
 
 # Scheduler RetryPolicy: give up on a start that could not be made within an hour (a nightly
 # job started later than that is better noticed in the DLQ than run into the working day), after
@@ -49,12 +50,13 @@ class WorkflowSchedule(Construct):
         workflow: model.Workflow,
         schedule: model.Schedule,
         state_machine: sfn.IStateMachine,
+        key: keys.WorkflowKey,
     ) -> None:
         super().__init__(scope, id)
         stack = cdk.Stack.of(self)
         self.dead_letter_queue = sqs.Queue(
             self, "DeadLetters", retention_period=DLQ_RETENTION, enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            encryption=sqs.QueueEncryption.KMS, encryption_master_key=key.key,
         )
         self.role = iam.Role(
             self,
@@ -68,6 +70,7 @@ class WorkflowSchedule(Construct):
         self.role.add_to_policy(policies.statement(["states:StartExecution"], [state_machine.state_machine_arn]))
         # Scheduler sends undeliverable starts to the DLQ with the execution role.
         self.role.add_to_policy(policies.statement(["sqs:SendMessage"], [self.dead_letter_queue.queue_arn]))
+        key.allow_senders("SchedulerSendsDeadLetters", [self.role], "sqs")
         self.schedule = scheduler.CfnSchedule(
             self,
             "Schedule",

@@ -22,11 +22,12 @@ from constructs import Construct
 
 from orchestrator import model
 from orchestrator.api import WorkflowLike, workflow_model
-from orchestrator.cdk import alerts, batch, functions, machines, scheduling
+from orchestrator.cdk import alerts, batch, functions, keys, machines, scheduling
 from orchestrator.compiler import CompileResult, compile_workflow
 from orchestrator.errors import Problem, ValidationError
 
 TAG_WORKFLOW = "orchestrator:workflow"
+NETWORK_AZS = 2
 
 
 class DeployError(ValidationError):
@@ -58,10 +59,13 @@ def network(scope: Construct, id: str = "Vpc") -> ec2.Vpc:
     workloads; Fargate tasks in public subnets with a public IP reach ECR, Secrets Manager and
     CloudWatch Logs directly, and their security group allows no inbound traffic.
     """
+    # The first two zones of the region as CloudFormation lists them (Fn::GetAZs), not names
+    # looked up at synthesis: the template then names no zone (cfn-lint W3010), deploys
+    # unchanged to any region, and synthesizes the same with or without credentials.
     return ec2.Vpc(
         scope,
         id,
-        max_azs=2,
+        availability_zones=[cdk.Fn.select(i, cdk.Fn.get_azs()) for i in range(NETWORK_AZS)],
         nat_gateways=0,
         subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
     )
@@ -100,6 +104,7 @@ class WorkflowConstruct(Construct):
         self.workflow = workflow
         self.compiled = compiled
         names = list(compiled.texts)
+        self.key = keys.WorkflowKey(self, "Key", workflow_name=workflow.name)
 
         self.batch: batch.BatchResources | None = None
         if batch.batch_tasks(workflow):
@@ -121,6 +126,7 @@ class WorkflowConstruct(Construct):
                 assign_public_ip=options.public_subnets,
                 state_machine_names=names,
                 log_retention=options.log_retention,
+                key=self.key.key,
                 project_root=options.project_root,
             )
 
@@ -134,11 +140,13 @@ class WorkflowConstruct(Construct):
                 code=code,
                 log_retention=options.log_retention,
                 state_machine_names=names,
+                key=self.key,
             )
 
         self.topic: alerts.AlertTopic | None = None
         if workflow.notify is not None:
-            self.topic = alerts.AlertTopic(self, "Alerts", workflow=workflow, notify=workflow.notify)
+            self.topic = alerts.AlertTopic(self, "Alerts", workflow=workflow, notify=workflow.notify,
+                                           key=self.key.key)
         owns_topic = self.topic is not None and workflow.notify is not None and workflow.notify.topic_arn is None
 
         targets = machines.Targets.build(
@@ -149,6 +157,8 @@ class WorkflowConstruct(Construct):
             functions={n: f.function_arn for n, f in self.functions.functions.items()} if self.functions else {},
             topic=self.topic.topic.topic_arn if self.topic is not None and owns_topic else None,
             literal_topic=workflow.notify.topic_arn if workflow.notify is not None else None,
+            job_logs=((self.batch.log_group.log_group_name, self.batch.log_group.log_group_arn)
+                      if self.batch is not None and self.batch.log_group is not None else None),
         )
         self.machines = machines.StateMachines(
             self,
@@ -159,6 +169,8 @@ class WorkflowConstruct(Construct):
             log_retention=options.log_retention,
             log_level=options.log_level,
             tracing=options.tracing,
+            key=self.key,
+            publishes_to_key=owns_topic,
         )
         self.state_machine = self.machines.machines[compiled.main]
         self.watch = alerts.ExecutionWatch(
@@ -172,7 +184,8 @@ class WorkflowConstruct(Construct):
         self.schedule: scheduling.WorkflowSchedule | None = None
         if workflow.schedule is not None:
             self.schedule = scheduling.WorkflowSchedule(
-                self, "Schedule", workflow=workflow, schedule=workflow.schedule, state_machine=self.state_machine
+                self, "Schedule", workflow=workflow, schedule=workflow.schedule, state_machine=self.state_machine,
+                key=self.key,
             )
 
         tags = cdk.Tags.of(self)

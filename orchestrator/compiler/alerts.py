@@ -28,9 +28,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from orchestrator import model
+from orchestrator import arns, model
 from orchestrator.compiler import asl
-from orchestrator.compiler.tasks import service_arn
 from orchestrator.limits import SNS_SUBJECT_MAX
 from orchestrator.placeholders import ALERT_TOPIC, placeholder
 
@@ -279,7 +278,7 @@ def failure_states(workflow: str, *, topic: str | None, child: bool,
         name=NOTIFY,
         comment="One alert per failed execution.",
         query_language=J,
-        resource=service_arn("sns", "publish"),
+        resource=arns.integration("sns", "publish"),
         arguments={"TopicArn": topic, "Subject": _SUBJECT, "Message": _message(log_group),
                    "MessageAttributes": _ATTRIBUTES},
         output="{% $states.input %}",
@@ -301,7 +300,7 @@ def failure_states(workflow: str, *, topic: str | None, child: bool,
         name=READ_LOG,
         comment="The failed attempt's last log lines, for the alert.",
         query_language=J,
-        resource="arn:aws:states:::aws-sdk:cloudwatchlogs:getLogEvents",
+        resource=arns.integration("aws-sdk:cloudwatchlogs", "getLogEvents"),
         arguments={"LogGroupName": log_group, "LogStreamName": "{% $states.input.failure.log_stream %}",
                    "Limit": LOG_TAIL_LINES, "StartFromHead": False},
         output="{% $merge([$states.input, {'log_tail': [$states.result.Events.Message]}]) %}",

@@ -4,7 +4,7 @@ Every task state reads the execution input at ``$.input`` and writes a *small* r
 ``$.results.<task>``; ``render_task`` picks Batch or Lambda from ``task.runs_on`` (Python tasks go
 to Lambda when they fit in 15 minutes, otherwise to Batch running ``python -m orchestrator.batch_entry``).
 Deploy-time values are ``${Placeholder}`` strings built by ``placeholders.placeholder``, and every
-service ARN by :func:`service_arn` (``arns.integration``).
+service ARN by ``arns.integration``.
 
     >>> from orchestrator import model
     >>> wf = model.Workflow(name="wf", tasks=(model.Task(name="t", job=model.LambdaTask(handler="m:f")),))
@@ -15,11 +15,11 @@ service ARN by :func:`service_arn` (``arns.integration``).
 from __future__ import annotations
 
 import dataclasses
-import enum
 import re
 from collections.abc import Sequence
 
 from orchestrator import arns, logical_time, model, placeholders
+from orchestrator.arns import IntegrationPattern
 from orchestrator.compiler import asl
 from orchestrator.errors import CompileError
 from orchestrator.limits import BATCH_JOB_NAME_MAX, BATCH_MIN_ATTEMPT_DURATION, LAMBDA_MAX_TIMEOUT
@@ -69,23 +69,6 @@ SPOT_EVALUATE_ON_EXIT = (
 )
 
 _SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class Integration(enum.StrEnum):
-    """Service integration patterns Step Functions offers for a Task state's Resource."""
-
-    REQUEST_RESPONSE = ""
-    SYNC = ".sync"
-    SYNC_V2 = ".sync:2"
-
-
-def service_arn(service: str, action: str, pattern: Integration = Integration.REQUEST_RESPONSE) -> str:
-    """The one place a Task Resource ARN is built.
-
-    >>> service_arn("batch", "submitJob", Integration.SYNC)
-    'arn:aws:states:::batch:submitJob.sync'
-    """
-    return arns.integration(service, action, pattern)
 
 
 def field_path(prefix: str, key: str) -> str:
@@ -231,7 +214,7 @@ def batch_task(
     return asl.Task(
         name=task.name,
         comment=task.description,
-        resource=service_arn("batch", "submitJob", Integration.SYNC),
+        resource=arns.integration("batch", "submitJob", IntegrationPattern.SYNC),
         parameters=parameters,
         result_selector=selector,
         result_path=result_path(task.name),
@@ -330,7 +313,7 @@ def lambda_task(
     return asl.Task(
         name=task.name,
         comment=task.description,
-        resource=service_arn("lambda", "invoke"),
+        resource=arns.integration("lambda", "invoke"),
         parameters={"FunctionName": placeholder(FUNCTION, task.name), "Payload": payload},
         result_selector={"Payload.$": "$.Payload"},
         result_path=result_path(task.name),
@@ -380,7 +363,7 @@ def child_task(
         raise CompileError(f"Child state machine name '{child}' must use only A-Z a-z 0-9 _ -.")
     return asl.Task(
         name=name,
-        resource=service_arn("states", "startExecution", Integration.SYNC_V2),
+        resource=arns.integration("states", "startExecution", IntegrationPattern.SYNC, version=2),
         parameters={
             "StateMachineArn": placeholder(STATE_MACHINE, child),
             "Input": {

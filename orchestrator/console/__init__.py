@@ -185,7 +185,12 @@ def routes(service: ConsoleService) -> list[BaseRoute]:
                 raise ConsoleRequestError(f"No execution {arn!r} in the store {store.path}", status=404) from None
             if current == since:
                 return {"unchanged": True, "version": current}
-        return data.execution_detail(store, arn, graph=params.get("graph", "1") != "0")
+        try:
+            workflow = store.execution(arn).workflow
+        except ExecutionNotFound:
+            workflow = ""
+        return data.execution_detail(store, arn, graph=params.get("graph", "1") != "0",
+                                     dependencies=data.dependencies(service, workflow))
 
     static = StaticFiles(directory=STATIC)
     return [

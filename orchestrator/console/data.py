@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from orchestrator import arns, model
 from orchestrator.console.layout import layout_text
-from orchestrator.console.timeline import StateRun, derive_states, epoch_ms
+from orchestrator.console.timeline import StateRun, critical_path, derive_states, epoch_ms
 from orchestrator.errors import OrchestratorError
 from orchestrator.local.commands import describe_cause
 from orchestrator.local.store import ExecutionNotFound, Store
@@ -178,6 +178,14 @@ def workflow_summary(store: Store, served: ServedWorkflow, now: datetime | None 
     }
 
 
+def dependencies(service: ConsoleService, workflow: str) -> dict[str, tuple[str, ...]] | None:
+    """The DAG of a served workflow by name (None when it is not served: no critical path then)."""
+    for served in service.served_workflows():
+        if served.workflow.name == workflow:
+            return {task.name: tuple(task.after) for task in served.workflow.tasks}
+    return None
+
+
 def workflows(service: ConsoleService) -> dict[str, Any]:
     from orchestrator.scheduler.clock import clock_from_env
     from orchestrator.scheduler.commands import describe
@@ -258,8 +266,10 @@ def _flat_states(definition: Any) -> dict[str, Any]:
     return found
 
 
-def execution_detail(store: Store, arn: str, *, graph: bool = True) -> dict[str, Any]:
-    """Everything the execution page shows; ``graph`` adds the laid-out state machine."""
+def execution_detail(store: Store, arn: str, *, graph: bool = True,
+                     dependencies: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """Everything the execution page shows; ``graph`` adds the laid-out state machine;
+    ``dependencies`` (the workflow's DAG, when it is served) adds the critical path and waits."""
     row = _execution(store, arn)
     events = store.events(arn)
     states = derive_states(events, jobs=store.jobs(arn), invocations=store.invocations(arn),
@@ -281,6 +291,10 @@ def execution_detail(store: Store, arn: str, *, graph: bool = True) -> dict[str,
         item["logs"] = sum(len(a.log_paths) for a in state.attempts)
         state_list.append(item)
     failed = _failed_task(row, states)
+    path, waits = critical_path(states, dependencies or {}, epoch_ms(row.start_date))
+    for item in state_list:
+        if item["name"] in waits:
+            item["blocked_ms"] = waits[item["name"]]
     detail: dict[str, Any] = {
         "execution": {"arn": row.arn, "name": row.name, "workflow": row.workflow, "status": row.status,
                       "state_machine_arn": row.state_machine_arn, "parent_arn": row.parent_arn,
@@ -289,7 +303,8 @@ def execution_detail(store: Store, arn: str, *, graph: bool = True) -> dict[str,
                       "redrivable": row.status in REDRIVABLE and row.parent_arn is None,
                       "duration_ms": _duration_ms(row.start_date, row.stop_date)},
         "version": version(store, arn), "states": state_list, "children": children,
-        "alerts": alerts(store, arn), "failed": failed, "events": len(events)}
+        "alerts": alerts(store, arn), "failed": failed, "events": len(events),
+        "critical_path": path if dependencies else []}
     if failed is not None and failed.get("state"):
         detail["failed"]["log_tail"] = log_tail(store, arn, failed["state"], TAIL_LINES)
     if graph:

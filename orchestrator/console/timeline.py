@@ -130,13 +130,17 @@ def derive_states(events: Iterable[Mapping[str, Any]], *, jobs: Iterable[Mapping
     """Every state the history reached, by name, in the order first reached.
 
     A redrive (``ExecutionRedriven``) starts a new run: each state's status is what the latest run
-    did (a state the latest run has not reached again keeps its earlier status, as AWS's console
-    shows it), while attempts accumulate with their run number. A state still open when the
-    execution ended was stopped with it (ABORTED, or the execution's TIMED_OUT/FAILED).
+    did (not reached again yet: WAITING), while attempts accumulate with their run number. A state
+    entered more than once (a loop, each iteration of a Map) keeps one row whose attempts are
+    numbered per entry, as the Task state's own retries count them. A state still open when the
+    execution ended was stopped with it (ABORTED, or the execution's TIMED_OUT).
     """
-    owner: dict[int, str] = {}
+    # Each event's owner: (state name, id of the event that entered it), so that interleaved
+    # entries of one state (parallel Map iterations) keep their attempts apart.
+    owner: dict[int, tuple[str, int]] = {}
     states: dict[str, StateRun] = {}
-    open_attempt: dict[str, Attempt] = {}
+    open_attempt: dict[tuple[str, int], Attempt] = {}
+    tries: dict[tuple[str, int], int] = {}
     run = 0
     for event in events:
         kind = str(event.get("type", ""))
@@ -152,7 +156,7 @@ def derive_states(events: Iterable[Mapping[str, Any]], *, jobs: Iterable[Mapping
             continue
         if kind.endswith("StateEntered"):
             name = str(details.get("name"))
-            owner[event_id] = name
+            owner[event_id] = (name, event_id)
             entered = states.get(name)
             if entered is None:
                 entered = states[name] = StateRun(name=name, type=kind.removesuffix("StateEntered"))
@@ -166,27 +170,33 @@ def derive_states(events: Iterable[Mapping[str, Any]], *, jobs: Iterable[Mapping
             elif state.type == "Succeed":
                 state.status = "SUCCEEDED"
             continue
-        name = owner.get(int(event.get("previousEventId") or 0), "")
-        owner[event_id] = name
+        entry = owner.get(int(event.get("previousEventId") or 0), ("", 0))
+        owner[event_id] = entry
+        name = entry[0]
         found = states.get(name)
         if found is None:
             continue
         state = found
         at = epoch_ms(event.get("timestamp"))
         if kind == "TaskScheduled":
-            attempt = Attempt(number=sum(1 for a in state.attempts if a.run == run) + 1, run=run, scheduled_ms=at)
+            tries[entry] = tries.get(entry, 0) + 1
+            attempt = Attempt(number=tries[entry], run=run, scheduled_ms=at)
             state.attempts.append(attempt)
-            open_attempt[name] = attempt
+            open_attempt[entry] = attempt
             state.status = "SCHEDULED"
-        elif kind == "TaskStarted" and name in open_attempt:
-            open_attempt[name].started_ms = at
-            open_attempt[name].status = "RUNNING"
+        elif kind == "TaskStarted" and entry in open_attempt:
+            open_attempt[entry].started_ms = at
+            open_attempt[entry].status = "RUNNING"
             state.status = "RUNNING"
-        elif kind == "TaskSucceeded" and name in open_attempt:
-            attempt = open_attempt.pop(name)
+        elif kind == "TaskSucceeded" and entry in open_attempt:
+            attempt = open_attempt.pop(entry)
             attempt.ended_ms, attempt.status = at, "SUCCEEDED"
         elif kind in _TASK_FAILED:
-            attempt = open_attempt.pop(name) if name in open_attempt else Attempt(number=len(state.attempts) + 1, run=run, scheduled_ms=at)
+            if entry in open_attempt:
+                attempt = open_attempt.pop(entry)
+            else:  # failed before it was scheduled (e.g. its parameters could not be resolved)
+                tries[entry] = tries.get(entry, 0) + 1
+                attempt = Attempt(number=tries[entry], run=run, scheduled_ms=at)
             if attempt not in state.attempts:
                 state.attempts.append(attempt)
             attempt.ended_ms = at
@@ -280,3 +290,45 @@ def _attach_invocations(states: Mapping[str, StateRun], invocations: Iterable[Ma
             attempt.started_ms = started
         if invocation.get("error") and attempt.error is None:
             attempt.error = str(invocation["error"])
+
+
+def critical_path(states: Mapping[str, StateRun], dependencies: Mapping[str, Iterable[str]],
+                  start_ms: int | None) -> tuple[list[str], dict[str, int]]:
+    """The chain of tasks that set when the latest run ended, and each task's needless wait.
+
+    ``dependencies`` is the workflow's DAG (task → the tasks it runs ``after``; a task's Task state
+    has its name). A task could start once its last dependency ended (or the run started); it was
+    scheduled later only because the compiled structure made it wait (a Parallel barrier). The
+    path goes back from the last task to end, each step to the dependency that ended last.
+
+    >>> from orchestrator.console.timeline import Attempt, StateRun
+    >>> a = StateRun(name="a", type="Task", attempts=[Attempt(number=1, run=0, scheduled_ms=0, ended_ms=10)])
+    >>> b = StateRun(name="b", type="Task", attempts=[Attempt(number=1, run=0, scheduled_ms=14, ended_ms=20)])
+    >>> critical_path({"a": a, "b": b}, {"b": ["a"]}, 0)
+    (['a', 'b'], {'b': 4})
+    """
+    latest = max((a.run for s in states.values() for a in s.attempts), default=0)
+    first: dict[str, int] = {}
+    end: dict[str, int] = {}
+    for name, state in states.items():
+        tries = [a for a in state.attempts if a.run == latest]
+        scheduled = [a.scheduled_ms for a in tries if a.scheduled_ms is not None]
+        ended = [a.ended_ms for a in tries if a.ended_ms is not None]
+        if scheduled:
+            first[name] = min(scheduled)
+        if ended:
+            end[name] = max(ended)
+    run_start = start_ms if latest == 0 else min(first.values(), default=start_ms)
+    waits: dict[str, int] = {}
+    for name, begin in first.items():
+        after = [d for d in dependencies.get(name, ()) if d in end]
+        ready = max((end[d] for d in after), default=run_start)
+        if ready is not None and begin - ready > 0:
+            waits[name] = begin - ready
+    path: list[str] = []
+    current = max(end, key=lambda n: end[n]) if end else None
+    while current is not None and current not in path:
+        path.append(current)
+        before = [d for d in dependencies.get(current, ()) if d in end]
+        current = max(before, key=lambda n: end[n]) if before else None
+    return path[::-1], waits

@@ -6,9 +6,10 @@
 {'a': 1}
 """
 
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine.clock import Clock, RealClock, VirtualClock
 from orchestrator.engine.errors import StatesError
-from orchestrator.engine.integrations import Integration, IntegrationPattern, TaskCall, TaskFailure
+from orchestrator.engine.integrations import Integration, TaskCall, TaskFailure
 from orchestrator.engine.interpreter import (
     Execution,
     ExecutionResult,

@@ -23,6 +23,7 @@ import heapq
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -63,6 +64,36 @@ class Clock(Protocol):
     def detach(self, thread_id: int) -> None:
         """Stop counting a live thread that nothing waits for any more (see ``VirtualClock``)."""
         ...
+
+
+def start_thread(clock: Clock, target: Callable[[], None], *, name: str) -> threading.Thread:
+    """Run ``target`` on a new daemon thread that ``clock`` counts as live until ``target`` ends.
+
+    The one owner of the ``thread_started`` / ``thread_finished`` pairing: started before the
+    thread exists (so virtual time cannot move on before the thread's first step), finished
+    however ``target`` ends.
+
+    >>> clock = VirtualClock()
+    >>> done = clock.event()
+    >>> start_thread(clock, lambda: clock.sleep(60) and done.set(), name="sleeper").join()
+    >>> done.is_set(), clock.elapsed()
+    (True, 60.0)
+    """
+
+    def run() -> None:
+        try:
+            target()
+        finally:
+            clock.thread_finished()
+
+    clock.thread_started()
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    try:
+        thread.start()
+    except BaseException:
+        clock.thread_finished()
+        raise
+    return thread
 
 
 class RealClock:

@@ -17,12 +17,12 @@ from typing import Any
 
 from orchestrator import arns
 from orchestrator.engine import dataflow, itemio
+from orchestrator.engine.clock import start_thread
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.history import History
 from orchestrator.engine.runtime import Cancelled, Runtime, Scope
 from orchestrator.engine.states import (
-    HANDLERS,
     JSONATA,
     JSONPATH,
     Outcome,
@@ -134,11 +134,9 @@ def run_jobs(run: StateRun, jobs: list[Job], concurrency: int, *, tolerated: Cal
                     last = remaining[0] == 0
                 if last:
                     all_done.set()
-                clock.thread_finished()
 
         for n in range(workers):
-            clock.thread_started()
-            threading.Thread(target=worker, name=f"{run.name}-{n}", daemon=True).start()
+            start_thread(clock, worker, name=f"{run.name}-{n}")
         clock.wait(all_done, None)
     if batch.internal is not None:
         raise batch.internal
@@ -420,6 +418,3 @@ def _child_execution(rt: Runtime, arn: str, machine_arn: str, processor: Mapping
                 {"output": dumps(output), "outputDetails": {"truncated": False}}, final=True)
     return output
 
-
-HANDLERS["Parallel"] = run_parallel
-HANDLERS["Map"] = run_map

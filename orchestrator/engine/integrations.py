@@ -2,7 +2,8 @@
 
 An integration is a plain callable ``(TaskCall) -> result``, registered under ``"service:action"``
 (``"batch:submitJob"``, ``"lambda:invoke"``, ``"sns:publish"``, ``"states:startExecution"``,
-``"activity"``) or ``"*"`` as a fallback. The engine parses a Task's ``Resource`` into a
+``"activity"``) or ``"*"`` as a fallback for service integrations (an activity is served only
+by ``"activity"``, its worker; without one it does not exist). The engine parses a Task's ``Resource`` into a
 ``TaskCall``; the integration does the work and returns the JSON result, or raises
 ``TaskFailure(error, cause)`` to fail the state as AWS would.
 
@@ -13,7 +14,6 @@ An integration is a plain callable ``(TaskCall) -> result``, registered under ``
 
 from __future__ import annotations
 
-import enum
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -21,13 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator import arns
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine.clock import Clock
-
-
-class IntegrationPattern(enum.Enum):
-    REQUEST_RESPONSE = "request_response"
-    SYNC = "sync"
-    WAIT_FOR_TASK_TOKEN = "wait_for_task_token"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

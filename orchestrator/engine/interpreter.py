@@ -17,23 +17,35 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from orchestrator import arns
-
-# Importing these modules registers their state handlers.
-from orchestrator.engine import concurrency as _concurrency  # noqa: F401
-from orchestrator.engine import task as _task  # noqa: F401
-from orchestrator.engine.clock import Clock, RealClock, VirtualClock
+from orchestrator.engine import concurrency, states, task
+from orchestrator.engine.clock import Clock, RealClock, VirtualClock, start_thread
 from orchestrator.engine.dataflow import dumps
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.history import History
 from orchestrator.engine.integrations import DEFAULT_ROLE_ARN, Integration
 from orchestrator.engine.runtime import Cancelled, Runtime, Scope
-from orchestrator.engine.states import JSONPATH, run_machine
+from orchestrator.engine.state_types import StateType
+from orchestrator.engine.states import JSONPATH, Handler, run_machine
 from orchestrator.engine.validate import validate_definition
 
 DEFAULT_STATE_MACHINE_NAME = "LocalStateMachine"
+
+# The state-type table: the one place each state type gets its handler (a test checks that
+# every StateType has one).
+HANDLERS: Mapping[str, Handler] = MappingProxyType({
+    StateType.PASS: states.run_pass,
+    StateType.TASK: task.run_task,
+    StateType.CHOICE: states.run_choice,
+    StateType.WAIT: states.run_wait,
+    StateType.SUCCEED: states.run_succeed,
+    StateType.FAIL: states.run_fail,
+    StateType.PARALLEL: concurrency.run_parallel,
+    StateType.MAP: concurrency.run_map,
+})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,7 +76,6 @@ class Execution:
         self._finished = threading.Event()
         self._internal: BaseException | None = None
         self._runner_outcome: tuple[str, Any, str | None, str | None] | None = None
-        self._supervisor = threading.Thread(target=self._supervise, name="execution", daemon=True)
 
     @property
     def execution_arn(self) -> str:
@@ -79,18 +90,14 @@ class Execution:
         # The first state's Entered event has previousEventId 0 on AWS, not ExecutionStarted's id.
         rt.history.add("ExecutionStarted", 0, {
             "input": dumps(rt.input), "inputDetails": {"truncated": False}, "roleArn": rt.role_arn})
-        self._supervisor.start()
+        start_thread(rt.clock, self._supervise, name="execution")
 
     def _supervise(self) -> None:
         clock = self._rt.clock
-        clock.thread_started()
-        runner = threading.Thread(target=self._run, name="execution-runner", daemon=True)
-        clock.thread_started()
-        runner.start()
+        start_thread(clock, self._run, name="execution-runner")
         finished = clock.wait(self._done, self._timeout)
         if not finished:
             self._finish("TIMED_OUT", None, "States.Timeout", None)
-        clock.thread_finished()
 
     def _run(self) -> None:
         rt = self._rt
@@ -107,7 +114,6 @@ class Execution:
             self._finish("FAILED", None, "States.Runtime", f"Internal error in the local engine: {e!r}")
         finally:
             self._done.set()
-            rt.clock.thread_finished()
 
     def _finish(self, status: str, output: Any, error: str | None, cause: str | None) -> None:
         rt = self._rt
@@ -233,6 +239,7 @@ def start(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_tim
     name = execution_name or str(uuid.uuid4())
     exec_arn = arns.express_execution(sm_arn, name, str(uuid.uuid4())) if express else arns.execution(sm_arn, name)
     rt = Runtime(clock=clock, history=History(clock.now, on_event), integrations=dict(integrations or {}),
+                 handlers=HANDLERS,
                  execution_arn=exec_arn, execution_name=name, state_machine_arn=sm_arn,
                  state_machine_name=sm_name, role_arn=role_arn or DEFAULT_ROLE_ARN,
                  start_time=clock.now(), input=value, express=express, on_child_event=on_child_event,

@@ -14,11 +14,14 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.engine.clock import Clock, ClockEvent
 from orchestrator.engine.history import History
 from orchestrator.engine.integrations import Integration
+
+if TYPE_CHECKING:
+    from orchestrator.engine.states import Handler
 
 
 class Cancelled(Exception):
@@ -102,6 +105,9 @@ class Runtime:
     role_arn: str
     start_time: datetime
     input: Any
+    # The state-type table (``interpreter.HANDLERS``): passed in rather than imported, because
+    # the handlers themselves run nested machines through ``states.run_machine``.
+    handlers: Mapping[str, Handler]
     express: bool = False
     rng: random.Random = field(default_factory=random.Random)
     # Step Functions Local's WAIT_TIME_SCALE: Wait states and retry intervals last this many

@@ -16,6 +16,7 @@ from orchestrator.engine import choice, dataflow, intrinsics, retry
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.runtime import Cancelled, Runtime, Scope
+from orchestrator.engine.state_types import CATCHING
 from orchestrator.engine.values import json_type
 from orchestrator.limits import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, MAX_WAIT_SECONDS
 
@@ -141,8 +142,9 @@ def prefixed(e: StatesError, name: str, entered_id: int) -> StatesError:
                                 f"(entered at the event id #{entered_id}). {cause}")
 
 
+# A state type's handler: runs one state and says where to go next. The table of them is built in
+# one place, ``interpreter.HANDLERS``, and reaches the states through ``Runtime.handlers``.
 Handler = Callable[[StateRun], Outcome]
-HANDLERS: dict[str, Handler] = {}
 
 
 def run_machine(rt: Runtime, machine: Mapping[str, Any], value: Any, scope: Scope,
@@ -173,13 +175,13 @@ def run_state(rt: Runtime, name: str, state: Mapping[str, Any], value: Any, scop
     scope.previous = entered_id
     run = StateRun(rt, name, state, ql, value, scope, entered_id, entered_at)
     try:
-        outcome = HANDLERS[stype](run)
+        outcome = rt.handlers[stype](run)
         output_text = checked_output(outcome.output, name)
     except StatesError as raw:
         e = prefixed(raw, name, entered_id)
         if e.error == QUERY_ERROR and not isinstance(raw, ReportedError):
             run.event("EvaluationFailed", {"error": e.error, "cause": e.cause, "state": name})
-        if stype not in ("Task", "Parallel", "Map"):
+        if stype not in CATCHING:
             raise e from None
         outcome = catch(run, e)
         output_text = dumps(outcome.output)
@@ -456,6 +458,3 @@ def run_wait(run: StateRun) -> Outcome:
                                   variables=run.scope.variables)
     return Outcome(output, transition(state), assigned)
 
-
-HANDLERS.update({"Pass": run_pass, "Succeed": run_succeed, "Fail": run_fail, "Choice": run_choice,
-                 "Wait": run_wait})

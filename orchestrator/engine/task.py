@@ -14,14 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 from orchestrator import arns
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine import dataflow
-from orchestrator.engine.clock import BoundClock
+from orchestrator.engine.clock import BoundClock, Clock, start_thread
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
     ACTIVITY_MISSING,
     DEFAULT_ROLE_ARN,
-    IntegrationPattern,
     ParsedResource,
     TaskCall,
     TaskFailure,
@@ -30,7 +30,7 @@ from orchestrator.engine.integrations import (
     request_target,
 )
 from orchestrator.engine.runtime import Cancelled
-from orchestrator.engine.states import HANDLERS, Outcome, StateRun, with_retries
+from orchestrator.engine.states import Outcome, StateRun, with_retries
 from orchestrator.limits import DEFAULT_TASK_TIMEOUT_SECONDS, MAX_PAYLOAD_BYTES
 
 
@@ -57,11 +57,7 @@ def _seconds(run: StateRun, field: str) -> float | None:
 
 def _resource_type(parsed: ParsedResource) -> tuple[str, str]:
     """``resourceType`` / ``resource`` as TaskScheduled reports them: ("lambda", "invoke")."""
-    suffix = {IntegrationPattern.SYNC: ".sync", IntegrationPattern.WAIT_FOR_TASK_TOKEN: ".waitForTaskToken"}
-    action = parsed.action + suffix.get(parsed.pattern, "")
-    if parsed.sync_version is not None:
-        action += f":{parsed.sync_version}"
-    return parsed.service, action
+    return parsed.service, parsed.action + parsed.pattern.suffix(parsed.sync_version)
 
 
 def run_task(run: StateRun) -> Outcome:
@@ -95,7 +91,7 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
     rt = run.rt
     service, action = _resource_type(parsed)
     token = run.task_token
-    if parsed.activity and not (rt.integrations.get("activity") or rt.integrations.get("*")):
+    if parsed.activity and not rt.integrations.get("activity"):
         # With no worker configured the activity does not exist here; AWS fails such a task
         # before scheduling it.
         raise StatesError(RUNTIME, ACTIVITY_MISSING.format(resource=parsed.resource))
@@ -149,12 +145,93 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
     return result
 
 
+class _TaskWait:
+    """What a Task state's thread waits for while its integration runs: the integration's result,
+    the task token's answer (``.waitForTaskToken``), heartbeats and ``.sync`` submit responses.
+
+    Reported from other threads (the worker, ``SendTask*`` callers); each report sets ``wake`` so
+    the waiting thread looks again. Without a timeout, heartbeat or token nothing is timed, and
+    the integration runs on the state's own thread (``inline``): submit responses are then
+    recorded as they come.
+    """
+
+    __slots__ = ("answered", "clock", "failure", "finished", "inline", "last_beat", "lock", "pending",
+                 "record_submitted", "result", "result_recorded", "success", "wake", "worker_done")
+
+    def __init__(self, clock: Clock, *, inline: bool, record_submitted: Callable[[Any], None]) -> None:
+        self.clock = clock
+        self.inline = inline
+        self.record_submitted = record_submitted
+        self.wake = clock.event()
+        self.last_beat = clock.elapsed()
+        self.finished = False  # the integration returned; ``result`` holds what it returned
+        self.result: Any = None
+        self.result_recorded = False  # a token task's integration result was recorded as TaskSubmitted
+        self.answered = False  # SendTaskSuccess or SendTaskFailure arrived
+        self.success: Any = None
+        self.failure: tuple[str, str | None] | None = None
+        self.pending: list[Any] = []  # submit responses from the worker, recorded by the state's thread
+        self.lock = threading.Lock()
+        self.worker_done = False  # guarded by ``lock``: the worker can no longer be detached
+
+    def submitted(self, response: Any) -> None:
+        if self.inline:
+            self.record_submitted(response)
+        else:
+            self.pending.append(response)
+            self.wake.set()
+
+    def heartbeat(self) -> None:
+        self.last_beat = self.clock.elapsed()
+
+    def on_token(self, kind: str, value: Any) -> None:
+        """``rt.tokens``' callback: ``("success", output)``, ``("failure", (error, cause))`` or a heartbeat."""
+        if kind == "heartbeat":
+            self.heartbeat()
+            return
+        if kind == "failure":
+            self.failure = value
+        else:
+            self.success = value
+        self.answered = True
+        self.wake.set()
+
+    def finish(self, result: Any) -> None:
+        self.result, self.finished = result, True
+
+    def release(self) -> None:
+        """The worker's last word (its ``finally``), before the clock stops counting it."""
+        self.wake.set()
+        with self.lock:
+            self.worker_done = True
+
+    def record_pending(self, token: str | None) -> None:
+        while self.pending:
+            self.record_submitted(self.pending.pop(0))
+        if token is not None and self.finished and not isinstance(self.result, _Failed) \
+                and not self.result_recorded:
+            self.result_recorded = True
+            self.record_submitted(self.result)
+
+    def done(self, token: str | None) -> bool:
+        return self.finished and (token is None or self.answered or isinstance(self.result, _Failed))
+
+    def outcome(self, token: str | None) -> Any:
+        if isinstance(self.result, _Failed) or token is None:
+            return _unwrap(self.result)
+        if self.failure is not None:
+            error, cause = self.failure
+            raise StatesError(error, cause)
+        return self.success
+
+
 def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float | None,
             heartbeat: float | None, attempt: int, token: str | None,
             record_submitted: Callable[[Any], None]) -> Any:
     rt = run.rt
     scope = run.scope
-    integration = rt.integrations.get(parsed.key) or rt.integrations.get("*")
+    # An activity needs its worker ("activity"); "*" stands in for service integrations only.
+    integration = rt.integrations.get(parsed.key) or (None if parsed.activity else rt.integrations.get("*"))
     if integration is None:
         target = parsed.resource if parsed.direct_lambda or parsed.activity else request_target(parameters)
         denied = access_denied(parsed, target, rt.role_arn or DEFAULT_ROLE_ARN)
@@ -163,46 +240,21 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
         parameters = {"FunctionName": parsed.resource, "Payload": parameters}
     clock = rt.clock
     cancel = clock.event()
-    wake = clock.event()
-    beat = [clock.elapsed()]
-    box: dict[str, Any] = {}
-    token_box: dict[str, Any] = {}
-    # Submit responses reported from a worker thread wait here for the state's thread to record.
-    pending: list[Any] = []
-    inline = timeout is None and heartbeat is None and token is None
-
-    def on_submitted(response: Any) -> None:
-        if inline:
-            record_submitted(response)
-        else:
-            pending.append(response)
-            wake.set()
-
-    def on_heartbeat() -> None:
-        beat[0] = clock.elapsed()
-
-    def on_token(kind: str, value: Any) -> None:
-        if kind == "heartbeat":
-            on_heartbeat()
-            return
-        token_box[kind] = value
-        wake.set()
-
+    wait = _TaskWait(clock, inline=timeout is None and heartbeat is None and token is None,
+                     record_submitted=record_submitted)
     if token is not None:
-        rt.tokens[token] = on_token
+        rt.tokens[token] = wait.on_token
     call = TaskCall(
         resource=parsed.resource, service=parsed.service, action=parsed.action, pattern=parsed.pattern,
         sync_version=parsed.sync_version, parameters=parameters, state_name=run.name,
         execution_arn=rt.execution_arn, context=run.context(), timeout_seconds=timeout,
         heartbeat_seconds=heartbeat, attempt=attempt, cancel=cancel, clock=BoundClock(clock, cancel),
-        task_token=token, heartbeat=on_heartbeat, submitted=on_submitted)
+        task_token=token, heartbeat=wait.heartbeat, submitted=wait.submitted)
     scope.watch(cancel)
-    scope.watch(wake)
+    scope.watch(wait.wake)
     worker: threading.Thread | None = None
-    worker_lock = threading.Lock()
-    worker_done = [False]
     try:
-        if inline:
+        if wait.inline:
             # Nothing to time: run the integration on this thread. One that ignores
             # ``call.cancel`` keeps its branch, and so an enclosing Parallel or Map, waiting until
             # it returns (real and virtual time alike); StopExecution still ends the execution.
@@ -215,54 +267,38 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
         # cannot hold virtual time still for the rest of the execution.
         def work() -> None:
             try:
-                box["result"] = _run_integration(integration, call)
+                wait.finish(_run_integration(integration, call))
             finally:
-                wake.set()
-                with worker_lock:
-                    worker_done[0] = True
-                clock.thread_finished()
+                wait.release()
 
-        clock.thread_started()
-        worker = threading.Thread(target=work, name=f"task-{run.name}", daemon=True)
-        worker.start()
+        worker = start_thread(clock, work, name=f"task-{run.name}")
         deadline = clock.elapsed() + (timeout if timeout is not None else DEFAULT_TASK_TIMEOUT_SECONDS)
         while True:
             if scope.cancelled:
                 cancel.set()
                 raise Cancelled()
-            wake.clear()  # cleared before checking, so a later set() ends the wait below at once
-            while pending:
-                record_submitted(pending.pop(0))
-            if token is not None and "result" in box and not isinstance(box["result"], _Failed) \
-                    and "submitted" not in box:
-                box["submitted"] = True
-                record_submitted(box["result"])
-            if "result" in box and (token is None or token_box or isinstance(box["result"], _Failed)):
+            wait.wake.clear()  # cleared before checking, so a later set() ends the wait below at once
+            wait.record_pending(token)
+            if wait.done(token):
                 break
             now = clock.elapsed()
             limit = deadline - now
             if heartbeat is not None:
-                limit = min(limit, beat[0] + heartbeat - now)
+                limit = min(limit, wait.last_beat + heartbeat - now)
             if limit <= 0:
                 cancel.set()
                 if now >= deadline:
                     # AWS reports an empty cause: a Catch sees {"Error": "States.Timeout", "Cause": ""}.
                     raise StatesError("States.Timeout", "")
                 raise StatesError("States.HeartbeatTimeout", "")
-            clock.wait(wake, limit)
-        outcome = box["result"]
-        if isinstance(outcome, _Failed) or token is None:
-            return _unwrap(outcome)
-        if "failure" in token_box:
-            error, cause = token_box["failure"]
-            raise StatesError(error, cause)
-        return token_box.get("success")
+            clock.wait(wait.wake, limit)
+        return wait.outcome(token)
     finally:
         scope.unwatch(cancel)
-        scope.unwatch(wake)
+        scope.unwatch(wait.wake)
         if worker is not None and worker.ident is not None:
-            with worker_lock:
-                if not worker_done[0]:  # abandoned (timeout, failed sibling, stop) and still running
+            with wait.lock:
+                if not wait.worker_done:  # abandoned (timeout, failed sibling, stop) and still running
                     cancel.set()
                     clock.detach(worker.ident)
 
@@ -292,5 +328,3 @@ def _unwrap(value: Any) -> Any:
         raise StatesError(value.error, value.cause)
     return value
 
-
-HANDLERS["Task"] = run_task

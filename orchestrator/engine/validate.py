@@ -13,10 +13,11 @@ from typing import Any
 
 from orchestrator.engine import jsonpath
 from orchestrator.engine.choice import OPERATORS
+from orchestrator.engine.state_types import StateType
 from orchestrator.errors import DefinitionError, Problem
 from orchestrator.limits import STATE_NAME_MAX
 
-STATE_TYPES = frozenset({"Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"})
+STATE_TYPES = frozenset(t.value for t in StateType)
 
 _JSONPATH_ONLY = ("InputPath", "Parameters", "ResultSelector", "ResultPath", "OutputPath", "ItemsPath",
                   "SecondsPath", "TimestampPath", "ErrorPath", "CausePath", "MaxConcurrencyPath",

@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import arns
-from orchestrator.engine.integrations import IntegrationPattern, TaskCall, TaskFailure
+from orchestrator.arns import IntegrationPattern
+from orchestrator.engine.integrations import TaskCall, TaskFailure
 from orchestrator.local.images import CONTAINERS_ENV, ContainerMode, ImageBuildSpec, Images, container_mode
 from orchestrator.local.procs import JOB_TOKEN_ENV, Launcher, kill_group, kill_marked, wait_exit
 from orchestrator.local.store import Store

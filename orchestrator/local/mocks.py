@@ -48,10 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
     Integration,
-    IntegrationPattern,
     TaskCall,
     TaskFailure,
     unconfigured,
@@ -185,8 +185,9 @@ class MockCase:
                      on_answer: AnswerListener | None = None) -> dict[str, Integration]:
         """``services`` with this case in front: mocked states are answered here, the rest go on.
 
-        A ``"*"`` entry is always present, so a mocked state whose service has no integration is
-        still answered; an unmocked call that nothing serves fails as with no integration at all.
+        ``"*"`` and ``"activity"`` entries are always present, so a mocked state whose service has
+        no integration is still answered; an unmocked call that nothing serves fails as with no
+        integration at all.
 
         >>> from orchestrator.engine import execute
         >>> case = MockConfig.from_dict({
@@ -217,6 +218,9 @@ class MockCase:
         given = dict(services or {})
         wrapped = {key: wrap(service) for key, service in given.items()}
         wrapped["*"] = wrap(given.get("*"))
+        # A mocked activity needs no worker; an unmocked one without a worker then fails after
+        # ActivityScheduled rather than before it (the only trace a mock config leaves).
+        wrapped["activity"] = wrap(given.get("activity"))
         return wrapped
 
 

@@ -8,12 +8,11 @@ Three ways in, one engine:
   ``orchestrator run machine.asl.json`` does; the definition becomes a plan (``runs.plain_plan``)
   run by ``runs.run_plan`` with the local services, persisted like a workflow run, so
   ``orchestrator executions list|show|history`` and ``redrive`` see it.
-- In the background (``orchestrator serve``): ``runs.start_plan(store, plan, input, name=...,
-  mock=case)`` with ``plan = runs.plain_plan(name, definition, aws_endpoint=None)`` and a fresh
-  test case per execution, ``case = runs.select_test_case(config, test_case, plan)`` (it also
-  checks that every state the case mocks is a Task state of the machine). What a run needs
-  travels with it: the plan keeps ``aws_endpoint`` (so a redrive forwards again), and every
-  ``LocalRun`` reads ``WAIT_TIME_SCALE``.
+- ``start_definition(store, name, definition, input, execution_name=..., mock_config=...,
+  test_case=...)``: the same in the background (``orchestrator serve``'s StartExecution); it
+  returns a ``runs.BackgroundRun`` as soon as the execution is stored. Each call gets a fresh test
+  case (invocations are counted per execution). What a run needs travels with it: the plan keeps
+  ``aws_endpoint`` (a redrive forwards again) and every ``LocalRun`` reads ``WAIT_TIME_SCALE``.
 
 A state the test case names is answered by its mock whatever its resource (see ``mocks``).
 
@@ -41,9 +40,19 @@ from orchestrator.engine import ExecutionResult, validate_definition
 from orchestrator.engine import execute as engine_execute
 from orchestrator.engine.integrations import Integration
 from orchestrator.errors import OrchestratorError
+from orchestrator.local.batch import Capacity
 from orchestrator.local.environment import wait_time_scale as wait_time_scale_setting
 from orchestrator.local.mocks import MockConfig
-from orchestrator.local.runs import RunResult, local_definition, plain_plan, run_plan, select_test_case
+from orchestrator.local.runs import (
+    BackgroundRun,
+    RunResult,
+    local_definition,
+    plain_plan,
+    run_plan,
+    select_test_case,
+    start_plan,
+)
+from orchestrator.local.store import Store
 
 DEFAULT_STATE_MACHINE = "LocalStateMachine"
 MockConfigLike = MockConfig | Mapping[str, Any] | str | os.PathLike[str]
@@ -147,3 +156,31 @@ def run_definition(definition: str | os.PathLike[str] | Mapping[str, Any], input
     execution = f"{machine}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     return run_plan(plan, input, home=home, name=execution, mock=mock, progress=progress,
                     virtual_time=virtual_time, notice=notice)
+
+
+def start_definition(store: Store, name: str, definition: Mapping[str, Any], input: Any = None, *,
+                     execution_name: str, mock_config: MockConfigLike | None = None,
+                     test_case: str | None = None, aws_endpoint: str | None = None,
+                     capacity: Capacity | None = None, virtual_time: bool = False,
+                     notice: Callable[[str], None] | None = None,
+                     on_end: Callable[[BackgroundRun], None] | None = None) -> BackgroundRun:
+    """Start the plain state machine ``name`` in the background, its test case (if any) mocking.
+
+    The definition is run as given (an API-created machine is not substituted); the test case is
+    looked up under ``name`` and checked against the machine's Task states before anything is
+    stored. ``capacity`` is the local Batch capacity shared with the process's other runs.
+
+        >>> import tempfile
+        >>> handle = start_definition(Store(tempfile.mkdtemp()), "Sender", {"StartAt": "Send", "States": {
+        ...     "Send": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True}}},
+        ...     {}, execution_name="first", test_case="HappyPath", mock_config={
+        ...     "StateMachines": {"Sender": {"TestCases": {"HappyPath": {"Send": "Sent"}}}},
+        ...     "MockedResponses": {"Sent": {"0": {"Return": {"MessageId": "m-1"}}}}})
+        >>> handle.wait(10).output
+        {'MessageId': 'm-1'}
+    """
+    validate_definition(dict(definition))
+    plan = plain_plan(name, definition, aws_endpoint=aws_endpoint)
+    mock = select_test_case(_config(mock_config), test_case, plan)
+    return start_plan(store, plan, input, name=execution_name, mock=mock, capacity=capacity,
+                      virtual_time=virtual_time, notice=notice, on_end=on_end)

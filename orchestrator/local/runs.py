@@ -52,11 +52,11 @@ from typing import Any
 
 from orchestrator import arns, limits, model, placeholders
 from orchestrator.api import WorkflowLike, workflow_model
+from orchestrator.arns import IntegrationPattern
 from orchestrator.engine import Execution, ExecutionResult, start
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
     Integration,
-    IntegrationPattern,
     TaskCall,
     TaskFailure,
     unconfigured,
@@ -71,9 +71,9 @@ from orchestrator.local.batch import (
     LocalBatch,
     default_compute,
 )
+from orchestrator.local.cloudwatch import LocalLogs
 from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
-from orchestrator.local.cloudwatch import LocalLogs
 from orchestrator.local.images import ImageBuildSpec
 from orchestrator.local.lambda_ import LambdaFunction, LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
@@ -398,6 +398,8 @@ class LocalRun:
             # mocked state whatever its resource; an unmocked call goes to the forwarding
             # endpoint when one is set, else fails as AWS does without permissions.
             "*": self.forward or _unanswered}
+        if self.mock is not None:  # a mocked activity needs no worker (an unmocked one still has none)
+            services["activity"] = _unanswered
         wrapped = {key: self._wrap(key, service, scope, identity, arn) for key, service in services.items()}
         wrapped["states:startExecution"] = self._wrap("states:startExecution", None, scope, identity, arn)
         return wrapped

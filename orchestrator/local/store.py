@@ -606,25 +606,32 @@ class Store:
                     return cursor.fetchone() is not None
         return bool(cursor.rowcount)
 
-    def claim_fires(self, workflow: str, generation: int, fires: list[tuple[str, str]], last_fire: str,
-                    *, owner_pid: int, owner_start: str | None, now: str) -> list[str]:
-        """Claim ``fires`` (scheduled time, execution name) and move ``last_fire`` forward, in one
-        transaction; the scheduled times this caller won (another scheduler may hold the rest).
-        Nothing is claimed when the schedule was reset since ``generation`` was read."""
-        won: list[str] = []
+    def schedule(self, workflow: str) -> dict[str, Any] | None:
+        rows = self._query(f"SELECT {', '.join(_SCHEDULE_COLS)} FROM schedules WHERE workflow=?", (workflow,))
+        return dict(zip(_SCHEDULE_COLS, rows[0], strict=True)) if rows else None
+
+    def claim_fires(self, claims: list[tuple[str, int, list[tuple[str, str]], str]], *, owner_pid: int,
+                    owner_start: str | None, now: str) -> dict[str, list[str]]:
+        """For each (workflow, generation, fires, last fire): claim the fires (scheduled time,
+        execution name) and move the workflow's last fire forward, all in one transaction; the
+        scheduled times this caller won per workflow (another scheduler may hold the rest). A
+        workflow reset since ``generation`` was read claims nothing."""
+        won: dict[str, list[str]] = {}
         with self._tx() as db:
-            current = db.execute("SELECT generation FROM schedules WHERE workflow=?", (workflow,)).fetchone()
-            if current is None or current[0] != generation:
-                return won
-            for scheduled_time, name in fires:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO schedule_fires (workflow, scheduled_time, execution_name, status,"
-                    " owner_pid, owner_start, updated) VALUES (?, ?, ?, 'CLAIMED', ?, ?, ?)",
-                    (workflow, scheduled_time, name, owner_pid, owner_start, now))
-                if cursor.rowcount:
-                    won.append(scheduled_time)
-            db.execute("UPDATE schedules SET last_fire=? WHERE workflow=? AND (last_fire IS NULL OR last_fire<?)",
-                       (last_fire, workflow, last_fire))
+            for workflow, generation, fires, last_fire in claims:
+                current = db.execute("SELECT generation FROM schedules WHERE workflow=?", (workflow,)).fetchone()
+                if current is None or current[0] != generation:
+                    continue
+                mine = won.setdefault(workflow, [])
+                for scheduled_time, name in fires:
+                    cursor = db.execute(
+                        "INSERT OR IGNORE INTO schedule_fires (workflow, scheduled_time, execution_name, status,"
+                        " owner_pid, owner_start, updated) VALUES (?, ?, ?, 'CLAIMED', ?, ?, ?)",
+                        (workflow, scheduled_time, name, owner_pid, owner_start, now))
+                    if cursor.rowcount:
+                        mine.append(scheduled_time)
+                db.execute("UPDATE schedules SET last_fire=? WHERE workflow=? AND (last_fire IS NULL OR last_fire<?)",
+                           (last_fire, workflow, last_fire))
         return won
 
     def take_fire(self, workflow: str, scheduled_time: str, *, status: str, owner: tuple[int, str | None] | None,
@@ -640,12 +647,14 @@ class Store:
         with self._tx() as db:
             return bool(db.execute(sql, args).rowcount)
 
-    def finish_fire(self, workflow: str, scheduled_time: str, *, status: str, now: str,
-                    execution_arn: str | None = None, detail: str | None = None) -> None:
+    def finish_fires(self, results: list[tuple[str, str, str, str | None, str | None]], *, now: str) -> None:
+        """Record what became of fires: (workflow, scheduled time, status, execution ARN, detail)."""
+        if not results:
+            return
         with self._tx() as db:
-            db.execute("UPDATE schedule_fires SET status=?, execution_arn=COALESCE(?, execution_arn), detail=?,"
-                       " updated=? WHERE workflow=? AND scheduled_time=?",
-                       (status, execution_arn, detail, now, workflow, scheduled_time))
+            db.executemany("UPDATE schedule_fires SET status=?, execution_arn=COALESCE(?, execution_arn), detail=?,"
+                           " updated=? WHERE workflow=? AND scheduled_time=?",
+                           [(status, arn, detail, now, workflow, stamp) for workflow, stamp, status, arn, detail in results])
 
     def schedule_fires(self, workflow: str | None = None, *, statuses: tuple[str, ...] = (),
                        limit: int | None = None) -> list[dict[str, Any]]:

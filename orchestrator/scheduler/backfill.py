@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from orchestrator import model
 from orchestrator.errors import OrchestratorError
+from orchestrator.logical_time import with_scheduled_time
 from orchestrator.scheduler.fires import execution_name, scheduled_time
 from orchestrator.spec.cron import fire_times
 
@@ -114,7 +115,7 @@ def _local(wf: model.Workflow, fires: list[datetime], max_parallel: int, home: s
         if existing is not None:
             outcome = Outcome(name, stamp, "exists", existing.status)
         else:
-            result = run_workflow(wf, {"scheduled_time": stamp}, home=store.home, name=name)
+            result = run_workflow(wf, home=store.home, name=name, scheduled_time=stamp)
             outcome = Outcome(name, stamp, "started", result.status)
         tell(outcome)
         return outcome
@@ -152,7 +153,7 @@ def _aws(wf: model.Workflow, fires: list[datetime], max_parallel: int, region: s
             if len(running) >= max_parallel:
                 sleep(AWS_POLL_SECONDS)
         try:
-            started = executions.start(machine, {"scheduled_time": stamp}, name=name, client=sfn)
+            started = executions.start(machine, with_scheduled_time(None, stamp), name=name, client=sfn)
         except AwsError as error:
             if error.code != "ExecutionAlreadyExists":  # started meanwhile, by the schedule itself
                 raise

@@ -45,6 +45,7 @@ from typing import Any, Protocol
 from orchestrator import model
 from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.store import Store
+from orchestrator.logical_time import with_scheduled_time
 from orchestrator.scheduler.clock import SchedulerClock, VirtualClock, clock_from_env
 from orchestrator.scheduler.fires import (
     ON_TIME,
@@ -68,6 +69,8 @@ _TICK = timedelta(microseconds=1)
 
 # Fire statuses in the store.
 CLAIMED, STARTED, SKIPPED, QUEUED, FAILED = "CLAIMED", "STARTED", "SKIPPED", "QUEUED", "FAILED"
+# What becomes of one fire: (workflow, scheduled time, status, execution ARN, detail).
+FireResult = tuple[str, str, str, str | None, str | None]
 
 
 class ServedWorkflow(Protocol):
@@ -145,6 +148,8 @@ class Scheduler:
         self.notice = notice or (lambda text: None)
         self._entries: dict[str, _Entry] = {}
         self._owner = (os.getpid(), process_start_time(os.getpid()))
+        self._texts: dict[str, tuple[model.Schedule, str]] = {}
+        self._synced: datetime | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
@@ -193,21 +198,24 @@ class Scheduler:
         """Start whatever is due now; the time of the next wake-up."""
         with self._lock:
             now = self.clock.now()
-            self._sync(now)
+            if self._synced is None or now - self._synced >= REFRESH or self._wake.is_set():
+                self._sync(now)
             self._recover(now)
             self._drain(now)  # first: a queued fire goes before a new one
-            for entry in self._entries.values():
-                if entry.active and entry.next_start is not None and entry.next_start <= now:
-                    self._fire(entry, now)
+            due = [e for e in self._entries.values() if e.active and e.next_start is not None and e.next_start <= now]
+            if due:
+                self._fire(due, now)
             waiting = bool(self.store.schedule_fires(statuses=(QUEUED,), limit=1))
-            wake = now + (QUEUE_POLL if waiting else REFRESH)
+            wake = min(now + (QUEUE_POLL if waiting else REFRESH), self._synced + REFRESH if self._synced else now)
             for entry in self._entries.values():
                 if entry.active and entry.next_start is not None and entry.next_start < wake:
                     wake = entry.next_start
-            return wake
+            return max(wake, now)
 
     def _sync(self, now: datetime) -> None:
-        """Bring the entries in line with the served workflows and the store."""
+        """Bring the entries in line with the served workflows and the store (every minute, and
+        when woken; between syncs a due schedule's own row is read before it fires)."""
+        self._synced = now
         served: dict[str, ServedWorkflow] = {}
         for item in self.service.served_workflows():
             if item.workflow.schedule is not None:
@@ -216,26 +224,64 @@ class Scheduler:
         for name, item in served.items():
             schedule = item.workflow.schedule
             assert schedule is not None
-            text = schedule_json(schedule)
+            cached = self._texts.get(name)
+            if cached is None or cached[0] != schedule:
+                cached = self._texts[name] = (schedule, schedule_json(schedule))
             row = rows.get(name)
-            if row is None or (row["schedule"], row["state_machine_arn"]) != (text, item.state_machine_arn):
+            if row is None or (row["schedule"], row["state_machine_arn"]) != (cached[1], item.state_machine_arn):
                 row = self.store.register_schedule(
                     workflow=name, state_machine_arn=item.state_machine_arn, expression=schedule.expression,
-                    timezone=schedule.timezone, schedule=text, enabled=schedule.enabled, now=scheduled_time(now))
-            entry = self._entries.get(name)
-            if (entry is None or entry.schedule != schedule or entry.generation != row["generation"]
-                    or entry.last_fire != row["last_fire"] or entry.state_machine_arn != item.state_machine_arn):
-                entry = _Entry(workflow=name, state_machine_arn=item.state_machine_arn, schedule=schedule,
-                               generation=row["generation"], anchor=parse_scheduled_time(row["anchor"]),
-                               last_fire=row["last_fire"], active=False,
-                               times=stored_times(row))
-                entry.advance()
-                self._entries[name] = entry
-            entry.active = schedule.enabled and not row["paused"]
+                    timezone=schedule.timezone, schedule=cached[1], enabled=schedule.enabled, now=scheduled_time(now))
+            self._refresh(name, item.state_machine_arn, schedule, row)
         for name in set(self._entries) - set(served):
             del self._entries[name]
+            self._texts.pop(name, None)
 
-    def _fire(self, entry: _Entry, now: datetime) -> None:
+    def _refresh(self, name: str, state_machine_arn: str, schedule: model.Schedule, row: Mapping[str, Any]) -> _Entry:
+        """The entry for ``name`` in line with its stored ``row``, rebuilt if the row moved on."""
+        entry = self._entries.get(name)
+        if (entry is None or entry.schedule != schedule or entry.generation != row["generation"]
+                or entry.last_fire != row["last_fire"] or entry.state_machine_arn != state_machine_arn):
+            entry = _Entry(workflow=name, state_machine_arn=state_machine_arn, schedule=schedule,
+                           generation=row["generation"], anchor=parse_scheduled_time(row["anchor"]),
+                           last_fire=row["last_fire"], active=False, times=stored_times(row))
+            entry.advance()
+            self._entries[name] = entry
+        entry.active = schedule.enabled and not row["paused"]
+        return entry
+
+    def _fire(self, due: list[_Entry], now: datetime) -> None:
+        """Fire every due entry: decide, claim all in one transaction, start, record all."""
+        # A pause or a reset by another process since the last sync is seen here, before firing.
+        rows = (self.store.schedules() if len(due) > 1
+                else {e.workflow: r for e in due if (r := self.store.schedule(e.workflow)) is not None})
+        claims: list[tuple[str, int, list[tuple[str, str]], str]] = []
+        entries: dict[str, _Entry] = {}
+        for stale in due:
+            row = rows.get(stale.workflow)
+            if row is None:
+                continue
+            entry = self._refresh(stale.workflow, stale.state_machine_arn, stale.schedule, row)
+            if not entry.active or entry.next_start is None or entry.next_start > now:
+                continue
+            chosen, last_due = self._due_fires(entry, now)
+            if last_due is None:
+                continue
+            claims.append((entry.workflow, entry.generation,
+                           [(scheduled_time(when), execution_name(entry.workflow, when)) for when in chosen],
+                           scheduled_time(last_due)))
+            entries[entry.workflow] = entry
+            # What the store now holds, unless another scheduler got further (a sync sees that).
+            entry.last_fire = max(entry.last_fire or "", scheduled_time(last_due))
+        won = self.store.claim_fires(claims, owner_pid=self._owner[0], owner_start=self._owner[1],
+                                     now=scheduled_time(now))
+        results = [self._launch(entries[workflow], parse_scheduled_time(stamp), now)
+                   for workflow, stamps in won.items() for stamp in stamps]
+        self.store.finish_fires(results, now=scheduled_time(now))
+
+    def _due_fires(self, entry: _Entry, now: datetime) -> tuple[list[datetime], datetime | None]:
+        """Advance ``entry`` past every fire due by ``now``: the ones to start (on time, or missed
+        and chosen by ``catch_up``) and the last one passed (None if none was due)."""
         schedule = entry.schedule
         window = timedelta(minutes=schedule.flexible_window or 0)
         # Only fires this recent can still be started; jump over older ones rather than walk
@@ -247,9 +293,9 @@ class Scheduler:
         else:
             horizon = None
         last_due: datetime | None = None
-        assert entry.next_fire is not None
-        if horizon is not None and entry.next_fire < horizon:
-            last_due = horizon
+        jumped = False
+        if horizon is not None and entry.next_fire is not None and entry.next_fire < horizon:
+            last_due, jumped = horizon, True
             entry.times = fire_times(schedule, horizon, anchor=entry.anchor)
             entry.advance()
         keep = 0 if schedule.catch_up == "none" else 1 if schedule.catch_up == "latest" else schedule.catch_up_limit
@@ -264,27 +310,19 @@ class Scheduler:
                 missed.append(entry.next_fire)
                 missed_count += 1
             entry.advance()
-        if last_due is None:
-            return
         chosen = catch_up(schedule, missed, now) + on_time
-        if missed_count or horizon is not None and last_due == horizon:
+        if missed_count or jumped:
             self.notice(f"[scheduler] {entry.workflow}: fires missed while no scheduler ran; catch_up "
                         f"{schedule.catch_up!r} starts {len(chosen) - len(on_time)} of them")
-        claims = [(scheduled_time(when), execution_name(entry.workflow, when)) for when in chosen]
-        won = self.store.claim_fires(entry.workflow, entry.generation, claims, scheduled_time(last_due),
-                                     owner_pid=self._owner[0], owner_start=self._owner[1], now=scheduled_time(now))
-        # What the store now holds, unless another scheduler got further (the next sync sees that).
-        entry.last_fire = max(entry.last_fire or "", scheduled_time(last_due))
-        for when_text in won:
-            self._launch(entry, parse_scheduled_time(when_text), now)
+        return chosen, last_due
 
     # -- starting ------------------------------------------------------------------------------
     def _running(self, state_machine_arn: str) -> list[str]:
         answer = self.service.list_executions({"stateMachineArn": state_machine_arn, "statusFilter": "RUNNING"})
         return [str(item["name"]) for item in answer.get("executions", [])]
 
-    def _launch(self, entry: _Entry, when: datetime, now: datetime) -> None:
-        """Start a claimed fire, unless ``overlap`` holds it back."""
+    def _launch(self, entry: _Entry, when: datetime, now: datetime) -> FireResult:
+        """Start a claimed fire, unless ``overlap`` holds it back; what to record of it."""
         stamp = scheduled_time(when)
         if entry.schedule.overlap != "allow":
             running = self._running(entry.state_machine_arn)
@@ -293,33 +331,24 @@ class Scheduler:
             if running or ahead:
                 detail = f"{running[0]} was still running" if running else "earlier fires were queued"
                 if entry.schedule.overlap == "skip":
-                    self.store.finish_fire(entry.workflow, stamp, status=SKIPPED, detail=detail,
-                                           now=scheduled_time(now))
                     self.notice(f"[scheduler] {entry.workflow}: skipped the {stamp} fire ({detail}; overlap 'skip')")
-                else:
-                    self.store.finish_fire(entry.workflow, stamp, status=QUEUED, detail=detail,
-                                           now=scheduled_time(now))
-                return
-        self._start(entry, when, now)
+                    return (entry.workflow, stamp, SKIPPED, None, detail)
+                return (entry.workflow, stamp, QUEUED, None, detail)
+        return self._start(entry, when)
 
-    def _start(self, entry: _Entry, when: datetime, now: datetime) -> None:
+    def _start(self, entry: _Entry, when: datetime) -> FireResult:
         stamp, name = scheduled_time(when), execution_name(entry.workflow, when)
         request = {"stateMachineArn": entry.state_machine_arn, "name": name,
-                   "input": json.dumps({"scheduled_time": stamp})}
+                   "input": json.dumps(with_scheduled_time(None, stamp))}
         try:
             answer = self.service.start_execution(request)
         except ServiceError as error:
-            code = error.code
-            if code == "ExecutionAlreadyExists":  # started before a restart, or by backfill
-                self.store.finish_fire(entry.workflow, stamp, status=STARTED, detail="already started",
-                                       now=scheduled_time(now))
-                return
-            self.store.finish_fire(entry.workflow, stamp, status=FAILED, detail=str(error), now=scheduled_time(now))
+            if error.code == "ExecutionAlreadyExists":  # started before a restart, or by backfill
+                return (entry.workflow, stamp, STARTED, None, "already started")
             self.notice(f"[scheduler] {entry.workflow}: could not start {name}: {error}")
-            return
-        self.store.finish_fire(entry.workflow, stamp, status=STARTED, execution_arn=str(answer["executionArn"]),
-                               now=scheduled_time(now))
+            return (entry.workflow, stamp, FAILED, None, str(error))
         self.notice(f"[scheduler] {entry.workflow}: started {name}")
+        return (entry.workflow, stamp, STARTED, str(answer["executionArn"]), None)
 
     def _drain(self, now: datetime) -> None:
         """Start the oldest queued fire of each workflow whose previous run has finished."""
@@ -333,7 +362,8 @@ class Scheduler:
             first = rows[0]
             if self.store.take_fire(workflow, first["scheduled_time"], status=QUEUED, owner=None,
                                     owner_pid=self._owner[0], owner_start=self._owner[1], now=scheduled_time(now)):
-                self._start(entry, parse_scheduled_time(first["scheduled_time"]), now)
+                self.store.finish_fires([self._start(entry, parse_scheduled_time(first["scheduled_time"]))],
+                                        now=scheduled_time(now))
 
     def _recover(self, now: datetime) -> None:
         """Start fires a scheduler that has since died had claimed but not started."""
@@ -348,4 +378,5 @@ class Scheduler:
                                     owner_pid=self._owner[0], owner_start=self._owner[1], now=scheduled_time(now)):
                 self.notice(f"[scheduler] {row['workflow']}: resuming the {row['scheduled_time']} fire "
                             f"a stopped scheduler (pid {owner[0]}) had claimed")
-                self._launch(entry, parse_scheduled_time(row["scheduled_time"]), now)
+                self.store.finish_fires([self._launch(entry, parse_scheduled_time(row["scheduled_time"]), now)],
+                                        now=scheduled_time(now))

@@ -17,8 +17,9 @@ from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from orchestrator import model
+from orchestrator import logical_time, model
 from orchestrator.limits import EXECUTION_NAME_MAX
+from orchestrator.logical_time import format_scheduled_time
 
 # EventBridge Scheduler invokes within the minute of a fire (60-second precision): a fire started
 # later than this after its time (plus its window offset) was missed, not merely late.
@@ -27,9 +28,9 @@ _STAMP = "%Y%m%dT%H%M%SZ"
 
 
 def scheduled_time(when: datetime) -> str:
-    """The ``scheduled_time`` an execution's input carries: ISO-8601 UTC to the second, the form
-    of EventBridge Scheduler's ``<aws.scheduler.scheduled-time>``."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The ``scheduled_time`` an execution's input carries (``logical_time``'s one format: ISO-8601
+    UTC to the second, as EventBridge Scheduler's ``<aws.scheduler.scheduled-time>``)."""
+    return format_scheduled_time(when)
 
 
 def parse_scheduled_time(text: str) -> datetime:
@@ -38,7 +39,7 @@ def parse_scheduled_time(text: str) -> datetime:
     >>> parse_scheduled_time("2026-03-29T01:00:00Z").isoformat()
     '2026-03-29T01:00:00+00:00'
     """
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return logical_time.parse_scheduled_time(text)
 
 
 def execution_name(workflow: str, when: datetime) -> str:

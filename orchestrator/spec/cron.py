@@ -443,11 +443,20 @@ def _cron_times(cron: Cron, zone: zoneinfo.ZoneInfo, after_utc: datetime) -> Ite
         if day.month not in cron.months:
             day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
             continue
-        if cron.matches(day):
+        if cron.matches(day) and _latest(day, 23, 59, zone) > after_utc:
             for hour in hours:
+                # Skip an hour wholly before ``after``: its last minute, read as late as the zone
+                # allows (fold=1), bounds every time in it, so the minutes are walked for about
+                # one hour per call rather than for a whole day.
+                if _latest(day, hour, 59, zone) <= after_utc:
+                    continue
                 for minute in minutes:
                     # fold=0: a time the autumn change repeats fires once, at its first occurrence.
                     local = _exists(datetime(day.year, day.month, day.day, hour, minute), zone)
                     if local is not None and local.astimezone(UTC) > after_utc:
                         yield local
         day += timedelta(days=1)
+
+
+def _latest(day: date, hour: int, minute: int, zone: zoneinfo.ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, 59, tzinfo=zone, fold=1).astimezone(UTC)

@@ -142,54 +142,16 @@ def mocked_cases(path: Path = CASES_PATH) -> list[dict[str, Any]]:
 
 
 def mock_integrations(case: Mapping[str, Any]) -> dict[str, Any]:
-    """A ``"*"`` integration answering each Task from the case's MockedResponses.
+    """The integrations of a case recorded with a Step Functions Local mock configuration.
 
-    Step Functions Local's format: a test case maps state names to responses; a response maps
-    invocation numbers ("0", "1-2") to ``{"Return": value}`` or ``{"Throw": {"Error", "Cause"}}``;
-    past the last key the last one repeats. A ``.sync`` task reports the Return as its submission
-    too, and a ``.waitForTaskToken`` task answers its own token, as a real worker would.
+    Its test case, read by ``orchestrator.local.mocks`` (the one reader of MockConfigFiles), answers
+    each mocked Task the way its integration pattern reports results.
     """
-    import threading
+    from orchestrator.local.mocks import MockConfig
 
-    from orchestrator.engine import IntegrationPattern, TaskCall, TaskFailure
-    from orchestrator.engine.interpreter import send_task_failure, send_task_success
-
-    config = case["mock_config"]
-    machine = next(iter(config["StateMachines"].values()))
-    states = machine["TestCases"][case["mock_test_case"]]
-    counts: dict[str, int] = {}
-    lock = threading.Lock()
-
-    def respond(state: str) -> Any:
-        with lock:
-            n = counts.get(state, 0)
-            counts[state] = n + 1
-        table = config["MockedResponses"][states[state]]
-        chosen = table[list(table)[-1]]
-        for key, response in table.items():
-            low, _, high = key.partition("-")
-            if int(low) <= n <= int(high or low):
-                chosen = response
-                break
-        if "Throw" in chosen:
-            raise TaskFailure(chosen["Throw"]["Error"], chosen["Throw"].get("Cause"))
-        return chosen.get("Return")
-
-    def integration(call: TaskCall) -> Any:
-        if call.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN:
-            token = call.task_token
-            try:
-                value = respond(call.state_name)
-                threading.Thread(target=send_task_success, args=(token, value)).start()
-            except TaskFailure as failure:
-                threading.Thread(target=send_task_failure, args=(token, failure.error, failure.cause)).start()
-            return {}
-        value = respond(call.state_name)
-        if call.pattern is IntegrationPattern.SYNC and call.submitted is not None:
-            call.submitted(value)
-        return value
-
-    return {"*": integration}
+    config = MockConfig.from_dict(case["mock_config"], f"case {case['id']}")
+    machine = next(iter(config.state_machines))
+    return config.case(machine, case["mock_test_case"]).integrations()
 
 
 def history_length_matches(case: Mapping[str, Any]) -> bool | None:

@@ -259,7 +259,8 @@
     return parts.join("");
   }
 
-  function timelineSvg(states, execution, selected, available) {
+  function timelineSvg(states, execution, selected, available, critical) {
+    const onPath = new Set(critical || []);
     const rows = states.filter((s) => s.attempts.length);
     if (!rows.length) return '<p class="muted">No task has been scheduled yet.</p>';
     let start = ms(execution.start), end = ms(execution.stop) || Date.now();
@@ -279,8 +280,14 @@
     out.push("</g>");
     rows.forEach((s, i) => {
       const y = top + i * rowH;
-      out.push(`<g class="trow" data-name="${esc(s.name)}"><rect class="row-bg${s.name === selected ? " selected" : ""}" x="0" y="${y}" width="${width}" height="${rowH}"/>
-        <text x="4" y="${y + 13}">${esc(s.name.length > 28 ? s.name.slice(0, 27) + "…" : s.name)}</text>`);
+      out.push(`<g class="trow${onPath.has(s.name) ? " critical" : ""}" data-name="${esc(s.name)}"><rect class="row-bg${s.name === selected ? " selected" : ""}" x="0" y="${y}" width="${width}" height="${rowH}"/>
+        <text x="4" y="${y + 13}">${onPath.has(s.name) ? "▸ " : ""}${esc(s.name.length > 28 ? s.name.slice(0, 27) + "…" : s.name)}</text>`);
+      const latest = Math.max(...s.attempts.map((a) => a.run || 0));
+      const firstTry = s.attempts.find((a) => (a.run || 0) === latest);
+      if (s.blocked_ms > 0 && firstTry && firstTry.scheduled != null) {
+        // Ready (every dependency done) but not yet started: the wait the compiled structure added.
+        out.push(`<line class="blocked" x1="${x(firstTry.scheduled - s.blocked_ms)}" x2="${x(firstTry.scheduled)}" y1="${y + 9}" y2="${y + 9}"><title>${esc(`${s.name}: ready ${duration(s.blocked_ms)} before it was scheduled (waiting on the compiled structure, not on a dependency)`)}</title></line>`);
+      }
       let previousEnd = null;
       for (const a of s.attempts) {
         // An attempt still open ends now; one stopped with the execution ends when it stopped.
@@ -305,7 +312,7 @@
         <span style="margin-left:auto" class="zoom"><button data-zoom="0.8" title="zoom out">−</button><button data-zoom="1.25" title="zoom in">+</button><button data-zoom="fit" title="fit the width">fit</button><button data-zoom="1" title="actual size">100%</button></span></h2>
         <div class="graph-wrap" id="graph"><p class="muted">Loading…</p></div>
       <div class="legend">${["WAITING", "SCHEDULED", "RUNNING", "SUCCEEDED", "FAILED", "CAUGHT", "ABORTED"].map((s) => `<span><i style="background:var(--${s.toLowerCase().replace("_", "")})"></i>${s.toLowerCase()}</span>`).join("")}</div></div>
-      <div class="panel"><h2>Timeline <span class="hint">per task attempt — hatched: waiting (for capacity, or submitted), solid: running, dotted: retry interval</span></h2><div class="timeline-wrap" id="timeline"></div></div>
+      <div class="panel"><h2>Timeline <span class="hint">per task attempt — hatched: waiting (for capacity, or submitted), solid: running, dotted: retry interval, orange: ready but held back by the compiled structure; ▸ the critical path</span></h2><div class="timeline-wrap" id="timeline"></div></div>
       <div class="panel" id="task"><h2>Task</h2><p class="muted">Select a task in the graph or the timeline.</p></div>
       <div class="panel"><div class="tabs"><button class="on" data-tab="events">Events</button><button data-tab="io">Input and output</button><button data-tab="alerts">Alerts</button><button data-tab="children">Child executions</button></div>
       <div id="tab-events"></div><div id="tab-io" hidden></div><div id="tab-alerts" hidden></div><div id="tab-children" hidden></div></div>`;
@@ -340,7 +347,8 @@
       el.innerHTML = `<div class="panel alert" id="failure"><h2>${f.state ? "Failed task: " + `<a href="#" data-select="${esc(f.state)}">${esc(f.state)}</a>` : "Execution failed"}</h2>
         <dl class="facts"><dt>Error</dt><dd class="error">${esc(f.error || "")}</dd><dt>Cause</dt><dd>${esc(f.summary || "")}${f.cause && f.cause !== f.summary ? `<details><summary class="small">full cause</summary><pre class="json">${esc(json(f.cause))}</pre></details>` : ""}</dd>
         ${f.exit_code != null ? `<dt>Exit code</dt><dd>${esc(f.exit_code)}</dd>` : ""}${f.attempts ? `<dt>Attempts</dt><dd>${esc(f.attempts)}</dd>` : ""}</dl>
-        ${f.log_tail && f.log_tail.length ? `<p class="small muted">Last log lines</p><pre class="log" id="failed-log">${esc(f.log_tail.join("\n"))}</pre>` : ""}</div>`;
+        ${f.log_tail && f.log_tail.length ? `<p class="small muted">Last log lines</p><pre class="log" id="failed-log">${esc(f.log_tail.join("\n"))}</pre>` : ""}
+        <p class="small muted">${detail.alerts.length ? "Alerts sent: " + detail.alerts.map((a) => esc(a.subject || "(no subject)")).join(" · ") + ' — see the <a href="#" data-open-tab="alerts">Alerts</a> tab' : "No alert was sent."}</p></div>`;
     }
 
     function renderGraph() {
@@ -363,7 +371,7 @@
 
     function renderTimeline() {
       const el = main.querySelector("#timeline");
-      el.innerHTML = timelineSvg(detail.states, detail.execution, selected, el.clientWidth);
+      el.innerHTML = timelineSvg(detail.states, detail.execution, selected, el.clientWidth, detail.critical_path);
     }
 
     function renderTask() {
@@ -486,10 +494,12 @@
         svg.setAttribute("height", String(Number(svg.dataset.height) * scale));
         return;
       }
-      const tab = target.dataset && target.dataset.tab;
+      const tab = target.dataset && (target.dataset.tab || target.dataset.openTab);
+      if (target.dataset && target.dataset.openTab) event.preventDefault();
       if (tab) {
         for (const b of main.querySelectorAll("[data-tab]")) b.classList.toggle("on", b.dataset.tab === tab);
         for (const name of ["events", "io", "alerts", "children"]) main.querySelector("#tab-" + name).hidden = name !== tab;
+        if (target.dataset.openTab) main.querySelector("#tab-" + tab).scrollIntoView({ block: "start" });
         return;
       }
       const act = target.dataset && target.dataset.act;
@@ -532,6 +542,10 @@
       if (first) {
         renderGraph();
         if (detail.failed && detail.failed.state) selected = detail.failed.state;
+        else {  // a live run opens on the task running now, its log tailing
+          const now = detail.states.find((x) => x.type === "Task" && (x.status === "RUNNING" || x.status === "SCHEDULED"));
+          if (now) selected = now.name;
+        }
       }
       colourGraph();
       renderTimeline();
