@@ -81,12 +81,11 @@ def test_without_the_suppression_cfn_lint_sees_only_parallel_parameters(
 # --- checkov --------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def checkov(synthesized: list[Path]) -> dict[str, Any]:
+def run_checkov(directory: Path) -> dict[str, Any]:
+    """checkov's JSON report on the templates of ``directory`` (the test skips without checkov)."""
     if importlib.util.find_spec("checkov") is None:
         pytest.skip("checkov is not installed (python3 -m pip install checkov): the template security "
                     "checks did not run")
-    directory = synthesized[0].parent
     ran = subprocess.run(
         [sys.executable, "-m", "checkov.main", "--directory", str(directory), "--framework", "cloudformation",
          "--output", "json", "--compact", "--skip-download"],
@@ -96,6 +95,11 @@ def checkov(synthesized: list[Path]) -> dict[str, Any]:
     report = json.loads(ran.stdout)
     assert isinstance(report, dict), "one framework, one report"
     return dict(report)
+
+
+@pytest.fixture(scope="module")
+def checkov(synthesized: list[Path]) -> dict[str, Any]:
+    return run_checkov(synthesized[0].parent)
 
 
 def test_checkov_fails_no_check(checkov: dict[str, Any]) -> None:
