@@ -85,6 +85,11 @@ def cmd_show(args: argparse.Namespace) -> int:
         console.print(f"schedule: {wf.schedule.expression} ({wf.schedule.timezone})")
         for when in next_fire_times(wf.schedule, count=5, after=datetime.now(UTC)):
             console.print(f"  next: {when.isoformat()}")
+    from orchestrator.inputs import parse_execution_input
+    from orchestrator.preview import next_run_lines
+
+    for line in next_run_lines(wf, datetime.now(UTC), parse_execution_input(args.input)):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if wf.notify is not None:
         targets = [*wf.notify.email, *([wf.notify.topic_arn] if wf.notify.topic_arn else []),
                    *([wf.notify.webhook] if wf.notify.webhook else [])]
@@ -258,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("show", cmd_show, "Show a workflow's tasks, dependencies and next 5 scheduled runs.")
     p.add_argument("path", metavar="PATH")
     p.add_argument("--json", action="store_true", help="print the workflow as a spec document")
+    p.add_argument("--input", default=None, metavar="JSON", help="input fields templates read (JSON or @file)")
     p.add_argument("--workflow", metavar="NAME", help="which workflow, when the file defines several")
 
     p = command("init", cmd_init, "Create a new project: a workflow, a Lambda handler and a test.")
