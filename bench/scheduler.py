@@ -58,20 +58,25 @@ class Recorder:
         self.served = [Served(wf, f"arn:aws:states:us-east-1:000000000000:stateMachine:{wf.name}")
                        for wf in workflows]
         self.by_name = {wf.name: wf for wf in workflows}
-        self.lateness: list[float] = []
+        self.calls: list[tuple[str, float]] = []  # (execution name, when asked); lateness is worked out after
 
     def served_workflows(self) -> list[Served]:
         return self.served
 
     def start_execution(self, request: dict[str, Any]) -> dict[str, Any]:
-        called = datetime.now(UTC)
-        workflow, _, stamp = str(request["name"]).rpartition("-")
-        when = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-        schedule = self.by_name[workflow].schedule
-        assert schedule is not None
-        due = when + window_offset(workflow, schedule, when)
-        self.lateness.append((called - due).total_seconds())
-        return {"executionArn": request["stateMachineArn"] + ":" + request["name"], "startDate": called.timestamp()}
+        called = time.time()
+        self.calls.append((request["name"], called))
+        return {"executionArn": request["stateMachineArn"] + ":" + request["name"], "startDate": called}
+
+    def lateness(self) -> list[float]:
+        late = []
+        for name, called in self.calls:
+            workflow, _, stamp = name.rpartition("-")
+            when = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            schedule = self.by_name[workflow].schedule
+            assert schedule is not None
+            late.append(called - (when + window_offset(workflow, schedule, when)).timestamp())
+        return late
 
     def list_executions(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"executions": []}
@@ -93,8 +98,8 @@ def lateness(window: int | None, minutes: float) -> tuple[int, tuple[float, floa
         time.sleep(minutes * 60)
         scheduler.stop()
         fired = sum(1 for f in Store(home).schedule_fires() if f["status"] == "STARTED")
-    assert fired == len(service.lateness)
-    return fired, percentiles(service.lateness)
+    assert fired == len(service.calls)
+    return fired, percentiles(service.lateness())
 
 
 def cpu_seconds(pid: int) -> float:

@@ -34,7 +34,9 @@ ROLE = "arn:aws:iam::123456789012:role/local"
 @contextmanager
 def running_server(service: Service, verifier: SigV4Verifier | None = None) -> Iterator[str]:
     """Serve ``service`` on 127.0.0.1 (a free port) in a thread; yields the endpoint URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and without
+    # it a response written in two parts waits for a delayed ACK (40 ms a request).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -57,7 +59,7 @@ def running_server(service: Service, verifier: SigV4Verifier | None = None) -> I
 
 def client(endpoint: str, key: str = "testing", secret: str = "testing") -> Any:
     return boto3.client("stepfunctions", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
-                        aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}))
+                        aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}, inject_host_prefix=False))
 
 
 def create(sfn: Any, name: str, definition: dict[str, Any] | None = None, **extra: Any) -> str:

@@ -254,3 +254,20 @@ def test_a_pause_from_another_process_holds_the_next_fire_even_between_syncs(
     assert Store(tmp_path).pause_schedule("hourly", True, scheduled_time(clock.now()))  # e.g. the CLI
     scheduler.run_until(T0 + timedelta(minutes=5))
     assert service.times() == hours(T0, 0)
+
+
+def test_a_resumed_claim_whose_run_already_started_is_not_skipped_by_its_own_run(tmp_path: Path) -> None:
+    wf = workflow(expression="cron(0 * * * ? *)")  # overlap: skip
+    scheduler, service, clock = make(tmp_path, [wf], duration=timedelta(hours=2))
+    scheduler.tick()
+    store = scheduler.store
+    stamp = scheduled_time(T0 + timedelta(hours=1))
+    # A scheduler claimed 01:00, started it, and was killed before recording that.
+    store.claim_fires([("hourly", store.schedules()["hourly"]["generation"], [(stamp, "hourly-20260601T010000Z")],
+                        stamp)], owner_pid=2**22 + 1, owner_start="0", now=stamp)
+    clock.set(T0 + timedelta(hours=1))
+    service.start_execution({"stateMachineArn": machine_arn("hourly"), "name": "hourly-20260601T010000Z",
+                             "input": '{"scheduled_time": "2026-06-01T01:00:00Z"}'})
+    scheduler.run_until(T0 + timedelta(hours=1, minutes=10))
+    (fire,) = [f for f in store.schedule_fires("hourly") if f["scheduled_time"] == stamp]
+    assert (fire["status"], fire["detail"]) == ("STARTED", "already started")

@@ -43,3 +43,11 @@ def test_catch_up_policies() -> None:
     assert pick(catch_up="all", catch_up_limit=2) == [2, 1]
     assert pick(catch_up="all", starting_deadline=3 * 3600) == [3, 2, 1]
     assert pick(catch_up="latest", starting_deadline=1800) == []
+
+
+def test_the_schema_bounds_catch_up_limit_as_the_model_does() -> None:
+    from orchestrator.spec import schema
+
+    limit = schema()["properties"]["schedule"]["properties"]["catch_up_limit"]
+    assert (limit["minimum"], limit["maximum"], limit["default"]) == (
+        1, model.CATCH_UP_LIMIT_MAX, model.CATCH_UP_LIMIT_DEFAULT)

@@ -199,3 +199,15 @@ def test_any_document_gives_a_model_or_located_problems(document: Any) -> None:
         assert len({(p.where, p.message) for p in error.problems}) == len(error.problems)
     else:
         assert from_dict(to_dict(workflow)) == workflow
+
+
+def test_catch_up_bounds_round_trip() -> None:
+    doc = {"name": "w", "tasks": [{"name": "a", "batch": {"image": "alpine:3"}}],
+           "schedule": {"expression": "cron(0 * * * ? *)", "catch_up": "all", "catch_up_limit": 24,
+                        "starting_deadline": "6h"}}
+    wf = from_dict(doc)
+    assert wf.schedule is not None
+    assert (wf.schedule.catch_up_limit, wf.schedule.starting_deadline) == (24, 21600)
+    assert to_dict(wf)["schedule"] == {"expression": "cron(0 * * * ? *)", "catch_up": "all", "catch_up_limit": 24,
+                                       "starting_deadline": 21600}
+    assert from_dict(to_dict(wf)) == wf

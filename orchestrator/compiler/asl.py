@@ -152,6 +152,7 @@ class Pass(State):
     result_path: str | None = None
     output_path: str | None = None
     output: Json = None  # JSONata
+    assign: Json = None  # workflow variables, set when the state finishes
 
     def body(self) -> list[tuple[str, Json]]:
         return [
@@ -160,6 +161,7 @@ class Pass(State):
             ("ResultPath", self.result_path),
             ("OutputPath", self.output_path),
             ("Output", self.output),
+            ("Assign", self.assign),
         ]
 
 

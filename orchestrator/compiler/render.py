@@ -21,7 +21,7 @@ import bisect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
-from orchestrator import model
+from orchestrator import model, templates
 from orchestrator.compiler import alerts, asl, sp
 from orchestrator.compiler.tasks import child_task, render_task, result_path
 from orchestrator.limits import MAX_INTRINSIC_NESTING
@@ -118,6 +118,8 @@ class Context:
         # Who reads a task's result: Lambda tasks get their direct upstream results.
         self.readers: dict[str, set[str]] = {}
         self.lambdas: set[str] = set()
+        # Local dates and hours the templates read: computed once per machine by "Logical time".
+        self.local_time = templates.local_keys(templates.batch_values(wf))
         for t in wf.tasks:
             if t.runs_on == "lambda":
                 self.lambdas.add(t.name)
@@ -132,6 +134,7 @@ class _Renderer:
         self.order = context.order
         self.readers = context.readers
         self.lambdas = context.lambdas
+        self.local_time = context.local_time
         self.bodies = bodies  # child machine name -> its body, to see the tasks a Call runs
         self.parallels = 0
         # Leaves numbered left to right (child bodies included): each item covers one interval,
@@ -322,6 +325,13 @@ def entry_states(next: str | None) -> tuple[str, list[asl.State]]:
     return DEFAULT_TIME, [default, wrap]
 
 
+def logical_time_state(wf: model.Workflow, refs: tuple[templates.Ref, ...], next: str) -> asl.Pass:
+    """The JSONata Pass that assigns ``$logical_time`` (local dates and hour, see ``templates``)."""
+    expression = templates.logical_time_expression(templates.zone(wf), refs)
+    return asl.Pass(name=templates.STATE, query_language=asl.QueryLanguage.JSONATA,
+                    assign={templates.VARIABLE: expression}, next=next)
+
+
 def render_machine(
     wf: model.Workflow,
     body: Item | None,
@@ -347,11 +357,15 @@ def render_machine(
         states.extend(entry)
     else:
         first, body_states = renderer.chain(body, RETURN if child else None, alerts.DESCRIBE)
+        logical = [logical_time_state(wf, renderer.local_time, first)] if renderer.local_time else []
+        if logical:  # variables do not cross executions, so a child machine computes them again
+            first = templates.STATE
         if child:
             start = first
         else:
             start, entry = entry_states(first)
             states.extend(entry)
+        states.extend(logical)
         states.extend(body_states)
         if child:
             # Hand back only what tasks after this child read (see tasks.child_task).

@@ -18,7 +18,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-from orchestrator import arns, logical_time, model, placeholders
+from orchestrator import arns, logical_time, model, placeholders, templates
 from orchestrator.arns import IntegrationPattern
 from orchestrator.compiler import asl
 from orchestrator.errors import CompileError
@@ -162,8 +162,13 @@ def batch_task(
     else:
         raise CompileError(f"Task '{task.name}' is a Lambda task and cannot run on Batch.")
     queue = queue or wf.defaults.queue or DEFAULT_QUEUE
+    templated = any(templates.has_template(item) for item in command)
 
-    env: list[dict[str, str]] = [{"Name": k, "Value": v} for k, v in environment.items()]
+    env: list[dict[str, str]] = [
+        {"Name": k, "Value.$": templates.intrinsic(templates.parse(v))} if templates.has_template(v)
+        else {"Name": k, "Value": v}
+        for k, v in environment.items()
+    ]
     env += [
         {"Name": "ORCHESTRATOR_WORKFLOW", "Value": wf.name},
         {"Name": "ORCHESTRATOR_TASK", "Value": task.name},
@@ -176,7 +181,8 @@ def batch_task(
     ]
     overrides = asl._drop_empty(
         [
-            ("Command", list(command)),
+            ("Command", None if templated else list(command)),
+            ("Command.$", templates.command_intrinsic(command) if templated else None),
             ("Environment", env),
             (
                 "ResourceRequirements",

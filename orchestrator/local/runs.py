@@ -458,11 +458,13 @@ class LocalRun:
 
     # -- executions ---------------------------------------------------------------------------
 
-    def run_execution(self, machine: str, input: Any, *, name: str, scope: str, parent_arn: str | None,
-                      cancel: threading.Event | None = None, redrive: ExecutionRow | None = None,
-                      started: Callable[[str], None] | None = None) -> ExecutionResult:
-        """Run one state machine of the plan to its end, persisting as it goes."""
-        definition = self.plan["definitions"][machine]
+    def store_row(self, machine: str, input: Any, *, name: str, scope: str, parent_arn: str | None,
+                  redrive: ExecutionRow | None = None) -> tuple[str, int, str | None]:
+        """Store the execution's row as RUNNING (or restart it for a redrive), before it runs.
+
+        Returns (execution ARN, event id offset, runner start) for ``run_execution(prepared=)``;
+        a caller that must answer with a stored execution (StartExecution) does this first.
+        """
         sm_arn = arns.state_machine(machine)
         arn = arns.execution(sm_arn, name)
         runner_start = process_start_time(os.getpid())
@@ -475,6 +477,20 @@ class LocalRun:
         else:
             offset = self.store.last_event_id(arn)
             self.store.restart_execution(arn, self.redrive_count, runner_start)
+        return arn, offset, runner_start
+
+    def run_execution(self, machine: str, input: Any, *, name: str, scope: str, parent_arn: str | None,
+                      cancel: threading.Event | None = None, redrive: ExecutionRow | None = None,
+                      started: Callable[[str], None] | None = None,
+                      prepared: tuple[str, int, str | None] | None = None) -> ExecutionResult:
+        """Run one state machine of the plan to its end, persisting as it goes.
+
+        ``prepared`` is what ``store_row`` returned when the row was stored beforehand.
+        """
+        definition = self.plan["definitions"][machine]
+        sm_arn = arns.state_machine(machine)
+        arn, offset, runner_start = prepared or self.store_row(machine, input, name=name, scope=scope,
+                                                               parent_arn=parent_arn, redrive=redrive)
         if started is not None:
             started(arn)
 
@@ -738,13 +754,16 @@ def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name:
         run.close()
 
 
+def _main_scope(plan: Mapping[str, Any], execution_name: str, redrive: ExecutionRow | None) -> str:
+    return redrive.scope if redrive is not None else f"{plan['main']}:{execution_name}"
+
+
 def _run_main(run: LocalRun, input: Any, *, execution_name: str, redrive: ExecutionRow | None,
-              started: Callable[[str], None] | None = None) -> RunResult:
+              prepared: tuple[str, int, str | None] | None = None) -> RunResult:
     store, plan = run.store, run.plan
     main = str(plan["main"])
-    scope = redrive.scope if redrive is not None else f"{main}:{execution_name}"
-    result = run.run_execution(main, input, name=execution_name, scope=scope, parent_arn=None,
-                               redrive=redrive, started=started)
+    result = run.run_execution(main, input, name=execution_name, scope=_main_scope(plan, execution_name, redrive),
+                               parent_arn=None, redrive=redrive, prepared=prepared)
     arn = result.execution_arn
     return RunResult(execution_arn=arn, name=execution_name, status=result.status, output=result.output,
                      error=result.error, cause=result.cause, history=store.events(arn), home=store.home,
@@ -767,22 +786,21 @@ class BackgroundRun:
         self.run = run
         self.result: RunResult | None = None
         self.error: BaseException | None = None
-        self.arn = ""
         self._done = threading.Event()
         self._on_end = on_end
-        ready = threading.Event()
-
-        def started(arn: str) -> None:
-            self.arn = arn
-            ready.set()
+        # The row is stored here, on the caller's thread, so the execution can be described as
+        # soon as this returns; the thread only runs it.
+        prepared = run.store_row(str(run.plan["main"]), input, name=execution_name, parent_arn=None,
+                                 scope=_main_scope(run.plan, execution_name, redrive), redrive=redrive)
+        self.arn = prepared[0]
 
         def body() -> None:
             try:
-                self.result = _run_main(run, input, execution_name=execution_name, redrive=redrive, started=started)
+                self.result = _run_main(run, input, execution_name=execution_name, redrive=redrive,
+                                        prepared=prepared)
             except BaseException as exc:  # an engine bug: kept for wait(), the row is already FAILED
                 self.error = exc
             finally:
-                ready.set()
                 try:
                     run.close()
                 finally:
@@ -792,9 +810,6 @@ class BackgroundRun:
 
         self._thread = threading.Thread(target=body, name=f"execution-{execution_name}", daemon=True)
         self._thread.start()
-        ready.wait()
-        if self.error is not None and not self.arn:
-            raise self.error
 
     def stop(self, error: str | None, cause: str | None) -> None:
         self.run.stop(self.arn, error, cause)

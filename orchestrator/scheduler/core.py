@@ -326,6 +326,8 @@ class Scheduler:
         stamp = scheduled_time(when)
         if entry.schedule.overlap != "allow":
             running = self._running(entry.state_machine_arn)
+            if execution_name(entry.workflow, when) in running:  # a claim resumed after a crash: it did start
+                return (entry.workflow, stamp, STARTED, None, "already started")
             ahead = entry.schedule.overlap == "queue" and self.store.schedule_fires(
                 entry.workflow, statuses=(QUEUED,), limit=1)
             if running or ahead:

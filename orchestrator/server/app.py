@@ -42,6 +42,10 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 # about double; anything bigger is refused before it is parsed, so memory stays bounded.
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
+# Operations that wait (for an execution to end, a stop to take effect): run on a worker thread
+# so the event loop keeps answering others. Every other operation is a few store reads or writes.
+_BLOCKING = frozenset({"StartSyncExecution", "StopExecution"})
+
 log = logging.getLogger("orchestrator.server")
 
 Scope = MutableMapping[str, Any]
@@ -138,7 +142,10 @@ def create_app(service: Service, *, verifier: SigV4Verifier | None = None,
             if not isinstance(params, dict):
                 raise ServiceError("SerializationException",
                                    f"The request body must be a JSON object, got {type(params).__name__}")
-            result = await run_in_threadpool(service.call, operation, params)
+            if operation in _BLOCKING:
+                result = await run_in_threadpool(service.call, operation, params)
+            else:  # milliseconds of store work: a thread hop would cost more than it saves
+                result = service.call(operation, params)
         except ServiceError as error:
             return _error(error, request_id)
         except Exception:  # a bug of ours: logged in full, answered as AWS answers its own

@@ -32,7 +32,8 @@ from orchestrator.server.service import Service
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8083
-MOCK_CONFIG_ENV = "SFN_MOCK_CONFIG"  # Step Functions Local's variable for the MockConfigFile
+MOCK_CONFIG_ENV = "SFN_MOCK_CONFIG"
+SWITCH_INTERVAL_SECONDS = 0.0005  # Step Functions Local's variable for the MockConfigFile
 
 
 class ServeError(OrchestratorError):
@@ -103,6 +104,9 @@ def serve(paths: Sequence[str], *, host: str = DEFAULT_HOST, port: int = DEFAULT
         say(f"mock config: {mock_path} (start <stateMachineArn>#<TestCase> to use a test case)")
     say(f"Step Functions API on http://{host}:{port} (endpoint_url for boto3 / --endpoint-url for the AWS CLI)"
         + ("; requests must be SigV4-signed" if verifier else ""))
+    # Executions run on threads of this process; a shorter GIL switch interval than the default
+    # 5 ms keeps a busy execution from holding up the answer to an unrelated request.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     try:
         scheduler.start()
         server.run()

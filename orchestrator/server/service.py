@@ -57,6 +57,7 @@ from orchestrator.local.runs import (
     plain_plan,
     reconcile,
     register_plan,
+    select_test_case,
     start_plan,
     state_machine_arn,
 )
@@ -567,7 +568,8 @@ class Service:
 
     # -- executions ---------------------------------------------------------------------------------
 
-    def _mock(self, machine: StateMachineRow, test_case: str | None) -> MockCase | None:
+    def _mock(self, plan: Mapping[str, Any], test_case: str | None) -> MockCase | None:
+        """The mock config's test case for ``<stateMachineArn>#<TestCase>`` (Step Functions Local)."""
         if test_case is None:
             return None
         if self.mock_config is None:
@@ -575,7 +577,7 @@ class Service:
                                f"Test case {test_case!r} asked for, but no mock config is loaded: start the server "
                                "with --mock-config FILE or SFN_MOCK_CONFIG=FILE")
         try:
-            return self.mock_config.case(machine.name, test_case)
+            return select_test_case(self.mock_config, test_case, plan)
         except OrchestratorError as exc:
             raise ServiceError("ValidationException", str(exc)) from None
 
@@ -594,10 +596,10 @@ class Service:
             input = json.loads(raw) if raw is not None else {}
         except ValueError as exc:
             raise ServiceError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'") from None
-        mock = self._mock(machine, test_case or None)
         plan = dict(machine.plan or plain_plan(machine.name, json.loads(definition_text)))
         if definition_text != machine.definition:  # a version or an alias: run that definition
             plan["definitions"] = {**plan["definitions"], machine.name: json.loads(definition_text)}
+        mock = self._mock(plan, test_case or None)
         arn = f"{machine.arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
         with self._lock:
             if self._closed:
@@ -613,11 +615,17 @@ class Service:
                 raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
             handle = start_plan(self.store, plan, input, name=name, mock=mock, capacity=self.capacity,
                                 notice=self._notice, on_end=self._ended)
-            self._runs[handle.arn] = handle
+            self._track(handle)
         if express_sync:
             handle.wait(EXPRESS_MAX_SECONDS)
         row = self.store.execution(handle.arn)
         return {"executionArn": handle.arn, "startDate": _epoch(row.start_date)}
+
+    def _track(self, handle: BackgroundRun) -> None:
+        with self._lock:
+            self._runs[handle.arn] = handle
+        if handle.done:  # it ended before it was tracked: ``_ended`` found nothing to forget
+            self._ended(handle)
 
     def _ended(self, handle: BackgroundRun) -> None:
         with self._lock:
@@ -764,7 +772,7 @@ class Service:
                 raise ServiceError("ExecutionNotRedrivable", str(exc)) from None
             handle = start_plan(self.store, row.plan, row.input, name=row.name, redrive=row,
                                 capacity=self.capacity, notice=self._notice, on_end=self._ended)
-            self._runs[handle.arn] = handle
+            self._track(handle)
         return {"redriveDate": time.time()}
 
     # -- callbacks ----------------------------------------------------------------------------------

@@ -71,7 +71,9 @@ class ApiModel:
                                f"{'s' if len(problems) != 1 else ''} detected: " + "; ".join(problems))
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, meta: dict[str, Any] | None = None) -> str:
+    if meta and meta.get("sensitive"):
+        return "'*** Sensitive Data Redacted ***'"  # AWS never echoes a sensitive member's value
     if value is None:
         return "null"
     text = value if isinstance(value, str) else json.dumps(value)
@@ -137,7 +139,7 @@ def _check(shape: Any, value: Any, where: str) -> Iterator[str]:
         yield from _length(meta, len(value), value, where, "length")
         pattern = _pattern(meta["pattern"]) if "pattern" in meta else None
         if pattern is not None and pattern.fullmatch(value) is None:
-            yield (f"Value {_show(value)} at '{where}' failed to satisfy constraint: Member must satisfy regular "
+            yield (f"Value {_show(value, meta)} at '{where}' failed to satisfy constraint: Member must satisfy regular "
                    f"expression pattern: {meta['pattern']}")
         return
     if kind in ("integer", "long"):
@@ -146,10 +148,10 @@ def _check(shape: Any, value: Any, where: str) -> Iterator[str]:
 
 def _length(meta: dict[str, Any], measure: int, value: Any, where: str, what: str) -> Iterator[str]:
     if "min" in meta and measure < meta["min"]:
-        yield (f"Value {_show(value)} at '{where}' failed to satisfy constraint: Member must have {what} greater "
+        yield (f"Value {_show(value, meta)} at '{where}' failed to satisfy constraint: Member must have {what} greater "
                f"than or equal to {meta['min']}")
     if "max" in meta and measure > meta["max"]:
-        yield (f"Value {_show(value)} at '{where}' failed to satisfy constraint: Member must have {what} less than "
+        yield (f"Value {_show(value, meta)} at '{where}' failed to satisfy constraint: Member must have {what} less than "
                f"or equal to {meta['max']}")
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator import limits, model
+from orchestrator import limits, model, templates
 from orchestrator.spec import cron
 from orchestrator.spec.durations import EXAMPLES, DurationError, format_duration, parse_duration
 from orchestrator.spec.issues import Issue, Path, quote, show
@@ -609,6 +609,37 @@ def check_environment(ctx: Context) -> None:
                             f"rename it, e.g. MY_{variable}")
 
 
+def check_templates(ctx: Context) -> None:
+    """``{{ ... }}`` in Batch commands and environment values (see ``orchestrator.templates``)."""
+    for index, task in ctx.tasks():
+        timeout, _ = effective_timeout(ctx, task)
+        for kind in JOB_KINDS:
+            job = task.get(kind)
+            if not isinstance(job, dict):
+                continue
+            # Python tasks run on Lambda when they fit in 15 minutes (model.Task.runs_on).
+            on_lambda = kind == "lambda" or (kind == "python" and (timeout is None or timeout <= limits.LAMBDA_MAX_TIMEOUT))
+            values: list[tuple[Path, str]] = []
+            command = job.get("command")
+            if kind == "batch" and isinstance(command, list):
+                values += [(("tasks", index, kind, "command", j), v) for j, v in enumerate(command) if isinstance(v, str)]
+            env = job.get("environment")
+            if isinstance(env, dict):
+                values += [(("tasks", index, kind, "environment", k), v) for k, v in env.items() if isinstance(v, str)]
+            for at, value in values:
+                if not templates.has_template(value):
+                    continue
+                if on_lambda:
+                    ctx.add(at, f"{value!r}: templates work in commands and environment values of jobs that run "
+                            "on Batch; a Lambda function's environment is fixed when it is deployed",
+                            "read event['input']['scheduled_time'] (or another input field) in the function")
+                    continue
+                try:
+                    templates.parse(value)
+                except templates.TemplateError as error:
+                    ctx.add(at, error.message, error.fix)
+
+
 def _env_name(text: str) -> str:
     fixed = re.sub(r"[^A-Za-z0-9_]", "_", text).upper()
     return f"_{fixed}" if not fixed or fixed[0].isdigit() else fixed
@@ -721,6 +752,7 @@ CHECKS: tuple[Callable[[Context], None], ...] = (
     check_task_names,
     check_jobs,
     check_environment,
+    check_templates,
     check_dependencies,
 )
 
