@@ -71,6 +71,7 @@ from orchestrator.local.batch import (
     LocalBatch,
     default_compute,
 )
+from orchestrator.local.cloudwatch import LocalLogs
 from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
 from orchestrator.local.images import ImageBuildSpec
@@ -100,6 +101,10 @@ class RedriveError(OrchestratorError):
 # -- placeholders and the plan ----------------------------------------------------------------
 
 
+# The Batch jobs' log group as the local logs integration knows it (their log files, by stream).
+LOCAL_JOB_LOG_GROUP = "/aws/batch/job"
+
+
 def local_arn(placeholder_name: str, workflow: str) -> str:
     """The local fake ARN for a ``${Placeholder}`` (the one helper that builds them).
 
@@ -121,6 +126,8 @@ def local_arn(placeholder_name: str, workflow: str) -> str:
         return arns.sns_topic(f"{workflow}-{name or 'alerts'}")
     if "Role" in kind:
         return arns.role(name or kind)
+    if kind == placeholders.JOB_LOG_GROUP:
+        return LOCAL_JOB_LOG_GROUP
     return arns.local(placeholder_name)
 
 
@@ -322,6 +329,7 @@ class LocalRun:
         functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
                                        memory=int(v["memory"]), environment=v["environment"])
                      for k, v in plan["functions"].items()}
+        self.logs = LocalLogs(store)
         self.lambda_ = LocalLambda(store, functions, cwd=cwd)
         self.lambda_.prewarm()
         self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], webhook=plan.get("webhook"),
@@ -384,6 +392,8 @@ class LocalRun:
         services: dict[str, Integration] = {
             "batch:submitJob": self.batch, "lambda:invoke": self.lambda_,
             "sns:publish": self.forward or self.outbox,
+            # The failure path's read of the failed attempt's last log lines.
+            "aws-sdk:cloudwatchlogs:getLogEvents": self.logs.call,
             # Everything else (sqs, dynamodb, events, aws-sdk:*, activities): a mock answers a
             # mocked state whatever its resource; an unmocked call goes to the forwarding
             # endpoint when one is set, else fails as AWS does without permissions.
