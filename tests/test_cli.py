@@ -131,7 +131,7 @@ def test_aws_console_link(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_deploy_without_substitutions_names_every_placeholder(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["deploy", str(EXAMPLES / "nightly_sales.py"), "--role-arn",
+    code = main(["deploy", "--state-machine-only", str(EXAMPLES / "nightly_sales.py"), "--role-arn",
                  "arn:aws:iam::123456789012:role/sfn", "--region", "eu-west-1"])
     assert code == 1
     err = capsys.readouterr().err

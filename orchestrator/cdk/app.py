@@ -12,7 +12,6 @@ one cannot block the rest, and each stays far from CloudFormation's 500-resource
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from constructs import Construct
 from orchestrator import model
 from orchestrator.cdk import batch
 from orchestrator.cdk.stack import DeployOptions, NetworkStack, WorkflowStack
+from orchestrator.cdk.toolkit import stack_name
 from orchestrator.compiler import compile_workflow
 from orchestrator.errors import Problem, SpecError
 from orchestrator.spec import load_all
@@ -31,11 +31,6 @@ from orchestrator.spec import load_all
 DEFAULT_PATTERNS = ("state_machines/*.py", "state_machines/*.yaml", "state_machines/*.yml")
 NETWORK_STACK = "orchestrator-network"
 _NO_WORKFLOW = "defines no workflow at module level"
-
-
-def stack_name(workflow: str) -> str:
-    """CloudFormation stack names are letters, digits and hyphens, starting with a letter."""
-    return ("orchestrator-" + re.sub(r"[^A-Za-z0-9-]", "-", workflow))[:128]
 
 
 def discover(project_root: Path, patterns: Sequence[str] = DEFAULT_PATTERNS) -> list[Path]:

@@ -113,7 +113,7 @@ class WorkflowConstruct(Construct):
                 raise DeployError([Problem(
                     where="deploy option 'public_subnets'",
                     message="is false, but the VPC has no private subnets (the default VPC has public ones only)",
-                    fix="deploy into a VPC with private subnets behind NAT: cdk deploy -c vpc_id=vpc-0123 "
+                    fix="deploy into a VPC with private subnets behind NAT: orchestrator deploy -c vpc_id=vpc-0123 "
                     "-c private_subnets=true",
                 )])
             subnet_type = ec2.SubnetType.PUBLIC if options.public_subnets else ec2.SubnetType.PRIVATE_WITH_EGRESS

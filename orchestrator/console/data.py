@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from orchestrator import arns, model
 from orchestrator.console.layout import layout_text
-from orchestrator.console.timeline import StateRun, critical_path, derive_states, epoch_ms
+from orchestrator.console.timeline import StateRun, critical_path, derive_states, enclosing, epoch_ms
 from orchestrator.errors import OrchestratorError
 from orchestrator.local.commands import describe_cause
 from orchestrator.local.store import ExecutionNotFound, Store
@@ -273,9 +273,9 @@ def execution_detail(store: Store, arn: str, *, graph: bool = True,
     ``dependencies`` (the workflow's DAG, when it is served) adds the critical path and waits."""
     row = _execution(store, arn)
     events = store.events(arn)
-    states = derive_states(events, jobs=store.jobs(arn), invocations=store.invocations(arn),
-                           execution_status=row.status)
     definition = _definition(store, row)
+    states = derive_states(events, jobs=store.jobs(arn), invocations=store.invocations(arn),
+                           execution_status=row.status, parents=enclosing(definition))
     flat = _flat_states(definition)
     # A split workflow's child runs in the scope "<parent scope>/<task>#<n>" (local.runs), so each
     # child is shown under the Task state that started it.

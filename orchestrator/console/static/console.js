@@ -446,12 +446,32 @@
       if (g && g.scrollIntoView) g.scrollIntoView({ block: "nearest", inline: "nearest" });
     }
 
+    // Which state an event belongs to, as orchestrator/console/timeline.py decides it: entries and
+    // exits name their state; a Parallel's or Map's end follows its last branch's event, so it
+    // belongs to the container enclosing that event's state; anything else to its predecessor's.
+    const kinds = {};
     function eventStep(e) {
       const details = Object.entries(e).find(([k]) => k.endsWith("EventDetails"));
       const d = details ? details[1] : {};
-      const owner = e.type.endsWith("StateEntered") ? d.name : owners[e.previousEventId];
+      let owner = owners[e.previousEventId];
+      if (e.type.endsWith("StateEntered") || (e.type.endsWith("StateExited") && d.name)) owner = d.name;
+      const end = /^(Parallel|Map)State(Succeeded|Failed|Aborted)$/.exec(e.type);
+      if (end && detail && detail.graph) {
+        const byId = graphNodes();
+        let name = owner;
+        const climb = (kinds[e.previousEventId] || "").endsWith("StateExited") || !byId[name] || byId[name].type !== end[1];
+        if (climb && byId[name]) name = byId[name].parent || name;
+        for (let i = 0; i < 1000 && byId[name] && byId[name].type !== end[1] && byId[name].parent; i++) name = byId[name].parent;
+        owner = name;
+      }
       owners[e.id] = owner;
+      kinds[e.id] = e.type;
       return { owner: owner, d: d };
+    }
+    let nodeIndex = null;
+    function graphNodes() {
+      if (!nodeIndex) { nodeIndex = {}; for (const n of detail.graph.nodes) nodeIndex[n.id] = n; }
+      return nodeIndex;
     }
 
     function renderEvents() {
