@@ -97,6 +97,7 @@ class TestStructure:
         assert main["TimeoutSeconds"] == 7200
         assert result.placeholders == {
             "${AlertTopicArn}",
+            "${JobLogGroup}",  # the failure path reads the failed job's log tail
             "${JobQueue_main}",
             "${JobDefinition_extract-a}",
             "${JobDefinition_extract-b}",
@@ -274,5 +275,5 @@ def test_random_dags_run_in_engine(spec: dict[str, Any], split: bool, data: st.D
     else:
         assert (run.status, run.error, run.cause) == ("FAILED", "Custom.Error", "boom")
         assert len(aws.published) == 1
-        assert f"Failed task: {fail}\n" in aws.published[0]["Message"]
+        assert aws.published[0]["Subject"].startswith(f"{spec['name']} failed at {fail}: ")
         assert not (_descendants(wf, fail) & set(order))

@@ -71,6 +71,7 @@ from orchestrator.local.batch import (
     LocalBatch,
     default_compute,
 )
+from orchestrator.local.cloudwatch import LocalLogs
 from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
 from orchestrator.local.images import ImageBuildSpec
@@ -100,6 +101,10 @@ class RedriveError(OrchestratorError):
 # -- placeholders and the plan ----------------------------------------------------------------
 
 
+# The Batch jobs' log group as the local logs integration knows it (their log files, by stream).
+LOCAL_JOB_LOG_GROUP = "/aws/batch/job"
+
+
 def local_arn(placeholder_name: str, workflow: str) -> str:
     """The local fake ARN for a ``${Placeholder}`` (the one helper that builds them).
 
@@ -121,6 +126,8 @@ def local_arn(placeholder_name: str, workflow: str) -> str:
         return arns.sns_topic(f"{workflow}-{name or 'alerts'}")
     if "Role" in kind:
         return arns.role(name or kind)
+    if kind == placeholders.JOB_LOG_GROUP:
+        return LOCAL_JOB_LOG_GROUP
     return arns.local(placeholder_name)
 
 
@@ -330,6 +337,7 @@ class LocalRun:
         self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=self.notice,
                                 on_job=on_job, process_env={"ORCHESTRATOR_HOME": str(store.home)},
                                 capacity=capacity or Capacity(ce))
+        self.logs = LocalLogs(store)
         # A shared ``lambda_`` (serve: one per state machine revision) keeps its warm workers across
         # runs and is closed by its owner, not here.
         self._owns_lambda = lambda_ is None
@@ -395,6 +403,8 @@ class LocalRun:
         services: dict[str, Integration] = {
             "batch:submitJob": self.batch, "lambda:invoke": self.lambda_,
             "sns:publish": self.forward or self.outbox,
+            # The failure path's read of the failed attempt's last log lines.
+            "aws-sdk:cloudwatchlogs:getLogEvents": self.logs.call,
             # Everything else (sqs, dynamodb, events, aws-sdk:*, activities): a mock answers a
             # mocked state whatever its resource; an unmocked call goes to the forwarding
             # endpoint when one is set, else fails as AWS does without permissions.
