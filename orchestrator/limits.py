@@ -65,6 +65,10 @@ FARGATE_MEMORY: Mapping[float, tuple[int, ...]] = MappingProxyType({
 # --- SNS (Publish API reference) -----------------------------------------------------------------
 SNS_SUBJECT_MAX = 99  # Subject: under 100 printable ASCII characters, no line breaks.
 SNS_TOPIC_NAME_MAX = 256  # CreateTopic: a topic name is 1..256 characters.
+SNS_MESSAGE_MAX = 262_144  # SNS Publish: a message (with its attributes) is at most 256 KiB.
+
+# --- CloudWatch Logs (CreateLogGroup API reference) ---------------------------------------------
+LOG_GROUP_NAME_MAX = 512  # a log group name is 1..512 characters.
 
 # --- Tags ("Tagging AWS resources") --------------------------------------------------------------
 TAG_KEY_MAX = 128  # keys up to 128 characters ("aws:" is reserved),

@@ -82,6 +82,7 @@ PLACEHOLDER_VALUE_MAX: Mapping[str, int] = MappingProxyType({
         "states", len("stateMachine:") + limits.STATE_MACHINE_NAME_MAX + _QUALIFIER
     ),
     placeholders.ALERT_TOPIC: _longest_arn("sns", limits.SNS_TOPIC_NAME_MAX),
+    placeholders.JOB_LOG_GROUP: limits.LOG_GROUP_NAME_MAX,  # a name, not an ARN
 })
 # A placeholder of a kind not in the table (one a user wrote, or a new kind) counts as the longest.
 _UNKNOWN_VALUE_MAX = max(PLACEHOLDER_VALUE_MAX.values())
