@@ -157,6 +157,8 @@ class WorkflowConstruct(Construct):
             functions={n: f.function_arn for n, f in self.functions.functions.items()} if self.functions else {},
             topic=self.topic.topic.topic_arn if self.topic is not None and owns_topic else None,
             literal_topic=workflow.notify.topic_arn if workflow.notify is not None else None,
+            job_logs=((self.batch.log_group.log_group_name, self.batch.log_group.log_group_arn)
+                      if self.batch is not None and self.batch.log_group is not None else None),
         )
         self.machines = machines.StateMachines(
             self,
