@@ -57,7 +57,7 @@ def _state_machine_arn(sfn: Any, name_or_arn: str) -> str:
                     return str(machine["stateMachineArn"])
     raise AwsError("find state machine", f"'{name_or_arn}'",
                    f"no state machine of that name in {sfn.meta.region_name}",
-                   fix="check the name and --region, or deploy it: orchestrator deploy SPEC --role-arn ROLE")
+                   fix="check the name and --region, or deploy it: orchestrator deploy SPEC")
 
 
 def deploy(path: str, role_arn: str, substitutions_file: str | None = None, region: str | None = None) -> int:

@@ -33,6 +33,7 @@ from orchestrator.placeholders import (
     ALERT_TOPIC,
     FUNCTION,
     JOB_DEFINITION,
+    JOB_LOG_GROUP,
     JOB_QUEUE,
     STATE_MACHINE,
     child_of,
@@ -71,15 +72,23 @@ def _what(name_key: str) -> tuple[str, str]:
         return f"the ARN of the Lambda function of task '{name}'", "arn:aws:lambda:REGION:ACCOUNT:function:NAME"
     if name_key == ALERT_TOPIC:
         return "the ARN of the SNS topic for failure alerts", "arn:aws:sns:REGION:ACCOUNT:NAME"
+    if name_key == JOB_LOG_GROUP:
+        return ("the name of the CloudWatch Logs group the Batch jobs log to (the alert reads the failed "
+                "attempt's last lines from it)", "/aws/batch/job")
     if kind == STATE_MACHINE:
         return f"the ARN of state machine '{name}'", f"arn:aws:states:REGION:ACCOUNT:stateMachine:{name}"
     return "a deploy-time value", "VALUE"
 
 
+# Filled in when the substitutions file does not say: jobs on existing Batch resources log to
+# Batch's own default group unless their job definitions name another.
+DEPLOY_DEFAULTS = {JOB_LOG_GROUP: "/aws/batch/job"}
+
+
 def missing_substitutions(result: CompileResult, substitutions: Mapping[str, str]) -> tuple[str, ...]:
     """Placeholder keys (without ``${}``) that neither ``substitutions`` nor this deploy fill in:
     a ``${StateMachine_<child>}`` of a machine in ``result`` is filled with the child's ARN."""
-    given = {key_of(k) for k in substitutions}
+    given = {key_of(k) for k in substitutions} | set(DEPLOY_DEFAULTS)
     return tuple(sorted(k for k in (key_of(p) for p in result.placeholders)
                         if k not in given and child_of(k) not in result.definitions))
 
@@ -236,7 +245,7 @@ def deploy(
     check_substitutions(result, substitutions)
     sfn = client if client is not None else make_client("stepfunctions", region)
     user_tags = dict(tags or {})
-    values = {key_of(k): v for k, v in substitutions.items()}
+    values = {**DEPLOY_DEFAULTS, **{key_of(k): v for k, v in substitutions.items()}}
     order = deploy_order(result)
     # Validate everything before the first write. A child's ARN is not known yet, but it only
     # appears in a Task's Parameters, which validation treats as a plain string.

@@ -77,7 +77,7 @@ _FIXES: dict[str, str] = {
     "InvalidSignatureException": "the secret key does not match the access key: " + CREDENTIALS_FIX,
     "ExpiredTokenException": "the session has expired: refresh it (e.g. `aws sso login`) or " + CREDENTIALS_FIX,
     "StateMachineDoesNotExist": "check the name, region and account, or deploy it first: "
-                                "orchestrator deploy SPEC --role-arn ROLE",
+                                "orchestrator deploy SPEC",
     "ExecutionDoesNotExist": "check the execution ARN and its region; list executions with "
                              "orchestrator aws executions list STATE_MACHINE",
     "ExecutionAlreadyExists": "execution names are unique per state machine for 90 days: choose another name",
