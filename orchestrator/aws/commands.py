@@ -82,6 +82,8 @@ def deploy(path: str, role_arn: str, substitutions_file: str | None = None, regi
             line = Text(f"  {d.name:<{width}}  ")
             line.append_text(_status(f"{d.action:<9}"))
             line.append(f"  {d.arn}")
+            if d.alias_arn is not None and d.version_arn is not None:
+                line.append(f"  {deploying.ALIAS} -> version {d.version_arn.rsplit(':', 1)[-1]}")
             console.print(line, soft_wrap=True)
 
         done = deploying.deploy(result, role_arn=role_arn, substitutions=substitutions, client=sfn,
