@@ -236,6 +236,8 @@ def cmd_aws(args: argparse.Namespace) -> int:
         return commands.executions_history(args.arn, args.region)
     if args.action == "redrive":
         return commands.redrive(args.arn, args.region)
+    if args.action == "logs":
+        return commands.logs(args.arn, args.task, args.region, follow=args.follow)
     return commands.console(args.arn)
 
 
@@ -386,6 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--region", default=None)
     q = actions.add_parser("redrive", help="redrive a failed execution (RedriveExecution)")
     q.add_argument("arn", metavar="EXECUTION_ARN")
+    q.add_argument("--region", default=None)
+    q = actions.add_parser("logs", help="CloudWatch Logs of an execution's Batch jobs and Lambda invocations")
+    q.add_argument("arn", metavar="EXECUTION_ARN")
+    q.add_argument("task", nargs="?", default=None, metavar="TASK")
+    q.add_argument("--follow", action="store_true", help="keep printing new lines until the execution ends")
     q.add_argument("--region", default=None)
     q = actions.add_parser("console", help="print the AWS console link for an ARN")
     q.add_argument("arn", metavar="ARN")
