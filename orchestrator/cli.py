@@ -196,6 +196,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # -- AWS -------------------------------------------------------------------------------------------
+def cmd_cost(args: argparse.Namespace) -> int:
+    from orchestrator.cost import command
+
+    return command(args.path)
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from orchestrator.cdk import commands
 
@@ -338,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--secret-access-key", default=None, metavar="SECRET")
     p.add_argument("--mock-config", default=None, metavar="FILE",
                    help="Step Functions Local MockConfigFile (default: $SFN_MOCK_CONFIG)")
+
+    p = command("cost", cmd_cost, "Estimate what a run and a month of the schedule cost on AWS.")
+    p.add_argument("path", metavar="PATH", help="a .py, .yaml or .json workflow file")
 
     context_help = "CDK context for the app (vpc_id, private_subnets, tracing, log_level, alert_on_failed)"
     p = command("synth", cmd_synth, "Write the CloudFormation templates of the workflows (no AWS account needed).")
