@@ -37,21 +37,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from orchestrator.errors import DefinitionError, ValidationError
     from orchestrator.local.plain import DefinitionFileError, check_definition_file
     from orchestrator.spec import load_all
+    from orchestrator.spec.discover import expand, load_found
 
     failed = 0
-    for path in args.paths:
+    for path, found in expand(args.paths):
         try:
             checked = check_definition_file(path)  # a plain *.asl.json state machine, else None
             if checked is not None:
                 print(f"ok: {path}: {checked}")
                 continue
-            workflows = load_all(path)
+            workflows = load_found(path) if found else load_all(path)
         except (ValidationError, DefinitionError, DefinitionFileError) as error:
             failed += 1
             _print_error(error)
             continue
         for wf in workflows:
             print(f"ok: {path}: workflow '{wf.name}' ({len(wf.tasks)} tasks)")
+        if not workflows:
+            print(f"skipped: {path}: defines no workflow")
     return 1 if failed else 0
 
 
@@ -113,18 +116,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 # -- compile -----------------------------------------------------------------------------------
 def cmd_compile(args: argparse.Namespace) -> int:
-    from orchestrator.compiler import compile_workflow
-    from orchestrator.spec import load_all
+    from orchestrator.asl_files import compile_command
 
-    out = Path(args.out)
-    for path in args.specs:
-        for wf in load_all(path):
-            result = compile_workflow(wf)
-            for written in result.write(out):
-                print(f"wrote {written}")
-            if args.report:
-                print(result.report.render())
-    return 0
+    return compile_command(args.specs, args.out, check=args.check, report=args.report,
+                           warn=lambda line: print(line, file=sys.stderr))
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -263,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = command("validate", cmd_validate, "Check workflow files and report every problem with its location.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="a .py, .yaml or .json workflow file, or a *.asl.json")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a .py, .yaml or .json workflow file, a *.asl.json, or a directory of them")
 
     p = command("show", cmd_show, "Show a workflow's tasks, dependencies and next 5 scheduled runs.")
     p.add_argument("path", metavar="PATH")
@@ -276,8 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default=None, help="workflow name (default: the directory name)")
 
     p = command("compile", cmd_compile, "Compile workflows to Amazon States Language files.")
-    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="a workflow file, or a directory of them")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for <name>.asl.json files")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 naming each file in DIR that is missing or differs")
     p.add_argument("--report", action="store_true",
                    help="print states, transitions, history events, size and cost per run")
 
