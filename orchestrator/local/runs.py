@@ -271,6 +271,16 @@ def _jsonable_event(event: Mapping[str, Any]) -> dict[str, Any]:
 EventListener = Callable[[str, dict[str, Any]], None]
 
 
+def plan_lambda(store: Store, plan: Mapping[str, Any]) -> LocalLambda:
+    """Local Lambda with the plan's functions, its workers started (they import while the run begins)."""
+    functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
+                                   memory=int(v["memory"]), environment=v["environment"])
+                 for k, v in plan["functions"].items()}
+    local = LocalLambda(store, functions, cwd=str(plan.get("cwd") or os.getcwd()))
+    local.prewarm()
+    return local
+
+
 def _unanswered(call: TaskCall) -> Any:
     raise unconfigured(call)
 
@@ -283,7 +293,8 @@ class LocalRun:
                  on_event: EventListener | None = None, on_job: JobListener | None = None,
                  notice: Callable[[str], None] | None = None,
                  compute: list[ComputeEnvironment] | None = None,
-                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None) -> None:
+                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None,
+                 lambda_: LocalLambda | None = None) -> None:
         self.store = store
         # A plain machine's plan may name an endpoint for its unmocked service calls (--aws-endpoint).
         self.forward: Integration | None = None
@@ -326,18 +337,18 @@ class LocalRun:
         self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=self.notice,
                                 on_job=on_job, process_env={"ORCHESTRATOR_HOME": str(store.home)},
                                 capacity=capacity or Capacity(ce))
-        functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
-                                       memory=int(v["memory"]), environment=v["environment"])
-                     for k, v in plan["functions"].items()}
         self.logs = LocalLogs(store)
-        self.lambda_ = LocalLambda(store, functions, cwd=cwd)
-        self.lambda_.prewarm()
+        # A shared ``lambda_`` (serve: one per state machine revision) keeps its warm workers across
+        # runs and is closed by its owner, not here.
+        self._owns_lambda = lambda_ is None
+        self.lambda_ = lambda_ if lambda_ is not None else plan_lambda(store, plan)
         self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], webhook=plan.get("webhook"),
                                                 printer=self.notice)
 
     def close(self) -> None:
         self.outbox.flush(timeout=30)
-        self.lambda_.close()
+        if self._owns_lambda:
+            self.lambda_.close()
         self.batch.close()
 
     def stop(self, arn: str, error: str | None, cause: str | None) -> bool:
@@ -831,10 +842,12 @@ def start_plan(store: Store, plan: Mapping[str, Any], input: Any = None, *, name
                mock: MockCase | None = None, redrive: ExecutionRow | None = None,
                capacity: Capacity | None = None, virtual_time: bool = False,
                notice: Callable[[str], None] | None = None,
-               on_end: Callable[[BackgroundRun], None] | None = None) -> BackgroundRun:
+               on_end: Callable[[BackgroundRun], None] | None = None,
+               lambda_: LocalLambda | None = None) -> BackgroundRun:
     """Start (or redrive) the plan's main state machine in the background; returns once it is stored.
 
-    ``capacity`` is the local Batch capacity to share with every other run of the process.
+    ``capacity`` is the local Batch capacity to share with every other run of the process, and
+    ``lambda_`` a local Lambda (``plan_lambda``) to share with the other runs of the same plan.
 
         >>> import tempfile
         >>> plan = plain_plan("hello", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
@@ -844,7 +857,7 @@ def start_plan(store: Store, plan: Mapping[str, Any], input: Any = None, *, name
     """
     redrive_count = 0 if redrive is None else redrive.redrive_count + 1
     run = LocalRun(store, plan, redrive_count=redrive_count, mock=mock, virtual_time=virtual_time,
-                   notice=notice, capacity=capacity)
+                   notice=notice, capacity=capacity, lambda_=lambda_)
     return BackgroundRun(run, input, execution_name=name, redrive=redrive, on_end=on_end)
 
 
