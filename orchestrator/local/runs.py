@@ -417,8 +417,10 @@ class LocalRun:
 
     def _wrap(self, key: str, service: Integration | None, scope: str, identity: TaskIdentity,
               arn: str) -> Integration:
-        # An alert reached again on redrive is sent again; a callback task waits for its token again.
-        replay = key != "sns:publish"
+        # An alert reached again on redrive is sent again, with the failed attempt's log tail read
+        # again (the attempt that failed this time, not last time's); a callback task waits for
+        # its token again.
+        replay = key not in ("sns:publish", "aws-sdk:cloudwatchlogs:getLogEvents")
 
         def integration(call: TaskCall) -> Any:
             # A distributed Map child (its own ARN) records its events in its own history, which
