@@ -39,6 +39,7 @@ class StateType(enum.StrEnum):
     PARALLEL = "Parallel"
     FAIL = "Fail"
     SUCCEED = "Succeed"
+    CHOICE = "Choice"
 
 
 def _drop_empty(pairs: Sequence[tuple[str, Json]]) -> dict[str, Json]:
@@ -226,6 +227,32 @@ class Parallel(State):
             ("Retry", [r.render() for r in self.retry]),
             ("Catch", [c.render() for c in self.catch]),
         ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Choice(State):
+    """A JSONata Choice: the first ``(condition, next)`` whose condition is true, else ``default``."""
+
+    type = StateType.CHOICE
+    choices: tuple[tuple[str, str], ...]
+    default: str
+
+    def __post_init__(self) -> None:
+        if not self.choices:
+            raise CompileError(f"Choice state '{self.name}' has no choices.")
+
+    @property
+    def terminal(self) -> bool:
+        return True  # takes neither Next nor End: its rules say where to go
+
+    def targets(self) -> Iterator[str]:
+        for _, target in self.choices:
+            yield target
+        yield self.default
+
+    def body(self) -> list[tuple[str, Json]]:
+        rules: list[Json] = [{"Condition": condition, "Next": target} for condition, target in self.choices]
+        return [("Choices", rules), ("Default", self.default)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

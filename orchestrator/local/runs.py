@@ -53,6 +53,7 @@ from typing import Any
 from orchestrator import arns, limits, model, placeholders
 from orchestrator.api import WorkflowLike, workflow_model
 from orchestrator.arns import IntegrationPattern
+from orchestrator.compiler.tasks import job_definition
 from orchestrator.engine import Execution, ExecutionResult, start
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
@@ -71,6 +72,7 @@ from orchestrator.local.batch import (
     LocalBatch,
     default_compute,
 )
+from orchestrator.local.cloudwatch import LocalLogs
 from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
 from orchestrator.local.images import ImageBuildSpec
@@ -100,6 +102,10 @@ class RedriveError(OrchestratorError):
 # -- placeholders and the plan ----------------------------------------------------------------
 
 
+# The Batch jobs' log group as the local logs integration knows it (their log files, by stream).
+LOCAL_JOB_LOG_GROUP = "/aws/batch/job"
+
+
 def local_arn(placeholder_name: str, workflow: str) -> str:
     """The local fake ARN for a ``${Placeholder}`` (the one helper that builds them).
 
@@ -121,6 +127,8 @@ def local_arn(placeholder_name: str, workflow: str) -> str:
         return arns.sns_topic(f"{workflow}-{name or 'alerts'}")
     if "Role" in kind:
         return arns.role(name or kind)
+    if kind == placeholders.JOB_LOG_GROUP:
+        return LOCAL_JOB_LOG_GROUP
     return arns.local(placeholder_name)
 
 
@@ -146,18 +154,16 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
         job = task.job
         key = placeholders.safe_name(task.name)
         if task.runs_on == "batch":
-            if isinstance(job, model.BatchJob):
-                command, image, vcpus, memory = list(job.command), job.image, job.vcpus, job.memory
-            elif isinstance(job, model.PythonTask):
-                command = ["python", "-m", "orchestrator.batch_entry", job.function]
-                image, vcpus, memory = job.image or wf.defaults.image or "", job.vcpus, job.memory
-            else:
-                continue
+            # What the task's job definition carries on AWS (its Task state leaves it out).
+            settings = job_definition(task, wf)
             secrets = sorted(job.secrets) if isinstance(job, model.BatchJob) else []
             build = job.build if isinstance(job, model.BatchJob) else None
-            job_definitions[key] = {"name": key, "image": image, "command": command, "vcpus": vcpus,
-                                    "memory": memory, "environment": _env(job.environment),
-                                    "timeout": timeout, "secrets": secrets,
+            job_definitions[key] = {"name": key, "image": settings.image or "", "command": list(settings.command),
+                                    "vcpus": settings.vcpus, "memory": settings.memory,
+                                    "environment": _env(settings.environment), "timeout": settings.attempt_seconds,
+                                    "retry_attempts": settings.retry_attempts,
+                                    "evaluate_on_exit": [dict(rule) for rule in settings.evaluate_on_exit],
+                                    "secrets": secrets,
                                     "build": None if build is None else {"context": build.context,
                                                                          "dockerfile": build.dockerfile}}
         else:
@@ -264,6 +270,16 @@ def _jsonable_event(event: Mapping[str, Any]) -> dict[str, Any]:
 EventListener = Callable[[str, dict[str, Any]], None]
 
 
+def plan_lambda(store: Store, plan: Mapping[str, Any]) -> LocalLambda:
+    """Local Lambda with the plan's functions, its workers started (they import while the run begins)."""
+    functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
+                                   memory=int(v["memory"]), environment=v["environment"])
+                 for k, v in plan["functions"].items()}
+    local = LocalLambda(store, functions, cwd=str(plan.get("cwd") or os.getcwd()))
+    local.prewarm()
+    return local
+
+
 def _unanswered(call: TaskCall) -> Any:
     raise unconfigured(call)
 
@@ -276,7 +292,8 @@ class LocalRun:
                  on_event: EventListener | None = None, on_job: JobListener | None = None,
                  notice: Callable[[str], None] | None = None,
                  compute: list[ComputeEnvironment] | None = None,
-                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None) -> None:
+                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None,
+                 lambda_: LocalLambda | None = None) -> None:
         self.store = store
         # A plain machine's plan may name an endpoint for its unmocked service calls (--aws-endpoint).
         self.forward: Integration | None = None
@@ -308,6 +325,8 @@ class LocalRun:
                                         vcpus=float(v["vcpus"]), memory=int(v["memory"]),
                                         environment=v["environment"],
                                         timeout=v.get("timeout"), secrets=tuple(v.get("secrets") or ()),
+                                        retry_attempts=int(v.get("retry_attempts") or 1),
+                                        evaluate_on_exit=tuple(v.get("evaluate_on_exit") or ()),
                                         build=ImageBuildSpec.from_plan(v.get("build")))
                        for k, v in plan["job_definitions"].items()}
         queue_specs = plan.get("queues") or []
@@ -319,17 +338,18 @@ class LocalRun:
         self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=self.notice,
                                 on_job=on_job, process_env={"ORCHESTRATOR_HOME": str(store.home)},
                                 capacity=capacity or Capacity(ce))
-        functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
-                                       memory=int(v["memory"]), environment=v["environment"])
-                     for k, v in plan["functions"].items()}
-        self.lambda_ = LocalLambda(store, functions, cwd=cwd)
-        self.lambda_.prewarm()
+        self.logs = LocalLogs(store)
+        # A shared ``lambda_`` (serve: one per state machine revision) keeps its warm workers across
+        # runs and is closed by its owner, not here.
+        self._owns_lambda = lambda_ is None
+        self.lambda_ = lambda_ if lambda_ is not None else plan_lambda(store, plan)
         self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], webhook=plan.get("webhook"),
                                                 printer=self.notice)
 
     def close(self) -> None:
         self.outbox.flush(timeout=30)
-        self.lambda_.close()
+        if self._owns_lambda:
+            self.lambda_.close()
         self.batch.close()
 
     def stop(self, arn: str, error: str | None, cause: str | None) -> bool:
@@ -384,6 +404,8 @@ class LocalRun:
         services: dict[str, Integration] = {
             "batch:submitJob": self.batch, "lambda:invoke": self.lambda_,
             "sns:publish": self.forward or self.outbox,
+            # The failure path's read of the failed attempt's last log lines.
+            "aws-sdk:cloudwatchlogs:getLogEvents": self.logs.call,
             # Everything else (sqs, dynamodb, events, aws-sdk:*, activities): a mock answers a
             # mocked state whatever its resource; an unmocked call goes to the forwarding
             # endpoint when one is set, else fails as AWS does without permissions.
@@ -497,6 +519,16 @@ class LocalRun:
                 if self._detached:
                     return
                 self.store.append_event(arn, stored, offset=offset)
+            kind = str(stored.get("type"))
+            if kind in _CHILD_END:
+                # The row ends with its terminal event, on the engine's thread, so a caller polling
+                # DescribeExecution sees the end without waiting for this run's thread to wake up
+                # (it writes the same values again when it does).
+                details = stored.get(f"{kind[0].lower()}{kind[1:]}EventDetails") or {}
+                raw_output = details.get("output")
+                self._finish_row(arn, status=_CHILD_END[kind],
+                                 output=json.loads(raw_output) if isinstance(raw_output, str) else None,
+                                 error=details.get("error"), cause=details.get("cause"))
             if self._on_event is not None:
                 self._on_event(arn, stored)
 
@@ -821,10 +853,12 @@ def start_plan(store: Store, plan: Mapping[str, Any], input: Any = None, *, name
                mock: MockCase | None = None, redrive: ExecutionRow | None = None,
                capacity: Capacity | None = None, virtual_time: bool = False,
                notice: Callable[[str], None] | None = None,
-               on_end: Callable[[BackgroundRun], None] | None = None) -> BackgroundRun:
+               on_end: Callable[[BackgroundRun], None] | None = None,
+               lambda_: LocalLambda | None = None) -> BackgroundRun:
     """Start (or redrive) the plan's main state machine in the background; returns once it is stored.
 
-    ``capacity`` is the local Batch capacity to share with every other run of the process.
+    ``capacity`` is the local Batch capacity to share with every other run of the process, and
+    ``lambda_`` a local Lambda (``plan_lambda``) to share with the other runs of the same plan.
 
         >>> import tempfile
         >>> plan = plain_plan("hello", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
@@ -834,7 +868,7 @@ def start_plan(store: Store, plan: Mapping[str, Any], input: Any = None, *, name
     """
     redrive_count = 0 if redrive is None else redrive.redrive_count + 1
     run = LocalRun(store, plan, redrive_count=redrive_count, mock=mock, virtual_time=virtual_time,
-                   notice=notice, capacity=capacity)
+                   notice=notice, capacity=capacity, lambda_=lambda_)
     return BackgroundRun(run, input, execution_name=name, redrive=redrive, on_end=on_end)
 
 
