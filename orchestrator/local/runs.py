@@ -521,6 +521,16 @@ class LocalRun:
                 if self._detached:
                     return
                 self.store.append_event(arn, stored, offset=offset)
+            kind = str(stored.get("type"))
+            if kind in _CHILD_END:
+                # The row ends with its terminal event, on the engine's thread, so a caller polling
+                # DescribeExecution sees the end without waiting for this run's thread to wake up
+                # (it writes the same values again when it does).
+                details = stored.get(f"{kind[0].lower()}{kind[1:]}EventDetails") or {}
+                raw_output = details.get("output")
+                self._finish_row(arn, status=_CHILD_END[kind],
+                                 output=json.loads(raw_output) if isinstance(raw_output, str) else None,
+                                 error=details.get("error"), cause=details.get("cause"))
             if self._on_event is not None:
                 self._on_event(arn, stored)
 

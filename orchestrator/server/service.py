@@ -626,8 +626,10 @@ class Service:
                                 notice=self._notice, on_end=self._ended,
                                 lambda_=self._lambda(machine.arn, machine.revision_id, plan))
             self._track(handle)
-        if express_sync:
-            handle.wait(EXPRESS_MAX_SECONDS)
+        if express_sync and handle.wait(EXPRESS_MAX_SECONDS) is None and not handle.done:
+            # An express workflow runs for at most five minutes; then it is stopped, as on AWS.
+            handle.stop("States.Timeout", "The execution ran longer than the 5 minutes of an EXPRESS workflow")
+            handle.wait(30)
         row = self.store.execution(handle.arn)
         return {"executionArn": handle.arn, "startDate": _epoch(row.start_date)}
 
@@ -661,8 +663,11 @@ class Service:
         keep = ("executionArn", "stateMachineArn", "name", "startDate", "stopDate", "status", "error", "cause",
                 "input", "inputDetails", "output", "outputDetails")
         response = {k: described[k] for k in keep if k in described}
-        if response.get("status") == "RUNNING":  # past the five minutes of an express workflow
-            response["status"] = "TIMED_OUT"
+        if response.get("status") in ("RUNNING", "ABORTED") and response.get("error") == "States.Timeout":
+            response["status"] = "TIMED_OUT"  # stopped at the five minutes of an express workflow
+        if request.get("includedData") == "METADATA_ONLY":
+            for key in ("input", "inputDetails", "output", "outputDetails"):
+                response.pop(key, None)
         billed = int(1000 * ((response.get("stopDate") or time.time()) - response["startDate"]))
         response["billingDetails"] = {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": max(100, billed)}
         return response
@@ -685,6 +690,9 @@ class Service:
         if row.redrive_count:
             described["redriveCount"] = row.redrive_count
         described.update(self._redrive_status(row))
+        if request.get("includedData") == "METADATA_ONLY":  # what a caller without kms:Decrypt asks for
+            for key in ("input", "inputDetails", "output", "outputDetails"):
+                described.pop(key, None)
         return described
 
     def _redrive_status(self, row: ExecutionRow) -> dict[str, Any]:
