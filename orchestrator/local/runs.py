@@ -421,7 +421,8 @@ class LocalRun:
     def _wrap(self, key: str, service: Integration | None, scope: str, identity: TaskIdentity,
               arn: str) -> Integration:
         # An alert reached again on redrive is sent again; a callback task waits for its token again.
-        replay = key != "sns:publish"
+        # The failure path's log read is made again too: a redriven attempt has a log of its own.
+        replay = key not in ("sns:publish", "aws-sdk:cloudwatchlogs:getLogEvents")
 
         def integration(call: TaskCall) -> Any:
             # A distributed Map child (its own ARN) records its events in its own history, which
