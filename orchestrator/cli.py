@@ -196,6 +196,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # -- AWS -------------------------------------------------------------------------------------------
+def cmd_cost(args: argparse.Namespace) -> int:
+    from orchestrator.cost import command
+
+    return command(args.path)
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from orchestrator.cdk import commands
 
@@ -236,6 +242,8 @@ def cmd_aws(args: argparse.Namespace) -> int:
         return commands.executions_history(args.arn, args.region)
     if args.action == "redrive":
         return commands.redrive(args.arn, args.region)
+    if args.action == "logs":
+        return commands.logs(args.arn, args.task, args.region, follow=args.follow)
     return commands.console(args.arn)
 
 
@@ -337,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mock-config", default=None, metavar="FILE",
                    help="Step Functions Local MockConfigFile (default: $SFN_MOCK_CONFIG)")
 
+    p = command("cost", cmd_cost, "Estimate what a run and a month of the schedule cost on AWS.")
+    p.add_argument("path", metavar="PATH", help="a .py, .yaml or .json workflow file")
+
     context_help = "CDK context for the app (vpc_id, private_subnets, tracing, log_level, alert_on_failed)"
     p = command("synth", cmd_synth, "Write the CloudFormation templates of the workflows (no AWS account needed).")
     p.add_argument("paths", nargs="*", metavar="PATH", help="workflow files (default: all under state_machines/)")
@@ -386,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--region", default=None)
     q = actions.add_parser("redrive", help="redrive a failed execution (RedriveExecution)")
     q.add_argument("arn", metavar="EXECUTION_ARN")
+    q.add_argument("--region", default=None)
+    q = actions.add_parser("logs", help="CloudWatch Logs of an execution's Batch jobs and Lambda invocations")
+    q.add_argument("arn", metavar="EXECUTION_ARN")
+    q.add_argument("task", nargs="?", default=None, metavar="TASK")
+    q.add_argument("--follow", action="store_true", help="keep printing new lines until the execution ends")
     q.add_argument("--region", default=None)
     q = actions.add_parser("console", help="print the AWS console link for an ARN")
     q.add_argument("arn", metavar="ARN")

@@ -185,3 +185,16 @@ def console(arn: str) -> int:
     function or log group."""
     print(links.console_url(arn))
     return 0
+
+
+def logs(arn: str, task: str | None = None, region: str | None = None, *, follow: bool = False) -> int:
+    """``logs EXECUTION_ARN [TASK] [--follow]``: the CloudWatch Logs of its Batch jobs and Lambda
+    invocations, one section per stream as the local ``orchestrator logs`` prints them."""
+    from orchestrator.aws import logs as cloudwatch
+
+    console = _console()
+    return cloudwatch.print_logs(
+        arn, task, follow=follow, region=_region_of(arn, region),
+        write=lambda text: console.out(text, end="", highlight=False),
+        rule=lambda title: console.rule(Text(title, style="bold")),
+    )
