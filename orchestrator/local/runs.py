@@ -694,7 +694,8 @@ def select_test_case(mock_config: MockConfig | str | os.PathLike[str] | None, te
     """
     if mock_config is None:
         if test_case is not None:
-            raise OrchestratorError("A test case needs a mock config: pass --mock-config FILE with --test-case.")
+            raise OrchestratorError("A test case needs a mock config: pass --mock-config FILE with --test-case "
+                                    "(or set SFN_MOCK_CONFIG=FILE).")
         return None
     config = mock_config if isinstance(mock_config, MockConfig) else MockConfig.load(mock_config)
     if test_case is None:
