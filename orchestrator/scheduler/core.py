@@ -143,6 +143,7 @@ class Scheduler:
         self._owner = (os.getpid(), process_start_time(os.getpid()))
         self._texts: dict[str, tuple[model.Schedule, str]] = {}
         self._synced: datetime | None = None
+        self._resync = False  # wake() asks for a full re-read at once
         self._queued = False  # whether fires may be waiting (overlap "queue"): only then is the store asked
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -162,6 +163,7 @@ class Scheduler:
 
     def wake(self) -> None:
         """Look again now (the served workflows changed)."""
+        self._resync = True
         self._wake.set()
 
     def _loop(self) -> None:
@@ -192,7 +194,8 @@ class Scheduler:
         """Start whatever is due now; the time of the next wake-up."""
         with self._lock:
             now = self.clock.now()
-            if self._synced is None or now - self._synced >= REFRESH or self._wake.is_set():
+            if self._synced is None or now - self._synced >= REFRESH or self._resync:
+                self._resync = False
                 self._sync(now)
                 self._recover(now)  # a dead peer's claims: looked for once a minute
                 self._queued = bool(self.store.schedule_fires(statuses=(QUEUED,), limit=1))
