@@ -23,7 +23,7 @@ from orchestrator.aws.deploy import (
     load_substitutions,
 )
 from orchestrator.aws.errors import AwsError, SubstitutionError
-from orchestrator.compiler import CompileResult, compile_workflow
+from orchestrator.compiler import CompileResult, compact, compile_workflow
 from orchestrator.errors import DefinitionError
 from orchestrator.placeholders import substitute
 
@@ -134,6 +134,8 @@ def test_children_first_and_their_arns_substituted_into_the_parent(sfn: Any) -> 
     assert "${" not in parent
     assert arns["chain-part-1"] in parent and arns["chain-part-2"] in parent
     assert json.loads(parent)["States"]  # still JSON after substitution
+    # Sent compact, as the quotas were counted on it.
+    assert compact(json.loads(parent)) == parent
 
 
 def test_deploying_twice_writes_nothing_the_second_time(sfn: Any) -> None:
