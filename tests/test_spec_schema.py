@@ -11,6 +11,7 @@ import jsonschema
 import jsonschema_rs
 import pytest
 import yaml
+from test_spec_loader import _expanded_size_at_most
 
 from orchestrator.spec.schema import _ENGINES_DIFFER, is_valid, schema, schema_issues
 
@@ -96,5 +97,7 @@ def test_bad_specs_agree(name: str) -> None:
         document = yaml.safe_load((BAD_SPECS / name).read_text())
     except yaml.YAMLError:
         pytest.skip("not YAML")
+    if not _expanded_size_at_most(document, 100_000):
+        pytest.skip("an alias bomb: the loader refuses it before validating")
     errors = list(jsonschema.Draft202012Validator(schema()).iter_errors(document))
     assert is_valid(document) == (not errors)
