@@ -61,6 +61,7 @@ def task_states(result: CompileResult) -> list[str]:
         if state["Type"] == "Task"
         and not state["Resource"].startswith("arn:aws:states:::states:")
         and not state["Resource"].startswith("arn:aws:states:::sns:")
+        and not state["Resource"].startswith("arn:aws:states:::aws-sdk:sfn:")
     ]
 
 
@@ -83,10 +84,10 @@ def done_before(result: CompileResult) -> dict[str, frozenset[str]]:
                 done = done.union(*(chain(b, done) for b in state["Branches"]))
             elif state["Type"] == "Task" and state["Resource"] == CHILD_RESOURCE:
                 done = chain(result.definitions[child_of(state)], done)
-            elif state["Type"] == "Task":
+            elif state["Type"] == "Task" and not state["Resource"].startswith("arn:aws:states:::aws-sdk:sfn:"):
                 before[name] = done
                 done = done | {name}
-            name = state.get("Next")
+            name = state.get("Next") or state.get("Default")  # the overlap guard's Choice goes on by Default
         return done
 
     chain(result.definitions[result.main], frozenset())
@@ -118,6 +119,7 @@ class FakeAws:
 
     def integrations(self) -> dict[str, Callable[[Any], Any]]:
         return {
+            "aws-sdk:sfn:listExecutions": self.list_executions,
             "batch:submitJob": self.batch,
             "lambda:invoke": self.lam,
             "sns:publish": self.sns,
@@ -130,6 +132,10 @@ class FakeAws:
         self.started.append(task)
         if task in self.fail:
             raise TaskFailure(*self.fail[task])
+
+    def list_executions(self, call: Any) -> Any:
+        """The overlap guard's question: only this execution is running."""
+        return {"Executions": [{"ExecutionArn": call.execution_arn, "Status": "RUNNING"}]}
 
     def batch(self, call: Any) -> Any:
         self.submitted[call.state_name] = call.parameters

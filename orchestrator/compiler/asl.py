@@ -39,6 +39,8 @@ class StateType(enum.StrEnum):
     PARALLEL = "Parallel"
     FAIL = "Fail"
     SUCCEED = "Succeed"
+    CHOICE = "Choice"
+    WAIT = "Wait"
 
 
 def _drop_empty(pairs: Sequence[tuple[str, Json]]) -> dict[str, Json]:
@@ -256,6 +258,41 @@ class Succeed(State):
     @property
     def terminal(self) -> bool:
         return True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Choice(State):
+    """Rules (ASL dicts, each with its ``Next``) tried in order, else ``default``. ``next`` is unused:
+    a Choice neither takes Next nor End."""
+
+    type = StateType.CHOICE
+    choices: tuple[Mapping[str, Json], ...]
+    default: str
+
+    def __post_init__(self) -> None:
+        if not self.choices:
+            raise CompileError(f"Choice state '{self.name}' has no rules.")
+
+    @property
+    def terminal(self) -> bool:
+        return True  # renders no Next/End of its own
+
+    def targets(self) -> Iterator[str]:
+        for rule in self.choices:
+            yield str(rule["Next"])
+        yield self.default
+
+    def body(self) -> list[tuple[str, Json]]:
+        return [("Choices", [dict(r) for r in self.choices]), ("Default", self.default)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wait(State):
+    type = StateType.WAIT
+    seconds: int
+
+    def body(self) -> list[tuple[str, Json]]:
+        return [("Seconds", self.seconds)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
