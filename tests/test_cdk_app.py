@@ -50,6 +50,7 @@ def test_default_glob_deploys_every_example_and_one_network(assembly: Path) -> N
         stack_name("nightly-sales"),
         stack_name("etl-fanout"),
         stack_name("disk-hygiene"),  # the YAML workflow
+        stack_name("daily-report"),  # the templates example
     ])
 
 
@@ -82,6 +83,6 @@ def test_discovery_skips_helper_modules_but_not_named_files() -> None:
     assert ROOT / "state_machines" / "sales_jobs.py" in files
     assert ROOT / "state_machines" / "__init__.py" not in files
     names = [wf.name for wf in load_workflows(files, skip_empty=True)]
-    assert sorted(names) == ["disk-hygiene", "etl-fanout", "nightly-sales"]
+    assert sorted(names) == ["daily-report", "disk-hygiene", "etl-fanout", "nightly-sales"]
     with pytest.raises(SpecError, match="defines no workflow at module level"):
         load_workflows([ROOT / "state_machines" / "sales_jobs.py"], skip_empty=False)

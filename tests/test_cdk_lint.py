@@ -22,7 +22,7 @@ from orchestrator.cdk.lint import (
 
 cfnlint_api = pytest.importorskip("cfnlint.api", reason="cfn-lint is not installed: pip install -e '.[dev]'")
 
-EXAMPLE_STACKS = ["orchestrator-disk-hygiene", "orchestrator-etl-fanout", "orchestrator-network",
+EXAMPLE_STACKS = ["orchestrator-daily-report", "orchestrator-disk-hygiene", "orchestrator-etl-fanout", "orchestrator-network",
                   "orchestrator-nightly-sales"]
 
 

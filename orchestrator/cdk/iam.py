@@ -128,6 +128,12 @@ def execution_arn(scope: Construct, state_machine_name: str) -> str:
     return arn(scope, "states", "execution", f"{state_machine_name}:*", colon=True)
 
 
+def state_machine_arn(scope: Construct, state_machine_name: str) -> str:
+    """The state machine called ``state_machine_name``, built from its name (its own role cannot
+    reference the machine's attribute: that would be a dependency cycle)."""
+    return arn(scope, "states", "stateMachine", state_machine_name, colon=True)
+
+
 def events_rule_arn(scope: Construct, rule: str) -> str:
     return arn(scope, "events", "rule", rule)
 

@@ -20,7 +20,7 @@ from constructs import Construct
 from orchestrator import model
 from orchestrator.cdk import iam as policies
 from orchestrator.cdk import keys, lint
-from orchestrator.compiler import CompileResult
+from orchestrator.compiler import CompileResult, overlap
 from orchestrator.errors import CompileError
 from orchestrator.placeholders import (
     ALERT_TOPIC,
@@ -203,6 +203,9 @@ class StateMachines(Construct):
                     policies.EVENTS_RULE_ACTIONS, [policies.events_rule_arn(scope, policies.SFN_EVENTS_RULE)]
                 ),
             ]
+        if overlap.RESOURCE in text:
+            # The overlap guard lists this machine's own running executions, and nothing else.
+            statements.append(policies.statement([overlap.PERMISSION], [policies.state_machine_arn(scope, name)]))
         return values, statements
 
 

@@ -16,8 +16,8 @@ a schedule whose ``overlap`` is ``skip`` or ``queue`` gets, before anything else
 
 Limits, honestly: the page holds at most 1,000 executions (``limits.LIST_PAGE_MAX``), so with more
 running ones the oldest may not be seen; ListExecutions is eventually consistent, so two starts
-within about a second can both go on; a queued run spends about 9 history events per poll (an
-hour of waiting is ~270 of the 25,000). The machine's role needs ``states:ListExecutions`` on
+within about a second can both go on; a queued run spends 9 history events per poll (~270 an
+hour of waiting, of the 25,000). The machine's role needs ``states:ListExecutions`` on
 itself (``orchestrator.cdk``). The embedded engine answers the same call from the local store.
 
     >>> start, states = guard_states("skip", next="Default scheduled time")
@@ -34,7 +34,7 @@ CHECK = "Check overlap"
 DECIDE = "Another run first?"
 SKIPPED = "Skipped: a run is going"
 WAIT = "Wait for the running one"
-POLL_SECONDS = 60
+POLL_SECONDS = 120  # 9 history events a poll: ~270 an hour of waiting, of the 25,000 an execution has
 ACTION = "listExecutions"
 RESOURCE = arns.integration("aws-sdk:sfn", ACTION)
 PERMISSION = "states:ListExecutions"
