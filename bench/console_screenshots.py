@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     big = write_big_execution(service.store, args.tasks)
     width = 1440
     timings: list[float] = []
+    fetched: list[float] = []  # when the execution's JSON had arrived (the rest is drawing)
     with chrome(width, 1000) as driver:
         shots = [("workflows", f"{url}/", "document.querySelector('tr[data-workflow]')"),
                  ("executions", f"{url}/executions", "document.querySelector('tr[data-arn]')"),
@@ -250,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             driver.get(f"{url}/executions/{big}")
             timings.append(float(_wait(driver, "const m = performance.getEntriesByName('console:rendered');"
                                                " return m.length ? m[0].startTime : 0")))
+            fetched.append(float(driver.execute_script(
+                "return performance.getEntriesByName('console:fetched')[0].startTime")))
         drawn = driver.execute_script("return [document.querySelectorAll('svg.graph g.node').length,"
                                       " document.querySelectorAll('svg.timeline g.trow').length]")
         driver.save_screenshot(str(out / f"console-execution-{args.tasks}-tasks.png"))
@@ -284,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.tasks}-task execution page ({drawn[0]} graph boxes, {drawn[1]} timeline rows): "
           f"median {statistics.median(timings):.0f} ms, worst {max(timings):.0f} ms from navigation to drawn, "
           f"over {len(timings)} loads (target {TARGET_MS:.0f} ms: "
-          f"{'met' if max(timings) < TARGET_MS else 'NOT met'})")
+          f"{'met' if max(timings) < TARGET_MS else 'NOT met'}); of which drawing after the data arrived: median "
+          f"{statistics.median([t - f for t, f in zip(timings, fetched, strict=True)]):.0f} ms")
     print(f"executions API with {first['total']:,} executions (median of 5 GETs over HTTP): first page "
           f"{first_ms:.0f} ms, workflow+status filter {filtered_ms:.0f} ms, name search {search_ms:.0f} ms; "
           f"{deep_pages} pages deep by cursor: {deep_ms:.0f} ms a page")

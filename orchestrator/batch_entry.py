@@ -13,7 +13,8 @@ first found:
 
 The function is called as ``function(event, context)`` (or ``function(event)``); its JSON result
 is printed as the last line of stdout and written to ``ORCHESTRATOR_RESULT_FILE`` when set. An
-exception prints its traceback and exits 1, which fails the Batch job.
+exception in the function prints its traceback and exits 1, which fails the Batch job; an event
+that is not JSON, or a function that cannot be imported, is one line naming it and exits 2.
 
     >>> main(["json:dumps", "--event", "[1, 2]"])   # json.dumps(event) → a JSON string result
     "[1, 2]"
@@ -30,6 +31,14 @@ import sys
 import traceback
 from collections.abc import Sequence
 from typing import Any
+
+from orchestrator.errors import OrchestratorError
+
+USAGE_ERROR = 2  # the event or the function could not be had: nothing of the task ran
+
+
+class EntryError(OrchestratorError):
+    """The task could not be started: its event is not JSON or its function cannot be imported."""
 
 
 class BatchContext:
@@ -66,17 +75,31 @@ def _execution_input(execution_id: str) -> tuple[Any, bool]:
     return json.loads(described.get("input") or "{}"), True
 
 
+def _json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise EntryError(f"{where} is not JSON ({exc}); fix: pass a JSON value, e.g. --event '{{\"input\": {{}}}}'") from None
+
+
+def _json_file(path: str, where: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise EntryError(f"{where} {path!r} cannot be read: {exc.strerror}") from None
+    return _json(text, f"{where} {path!r}")
+
+
 def load_event(args: argparse.Namespace, function: str) -> Any:
     if args.event is not None:
-        return json.loads(args.event)
+        return _json(args.event, "--event")
     if args.event_file is not None:
-        with open(args.event_file) as f:
-            return json.load(f)
+        return _json_file(args.event_file, "--event-file")
     if os.environ.get("ORCHESTRATOR_EVENT"):
-        return json.loads(os.environ["ORCHESTRATOR_EVENT"])
+        return _json(os.environ["ORCHESTRATOR_EVENT"], "ORCHESTRATOR_EVENT")
     if os.environ.get("ORCHESTRATOR_EVENT_FILE"):
-        with open(os.environ["ORCHESTRATOR_EVENT_FILE"]) as f:
-            return json.load(f)
+        return _json_file(os.environ["ORCHESTRATOR_EVENT_FILE"], "ORCHESTRATOR_EVENT_FILE")
     execution_id = os.environ.get("ORCHESTRATOR_EXECUTION_ID")
     event: dict[str, Any] = {"workflow": os.environ.get("ORCHESTRATOR_WORKFLOW"),
                              "task": os.environ.get("ORCHESTRATOR_TASK"), "function": function, "input": {}}
@@ -118,8 +141,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        fn = load_handler(args.function)
         event = load_event(args, args.function)
+        try:
+            fn = load_handler(args.function)
+        except (ImportError, AttributeError) as exc:
+            raise EntryError(f"cannot import the task's function {args.function!r}: {exc}; fix: name it as "
+                             "module:function (or path/to/file.py:function) importable from the working "
+                             "directory") from None
+    except EntryError as exc:
+        print(f"orchestrator.batch_entry: {exc}", file=sys.stderr, flush=True)
+        return USAGE_ERROR
+    try:
         result = _call(fn, event, BatchContext(args.function))
         text = json.dumps(result)
     except Exception:

@@ -36,17 +36,20 @@ def _print_error(error: OrchestratorError) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from orchestrator.errors import ValidationError
     from orchestrator.spec import load_all
+    from orchestrator.spec.discover import expand, load_found
 
     failed = 0
-    for path in args.paths:
+    for path, found in expand(args.paths):
         try:
-            workflows = load_all(path)
+            workflows = load_found(path) if found else load_all(path)
         except ValidationError as error:
             failed += 1
             _print_error(error)
             continue
         for wf in workflows:
             print(f"ok: {path}: workflow '{wf.name}' ({len(wf.tasks)} tasks)")
+        if not workflows:
+            print(f"skipped: {path}: defines no workflow")
     return 1 if failed else 0
 
 
@@ -108,18 +111,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 # -- compile -----------------------------------------------------------------------------------
 def cmd_compile(args: argparse.Namespace) -> int:
-    from orchestrator.compiler import compile_workflow
-    from orchestrator.spec import load_all
+    from orchestrator.asl_files import compile_command
 
-    out = Path(args.out)
-    for path in args.specs:
-        for wf in load_all(path):
-            result = compile_workflow(wf)
-            for written in result.write(out):
-                print(f"wrote {written}")
-            if args.report:
-                print(result.report.render())
-    return 0
+    return compile_command(args.specs, args.out, check=args.check, report=args.report,
+                           warn=lambda line: print(line, file=sys.stderr))
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -201,10 +196,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # -- AWS -------------------------------------------------------------------------------------------
-def cmd_deploy(args: argparse.Namespace) -> int:
-    from orchestrator.aws import commands
+def cmd_synth(args: argparse.Namespace) -> int:
+    from orchestrator.cdk import commands
 
-    return commands.deploy(args.spec, args.role_arn, args.substitutions, args.region)
+    return commands.synth(args.paths, args.out, args.context)
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from orchestrator.cdk import commands
+
+    return commands.deploy(args.paths, state_machine_only=args.state_machine_only, role_arn=args.role_arn,
+                           substitutions=args.substitutions, region=args.region, context=args.context,
+                           yes=args.yes)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from orchestrator.cdk import commands
+
+    return commands.diff(args.paths, args.context)
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    from orchestrator.cdk import commands
+
+    return commands.destroy(args.paths, args.context, force=args.force)
 
 
 def cmd_aws(args: argparse.Namespace) -> int:
@@ -221,6 +236,8 @@ def cmd_aws(args: argparse.Namespace) -> int:
         return commands.executions_history(args.arn, args.region)
     if args.action == "redrive":
         return commands.redrive(args.arn, args.region)
+    if args.action == "logs":
+        return commands.logs(args.arn, args.task, args.region, follow=args.follow)
     return commands.console(args.arn)
 
 
@@ -238,7 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = command("validate", cmd_validate, "Check workflow files and report every problem with its location.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="a .py, .yaml or .json workflow file")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a .py, .yaml or .json workflow file, or a directory of them")
 
     p = command("show", cmd_show, "Show a workflow's tasks, dependencies and next 5 scheduled runs.")
     p.add_argument("path", metavar="PATH")
@@ -251,8 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default=None, help="workflow name (default: the directory name)")
 
     p = command("compile", cmd_compile, "Compile workflows to Amazon States Language files.")
-    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="a workflow file, or a directory of them")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for <name>.asl.json files")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 naming each file in DIR that is missing or differs")
     p.add_argument("--report", action="store_true",
                    help="print states, transitions, history events, size and cost per run")
 
@@ -319,13 +339,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mock-config", default=None, metavar="FILE",
                    help="Step Functions Local MockConfigFile (default: $SFN_MOCK_CONFIG)")
 
-    p = command("deploy", cmd_deploy,
-                "Compile and create or update the state machines on AWS (boto3; CDK: see infra/).")
-    p.add_argument("spec", metavar="SPEC")
-    p.add_argument("--role-arn", required=True, metavar="ARN", help="the state machines' execution role")
+    context_help = "CDK context for the app (vpc_id, private_subnets, tracing, log_level, alert_on_failed)"
+    p = command("synth", cmd_synth, "Write the CloudFormation templates of the workflows (no AWS account needed).")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="workflow files (default: all under state_machines/)")
+    p.add_argument("--out", required=True, metavar="DIR", help="directory for the templates (a cloud assembly)")
+    p.add_argument("--context", "-c", action="append", metavar="KEY=VALUE", help=context_help)
+
+    p = command("deploy", cmd_deploy, "Deploy the workflows' CDK stacks (the CDK CLI through npx), or with "
+                "--state-machine-only create or update just the state machines with boto3.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="workflow files (default: all under state_machines/)")
+    p.add_argument("--context", "-c", action="append", metavar="KEY=VALUE", help=context_help)
+    p.add_argument("--yes", action="store_true", help="do not ask before widening IAM permissions")
+    p.add_argument("--state-machine-only", action="store_true",
+                   help="boto3: only the state machines of one workflow, onto existing resources")
+    p.add_argument("--role-arn", default=None, metavar="ARN", help="with --state-machine-only: the machines' role")
     p.add_argument("--substitutions", default=None, metavar="FILE",
-                   help="JSON/YAML object: placeholder name -> ARN (queues, job definitions, functions, topic)")
-    p.add_argument("--region", default=None)
+                   help="with --state-machine-only: JSON/YAML object placeholder name -> ARN")
+    p.add_argument("--region", default=None, help="with --state-machine-only")
+
+    p = command("diff", cmd_diff, "Show what `orchestrator deploy` would change (the CDK CLI through npx).")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--context", "-c", action="append", metavar="KEY=VALUE", help=context_help)
+
+    p = command("destroy", cmd_destroy, "Delete the workflows' stacks (all of the project's with no PATH).")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--context", "-c", action="append", metavar="KEY=VALUE", help=context_help)
+    p.add_argument("--force", action="store_true", help="do not ask for confirmation")
 
     p = command("aws", cmd_aws, "Start and inspect executions on AWS Step Functions.")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -349,6 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--region", default=None)
     q = actions.add_parser("redrive", help="redrive a failed execution (RedriveExecution)")
     q.add_argument("arn", metavar="EXECUTION_ARN")
+    q.add_argument("--region", default=None)
+    q = actions.add_parser("logs", help="CloudWatch Logs of an execution's Batch jobs and Lambda invocations")
+    q.add_argument("arn", metavar="EXECUTION_ARN")
+    q.add_argument("task", nargs="?", default=None, metavar="TASK")
+    q.add_argument("--follow", action="store_true", help="keep printing new lines until the execution ends")
     q.add_argument("--region", default=None)
     q = actions.add_parser("console", help="print the AWS console link for an ARN")
     q.add_argument("arn", metavar="ARN")

@@ -59,6 +59,7 @@ FARGATE_MEMORY: Mapping[float, tuple[int, ...]] = MappingProxyType({
 
 # --- SNS (Publish API reference) -----------------------------------------------------------------
 SNS_SUBJECT_MAX = 99  # Subject: under 100 printable ASCII characters, no line breaks.
+SNS_MESSAGE_MAX = 262_144  # SNS Publish: a message (with its attributes) is at most 256 KiB.
 
 # --- Tags ("Tagging AWS resources") --------------------------------------------------------------
 TAG_KEY_MAX = 128  # keys up to 128 characters ("aws:" is reserved),

@@ -28,6 +28,7 @@ JOB_DEFINITION = "JobDefinition"  # the Batch job definition of a task, by task 
 FUNCTION = "Function"  # the Lambda function of a task, by task name
 STATE_MACHINE = "StateMachine"  # a child state machine, by its name (= its file name)
 ALERT_TOPIC = "AlertTopicArn"  # the SNS topic for failure alerts; no name part
+JOB_LOG_GROUP = "JobLogGroup"  # the CloudWatch Logs group of the workflow's Batch jobs; no name part
 
 Values = Mapping[str, str] | Callable[[str], str | None]
 

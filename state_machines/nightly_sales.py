@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lambdas import checks
 from orchestrator import Workflow
-from state_machines import sales_jobs
 
 ENV = {"SALES_DB": "data/sales.db"}
 
@@ -55,7 +55,7 @@ optimize = wf.batch(
 @wf.task(timeout="5m", after=[optimize], expected_duration="10s", environment=ENV)
 def check_freshness(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """A short Python task: runs on Lambda on AWS, in a local worker here."""
-    return sales_jobs.freshness(max_age_hours=26)
+    return checks.freshness(event, context)
 
 
 report = wf.batch(

@@ -125,23 +125,6 @@ def report(weekly: bool, out_dir: Path) -> dict[str, object]:
     return {"report": str(path), "revenue": revenue, "regions": len(rows)}
 
 
-def freshness(max_age_hours: float = 26.0) -> dict[str, object]:
-    """Fail when the newest load is older than ``max_age_hours``: a stale report is worse than none."""
-    path = database()
-    if not path.exists():
-        raise RuntimeError(f"no database at {path}")
-    db = sqlite3.connect(path)
-    newest = db.execute("SELECT MAX(loaded_at), MAX(day) FROM orders").fetchone()
-    db.close()
-    if newest[0] is None:
-        raise RuntimeError("the orders table is empty")
-    age = datetime.now(UTC) - datetime.fromisoformat(newest[0])
-    hours = round(age.total_seconds() / 3600, 2)
-    if hours > max_age_hours:
-        raise RuntimeError(f"newest load is {hours} h old (limit {max_age_hours} h)")
-    return {"fresh": True, "newest_day": newest[1], "age_hours": hours}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sales_jobs", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="job", required=True)

@@ -62,6 +62,7 @@ def task_states(result: CompileResult) -> list[str]:
         and not state["Resource"].startswith("arn:aws:states:::states:")
         and not state["Resource"].startswith("arn:aws:states:::sns:")
         and not state["Resource"].startswith("arn:aws:states:::aws-sdk:sfn:")
+        and not state["Resource"].startswith("arn:aws:states:::aws-sdk:cloudwatchlogs:")
     ]
 
 
@@ -116,6 +117,8 @@ class FakeAws:
     started: list[str] = field(default_factory=list)
     payloads: dict[str, Any] = field(default_factory=dict)  # Lambda task -> Payload it received
     submitted: dict[str, Any] = field(default_factory=dict)  # Batch task -> SubmitJob parameters
+    logs: Mapping[str, list[str]] = field(default_factory=dict)  # log stream -> its lines (CloudWatch Logs)
+    log_reads: list[Mapping[str, Any]] = field(default_factory=list)
 
     def integrations(self) -> dict[str, Callable[[Any], Any]]:
         return {
@@ -124,7 +127,18 @@ class FakeAws:
             "lambda:invoke": self.lam,
             "sns:publish": self.sns,
             "states:startExecution": self.child,
+            "aws-sdk:cloudwatchlogs:getLogEvents": self.read_log,
         }
+
+    def read_log(self, call: Any) -> Any:
+        from orchestrator.engine import TaskFailure
+
+        self.log_reads.append(call.parameters)
+        lines = self.logs.get(call.parameters["LogStreamName"])
+        if lines is None:
+            raise TaskFailure("CloudWatchLogs.ResourceNotFoundException", "The specified log stream does not exist.")
+        kept = lines[-call.parameters["Limit"]:]
+        return {"Events": [{"Timestamp": 1, "Message": line, "IngestionTime": 1} for line in kept]}
 
     def _maybe_fail(self, task: str) -> None:
         from orchestrator.engine import TaskFailure

@@ -77,7 +77,7 @@ def client_error(code: str, message: str, operation: str = "StartExecution") -> 
     ("AccessDeniedException", "grant this identity the Step Functions permission for StartExecution "
                               "(states:StartExecution) on state machine 'w', or use another AWS_PROFILE"),
     ("StateMachineDoesNotExist", "check the name, region and account, or deploy it first: "
-                                 "orchestrator deploy SPEC --role-arn ROLE"),
+                                 "orchestrator deploy SPEC"),
     ("ExpiredTokenException", "the session has expired: refresh it (e.g. `aws sso login`) or "
                               "set AWS_PROFILE or run `aws configure`"),
 ])

@@ -49,8 +49,8 @@ def test_default_glob_deploys_every_example_and_one_network(assembly: Path) -> N
         "orchestrator-network",
         stack_name("nightly-sales"),
         stack_name("etl-fanout"),
-        stack_name("disk-hygiene"),  # the YAML workflow
-        stack_name("daily-report"),  # the templates example
+        stack_name("disk-hygiene"),  # the YAML workflows
+        stack_name("daily-report"),
     ])
 
 

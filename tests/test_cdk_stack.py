@@ -157,6 +157,18 @@ def test_job_definition_carries_image_command_resources_environment(templates: d
     assert props["PropagateTags"] is True
 
 
+def test_the_state_machine_reads_the_log_tail_of_its_own_job_log_group_only(
+        templates: dict[str, dict[str, Any]]) -> None:
+    tpl = template(templates, "nightly-sales")
+    (log_group_id,) = [k for k in resources(tpl, "AWS::Logs::LogGroup") if k.startswith("WorkflowBatchJobLogs")]
+    reads = [s for policy in resources(tpl, "AWS::IAM::Policy").values()
+             for s in policy["Properties"]["PolicyDocument"]["Statement"] if "logs:GetLogEvents" in str(s["Action"])]
+    assert reads == [{"Action": "logs:GetLogEvents", "Effect": "Allow",
+                      "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]}}]
+    (machine,) = [m for m in resources(tpl, "AWS::StepFunctions::StateMachine").values()]
+    assert machine["Properties"]["DefinitionSubstitutions"]["JobLogGroup"] == {"Ref": log_group_id}
+
+
 def test_a_built_image_is_pulled_from_its_asset_repository_only(templates: dict[str, dict[str, Any]]) -> None:
     tpl = template(templates, "nightly-sales")
     (policy,) = [v["Properties"]["PolicyDocument"]["Statement"] for k, v in resources(tpl, "AWS::IAM::Policy").items()
@@ -302,7 +314,7 @@ def test_state_machine_role_has_exactly_the_needed_actions(templates: dict[str, 
     assert found == {
         "batch:SubmitJob", "batch:DescribeJobs", "batch:TerminateJob", "batch:TagResource",
         "events:PutTargets", "events:PutRule", "events:DescribeRule",
-        "lambda:InvokeFunction", "sns:Publish", "states:ListExecutions",
+        "lambda:InvokeFunction", "sns:Publish", "states:ListExecutions", "logs:GetLogEvents",  # the alert's log tail
     } | logs_delivery
 
 

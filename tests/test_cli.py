@@ -86,6 +86,71 @@ def test_compile_writes_contract_files_and_report(tmp_path: Path, capsys: pytest
     assert written.read_text() == (EXAMPLES / "nightly-sales.asl.json").read_text()
 
 
+PROJECT_SPEC = "name: hello\ntasks:\n  - name: hi\n    batch: {image: alpine:3}\n"
+
+
+def project(tmp_path: Path) -> Path:
+    """A directory with a spec, a helper module (no workflow), a Python workflow and a mock config."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "hello.yaml").write_text(PROJECT_SPEC)
+    (root / "helpers.py").write_text("GREETING = 'hi'\n")
+    (root / "__init__.py").write_text("")
+    (root / "py_flow.py").write_text("from orchestrator import Workflow\nwf = Workflow('py-flow')\n"
+                                     "wf.batch('t', image='alpine:3')\n")
+    (root / "mocks.json").write_text('{"not": "a workflow"}')  # a directory's .json files are not taken
+    return root
+
+
+def test_validate_a_directory_skips_modules_without_a_workflow(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    root = project(tmp_path)
+    assert main(["validate", str(root)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"ok: {root / 'hello.yaml'}: workflow 'hello' (1 tasks)",
+        f"skipped: {root / 'helpers.py'}: defines no workflow",
+        f"ok: {root / 'py_flow.py'}: workflow 'py-flow' (1 tasks)",
+    ]
+    # Named explicitly, a module must define one.
+    assert main(["validate", str(root / "helpers.py")]) == 1
+    assert f"{root / 'helpers.py'}: defines no workflow at module level" in capsys.readouterr().err
+
+
+def test_validate_a_directory_reports_every_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = project(tmp_path)
+    (root / "bad.yaml").write_text("name: bad\ntasks: []\n")
+    (root / "worse.yml").write_text("name: [\n")
+    assert main(["validate", str(root)]) == 1
+    captured = capsys.readouterr()
+    assert f"{root / 'bad.yaml'}:2:1: field 'tasks'" in captured.err and f"{root / 'worse.yml'}:" in captured.err
+    assert f"ok: {root / 'hello.yaml'}: workflow 'hello' (1 tasks)" in captured.out
+
+
+def test_compile_a_directory_and_check_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root, out = project(tmp_path), tmp_path / "out"
+    assert main(["compile", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"missing: {out / 'hello.asl.json'}", f"missing: {out / 'py-flow.asl.json'}",
+                   f"regenerate with: orchestrator compile {root} --out {out}"]
+    assert not out.exists()  # --check writes nothing
+    assert main(["compile", str(root), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"wrote {out / 'hello.asl.json'}", f"wrote {out / 'py-flow.asl.json'}"]
+    assert main(["compile", str(root), "--out", str(out), "--check"]) == 0
+    assert capsys.readouterr().out == f"ok: the compiled files in {out} are current\n"
+    (out / "hello.asl.json").write_text("{}")
+    assert main(["compile", str(root), "--out", str(out), "--check"]) == 1
+    assert capsys.readouterr().err.splitlines()[0] == f"stale: {out / 'hello.asl.json'}"
+
+
+def test_two_workflows_of_one_name_cannot_share_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = project(tmp_path)
+    (root / "again.yaml").write_text(PROJECT_SPEC)
+    assert main(["compile", str(root), "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.splitlines()[-2:] == [
+        f"{tmp_path / 'out' / 'hello.asl.json'}: is compiled from both workflow 'hello' and 'hello'",
+        "    fix: give the workflows different names"]
+
+
 def _task_states(definition: dict[str, object]) -> list[str]:
     found: list[str] = []
     states = definition.get("States")
@@ -131,7 +196,7 @@ def test_aws_console_link(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_deploy_without_substitutions_names_every_placeholder(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["deploy", str(EXAMPLES / "nightly_sales.py"), "--role-arn",
+    code = main(["deploy", "--state-machine-only", str(EXAMPLES / "nightly_sales.py"), "--role-arn",
                  "arn:aws:iam::123456789012:role/sfn", "--region", "eu-west-1"])
     assert code == 1
     err = capsys.readouterr().err

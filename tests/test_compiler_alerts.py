@@ -11,7 +11,7 @@ import json
 import pytest
 from compiler_support import batch, iter_states, lam, run_in_engine
 
-from orchestrator import model
+from orchestrator import limits, model
 from orchestrator.compiler import alerts, compile_workflow
 
 BATCH_CAUSE = json.dumps(
@@ -25,6 +25,15 @@ BATCH_CAUSE = json.dumps(
 
 
 OPS = model.Notify(email=("ops@example.com",))
+CONSOLE = "https://us-east-1.console.aws.amazon.com"
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:LocalStateMachine:run-1"
+# A DescribeJobs job as Batch's .sync integration fails with it (the fields the alert reads).
+DESCRIBED_JOB = json.dumps({
+    "JobId": "j-1", "JobName": "optimize-db", "Status": "FAILED", "StatusReason": "Essential container in task exited",
+    "Attempts": [{"Container": {"ExitCode": 3, "LogStreamName": "optimize-db/default/0123abcd"},
+                  "StartedAt": 1_000, "StoppedAt": 13_000, "StatusReason": "Essential container in task exited"}],
+    "Container": {"ExitCode": 3, "LogStreamName": "optimize-db/default/0123abcd"},
+    "Timeout": {"AttemptDurationSeconds": 7200}})
 
 
 def diamond(notify: model.Notify | None = OPS) -> model.Workflow:
@@ -44,33 +53,87 @@ class TestOneAlert:
         assert len(aws.published) == 1
         alert = aws.published[0]
         assert alert["TopicArn"] == "${AlertTopicArn}"
-        assert alert["Subject"] == "Failed: diamond / b"
-        message = alert["Message"]
-        assert "Workflow: diamond" in message
-        assert "Failed task: b" in message
-        assert "Error: States.TaskFailed" in message
-        assert "Essential container in task exited" in message
-        assert "Batch log stream: b/default/0123abcd" in message
-        assert (
-            "https://console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:"
-            in message
-        )
+        assert alert["Subject"] == "diamond failed at b: exit code 3 (attempt 1 of 1)"
+        assert alert["Message"] == "\n".join([
+            "diamond failed at b: exit code 3 (attempt 1 of 1)",
+            "",
+            "Workflow: diamond",
+            "Execution: run-1",
+            f"Console: {CONSOLE}/states/home?region=us-east-1#/v2/executions/details/{EXECUTION}",
+            "Task: b (Batch job), attempt 1 of 1",
+            "Reason: exit code 3 (Essential container in task exited)",
+            f"Log stream: b/default/0123abcd {CONSOLE}/cloudwatch/home?region=us-east-1#logsV2:log-groups/"
+            "log-group/$2524$257BJobLogGroup$257D/log-events/b$252Fdefault$252F0123abcd",
+            f"Redrive: orchestrator redrive run-1 (on AWS: aws stepfunctions redrive-execution --execution-arn "
+            f"{EXECUTION})",
+        ])
+        assert BATCH_CAUSE not in alert["Message"]  # the raw cause stays in the history
         assert "d" not in aws.started
+
+    def test_a_batch_failure_carries_its_attempt_duration_and_log_tail(self) -> None:
+        wf = model.Workflow(name="nightly-sales", notify=OPS, tasks=(model.Task(
+            name="optimize-db", job=model.BatchJob(image="i"), retry=model.Retry(attempts=2), timeout=7200),))
+        lines = [f"line {i}" for i in range(40)] + ["x" * 1000, "boom"]
+        run, aws = run_in_engine(compile_workflow(wf), fail={"optimize-db": ("States.TaskFailed", DESCRIBED_JOB)},
+                                 logs={"optimize-db/default/0123abcd": lines})
+        assert aws.log_reads == [{"LogGroupName": "${JobLogGroup}", "LogStreamName": "optimize-db/default/0123abcd",
+                                  "Limit": alerts.LOG_TAIL_LINES, "StartFromHead": False}]
+        alert = aws.published[0]
+        assert alert["Subject"] == "nightly-sales failed at optimize-db: exit code 3 (attempt 3 of 3)"
+        message = alert["Message"].split("\n")
+        assert "Task: optimize-db (Batch job), attempt 3 of 3, ran 12s" in message
+        tail = message[message.index("Last log lines:") + 1:][:alerts.LOG_TAIL_LINES]
+        assert tail[:2] == [" | line 22", " | line 23"]
+        assert tail[-2:] == [" | " + "x" * alerts.LOG_LINE_MAX, " | boom"]  # each line trimmed
+        assert len(alert["Message"].encode()) < limits.SNS_MESSAGE_MAX
+        assert alert["MessageAttributes"]["reason"] == {
+            "DataType": "String", "StringValue": "exit code 3 (Essential container in task exited)"}
+        assert alert["MessageAttributes"]["event"]["StringValue"] == "failure"
+
+    def test_a_failed_log_read_still_alerts_without_the_lines(self) -> None:
+        run, aws = run_in_engine(compile_workflow(diamond()), fail={"b": ("States.TaskFailed", BATCH_CAUSE)})
+        assert aws.log_reads  # tried, the stream is unknown to the fake
+        assert "Last log lines:" not in aws.published[0]["Message"]
+
+    def test_a_lambda_failure_names_its_error_type_and_message(self) -> None:
+        cause = json.dumps({"errorMessage": "division by zero", "errorType": "ZeroDivisionError",
+                            "requestId": "r-1", "stackTrace": ["  File handler.py, line 3"]})
+        run, aws = run_in_engine(compile_workflow(diamond()), fail={"c": ("ZeroDivisionError", cause)})
+        alert = aws.published[0]
+        assert alert["Subject"] == "diamond failed at c: ZeroDivisionError: division by zero (attempt 1 of 1)"
+        assert "Task: c (Lambda function), attempt 1 of 1" in alert["Message"]
+        assert "Reason: ZeroDivisionError: division by zero" in alert["Message"]
+        assert "stackTrace" not in alert["Message"] and "Log stream" not in alert["Message"]
+        assert aws.log_reads == []  # no stream to read
+
+    def test_a_timeout_names_the_limit(self) -> None:
+        wf = model.Workflow(name="w", notify=OPS, tasks=(model.Task(name="t", job=model.BatchJob(image="i"),
+                                                                    timeout=5400, retry=model.Retry(attempts=0)),))
+        run, aws = run_in_engine(compile_workflow(wf), fail={"t": ("States.Timeout", "")})
+        assert aws.published[0]["Subject"] == "w failed at t: timed out after 90m (attempt 1 of 1)"
+        assert "Reason: timed out: no result within the state timeout (task timeout 90m)" in aws.published[0]["Message"]
+
+    def test_an_error_the_task_does_not_retry_says_so(self) -> None:
+        wf = model.Workflow(name="w", notify=OPS, tasks=(
+            model.Task(name="t", job=model.LambdaTask(handler="m:f"), retry=model.Retry(errors=("Transient",))),))
+        run, aws = run_in_engine(compile_workflow(wf), fail={"t": ("Fatal", "bad input")})
+        assert aws.published[0]["Subject"] == ("w failed at t: Fatal: bad input "
+                                               "(not retried: Fatal is not in its retry list)")
 
     def test_failure_at_top_level(self) -> None:
         run, aws = run_in_engine(compile_workflow(diamond()), fail={"a": ("Custom.Error", "boom")})
         assert (run.status, run.error, run.cause) == ("FAILED", "Custom.Error", "boom")
         assert len(aws.published) == 1
-        assert "Failed task: a" in aws.published[0]["Message"]
-        assert "Batch log stream: (none)" in aws.published[0]["Message"]
+        assert aws.published[0]["Subject"] == "diamond failed at a: Custom.Error: boom (attempt 1 of 1)"
+        assert "Log stream" not in aws.published[0]["Message"]
 
     def test_long_cause_and_subject_are_trimmed(self) -> None:
         wf = model.Workflow(name="w" * 80, notify=model.Notify(), tasks=(lam("x" * 80),))
         cause = "c" * 10_000
         run, aws = run_in_engine(compile_workflow(wf), fail={"x" * 80: ("E", cause)})
         assert run.cause == cause  # the execution keeps the whole cause
-        assert len(aws.published[0]["Subject"]) <= 99
-        assert f"Cause: {'c' * alerts.CAUSE_IN_MESSAGE_MAX}\n" in aws.published[0]["Message"]
+        assert len(aws.published[0]["Subject"]) <= limits.SNS_SUBJECT_MAX
+        assert len(aws.published[0]["Message"].encode()) < limits.SNS_MESSAGE_MAX
 
     def test_sns_failure_still_fails_with_the_task_error(self) -> None:
         run, aws = run_in_engine(
@@ -145,7 +208,7 @@ class TestNestedParallels:
         run, aws = run_in_engine(result, fail={"d": ("States.TaskFailed", BATCH_CAUSE)})
         assert (run.status, run.error, run.cause) == ("FAILED", "States.TaskFailed", BATCH_CAUSE)
         assert len(aws.published) == 1
-        assert aws.published[0]["Subject"] == "Failed: nested / d"
+        assert aws.published[0]["Subject"] == "nested failed at d: exit code 3 (attempt 1 of 1)"
         assert "g" not in aws.started
 
 
@@ -162,7 +225,7 @@ def test_event_count_matches_the_engine_history_of_a_clean_run() -> None:
 def test_subject_is_printable_ascii() -> None:
     wf = model.Workflow(name="nächtlich", notify=OPS, tasks=(lam("a"),))
     run, aws = run_in_engine(compile_workflow(wf), fail={"a": ("E", "x")})
-    assert aws.published[0]["Subject"] == "Failed: n?chtlich / a"
+    assert aws.published[0]["Subject"] == "n?chtlich failed at a: E: x (attempt 1 of 1)"
     assert "Workflow: nächtlich" in aws.published[0]["Message"]
 
 

@@ -186,7 +186,9 @@ class TestSplitRuns:
         assert (run.status, run.error) == ("FAILED", "Custom.Error")
         assert len(aws.published) == 1
         message: Any = aws.published[0]["Message"]
-        assert "Failed task: step-5" in message and "Cause: disk full" in message
+        # The task inside the child that failed, not the child machine's Task state.
+        assert aws.published[0]["Subject"] == "split failed at step-5: Custom.Error: disk full (attempt 1 of 1)"
+        assert "Reason: Custom.Error: disk full" in message
 
 
 def test_limits_too_small_to_split_are_reported() -> None:

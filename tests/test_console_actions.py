@@ -53,6 +53,7 @@ def test_the_pages_requests_start_stop_and_redrive(app: tuple[TestClient, Servic
     detail = client.get("/console/api/execution", params={"arn": arn}).json()
     assert detail["execution"]["status"] == "SUCCEEDED" and detail["execution"]["input"] == {"n": 2}
     assert {s["name"]: s["status"] for s in detail["states"]} == {"Route": "SUCCEEDED", "Big": "SUCCEEDED"}
+    assert {n["id"] for n in detail["graph"]["nodes"]} == {"Route", "Big", "Small"}  # a machine made by the API
 
     slow = machine(service, "slow", WAIT)
     running = call(client, "StartExecution", {"stateMachineArn": slow, "input": "{}"}).json()["executionArn"]

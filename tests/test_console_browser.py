@@ -57,6 +57,13 @@ def until(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def text(driver: Any, css: str) -> str:
+    """An element's text read in one script call (the page re-renders parts of itself as it polls,
+    so a found element can be replaced before its text is read)."""
+    return str(driver.execute_script("const el = document.querySelector(arguments[0]);"
+                                     " return el ? el.textContent : ''", css))
+
+
 def statuses(driver: Any) -> dict[str, str]:
     return dict(driver.execute_script(
         "return Array.from(document.querySelectorAll('svg.graph g.node[data-type=Task]'))"
@@ -107,7 +114,7 @@ def test_start_watch_fail_read_the_log_redrive_and_stop(console: tuple[Any, str,
     assert any(s["prepare"] in ("RUNNING", "SCHEDULED") for s in seen), seen[:3]  # watched, not just loaded
     assert any(s["finish"] == "WAITING" for s in seen)
     assert driver.execute_script("return window.__sameDocument === true")
-    until(lambda: driver.find_element(By.CSS_SELECTOR, "#head .badge").text == "SUCCEEDED", "the SUCCEEDED badge")
+    until(lambda: text(driver, "#head .badge") == "SUCCEEDED", "the SUCCEEDED badge")
     arn = driver.execute_script("return document.body.dataset.arn")
     assert service.store.execution(arn).input == {"day": 1}
 
@@ -117,21 +124,20 @@ def test_start_watch_fail_read_the_log_redrive_and_stop(console: tuple[Any, str,
                                       "name": "will-fail"})["executionArn"]
     service.wait(failed, 60)
     driver.get(url + "/executions/" + failed)
-    log = until(lambda: driver.find_elements(By.ID, "failed-log"), "the failed task's log lines")[0]
-    assert "missing file: ok" in log.text
-    assert driver.find_element(By.CSS_SELECTOR, "#failure h2").text == "Failed task: right"
-    until(lambda: "missing file: ok" in driver.find_element(By.ID, "task-log").text, "the task panel's log")
+    until(lambda: "missing file: ok" in text(driver, "#failed-log"), "the failed task's log lines")
+    assert text(driver, "#failure h2") == "Failed task: right"
+    until(lambda: "missing file: ok" in text(driver, "#task-log"), "the task panel's log")
     assert statuses(driver)["right"] == "CAUGHT" and statuses(driver)["prepare"] == "SUCCEEDED"
 
     # Redrive from the page (RedriveExecution): the failed task runs again and the run succeeds.
     (project / "ok").write_text("")
     driver.execute_script("window.__sameDocument = true")
     driver.find_element(By.CSS_SELECTOR, '[data-act="redrive"]').click()
-    until(lambda: driver.find_element(By.CSS_SELECTOR, "#head .badge").text == "SUCCEEDED", "the redriven run to succeed")
+    until(lambda: text(driver, "#head .badge") == "SUCCEEDED", "the redriven run to succeed")
     until(lambda: all(v == "SUCCEEDED" for v in statuses(driver).values()), "every task green after the redrive")
     assert driver.execute_script("return window.__sameDocument === true")
     assert service.store.execution(failed).redrive_count == 1
-    assert driver.find_elements(By.ID, "failed-log") == []
+    assert text(driver, "#failed-log") == ""
 
     # Stop a running one (StopExecution): ABORTED, and its job is not left running.
     slow = service.start_execution({"stateMachineArn": service.served_workflows()[1].state_machine_arn,
@@ -139,7 +145,7 @@ def test_start_watch_fail_read_the_log_redrive_and_stop(console: tuple[Any, str,
     driver.get(url + "/executions/" + slow)
     until(lambda: statuses(driver).get("sleepy") == "RUNNING", "the slow task to run")
     driver.find_element(By.CSS_SELECTOR, '[data-act="stop"]').click()
-    until(lambda: driver.find_element(By.CSS_SELECTOR, "#head .badge").text == "ABORTED", "the ABORTED badge")
+    until(lambda: text(driver, "#head .badge") == "ABORTED", "the ABORTED badge")
     assert service.store.execution(slow).status == "ABORTED"
     until(lambda: all(j["status"] in ("FAILED", "SUCCEEDED") for j in service.store.jobs(slow)), "the job to stop", 30)
 
@@ -156,14 +162,16 @@ def test_executions_page_filters_and_links(console: tuple[Any, str, Any, Path]) 
     driver.get(url + "/executions?workflow=demo&status=SUCCEEDED")
     until(lambda: driver.find_elements(By.CSS_SELECTOR, "tr[data-arn]"), "the filtered list")
     assert Select(driver.find_element(By.NAME, "status")).first_selected_option.text == "SUCCEEDED"
-    rows = driver.find_elements(By.CSS_SELECTOR, "tr[data-arn]")
-    assert [r.get_attribute("data-arn") for r in rows] == [done]
+    rows = driver.execute_script("return Array.from(document.querySelectorAll('tr[data-arn]')).map(r => r.dataset.arn)")
+    assert rows == [done]
     # Live: a run started elsewhere shows up without a reload.
     Select(driver.find_element(By.NAME, "status")).select_by_visible_text("any")
     driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
     other = service.start_execution({"stateMachineArn": demo, "name": "second"})["executionArn"]
     until(lambda: driver.find_elements(By.CSS_SELECTOR, f'tr[data-arn="{other}"]'), "the new run in the list", 20)
     assert "status=" not in driver.current_url and "workflow=demo" in driver.current_url
-    driver.find_element(By.LINK_TEXT, "first-ok").click()
+    until(lambda: driver.execute_script(  # clicked in the page's own turn: the list redraws as it polls
+        "const a = Array.from(document.querySelectorAll('tr[data-arn] a')).find(a => a.textContent === 'first-ok');"
+        " if (a) { a.click(); return true; } return false;"), "the link to click")
     until(lambda: driver.current_url.endswith(done), "the execution page")
     service.wait(other, 60)

@@ -110,3 +110,30 @@ def test_critical_path_and_waits_imposed_by_the_structure() -> None:
     path, waits = critical_path(states, deps, ms(0))
     assert path == ["a", "b"] and waits == {"d": 3000}
     assert critical_path({}, deps, ms(0)) == ([], {})
+
+
+def test_a_parallel_ends_as_itself_not_as_its_last_branch_state() -> None:
+    from orchestrator.console.timeline import enclosing
+
+    definition = {"StartAt": "p", "States": {"p": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "q", "States": {"q": {"Type": "Parallel", "End": True, "Branches": [
+            {"StartAt": "x", "States": {"x": {"Type": "Pass", "End": True}}}]}}},
+        {"StartAt": "y", "States": {"y": {"Type": "Pass", "End": True}}}]}}}
+    at = T0
+    events = [event(1, 0, "ExecutionStarted", at),
+              event(2, 1, "ParallelStateEntered", at, name="p"), event(3, 2, "ParallelStateStarted", at),
+              event(4, 3, "ParallelStateEntered", at, name="q"), event(5, 4, "ParallelStateStarted", at),
+              event(6, 5, "PassStateEntered", at, name="x"), event(7, 6, "PassStateExited", at, name="x"),
+              event(8, 7, "ParallelStateSucceeded", at),  # q's end: its predecessor is x's exit
+              event(9, 8, "ParallelStateExited", at, name="q"),
+              event(10, 3, "PassStateEntered", at, name="y"), event(11, 10, "PassStateExited", at, name="y"),
+              event(12, 9, "ParallelStateSucceeded", at),  # p's end: its predecessor is q's exit
+              event(13, 12, "ParallelStateExited", at, name="p")]
+    parents = enclosing(definition)
+    assert parents == {"q": "p", "x": "q", "y": "p"}
+    states = derive_states(events, jobs=[], invocations=[], execution_status="SUCCEEDED", parents=parents)
+    assert {n: s.status for n, s in states.items()} == {"p": "SUCCEEDED", "q": "SUCCEEDED", "x": "SUCCEEDED",
+                                                        "y": "SUCCEEDED"}
+    failing = events[:7] + [event(8, 7, "ParallelStateFailed", at, error="E")]
+    states = derive_states(failing, jobs=[], invocations=[], execution_status="RUNNING", parents=parents)
+    assert states["q"].status == "FAILED" and states["x"].status == "SUCCEEDED"

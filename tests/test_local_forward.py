@@ -176,3 +176,15 @@ def test_doctests() -> None:
 
     result = doctest.testmod(forward)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_execute_forwards_with_aws_endpoint_too(endpoint: str) -> None:
+    from orchestrator.local import execute
+
+    queue_url = client(endpoint, "sqs").create_queue(QueueName="bare")["QueueUrl"]
+    definition = {"StartAt": "Send", "States": {"Send": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+        "Parameters": {"QueueUrl": queue_url, "MessageBody": "hello"}, "End": True}}}
+    run = execute(definition, {}, aws_endpoint=endpoint)
+    assert run.status == "SUCCEEDED", run.cause
+    assert [m["Body"] for m in client(endpoint, "sqs").receive_message(QueueUrl=queue_url)["Messages"]] == ["hello"]

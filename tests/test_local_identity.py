@@ -52,7 +52,10 @@ def test_nested_map_redrive_reruns_only_the_failed_iteration(tmp_path: Path, mon
                                                              concurrency: int) -> None:
     monkeypatch.chdir(tmp_path)
     log, gate = tmp_path / "log", tmp_path / "gate"
-    script = f'echo $N >> {log}; [ "$N" != 1-1 ] || test -e {gate}'
+    # 1-1 fails only once every iteration has run (within 10 s): a failed iteration stops the
+    # Map's others, and on a loaded machine they could otherwise be stopped before they start.
+    wait = f'for _ in $(seq 100); do [ "$(wc -l < {log})" -ge 4 ] && break; sleep 0.1; done'
+    script = f'echo $N >> {log}; [ "$N" != 1-1 ] || {{ {wait}; test -e {gate}; }}'
     plan = plan_for(tmp_path, nested_map(concurrency), script)
     first = run_plan(plan, ITEMS, home=tmp_path / "home")
     assert first.status == "FAILED"

@@ -346,6 +346,46 @@ def test_map_iterations_and_parallel_branches_share_one_counter_per_state() -> N
     assert run.output["both"] == [{}, {"MessageId": "n-1"}]
 
 
+# -- AWS's sales-lead sample, test case by test case ------------------------------------------------
+
+
+SALES = Path(__file__).resolve().parent / "fixtures" / "sfn_local"
+
+
+def sales_lead(test_case: str) -> Any:
+    return execute((SALES / "LocalTesting.asl.json").read_text(), json.loads((SALES / "input.json").read_text()),
+                   virtual_time=True, mock_config=SALES / "MockConfigFile.json", test_case=test_case,
+                   state_machine="LocalTesting")
+
+
+def exited(run: Any) -> list[str]:
+    return [e["stateExitedEventDetails"]["name"] for e in run.history if e["type"].endswith("StateExited")]
+
+
+@pytest.mark.parametrize(("test_case", "last_state"), [
+    ("HappyPathTest", "CustomerAddedToFollowup"),
+    ("NegativeSentimentTest", "NegativeSentimentDetected"),
+    ("CustomValidationFailedCatchTest", "CustomValidationFailed"),
+    ("ValidationExceptionCatchTest", "ValidationException"),
+    ("RetryOnServiceExceptionTest", "CustomerAddedToFollowup"),
+])
+def test_sales_lead_sample_takes_the_path_each_test_case_mocks(test_case: str, last_state: str) -> None:
+    run = sales_lead(test_case)
+    assert run.status == "SUCCEEDED", run.cause
+    assert exited(run)[-1] == last_state
+    assert exited(run).count(last_state) == 1
+
+
+def test_sales_lead_retries_consume_the_mocked_throws_before_the_return() -> None:
+    run = sales_lead("RetryOnServiceExceptionTest")
+    failures = [e["taskFailedEventDetails"] for e in run.history if e["type"] == "TaskFailed"]
+    assert [(f["resource"], f["error"]) for f in failures] == [("detectSentiment", "InternalServerException")] * 3
+    assert run.output == {"Entries": [{"EventId": "e-1"}], "FailedEntryCount": 0}
+    # The custom validation error is retried three times inside the branch, then caught by the Parallel.
+    caught = sales_lead("CustomValidationFailedCatchTest")
+    assert [e["type"] for e in caught.history].count("TaskFailed") == 4
+
+
 # -- the recorded corpus's mocked cases ---------------------------------------------------------
 
 

@@ -266,3 +266,10 @@ def test_start_definition_runs_a_mocked_machine_in_the_background(project: Path)
         start_definition(store, "orders", MACHINE, {}, execution_name="bad", test_case="Lost", mock_config={
             **MOCKS, "StateMachines": {"orders": {"TestCases": {"Lost": {"Nope": "Lost"}}}}})
     assert store.executions() and all(row.name != "bad" for row in store.executions())
+
+
+def test_a_broken_json_spec_is_still_reported_by_the_spec_loader(project: Path) -> None:
+    (project / "wf.json").write_text('{"name": "wf", "tasks": [')
+    done = cli("run", "wf.json", cwd=project)
+    assert done.returncode == 1
+    assert "wf.json:1:" in done.stderr  # file:line:column, from the spec loader

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -149,44 +146,6 @@ def test_a_test_case_under_another_single_state_machine_name_is_used() -> None:
     config = MockConfig.from_dict({"StateMachines": {"LocalTesting": {"TestCases": {"T": {"S": "r"}}}},
                                    "MockedResponses": {"r": {"0": {"Return": 1}}}})
     assert config.case("my-workflow", "T").respond("S") == 1
-
-
-# -- python -m orchestrator.batch_entry -------------------------------------------------------------------
-
-
-def run_module(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "tasks.py").write_text(
-        "def double(event, context):\n    return {'x': event['input']['x'] * 2, 'job': context.aws_request_id}\n"
-        "def fail(event):\n    raise RuntimeError('no')\n")
-    full = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "orchestrator.batch_entry", *args], cwd=tmp_path, env=full,
-                          capture_output=True, text=True, timeout=30)
-
-
-def test_runner_module_prints_and_writes_the_result(tmp_path: Path) -> None:
-    result_file = tmp_path / "result.json"
-    done = run_module(tmp_path, "tasks:double", env={"ORCHESTRATOR_EVENT": '{"input": {"x": 21}}',
-                                                    "AWS_BATCH_JOB_ID": "job-1",
-                                                    "ORCHESTRATOR_RESULT_FILE": str(result_file)})
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[-1]) == {"x": 42, "job": "job-1"}
-    assert json.loads(result_file.read_text()) == {"x": 42, "job": "job-1"}
-
-
-def test_runner_module_reads_the_execution_input_from_the_local_store(tmp_path: Path) -> None:
-    store = Store(tmp_path / "home")
-    arn = add(store, "e1", "2024-06-01T00:00:00.000+00:00")
-    store._db.execute("UPDATE executions SET input=? WHERE arn=?", (json.dumps({"x": 5}), arn))
-    done = run_module(tmp_path, "tasks:double", env={"ORCHESTRATOR_HOME": str(tmp_path / "home"),
-                                                    "ORCHESTRATOR_EXECUTION_ID": arn})
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[-1])["x"] == 10
-
-
-def test_runner_module_exception_exits_1_with_traceback(tmp_path: Path) -> None:
-    done = run_module(tmp_path, "tasks:fail", "--event", "{}")
-    assert done.returncode == 1
-    assert "RuntimeError: no" in done.stderr
 
 
 def test_an_unusable_home_is_a_clear_error(tmp_path: Path) -> None:

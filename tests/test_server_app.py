@@ -106,6 +106,19 @@ def test_an_internal_bug_is_a_500_not_a_dead_server(endpoint: str, monkeypatch: 
     still_serving(endpoint)
 
 
+def test_a_local_problem_is_answered_with_its_message(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    create = client(endpoint).create_state_machine(
+        name="m", roleArn="arn:aws:iam::123456789012:role/r",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))
+    monkeypatch.setenv("WAIT_TIME_SCALE", "fast")
+    status, _, answer = post(endpoint, json.dumps({"stateMachineArn": create["stateMachineArn"]}).encode(),
+                             "AWSStepFunctions.StartExecution")
+    assert (status, answer["__type"]) == (400, "ValidationException")
+    assert answer["message"].startswith("WAIT_TIME_SCALE='fast' is not a number of 0 or more")
+    monkeypatch.delenv("WAIT_TIME_SCALE")
+    assert client(endpoint).list_state_machines()["stateMachines"][0]["name"] == "m"
+
+
 def test_get_serves_the_console_or_says_it_is_not_installed(endpoint: str) -> None:
     import orchestrator.console as console
 

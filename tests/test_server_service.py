@@ -144,6 +144,8 @@ def test_a_failing_execution_reports_error_and_cause(sfn: Any) -> None:
     assert (done["status"], done["error"], done["cause"], done["redriveStatus"]) == ("FAILED", "Boom", "why",
                                                                                     "REDRIVABLE")
     assert "output" not in done
+    bare = sfn.describe_execution(executionArn=done["executionArn"], includedData="METADATA_ONLY")
+    assert "input" not in bare and bare["status"] == "FAILED"
 
 
 def test_list_executions_filters_and_pages(sfn: Any) -> None:
@@ -369,3 +371,58 @@ def test_mock_config_test_cases_through_the_arn(tmp_path: Path) -> None:
                 sfn.start_execution(stateMachineArn=f"{arn}#Missing")
     finally:
         service.close()
+
+
+def test_wait_time_scale_is_honoured(sfn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAIT_TIME_SCALE", "0")
+    arn = create(sfn, "hour", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+    done = wait_done(sfn, sfn.start_execution(stateMachineArn=arn, input='{"k": 1}')["executionArn"], timeout=20)
+    assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"k": 1})
+
+
+def test_stop_execution_stops_the_jobs_of_a_served_workflow(service: Service, sfn: Any, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORCHESTRATOR_LOCAL_DOCKER", "0")
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "long.yaml"
+    spec.write_text("name: long\ntasks:\n  - name: sleeper\n"
+                    "    batch: {image: 'alpine:3', command: ['sh', '-c', 'echo $$ > pid; sleep 60']}\n")
+    (served,) = service.serve([spec], cwd=str(tmp_path))
+    execution = sfn.start_execution(stateMachineArn=served.state_machine_arn, name="s")["executionArn"]
+    import time
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "pid").exists():
+        assert time.monotonic() < deadline, "the job did not start"
+        time.sleep(0.02)
+    pid = int((tmp_path / "pid").read_text())
+    sfn.stop_execution(executionArn=execution, error="Enough")
+    described = sfn.describe_execution(executionArn=execution)
+    assert (described["status"], described["error"]) == ("ABORTED", "Enough")
+    import os
+    while True:  # the job's process is killed with its execution
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline + 10, f"job process {pid} still alive"
+        time.sleep(0.02)
+    while [j["status"] for j in service.store.jobs(execution)] != ["FAILED"]:  # recorded once it is gone
+        assert time.monotonic() < deadline + 20, service.store.jobs(execution)
+        time.sleep(0.02)
+
+
+def test_a_served_workflow_with_lambda_tasks_runs_through_the_api(service: Service, sfn: Any, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "handlers_serve.py").write_text(
+        "def double(event, context):\n    return {'doubled': event['input']['n'] * 2}\n")
+    spec = tmp_path / "calc.yaml"
+    spec.write_text("name: calc\ntasks:\n  - name: double\n    lambda: {handler: 'handlers_serve:double'}\n")
+    (served,) = service.serve([spec], cwd=str(tmp_path))
+    for n in (1, 2):  # the second execution reuses the warm local Lambda of the first
+        done = wait_done(sfn, sfn.start_execution(stateMachineArn=served.state_machine_arn,
+                                                  input=json.dumps({"n": n}))["executionArn"], timeout=60)
+        assert done["status"] == "SUCCEEDED", done.get("cause")
+        invocations = service.store.invocations(done["executionArn"])
+        assert [i["status"] for i in invocations] == ["SUCCEEDED"]

@@ -195,3 +195,61 @@ def test_fire_times_match_a_minute_by_minute_scan(expression: str, start: dateti
         minute += timedelta(minutes=1)
     got = next_fire_times(Schedule(expression=expression), 3, after)
     assert got[: len(expected)] == expected
+
+
+def _transitions(zone: ZoneInfo, year: int) -> list[datetime]:
+    """The UTC hours of ``year`` at which ``zone``'s offset changes."""
+    found, t = [], datetime(year, 1, 1, tzinfo=UTC)
+    while t.year == year:
+        if t.astimezone(zone).utcoffset() != (t + timedelta(hours=1)).astimezone(zone).utcoffset():
+            found.append(t)
+        t += timedelta(hours=1)
+    return found
+
+
+@pytest.mark.parametrize("zone_name", ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe",
+                                       "America/Santiago"])
+@pytest.mark.parametrize("expression", ["cron(*/15 * * * ? *)", "cron(0 * * * ? *)", "cron(30 1,2,3 * * ? *)",
+                                        "cron(45 2 * * ? *)"])
+def test_fire_times_across_daylight_saving_match_a_scan_of_real_minutes(zone_name: str, expression: str) -> None:
+    """Walk real (UTC) minutes and read each on the zone's wall clock: a wall time that does not
+    exist is never seen (skipped), and one seen twice counts at its first occurrence (fold 0)."""
+    zone = ZoneInfo(zone_name)
+    cron = parse_expression(expression)
+    assert isinstance(cron, Cron)
+    schedule = Schedule(expression=expression, timezone=zone_name)
+    for change in _transitions(zone, 2026):
+        for lead in (timedelta(hours=5), timedelta(minutes=50), timedelta(minutes=10), -timedelta(minutes=20)):
+            after = change - lead
+            expected: list[datetime] = []
+            minute = after + timedelta(minutes=1)
+            while len(expected) < 6 and minute < after + timedelta(days=3):
+                wall = minute.astimezone(zone)
+                if (wall.fold == 0 and cron.matches(wall.date()) and wall.hour in cron.hours
+                        and wall.minute in cron.minutes):
+                    expected.append(minute)
+                minute += timedelta(minutes=1)
+            got = [t.astimezone(UTC) for t in next_fire_times(schedule, 6, after)]
+            assert expected and got[: len(expected)] == expected, (zone_name, expression, after)
+
+
+def test_rate_counts_from_its_anchor_in_elapsed_time() -> None:
+    from itertools import islice
+
+    from orchestrator.spec.cron import fire_times
+
+    anchor = datetime(2026, 3, 28, 12, 0, 30, tzinfo=UTC)
+    daily = Schedule(expression="rate(1 day)", timezone="Europe/Berlin")
+    # 24 hours each, so the Berlin wall time moves by the hour the clocks lost on 29 March.
+    got = [t.isoformat() for t in islice(fire_times(daily, anchor, anchor=anchor, inclusive=True), 3)]
+    assert got == ["2026-03-28T13:00:30+01:00", "2026-03-29T14:00:30+02:00", "2026-03-30T14:00:30+02:00"]
+    later = next_fire_times(daily, 1, anchor + timedelta(days=1, seconds=1), anchor=anchor)
+    assert later[0].astimezone(UTC) == anchor + timedelta(days=2)
+
+
+def test_at_inside_the_spring_gap_never_fires() -> None:
+    gap = Schedule(expression="at(2026-03-29T02:30:00)", timezone="Europe/Berlin")
+    assert next_fire_times(gap, 1, datetime(2026, 1, 1, tzinfo=UTC)) == []
+    repeat = Schedule(expression="at(2026-10-25T02:30:00)", timezone="Europe/Berlin")
+    (once,) = next_fire_times(repeat, 2, datetime(2026, 1, 1, tzinfo=UTC))
+    assert once.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the first 02:30 (CEST)

@@ -12,7 +12,6 @@ one cannot block the rest, and each stays far from CloudFormation's 500-resource
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,42 +23,27 @@ from constructs import Construct
 from orchestrator import model
 from orchestrator.cdk import batch
 from orchestrator.cdk.stack import DeployOptions, NetworkStack, WorkflowStack
+from orchestrator.cdk.toolkit import stack_name
 from orchestrator.compiler import compile_workflow
 from orchestrator.errors import Problem, SpecError
 from orchestrator.spec import load_all
+from orchestrator.spec.discover import WORKFLOW_GLOBS, load_found, unique_names, workflow_files
 
-DEFAULT_PATTERNS = ("state_machines/*.py", "state_machines/*.yaml", "state_machines/*.yml")
+DEFAULT_PATTERNS = tuple(f"state_machines/{glob}" for glob in WORKFLOW_GLOBS)
 NETWORK_STACK = "orchestrator-network"
-_NO_WORKFLOW = "defines no workflow at module level"
-
-
-def stack_name(workflow: str) -> str:
-    """CloudFormation stack names are letters, digits and hyphens, starting with a letter."""
-    return ("orchestrator-" + re.sub(r"[^A-Za-z0-9-]", "-", workflow))[:128]
 
 
 def discover(project_root: Path, patterns: Sequence[str] = DEFAULT_PATTERNS) -> list[Path]:
     """Workflow files under ``project_root`` matching ``patterns`` (sorted, ``__init__.py`` left out)."""
-    found = {p for pattern in patterns for p in project_root.glob(pattern) if p.name != "__init__.py"}
-    return sorted(found)
+    return workflow_files(project_root, patterns)
 
 
 def load_workflows(files: Sequence[Path], *, skip_empty: bool) -> list[model.Workflow]:
     """Every workflow of ``files``. With ``skip_empty`` (files found by a glob), a Python module
     that defines no workflow (a helper like ``sales_jobs.py``) is passed over; a file named
     explicitly must define one."""
-    workflows: list[model.Workflow] = []
-    for path in files:
-        try:
-            workflows.extend(load_all(path))
-        except SpecError as error:
-            if skip_empty and all(p.message == _NO_WORKFLOW for p in error.problems):
-                continue
-            raise
-    names = [wf.name for wf in workflows]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ValueError(f"workflow names must be unique across files; repeated: {', '.join(duplicates)}")
+    workflows = [wf for path in files for wf in (load_found(path) if skip_empty else load_all(path))]
+    unique_names(workflows, "the workflow files (" + ", ".join(str(path) for path in files) + ")")
     return workflows
 
 

@@ -26,6 +26,7 @@ from orchestrator.placeholders import (
     ALERT_TOPIC,
     FUNCTION,
     JOB_DEFINITION,
+    JOB_LOG_GROUP,
     JOB_QUEUE,
     STATE_MACHINE,
     key_of,
@@ -43,6 +44,8 @@ class Targets:
     functions: dict[str, str] = field(default_factory=dict)
     topic: str | None = None
     literal_topic: str | None = None  # notify.topic_arn: in the ASL as is, not a placeholder
+    # The Batch jobs' log group (name, ARN): the failure path reads the failed attempt's log tail.
+    job_logs: tuple[str, str] | None = None
 
     @classmethod
     def build(
@@ -53,8 +56,10 @@ class Targets:
         functions: Mapping[str, str],
         topic: str | None,
         literal_topic: str | None,
+        job_logs: tuple[str, str] | None = None,
     ) -> Targets:
         return cls(
+            job_logs=job_logs,
             job_queues={placeholder(JOB_QUEUE, name): arn for name, arn in queues.items()},
             job_definitions={placeholder(JOB_DEFINITION, name): arn for name, arn in job_definitions.items()},
             functions={placeholder(FUNCTION, name): arn for name, arn in functions.items()},
@@ -149,6 +154,7 @@ class StateMachines(Construct):
         invoke: list[str] = []
         publish: list[str] = []
         children: list[str] = []
+        read_logs: list[str] = []
         missing: list[str] = []
         child_names = {placeholder(STATE_MACHINE, child): child for child in self.machines}
         for found in placeholders_in(text):
@@ -164,6 +170,9 @@ class StateMachines(Construct):
             elif found in child_names:
                 arn = self.machines[child_names[found]].state_machine_arn
                 children.append(child_names[found])
+            elif found == placeholder(JOB_LOG_GROUP) and targets.job_logs is not None:
+                arn, group_arn = targets.job_logs  # the value is the group's name
+                read_logs.append(group_arn)
             else:
                 missing.append(found)
                 continue
@@ -193,6 +202,10 @@ class StateMachines(Construct):
             statements.append(policies.statement([policies.LAMBDA_INVOKE], invoke))
         if publish:
             statements.append(policies.statement([policies.SNS_PUBLISH], publish))
+        if read_logs:
+            # The alert's log tail: GetLogEvents on the workflow's own job log group only
+            # (its ARN ends in ":*", which covers the group's streams).
+            statements.append(policies.statement(["logs:GetLogEvents"], read_logs))
         if children:
             statements += [
                 policies.statement([policies.STATES_START], [self.machines[c].state_machine_arn for c in children]),

@@ -113,7 +113,7 @@ class WorkflowConstruct(Construct):
                 raise DeployError([Problem(
                     where="deploy option 'public_subnets'",
                     message="is false, but the VPC has no private subnets (the default VPC has public ones only)",
-                    fix="deploy into a VPC with private subnets behind NAT: cdk deploy -c vpc_id=vpc-0123 "
+                    fix="deploy into a VPC with private subnets behind NAT: orchestrator deploy -c vpc_id=vpc-0123 "
                     "-c private_subnets=true",
                 )])
             subnet_type = ec2.SubnetType.PUBLIC if options.public_subnets else ec2.SubnetType.PRIVATE_WITH_EGRESS
@@ -157,6 +157,8 @@ class WorkflowConstruct(Construct):
             functions={n: f.function_arn for n, f in self.functions.functions.items()} if self.functions else {},
             topic=self.topic.topic.topic_arn if self.topic is not None and owns_topic else None,
             literal_topic=workflow.notify.topic_arn if workflow.notify is not None else None,
+            job_logs=((self.batch.log_group.log_group_name, self.batch.log_group.log_group_arn)
+                      if self.batch is not None and self.batch.log_group is not None else None),
         )
         self.machines = machines.StateMachines(
             self,

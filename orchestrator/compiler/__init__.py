@@ -1,14 +1,15 @@
 """Compile a workflow model into Step Functions state machines (Amazon States Language).
 
-The passes, in order (each a plain function of the previous one's output):
+The passes are listed in order in :data:`PASSES`, each a plain function of the previous one's
+output (and the compilation's settings, ``_Job``):
 
-1. ``decompose``   DAG → series-parallel tree, adding as little waiting as possible;
-2. ``render.from_sp``  tree → render items (wide Parallels regrouped);
-3. ``quotas.Planner.shrink``  cut subtrees out (bottom up) into child machines when a machine
-   would pass a quota;
-4. ``render.render_machine``  items → typed ASL builders, checked as they are built;
-5. ``dumps`` and ``quotas.measure``: JSON text and its figures; re-plan with a smaller budget
-   if an estimate was short.
+1. ``_decompose``  DAG → series-parallel tree, adding as little waiting as possible (``decompose``);
+2. ``_lay_out``  tree → render items, wide Parallels regrouped (``render.from_sp``);
+3. ``_fit``  items → machines within the quotas: cut subtrees out (bottom up) into child machines
+   (``quotas.Planner.shrink``), render typed ASL builders checked as they are built
+   (``render.render_machine``), JSON text and its figures (``dumps``, ``quotas.measure``);
+   re-planned with a smaller budget when an estimate was short;
+4. ``_finish``  contract 2 checked (each task exactly one Task state), placeholders, report.
 
 Compiling is pure: no clock, environment or I/O except :meth:`CompileResult.write`.
 
@@ -28,7 +29,7 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,13 +157,39 @@ class _LeafBytes:
         return size
 
 
-def _decompose(wf: model.Workflow) -> sp.Node | None:
+@dataclass(slots=True)
+class _Job:
+    """One compilation: the workflow, the quotas it must fit, and how deep its structure nests
+    (set by ``_decompose``; the later passes recurse that deep)."""
+
+    wf: model.Workflow
+    max_history_events: int
+    max_definition_bytes: int
+    depth: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Fitted:
+    """The machines of a workflow, each within the quotas: dicts, their JSON text, their figures."""
+
+    definitions: dict[str, dict[str, Any]]
+    texts: dict[str, str]
+    reports: tuple[quotas.MachineReport, ...]
+
+
+def _decompose(job: _Job, wf: model.Workflow) -> sp.Node | None:
     if not wf.tasks:
         return None
     from orchestrator.compiler.decompose import decompose
 
     weights = {t.name: float(t.expected_duration) for t in wf.tasks if t.expected_duration is not None}
-    return decompose([t.name for t in wf.tasks], wf.dependencies, weights or None)
+    tree = decompose([t.name for t in wf.tasks], wf.dependencies, weights or None)
+    job.depth = _depth(tree)
+    return tree
+
+
+def _lay_out(job: _Job, tree: sp.Node | None) -> render.Item | None:
+    return None if tree is None else render.from_sp(tree)
 
 
 def _depth(node: sp.Node) -> int:
@@ -224,16 +251,18 @@ def compile_workflow(
     task whose retries alone could pass the history quota).
     """
     wf = workflow_model(workflow, where="compile_workflow()", usage="compile_workflow({})")
+    job = _Job(wf, max_history_events, max_definition_bytes)
+    value: Any = wf
     with _no_gc():
-        tree = _decompose(wf)
-        with _stack_for(0 if tree is None else _depth(tree)):
-            return _compile(wf, tree, max_history_events, max_definition_bytes)
+        for compiler_pass in PASSES:
+            with _stack_for(job.depth):
+                value = compiler_pass(job, value)
+    result: CompileResult = value
+    return result
 
 
-def _compile(
-    wf: model.Workflow, tree: sp.Node | None, max_history_events: int, max_definition_bytes: int
-) -> CompileResult:
-    body = None if tree is None else render.from_sp(tree)
+def _fit(job: _Job, body: render.Item | None) -> _Fitted:
+    wf, max_history_events, max_definition_bytes = job.wf, job.max_history_events, job.max_definition_bytes
     context = render.Context(wf)
     kinds = {t.name: kind_key(t) for t in wf.tasks}
     leaves = _leaf_costs(wf, kinds)
@@ -287,12 +316,21 @@ def _compile(
             f"{worst.events} history events and {worst.bytes} bytes (limits {max_history_events} "
             f"and {max_definition_bytes})."
         )
+    return _Fitted(definitions, texts, reports)
+
+
+def _finish(job: _Job, fitted: _Fitted) -> CompileResult:
+    wf, definitions, texts = job.wf, fitted.definitions, fitted.texts
     _check_every_task_once(wf, definitions)
     placeholders = {p for text in texts.values() for p in placeholders_in(text)}
-    report = Report(machines=reports, tasks=len(wf.tasks), result_bytes=_peak_results_bytes(wf, definitions))
+    report = Report(machines=fitted.reports, tasks=len(wf.tasks), result_bytes=_peak_results_bytes(wf, definitions))
     return CompileResult(
         main=wf.name, definitions=definitions, report=report, placeholders=placeholders, texts=texts
     )
+
+
+# The compiler's passes, in order; each takes the previous one's output (the first, the model).
+PASSES: tuple[Callable[[_Job, Any], Any], ...] = (_decompose, _lay_out, _fit, _finish)
 
 
 def _walk(graph: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
@@ -338,8 +376,8 @@ def _check_every_task_once(wf: model.Workflow, definitions: Mapping[str, Mapping
         for name, state in _walk(definition):
             if state["Type"] == "Task" and not state["Resource"].startswith("arn:aws:states:::states:"):
                 seen[name] = seen.get(name, 0) + 1
-    seen.pop(alerts.NOTIFY, None)
-    seen.pop(overlap.CHECK, None)  # the overlap guard's call (task names cannot hold spaces)
+    for service_state in (alerts.NOTIFY, alerts.READ_LOG, overlap.CHECK):
+        seen.pop(service_state, None)
     expected = {t.name for t in wf.tasks}
     wrong = sorted(n for n in expected | set(seen) if seen.get(n, 0) != (1 if n in expected else 0))
     if wrong:  # a bug in this package, not a user error

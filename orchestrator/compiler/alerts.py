@@ -24,18 +24,26 @@ key it does not know (the task name), parse a JSON Cause, or cut a string to SNS
 
 from __future__ import annotations
 
-from orchestrator import arns
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from orchestrator import arns, model
 from orchestrator.compiler import asl
 from orchestrator.limits import SNS_SUBJECT_MAX
 from orchestrator.placeholders import ALERT_TOPIC, placeholder
 
 DESCRIBE = "Describe failure"
+HAS_LOG = "Has a log stream"
+READ_LOG = "Read log tail"
 NOTIFY = "Notify failure"
 FAILED = "Workflow failed"
 BRANCH_ERROR_PATH = "$.branch_error"  # where Parallel and child-machine Catches put {Error, Cause}
 MARKER_KEY = "orchestratorFailure"
 
-CAUSE_IN_MESSAGE_MAX = 2000  # keep the e-mail readable; the full Cause stays in the history
+LOG_TAIL_LINES = 20  # the failed attempt's last lines in the message
+LOG_LINE_MAX = 300  # per line: 20 lines stay far under SNS's message limit with the rest
+ATTRIBUTE_VALUE_MAX = 1024  # a message attribute is a routing field, not the log
 # Under limits.FAIL_CAUSE_MAX (32,768), leaving room for the text around the copied cause.
 FAIL_CAUSE_KEPT = 30_000
 
@@ -54,8 +62,7 @@ def alert_topic(topic_arn: str | None) -> str:
 
 # Unwraps the three failure shapes (see module docstring) into one record. `$unwrap` recurses
 # through a child execution's DescribeExecution JSON (keys may be PascalCase or camelCase).
-_DESCRIBE = _squash(
-    "{% ("
+_UNWRAP = (
     " $marker := '{\"" + MARKER_KEY + "\":';"
     " $unwrap := function($e) {("
     "   $c := $e.Cause;"
@@ -68,56 +75,186 @@ _DESCRIBE = _squash(
     "                     'Cause': $exists($d.Cause) ? $d.Cause : $d.cause}))"
     "         : {'(unknown)': $e})"
     " )};"
-    " $f := $exists($states.input.failed) ? $states.input.failed : $unwrap($states.input.branch_error);"
-    " $task := $keys($f)[0];"
-    " $e := $lookup($f, $task);"
-    " {"
-    "   'execution': $states.context.Execution.Id,"
-    "   'task': $task,"
-    "   'error': $exists($e.Error) ? $e.Error : 'States.TaskFailed',"
-    "   'cause': $exists($e.Cause) ? $string($e.Cause) : '',"
-    '   \'log_stream\': $match($string($e.Cause), /"logStreamName"\\s*:\\s*"([^"]+)"/i)[0].groups[0]'
-    " }"
-    ") %}"
 )
+
+# What a person needs from the raw Cause, read where it is: a Batch job's DescribeJobs JSON (exit
+# code, status reason, the failed attempt's times, its log stream), Lambda's error JSON (errorType,
+# errorMessage), a timeout (which limit, from the facts compiled in: `$facts`), else the Error and
+# the Cause's first line. The raw Cause stays in the execution history, not in the message.
+_REASON = (
+    " $obj := function($s) { $type($s) = 'string' and $substring($s, 0, 1) = '{'"
+    "   and $substring($s, $length($s) - 1) = '}' ? $parse($s) : {} };"
+    " $dur := function($s) { $s >= 3600 and $s % 3600 = 0 ? $string($s / 3600) & 'h'"
+    "   : ($s >= 60 and $s % 60 = 0 ? $string($s / 60) & 'm' : $string($round($s)) & 's') };"
+    " $c := $obj($e.Cause);"
+    " $info := $lookup($facts, $task);"
+    " $batch := $exists($c.JobId) or $exists($c.Container);"
+    " $a := $batch ? ($exists($c.Attempts) ? $c.Attempts[-1] : $c) : undefined;"
+    " $sr := $string($c.StatusReason);"
+    " $exit := $a.Container.ExitCode;"
+    " $reclaimed := $batch and ($contains($sr, 'Host EC2') or $contains($sr, 'Spot'));"
+    " $batchLimit := $c.Timeout.AttemptDurationSeconds;"
+    " $line1 := $trim($split($string($e.Cause), '\\n')[0]);"
+    " $error := $exists($e.Error) ? $e.Error : 'States.TaskFailed';"
+    " $short := $error = 'States.Timeout'"
+    "   ? 'timed out' & ($exists($info.t) ? ' after ' & $dur($info.t) : '')"
+    "   : $batch ? ($reclaimed ? 'capacity reclaimed'"
+    "       : $exists($exit) ? 'exit code ' & $string($exit)"
+    "       : $sr = 'Job attempt duration exceeded timeout'"
+    "         ? 'timed out' & ($exists($batchLimit) ? ' after ' & $dur($batchLimit) : '') : $sr)"
+    "   : $exists($c.errorType) ? $c.errorType & ': ' & $string($c.errorMessage)"
+    "   : $error & ($line1 and $line1 != $error ? ': ' & $line1 : '');"
+    " $reason := $error = 'States.Timeout'"
+    "   ? 'timed out: no result within the state timeout' & ($exists($info.t) ? ' (task timeout '"
+    "       & $dur($info.t) & ')' : '')"
+    "   : $batch ? ($reclaimed ? 'its capacity was reclaimed: ' & $sr"
+    "       : $exists($exit) ? 'exit code ' & $string($exit) & ' (' & $sr"
+    "           & ($a.Container.Reason ? '; ' & $a.Container.Reason : '') & ')'"
+    "       : $sr = 'Job attempt duration exceeded timeout'"
+    "         ? 'timed out: the Batch attempt limit' & ($exists($batchLimit) ? ' of ' & $dur($batchLimit) : '')"
+    "           & ' was reached'"
+    "         : $sr & ($a.Container.Reason ? ' (' & $a.Container.Reason & ')' : ''))"
+    "   : $short;"
+    " $m := $exists($info.a) ? $info.a : 1;"
+    " $retried := $not($exists($info.e)) or $error in $info.e;"
+    " $attempt := $m = 1 ? 'attempt 1 of 1' : ($retried ? 'attempt ' & $m & ' of ' & $m"
+    "   : 'not retried: ' & $error & ' is not in its retry list');"
+    " $ran := $exists($a.StartedAt) and $exists($a.StoppedAt) ? $dur(($a.StoppedAt - $a.StartedAt) / 1000) : undefined;"
+    " $stream := $exists($a.Container.LogStreamName) ? $a.Container.LogStreamName"
+    "   : $match($string($e.Cause), /\"logStreamName\"\\s*:\\s*\"([^\"]+)\"/i)[0].groups[0];"
+)
+
+
+def _describe(facts: dict[str, dict[str, Any]]) -> str:
+    return _squash(
+        "{% ("
+        + _UNWRAP
+        + " $f := $exists($states.input.failed) ? $states.input.failed : $unwrap($states.input.branch_error);"
+        " $task := $keys($f)[0];"
+        " $e := $lookup($f, $task);"
+        " $facts := " + json.dumps(facts, separators=(",", ":"), sort_keys=True) + ";"
+        + _REASON
+        + " {"
+        "   'execution': $states.context.Execution.Id,"
+        "   'name': $states.context.Execution.Name,"
+        "   'task': $task,"
+        "   'kind': $batch ? 'Batch job' : ($exists($c.errorType) ? 'Lambda function' : undefined),"
+        "   'error': $error,"
+        "   'cause': $exists($e.Cause) ? $string($e.Cause) : '',"
+        "   'short': $short,"
+        "   'reason': $reason,"
+        "   'attempt': $attempt,"
+        "   'ran': $ran,"
+        "   'log_stream': $stream"
+        " }"
+        ") %}"
+    )
+
+
+def _text(expression: str) -> str:
+    """An SNS-safe one-line text: printable ASCII only."""
+    return "$replace(" + expression + ", /[^ -~]/, '?')"
+
+
+_HEADLINE = "$states.input.workflow & ' failed at ' & $f.task & ': ' & $f.short & ' (' & $f.attempt & ')'"
 
 # SNS: a Subject is printable ASCII without line breaks, under 100 characters.
-_SUBJECT = (
-    "{% $substring($replace('Failed: ' & $states.input.workflow & ' / ' & $states.input.failure.task,"
-    " /[^ -~]/, '?'), 0, " + str(SNS_SUBJECT_MAX) + ") %}"
+_SUBJECT = _squash(
+    "{% ( $f := $states.input.failure; $substring(" + _text(_HEADLINE) + ", 0, " + str(SNS_SUBJECT_MAX) + ") ) %}"
 )
 
-_MESSAGE = _squash(
-    "{% ("
-    " $f := $states.input.failure;"
+_LINKS = (
     " $region := $split($f.execution, ':')[3];"
-    " $join(["
-    "   'Workflow: ' & $states.input.workflow,"
-    "   'Execution: ' & $f.execution,"
-    "   'Failed task: ' & $f.task,"
-    "   'Error: ' & $f.error,"
-    "   'Cause: ' & $substring($f.cause, 0, " + str(CAUSE_IN_MESSAGE_MAX) + "),"
-    "   $f.log_stream ? 'Batch log stream: ' & $f.log_stream : 'Batch log stream: (none)',"
-    "   'Console: https://console.aws.amazon.com/states/home?region=' & $region"
-    "     & '#/v2/executions/details/' & $f.execution"
-    " ], '\\n')"
-    ") %}"
+    " $console := 'https://' & $region & '.console.aws.amazon.com/';"
+    " $cwEscape := function($s) { $replace($encodeUrlComponent($s), '%', '$25') };"
 )
 
 
-def failure_states(workflow: str, *, topic: str | None, child: bool) -> tuple[asl.State, ...]:
-    """``Describe failure`` → (``Notify failure``) → ``Workflow failed``; enter at :data:`DESCRIBE`.
+def _message(log_group: str | None) -> str:
+    stream_link = (
+        " $f.log_stream ? 'Log stream: ' & $f.log_stream & ' ' & $console & 'cloudwatch/home?region=' & $region"
+        " & '#logsV2:log-groups/log-group/' & $cwEscape('" + log_group + "') & '/log-events/'"
+        " & $cwEscape($f.log_stream) : undefined,"
+        if log_group is not None
+        else " $f.log_stream ? 'Log stream: ' & $f.log_stream : undefined,"
+    )
+    return _squash(
+        "{% ("
+        " $f := $states.input.failure;"
+        + _LINKS
+        + " $tail := $states.input.log_tail;"
+        " $lines := [$tail ~> $map(function($l) { ' | ' & $substring($trim($l), 0, "
+        + str(LOG_LINE_MAX) + ") })];"
+        " $join(["
+        + _HEADLINE
+        + ","
+        "   '',"
+        "   'Workflow:   ' & $states.input.workflow,"
+        "   'Execution:  ' & $f.name,"
+        "   'Console:    ' & $console & 'states/home?region=' & $region & '#/v2/executions/details/' & $f.execution,"
+        "   'Task:       ' & $f.task & ($f.kind ? ' (' & $f.kind & ')' : '') & ', ' & $f.attempt"
+        "     & ($f.ran ? ', ran ' & $f.ran : ''),"
+        "   'Reason:     ' & $f.reason,"
+        "   $count($lines) > 0 ? 'Last log lines:' : undefined,"
+        "   $lines,"
+        + stream_link
+        + "   'Redrive:    orchestrator redrive ' & $f.name & '   (on AWS: aws stepfunctions redrive-execution"
+        " --execution-arn ' & $f.execution & ')'"
+        " ], '\\n')"
+        ") %}"
+    )
+
+
+# The same content for machines: SNS message attributes, so an alert can be routed to chat or a
+# pager without parsing the text (String attributes must not be empty: missing ones are left out).
+_ATTRIBUTES = _squash(
+    "{% ( $f := $states.input.failure;"
+    " $s := function($v) { $v ? {'DataType': 'String', 'StringValue': $substring($string($v), 0, "
+    + str(ATTRIBUTE_VALUE_MAX) + ")} : undefined };"
+    " {'event': $s('failure'), 'workflow': $s($states.input.workflow), 'execution': $s($f.execution),"
+    "  'execution_name': $s($f.name), 'task': $s($f.task), 'error': $s($f.error), 'reason': $s($f.reason),"
+    "  'attempt': $s($f.attempt), 'log_stream': $s($f.log_stream)} ) %}"
+)
+
+
+def task_facts(tasks: Sequence[model.Task], wf: model.Workflow) -> dict[str, dict[str, Any]]:
+    """What the alert needs to know about a task that only the workflow says: its attempts (with
+    the errors it retries, when not all), and its timeout. Tasks with one attempt and no timeout
+    are left out, so a large machine carries little."""
+    facts: dict[str, dict[str, Any]] = {}
+    for task in tasks:
+        entry: dict[str, Any] = {}
+        retry = task.retry if task.retry is not None else wf.defaults.retry
+        if retry is not None and retry.attempts > 0:
+            entry["a"] = retry.attempts + 1  # MaxAttempts counts retries after the first try
+            if "States.ALL" not in retry.errors:
+                entry["e"] = list(retry.errors)
+        timeout = task.timeout if task.timeout is not None else wf.defaults.timeout
+        if timeout is not None:
+            entry["t"] = timeout
+        if entry:
+            facts[task.name] = entry
+    return facts
+
+
+def failure_states(workflow: str, *, topic: str | None, child: bool,
+                   facts: dict[str, dict[str, Any]] | None = None,
+                   log_group: str | None = None) -> tuple[asl.State, ...]:
+    """``Describe failure`` → (log tail →) ``Notify failure`` → ``Workflow failed``; enter at :data:`DESCRIBE`.
 
     ``topic=None`` (no notify configured) leaves out the SNS state, so no placeholder is needed.
     A child machine never alerts (its parent does, once) and fails with the marker Cause so the
-    parent can still name the task.
+    parent can still name the task. ``log_group`` (the workflow's Batch job log group, a
+    deploy-time placeholder) adds the read of the failed attempt's last log lines, through the
+    CloudWatch Logs SDK integration inside the machine; locally the same call reads the attempt's
+    log file. A failed read (no permission, a stream gone) still alerts, without the lines.
     """
     describe = asl.Pass(
         name=DESCRIBE,
-        comment="Name the failed task, its error and cause, and the Batch log stream when known.",
+        comment="Name the failed task, a one-line reason, its attempt and log stream.",
         query_language=J,
-        output={"workflow": workflow, "failure": _DESCRIBE},
-        next=NOTIFY if topic is not None and not child else FAILED,
+        output={"workflow": workflow, "failure": _describe(facts or {})},
+        next=(HAS_LOG if log_group is not None else NOTIFY) if topic is not None and not child else FAILED,
     )
     if child:
         # Re-raise the original Error; wrap the Cause so the parent's alert names the task.
@@ -142,14 +279,35 @@ def failure_states(workflow: str, *, topic: str | None, child: bool) -> tuple[as
         comment="One alert per failed execution.",
         query_language=J,
         resource=arns.integration("sns", "publish"),
-        arguments={"TopicArn": topic, "Subject": _SUBJECT, "Message": _MESSAGE},
+        arguments={"TopicArn": topic, "Subject": _SUBJECT, "Message": _message(log_group),
+                   "MessageAttributes": _ATTRIBUTES},
         output="{% $states.input %}",
         retry=(asl.Retrier(errors=("States.ALL",), interval=2, max_attempts=3, backoff_rate=2),),
         # If the alert itself cannot be sent, still fail with the task's error, not SNS's.
         catch=(asl.Catcher(next=FAILED, output="{% $states.input %}"),),
         next=FAILED,
     )
-    return (describe, notify, fail)
+    if log_group is None:
+        return (describe, notify, fail)
+    has_log = asl.Choice(
+        name=HAS_LOG,
+        comment="Only a Batch job's failure names a log stream to read.",
+        query_language=J,
+        choices=(("{% $exists($states.input.failure.log_stream) %}", READ_LOG),),
+        default=NOTIFY,
+    )
+    read_log = asl.Task(
+        name=READ_LOG,
+        comment="The failed attempt's last log lines, for the alert.",
+        query_language=J,
+        resource=arns.integration("aws-sdk:cloudwatchlogs", "getLogEvents"),
+        arguments={"LogGroupName": log_group, "LogStreamName": "{% $states.input.failure.log_stream %}",
+                   "Limit": LOG_TAIL_LINES, "StartFromHead": False},
+        output="{% $merge([$states.input, {'log_tail': [$states.result.Events.Message]}]) %}",
+        catch=(asl.Catcher(next=NOTIFY, output="{% $states.input %}"),),
+        next=NOTIFY,
+    )
+    return (describe, has_log, read_log, notify, fail)
 
 
 def branch_fail(name: str, *, nested: bool = True) -> asl.Fail:

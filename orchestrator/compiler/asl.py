@@ -231,6 +231,32 @@ class Parallel(State):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Choice(State):
+    """A JSONata Choice: the first ``(condition, next)`` whose condition is true, else ``default``."""
+
+    type = StateType.CHOICE
+    choices: tuple[tuple[str, str], ...]
+    default: str
+
+    def __post_init__(self) -> None:
+        if not self.choices:
+            raise CompileError(f"Choice state '{self.name}' has no choices.")
+
+    @property
+    def terminal(self) -> bool:
+        return True  # takes neither Next nor End: its rules say where to go
+
+    def targets(self) -> Iterator[str]:
+        for _, target in self.choices:
+            yield target
+        yield self.default
+
+    def body(self) -> list[tuple[str, Json]]:
+        rules: list[Json] = [{"Condition": condition, "Next": target} for condition, target in self.choices]
+        return [("Choices", rules), ("Default", self.default)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Fail(State):
     type = StateType.FAIL
     error: str | None = None
@@ -258,32 +284,6 @@ class Succeed(State):
     @property
     def terminal(self) -> bool:
         return True
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Choice(State):
-    """Rules (ASL dicts, each with its ``Next``) tried in order, else ``default``. ``next`` is unused:
-    a Choice neither takes Next nor End."""
-
-    type = StateType.CHOICE
-    choices: tuple[Mapping[str, Json], ...]
-    default: str
-
-    def __post_init__(self) -> None:
-        if not self.choices:
-            raise CompileError(f"Choice state '{self.name}' has no rules.")
-
-    @property
-    def terminal(self) -> bool:
-        return True  # renders no Next/End of its own
-
-    def targets(self) -> Iterator[str]:
-        for rule in self.choices:
-            yield str(rule["Next"])
-        yield self.default
-
-    def body(self) -> list[tuple[str, Json]]:
-        return [("Choices", [dict(r) for r in self.choices]), ("Default", self.default)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

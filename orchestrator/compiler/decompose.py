@@ -18,17 +18,17 @@ The search, top-down on a set of tasks:
 
 1. Split them into weakly connected components: they run as one ``Parallel``.
 2. A connected part is cut in ``Series`` wherever *every* task before the cut precedes every
-   task after it (found in one linear sweep, see ``_series_cuts``).
+   task after it (found in one linear sweep, see ``stages.series_cuts``).
 3. A part that is connected with no such cut is "prime": any structure must run it as a series
    of stages, and some task waits. Candidate splits into stages, each stage recursing through
    steps 1-3:
 
-   - *spine stages* (``_spine_stages``): one time window per task of the part's critical path
+   - *spine stages* (``stages.spine_stages``): one time window per task of the part's critical path
      (or per 2 or 3 of them); every other task goes, in dependency order, into the window in
      which its dependencies finish, and is moved to the next window when it would overrun its
      own and its slack (latest start) allows, or when that costs less than stretching the
      window. Tasks with slack thus run beside the critical path without lengthening it.
-   - *lower-bound cuts* (``_prime_cuts``): two stages, a downset D and the rest, minimising
+   - *lower-bound cuts* (``stages.prime_cuts``): two stages, a downset D and the rest, minimising
      ``longest path in D + longest path in the rest`` (exact over all downsets, by a sweep in
      earliest-finish order); ties broken several ways.
 
@@ -78,6 +78,16 @@ from orchestrator.compiler.sp import (
     parallel,
     series,
 )
+from orchestrator.compiler.stages import (
+    TIE,
+    Edges,
+    balanced,
+    level_rows,
+    prime_cuts,
+    series_cuts,
+    spine_stages,
+    tails,
+)
 
 # How much search work a decomposition may spend trying alternative splits of
 # non-series-parallel parts before it settles for the greedy choice, counted as tasks plus edges
@@ -98,20 +108,13 @@ _WORK_LIMIT_PER_UNIT = 40
 _MODULES_SHARE = 0.5
 # Passes of the stage-boundary local search (``_move_tasks``) over the winning split.
 _MOVE_PASSES = 3
-# A two-stage cut is used without scoring alternatives only when each side has at least this
-# share of the tasks, so that such cuts nest O(log n) deep.
-_BALANCE = 8
 # A prime part whose own cost (tasks plus edges) times this exceeds its remaining budget is too
 # big to score candidate splits greedily: it is bisected at its balanced lower-bound cut and
 # each half searched with its share of the budget.
 _SCORE_FACTOR = 100
-# Edges of a part by position in it (``ins[i]``: positions of task i's dependencies).
-_Edges = list[list[int]]
 # What ``solve`` may assume of a part (skipping the pass that would find it out).
 _CONNECTED = 1  # a weakly connected component
 _NO_CUTS = 2  # a piece between series cuts: it has none itself
-# Relative tolerance under which two makespans count as equal (then fewer Parallels wins).
-_TIE = 1e-9
 
 
 # Stand-in node of a result whose structure is built only if it is chosen (see ``_quick``).
@@ -131,7 +134,7 @@ class _Result:
 
 def _better(a: _Result, b: _Result) -> bool:
     """True when ``a`` is strictly better than ``b``: shorter, or as short with fewer Parallels."""
-    tol = _TIE * max(1.0, abs(b.span))
+    tol = TIE * max(1.0, abs(b.span))
     if a.span < b.span - tol:
         return True
     if a.span > b.span + tol:
@@ -219,101 +222,7 @@ class _Search:
             comps.append(comp)
         return comps, stamp
 
-    def _series_cuts(self, part: list[int], ins: _Edges, outs: _Edges) -> list[int]:
-        """Positions k such that every task of ``part[:k]`` precedes every task of ``part[k:]``.
-
-        ``part`` is connected and in topological order, so every such split is a prefix. A
-        split is exact iff the reduced edges crossing it are all the pairs (maximal task before,
-        minimal task after): sweep the prefix P one task at a time keeping C (crossing edges),
-        G (crossing edges from a maximal P task to a minimal Q task), |max P| and |min Q|. The
-        split is exact iff C == G == |max P| * |min Q|. Each task changes status at most once,
-        so the sweep is linear in the edges.
-        """
-        m = len(part)
-        succ_in_p = [0] * m  # successors already moved to P
-        pred_in_q = [len(p) for p in ins]
-        min_q = pred_in_q.count(0)
-        max_p = 0
-        crossing = 0
-        good = 0
-        cuts: list[int] = []
-        for k in range(m - 1):
-            for px in ins[k]:
-                crossing -= 1
-                if succ_in_p[px] == 0:
-                    good -= 1
-                    # x stops being maximal in P: its other crossing edges stop being good.
-                    max_p -= 1
-                    for py in outs[px]:
-                        if py > k and pred_in_q[py] == 0:
-                            good -= 1
-                succ_in_p[px] += 1
-            min_q -= 1
-            max_p += 1
-            for py in outs[k]:
-                crossing += 1
-                pred_in_q[py] -= 1
-                if pred_in_q[py] == 0:
-                    min_q += 1
-                    # y becomes minimal in Q: its in-edges from maximal P tasks become good.
-                    for px in ins[py]:
-                        if succ_in_p[px] == 0:
-                            good += 1
-            if crossing == good == max_p * min_q:
-                cuts.append(k + 1)
-        return cuts
-
     # -- step 3 --------------------------------------------------------------------------
-
-    def _prime_cuts(
-        self, part: list[int], eft: list[float], tail: list[float], first: bool = False
-    ) -> list[tuple[list[int], list[int]]]:
-        """Candidate two-stage splits (D, rest) of a prime part, D a downset, best first; both
-        ascending. ``eft`` and ``tail`` are by position in the part (see ``_times_local``).
-
-        Every candidate minimises ``max eft over D + max tail over the rest`` (eft = earliest
-        finish from the part's sources, tail = longest path from a task to the part's sinks,
-        the task included); this is a lower bound of ``Series(D, rest)``, and for each
-        threshold A the largest downset with all eft <= A is optimal, so sweeping tasks in
-        eft order finds the optimum. Ties are broken several ways: they differ in where the
-        tasks with slack go. With ``first`` only the first (the balanced cut in eft order).
-        """
-        m = len(part)
-        candidates: list[tuple[list[int], list[int]]] = []
-        # Both orders are linear extensions: eft never decreases along an edge and tail never
-        # increases; the position (topological) settles zero-weight ties (the sorts are stable,
-        # ``reverse`` included).
-        orders = [sorted(range(m), key=eft.__getitem__)]
-        if not first:
-            orders.append(sorted(range(m), key=tail.__getitem__, reverse=True))
-        for order in orders:
-            suffix = [0.0] * (m + 1)
-            for i in range(m - 1, -1, -1):
-                t = tail[order[i]]
-                suffix[i] = t if t > suffix[i + 1] else suffix[i + 1]
-            costs = [0.0] * m
-            prefix = 0.0
-            for k in range(1, m):
-                e = eft[order[k - 1]]
-                if e > prefix:
-                    prefix = e
-                costs[k] = prefix + suffix[k]
-            best = min(costs[1:])
-            tol = _TIE * max(1.0, best)
-            ties = [k for k in range(1, m) if costs[k] <= best + tol]
-            # The most balanced optimal cut keeps the recursion shallow; the extremes put the
-            # tasks with slack all before or all after the cut.
-            balanced = min(ties, key=lambda k: (abs(2 * k - m), k))
-            for k in (balanced,) if first else (balanced, ties[0], ties[-1]):
-                inside = [False] * m
-                for i in order[:k]:
-                    inside[i] = True
-                down = [part[i] for i in range(m) if inside[i]]
-                if first:
-                    return [(down, [part[i] for i in range(m) if not inside[i]])]
-                if all(down != d for d, _ in candidates):
-                    candidates.append((down, [part[i] for i in range(m) if not inside[i]]))
-        return candidates
 
     def _times(self, part: list[int], gen: int) -> None:
         """Fill ``eft`` and ``tail`` for the tasks of ``part``, counting only edges inside it."""
@@ -332,176 +241,12 @@ class _Search:
                     longest = tail[y]
             tail[v] = longest + w[v]
 
-    def _tails(self, part: list[int], outs: _Edges) -> list[float]:
-        """``tail`` by position in ``part``: the longest path from each task to the part's
-        sinks, the task included."""
-        w = self.w
-        m = len(part)
-        tail = [0.0] * m
-        for i in range(m - 1, -1, -1):
-            longest = 0.0
-            for j in outs[i]:
-                if tail[j] > longest:
-                    longest = tail[j]
-            tail[i] = longest + w[part[i]]
-        return tail
-
-    def _spine_stages(
-        self, part: list[int], ins: _Edges, outs: _Edges, tail: list[float], group: int = 1
-    ) -> tuple[list[list[int]], list[float]]:
-        """Stages of a prime part, one per ``group`` tasks of its critical path (the spine),
-        with the time window each stage is planned to take. ``ins``, ``outs`` and ``tail`` are
-        by position in the part.
-
-        Stage i runs its spine tasks alongside whatever else fits in its time window. Tasks are
-        placed in dependency order at the time their dependencies finish; a task that would
-        run past the end of its window is moved to the next window when its slack allows (or
-        when that delays the whole less than stretching the window would), else it stretches
-        the window. Windows are measured in a schedule that already includes earlier stretches.
-        """
-        all_w = self.w
-        w = [all_w[v] for v in part]
-        m = len(part)
-        cp = 0.0
-        head = 0
-        for i in range(m):
-            if tail[i] > cp * (1 + _TIE) + _TIE:
-                cp, head = tail[i], i
-        spine = [head]
-        v = head
-        tol = _TIE * max(1.0, cp)
-        while True:
-            rest = tail[v] - w[v]
-            nxt = -1
-            for y in outs[v]:
-                if abs(tail[y] - rest) <= tol:
-                    nxt = y
-                    break
-            if nxt < 0:
-                break
-            spine.append(nxt)
-            v = nxt
-        # Window ends in the planned schedule; stretch[i] = how far stage i already overruns.
-        # Consecutive spine tasks share a window when ``group`` > 1: fewer boundaries to cross.
-        planned_start = [0.0] * m
-        on_spine = [-1] * m
-        ends: list[float] = []
-        acc = 0.0
-        for i, c in enumerate(spine):
-            planned_start[c] = acc
-            acc += w[c]
-            on_spine[c] = i // group
-            if i % group == group - 1 or i == len(spine) - 1:
-                ends.append(acc)
-        k = len(ends)
-        stretch = [0.0] * k
-        stage_of = [0] * m
-        start = [0.0] * m
-        stages: list[list[int]] = [[] for _ in range(k)]
-
-        # shifted[i]: window i's end in the schedule so far (its planned end plus the stretches
-        # of windows 0..i). Stretches are rare next to look-ups (about 1 in 250 on the bench
-        # DAGs), so they update the suffix and look-ups read the list directly.
-        shifted = list(ends)
-        stretched = 0.0  # sum of all stretches, so the planned total is ends[-1] + stretched
-
-        # limit[v]: the latest stage v may take, so that it never lands after a spine task
-        # that (transitively) depends on it.
-        limit = [0] * m
-        for v in range(m - 1, -1, -1):
-            cap = k - 1
-            for y in outs[v]:
-                bound = on_spine[y] if on_spine[y] >= 0 else limit[y]
-                if bound < cap:
-                    cap = bound
-            limit[v] = cap
-        last_end = ends[-1]
-        for v in range(m):
-            t = 0.0
-            s = 0
-            for x in ins[v]:
-                f = start[x] + w[x]
-                if f > t:
-                    t = f
-                if stage_of[x] > s:
-                    s = stage_of[x]
-            if on_spine[v] >= 0:
-                # Never before a dependency's stage (a delayed dependency may sit later).
-                s = max(s, on_spine[v])
-            else:
-                cap = limit[v]
-                if s < cap and t >= shifted[s] - tol:
-                    # First window (up to cap) ending after t; window ends only grow with s.
-                    lo, hi = s + 1, cap
-                    while lo < hi:
-                        mid = (lo + hi) // 2
-                        if t >= shifted[mid] - tol:
-                            lo = mid + 1
-                        else:
-                            hi = mid
-                    s = lo
-                while s < cap:
-                    end = shifted[s]
-                    over = t + w[v] - end
-                    if over <= tol:
-                        break
-                    # Latest start that keeps the planned total: total - tail.
-                    total = last_end + stretched
-                    late = end + tail[v] - total  # > 0: delaying to the next window costs this
-                    grow = over - stretch[s] if over > stretch[s] else 0.0
-                    if late <= grow:
-                        s += 1
-                        t = end
-                    else:
-                        break
-            if on_spine[v] >= 0:
-                t = max(t, planned_start[v] + (shifted[s - 1] - ends[s - 1] if s else 0.0))
-            else:
-                over = t + w[v] - shifted[s]
-                if over > stretch[s]:
-                    delta = over - stretch[s]
-                    stretch[s] = over
-                    stretched += delta
-                    for j in range(s, k):
-                        shifted[j] += delta
-            stage_of[v] = s
-            start[v] = t
-            stages[s].append(part[v])
-        windows = [ends[i] - (ends[i - 1] if i else 0.0) + stretch[i] for i in range(k)]
-        keep = [i for i in range(k) if stages[i]]
-        return [stages[i] for i in keep], [windows[i] for i in keep]
-
-    def _quick(self, part: list[int], ins: _Edges) -> tuple[_Result, float, list[float], list[list[int]]]:
+    def _quick(self, part: list[int], ins: Edges) -> tuple[_Result, float, list[float], list[list[int]]]:
         """The part's own level-by-level structure, its critical path and its levels, in one
         pass, and eft by position in the part. The structure's node is a placeholder
         (``_PENDING``): ``_level_rows`` builds it only when it is the answer."""
-        w = self.w
-        m = len(part)
-        eft = [0.0] * m
-        level = [0] * m
-        widest: list[float] = []
-        rows: list[list[int]] = []
-        cp = 0.0
-        for i, v in enumerate(part):
-            lv = 0
-            start = 0.0
-            for x in ins[i]:
-                if level[x] >= lv:
-                    lv = level[x] + 1
-                if eft[x] > start:
-                    start = eft[x]
-            level[i] = lv
-            finish = eft[i] = start + w[v]
-            if finish > cp:
-                cp = finish
-            if lv == len(rows):
-                rows.append([])
-                widest.append(0.0)
-            rows[lv].append(v)
-            if w[v] > widest[lv]:
-                widest[lv] = w[v]
-        count = sum(1 for row in rows if len(row) > 1)
-        return _Result(_PENDING, float(sum(widest)), count), cp, eft, rows
+        span, parallels, cp, eft, rows = level_rows(part, ins, self.w)
+        return _Result(_PENDING, span, parallels), cp, eft, rows
 
     def _level_rows(self, found: _Result, rows: list[list[int]]) -> _Result:
         """``found`` with its placeholder node replaced by the level-by-level structure."""
@@ -541,14 +286,14 @@ class _Search:
             self.cache[key] = found
         return found
 
-    def _local_edges(self, part: list[int], gen: int) -> tuple[_Edges, _Edges]:
+    def _local_edges(self, part: list[int], gen: int) -> tuple[Edges, Edges]:
         """The edges inside ``part``, by position in it: ``(ins, outs)``."""
         member, preds = self.member, self.preds
         local = self.pos
         for i, v in enumerate(part):
             local[v] = i
-        ins: _Edges = []
-        outs: _Edges = [[] for _ in part]
+        ins: Edges = []
+        outs: Edges = [[] for _ in part]
         for i, v in enumerate(part):
             row = []
             for x in preds[v]:
@@ -617,7 +362,7 @@ class _Search:
         # The part's edges once, by position in the part: the passes below then need no
         # membership tests.
         ins, outs = self._local_edges(part, gen)
-        cuts = [] if known == _NO_CUTS else self._series_cuts(part, ins, outs)
+        cuts = [] if known == _NO_CUTS else series_cuts(part, ins, outs)
         if cuts:
             bounds = [0, *cuts, len(part)]
             pieces = [part[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
@@ -628,25 +373,25 @@ class _Search:
                 sum(r.parallels for r in results),
             )
         quick, cp, eft, rows = self._quick(part, ins)
-        if quick.span <= max(allow, cp) * (1 + _TIE):
+        if quick.span <= max(allow, cp) * (1 + TIE):
             return self._level_rows(quick, rows)
-        tail = self._tails(part, outs)
+        tail = tails(part, outs, self.w)
         if self.budget <= 0 or self.greedy:
             # Greedy: the balanced lower-bound cut when it is balanced enough (a lopsided one
             # would nest as deep as the part is long), else spine stages; each stage solved the
             # same way.
-            down, rest = self._prime_cuts(part, eft, tail, first=True)[0]
-            if self._balanced(part, down):
+            down, rest = prime_cuts(part, eft, tail, first=True)[0]
+            if balanced(part, down):
                 stages, windows = [down, rest], [0.0, 0.0]
             else:
-                stages, windows = self._spine_stages(part, ins, outs, tail, 1)
+                stages, windows = spine_stages(part, ins, outs, tail, self.w, 1)
             found = self._stages(stages, windows)
             return found if _better(found, quick) else self._level_rows(quick, rows)
         if spent * _SCORE_FACTOR > self.budget:
             # Too big to score candidates within the budget: bisect at the balanced lower-bound
             # cut (if balanced enough) and let each half search with its share of the budget.
-            down, rest = self._prime_cuts(part, eft, tail, first=True)[0]
-            if self._balanced(part, down):
+            down, rest = prime_cuts(part, eft, tail, first=True)[0]
+            if balanced(part, down):
                 found = _Result(*self._combine(self._solve_shared([down, rest], [0.0, 0.0])))
                 return found if _better(found, quick) else self._level_rows(quick, rows)
         # Search: score every candidate split greedily, keep the best, then spend the budget
@@ -654,10 +399,10 @@ class _Search:
         # score, so the result only improves on the greedy one).
         splits: list[tuple[list[list[int]], list[float]]] = []
         for group in self.groups:
-            stages, windows = self._spine_stages(part, ins, outs, tail, group)
+            stages, windows = spine_stages(part, ins, outs, tail, self.w, group)
             if len(stages) >= 2 and stages not in [s for s, _ in splits]:
                 splits.append((stages, windows))
-        for down, rest in self._prime_cuts(part, eft, tail)[:_CUTS_TRIED]:
+        for down, rest in prime_cuts(part, eft, tail)[:_CUTS_TRIED]:
             split = [down, rest]
             if split not in [s for s, _ in splits]:
                 splits.append((split, [0.0, 0.0]))
@@ -686,10 +431,6 @@ class _Search:
                 best = refined
         return self._level_rows(best if _better(best, quick) else quick, rows)
 
-    @staticmethod
-    def _balanced(part: list[int], down: list[int]) -> bool:
-        return len(part) // _BALANCE <= len(down) <= len(part) - len(part) // _BALANCE
-
     def _stage_ends(self, stage: list[int], sinks: bool) -> list[int]:
         """The tasks of ``stage`` that end (``sinks``) or start one of its longest paths and
         have no successor (predecessor) inside it: they may move to the next (previous) stage."""
@@ -700,7 +441,7 @@ class _Search:
         value = eft if sinks else tail
         ends = [v for v in stage if not any(member[y] == gen for y in links[v])]
         top = max(value[v] for v in ends)
-        tol = _TIE * max(1.0, top)
+        tol = TIE * max(1.0, top)
         return [v for v in ends if value[v] >= top - tol]
 
     def _move_tasks(
@@ -720,7 +461,7 @@ class _Search:
             while i < len(stages) - 1 and self.budget > 0:
                 a, b = stages[i], stages[i + 1]
                 old = results[i].span + results[i + 1].span
-                tol = _TIE * max(1.0, old)
+                tol = TIE * max(1.0, old)
                 done = False
                 for forward in (True, False):
                     src, dst = (a, b) if forward else (b, a)
@@ -866,7 +607,7 @@ def decompose(
     finally:
         sys.setrecursionlimit(old_limit)
     cp = max(dagmod.earliest_finish(graph))
-    if best.span > cp * (1 + _TIE):
+    if best.span > cp * (1 + TIE):
         baseline_node = _level_node(graph)
         baseline = _Result(baseline_node, makespan(baseline_node, wmap), count_parallels(baseline_node))
         if _better(baseline, best):
@@ -905,7 +646,7 @@ def _search(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> _Res
     budget //= 2  # half for the forward search, half for the reversed one
     best = _Search(graph, budget, reduced=reduced).solve(list(range(n)))
     cp = max(dagmod.earliest_finish(graph))
-    if best.span > cp * (1 + _TIE):
+    if best.span > cp * (1 + TIE):
         # The same search on the reversed DAG places tasks with slack as late as possible
         # instead of as early as possible; reversing its answer gives a valid structure too.
         # The reduction of the reversed DAG is the reversed reduction.

@@ -65,11 +65,11 @@ def guard_states(policy: str, *, next: str) -> tuple[str, list[asl.State]]:
     wait_or_skip = WAIT if policy == "queue" else SKIPPED
     decide = asl.Choice(
         name=DECIDE,
+        query_language=asl.QueryLanguage.JSONATA,
         choices=(
-            {"Variable": "$.overlap.running", "NumericEquals": 0, "Next": next},
+            ("{% $states.input.overlap.running = 0 %}", next),
             # Only reached with running > 0, so oldest[0] exists.
-            {"Not": {"Variable": "$.overlap.oldest[0]", "StringEqualsPath": "$$.Execution.Id"},
-             "Next": wait_or_skip},
+            ("{% $states.input.overlap.oldest[0] != $states.context.Execution.Id %}", wait_or_skip),
         ),
         default=next,
     )

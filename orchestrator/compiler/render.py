@@ -18,13 +18,14 @@ a child machine ends on ``Return results``, handing back only results read after
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from orchestrator import model, templates
 from orchestrator.compiler import alerts, asl, overlap, sp
 from orchestrator.compiler.tasks import child_task, render_task, result_path
 from orchestrator.limits import MAX_INTRINSIC_NESTING
+from orchestrator.placeholders import JOB_LOG_GROUP, placeholder
 
 WRAP = "Wrap input"
 DEFAULT_TIME = "Default scheduled time"
@@ -53,6 +54,18 @@ class Par:
 
 
 Item = sp.Leaf | Call | Seq | Par
+
+
+def _task_names(item: Item) -> Iterator[str]:
+    """The tasks this machine runs itself (a child machine's are its own)."""
+    if isinstance(item, sp.Leaf):
+        yield item.task
+    elif isinstance(item, Seq):
+        for sub in item.items:
+            yield from _task_names(sub)
+    elif isinstance(item, Par):
+        for sub in item.branches:
+            yield from _task_names(sub)
 
 
 def from_sp(node: sp.Node) -> Item:
@@ -365,7 +378,12 @@ def render_machine(
             states.append(
                 asl.Pass(name=RETURN, parameters={"results": {t + ".$": result_path(t) for t in exported}})
             )
-        states.extend(alerts.failure_states(wf.name, topic=topic, child=child))
+        in_machine = set(_task_names(body))
+        facts = alerts.task_facts([t for t in wf.tasks if t.name in in_machine], wf)
+        # The failed attempt's log tail is read from the Batch jobs' log group, when there are jobs.
+        batch_jobs = any(t.runs_on == "batch" for t in wf.tasks if t.name in in_machine)
+        states.extend(alerts.failure_states(wf.name, topic=topic, child=child, facts=facts,
+                                            log_group=placeholder(JOB_LOG_GROUP) if batch_jobs else None))
     comment = wf.description if not child else f"Part of workflow {wf.name} (started by its parent)."
     return asl.StateMachine(
         graph=asl.Graph(start_at=start, states=tuple(states)),

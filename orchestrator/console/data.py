@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from orchestrator import arns, model
 from orchestrator.console.layout import layout_text
-from orchestrator.console.timeline import StateRun, critical_path, derive_states, epoch_ms
+from orchestrator.console.timeline import StateRun, critical_path, derive_states, enclosing, epoch_ms
 from orchestrator.errors import OrchestratorError
 from orchestrator.local.commands import describe_cause
 from orchestrator.local.store import ExecutionNotFound, Store
@@ -233,12 +233,13 @@ def version(store: Store, arn: str) -> str:
 
 def _links(arn: str, state: StateRun, definition_states: Mapping[str, Any]) -> dict[str, str]:
     """AWS console pages for a task, when the execution is on AWS (not the local account)."""
+    parts = arn.split(":")
+    if len(parts) < 5 or parts[4] == arns.ACCOUNT:
+        return {}  # local: no AWS page to link (and the AWS package is not even imported)
     from orchestrator.aws import links
 
     try:
         parsed = links.Arn.parse(arn)
-        if parsed.account == arns.ACCOUNT:
-            return {}
         found: dict[str, str] = {"execution": links.execution_url(arn)}
         for attempt in state.attempts:
             if attempt.job_id:
@@ -272,9 +273,9 @@ def execution_detail(store: Store, arn: str, *, graph: bool = True,
     ``dependencies`` (the workflow's DAG, when it is served) adds the critical path and waits."""
     row = _execution(store, arn)
     events = store.events(arn)
-    states = derive_states(events, jobs=store.jobs(arn), invocations=store.invocations(arn),
-                           execution_status=row.status)
     definition = _definition(store, row)
+    states = derive_states(events, jobs=store.jobs(arn), invocations=store.invocations(arn),
+                           execution_status=row.status, parents=enclosing(definition))
     flat = _flat_states(definition)
     # A split workflow's child runs in the scope "<parent scope>/<task>#<n>" (local.runs), so each
     # child is shown under the Task state that started it.

@@ -6,7 +6,9 @@ succeeded, failed, retried); local Batch and Lambda add what the history cannot 
 waited for capacity (``RUNNABLE``) before it ran, each Batch attempt's exit code, and the log files.
 
 Events carry a state name only when a state is entered; every other event names the event before
-it (``previousEventId``), so the owner of an event is its predecessor's owner.
+it (``previousEventId``), so the owner of an event is its predecessor's owner — except a state's
+exit (it names its state) and a Parallel's or Map's end (``ParallelStateSucceeded``...), whose
+predecessor is the last event of a branch: that belongs to the state enclosing the branch's state.
 
     >>> events = [
     ...     {"id": 1, "previousEventId": 0, "timestamp": "2026-01-01T00:00:00+00:00", "type": "ExecutionStarted"},
@@ -32,6 +34,9 @@ from typing import Any
 # Statuses a state is drawn in. WAITING: not reached (yet); SCHEDULED: a task submitted, not running.
 TERMINAL = ("SUCCEEDED", "FAILED", "CAUGHT", "ABORTED", "TIMED_OUT")
 _TASK_FAILED = ("TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed")
+# A task scheduled this long after it could have been is held back by the compiled structure;
+# less is the engine's own latency between states (tens of milliseconds here).
+NEEDLESS_WAIT_MS = 500
 
 
 def epoch_ms(timestamp: Any) -> int | None:
@@ -125,8 +130,33 @@ def _details(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return found if isinstance(found, Mapping) else {}
 
 
+def enclosing(definition: Mapping[str, Any] | None) -> dict[str, str]:
+    """Each state inside a Parallel branch or a Map's item processor → the Parallel or Map.
+
+    >>> enclosing({"States": {"p": {"Type": "Parallel", "Branches": [{"States": {"x": {"Type": "Pass"}}}]}}})
+    {'x': 'p'}
+    """
+    found: dict[str, str] = {}
+    if not isinstance(definition, Mapping):
+        return found
+    for name, state in (definition.get("States") or {}).items():
+        if not isinstance(state, Mapping):
+            continue
+        inner = list(state.get("Branches") or ())
+        inner += [state[k] for k in ("ItemProcessor", "Iterator") if isinstance(state.get(k), Mapping)]
+        for machine in inner:
+            for child in (machine.get("States") or {}) if isinstance(machine, Mapping) else ():
+                found[child] = name
+            found.update(enclosing(machine))
+    return found
+
+
+_CONTAINER_END = ("StateSucceeded", "StateFailed", "StateAborted")
+
+
 def derive_states(events: Iterable[Mapping[str, Any]], *, jobs: Iterable[Mapping[str, Any]],
-                  invocations: Iterable[Mapping[str, Any]], execution_status: str) -> dict[str, StateRun]:
+                  invocations: Iterable[Mapping[str, Any]], execution_status: str,
+                  parents: Mapping[str, str] | None = None) -> dict[str, StateRun]:
     """Every state the history reached, by name, in the order first reached.
 
     A redrive (``ExecutionRedriven``) starts a new run: each state's status is what the latest run
@@ -141,10 +171,14 @@ def derive_states(events: Iterable[Mapping[str, Any]], *, jobs: Iterable[Mapping
     states: dict[str, StateRun] = {}
     open_attempt: dict[tuple[str, int], Attempt] = {}
     tries: dict[tuple[str, int], int] = {}
+    kinds: dict[int, str] = {}
+    current: dict[str, tuple[str, int]] = {}  # the latest entry of each state name
+    parents = parents or {}
     run = 0
     for event in events:
         kind = str(event.get("type", ""))
         event_id = int(event.get("id") or 0)
+        kinds[event_id] = kind
         details = _details(event)
         if kind == "ExecutionRedriven":
             # The redrive runs the machine again from its start (completed tasks answer from their
@@ -156,7 +190,7 @@ def derive_states(events: Iterable[Mapping[str, Any]], *, jobs: Iterable[Mapping
             continue
         if kind.endswith("StateEntered"):
             name = str(details.get("name"))
-            owner[event_id] = (name, event_id)
+            owner[event_id] = current[name] = (name, event_id)
             entered = states.get(name)
             if entered is None:
                 entered = states[name] = StateRun(name=name, type=kind.removesuffix("StateEntered"))
@@ -170,7 +204,22 @@ def derive_states(events: Iterable[Mapping[str, Any]], *, jobs: Iterable[Mapping
             elif state.type == "Succeed":
                 state.status = "SUCCEEDED"
             continue
-        entry = owner.get(int(event.get("previousEventId") or 0), ("", 0))
+        previous = int(event.get("previousEventId") or 0)
+        entry = owner.get(previous, ("", 0))
+        if kind.endswith("StateExited") and details.get("name") in current:
+            entry = current[str(details["name"])]
+        elif kind.startswith(("Parallel", "Map")) and kind.endswith(_CONTAINER_END):
+            # The branch's last event came before: climb from its state to the enclosing container.
+            container = kind[:-len(next(e for e in _CONTAINER_END if kind.endswith(e)))]
+            name = entry[0]
+            if kinds.get(previous, "").endswith("StateExited") or states.get(name) is None or \
+                    states[name].type != container:
+                name = parents.get(name, name)
+                for _ in range(len(parents)):  # bounded: a name reused inside its own branch loops
+                    if name not in parents or (name in states and states[name].type == container):
+                        break
+                    name = parents[name]
+            entry = current.get(name, entry)
         owner[event_id] = entry
         name = entry[0]
         found = states.get(name)
@@ -298,14 +347,15 @@ def critical_path(states: Mapping[str, StateRun], dependencies: Mapping[str, Ite
 
     ``dependencies`` is the workflow's DAG (task → the tasks it runs ``after``; a task's Task state
     has its name). A task could start once its last dependency ended (or the run started); it was
-    scheduled later only because the compiled structure made it wait (a Parallel barrier). The
+    scheduled later (by half a second or more) only because the compiled structure made it wait (a
+    Parallel barrier). The
     path goes back from the last task to end, each step to the dependency that ended last.
 
     >>> from orchestrator.console.timeline import Attempt, StateRun
     >>> a = StateRun(name="a", type="Task", attempts=[Attempt(number=1, run=0, scheduled_ms=0, ended_ms=10)])
-    >>> b = StateRun(name="b", type="Task", attempts=[Attempt(number=1, run=0, scheduled_ms=14, ended_ms=20)])
+    >>> b = StateRun(name="b", type="Task", attempts=[Attempt(number=1, run=0, scheduled_ms=4010, ended_ms=5000)])
     >>> critical_path({"a": a, "b": b}, {"b": ["a"]}, 0)
-    (['a', 'b'], {'b': 4})
+    (['a', 'b'], {'b': 4000})
     """
     latest = max((a.run for s in states.values() for a in s.attempts), default=0)
     first: dict[str, int] = {}
@@ -323,7 +373,7 @@ def critical_path(states: Mapping[str, StateRun], dependencies: Mapping[str, Ite
     for name, begin in first.items():
         after = [d for d in dependencies.get(name, ()) if d in end]
         ready = max((end[d] for d in after), default=run_start)
-        if ready is not None and begin - ready > 0:
+        if ready is not None and begin - ready >= NEEDLESS_WAIT_MS:
             waits[name] = begin - ready
     path: list[str] = []
     current = max(end, key=lambda n: end[n]) if end else None

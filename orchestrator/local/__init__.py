@@ -1,10 +1,10 @@
 """The embedded default: the compiled state machine run on this machine (contract 3 of DESIGN.md).
 
 ``execute`` runs one ASL definition on the engine alone (with ``mock_config=`` and ``test_case=``,
-a Step Functions Local MockConfigFile's test case answers its states); ``run_workflow`` validates, compiles and
-runs a whole workflow with the local Batch, Lambda and SNS services, persisted under
+a Step Functions Local MockConfigFile's test case answers its states); ``run_workflow``
+validates, compiles and runs a whole workflow with the local Batch, Lambda and SNS services, persisted under
 ``.orchestrator/`` (``redrive_execution`` finishes one that failed or whose runner died), and
-``run_definition`` does the same for a plain ASL file.
+``run_definition`` does the same for a plain ASL file (``start_definition`` in the background).
 
     >>> from orchestrator.local import execute
     >>> run = execute({"StartAt": "Hi", "States": {"Hi": {"Type": "Pass", "End": True}}}, {"a": 1})
@@ -14,7 +14,7 @@ runs a whole workflow with the local Batch, Lambda and SNS services, persisted u
 
 from __future__ import annotations
 
-from orchestrator.local.plain import execute, run_definition
+from orchestrator.local.plain import execute, run_definition, start_definition
 from orchestrator.local.runs import RunResult, redrive_execution, run_workflow
 
-__all__ = ["RunResult", "execute", "redrive_execution", "run_definition", "run_workflow"]
+__all__ = ["RunResult", "execute", "redrive_execution", "run_definition", "run_workflow", "start_definition"]

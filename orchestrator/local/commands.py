@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,22 @@ def _status(status: str) -> Text:
     return Text(status, style=STYLE.get(status, "yellow" if status in ("TIMED_OUT", "ABORTED") else ""))
 
 
+SUMMARY_TAIL_LINES = 5  # under a failed attempt's row: what it printed last (the whole log: `logs`)
+
+
+def _append_tail(status: Text, log: Path) -> None:
+    """The failed attempt's last log lines under its row, where the reason alone says too little."""
+    try:
+        with log.open(encoding="utf-8", errors="replace") as f:
+            lines = [line.rstrip() for line in deque(f, maxlen=SUMMARY_TAIL_LINES * 4) if line.strip()]
+    except OSError:
+        return
+    # Lambda's own framing lines say nothing about the failure.
+    lines = [line for line in lines if not line.startswith(("START RequestId", "END RequestId", "REPORT RequestId"))]
+    for line in lines[-SUMMARY_TAIL_LINES:]:
+        status.append(f"\n| {line[:120]}", style="dim")
+
+
 def summary_rows(store: Store, execution_arn: str,
                  mocked: tuple[tuple[int, str, int, str], ...] = ()) -> list[tuple[str, str, Text, str, str]]:
     """One row per job or invocation, oldest first: (task, service, status, attempt, duration).
@@ -60,11 +77,20 @@ def summary_rows(store: Store, execution_arn: str,
                 code = (description.get("Container") or {}).get("ExitCode")
                 reason = job["status_reason"] + ("" if code is None else f" (exit code {code})")
                 status.append(f"\n{reason}", style="dim")
+                stream = (description.get("Container") or {}).get("LogStreamName")
+                if stream:
+                    _append_tail(status, store.logs_dir / "batch" / str(stream))
             found.append((int(description.get("CreatedAt") or 0), job["state_name"] or job["job_name"], "batch",
                           status, job["task_attempt"], int(job["attempts"] or 1), duration))
         for inv in store.invocations(arn):
+            status = _status(inv["status"])
+            if inv["status"] == "FAILED":
+                if inv.get("error"):
+                    status.append(f"\n{inv['error']}", style="dim")
+                if inv.get("log_path"):
+                    _append_tail(status, Path(inv["log_path"]))
             found.append((int(inv["started_at"]), inv["state_name"] or inv["function_name"], "lambda",
-                          _status(inv["status"]), inv["task_attempt"], 1, f"{(inv['duration_ms'] or 0) / 1000:.2f}s"))
+                          status, inv["task_attempt"], 1, f"{(inv['duration_ms'] or 0) / 1000:.2f}s"))
     for at, state, attempt, outcome in mocked:
         found.append((at, state, "mock", _status(outcome), attempt, 1, ""))
     return [(task, service, status, attempt_label(attempt or 1, batch_attempts), duration)

@@ -71,8 +71,8 @@ class MockConfigError(OrchestratorError):
 
 
 @dataclass(frozen=True, slots=True)
-class MockedResponse:
-    """One entry of a mocked response: invocations ``low..high`` return ``value`` or throw."""
+class ResponseEntry:
+    """One entry of a named mocked response: invocations ``low..high`` return ``value`` or throw."""
 
     low: int
     high: int
@@ -98,7 +98,7 @@ def _range(key: str, where: str) -> tuple[int, int]:
         'use "0" for the first invocation or "1-2" for the second and third.')
 
 
-def _entry(key: str, value: Any, where: str) -> MockedResponse:
+def _entry(key: str, value: Any, where: str) -> ResponseEntry:
     """``{"Return": <any JSON>}`` or ``{"Throw": {"Error": str, "Cause": str}}``."""
     low, high = _range(key, where)
     here = f"{where}.{key}"
@@ -106,16 +106,16 @@ def _entry(key: str, value: Any, where: str) -> MockedResponse:
         raise MockConfigError(f'{here}: a response has exactly one field, "Return" or "Throw", '
                               f"got {json.dumps(value)[:80]}; e.g. {_EXAMPLE}.")
     if "Return" in value:
-        return MockedResponse(low, high, value["Return"])
+        return ResponseEntry(low, high, value["Return"])
     throw = value["Throw"]
     if not (isinstance(throw, dict) and isinstance(throw.get("Error"), str)
             and isinstance(throw.get("Cause", ""), str) and set(throw) <= {"Error", "Cause"}):
         raise MockConfigError(f'{here}: "Throw" takes a string "Error" and a string "Cause", e.g. '
                               '{"Throw": {"Error": "Lambda.TimeoutException", "Cause": "Lambda timed out."}}.')
-    return MockedResponse(low, high, error=throw["Error"], cause=throw.get("Cause"))
+    return ResponseEntry(low, high, error=throw["Error"], cause=throw.get("Cause"))
 
 
-def _entries(name: str, table: Any, source: str) -> tuple[MockedResponse, ...]:
+def _entries(name: str, table: Any, source: str) -> tuple[ResponseEntry, ...]:
     where = f"{source}: MockedResponses.{name}"
     if not isinstance(table, dict):
         raise MockConfigError(f"{where}: expected an object of responses keyed by invocation, e.g. {_EXAMPLE}.")
@@ -137,7 +137,7 @@ class MockCase:
     name: str
     state_machine: str
     source: str
-    states: Mapping[str, tuple[str, tuple[MockedResponse, ...]]]
+    states: Mapping[str, tuple[str, tuple[ResponseEntry, ...]]]
     _counts: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -285,7 +285,7 @@ class MockConfig:
                 raise MockConfigError(
                     f"{self.source}: no test case {test_case!r} for state machine {state_machine!r} "
                     f"(defined: {known}); add it under StateMachines.{state_machine}.TestCases.")
-        states: dict[str, tuple[str, tuple[MockedResponse, ...]]] = {}
+        states: dict[str, tuple[str, tuple[ResponseEntry, ...]]] = {}
         for state, response_name in cases[test_case].items():
             if response_name not in self.responses:
                 known = ", ".join(sorted(self.responses)) or "none"

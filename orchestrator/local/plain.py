@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator import arns
 from orchestrator.engine import ExecutionResult, validate_definition
 from orchestrator.engine import execute as engine_execute
 from orchestrator.engine.integrations import Integration
@@ -72,14 +73,24 @@ def is_definition(document: Any) -> bool:
 
 
 def definition_file(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The ASL definition in ``path``, or None when it is not a JSON state machine (e.g. a spec)."""
-    if not str(path).endswith(".json"):
+    """The ASL definition in ``path``, or None when it is not a JSON state machine (e.g. a spec).
+
+    Only a ``*.asl.json`` file is reported here when unreadable; any other ``.json`` file that is
+    not ASL is left to the workflow spec loader, whose errors point at line and column.
+    """
+    name = str(path)
+    if not name.endswith(".json"):
         return None
+    asl = name.endswith(".asl.json")
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
+        if not asl:
+            return None
         raise DefinitionFileError(f"{path}: cannot read the state machine definition: {exc.strerror}") from None
     except ValueError as exc:
+        if not asl:
+            return None
         raise DefinitionFileError(f"{path}: not valid JSON: {exc}") from None
     return document if is_definition(document) else None
 
@@ -106,7 +117,8 @@ def _config(mock_config: MockConfigLike | None) -> MockConfig | str | os.PathLik
 def execute(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_time: bool = False,
             mock_config: MockConfigLike | None = None, test_case: str | None = None,
             state_machine: str | None = None, wait_time_scale: float | None = None,
-            integrations: Mapping[str, Integration] | None = None, execution_name: str | None = None,
+            integrations: Mapping[str, Integration] | None = None, aws_endpoint: str | None = None,
+            execution_name: str | None = None,
             state_machine_arn: str | None = None, start_time: datetime | None = None,
             role_arn: str | None = None, express: bool = False) -> ExecutionResult:
     """Run ``definition`` on the engine alone; with a test case, its mocks answer their states.
@@ -114,13 +126,20 @@ def execute(definition: Mapping[str, Any] | str, input: Any = None, *, virtual_t
     ``mock_config`` is a MockConfigFile path, its parsed dict, or a ``MockConfig``; the test case
     is looked up under ``state_machine`` (default: the name in ``state_machine_arn``), or under the
     only machine defining it. ``wait_time_scale`` defaults to ``WAIT_TIME_SCALE`` (else 1).
-    Unmocked Task states go to ``integrations``, and fail as AWS does without permissions when
-    none answers.
+    Unmocked Task states go to ``integrations`` (with ``aws_endpoint``, the ``aws-sdk:*``, sqs,
+    sns, events and dynamodb calls none of them takes go there), and fail as AWS does without
+    permissions when none answers.
     """
     machine = json.loads(definition) if isinstance(definition, str) else dict(definition)
     name = state_machine or (state_machine_arn.rsplit(":", 1)[-1] if state_machine_arn else DEFAULT_STATE_MACHINE)
     case = select_test_case(_config(mock_config), test_case, plain_plan(name, machine, cwd="."))
     services = dict(integrations or {})
+    if aws_endpoint is not None:
+        from orchestrator.local.forward import OPTIMISED, Forwarder  # botocore only when asked for
+
+        forward = Forwarder(aws_endpoint, region=arns.REGION)
+        for key in ("*", *OPTIMISED):
+            services.setdefault(key, forward)
     scale = wait_time_scale_setting() if wait_time_scale is None else wait_time_scale
     return engine_execute(machine, input, virtual_time=virtual_time,
                           integrations=case.integrations(services) if case is not None else services,

@@ -18,10 +18,15 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.compiler import alerts
 from orchestrator.engine.integrations import parse_resource
 
 STYLE = {"SUCCEEDED": "green", "FAILED": "red", "CAUGHT": "red", "RUNNING": "cyan", "RUNNABLE": "yellow",
-         "STARTING": "cyan", "PENDING": "dim", "SUBMITTED": "dim", "WAITING": "dim", "REUSED": "green", "STOPPED": "yellow"}
+         "STARTING": "cyan", "PENDING": "dim", "SUBMITTED": "dim", "WAITING": "dim", "REUSED": "green", "STOPPED": "yellow",
+         "NOT RUN": "dim"}
+NOT_RUN = "NOT RUN"
+# The failure path's service calls (the log tail read, the alert): not tasks of the workflow.
+ALERT_PATH = frozenset({alerts.READ_LOG, alerts.NOTIFY})
 
 
 def task_states(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -109,7 +114,9 @@ class ProgressView:
             if self.status in ("RUNNING", "ABORTED", "FAILED", "TIMED_OUT"):
                 # What was still running was stopped with the execution (or by a sibling's failure).
                 for row in self.rows.values():
-                    if row.status not in ("SUCCEEDED", "FAILED", "WAITING", "REUSED"):
+                    if row.status == "WAITING":
+                        row.status = NOT_RUN  # never reached: the run ended first
+                    elif row.status not in ("SUCCEEDED", "FAILED", "REUSED"):
                         row.status, row.ended = "STOPPED", row.ended or time.monotonic()
         if self._live is not None:
             self._live.refresh()
@@ -189,7 +196,7 @@ class ProgressView:
         with self._lock:
             rows = list(self.rows.values())
         for row in rows:
-            if row.kind == "sns" and row.status == "WAITING":
+            if row.name in ALERT_PATH and row.status in ("WAITING", NOT_RUN):
                 continue  # the alert path is shown only when a failure reached it
             table.add_row(row.name, row.kind, Text(row.status, style=STYLE.get(row.status, "")), row.queue,
                           attempt_label(row.attempt, row.batch_attempt) if row.attempt else "", row.elapsed(now))

@@ -71,6 +71,7 @@ from orchestrator.local.batch import (
     LocalBatch,
     default_compute,
 )
+from orchestrator.local.cloudwatch import LocalLogs
 from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
 from orchestrator.local.images import ImageBuildSpec
@@ -100,6 +101,10 @@ class RedriveError(OrchestratorError):
 # -- placeholders and the plan ----------------------------------------------------------------
 
 
+# The Batch jobs' log group as the local logs integration knows it (their log files, by stream).
+LOCAL_JOB_LOG_GROUP = "/aws/batch/job"
+
+
 def local_arn(placeholder_name: str, workflow: str) -> str:
     """The local fake ARN for a ``${Placeholder}`` (the one helper that builds them).
 
@@ -121,6 +126,8 @@ def local_arn(placeholder_name: str, workflow: str) -> str:
         return arns.sns_topic(f"{workflow}-{name or 'alerts'}")
     if "Role" in kind:
         return arns.role(name or kind)
+    if kind == placeholders.JOB_LOG_GROUP:
+        return LOCAL_JOB_LOG_GROUP
     return arns.local(placeholder_name)
 
 
@@ -264,6 +271,16 @@ def _jsonable_event(event: Mapping[str, Any]) -> dict[str, Any]:
 EventListener = Callable[[str, dict[str, Any]], None]
 
 
+def plan_lambda(store: Store, plan: Mapping[str, Any]) -> LocalLambda:
+    """Local Lambda with the plan's functions, its workers started (they import while the run begins)."""
+    functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
+                                   memory=int(v["memory"]), environment=v["environment"])
+                 for k, v in plan["functions"].items()}
+    local = LocalLambda(store, functions, cwd=str(plan.get("cwd") or os.getcwd()))
+    local.prewarm()
+    return local
+
+
 def _unanswered(call: TaskCall) -> Any:
     raise unconfigured(call)
 
@@ -300,7 +317,8 @@ class LocalRun:
                  on_event: EventListener | None = None, on_job: JobListener | None = None,
                  notice: Callable[[str], None] | None = None,
                  compute: list[ComputeEnvironment] | None = None,
-                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None) -> None:
+                 on_reuse: Callable[[str], None] | None = None, capacity: Capacity | None = None,
+                 lambda_: LocalLambda | None = None) -> None:
         self.store = store
         # A plain machine's plan may name an endpoint for its unmocked service calls (--aws-endpoint).
         self.forward: Integration | None = None
@@ -343,17 +361,18 @@ class LocalRun:
         self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=self.notice,
                                 on_job=on_job, process_env={"ORCHESTRATOR_HOME": str(store.home)},
                                 capacity=capacity or Capacity(ce))
-        functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
-                                       memory=int(v["memory"]), environment=v["environment"])
-                     for k, v in plan["functions"].items()}
-        self.lambda_ = LocalLambda(store, functions, cwd=cwd)
-        self.lambda_.prewarm()
+        self.logs = LocalLogs(store)
+        # A shared ``lambda_`` (serve: one per state machine revision) keeps its warm workers across
+        # runs and is closed by its owner, not here.
+        self._owns_lambda = lambda_ is None
+        self.lambda_ = lambda_ if lambda_ is not None else plan_lambda(store, plan)
         self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], webhook=plan.get("webhook"),
                                                 printer=self.notice)
 
     def close(self) -> None:
         self.outbox.flush(timeout=30)
-        self.lambda_.close()
+        if self._owns_lambda:
+            self.lambda_.close()
         self.batch.close()
 
     def stop(self, arn: str, error: str | None, cause: str | None) -> bool:
@@ -409,6 +428,8 @@ class LocalRun:
             "batch:submitJob": self.batch, "lambda:invoke": self.lambda_,
             "sns:publish": self.forward or self.outbox,
             "aws-sdk:sfn:listExecutions": list_executions(self.store),  # the overlap guard (compiler.overlap)
+            # The failure path's read of the failed attempt's last log lines.
+            "aws-sdk:cloudwatchlogs:getLogEvents": self.logs.call,
             # Everything else (sqs, dynamodb, events, aws-sdk:*, activities): a mock answers a
             # mocked state whatever its resource; an unmocked call goes to the forwarding
             # endpoint when one is set, else fails as AWS does without permissions.
@@ -522,6 +543,16 @@ class LocalRun:
                 if self._detached:
                     return
                 self.store.append_event(arn, stored, offset=offset)
+            kind = str(stored.get("type"))
+            if kind in _CHILD_END:
+                # The row ends with its terminal event, on the engine's thread, so a caller polling
+                # DescribeExecution sees the end without waiting for this run's thread to wake up
+                # (it writes the same values again when it does).
+                details = stored.get(f"{kind[0].lower()}{kind[1:]}EventDetails") or {}
+                raw_output = details.get("output")
+                self._finish_row(arn, status=_CHILD_END[kind],
+                                 output=json.loads(raw_output) if isinstance(raw_output, str) else None,
+                                 error=details.get("error"), cause=details.get("cause"))
             if self._on_event is not None:
                 self._on_event(arn, stored)
 
@@ -846,10 +877,12 @@ def start_plan(store: Store, plan: Mapping[str, Any], input: Any = None, *, name
                mock: MockCase | None = None, redrive: ExecutionRow | None = None,
                capacity: Capacity | None = None, virtual_time: bool = False,
                notice: Callable[[str], None] | None = None,
-               on_end: Callable[[BackgroundRun], None] | None = None) -> BackgroundRun:
+               on_end: Callable[[BackgroundRun], None] | None = None,
+               lambda_: LocalLambda | None = None) -> BackgroundRun:
     """Start (or redrive) the plan's main state machine in the background; returns once it is stored.
 
-    ``capacity`` is the local Batch capacity to share with every other run of the process.
+    ``capacity`` is the local Batch capacity to share with every other run of the process, and
+    ``lambda_`` a local Lambda (``plan_lambda``) to share with the other runs of the same plan.
 
         >>> import tempfile
         >>> plan = plain_plan("hello", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
@@ -859,7 +892,7 @@ def start_plan(store: Store, plan: Mapping[str, Any], input: Any = None, *, name
     """
     redrive_count = 0 if redrive is None else redrive.redrive_count + 1
     run = LocalRun(store, plan, redrive_count=redrive_count, mock=mock, virtual_time=virtual_time,
-                   notice=notice, capacity=capacity)
+                   notice=notice, capacity=capacity, lambda_=lambda_)
     return BackgroundRun(run, input, execution_name=name, redrive=redrive, on_end=on_end)
 
 

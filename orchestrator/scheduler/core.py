@@ -40,7 +40,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator import model
 from orchestrator.local.procs import process_start_time, runner_alive
@@ -55,8 +55,10 @@ from orchestrator.scheduler.fires import (
     scheduled_time,
     window_offset,
 )
-from orchestrator.server.errors import ServiceError
 from orchestrator.spec.cron import fire_times
+
+if TYPE_CHECKING:  # importing the server loads botocore's model; `orchestrator schedules` needs none of it
+    from orchestrator.server.service import ServedWorkflow
 
 # The longest the scheduler sleeps: it then re-reads the served workflows and the store, so a
 # state machine created through the endpoint, or a pause from `orchestrator schedules`, is seen.
@@ -73,19 +75,10 @@ CLAIMED, STARTED, SKIPPED, QUEUED, FAILED = "CLAIMED", "STARTED", "SKIPPED", "QU
 FireResult = tuple[str, str, str, str | None, str | None]
 
 
-class ServedWorkflow(Protocol):
-    """What the scheduler needs of one entry of ``Service.served_workflows()``."""
-
-    @property
-    def workflow(self) -> model.Workflow: ...
-
-    @property
-    def state_machine_arn(self) -> str: ...
-
-
-class Service(Protocol):
-    """The part of ``serve``'s Service the scheduler uses: the API's operations, taking and
-    returning the API's request and response shapes, raising ``ServiceError`` with AWS's code."""
+class ExecutionService(Protocol):
+    """The part of ``orchestrator.server.service.Service`` the scheduler uses (tests pass a fake):
+    the served workflows, and API operations taking and returning the API's request and response
+    shapes, raising ``ServiceError`` with AWS's code."""
 
     def served_workflows(self) -> Iterable[ServedWorkflow]: ...
 
@@ -140,7 +133,7 @@ class Scheduler:
     time and returns when the next is due (what tests in virtual time call, see ``run_until``).
     """
 
-    def __init__(self, service: Service, store: Store, *, clock: SchedulerClock | None = None,
+    def __init__(self, service: ExecutionService, store: Store, *, clock: SchedulerClock | None = None,
                  notice: Callable[[str], None] | None = None) -> None:
         self.service = service
         self.store = store
@@ -339,6 +332,9 @@ class Scheduler:
         return self._start(entry, when)
 
     def _start(self, entry: _Entry, when: datetime) -> FireResult:
+        # Imported here: importing the server package loads botocore's model.
+        from orchestrator.server.errors import ServiceError
+
         stamp, name = scheduled_time(when), execution_name(entry.workflow, when)
         request = {"stateMachineArn": entry.state_machine_arn, "name": name,
                    "input": json.dumps(with_scheduled_time(None, stamp))}

@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from orchestrator.errors import OrchestratorError
 from orchestrator.server.auth import SigV4Verifier
 from orchestrator.server.errors import ServiceError
 from orchestrator.server.service import Service
@@ -148,6 +149,9 @@ def create_app(service: Service, *, verifier: SigV4Verifier | None = None,
                 result = service.call(operation, params)
         except ServiceError as error:
             return _error(error, request_id)
+        except OrchestratorError as error:  # a local problem the message explains (a setting, the store)
+            log.warning("AWSStepFunctions.%s: %s", operation, error)
+            return _error(ServiceError("ValidationException", str(error)), request_id)
         except Exception:  # a bug of ours: logged in full, answered as AWS answers its own
             log.exception("AWSStepFunctions.%s failed", operation)
             return _error(ServiceError("InternalFailure", "The request processing has failed because of an unknown "

@@ -26,14 +26,14 @@ from types import FrameType
 from typing import Any
 
 from orchestrator.errors import OrchestratorError
+from orchestrator.local.environment import MOCK_CONFIG, wait_time_scale
 from orchestrator.local.mocks import MockConfig
 from orchestrator.server.auth import SigV4Verifier
 from orchestrator.server.service import Service
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8083
-MOCK_CONFIG_ENV = "SFN_MOCK_CONFIG"
-SWITCH_INTERVAL_SECONDS = 0.0005  # Step Functions Local's variable for the MockConfigFile
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 class ServeError(OrchestratorError):
@@ -77,7 +77,8 @@ def serve(paths: Sequence[str], *, host: str = DEFAULT_HOST, port: int = DEFAULT
 
     say = print_line or (lambda text: print(text, file=sys.stderr, flush=True))
     verifier = check_access(host, access_key_id, secret_access_key)
-    mock_path = mock_config or os.environ.get(MOCK_CONFIG_ENV) or None
+    wait_time_scale()  # a bad WAIT_TIME_SCALE stops the server here, not each StartExecution later
+    mock_path = mock_config or os.environ.get(MOCK_CONFIG) or None
     config = MockConfig.load(mock_path) if mock_path else None
     service = Service(home=home, mock_config=config, notice=say)
     served = service.serve(paths)

@@ -47,6 +47,7 @@ from orchestrator.engine.validate import validate_definition
 from orchestrator.errors import DefinitionError, OrchestratorError
 from orchestrator.limits import STATE_MACHINE_NAME_MAX, TAGS_MAX
 from orchestrator.local.batch import Capacity, ComputeEnvironment
+from orchestrator.local.lambda_ import LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig
 from orchestrator.local.runs import (
     RUNNER_DIED,
@@ -55,6 +56,7 @@ from orchestrator.local.runs import (
     check_redrivable,
     compile_plan,
     plain_plan,
+    plan_lambda,
     reconcile,
     register_plan,
     select_test_case,
@@ -194,6 +196,9 @@ class Service:
         self._lock = threading.RLock()
         self._runs: dict[str, BackgroundRun] = {}
         self._served: list[ServedWorkflow] = []
+        # One local Lambda per state machine revision with functions: its warm workers serve
+        # every execution of that machine instead of each execution starting its own.
+        self._lambdas: dict[tuple[str, str], LocalLambda] = {}
         self._closed = False
         reconcile(self.store)
 
@@ -271,6 +276,10 @@ class Service:
         deadline = time.monotonic() + wait
         for handle in handles:
             handle.wait(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            lambdas, self._lambdas = list(self._lambdas.values()), {}
+        for local in lambdas:
+            local.close()
         return marked
 
     # -- lookups ------------------------------------------------------------------------------------
@@ -614,12 +623,28 @@ class Service:
                     return {"executionArn": arn, "startDate": _epoch(existing.start_date)}
                 raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
             handle = start_plan(self.store, plan, input, name=name, mock=mock, capacity=self.capacity,
-                                notice=self._notice, on_end=self._ended)
+                                notice=self._notice, on_end=self._ended,
+                                lambda_=self._lambda(machine.arn, machine.revision_id, plan))
             self._track(handle)
-        if express_sync:
-            handle.wait(EXPRESS_MAX_SECONDS)
+        if express_sync and handle.wait(EXPRESS_MAX_SECONDS) is None and not handle.done:
+            # An express workflow runs for at most five minutes; then it is stopped, as on AWS.
+            handle.stop("States.Timeout", "The execution ran longer than the 5 minutes of an EXPRESS workflow")
+            handle.wait(30)
         row = self.store.execution(handle.arn)
         return {"executionArn": handle.arn, "startDate": _epoch(row.start_date)}
+
+    def _lambda(self, arn: str, revision: str, plan: Mapping[str, Any]) -> LocalLambda | None:
+        """The shared local Lambda of a plan with functions (None: the run makes its own, a cheap one)."""
+        if not plan.get("functions"):
+            return None
+        with self._lock:
+            local = self._lambdas.get((arn, revision))
+            if local is None:
+                stale = [key for key in self._lambdas if key[0] == arn]  # an earlier revision's
+                for key in stale:
+                    self._lambdas.pop(key).close()
+                local = self._lambdas[(arn, revision)] = plan_lambda(self.store, plan)
+            return local
 
     def _track(self, handle: BackgroundRun) -> None:
         with self._lock:
@@ -638,8 +663,11 @@ class Service:
         keep = ("executionArn", "stateMachineArn", "name", "startDate", "stopDate", "status", "error", "cause",
                 "input", "inputDetails", "output", "outputDetails")
         response = {k: described[k] for k in keep if k in described}
-        if response.get("status") == "RUNNING":  # past the five minutes of an express workflow
-            response["status"] = "TIMED_OUT"
+        if response.get("status") in ("RUNNING", "ABORTED") and response.get("error") == "States.Timeout":
+            response["status"] = "TIMED_OUT"  # stopped at the five minutes of an express workflow
+        if request.get("includedData") == "METADATA_ONLY":
+            for key in ("input", "inputDetails", "output", "outputDetails"):
+                response.pop(key, None)
         billed = int(1000 * ((response.get("stopDate") or time.time()) - response["startDate"]))
         response["billingDetails"] = {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": max(100, billed)}
         return response
@@ -662,6 +690,9 @@ class Service:
         if row.redrive_count:
             described["redriveCount"] = row.redrive_count
         described.update(self._redrive_status(row))
+        if request.get("includedData") == "METADATA_ONLY":  # what a caller without kms:Decrypt asks for
+            for key in ("input", "inputDetails", "output", "outputDetails"):
+                described.pop(key, None)
         return described
 
     def _redrive_status(self, row: ExecutionRow) -> dict[str, Any]:
@@ -770,6 +801,7 @@ class Service:
                 check_redrivable(self.store, row)
             except RedriveError as exc:
                 raise ServiceError("ExecutionNotRedrivable", str(exc)) from None
+            # A redrive runs its stored plan, with a local Lambda of its own, closed at its end.
             handle = start_plan(self.store, row.plan, row.input, name=row.name, redrive=row,
                                 capacity=self.capacity, notice=self._notice, on_end=self._ended)
             self._track(handle)

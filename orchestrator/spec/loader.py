@@ -30,6 +30,8 @@ from orchestrator.spec.issues import Path
 from orchestrator.spec.validate import from_dict
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+# What a Python file without a module-level workflow gets (a directory's helper modules are skipped on it).
+NO_WORKFLOW = "defines no workflow at module level"
 Positions = dict[Path, tuple[int, int]]
 
 
@@ -362,7 +364,7 @@ def _load_python(file: FilePath, source: str) -> tuple[model.Workflow, ...]:
     if not found:
         raise SpecError([Problem(
             where=source,
-            message="defines no workflow at module level",
+            message=NO_WORKFLOW,
             fix='declare one at module level, e.g.\n    from orchestrator import Workflow\n'
                 '    wf = Workflow("nightly-sales", schedule="cron(10 2 * * ? *)")',
         )])

@@ -88,6 +88,22 @@
     timer = setTimeout(tick, delay());
     return () => clearTimeout(timer);
   }
+  // One tooltip for the page (data-tip), instead of an SVG <title> per box and bar.
+  const tip = document.createElement("div");
+  tip.className = "tip";
+  tip.hidden = true;
+  document.body.appendChild(tip);
+  document.addEventListener("mouseover", (event) => {
+    const el = event.target.closest && event.target.closest("[data-tip]");
+    if (!el) { tip.hidden = true; return; }
+    tip.textContent = el.dataset.tip;
+    tip.hidden = false;
+  });
+  document.addEventListener("mousemove", (event) => {
+    if (tip.hidden) return;
+    tip.style.left = Math.min(event.clientX + 14, window.innerWidth - tip.offsetWidth - 8) + "px";
+    tip.style.top = (event.clientY + 16) + "px";
+  });
   for (const a of document.querySelectorAll("header nav a")) {
     if (a.dataset.nav === body.dataset.page || (a.dataset.nav === "executions" && body.dataset.page === "execution")) a.classList.add("current");
   }
@@ -248,7 +264,7 @@
       const label = n.name.length > 32 && !n.container ? n.name.slice(0, 30) + "…" : n.name;
       const tx = n.container ? n.x + 8 : n.x + n.w / 2, ty = n.container ? n.y + 15 : n.y + n.h / 2 + 4;
       const catches = n.catches ? "; on error → " + n.catches.join(", ") : "";
-      parts.push(`<g class="node${n.container ? " container" : ""}" data-name="${esc(n.id)}" data-type="${esc(n.type)}"><title>${esc(n.name + " (" + n.type + ")" + catches)}</title>
+      parts.push(`<g class="node${n.container ? " container" : ""}" data-name="${esc(n.id)}" data-type="${esc(n.type)}" data-tip="${esc(n.name + " (" + n.type + ")" + catches)}">
         <rect x="${n.x}" y="${n.y}" width="${n.w}" height="${n.h}" rx="6"/>
         <text x="${tx}" y="${ty}" text-anchor="${n.container ? "start" : "middle"}">${esc(label)}</text></g>`);
     }
@@ -286,17 +302,17 @@
       const firstTry = s.attempts.find((a) => (a.run || 0) === latest);
       if (s.blocked_ms > 0 && firstTry && firstTry.scheduled != null) {
         // Ready (every dependency done) but not yet started: the wait the compiled structure added.
-        out.push(`<line class="blocked" x1="${x(firstTry.scheduled - s.blocked_ms)}" x2="${x(firstTry.scheduled)}" y1="${y + 9}" y2="${y + 9}"><title>${esc(`${s.name}: ready ${duration(s.blocked_ms)} before it was scheduled (waiting on the compiled structure, not on a dependency)`)}</title></line>`);
+        out.push(`<line class="blocked" x1="${x(firstTry.scheduled - s.blocked_ms)}" x2="${x(firstTry.scheduled)}" y1="${y + 9}" y2="${y + 9}" data-tip="${esc(`${s.name}: ready ${duration(s.blocked_ms)} before it was scheduled (waiting on the compiled structure, not on a dependency)`)}"/>`);
       }
       let previousEnd = null;
       for (const a of s.attempts) {
         // An attempt still open ends now; one stopped with the execution ends when it stopped.
         const open = ["RUNNING", "SCHEDULED", "RUNNABLE", "STARTING", "SUBMITTED", "PENDING"].includes(a.status);
         const sched = a.scheduled, started = a.started, stop = a.ended || (open ? Date.now() : ms(execution.stop) || started || sched);
-        if (previousEnd != null && sched != null && sched > previousEnd) out.push(`<line class="backoff" x1="${x(previousEnd)}" x2="${x(sched)}" y1="${y + 9}" y2="${y + 9}"><title>retry wait ${esc(duration(sched - previousEnd))}</title></line>`);
+        if (previousEnd != null && sched != null && sched > previousEnd) out.push(`<line class="backoff" x1="${x(previousEnd)}" x2="${x(sched)}" y1="${y + 9}" y2="${y + 9}" data-tip="retry wait ${esc(duration(sched - previousEnd))}"/>`);
         const tip = `${s.name} attempt ${a.number}${a.run ? " (redrive " + a.run + ")" : ""}: ${a.status}${a.reused ? " (reused result)" : ""}; waiting ${duration(a.waiting_ms || 0)}, running ${duration(a.running_ms == null ? (started ? stop - started : 0) : a.running_ms)}${a.exit_code != null ? "; exit code " + a.exit_code : ""}${a.error ? "; " + a.error : ""}`;
-        if (sched != null && (started || stop) > sched) out.push(`<rect class="wait" x="${x(sched)}" y="${y + 4}" width="${Math.max(1, x(started || stop) - x(sched))}" height="${rowH - 8}"><title>${esc(tip)}</title></rect>`);
-        if (started != null) out.push(`<rect class="run ${esc(a.status)}${a.reused ? " reused" : ""}" x="${x(started)}" y="${y + 3}" width="${Math.max(1.5, x(stop) - x(started))}" height="${rowH - 6}"><title>${esc(tip)}</title></rect>`);
+        if (sched != null && (started || stop) > sched) out.push(`<rect class="wait" x="${x(sched)}" y="${y + 4}" width="${Math.max(1, x(started || stop) - x(sched))}" height="${rowH - 8}" data-tip="${esc(tip)}"/>`);
+        if (started != null) out.push(`<rect class="run ${esc(a.status)}${a.reused ? " reused" : ""}" x="${x(started)}" y="${y + 3}" width="${Math.max(1.5, x(stop) - x(started))}" height="${rowH - 6}" data-tip="${esc(tip)}"/>`);
         previousEnd = a.ended;
       }
       out.push("</g>");
@@ -316,7 +332,9 @@
       <div class="panel" id="task"><h2>Task</h2><p class="muted">Select a task in the graph or the timeline.</p></div>
       <div class="panel"><div class="tabs"><button class="on" data-tab="events">Events</button><button data-tab="io">Input and output</button><button data-tab="alerts">Alerts</button><button data-tab="children">Child executions</button></div>
       <div id="tab-events"></div><div id="tab-io" hidden></div><div id="tab-alerts" hidden></div><div id="tab-children" hidden></div></div>`;
-    let detail = null, selected = null, nodes = {}, lastEvent = 0, logState = null;
+    let detail = null, selected = null, nodes = {}, lastEvent = 0, logState = null, timelineWidth = 0;
+    timelineWidth = main.querySelector("#timeline").clientWidth;  // before the graph makes layout costly
+    window.addEventListener("resize", () => { timelineWidth = 0; if (detail) renderTimeline(); });
     const eventRows = [];
     const eventsEl = main.querySelector("#tab-events");
     eventsEl.innerHTML = `<table class="events"><thead><tr><th class="num">ID</th><th>Type</th><th>Step</th><th>Time</th><th>Details</th></tr></thead><tbody></tbody></table>
@@ -371,7 +389,10 @@
 
     function renderTimeline() {
       const el = main.querySelector("#timeline");
-      el.innerHTML = timelineSvg(detail.states, detail.execution, selected, el.clientWidth, detail.critical_path);
+      // Measured once (and on resize), not per draw: reading a width forces the layout of a page
+      // that has just got a 1,000-box graph, which cost more than drawing the timeline itself.
+      if (!timelineWidth) timelineWidth = el.clientWidth;
+      el.innerHTML = timelineSvg(detail.states, detail.execution, selected, timelineWidth, detail.critical_path);
     }
 
     function renderTask() {
@@ -425,12 +446,32 @@
       if (g && g.scrollIntoView) g.scrollIntoView({ block: "nearest", inline: "nearest" });
     }
 
+    // Which state an event belongs to, as orchestrator/console/timeline.py decides it: entries and
+    // exits name their state; a Parallel's or Map's end follows its last branch's event, so it
+    // belongs to the container enclosing that event's state; anything else to its predecessor's.
+    const kinds = {};
     function eventStep(e) {
       const details = Object.entries(e).find(([k]) => k.endsWith("EventDetails"));
       const d = details ? details[1] : {};
-      const owner = e.type.endsWith("StateEntered") ? d.name : owners[e.previousEventId];
+      let owner = owners[e.previousEventId];
+      if (e.type.endsWith("StateEntered") || (e.type.endsWith("StateExited") && d.name)) owner = d.name;
+      const end = /^(Parallel|Map)State(Succeeded|Failed|Aborted)$/.exec(e.type);
+      if (end && detail && detail.graph) {
+        const byId = graphNodes();
+        let name = owner;
+        const climb = (kinds[e.previousEventId] || "").endsWith("StateExited") || !byId[name] || byId[name].type !== end[1];
+        if (climb && byId[name]) name = byId[name].parent || name;
+        for (let i = 0; i < 1000 && byId[name] && byId[name].type !== end[1] && byId[name].parent; i++) name = byId[name].parent;
+        owner = name;
+      }
       owners[e.id] = owner;
+      kinds[e.id] = e.type;
       return { owner: owner, d: d };
+    }
+    let nodeIndex = null;
+    function graphNodes() {
+      if (!nodeIndex) { nodeIndex = {}; for (const n of detail.graph.nodes) nodeIndex[n.id] = n; }
+      return nodeIndex;
     }
 
     function renderEvents() {
@@ -529,6 +570,7 @@
 
     async function poll(force) {
       const fresh = await api("execution", { arn: arn, graph: detail ? "0" : "1", since: force || !detail ? "" : detail.version });
+      if (!detail && window.performance && performance.mark) performance.mark("console:fetched");
       if (fresh.unchanged) {
         if (logState) await pollLog();
         if (detail.execution.status === "RUNNING") renderTimeline();
@@ -539,8 +581,11 @@
       detail = fresh;
       renderHead();
       renderFailed();
+      const mark = (name) => { if (first && window.performance && performance.mark) performance.mark(name); };
+      mark("console:head");
       if (first) {
         renderGraph();
+        mark("console:graph");
         if (detail.failed && detail.failed.state) selected = detail.failed.state;
         else {  // a live run opens on the task running now, its log tailing
           const now = detail.states.find((x) => x.type === "Task" && (x.status === "RUNNING" || x.status === "SCHEDULED"));
@@ -548,7 +593,9 @@
         }
       }
       colourGraph();
+      mark("console:coloured");
       renderTimeline();
+      mark("console:timeline");
       renderTabs();
       const s = selected && detail.states.find((x) => x.name === selected);
       if (first || (s && (!logState || s.logs !== logState.attempt))) renderTask();

@@ -1,0 +1,301 @@
+"""The pure stage functions of the decomposition search (``decompose``): given a part of the DAG
+(its tasks in topological order and its edges by position in it), where it can be cut and how it
+splits into stages. They read nothing but their arguments; the search (``decompose._Search``)
+decides which to try and keeps the scratch state.
+
+    >>> # a -> b -> c: every prefix precedes the rest, so both boundaries are series cuts
+    >>> series_cuts([0, 1, 2], ins=[[], [0], [1]], outs=[[1], [2], []])
+    [1, 2]
+    >>> tails([0, 1, 2], outs=[[1], [2], []], w=[1.0, 2.0, 3.0])
+    [6.0, 5.0, 3.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# Edges of a part by position in it (``ins[i]``: positions of task i's dependencies).
+Edges = list[list[int]]
+# Relative tolerance under which two makespans count as equal (then fewer Parallels wins).
+TIE = 1e-9
+# A two-stage cut is used without scoring alternatives only when each side has at least this
+# share of the tasks, so that such cuts nest O(log n) deep.
+BALANCE = 8
+
+
+def series_cuts(part: list[int], ins: Edges, outs: Edges) -> list[int]:
+    """Positions k such that every task of ``part[:k]`` precedes every task of ``part[k:]``.
+
+    ``part`` is connected and in topological order, so every such split is a prefix. A
+    split is exact iff the reduced edges crossing it are all the pairs (maximal task before,
+    minimal task after): sweep the prefix P one task at a time keeping C (crossing edges),
+    G (crossing edges from a maximal P task to a minimal Q task), |max P| and |min Q|. The
+    split is exact iff C == G == |max P| * |min Q|. Each task changes status at most once,
+    so the sweep is linear in the edges.
+    """
+    m = len(part)
+    succ_in_p = [0] * m  # successors already moved to P
+    pred_in_q = [len(p) for p in ins]
+    min_q = pred_in_q.count(0)
+    max_p = 0
+    crossing = 0
+    good = 0
+    cuts: list[int] = []
+    for k in range(m - 1):
+        for px in ins[k]:
+            crossing -= 1
+            if succ_in_p[px] == 0:
+                good -= 1
+                # x stops being maximal in P: its other crossing edges stop being good.
+                max_p -= 1
+                for py in outs[px]:
+                    if py > k and pred_in_q[py] == 0:
+                        good -= 1
+            succ_in_p[px] += 1
+        min_q -= 1
+        max_p += 1
+        for py in outs[k]:
+            crossing += 1
+            pred_in_q[py] -= 1
+            if pred_in_q[py] == 0:
+                min_q += 1
+                # y becomes minimal in Q: its in-edges from maximal P tasks become good.
+                for px in ins[py]:
+                    if succ_in_p[px] == 0:
+                        good += 1
+        if crossing == good == max_p * min_q:
+            cuts.append(k + 1)
+    return cuts
+
+
+def prime_cuts(
+    part: list[int], eft: list[float], tail: list[float], first: bool = False
+) -> list[tuple[list[int], list[int]]]:
+    """Candidate two-stage splits (D, rest) of a prime part, D a downset, best first; both
+    ascending. ``eft`` and ``tail`` are by position in the part (see ``level_rows`` and ``tails``).
+
+    Every candidate minimises ``max eft over D + max tail over the rest`` (eft = earliest
+    finish from the part's sources, tail = longest path from a task to the part's sinks,
+    the task included); this is a lower bound of ``Series(D, rest)``, and for each
+    threshold A the largest downset with all eft <= A is optimal, so sweeping tasks in
+    eft order finds the optimum. Ties are broken several ways: they differ in where the
+    tasks with slack go. With ``first`` only the first (the balanced cut in eft order).
+    """
+    m = len(part)
+    candidates: list[tuple[list[int], list[int]]] = []
+    # Both orders are linear extensions: eft never decreases along an edge and tail never
+    # increases; the position (topological) settles zero-weight ties (the sorts are stable,
+    # ``reverse`` included).
+    orders = [sorted(range(m), key=eft.__getitem__)]
+    if not first:
+        orders.append(sorted(range(m), key=tail.__getitem__, reverse=True))
+    for order in orders:
+        suffix = [0.0] * (m + 1)
+        for i in range(m - 1, -1, -1):
+            t = tail[order[i]]
+            suffix[i] = t if t > suffix[i + 1] else suffix[i + 1]
+        costs = [0.0] * m
+        prefix = 0.0
+        for k in range(1, m):
+            e = eft[order[k - 1]]
+            if e > prefix:
+                prefix = e
+            costs[k] = prefix + suffix[k]
+        best = min(costs[1:])
+        tol = TIE * max(1.0, best)
+        ties = [k for k in range(1, m) if costs[k] <= best + tol]
+        # The most balanced optimal cut keeps the recursion shallow; the extremes put the
+        # tasks with slack all before or all after the cut.
+        balanced = min(ties, key=lambda k: (abs(2 * k - m), k))
+        for k in (balanced,) if first else (balanced, ties[0], ties[-1]):
+            inside = [False] * m
+            for i in order[:k]:
+                inside[i] = True
+            down = [part[i] for i in range(m) if inside[i]]
+            if first:
+                return [(down, [part[i] for i in range(m) if not inside[i]])]
+            if all(down != d for d, _ in candidates):
+                candidates.append((down, [part[i] for i in range(m) if not inside[i]]))
+    return candidates
+
+
+def tails(part: list[int], outs: Edges, w: Sequence[float]) -> list[float]:
+    """``tail`` by position in ``part``: the longest path from each task to the part's
+    sinks, the task included (``w``: task weights, by task)."""
+    m = len(part)
+    tail = [0.0] * m
+    for i in range(m - 1, -1, -1):
+        longest = 0.0
+        for j in outs[i]:
+            if tail[j] > longest:
+                longest = tail[j]
+        tail[i] = longest + w[part[i]]
+    return tail
+
+
+def spine_stages(
+    part: list[int], ins: Edges, outs: Edges, tail: list[float], all_w: Sequence[float], group: int = 1
+) -> tuple[list[list[int]], list[float]]:
+    """Stages of a prime part, one per ``group`` tasks of its critical path (the spine),
+    with the time window each stage is planned to take. ``ins``, ``outs`` and ``tail`` are
+    by position in the part; ``all_w`` are the task weights, by task.
+
+    Stage i runs its spine tasks alongside whatever else fits in its time window. Tasks are
+    placed in dependency order at the time their dependencies finish; a task that would
+    run past the end of its window is moved to the next window when its slack allows (or
+    when that delays the whole less than stretching the window would), else it stretches
+    the window. Windows are measured in a schedule that already includes earlier stretches.
+    """
+    w = [all_w[v] for v in part]
+    m = len(part)
+    cp = 0.0
+    head = 0
+    for i in range(m):
+        if tail[i] > cp * (1 + TIE) + TIE:
+            cp, head = tail[i], i
+    spine = [head]
+    v = head
+    tol = TIE * max(1.0, cp)
+    while True:
+        rest = tail[v] - w[v]
+        nxt = -1
+        for y in outs[v]:
+            if abs(tail[y] - rest) <= tol:
+                nxt = y
+                break
+        if nxt < 0:
+            break
+        spine.append(nxt)
+        v = nxt
+    # Window ends in the planned schedule; stretch[i] = how far stage i already overruns.
+    # Consecutive spine tasks share a window when ``group`` > 1: fewer boundaries to cross.
+    planned_start = [0.0] * m
+    on_spine = [-1] * m
+    ends: list[float] = []
+    acc = 0.0
+    for i, c in enumerate(spine):
+        planned_start[c] = acc
+        acc += w[c]
+        on_spine[c] = i // group
+        if i % group == group - 1 or i == len(spine) - 1:
+            ends.append(acc)
+    k = len(ends)
+    stretch = [0.0] * k
+    stage_of = [0] * m
+    start = [0.0] * m
+    stages: list[list[int]] = [[] for _ in range(k)]
+
+    # shifted[i]: window i's end in the schedule so far (its planned end plus the stretches
+    # of windows 0..i). Stretches are rare next to look-ups (about 1 in 250 on the bench
+    # DAGs), so they update the suffix and look-ups read the list directly.
+    shifted = list(ends)
+    stretched = 0.0  # sum of all stretches, so the planned total is ends[-1] + stretched
+
+    # limit[v]: the latest stage v may take, so that it never lands after a spine task
+    # that (transitively) depends on it.
+    limit = [0] * m
+    for v in range(m - 1, -1, -1):
+        cap = k - 1
+        for y in outs[v]:
+            bound = on_spine[y] if on_spine[y] >= 0 else limit[y]
+            if bound < cap:
+                cap = bound
+        limit[v] = cap
+    last_end = ends[-1]
+    for v in range(m):
+        t = 0.0
+        s = 0
+        for x in ins[v]:
+            f = start[x] + w[x]
+            if f > t:
+                t = f
+            if stage_of[x] > s:
+                s = stage_of[x]
+        if on_spine[v] >= 0:
+            # Never before a dependency's stage (a delayed dependency may sit later).
+            s = max(s, on_spine[v])
+        else:
+            cap = limit[v]
+            if s < cap and t >= shifted[s] - tol:
+                # First window (up to cap) ending after t; window ends only grow with s.
+                lo, hi = s + 1, cap
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if t >= shifted[mid] - tol:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                s = lo
+            while s < cap:
+                end = shifted[s]
+                over = t + w[v] - end
+                if over <= tol:
+                    break
+                # Latest start that keeps the planned total: total - tail.
+                total = last_end + stretched
+                late = end + tail[v] - total  # > 0: delaying to the next window costs this
+                grow = over - stretch[s] if over > stretch[s] else 0.0
+                if late <= grow:
+                    s += 1
+                    t = end
+                else:
+                    break
+        if on_spine[v] >= 0:
+            t = max(t, planned_start[v] + (shifted[s - 1] - ends[s - 1] if s else 0.0))
+        else:
+            over = t + w[v] - shifted[s]
+            if over > stretch[s]:
+                delta = over - stretch[s]
+                stretch[s] = over
+                stretched += delta
+                for j in range(s, k):
+                    shifted[j] += delta
+        stage_of[v] = s
+        start[v] = t
+        stages[s].append(part[v])
+    windows = [ends[i] - (ends[i - 1] if i else 0.0) + stretch[i] for i in range(k)]
+    keep = [i for i in range(k) if stages[i]]
+    return [stages[i] for i in keep], [windows[i] for i in keep]
+
+
+def balanced(part: list[int], down: list[int]) -> bool:
+    """True when ``down`` leaves each side at least 1/``BALANCE`` of ``part``'s tasks."""
+    return len(part) // BALANCE <= len(down) <= len(part) - len(part) // BALANCE
+
+
+def level_rows(
+    part: list[int], ins: Edges, w: Sequence[float]
+) -> tuple[float, int, float, list[float], list[list[int]]]:
+    """The part's level-by-level structure in one pass: its makespan (the sum of each level's
+    longest task), its Parallel count (levels of more than one task), the part's critical path,
+    eft by position in the part, and the levels (tasks, by level).
+
+    >>> level_rows([0, 1, 2], ins=[[], [], [0, 1]], w=[1.0, 2.0, 3.0])
+    (5.0, 1, 5.0, [1.0, 2.0, 5.0], [[0, 1], [2]])
+    """
+    m = len(part)
+    eft = [0.0] * m
+    level = [0] * m
+    widest: list[float] = []
+    rows: list[list[int]] = []
+    cp = 0.0
+    for i, v in enumerate(part):
+        lv = 0
+        start = 0.0
+        for x in ins[i]:
+            if level[x] >= lv:
+                lv = level[x] + 1
+            if eft[x] > start:
+                start = eft[x]
+        level[i] = lv
+        finish = eft[i] = start + w[v]
+        if finish > cp:
+            cp = finish
+        if lv == len(rows):
+            rows.append([])
+            widest.append(0.0)
+        rows[lv].append(v)
+        if w[v] > widest[lv]:
+            widest[lv] = w[v]
+    count = sum(1 for row in rows if len(row) > 1)
+    return float(sum(widest)), count, cp, eft, rows
