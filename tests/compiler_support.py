@@ -63,6 +63,7 @@ def task_states(result: CompileResult) -> list[str]:
         and not state["Resource"].startswith("arn:aws:states:::sns:")
         and not state["Resource"].startswith("arn:aws:states:::aws-sdk:sfn:")
         and not state["Resource"].startswith("arn:aws:states:::aws-sdk:cloudwatchlogs:")
+        and not state["Resource"].startswith("arn:aws:states:::aws-sdk:sfn:")
     ]
 
 
@@ -119,6 +120,7 @@ class FakeAws:
     submitted: dict[str, Any] = field(default_factory=dict)  # Batch task -> SubmitJob parameters
     logs: Mapping[str, list[str]] = field(default_factory=dict)  # log stream -> its lines (CloudWatch Logs)
     log_reads: list[Mapping[str, Any]] = field(default_factory=list)
+    previous: str | None = None  # the status of this machine's execution before this one (listExecutions)
 
     def integrations(self) -> dict[str, Callable[[Any], Any]]:
         return {
@@ -129,6 +131,15 @@ class FakeAws:
             "states:startExecution": self.child,
             "aws-sdk:cloudwatchlogs:getLogEvents": self.read_log,
         }
+
+    def list_executions(self, call: Any) -> Any:
+        if call.parameters.get("StatusFilter") == "RUNNING":  # the overlap guard: only this one runs
+            return {"Executions": [{"ExecutionArn": call.execution_arn, "Status": "RUNNING"}]}
+        runs = [{"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:m:run-1", "Status": "RUNNING"}]
+        if self.previous is not None:
+            runs.append({"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:m:run-0",
+                         "Status": self.previous})
+        return {"Executions": runs[:call.parameters["MaxResults"]]}
 
     def read_log(self, call: Any) -> Any:
         from orchestrator.engine import TaskFailure
@@ -146,10 +157,6 @@ class FakeAws:
         self.started.append(task)
         if task in self.fail:
             raise TaskFailure(*self.fail[task])
-
-    def list_executions(self, call: Any) -> Any:
-        """The overlap guard's question: only this execution is running."""
-        return {"Executions": [{"ExecutionArn": call.execution_arn, "Status": "RUNNING"}]}
 
     def batch(self, call: Any) -> Any:
         self.submitted[call.state_name] = call.parameters

@@ -37,7 +37,6 @@ WAIT = "Wait for the running one"
 POLL_SECONDS = 120  # 9 history events a poll: ~270 an hour of waiting, of the 25,000 an execution has
 ACTION = "listExecutions"
 RESOURCE = arns.integration("aws-sdk:sfn", ACTION)
-PERMISSION = "states:ListExecutions"
 # Transient errors of the SDK call itself ("Sfn." + the exception, as AWS names SDK task errors).
 RETRIER = asl.Retrier(errors=("Sfn.SfnException", "Sfn.SdkClientException"), interval=1, max_attempts=3,
                       backoff_rate=2, jitter_full=True)

@@ -53,6 +53,7 @@ from typing import Any
 from orchestrator import arns, limits, model, placeholders
 from orchestrator.api import WorkflowLike, workflow_model
 from orchestrator.arns import IntegrationPattern
+from orchestrator.compiler.tasks import job_definition
 from orchestrator.engine import Execution, ExecutionResult, start
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
@@ -81,6 +82,7 @@ from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
 from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
 from orchestrator.logical_time import with_scheduled_time
+from orchestrator.spec.durations import format_duration
 
 RUNNER_DIED = "Local.RunnerExited"
 # The role a locally registered state machine reports (DescribeStateMachine's roleArn).
@@ -153,18 +155,16 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
         job = task.job
         key = placeholders.safe_name(task.name)
         if task.runs_on == "batch":
-            if isinstance(job, model.BatchJob):
-                command, image, vcpus, memory = list(job.command), job.image, job.vcpus, job.memory
-            elif isinstance(job, model.PythonTask):
-                command = ["python", "-m", "orchestrator.batch_entry", job.function]
-                image, vcpus, memory = job.image or wf.defaults.image or "", job.vcpus, job.memory
-            else:
-                continue
+            # What the task's job definition carries on AWS (its Task state leaves it out).
+            settings = job_definition(task, wf)
             secrets = sorted(job.secrets) if isinstance(job, model.BatchJob) else []
             build = job.build if isinstance(job, model.BatchJob) else None
-            job_definitions[key] = {"name": key, "image": image, "command": command, "vcpus": vcpus,
-                                    "memory": memory, "environment": _env(job.environment),
-                                    "timeout": timeout, "secrets": secrets,
+            job_definitions[key] = {"name": key, "image": settings.image or "", "command": list(settings.command),
+                                    "vcpus": settings.vcpus, "memory": settings.memory,
+                                    "environment": _env(settings.environment), "timeout": settings.attempt_seconds,
+                                    "retry_attempts": settings.retry_attempts,
+                                    "evaluate_on_exit": [dict(rule) for rule in settings.evaluate_on_exit],
+                                    "secrets": secrets,
                                     "build": None if build is None else {"context": build.context,
                                                                          "dockerfile": build.dockerfile}}
         else:
@@ -178,7 +178,9 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
             "definitions": {name: local_definition(d, wf.name) for name, d in definitions.items()},
             "job_definitions": job_definitions, "functions": functions, "queues": queues,
             "email": list(wf.notify.email) if wf.notify else [],
-            "webhook": wf.notify.webhook if wf.notify else None}
+            "webhook": wf.notify.webhook if wf.notify else None,
+            # An execution that ends TIMED_OUT or ABORTED alerts as on AWS (the EventBridge rule).
+            "alert_ended": wf.notify is not None and "failure" in wf.notify.on, "timeout": wf.timeout}
 
 
 def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:
@@ -350,6 +352,8 @@ class LocalRun:
                                         vcpus=float(v["vcpus"]), memory=int(v["memory"]),
                                         environment=v["environment"],
                                         timeout=v.get("timeout"), secrets=tuple(v.get("secrets") or ()),
+                                        retry_attempts=int(v.get("retry_attempts") or 1),
+                                        evaluate_on_exit=tuple(v.get("evaluate_on_exit") or ()),
                                         build=ImageBuildSpec.from_plan(v.get("build")))
                        for k, v in plan["job_definitions"].items()}
         queue_specs = plan.get("queues") or []
@@ -443,7 +447,8 @@ class LocalRun:
     def _wrap(self, key: str, service: Integration | None, scope: str, identity: TaskIdentity,
               arn: str) -> Integration:
         # An alert reached again on redrive is sent again; a callback task waits for its token again.
-        replay = key != "sns:publish"
+        # The failure path's log read is made again too: a redriven attempt has a log of its own.
+        replay = key not in ("sns:publish", "aws-sdk:cloudwatchlogs:getLogEvents")
 
         def integration(call: TaskCall) -> Any:
             # A distributed Map child (its own ARN) records its events in its own history, which
@@ -800,6 +805,22 @@ def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name:
         run.close()
 
 
+def _alert_ended(run: LocalRun, arn: str, name: str, status: str) -> None:
+    """What the EventBridge rule of the CDK stack sends on AWS for TIMED_OUT and ABORTED."""
+    from orchestrator.compiler.alerts import ended_alert
+
+    timeout = run.plan.get("timeout")
+    reason = (f"the workflow's timeout of {format_duration(timeout)} was reached" if status == "TIMED_OUT"
+              and timeout is not None else "its timeout was reached" if status == "TIMED_OUT"
+              else "it was stopped (StopExecution)")
+    subject, message = ended_alert(str(run.plan["workflow"]), status=status, name=name, execution=arn,
+                                   region=arns.REGION, timeout=timeout, reason=reason)
+    run.outbox.publish({"TopicArn": local_arn(placeholders.ALERT_TOPIC, str(run.plan["workflow"])),
+                        "Subject": subject, "Message": message,
+                        "MessageAttributes": {"event": {"DataType": "String", "StringValue": status.lower()}}},
+                       execution_arn=arn)
+
+
 def _main_scope(plan: Mapping[str, Any], execution_name: str, redrive: ExecutionRow | None) -> str:
     return redrive.scope if redrive is not None else f"{plan['main']}:{execution_name}"
 
@@ -811,6 +832,8 @@ def _run_main(run: LocalRun, input: Any, *, execution_name: str, redrive: Execut
     result = run.run_execution(main, input, name=execution_name, scope=_main_scope(plan, execution_name, redrive),
                                parent_arn=None, redrive=redrive, prepared=prepared)
     arn = result.execution_arn
+    if result.status in ("TIMED_OUT", "ABORTED") and plan.get("alert_ended"):
+        _alert_ended(run, arn, execution_name, result.status)
     return RunResult(execution_arn=arn, name=execution_name, status=result.status, output=result.output,
                      error=result.error, cause=result.cause, history=store.events(arn), home=store.home,
                      redrive_count=run.redrive_count, reused=tuple(run.reused), logs=_logs(store, arn),
