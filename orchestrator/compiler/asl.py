@@ -40,6 +40,7 @@ class StateType(enum.StrEnum):
     FAIL = "Fail"
     SUCCEED = "Succeed"
     CHOICE = "Choice"
+    WAIT = "Wait"
 
 
 def _drop_empty(pairs: Sequence[tuple[str, Json]]) -> dict[str, Json]:
@@ -178,6 +179,7 @@ class Task(State):
     timeout_seconds: int | None = None
     retry: tuple[Retrier, ...] = ()
     catch: tuple[Catcher, ...] = ()
+    assign: Json = None  # workflow variables, set when the state succeeds
 
     def __post_init__(self) -> None:
         _check_retriers(self.name, self.retry)
@@ -197,6 +199,7 @@ class Task(State):
             ("TimeoutSeconds", self.timeout_seconds),
             ("Retry", [r.render() for r in self.retry]),
             ("Catch", [c.render() for c in self.catch]),
+            ("Assign", self.assign),
         ]
 
 
@@ -283,6 +286,15 @@ class Succeed(State):
     @property
     def terminal(self) -> bool:
         return True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wait(State):
+    type = StateType.WAIT
+    seconds: int
+
+    def body(self) -> list[tuple[str, Json]]:
+        return [("Seconds", self.seconds)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

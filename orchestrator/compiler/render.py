@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from orchestrator import model, templates
-from orchestrator.compiler import alerts, asl, sp
+from orchestrator.compiler import alerts, asl, overlap, sp
 from orchestrator.compiler.tasks import child_task, render_task, result_path
 from orchestrator.limits import MAX_INTRINSIC_NESTING
 from orchestrator.placeholders import JOB_LOG_GROUP, placeholder
@@ -304,7 +304,7 @@ def _relink(state: asl.State, next: str) -> asl.State:
     return replace(state, next=next)
 
 
-def entry_states(next: str | None) -> tuple[str, list[asl.State]]:
+def entry_states(next: str | None, overlap_policy: str | None = None) -> tuple[str, list[asl.State]]:
     """The main machine's first states: logical time, then the wrapped input; returns (start, states).
 
     ``scheduled_time`` (contract 5) defaults to the start time when the starter gave none (a start
@@ -322,6 +322,9 @@ def entry_states(next: str | None) -> tuple[str, list[asl.State]]:
         parameters={"input.$": "States.JsonMerge($, $$.Execution.Input, false)", "results": {}},
         next=next,
     )
+    if overlap_policy is not None and overlap.guarded(overlap_policy):
+        start, guard = overlap.guard_states(overlap_policy, next=DEFAULT_TIME)
+        return start, [*guard, default, wrap]
     return DEFAULT_TIME, [default, wrap]
 
 
@@ -352,18 +355,25 @@ def render_machine(
         renderer.number(body)
     states: list[asl.State] = []
     start: str
+    # Scheduler has no overlap setting, so the machine enforces it (compiler.overlap).
+    policy = wf.schedule.overlap if wf.schedule is not None and not child else None
     if body is None:
-        start, entry = entry_states(None)
+        start, entry = entry_states(None, policy)
         states.extend(entry)
     else:
-        first, body_states = renderer.chain(body, RETURN if child else None, alerts.DESCRIBE)
+        # notify.on success/recovery: the main machine ends in their notice instead of the last task.
+        on = wf.notify.on if wf.notify is not None else ()
+        after: tuple[str | None, tuple[asl.State, ...]] = (None, ())
+        if not child and topic is not None and ("success" in on or "recovery" in on):
+            after = alerts.success_states(wf.name, topic=topic, on=on)
+        first, body_states = renderer.chain(body, RETURN if child else after[0], alerts.DESCRIBE)
         logical = [logical_time_state(wf, renderer.local_time, first)] if renderer.local_time else []
         if logical:  # variables do not cross executions, so a child machine computes them again
             first = templates.STATE
         if child:
             start = first
         else:
-            start, entry = entry_states(first)
+            start, entry = entry_states(first, policy)
             states.extend(entry)
         states.extend(logical)
         states.extend(body_states)
@@ -377,7 +387,10 @@ def render_machine(
         facts = alerts.task_facts([t for t in wf.tasks if t.name in in_machine], wf)
         # The failed attempt's log tail is read from the Batch jobs' log group, when there are jobs.
         batch_jobs = any(t.runs_on == "batch" for t in wf.tasks if t.name in in_machine)
-        states.extend(alerts.failure_states(wf.name, topic=topic, child=child, facts=facts,
+        states.extend(after[1])
+        # notify.on without "failure": the failure path still fails the run, but sends nothing.
+        failure_topic = topic if wf.notify is None or "failure" in wf.notify.on else None
+        states.extend(alerts.failure_states(wf.name, topic=failure_topic, child=child, facts=facts,
                                             log_group=placeholder(JOB_LOG_GROUP) if batch_jobs else None))
     comment = wf.description if not child else f"Part of workflow {wf.name} (started by its parent)."
     return asl.StateMachine(
