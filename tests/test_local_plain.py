@@ -287,3 +287,10 @@ def test_cli_validates_plain_definitions_beside_workflows(project: Path) -> None
     assert "definition field 'StartAt': names no state: 'X'" in done.stderr
     assert "state 'A': has neither 'Next' nor 'End'" in done.stderr
     assert "error: torn.asl.json: not valid JSON: Expecting property name" in done.stderr
+
+
+def test_cli_test_case_without_any_mock_config_names_both_ways(project: Path) -> None:
+    done = cli("run", "orders.asl.json", "--test-case", "Shipped", cwd=project)
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("error: A test case needs a mock config: pass --mock-config FILE with --test-case "
+                                   "(or set SFN_MOCK_CONFIG=FILE).")
