@@ -174,9 +174,11 @@ def test_json_problems_are_those_of_the_located_document(name: str, tmp_path: Pa
     with every location known up front reports, for every bad spec of the corpus as JSON."""
     from orchestrator.spec.loader import _json_locations
 
+    if name.startswith("hostile_"):
+        pytest.skip("refused by the loader's bounds before validating (tests/test_spec_bad.py)")
     try:
         data = yaml.safe_load((BAD_SPECS / name).read_text())
-    except yaml.YAMLError:
+    except (yaml.YAMLError, UnicodeDecodeError):
         pytest.skip("not readable as YAML, so not convertible to JSON")
     if not _expanded_size_at_most(data, 100_000):
         pytest.skip("aliases expand it past what a JSON file of it could hold")

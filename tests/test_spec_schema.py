@@ -93,9 +93,11 @@ def test_documents_jsonschema_rs_cannot_take_go_to_jsonschema() -> None:
 def test_bad_specs_agree(name: str) -> None:
     """On the bad-spec corpus the quick check says valid exactly when jsonschema finds nothing
     (semantic problems aside, the corpus has no document the quick check cannot decide)."""
+    if name.startswith("hostile_"):
+        pytest.skip("refused by the loader's bounds before validating (tests/test_spec_bad.py)")
     try:
         document = yaml.safe_load((BAD_SPECS / name).read_text())
-    except yaml.YAMLError:
+    except (yaml.YAMLError, UnicodeDecodeError):
         pytest.skip("not YAML")
     if not _expanded_size_at_most(document, 100_000):
         pytest.skip("an alias bomb: the loader refuses it before validating")
