@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,27 +39,23 @@ sys.path.insert(0, str(ROOT))
 from orchestrator import model  # noqa: E402
 from orchestrator.local.store import Store  # noqa: E402
 from orchestrator.scheduler import Scheduler, WallClock, window_offset  # noqa: E402
+from orchestrator.server.service import ServedWorkflow  # noqa: E402
 
 SCHEDULES = 1000
 TASKS = (model.Task(name="t", job=model.BatchJob(image="alpine:3", command=("true",))),)
-
-
-@dataclass(frozen=True)
-class Served:
-    workflow: model.Workflow
-    state_machine_arn: str
 
 
 class Recorder:
     """The Service the scheduler talks to: records when each start was asked for."""
 
     def __init__(self, workflows: list[model.Workflow]) -> None:
-        self.served = [Served(wf, f"arn:aws:states:us-east-1:000000000000:stateMachine:{wf.name}")
+        self.served = [ServedWorkflow(workflow=wf, path="bench",
+                                      state_machine_arn=f"arn:aws:states:us-east-1:000000000000:stateMachine:{wf.name}")
                        for wf in workflows]
         self.by_name = {wf.name: wf for wf in workflows}
         self.calls: list[tuple[str, float]] = []  # (execution name, when asked); lateness is worked out after
 
-    def served_workflows(self) -> list[Served]:
+    def served_workflows(self) -> list[ServedWorkflow]:
         return self.served
 
     def start_execution(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -84,5 +84,9 @@ def compile_command(paths: Sequence[str], out: str, *, check: bool, report: bool
         for written in result.write(out):
             echo(f"wrote {written}")
         if report:
+            from orchestrator.cost import estimate
+
             echo(result.report.render())
+            workflows = {wf.name: wf for _, found in load_paths(paths) for wf in found}
+            echo(estimate(workflows[result.main], result).line())
     return 0

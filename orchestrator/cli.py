@@ -34,15 +34,20 @@ def _print_error(error: OrchestratorError) -> None:
 
 # -- define / validate -------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
-    from orchestrator.errors import ValidationError
+    from orchestrator.errors import DefinitionError, ValidationError
+    from orchestrator.local.plain import DefinitionFileError, check_definition_file
     from orchestrator.spec import load_all
     from orchestrator.spec.discover import expand, load_found
 
     failed = 0
     for path, found in expand(args.paths):
         try:
+            checked = check_definition_file(path)  # a plain *.asl.json state machine, else None
+            if checked is not None:
+                print(f"ok: {path}: {checked}")
+                continue
             workflows = load_found(path) if found else load_all(path)
-        except ValidationError as error:
+        except (ValidationError, DefinitionError, DefinitionFileError) as error:
             failed += 1
             _print_error(error)
             continue
@@ -196,6 +201,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # -- AWS -------------------------------------------------------------------------------------------
+def cmd_cost(args: argparse.Namespace) -> int:
+    from orchestrator.cost import command
+
+    return command(args.path)
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from orchestrator.cdk import commands
 
@@ -236,6 +247,8 @@ def cmd_aws(args: argparse.Namespace) -> int:
         return commands.executions_history(args.arn, args.region)
     if args.action == "redrive":
         return commands.redrive(args.arn, args.region)
+    if args.action == "logs":
+        return commands.logs(args.arn, args.task, args.region, follow=args.follow)
     return commands.console(args.arn)
 
 
@@ -254,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("validate", cmd_validate, "Check workflow files and report every problem with its location.")
     p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="a .py, .yaml or .json workflow file, or a directory of them")
+                   help="a .py, .yaml or .json workflow file, a *.asl.json, or a directory of them")
 
     p = command("show", cmd_show, "Show a workflow's tasks, dependencies and next 5 scheduled runs.")
     p.add_argument("path", metavar="PATH")
@@ -337,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mock-config", default=None, metavar="FILE",
                    help="Step Functions Local MockConfigFile (default: $SFN_MOCK_CONFIG)")
 
+    p = command("cost", cmd_cost, "Estimate what a run and a month of the schedule cost on AWS.")
+    p.add_argument("path", metavar="PATH", help="a .py, .yaml or .json workflow file")
+
     context_help = "CDK context for the app (vpc_id, private_subnets, tracing, log_level, alert_on_failed)"
     p = command("synth", cmd_synth, "Write the CloudFormation templates of the workflows (no AWS account needed).")
     p.add_argument("paths", nargs="*", metavar="PATH", help="workflow files (default: all under state_machines/)")
@@ -386,6 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--region", default=None)
     q = actions.add_parser("redrive", help="redrive a failed execution (RedriveExecution)")
     q.add_argument("arn", metavar="EXECUTION_ARN")
+    q.add_argument("--region", default=None)
+    q = actions.add_parser("logs", help="CloudWatch Logs of an execution's Batch jobs and Lambda invocations")
+    q.add_argument("arn", metavar="EXECUTION_ARN")
+    q.add_argument("task", nargs="?", default=None, metavar="TASK")
+    q.add_argument("--follow", action="store_true", help="keep printing new lines until the execution ends")
     q.add_argument("--region", default=None)
     q = actions.add_parser("console", help="print the AWS console link for an ARN")
     q.add_argument("arn", metavar="ARN")

@@ -11,12 +11,7 @@ from typing import Any
 from orchestrator import model
 from orchestrator.scheduler import VirtualClock
 from orchestrator.server.errors import ServiceError
-
-
-@dataclass(frozen=True)
-class Served:
-    workflow: model.Workflow
-    state_machine_arn: str
+from orchestrator.server.service import ServedWorkflow
 
 
 def workflow(name: str = "hourly", **schedule: Any) -> model.Workflow:
@@ -45,8 +40,9 @@ class FakeService:
     started: list[Started] = field(default_factory=list)
     _runs: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
-    def served_workflows(self) -> list[Served]:
-        return [Served(wf, machine_arn(wf.name)) for wf in self.workflows]
+    def served_workflows(self) -> list[ServedWorkflow]:
+        return [ServedWorkflow(workflow=wf, state_machine_arn=machine_arn(wf.name), path=f"{wf.name}.yaml")
+                for wf in self.workflows]
 
     def start_execution(self, request: Mapping[str, Any]) -> dict[str, Any]:
         name = str(request["name"])

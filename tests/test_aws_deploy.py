@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import doctest
 import json
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from orchestrator.aws.deploy import (
     deploy_state_machines,
     load_substitutions,
 )
-from orchestrator.aws.errors import SubstitutionError
+from orchestrator.aws.errors import AwsError, SubstitutionError
 from orchestrator.compiler import CompileResult, compile_workflow
 from orchestrator.errors import DefinitionError
 from orchestrator.placeholders import substitute
@@ -56,7 +58,7 @@ def chain(name: str = "chain", length: int = 40) -> model.Workflow:
 
 def split_chain() -> CompileResult:
     """Small limits split the chain into ``chain`` calling ``chain-part-1`` and ``chain-part-2``."""
-    result = compile_workflow(chain(), max_history_events=400, max_definition_bytes=40_000)
+    result = compile_workflow(chain(), max_history_events=400, max_definition_bytes=30_000)
     assert sorted(result.definitions) == ["chain", "chain-part-1", "chain-part-2"]
     return result
 
@@ -204,11 +206,66 @@ def test_validation_failures_stop_the_deploy_before_any_write() -> None:
     assert "arn:aws:lambda:us-east-1:123456789012:function:a" in client.validated[0]
 
 
-def test_validation_is_skipped_where_moto_lacks_it(sfn: Any) -> None:
+def test_where_moto_lacks_validation_the_local_validator_runs_with_one_notice(sfn: Any) -> None:
     # moto 5 raises NotImplementedError for ValidateStateMachineDefinition; the deploy goes on.
     made = calls(sfn)
-    deploy_state_machines(compile_workflow(SMALL), role_arn=ROLE, substitutions=SMALL_SUBS, client=sfn)
+    notices: list[str] = []
+    result = split_chain()  # three machines, one notice
+    deploy(result, role_arn=ROLE, substitutions=function_subs(result), client=sfn, notice=notices.append)
     assert "CreateStateMachine" in made
+    assert notices == ["notice: AWS does not implement ValidateStateMachineDefinition; validated with the local "
+                       "validator instead"]
+
+
+def test_the_local_validator_stops_a_bad_definition_before_any_write(sfn: Any) -> None:
+    result = compile_workflow(SMALL)
+    definition = copy.deepcopy(result.definitions["hello"])
+    first = definition["StartAt"]
+    definition["States"][first].pop("End", None)
+    definition["States"][first]["Next"] = "nowhere"
+    broken = dataclasses.replace(result, definitions={"hello": definition})
+    made = calls(sfn)
+    with pytest.raises(DefinitionError, match=r"^state machine 'hello' state '.*' field 'Next'"):
+        deploy(broken, role_arn=ROLE, substitutions=SMALL_SUBS, client=sfn, notice=lambda _: None)
+    assert "CreateStateMachine" not in made
+
+
+def live(sfn: Any, machine_arn: str) -> str:
+    (alias,) = sfn.list_state_machine_aliases(stateMachineArn=machine_arn)["stateMachineAliases"]
+    (route,) = sfn.describe_state_machine_alias(
+        stateMachineAliasArn=alias["stateMachineAliasArn"])["routingConfiguration"]
+    return str(route["stateMachineVersionArn"])
+
+
+def test_each_change_publishes_a_version_and_moves_live_to_it(sfn: Any) -> None:
+    (first,) = deploy(compile_workflow(SMALL), role_arn=ROLE, substitutions=SMALL_SUBS, client=sfn,
+                      notice=lambda _: None)
+    assert (first.action, first.version_arn, first.alias_arn) == (
+        "created", f"{first.arn}:1", f"{first.arn}:live")
+    assert live(sfn, first.arn) == f"{first.arn}:1"
+    (same,) = deploy(compile_workflow(SMALL), role_arn=ROLE, substitutions=SMALL_SUBS, client=sfn,
+                     notice=lambda _: None)
+    assert (same.action, same.version_arn) == ("unchanged", None)
+    (second,) = deploy(compile_workflow(SMALL), role_arn="arn:aws:iam::123456789012:role/other",
+                       substitutions=SMALL_SUBS, client=sfn, notice=lambda _: None)
+    assert second.action == "updated"
+    assert live(sfn, first.arn) == f"{first.arn}:2"
+
+
+def test_a_failed_update_leaves_live_where_it_was(sfn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+
+    (first,) = deploy(compile_workflow(SMALL), role_arn=ROLE, substitutions=SMALL_SUBS, client=sfn,
+                      notice=lambda _: None)
+
+    def refuse(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "InvalidDefinition", "Message": "no"}}, "UpdateStateMachine")
+
+    monkeypatch.setattr(sfn, "update_state_machine", refuse)
+    with pytest.raises(AwsError, match="UpdateStateMachine on state machine 'hello' .* failed: InvalidDefinition"):
+        deploy(compile_workflow(SMALL), role_arn="arn:aws:iam::123456789012:role/other",
+               substitutions=SMALL_SUBS, client=sfn, notice=lambda _: None)
+    assert live(sfn, first.arn) == f"{first.arn}:1"
 
 
 def test_doctests() -> None:

@@ -82,6 +82,8 @@ def deploy(path: str, role_arn: str, substitutions_file: str | None = None, regi
             line = Text(f"  {d.name:<{width}}  ")
             line.append_text(_status(f"{d.action:<9}"))
             line.append(f"  {d.arn}")
+            if d.alias_arn is not None and d.version_arn is not None:
+                line.append(f"  {deploying.ALIAS} -> version {d.version_arn.rsplit(':', 1)[-1]}")
             console.print(line, soft_wrap=True)
 
         done = deploying.deploy(result, role_arn=role_arn, substitutions=substitutions, client=sfn,
@@ -183,3 +185,16 @@ def console(arn: str) -> int:
     function or log group."""
     print(links.console_url(arn))
     return 0
+
+
+def logs(arn: str, task: str | None = None, region: str | None = None, *, follow: bool = False) -> int:
+    """``logs EXECUTION_ARN [TASK] [--follow]``: the CloudWatch Logs of its Batch jobs and Lambda
+    invocations, one section per stream as the local ``orchestrator logs`` prints them."""
+    from orchestrator.aws import logs as cloudwatch
+
+    console = _console()
+    return cloudwatch.print_logs(
+        arn, task, follow=follow, region=_region_of(arn, region),
+        write=lambda text: console.out(text, end="", highlight=False),
+        rule=lambda title: console.rule(Text(title, style="bold")),
+    )

@@ -20,14 +20,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from orchestrator.aws.errors import AwsError, SubstitutionError, aws_call
+from orchestrator.aws.errors import (
+    AwsError,
+    SubstitutionError,
+    aws_call,
+    boto3_module,
+    endpoint_override,
+    unimplemented,
+)
 from orchestrator.aws.errors import client as make_client
-from orchestrator.compiler import CompileResult, dumps
+from orchestrator.compiler import CompileResult, compact
 from orchestrator.errors import DefinitionError, Problem
 from orchestrator.placeholders import (
     ALERT_TOPIC,
@@ -44,6 +52,9 @@ from orchestrator.placeholders import (
 )
 
 HASH_TAG = "orchestrator:definition-sha256"
+# The alias that names the version last deployed; start it to run what was deployed last.
+ALIAS = "live"
+VERSION_DESCRIPTION_MAX = 256  # Step Functions: a version description is at most 256 characters.
 
 Action = Literal["created", "updated", "unchanged"]
 
@@ -55,6 +66,8 @@ class Deployed:
     name: str
     arn: str
     action: Action
+    version_arn: str | None = None  # the version this deploy published
+    alias_arn: str | None = None  # alias ``live``, when this deploy moved it
 
 
 # -- substitutions -------------------------------------------------------------------------------
@@ -199,33 +212,101 @@ def _existing(client: Any) -> dict[str, str]:
     return found
 
 
-def _validate(client: Any, name: str, text: str) -> None:
-    """ValidateStateMachineDefinition, when this client can: it reports every problem of a
-    definition at once, where CreateStateMachine stops at the first. Older botocore has no such
-    method, and moto (5.x) raises NotImplementedError for it; both skip validation, since
-    Create/UpdateStateMachine validate again anyway."""
-    validate = getattr(client, "validate_state_machine_definition", None)
-    if validate is None:
-        return
+def _validation_client(client: Any) -> Any:
+    """``client`` without retries: an endpoint that lacks ValidateStateMachineDefinition answers
+    500, which botocore would otherwise retry with backoff before anything is deployed."""
+    meta = getattr(client, "meta", None)
+    if meta is None or not hasattr(meta, "config"):  # not a botocore client (a stand-in): as it is
+        return client
+    from botocore.config import Config
+
+    config = client.meta.config.merge(Config(retries={"total_max_attempts": 1}))
+    boto3 = boto3_module()
+    return boto3.client("stepfunctions", region_name=client.meta.region_name,
+                        endpoint_url=client.meta.endpoint_url, config=config)
+
+
+def _validate_locally(name: str, text: str) -> None:
+    from orchestrator.engine.validate import validate_definition
+
+    try:
+        validate_definition(json.loads(text))
+    except DefinitionError as error:
+        raise DefinitionError([Problem(where=f"state machine '{name}' {p.where}", message=p.message, fix=p.fix)
+                               for p in error.problems]) from None
+
+
+def _validate(client: Any, name: str, text: str, notice: Callable[[str], None]) -> bool:
+    """ValidateStateMachineDefinition: it reports every problem of a definition at once, where
+    CreateStateMachine stops at the first. An endpoint without the operation (moto, older
+    emulators), or an identity not allowed this newer action, gets the package's own validator
+    instead, with ``notice`` saying so; True when that happened."""
     try:
         with aws_call("ValidateStateMachineDefinition", f"state machine '{name}'"):
-            answer = validate(definition=text, type="STANDARD")
-    except NotImplementedError:  # moto
-        return
-    except AwsError as error:
-        # An emulator without the operation; or an identity allowed to create and update state
-        # machines but not this newer action (states:ValidateStateMachineDefinition).
-        if error.code in ("UnknownOperationException", "InvalidAction", "AccessDeniedException"):
-            return
-        raise
+            answer = client.validate_state_machine_definition(definition=text, type="STANDARD")
+    except (NotImplementedError, AwsError) as error:
+        denied = isinstance(error, AwsError) and error.code in ("AccessDeniedException", "AccessDenied")
+        if not (denied or unimplemented(error)):
+            raise
+        where = endpoint_override() or "AWS"
+        reason = "this identity may not call" if denied else f"{where} does not implement"
+        notice(f"notice: {reason} ValidateStateMachineDefinition; validated with the local validator instead")
+        _validate_locally(name, text)
+        return True
     if answer.get("result") != "FAIL":
-        return
+        return False
     problems = [
         Problem(where=f"state machine '{name}'" + (f" at {d['location']}" if d.get("location") else ""),
                 message=f"{d.get('code', 'ERROR')}: {d.get('message', '')}")
         for d in answer.get("diagnostics", ()) if d.get("severity", "ERROR") == "ERROR"
     ] or [Problem(where=f"state machine '{name}'", message="rejected by ValidateStateMachineDefinition")]
     raise DefinitionError(problems)
+
+
+def _move_alias(client: Any, name: str, arn: str, version: str | None,
+                notice: Callable[[str], None]) -> str | None:
+    """Point alias ``live`` of machine ``arn`` at ``version`` (creating the alias on first deploy);
+    its ARN. ``version`` None (the endpoint published none) leaves the alias alone."""
+    if version is None:
+        notice(f"notice: {endpoint_override() or 'the endpoint'} published no version of '{name}'; "
+               f"alias '{ALIAS}' not moved")
+        return None
+    routing = [{"stateMachineVersionArn": version, "weight": 100}]
+    try:
+        with aws_call("ListStateMachineAliases", f"state machine '{name}' ({arn})"):
+            aliases = client.list_state_machine_aliases(stateMachineArn=arn)["stateMachineAliases"]
+        current = next((a["stateMachineAliasArn"] for a in aliases
+                        if a["stateMachineAliasArn"].rsplit(":", 1)[-1] == ALIAS), None)
+        if current is None:
+            with aws_call("CreateStateMachineAlias", f"state machine '{name}' ({arn})"):
+                return str(client.create_state_machine_alias(
+                    name=ALIAS, routingConfiguration=routing,
+                    description="the version orchestrator deploy published last")["stateMachineAliasArn"])
+        with aws_call("UpdateStateMachineAlias", f"alias {current}"):
+            client.update_state_machine_alias(stateMachineAliasArn=current, routingConfiguration=routing)
+        return str(current)
+    except (NotImplementedError, AwsError) as error:
+        if not unimplemented(error):
+            raise
+        notice(f"notice: {endpoint_override() or 'the endpoint'} has no state machine aliases; "
+               f"alias '{ALIAS}' not moved")
+        return None
+
+
+def _notice(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _once(notice: Callable[[str], None]) -> Callable[[str], None]:
+    """``notice`` that passes on each distinct text once."""
+    seen: set[str] = set()
+
+    def once(text: str) -> None:
+        if text not in seen:
+            seen.add(text)
+            notice(text)
+
+    return once
 
 
 def deploy(
@@ -237,10 +318,14 @@ def deploy(
     tags: Mapping[str, str] | None = None,
     region: str | None = None,
     on_deployed: Callable[[Deployed], None] | None = None,
+    notice: Callable[[str], None] = _notice,
 ) -> list[Deployed]:
     """Deploy every machine of ``result`` (children first); what happened to each, in order.
 
-    Nothing is written unless every placeholder has a value and every definition validates.
+    Nothing is written unless every placeholder has a value and every definition validates. Each
+    create or update publishes a version, and alias ``live`` moves to it only once that
+    succeeded: a failed update leaves ``live`` on the version that worked. ``notice`` gets the
+    one-line notes about what the endpoint could not do (printed to stderr by default).
     """
     check_substitutions(result, substitutions)
     sfn = client if client is not None else make_client("stepfunctions", region)
@@ -249,20 +334,26 @@ def deploy(
     order = deploy_order(result)
     # Validate everything before the first write. A child's ARN is not known yet, but it only
     # appears in a Task's Parameters, which validation treats as a plain string.
+    checker = _validation_client(sfn)
+    notice = _once(notice)  # one notice per deploy, not one per machine
     for name in order:
-        _validate(sfn, name, dumps(substitute(result.definitions[name], values)))
+        _validate(checker, name, compact(substitute(result.definitions[name], values)), notice)
     existing = _existing(sfn)
     done: list[Deployed] = []
     for name in order:
-        text = dumps(substitute(result.definitions[name], values))
+        # Sent compact, as the quotas were counted (compiler.quotas.deployed_bytes).
+        text = compact(substitute(result.definitions[name], values))
         digest = content_hash(text, role_arn, user_tags)
         all_tags = [{"key": k, "value": v} for k, v in sorted({**user_tags, HASH_TAG: digest}.items())]
         arn = existing.get(name)
         action: Action
+        version: str | None = None
         if arn is None:
             with aws_call("CreateStateMachine", f"state machine '{name}'"):
-                arn = str(sfn.create_state_machine(name=name, definition=text, roleArn=role_arn,
-                                                   type="STANDARD", tags=all_tags)["stateMachineArn"])
+                created = sfn.create_state_machine(name=name, definition=text, roleArn=role_arn,
+                                                   type="STANDARD", tags=all_tags, publish=True,
+                                                   versionDescription=digest[:VERSION_DESCRIPTION_MAX])
+            arn, version = str(created["stateMachineArn"]), created.get("stateMachineVersionArn")
             action = "created"
         else:
             with aws_call("ListTagsForResource", f"state machine '{name}' ({arn})"):
@@ -271,14 +362,18 @@ def deploy(
                 action = "unchanged"
             else:
                 with aws_call("UpdateStateMachine", f"state machine '{name}' ({arn})"):
-                    sfn.update_state_machine(stateMachineArn=arn, definition=text, roleArn=role_arn)
+                    updated = sfn.update_state_machine(stateMachineArn=arn, definition=text, roleArn=role_arn,
+                                                       publish=True,
+                                                       versionDescription=digest[:VERSION_DESCRIPTION_MAX])
+                version = updated.get("stateMachineVersionArn")
                 # Tagged after the update: if the update fails the old hash stays, so the next
                 # deploy tries again.
                 with aws_call("TagResource", f"state machine '{name}' ({arn})"):
                     sfn.tag_resource(resourceArn=arn, tags=all_tags)
                 action = "updated"
+        alias = _move_alias(sfn, name, arn, version, notice) if action != "unchanged" else None
         values[key_of(placeholder(STATE_MACHINE, name))] = arn
-        deployed = Deployed(name=name, arn=arn, action=action)
+        deployed = Deployed(name=name, arn=arn, action=action, version_arn=version, alias_arn=alias)
         done.append(deployed)
         if on_deployed is not None:
             on_deployed(deployed)

@@ -14,6 +14,7 @@ package built, a ``KeyError`` in a response) is a bug here and keeps its traceba
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -97,6 +98,32 @@ _FIXES: dict[str, str] = {
 }
 
 
+def endpoint_override(service: str = "stepfunctions") -> str | None:
+    """The endpoint boto3 sends ``service`` requests to instead of AWS (``AWS_ENDPOINT_URL_<SERVICE>``
+    or ``AWS_ENDPOINT_URL``, as boto3 reads them): a moto server, LocalStack, ``orchestrator serve``.
+
+    >>> import os; os.environ["AWS_ENDPOINT_URL"] = "http://127.0.0.1:5000"; endpoint_override()
+    'http://127.0.0.1:5000'
+    >>> del os.environ["AWS_ENDPOINT_URL"]
+    """
+    variable = "AWS_ENDPOINT_URL_" + {"stepfunctions": "SFN"}.get(service, service.upper().replace("-", "_"))
+    return os.environ.get(variable) or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def unimplemented(exc: BaseException) -> bool:
+    """Whether ``exc`` says the endpoint lacks the operation rather than rejecting the request:
+    moto in-process raises NotImplementedError, a moto server answers HTTP 500 with a page of
+    HTML, other emulators name the operation unknown."""
+    if isinstance(exc, NotImplementedError):
+        return True
+    code = exc.code if isinstance(exc, AwsError) else None
+    if code in ("UnknownOperationException", "InvalidAction", "NotImplemented", "NotImplementedException"):
+        return True
+    # AWS's own 5xx carry a code such as InternalFailure; an emulator's bare "500" or "501" is the
+    # HTTP status standing in for a code.
+    return code in ("500", "501") and endpoint_override() is not None
+
+
 def translate(exc: BaseException, operation: str, resource: str) -> AwsError | None:
     """The :class:`AwsError` for a botocore exception, or None when ``exc`` is not one to translate.
 
@@ -112,8 +139,11 @@ def translate(exc: BaseException, operation: str, resource: str) -> AwsError | N
     if isinstance(exc, bce.NoRegionError):
         return AwsError(operation, resource, "no AWS region configured", fix=REGION_FIX)
     if isinstance(exc, bce.EndpointConnectionError):
+        override = endpoint_override()
+        fix: str | None = (f"start the endpoint at {override}, or unset AWS_ENDPOINT_URL to use AWS" if override
+               else "check the network connection and that the region name is right")
         return AwsError(operation, resource, f"cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}",
-                        fix="check the network connection and that the region name is right")
+                        fix=fix)
     if isinstance(exc, bce.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
@@ -121,7 +151,12 @@ def translate(exc: BaseException, operation: str, resource: str) -> AwsError | N
         fix = _FIXES.get(code)
         if fix is None and code in ("AccessDenied", "UnauthorizedOperation"):
             fix = _FIXES["AccessDeniedException"]
-        return AwsError(operation, resource, f"{code}: {message}",
+        override = endpoint_override()
+        if code.isdigit() and override is not None:
+            # Not AWS: an emulator answered with a bare HTTP status (and often an HTML page).
+            message = f"HTTP {code} from {override}"
+            fix = f"the endpoint may not implement {operation}: check its log, or unset AWS_ENDPOINT_URL to use AWS"
+        return AwsError(operation, resource, message if code.isdigit() and override else f"{code}: {message}",
                         fix=None if fix is None else fix.format(operation=operation, resource=resource),
                         code=code)
     return None

@@ -8,10 +8,10 @@ one execution per fire of a past range; ``clock`` holds the clocks it runs on.
 from __future__ import annotations
 
 from orchestrator.scheduler.clock import FastClock, SchedulerClock, VirtualClock, WallClock, clock_from_env
-from orchestrator.scheduler.core import Scheduler, ServedWorkflow, Service
+from orchestrator.scheduler.core import ExecutionService, Scheduler
 from orchestrator.scheduler.fires import execution_name, scheduled_time, window_offset
 
 __all__ = [
-    "FastClock", "Scheduler", "SchedulerClock", "ServedWorkflow", "Service", "VirtualClock", "WallClock",
+    "ExecutionService", "FastClock", "Scheduler", "SchedulerClock", "VirtualClock", "WallClock",
     "clock_from_env", "execution_name", "scheduled_time", "window_offset",
 ]

@@ -40,7 +40,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator import model
 from orchestrator.local.procs import process_start_time, runner_alive
@@ -55,8 +55,10 @@ from orchestrator.scheduler.fires import (
     scheduled_time,
     window_offset,
 )
-from orchestrator.server.errors import ServiceError
 from orchestrator.spec.cron import fire_times
+
+if TYPE_CHECKING:  # importing the server loads botocore's model; `orchestrator schedules` needs none of it
+    from orchestrator.server.service import ServedWorkflow
 
 # The longest the scheduler sleeps: it then re-reads the served workflows and the store, so a
 # state machine created through the endpoint, or a pause from `orchestrator schedules`, is seen.
@@ -73,19 +75,10 @@ CLAIMED, STARTED, SKIPPED, QUEUED, FAILED = "CLAIMED", "STARTED", "SKIPPED", "QU
 FireResult = tuple[str, str, str, str | None, str | None]
 
 
-class ServedWorkflow(Protocol):
-    """What the scheduler needs of one entry of ``Service.served_workflows()``."""
-
-    @property
-    def workflow(self) -> model.Workflow: ...
-
-    @property
-    def state_machine_arn(self) -> str: ...
-
-
-class Service(Protocol):
-    """The part of ``serve``'s Service the scheduler uses: the API's operations, taking and
-    returning the API's request and response shapes, raising ``ServiceError`` with AWS's code."""
+class ExecutionService(Protocol):
+    """The part of ``orchestrator.server.service.Service`` the scheduler uses (tests pass a fake):
+    the served workflows, and API operations taking and returning the API's request and response
+    shapes, raising ``ServiceError`` with AWS's code."""
 
     def served_workflows(self) -> Iterable[ServedWorkflow]: ...
 
@@ -140,7 +133,7 @@ class Scheduler:
     time and returns when the next is due (what tests in virtual time call, see ``run_until``).
     """
 
-    def __init__(self, service: Service, store: Store, *, clock: SchedulerClock | None = None,
+    def __init__(self, service: ExecutionService, store: Store, *, clock: SchedulerClock | None = None,
                  notice: Callable[[str], None] | None = None) -> None:
         self.service = service
         self.store = store
@@ -150,6 +143,8 @@ class Scheduler:
         self._owner = (os.getpid(), process_start_time(os.getpid()))
         self._texts: dict[str, tuple[model.Schedule, str]] = {}
         self._synced: datetime | None = None
+        self._resync = False  # wake() asks for a full re-read at once
+        self._queued = False  # whether fires may be waiting (overlap "queue"): only then is the store asked
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
@@ -168,6 +163,7 @@ class Scheduler:
 
     def wake(self) -> None:
         """Look again now (the served workflows changed)."""
+        self._resync = True
         self._wake.set()
 
     def _loop(self) -> None:
@@ -198,15 +194,18 @@ class Scheduler:
         """Start whatever is due now; the time of the next wake-up."""
         with self._lock:
             now = self.clock.now()
-            if self._synced is None or now - self._synced >= REFRESH or self._wake.is_set():
+            if self._synced is None or now - self._synced >= REFRESH or self._resync:
+                self._resync = False
                 self._sync(now)
-            self._recover(now)
-            self._drain(now)  # first: a queued fire goes before a new one
+                self._recover(now)  # a dead peer's claims: looked for once a minute
+                self._queued = bool(self.store.schedule_fires(statuses=(QUEUED,), limit=1))
+            if self._queued:
+                self._drain(now)  # first: a queued fire goes before a new one
             due = [e for e in self._entries.values() if e.active and e.next_start is not None and e.next_start <= now]
             if due:
                 self._fire(due, now)
-            waiting = bool(self.store.schedule_fires(statuses=(QUEUED,), limit=1))
-            wake = min(now + (QUEUE_POLL if waiting else REFRESH), self._synced + REFRESH if self._synced else now)
+            wake = min(now + (QUEUE_POLL if self._queued else REFRESH),
+                       self._synced + REFRESH if self._synced else now)
             for entry in self._entries.values():
                 if entry.active and entry.next_start is not None and entry.next_start < wake:
                     wake = entry.next_start
@@ -278,6 +277,7 @@ class Scheduler:
         results = [self._launch(entries[workflow], parse_scheduled_time(stamp), now)
                    for workflow, stamps in won.items() for stamp in stamps]
         self.store.finish_fires(results, now=scheduled_time(now))
+        self._queued = self._queued or any(result[2] == QUEUED for result in results)
 
     def _due_fires(self, entry: _Entry, now: datetime) -> tuple[list[datetime], datetime | None]:
         """Advance ``entry`` past every fire due by ``now``: the ones to start (on time, or missed
@@ -339,6 +339,9 @@ class Scheduler:
         return self._start(entry, when)
 
     def _start(self, entry: _Entry, when: datetime) -> FireResult:
+        # Imported here: importing the server package loads botocore's model.
+        from orchestrator.server.errors import ServiceError
+
         stamp, name = scheduled_time(when), execution_name(entry.workflow, when)
         request = {"stateMachineArn": entry.state_machine_arn, "name": name,
                    "input": json.dumps(with_scheduled_time(None, stamp))}
@@ -366,6 +369,7 @@ class Scheduler:
                                     owner_pid=self._owner[0], owner_start=self._owner[1], now=scheduled_time(now)):
                 self.store.finish_fires([self._start(entry, parse_scheduled_time(first["scheduled_time"]))],
                                         now=scheduled_time(now))
+        self._queued = bool(self.store.schedule_fires(statuses=(QUEUED,), limit=1))
 
     def _recover(self, now: datetime) -> None:
         """Start fires a scheduler that has since died had claimed but not started."""
@@ -380,5 +384,6 @@ class Scheduler:
                                     owner_pid=self._owner[0], owner_start=self._owner[1], now=scheduled_time(now)):
                 self.notice(f"[scheduler] {row['workflow']}: resuming the {row['scheduled_time']} fire "
                             f"a stopped scheduler (pid {owner[0]}) had claimed")
-                self.store.finish_fires([self._launch(entry, parse_scheduled_time(row["scheduled_time"]), now)],
-                                        now=scheduled_time(now))
+                result = self._launch(entry, parse_scheduled_time(row["scheduled_time"]), now)
+                self.store.finish_fires([result], now=scheduled_time(now))
+                self._queued = self._queued or result[2] == QUEUED
