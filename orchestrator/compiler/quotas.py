@@ -142,7 +142,7 @@ def _success_path(graph: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         if state["Type"] == "Parallel":
             for branch in state["Branches"]:
                 yield from _success_path(branch)
-        name = state.get("Next")
+        name = state.get("Next") or state.get("Default")  # a Choice goes on by its Default
 
 
 def _in_flight(graph: Mapping[str, Any]) -> int:
