@@ -46,7 +46,7 @@ def test_names_the_compiler_writes() -> None:
                      placeholder(placeholders.JOB_DEFINITION, "a b"),
                      placeholder(placeholders.FUNCTION, "f"),
                      placeholder(placeholders.ALERT_TOPIC),
-                     placeholder(placeholders.JOB_LOG_GROUP)}  # the failure alert reads the job's log
+                     placeholder(placeholders.JOB_LOG_GROUP)}  # the alert reads the failed job's log tail
     assert placeholder(placeholders.JOB_DEFINITION, "a b") == "${JobDefinition_a_b_c8687a}"
 
 
