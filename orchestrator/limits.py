@@ -78,3 +78,8 @@ TAGS_MAX = 50  # at most 50 tags per resource.
 # --- EventBridge Scheduler (CreateSchedule API reference) ----------------------------------------
 CRON_YEAR_MIN, CRON_YEAR_MAX = 1970, 2199  # cron() years are 1970..2199.
 FLEXIBLE_WINDOW_MAX = 1440  # FlexibleTimeWindow.MaximumWindowInMinutes is 1..1,440.
+
+# --- CloudWatch alarms (PutMetricAlarm API reference) --------------------------------------------
+# Period x EvaluationPeriods is at most 7 days, and at most 1 day when the period is under an hour.
+ALARM_WINDOW_MAX = 7 * 86_400
+ALARM_WINDOW_MAX_SHORT_PERIOD = 86_400
