@@ -90,3 +90,8 @@ SPEC_MAX_NODES = 500_000  # values after YAML aliases are expanded (a few lines 
 SPEC_MAX_DEPTH = 64  # nesting of mappings and lists; a workflow needs fewer than ten levels
 PROBLEMS_SHOWN_MAX = 50  # printed at once; the rest are counted
 JSON_INT_MAX = 2**63 - 1  # AWS APIs take 64-bit integers; JSON readers lose precision past 2**53
+
+# --- CloudWatch alarms (PutMetricAlarm API reference) --------------------------------------------
+# Period x EvaluationPeriods is at most 7 days, and at most 1 day when the period is under an hour.
+ALARM_WINDOW_MAX = 7 * 86_400
+ALARM_WINDOW_MAX_SHORT_PERIOD = 86_400
