@@ -20,6 +20,9 @@ EXECUTION_NAME_MAX = 80  # StartExecution: name is 1..80 characters.
 MAX_HISTORY_EVENTS = 25_000  # Standard workflows: hard quota of 25,000 history events per execution.
 MAX_PAYLOAD_BYTES = 256 * 1024  # 256 KiB of UTF-8 per state input, output, result and execution input.
 MAX_DEFINITION_BYTES = 1_048_576  # a state machine definition is at most 1 MB.
+# An API request is at most 1 MB, "including the request header and all other associated request
+# data": a definition is sent as a JSON string inside CreateStateMachine's body.
+MAX_REQUEST_BYTES = 1_048_576
 MAX_INTRINSIC_NESTING = 10  # at most 10 intrinsic functions nested in one field.
 SFN_MAX_RETRY_ATTEMPTS = 99_999_999  # Retrier MaxAttempts upper bound.
 SFN_MAX_INTERVAL = 99_999_999  # Retrier IntervalSeconds / MaxDelaySeconds upper bound.
@@ -38,6 +41,7 @@ LAMBDA_MAX_TIMEOUT = 900  # a function's timeout is at most 900 seconds (15 minu
 LAMBDA_DEFAULT_TIMEOUT = 3  # a function created without a timeout gets 3 seconds.
 LAMBDA_MEMORY_MIN = 128  # function memory is 128..10,240 MiB.
 LAMBDA_MEMORY_MAX = 10_240
+LAMBDA_FUNCTION_NAME_MAX = 64  # CreateFunction: a function name is 1..64 characters.
 
 # --- Batch (RegisterJobDefinition / SubmitJob API reference) -------------------------------------
 BATCH_MIN_ATTEMPT_DURATION = 60  # timeout.attemptDurationSeconds must be at least 60.
@@ -45,6 +49,7 @@ BATCH_MIN_ARRAY_SIZE = 2  # arrayProperties.size is 2..10,000.
 BATCH_MAX_ARRAY_SIZE = 10_000
 BATCH_JOB_NAME_MAX = 128  # job names: up to 128 letters, digits, hyphens and underscores.
 BATCH_QUEUE_NAME_MAX = 128  # job queue names: the same rule.
+BATCH_JOB_DEFINITION_NAME_MAX = 128  # job definition names: the same rule.
 # Batch on Fargate: the memory (MiB) each vCPU setting allows ("Fargate resource requirements";
 # RegisterJobDefinition rejects any other pair).
 FARGATE_MEMORY: Mapping[float, tuple[int, ...]] = MappingProxyType({
@@ -59,7 +64,11 @@ FARGATE_MEMORY: Mapping[float, tuple[int, ...]] = MappingProxyType({
 
 # --- SNS (Publish API reference) -----------------------------------------------------------------
 SNS_SUBJECT_MAX = 99  # Subject: under 100 printable ASCII characters, no line breaks.
+SNS_TOPIC_NAME_MAX = 256  # CreateTopic: a topic name is 1..256 characters.
 SNS_MESSAGE_MAX = 262_144  # SNS Publish: a message (with its attributes) is at most 256 KiB.
+
+# --- CloudWatch Logs (CreateLogGroup API reference) ---------------------------------------------
+LOG_GROUP_NAME_MAX = 512  # a log group name is 1..512 characters.
 
 # --- Tags ("Tagging AWS resources") --------------------------------------------------------------
 TAG_KEY_MAX = 128  # keys up to 128 characters ("aws:" is reserved),

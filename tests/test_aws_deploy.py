@@ -58,7 +58,7 @@ def chain(name: str = "chain", length: int = 40) -> model.Workflow:
 
 def split_chain() -> CompileResult:
     """Small limits split the chain into ``chain`` calling ``chain-part-1`` and ``chain-part-2``."""
-    result = compile_workflow(chain(), max_history_events=400, max_definition_bytes=40_000)
+    result = compile_workflow(chain(), max_history_events=400, max_definition_bytes=30_000)
     assert sorted(result.definitions) == ["chain", "chain-part-1", "chain-part-2"]
     return result
 

@@ -213,8 +213,8 @@ def test_every_machine_is_deployed_with_all_its_placeholders_substituted(tpl: di
     deployed = machines(tpl)
     assert set(deployed) == set(COMPILED.texts)
     for name, props in deployed.items():
-        assert props["DefinitionString"] == COMPILED.texts[name]
-        needed = {key[2:-1] for key in COMPILED.placeholders if key in COMPILED.texts[name]}
+        assert props["DefinitionString"] == COMPILED.deployed[name]
+        needed = {key[2:-1] for key in COMPILED.placeholders if key in COMPILED.deployed[name]}
         assert set(props["DefinitionSubstitutions"]) == needed
         assert props["TracingConfiguration"] == {"Enabled": True}
 

@@ -24,6 +24,7 @@ from aws_cdk.assertions import Match, Template  # noqa: E402
 from orchestrator.cdk.app import NETWORK_STACK, build, stack_name  # noqa: E402
 from orchestrator.compiler import compile_workflow  # noqa: E402
 from orchestrator.compiler.tasks import SPOT_EVALUATE_ON_EXIT, SPOT_RETRY_ATTEMPTS  # noqa: E402
+from orchestrator.compiler.tasks import job_definition as settings_of  # noqa: E402
 from orchestrator.spec import load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,9 +184,52 @@ def test_job_definition_retry_and_timeout_match_the_compiled_state(templates: di
     props = job_definition(template(templates, "nightly-sales"), "optimize-db")
     assert props["RetryStrategy"] == {"Attempts": SPOT_RETRY_ATTEMPTS, "EvaluateOnExit": list(SPOT_EVALUATE_ON_EXIT)}
     assert props["Timeout"] == {"AttemptDurationSeconds": 7200}
-    state = compile_workflow(load(ROOT / FILES["nightly-sales"])).definitions["nightly-sales"]["States"]["optimize-db"]
-    assert state["Parameters"]["RetryStrategy"] == props["RetryStrategy"]
-    assert state["Parameters"]["Timeout"] == props["Timeout"]
+
+
+@pytest.mark.parametrize("workflow", sorted(FILES))
+def test_job_definitions_carry_what_the_task_states_leave_out(
+    templates: dict[str, dict[str, Any]], workflow: str
+) -> None:
+    """Each Task state submits only name, queue, definition, execution id and tags; the job
+    definition carries the rest, exactly as ``tasks.job_definition`` (which local runs use too)
+    says, so the job is the same as if the state had sent it all."""
+    wf = load(ROOT / FILES[workflow])
+    compiled = compile_workflow(wf)
+    states = dict(_all_states(compiled))
+    for task in wf.tasks:
+        if task.runs_on != "batch":
+            continue
+        settings = settings_of(task, wf)
+        props = job_definition(template(templates, workflow), task.name)
+        container = props["ContainerProperties"]
+        assert container["Command"] == list(settings.command), task.name
+        assert {e["Name"]: e["Value"] for e in container["Environment"]} == dict(settings.environment)
+        assert sorted(container["ResourceRequirements"], key=lambda r: r["Type"]) == [
+            {"Type": "MEMORY", "Value": str(settings.memory)}, {"Type": "VCPU", "Value": f"{settings.vcpus:g}"}
+        ]
+        assert props.get("Timeout") == (
+            None if settings.attempt_seconds is None else {"AttemptDurationSeconds": settings.attempt_seconds}
+        )
+        assert props["RetryStrategy"] == {
+            "Attempts": settings.retry_attempts, "EvaluateOnExit": [dict(r) for r in settings.evaluate_on_exit]
+        }
+        parameters = states[task.name]["Parameters"]
+        assert set(parameters) <= {"JobName", "JobQueue", "JobDefinition", "ArrayProperties", "ContainerOverrides", "Tags"}
+        assert all("Value.$" in e for e in parameters["ContainerOverrides"]["Environment"])  # per run only
+
+
+def _all_states(compiled: Any) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(graph: dict[str, Any]) -> None:
+        for name, state in graph["States"].items():
+            out.append((name, state))
+            for branch in state.get("Branches", ()):
+                walk(branch)
+
+    for definition in compiled.definitions.values():
+        walk(definition)
+    return out
 
 
 def test_execution_roles_only_write_the_workflow_log_group(templates: dict[str, dict[str, Any]]) -> None:
@@ -270,7 +314,7 @@ def machine(tpl: dict[str, Any]) -> dict[str, Any]:
 def test_substitutions_cover_every_placeholder(templates: dict[str, dict[str, Any]], workflow: str) -> None:
     compiled = compile_workflow(load(ROOT / FILES[workflow]))
     props = machine(template(templates, workflow))
-    assert props["DefinitionString"] == compiled.texts[workflow]
+    assert props["DefinitionString"] == compiled.deployed[workflow]  # compact, as the quotas were counted
     substituted = {"${" + key + "}" for key in props["DefinitionSubstitutions"]}
     assert substituted == compiled.placeholders
     placeholders = set(re.findall(r"\$\{[^}]+\}", props["DefinitionString"]))

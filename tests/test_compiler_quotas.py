@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -63,7 +64,11 @@ class TestCounting:
         wrap, a, par, b, c = 2 + 2, 6 + 3 * 4, 4 + 2, 5 + 3 * 3, 5 + 3 * 3
         failure = 2 + 1 + 1  # Describe failure, Workflow failed, 1 task aborted in the other branch
         assert machine.events == quotas.EXECUTION_EVENTS + wrap + a + par + b + c + failure
-        assert machine.bytes == len(compile_workflow(wf).texts["w"].encode())
+        result = compile_workflow(wf)
+        deployed = result.deployed["w"]
+        assert json.loads(deployed) == result.definitions["w"] and "\n" not in deployed
+        assert machine.bytes == len(deployed.encode()) < len(result.texts["w"].encode())
+        assert machine.deployed_bytes == quotas.deployed_bytes(deployed)
         assert report.cost == pytest.approx(7 * 0.025 / 1000)
         assert "total" in str(report)
 
@@ -81,7 +86,7 @@ class TestSplitting:
         assert result.main == "big" and len(result.definitions) > 2
         for report in result.report.machines:
             assert report.events <= limits.MAX_HISTORY_EVENTS, report
-            assert report.bytes <= limits.MAX_DEFINITION_BYTES, report
+            assert report.deployed_bytes <= limits.MAX_DEFINITION_BYTES, report
             assert len(report.name) <= limits.STATE_MACHINE_NAME_MAX
         assert sorted(task_states(result)) == sorted(t.name for t in wf.tasks)
         assert_dependencies_hold(wf, result)
@@ -122,7 +127,7 @@ class TestSplitting:
 
 
 def small_limits(wf: model.Workflow) -> CompileResult:
-    return compile_workflow(wf, max_history_events=400, max_definition_bytes=40_000)
+    return compile_workflow(wf, max_history_events=400, max_definition_bytes=30_000)
 
 
 def chain_with_fanout() -> model.Workflow:
@@ -193,8 +198,8 @@ class TestSplitRuns:
 
 def test_limits_too_small_to_split_are_reported() -> None:
     wf = model.Workflow(name="w", tasks=(batch("a"), batch("b")))
-    with pytest.raises(CompileError, match=r"^Cannot split to fit 236 history events and 3616 bytes"):
-        compile_workflow(wf, max_definition_bytes=20_000, max_history_events=300)
+    with pytest.raises(CompileError, match=r"^Cannot split to fit 236 history events and 1808 bytes"):
+        compile_workflow(wf, max_definition_bytes=10_000, max_history_events=300)
 
 
 def test_parallels_nested_hundreds_deep_compile_and_split() -> None:
@@ -214,3 +219,43 @@ def test_parallels_nested_hundreds_deep_compile_and_split() -> None:
     assert 1 < len(result.definitions) < 60
     assert all(m.bytes <= limits.MAX_DEFINITION_BYTES for m in result.report.machines)
     assert sorted(task_states(result)) == sorted(t.name for t in wf.tasks)
+
+
+class TestDeployedBytes:
+    def test_is_the_request_with_every_placeholder_at_its_longest(self) -> None:
+        """Replace each placeholder with the longest ARN it can become and send the definition
+        the way the SDKs do (a JSON string, non-ASCII escaped): no more than deployed_bytes."""
+        wf = model.Workflow(
+            name="w", notify=model.Notify(email=("ops@example.com",)), description="Nächtlich",
+            tasks=(batch("a"), lam("b", ("a",)), lam("c", ("a",)), lam("d", ("c",))),
+        )
+        result = compile_workflow(wf, max_history_events=120)  # split: a child placeholder too
+        assert len(result.definitions) > 1
+        for name, text in result.deployed.items():
+            kinds = {p[2:-1].split("_")[0] for p in result.placeholders if p in text}
+            longest = text
+            for p in result.placeholders:
+                kind = p[2:-1].split("_")[0]
+                longest = longest.replace(p, "a" * quotas.PLACEHOLDER_VALUE_MAX[kind])
+            body = json.dumps({"definition": longest})
+            assert len(body) - len('{"definition": ""}') == quotas.deployed_bytes(text), name
+            assert kinds
+        assert {"JobQueue", "JobDefinition", "Function", "StateMachine", "AlertTopicArn"} <= {
+            p[2:-1].split("_")[0] for p in result.placeholders
+        }
+
+    def test_longest_values_follow_the_name_limits(self) -> None:
+        arn = "arn:aws-us-gov:batch:us-isof-south-1:123456789012:job-definition/" + "n" * 128 + ":4294967295"
+        assert len(arn) <= quotas.PLACEHOLDER_VALUE_MAX["JobDefinition"]
+        assert quotas.deployed_bytes('"${User_thing}"') - quotas.deployed_bytes('""') == max(quotas.PLACEHOLDER_VALUE_MAX.values())
+
+    def test_a_workflow_splits_only_when_the_deployed_text_would_not_fit(self) -> None:
+        """500 Batch tasks side by side: 1.3 MB as indented for reading, but under 1 MB as
+        deployed, so one machine (indented sizes used to split it in two)."""
+        job = model.BatchJob(image="img:1", command=("run",))
+        wf = model.Workflow(name="wide", tasks=tuple(model.Task(name=f"t{i}", job=job) for i in range(500)))
+        result = compile_workflow(wf)
+        assert list(result.definitions) == ["wide"]
+        (machine,) = result.report.machines
+        assert len(result.texts["wide"].encode()) > limits.MAX_DEFINITION_BYTES > machine.deployed_bytes
+        assert machine.bytes == len(result.deployed["wide"].encode())

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from compiler_support import batch, lam
 
 from orchestrator import model
 from orchestrator.compiler import tasks
+from orchestrator.errors import CompileError
 
 
 def render(task: model.Task, **wf: Any) -> dict[str, Any]:
@@ -21,46 +23,63 @@ class TestBatch:
         state = render(model.Task(name="load-db", job=job, timeout=120), tags={"team": "data"})
         assert state["Resource"] == "arn:aws:states:::batch:submitJob.sync"
         p = state["Parameters"]
+        # Only what varies per run or is SubmitJob's own; the rest is in the job definition.
+        assert list(p) == ["JobName", "JobQueue", "JobDefinition", "ContainerOverrides", "Tags"]
         assert p["JobName"] == "load-db"
         assert p["JobQueue"] == "${JobQueue_default}"
         assert p["JobDefinition"] == "${JobDefinition_load-db}"
-        overrides = p["ContainerOverrides"]
-        assert overrides["Command"] == ["a", "b"]
-        assert overrides["Environment"][0] == {"Name": "K", "Value": "V"}
-        assert {"Name": "ORCHESTRATOR_EXECUTION_ID", "Value.$": "$$.Execution.Id"} in overrides["Environment"]
-        assert {"Name": "ORCHESTRATOR_TASK", "Value": "load-db"} in overrides["Environment"]
-        assert overrides["ResourceRequirements"] == [
-            {"Type": "VCPU", "Value": "0.5"},
-            {"Type": "MEMORY", "Value": "1024"},
-        ]
-        assert p["Timeout"] == {"AttemptDurationSeconds": 120}
-        assert p["RetryStrategy"]["Attempts"] == tasks.SPOT_RETRY_ATTEMPTS
-        assert p["RetryStrategy"]["EvaluateOnExit"][0] == {"OnStatusReason": "Host EC2*", "Action": "RETRY"}
-        assert p["RetryStrategy"]["EvaluateOnExit"][-1] == {"OnReason": "*", "Action": "EXIT"}
+        assert p["ContainerOverrides"] == {
+            "Environment": [
+                {"Name": "ORCHESTRATOR_EXECUTION_ID", "Value.$": "$$.Execution.Id"},
+                {"Name": "ORCHESTRATOR_EXECUTION_NAME", "Value.$": "$$.Execution.Name"},
+                {"Name": "ORCHESTRATOR_SCHEDULED_TIME", "Value.$": "$.input.scheduled_time"},
+            ]
+        }
         assert p["Tags"] == {
             "team": "data",
             "orchestrator:workflow": "wf",
             "orchestrator:task": "load-db",
             "orchestrator:execution.$": "$$.Execution.Name",
         }
-        assert "ArrayProperties" not in p
         assert state["ResultSelector"] == {"JobId.$": "$.JobId", "Status.$": "$.Status"}
         assert state["ResultPath"] == "$.results['load-db']"
         assert state["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failed['load-db']", "Next": "Describe failure"}
         ]
 
+    def test_job_definition_carries_the_static_settings(self) -> None:
+        job = model.BatchJob(image="i", command=("a", "b"), vcpus=0.5, memory=1024, environment={"K": "V"})
+        task = model.Task(name="load-db", job=job, timeout=120)
+        wf = model.Workflow(name="wf", tasks=(task,))
+        settings = tasks.job_definition(task, wf)
+        assert settings.image == "i" and settings.command == ("a", "b")
+        assert (settings.vcpus, settings.memory) == (0.5, 1024)
+        assert dict(settings.environment) == {"K": "V", "ORCHESTRATOR_WORKFLOW": "wf", "ORCHESTRATOR_TASK": "load-db"}
+        assert settings.attempt_seconds == 120
+        assert settings.retry_attempts == tasks.SPOT_RETRY_ATTEMPTS
+        assert settings.evaluate_on_exit[0] == {"OnStatusReason": "Host EC2*", "Action": "RETRY"}
+        assert settings.evaluate_on_exit[-1] == {"OnReason": "*", "Action": "EXIT"}
+        with pytest.raises(CompileError, match=r"^Task 'f' is a Lambda task and cannot run on Batch\.$"):
+            tasks.job_definition(lam("f"), wf)
+
     def test_timeouts_cover_every_batch_attempt(self) -> None:
-        state = render(batch("t", timeout=30))
-        assert state["Parameters"]["Timeout"] == {"AttemptDurationSeconds": 60}  # Batch minimum
+        task = batch("t", timeout=30)
+        wf = model.Workflow(name="wf", tasks=(task,))
+        assert tasks.job_definition(task, wf).attempt_seconds == 60  # Batch minimum
+        state = render(task)
+        assert "Timeout" not in state["Parameters"]
         assert state["TimeoutSeconds"] == (60 + tasks.BATCH_ATTEMPT_MARGIN) * tasks.SPOT_RETRY_ATTEMPTS
         no_timeout = render(batch("t"))
-        assert "Timeout" not in no_timeout["Parameters"] and "TimeoutSeconds" not in no_timeout
+        assert "TimeoutSeconds" not in no_timeout
+        assert tasks.job_definition(batch("t"), wf).attempt_seconds is None
 
     def test_defaults_timeout_and_queue(self) -> None:
-        state = render(batch("t"), defaults=model.Defaults(timeout=600, queue="bulk"))
-        assert state["Parameters"]["Timeout"] == {"AttemptDurationSeconds": 600}
+        task = batch("t")
+        defaults = model.Defaults(timeout=600, queue="bulk")
+        state = render(task, defaults=defaults)
         assert state["Parameters"]["JobQueue"] == "${JobQueue_bulk}"
+        wf = model.Workflow(name="wf", tasks=(task,), defaults=defaults)
+        assert tasks.job_definition(task, wf).attempt_seconds == 600
 
     def test_array_job(self) -> None:
         job = model.BatchJob(image="i", array_size=50, queue="q")
@@ -71,14 +90,12 @@ class TestBatch:
 
     def test_python_task_over_15_minutes_runs_the_runner_on_batch(self) -> None:
         job = model.PythonTask(function="pkg.mod:main", vcpus=2, memory=4096)
-        state = render(model.Task(name="py", job=job, timeout=3600))
+        task = model.Task(name="py", job=job, timeout=3600)
+        state = render(task)
         assert state["Resource"] == "arn:aws:states:::batch:submitJob.sync"
-        assert state["Parameters"]["ContainerOverrides"]["Command"] == [
-            "python",
-            "-m",
-            "orchestrator.batch_entry",
-            "pkg.mod:main",
-        ]
+        settings = tasks.job_definition(task, model.Workflow(name="wf", tasks=(task,), defaults=model.Defaults(image="py:3")))
+        assert settings.command == ("python", "-m", "orchestrator.batch_entry", "pkg.mod:main")
+        assert settings.image == "py:3"
 
     def test_api_retrier_then_user_retrier_with_states_all_last(self) -> None:
         retry = model.Retry(attempts=4, interval=5, backoff_rate=1.5, max_delay=60, jitter=model.Jitter.FULL)

@@ -200,6 +200,26 @@ def test_evaluate_on_exit_exit_stops_retrying(tmp_path: Path) -> None:
     assert len(json.loads(failure.value.cause or "")["Attempts"]) == 1
 
 
+def test_the_job_definitions_retry_strategy_applies_when_submit_job_sets_none(tmp_path: Path) -> None:
+    # Compiled Task states leave retryStrategy to the job definition, as on AWS.
+    marker = tmp_path / "tries"
+    script = f"echo x >> {marker}; test $(wc -l < {marker}) -ge 3"
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=("sh", "-c", script), retry_attempts=3))
+    job = batch(call(submit()))
+    assert job["Status"] == "SUCCEEDED" and len(job["Attempts"]) == 3
+    exits = JobDefinition(name="jd2", command=("sh", "-c", "exit 2"), retry_attempts=5,
+                          evaluate_on_exit=({"OnExitCode": "3", "Action": "RETRY"}, {"OnReason": "*", "Action": "EXIT"}))
+    batch, _ = make(tmp_path, exits)
+    with pytest.raises(TaskFailure) as failure:
+        batch(call(submit(definition="jd2")))
+    assert len(json.loads(failure.value.cause or "")["Attempts"]) == 1
+    # SubmitJob's own strategy replaces the definition's.
+    batch, _ = make(tmp_path, exits)
+    with pytest.raises(TaskFailure) as failure:
+        batch(call(submit(definition="jd2", RetryStrategy={"Attempts": 2})))
+    assert len(json.loads(failure.value.cause or "")["Attempts"]) == 2
+
+
 def test_retry_decision_matches_globs_in_order_and_retries_when_nothing_matches() -> None:
     rules = {"EvaluateOnExit": [{"OnStatusReason": "Host EC2*", "Action": "RETRY"},
                                 {"OnExitCode": "1*", "Action": "exit"}]}

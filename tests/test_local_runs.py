@@ -15,7 +15,14 @@ import pytest
 
 from orchestrator import model
 from orchestrator.local.mocks import MockConfig
-from orchestrator.local.runs import RedriveError, build_plan, redrive_execution, run_plan, run_workflow
+from orchestrator.local.runs import (
+    RedriveError,
+    build_plan,
+    compile_plan,
+    redrive_execution,
+    run_plan,
+    run_workflow,
+)
 from orchestrator.local.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -272,6 +279,25 @@ def test_run_workflow_accepts_a_spec_path(tmp_path: Path, monkeypatch: pytest.Mo
     result = run_workflow("wf.yaml", home=tmp_path / "home")
     assert result.status == "SUCCEEDED", result.cause
     assert Path(result.logs["only"][0]).read_text() == "only\n"
+
+
+def test_static_job_settings_reach_the_job_from_its_job_definition(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # The compiled state sends neither command nor environment (the job definition has them, on
+    # AWS as here); the job still gets both, and Batch's retry strategy.
+    monkeypatch.chdir(tmp_path)
+    job = model.BatchJob(image="alpine:3", command=("sh", "-c", "echo $MODE $ORCHESTRATOR_WORKFLOW $ORCHESTRATOR_TASK"),
+                         environment={"MODE": "fast"})
+    wf = model.Workflow(name="static", tasks=(model.Task(name="show", job=job, timeout=120),))
+    plan = compile_plan(wf, str(tmp_path))
+    parameters = plan["definitions"]["static"]["States"]["show"]["Parameters"]
+    assert "Command" not in parameters["ContainerOverrides"] and "RetryStrategy" not in parameters
+    settings = plan["job_definitions"]["show"]
+    assert (settings["timeout"], settings["retry_attempts"]) == (120, 3)
+    assert settings["evaluate_on_exit"][-1] == {"OnReason": "*", "Action": "EXIT"}
+    result = run_plan(plan, {}, home=tmp_path / "home")
+    assert result.status == "SUCCEEDED", result.cause
+    assert Path(result.logs["show"][0]).read_text() == "fast static show\n"
 
 
 INTERRUPT_SCRIPT = """

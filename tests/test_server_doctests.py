@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["orchestrator.server.app", "orchestrator.server.auth", "orchestrator.server.errors",
+MODULES = ["orchestrator.server.app", "orchestrator.server.auth", "orchestrator.server.common",
+           "orchestrator.server.errors",
            "orchestrator.server.serve", "orchestrator.server.service", "orchestrator.server.shapes"]
 
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from orchestrator import model, templates
 from orchestrator.compiler import compile_workflow
+from orchestrator.compiler.tasks import job_definition
 from orchestrator.local.runs import run_workflow
 from orchestrator.templates import Ref, TemplateError, parse
 
@@ -92,9 +93,13 @@ class TestCompiled:
             image="x", command=("a", "b"), environment={"PLAIN": "1", "T": "{{ scheduled_time }}"})),))
         definition = compile_workflow(wf).definitions["w"]
         overrides = definition["States"]["t"]["Parameters"]["ContainerOverrides"]
-        assert overrides["Command"] == ["a", "b"]
-        assert {"Name": "PLAIN", "Value": "1"} in overrides["Environment"]
+        # What does not vary is left to the job definition (tasks.job_definition).
+        assert "Command" not in overrides and "Command.$" not in overrides
+        assert all(e["Name"] != "PLAIN" for e in overrides["Environment"])
         assert {"Name": "T", "Value.$": "States.Format('{}', $.input.scheduled_time)"} in overrides["Environment"]
+        settings = job_definition(wf.tasks[0], wf)
+        assert settings.command == ("a", "b") and settings.environment["PLAIN"] == "1"
+        assert "T" not in settings.environment
         assert templates.STATE not in definition["States"]  # no local time read, no JSONata state
 
     def test_local_time_state_comes_after_the_wrap_in_main_and_first_in_children(self) -> None:

@@ -35,7 +35,7 @@ from orchestrator.aws.errors import (
     unimplemented,
 )
 from orchestrator.aws.errors import client as make_client
-from orchestrator.compiler import CompileResult, dumps
+from orchestrator.compiler import CompileResult, compact
 from orchestrator.errors import DefinitionError, Problem
 from orchestrator.placeholders import (
     ALERT_TOPIC,
@@ -337,11 +337,12 @@ def deploy(
     checker = _validation_client(sfn)
     notice = _once(notice)  # one notice per deploy, not one per machine
     for name in order:
-        _validate(checker, name, dumps(substitute(result.definitions[name], values)), notice)
+        _validate(checker, name, compact(substitute(result.definitions[name], values)), notice)
     existing = _existing(sfn)
     done: list[Deployed] = []
     for name in order:
-        text = dumps(substitute(result.definitions[name], values))
+        # Sent compact, as the quotas were counted (compiler.quotas.deployed_bytes).
+        text = compact(substitute(result.definitions[name], values))
         digest = content_hash(text, role_arn, user_tags)
         all_tags = [{"key": k, "value": v} for k, v in sorted({**user_tags, HASH_TAG: digest}.items())]
         arn = existing.get(name)

@@ -28,14 +28,10 @@ from constructs import Construct
 
 from orchestrator import model
 from orchestrator.cdk import iam as policies
-from orchestrator.compiler.tasks import (
-    DEFAULT_QUEUE,
-    RUNNER_MODULE,
-    SPOT_EVALUATE_ON_EXIT,
-    SPOT_RETRY_ATTEMPTS,
-)
+from orchestrator.compiler.tasks import DEFAULT_QUEUE
+from orchestrator.compiler.tasks import job_definition as compiled_job_definition
 from orchestrator.errors import Problem
-from orchestrator.limits import BATCH_MIN_ATTEMPT_DURATION, FARGATE_MEMORY
+from orchestrator.limits import FARGATE_MEMORY
 
 FARGATE_KINDS = frozenset({model.Compute.FARGATE_SPOT, model.Compute.FARGATE})
 
@@ -127,20 +123,6 @@ def problems(wf: model.Workflow) -> list[Problem]:
                 except ValueError as error:
                     found.append(Problem(where=f"{where} field 'secrets.{variable}'", message=str(error)))
     return found
-
-
-def command_of(task: model.Task) -> list[str]:
-    job = task.job
-    if isinstance(job, model.PythonTask):
-        return ["python", "-m", RUNNER_MODULE, job.function]
-    assert isinstance(job, model.BatchJob)
-    return list(job.command)
-
-
-def attempt_seconds(task: model.Task, wf: model.Workflow) -> int | None:
-    """Batch ``attemptDurationSeconds`` exactly as the compiler puts it in SubmitJob."""
-    timeout = task.timeout if task.timeout is not None else wf.defaults.timeout
-    return None if timeout is None else max(BATCH_MIN_ATTEMPT_DURATION, timeout)
 
 
 class BatchResources(Construct):
@@ -242,7 +224,9 @@ class BatchResources(Construct):
                 job_role.add_to_policy(grant)
 
         vcpus, memory = _resources(task)
-        environment = {**job.environment, "ORCHESTRATOR_WORKFLOW": wf.name, "ORCHESTRATOR_TASK": task.name}
+        # Everything the compiled Task state leaves to the job definition (compiler.tasks).
+        settings = compiled_job_definition(task, wf)
+        environment = dict(settings.environment)
         assert self.log_group is not None
         logging = ecs.LogDriver.aws_logs(stream_prefix=_stream_prefix(task.name), log_group=self.log_group)
         build = job.build if isinstance(job, model.BatchJob) else None
@@ -252,7 +236,7 @@ class BatchResources(Construct):
         image_ref = (ecs.ContainerImage.from_asset(str(self.project_root / build.context), file=build.dockerfile)
                      if build is not None else ecs.ContainerImage.from_registry(image))
         size = cdk.Size.mebibytes(memory)
-        command = command_of(task) or None
+        command = list(settings.command) or None
         container: batch.IEcsContainerDefinition
         if platform_of(task) is model.Platform.FARGATE:
             # Public subnets without NAT: the task needs a public IP to reach the registry, Secrets
@@ -272,7 +256,7 @@ class BatchResources(Construct):
                 "@aws-cdk/aws-ecs:ecrImageRequiresPolicy",
                 "the execution role gets pull permissions on exactly this repository (iam.ecr_pull_statements)",
             )
-        attempt = attempt_seconds(task, wf)
+        attempt = settings.attempt_seconds
         definition = batch.EcsJobDefinition(
             scope,
             "Definition",
@@ -282,10 +266,10 @@ class BatchResources(Construct):
         )
         cfn = definition.node.default_child
         assert isinstance(cfn, cdk.CfnResource)
-        # The same retryStrategy the compiled SubmitJob sets, so a job resubmitted from the Batch
-        # console behaves like one started by the state machine (the state's value wins there).
+        # Spot reclaims are retried by Batch: the compiled SubmitJob leaves retryStrategy to this.
         cfn.add_property_override(
-            "RetryStrategy", {"Attempts": SPOT_RETRY_ATTEMPTS, "EvaluateOnExit": [dict(r) for r in SPOT_EVALUATE_ON_EXIT]}
+            "RetryStrategy",
+            {"Attempts": settings.retry_attempts, "EvaluateOnExit": [dict(r) for r in settings.evaluate_on_exit]},
         )
         if secrets:
             # Exact ARNs as given (a Secrets Manager JSON key suffix included); the L2 Secret

@@ -108,7 +108,7 @@ class StateMachines(Construct):
         self.substitutions: dict[str, dict[str, str]] = {}
         publishers: list[iam.IRole] = []
         for name in creation_order(compiled):
-            text = compiled.texts[name]
+            text = compiled.deployed[name]  # compact, as the quotas were counted
             machine_scope = Construct(self, name)
             values, statements = self._needs(machine_scope, name, text, targets)
             role = iam.Role(

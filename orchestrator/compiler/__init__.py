@@ -7,9 +7,10 @@ output (and the compilation's settings, ``_Job``):
 2. ``_lay_out``  tree → render items, wide Parallels regrouped (``render.from_sp``);
 3. ``_fit``  items → machines within the quotas: cut subtrees out (bottom up) into child machines
    (``quotas.Planner.shrink``), render typed ASL builders checked as they are built
-   (``render.render_machine``), JSON text and its figures (``dumps``, ``quotas.measure``);
-   re-planned with a smaller budget when an estimate was short;
-4. ``_finish``  contract 2 checked (each task exactly one Task state), placeholders, report.
+   (``render.render_machine``), the deployed JSON and its figures (``serialise.compact``,
+   ``quotas.measure``); re-planned with a smaller budget when an estimate was short;
+4. ``_finish``  contract 2 checked (each task exactly one Task state), the same JSON indented
+   for reading (``dumps``, what :meth:`CompileResult.write` writes), placeholders, report.
 
 Compiling is pure: no clock, environment or I/O except :meth:`CompileResult.write`.
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -36,32 +36,50 @@ from typing import Any
 
 from orchestrator import model
 from orchestrator.api import WorkflowLike, workflow_model
-from orchestrator.compiler import alerts, quotas, render, serialise, sp
+from orchestrator.compiler import alerts, quotas, render, sp
 from orchestrator.compiler.quotas import Report
-from orchestrator.compiler.serialise import LINE_WIDTH, TaskTexts, dumps
+from orchestrator.compiler.serialise import LINE_WIDTH, TaskTexts, compact, dumps
 from orchestrator.compiler.tasks import kind_key, render_task
 from orchestrator.errors import CompileError
-from orchestrator.limits import MAX_DEFINITION_BYTES, MAX_HISTORY_EVENTS, STATE_MACHINE_NAME_MAX
+from orchestrator.limits import (
+    MAX_DEFINITION_BYTES,
+    MAX_HISTORY_EVENTS,
+    MAX_REQUEST_BYTES,
+    STATE_MACHINE_NAME_MAX,
+)
 from orchestrator.placeholders import child_of, placeholders_in
 
-__all__ = ["LINE_WIDTH", "CompileResult", "Report", "compile_workflow", "dumps"]
+__all__ = ["LINE_WIDTH", "CompileResult", "Report", "compact", "compile_workflow", "dumps"]
 
 # Room kept for what the planner does not place: the wrap state, the failure path, the
-# execution's own events, and JSON around the states.
+# execution's own events, and JSON around the states (the failure path's JSONata is most of it).
 _EVENT_RESERVE = 64
-_BYTE_RESERVE = 16_384
+_BYTE_RESERVE = 8_192
+# Room in the 1 MB CreateStateMachine request for all that is not the definition: the name, role
+# ARN, logging and tracing settings, up to 50 tags of 128 + 256 characters, the headers.
+_REQUEST_RESERVE = 24_576
 _REPLANS = 6
 
 
 @dataclass(frozen=True, slots=True)
 class CompileResult:
-    """Every state machine of one workflow: ``definitions[main]`` is the one to start."""
+    """Every state machine of one workflow: ``definitions[main]`` is the one to start.
+
+    ``deployed[name]`` is the text to deploy (compact JSON, what the quotas are counted on);
+    ``texts[name]`` the same indented for reading, as :meth:`write` writes it.
+    """
 
     main: str
     definitions: dict[str, dict[str, Any]]
     report: Report
     placeholders: set[str]
     texts: dict[str, str] = field(repr=False)
+    deployed: dict[str, str] = field(repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, definition in self.definitions.items():  # a result built by hand has none
+            if name not in self.deployed:
+                self.deployed[name] = compact(definition)
 
     def write(self, out_dir: str | Path) -> list[Path]:
         """Write ``DIR/<name>.asl.json`` for each machine; returns the paths written."""
@@ -99,15 +117,13 @@ def _topic(wf: model.Workflow) -> str | None:
 def _leaf_costs(
     wf: model.Workflow, kinds: Mapping[str, tuple[object, ...] | None]
 ) -> dict[str, quotas.LeafCost]:
-    """Each task's cost, from its state rendered and serialised alone.
+    """Each task's cost, from its state rendered alone as deployed (compact, so the same at any
+    depth of nesting).
 
-    Rendering and serialising all 10,000 states of a big workflow twice (here and for the
-    output) was most of the compile time, so tasks that render alike share one measurement:
-    Batch tasks with the same job object, retry, timeout and description whose names are plain
-    (letters, digits, ``_``, ``-``) of the same length and kind. Their states differ only in
-    where the name is written, with the same number of characters (job name, placeholder,
-    result and failure paths all keep plain names as they are), so every line breaks at the
-    same place and the byte counts are equal.
+    Rendering all 10,000 states of a big workflow twice (here and for the output) was most of
+    the compile time, so tasks that render alike share one measurement: Batch tasks of the same
+    kind (``tasks.kind_key``: same job, retry, timeout, description, names as long and as plain),
+    whose states differ only in where the name is written, in as many characters.
     """
     costs: dict[str, quotas.LeafCost] = {}
     shared: dict[tuple[object, ...], quotas.LeafCost] = {}
@@ -116,45 +132,11 @@ def _leaf_costs(
         cost = None if key is None else shared.get(key)
         if cost is None:
             state = render_task(t, wf, next="next", catch_to=alerts.DESCRIBE).render()
-            cost = quotas.LeafCost.of(state)
+            cost = quotas.LeafCost.of(t.name, state)
             if key is not None:
                 shared[key] = cost
         costs[t.name] = cost
     return costs
-
-
-class _LeafBytes:
-    """Bytes a task's state takes at a nesting depth, measured once per kind (or task) and depth.
-
-    Deep states wrap onto many more lines: a Batch state five Parallels deep is twice its
-    top-level size, ten deep three times. Estimating that from the top-level size left machines
-    of deeply nested DAGs over 1 MB, and each such miss cost a whole re-plan and re-render.
-    """
-
-    # What the measurement cannot see: the real Next and Catch targets are longer than the
-    # ones it renders with, and a branch's last state adds an OutputPath. With this, every
-    # machine of the bench DAGs measures under its estimate (the closest by 0.3%), so none is
-    # re-planned.
-    EXTRA = 24
-
-    def __init__(self, wf: model.Workflow, kinds: Mapping[str, tuple[object, ...] | None]) -> None:
-        self.wf = wf
-        self.tasks = {t.name: t for t in wf.tasks}
-        self.kinds: dict[str, object] = {t.name: kinds[t.name] or t.name for t in wf.tasks}
-        self.memo: dict[tuple[object, int], int] = {}
-
-    def __call__(self, task: str, depth: int) -> int:
-        key = (self.kinds[task], depth)
-        size = self.memo.get(key)
-        if size is None:
-            t = self.tasks[task]
-            indent = quotas.STATE_INDENT + quotas.STATE_INDENT_PER_DEPTH * depth
-            name = json.dumps(task, ensure_ascii=False)
-            state = render_task(t, self.wf, next="next", catch_to=alerts.DESCRIBE).render()
-            text = serialise.text_at(state, indent, indent + len(name) + 2)
-            line = indent + len(name) + 2 + len(text.encode()) + 2  # <indent>"name": <text>,\n
-            size = self.memo[key] = line + self.EXTRA
-        return size
 
 
 @dataclass(slots=True)
@@ -170,11 +152,14 @@ class _Job:
 
 @dataclass(frozen=True, slots=True)
 class _Fitted:
-    """The machines of a workflow, each within the quotas: dicts, their JSON text, their figures."""
+    """The machines of a workflow, each within the quotas: dicts, their deployed JSON text, their
+    figures, and what writing the readable text needs (the builders' graphs, the task kinds)."""
 
     definitions: dict[str, dict[str, Any]]
-    texts: dict[str, str]
+    deployed: dict[str, str]
     reports: tuple[quotas.MachineReport, ...]
+    graphs: dict[str, Any]
+    kinds: dict[str, tuple[object, ...] | None]
 
 
 def _decompose(job: _Job, wf: model.Workflow) -> sp.Node | None:
@@ -262,29 +247,29 @@ def compile_workflow(
 
 
 def _fit(job: _Job, body: render.Item | None) -> _Fitted:
-    wf, max_history_events, max_definition_bytes = job.wf, job.max_history_events, job.max_definition_bytes
+    wf, max_history_events = job.wf, job.max_history_events
     context = render.Context(wf)
     kinds = {t.name: kind_key(t) for t in wf.tasks}
     leaves = _leaf_costs(wf, kinds)
-    leaf_bytes = _LeafBytes(wf, kinds)
     topic = _topic(wf)
+    # The definition travels inside a request that is also at most 1 MB (limits.MAX_REQUEST_BYTES).
+    max_bytes = min(job.max_definition_bytes, MAX_REQUEST_BYTES - _REQUEST_RESERVE)
     scale = 1.0
     for attempt in range(_REPLANS):
         planner = quotas.Planner(
             leaves,
             max_events=int((max_history_events - _EVENT_RESERVE) * scale),
-            max_bytes=int((max_definition_bytes - _BYTE_RESERVE) * scale),
+            max_bytes=int((max_bytes - _BYTE_RESERVE) * scale),
             child_name=lambda i: child_name(wf.name, i),
-            leaf_bytes=leaf_bytes,
         )
         main_body = None if body is None else planner.shrink(body)
         bodies = {name: child_body for _index, name, child_body in planner.children}
         machines: list[tuple[str, render.Item | None, bool]] = [(wf.name, main_body, False)]
         machines += [(name, child_body, True) for name, child_body in bodies.items()]
         definitions: dict[str, dict[str, Any]] = {}
-        texts: dict[str, str] = {}
+        deployed: dict[str, str] = {}
+        graphs: dict[str, Any] = {}
         reports_list: list[quotas.MachineReport] = []
-        task_texts = TaskTexts(wf, kinds)
         fits = True
         for name, machine_body, child in machines:
             machine = render.render_machine(
@@ -296,12 +281,12 @@ def _fit(job: _Job, body: render.Item | None) -> _Fitted:
                 bodies=bodies,
                 context=context,
             )
+            graphs[name] = machine.graph
             definitions[name] = definition = machine.render()
-            task_texts.add(machine.graph, definition)
-            texts[name] = dumps(definition, task_texts.hook)
-            measured = quotas.measure(name, definition, texts[name], failure_start=alerts.DESCRIBE)
+            deployed[name] = compact(definition)
+            measured = quotas.measure(name, definition, deployed[name], failure_start=alerts.DESCRIBE)
             reports_list.append(measured)
-            if measured.events > max_history_events or measured.bytes > max_definition_bytes:
+            if measured.events > max_history_events or measured.deployed_bytes > max_bytes:
                 fits = False
                 if attempt < _REPLANS - 1:
                     break  # re-plan now: the machines left would be thrown away unmeasured
@@ -310,22 +295,28 @@ def _fit(job: _Job, body: render.Item | None) -> _Fitted:
             break
         scale *= 0.75
     else:
-        worst = max(reports, key=lambda r: r.bytes / max_definition_bytes + r.events / max_history_events)
+        worst = max(reports, key=lambda r: r.deployed_bytes / max_bytes + r.events / max_history_events)
         raise CompileError(
             f"Workflow '{wf.name}' cannot be split to fit Step Functions quotas: '{worst.name}' needs "
-            f"{worst.events} history events and {worst.bytes} bytes (limits {max_history_events} "
-            f"and {max_definition_bytes})."
+            f"{worst.events} history events and {worst.deployed_bytes} bytes (limits {max_history_events} "
+            f"and {max_bytes})."
         )
-    return _Fitted(definitions, texts, reports)
+    return _Fitted(definitions, deployed, reports, graphs, kinds)
 
 
 def _finish(job: _Job, fitted: _Fitted) -> CompileResult:
-    wf, definitions, texts = job.wf, fitted.definitions, fitted.texts
+    wf, definitions = job.wf, fitted.definitions
     _check_every_task_once(wf, definitions)
-    placeholders = {p for text in texts.values() for p in placeholders_in(text)}
+    # The readable text, once, for the machines that fit.
+    task_texts = TaskTexts(wf, fitted.kinds)
+    for name, definition in definitions.items():
+        task_texts.add(fitted.graphs[name], definition)
+    texts = {name: dumps(definition, task_texts.hook) for name, definition in definitions.items()}
+    placeholders = {p for text in fitted.deployed.values() for p in placeholders_in(text)}
     report = Report(machines=fitted.reports, tasks=len(wf.tasks), result_bytes=_peak_results_bytes(wf, definitions))
     return CompileResult(
-        main=wf.name, definitions=definitions, report=report, placeholders=placeholders, texts=texts
+        main=wf.name, definitions=definitions, report=report, placeholders=placeholders, texts=texts,
+        deployed=fitted.deployed,
     )
 
 

@@ -6,7 +6,12 @@ Counted per machine, from the rendered definition:
   plus the failure path once, plus the execution's own start and end events. A Standard
   execution fails once its history passes 25,000 events, so this must stay under the limit;
 * **transitions per successful run** (no retries): each state entered is one billed transition;
-* **definition bytes** as written (``indent=2``, UTF-8).
+* **definition bytes** as deployed: compact JSON (:func:`serialise.compact`, no indentation),
+  UTF-8. Against the 1 MB quotas it is counted as AWS will receive it at worst
+  (:func:`deployed_bytes`): every ``${Placeholder}`` replaced by the longest ARN it can become,
+  and the whole escaped as the JSON string it travels in inside the API request, which is itself
+  at most 1 MB. So a workflow is split only when some deployment of it could be refused; how the
+  checked-in ``*.asl.json`` files are indented for reading does not matter.
 
 When a machine would pass a limit, :func:`plan` cuts the series-parallel tree at ``Series``
 boundaries (runs of consecutive items) and at groups of ``Parallel`` branches into child
@@ -20,12 +25,16 @@ was short.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
+from orchestrator import limits, placeholders
 from orchestrator.compiler import sp
 from orchestrator.compiler.render import Call, Item, Par, Seq
+from orchestrator.compiler.serialise import compact
 from orchestrator.errors import CompileError
 from orchestrator.limits import MAX_HISTORY_EVENTS
 
@@ -41,17 +50,69 @@ FAIL_EVENTS = 1  # FailStateEntered
 # Estimated bytes of a small JSON result per task at $.results.<task> (Batch: JobId + Status).
 RESULT_BYTES = 70
 
-# Estimates for planning (the real figures are measured after rendering).
-_INDENT_PER_PARALLEL = 6  # each Parallel nesting indents its states by "Branches", "[", "States"
-_PARALLEL_BYTES = 900  # the Parallel's own fields and its merge Pass
-_BRANCH_BYTES = 900  # the branch's Fail state and its share of the merge expression
-_CALL_BYTES = 1_500  # the startExecution state and its merge Pass
+# Estimates for planning, in deployed bytes (the real figures are measured after rendering;
+# these are the largest each took in the bench DAGs, rounded up).
+_PARALLEL_BYTES = 500  # the Parallel's own fields and its merge Pass
+_BRANCH_BYTES = 360  # the branch object, its Fail state (~215), its share of the merge expression
+_CALL_BYTES = 1_000  # the startExecution state and its merge Pass
 _PASS_THROUGH_MAX = 16  # a run of child calls this short stays in the parent
-_ESTIMATE_MARGIN = 1.15  # deeper states wrap onto more lines than the depth-0 rendering measured
-# Each Parallel nesting indents its states by 8 more: the Parallel state's fields, "Branches": [,
-# the branch object, "States": {.
-STATE_INDENT_PER_DEPTH = 8
-STATE_INDENT = 4  # a top-level state's name: {"States": {<here>
+
+# The longest ARN each kind of placeholder can be replaced with at deploy time: the resource name
+# at its limit in the longest partition and Region there are (aws-us-gov, us-isof-south-1), with
+# room for longer ones to come. AWS generates the names CDK does not set, and a substitutions file
+# may name a qualified (alias or version) ARN, so nothing shorter is certain.
+_PARTITION_MAX = 16
+_REGION_MAX = 20
+_QUALIFIER = len(":") + 128  # an alias name (Lambda's may be 128 characters, Step Functions' 80)
+
+
+def _longest_arn(service: str, resource: int) -> int:
+    """``arn:<partition>:<service>:<region>:<account>:`` then ``resource`` characters."""
+    return len(f"arn::{service}::123456789012:") + _PARTITION_MAX + _REGION_MAX + resource
+
+
+PLACEHOLDER_VALUE_MAX: Mapping[str, int] = MappingProxyType({
+    placeholders.JOB_QUEUE: _longest_arn("batch", len("job-queue/") + limits.BATCH_QUEUE_NAME_MAX),
+    # The revision is a 32-bit number: at most 10 digits.
+    placeholders.JOB_DEFINITION: _longest_arn(
+        "batch", len("job-definition/:") + limits.BATCH_JOB_DEFINITION_NAME_MAX + 10
+    ),
+    placeholders.FUNCTION: _longest_arn("lambda", len("function:") + limits.LAMBDA_FUNCTION_NAME_MAX + _QUALIFIER),
+    placeholders.STATE_MACHINE: _longest_arn(
+        "states", len("stateMachine:") + limits.STATE_MACHINE_NAME_MAX + _QUALIFIER
+    ),
+    placeholders.ALERT_TOPIC: _longest_arn("sns", limits.SNS_TOPIC_NAME_MAX),
+    placeholders.JOB_LOG_GROUP: limits.LOG_GROUP_NAME_MAX,  # a name, not an ARN
+})
+# A placeholder of a kind not in the table (one a user wrote, or a new kind) counts as the longest.
+_UNKNOWN_VALUE_MAX = max(PLACEHOLDER_VALUE_MAX.values())
+
+
+def _value_max(placeholder: str) -> int:
+    key = placeholders.key_of(placeholder)
+    for kind, longest in PLACEHOLDER_VALUE_MAX.items():
+        if key == kind or key.startswith(kind + "_"):
+            return longest
+    return _UNKNOWN_VALUE_MAX
+
+
+def deployed_bytes(text: str) -> int:
+    """What the compact definition ``text`` can take in a CreateStateMachine request at worst:
+    each placeholder as its longest value (``PLACEHOLDER_VALUE_MAX``; ARNs need no escaping), and
+    the text escaped as a JSON string with non-ASCII as ``\\uXXXX``, as the AWS SDKs send it.
+    Both 1 MB quotas (definition, and request) hold when this fits under 1 MB less the rest of
+    the request. Additive: the figure of a text is the sum of the figures of its pieces.
+
+    >>> deployed_bytes('{"a":"b"}')  # each quote escaped
+    13
+    >>> deployed_bytes('"${JobQueue_default}"') - deployed_bytes('""') == PLACEHOLDER_VALUE_MAX["JobQueue"]
+    True
+    """
+    escaped = len(json.dumps(text)) - 2
+    extra = sum(_value_max(m.group(0)) - len(m.group(0)) for m in placeholders.PATTERN.finditer(text))
+    return escaped + extra
+
+
 _CALL_EVENTS = TASK_EVENTS + SYNC_EVENTS + 3 * (ATTEMPT_EVENTS + SYNC_EVENTS) + PASS_EVENTS
 
 
@@ -110,7 +171,8 @@ class MachineReport:
     states: int
     transitions: int
     events: int
-    bytes: int
+    bytes: int  # the compact definition as compiled, UTF-8 (what ``CompileResult.deployed`` holds)
+    deployed_bytes: int  # what the 1 MB quotas are checked on (see :func:`deployed_bytes`)
 
     @property
     def kib(self) -> float:
@@ -173,6 +235,11 @@ class Report:
             f"tasks: {self.tasks}; events column of total = largest single execution "
             f"(limit {MAX_HISTORY_EVENTS:,} each); estimated results payload: {self.result_bytes / 1024:.1f} KiB"
         )
+        rows.append(
+            "KiB: compact JSON as deployed; each machine, with every placeholder at its longest ARN and "
+            f"escaped as sent, takes at most {max(m.deployed_bytes for m in self.machines) / 1024:.1f} KiB "
+            f"of the {limits.MAX_DEFINITION_BYTES // 1024} KiB allowed"
+        )
         return "\n".join(rows)
 
 
@@ -194,7 +261,8 @@ def success_events(definition: Mapping[str, Any]) -> int:
 def measure(
     name: str, definition: Mapping[str, Any], text: str, *, failure_start: str | None
 ) -> MachineReport:
-    """Figures for a rendered machine; ``failure_start`` is where its failure path begins."""
+    """Figures for a rendered machine, ``text`` being its compact JSON (``serialise.compact``);
+    ``failure_start`` is where its failure path begins."""
     success = list(_success_path(definition))
     events = EXECUTION_EVENTS + sum(events_of_state(s) for s in success)
     if failure_start is not None and failure_start in definition["States"]:
@@ -208,25 +276,35 @@ def measure(
         transitions=len(success),
         events=events,
         bytes=len(text.encode()),
+        deployed_bytes=deployed_bytes(text),
     )
 
 
 @dataclass(frozen=True, slots=True)
 class LeafCost:
+    """A task state's worst-case history events and its :func:`deployed_bytes` in a machine."""
+
     events: int
     bytes: int
-    lines: int
+
+    # What the measurement cannot see: the real Next and Catch targets ("Parallel 12 results",
+    # "Run part 3") are longer than the ones the state is measured with, a branch's last state
+    # adds an OutputPath, and a member of States is followed by a comma.
+    EXTRA = 64
 
     @classmethod
-    def of(cls, state: Mapping[str, Any]) -> LeafCost:
-        from orchestrator.compiler import dumps
-
-        text = dumps(state)
-        return cls(events=events_of_state(state), bytes=len(text.encode()) + 20, lines=text.count("\n") + 1)
+    def of(cls, name: str, state: Mapping[str, Any]) -> LeafCost:
+        """The cost of ``state`` as member ``name`` of a machine's States."""
+        text = compact({name: state})
+        return cls(events=events_of_state(state), bytes=deployed_bytes(text) + cls.EXTRA)
 
 
 class Planner:
-    """Cuts an item tree into machines whose estimated events and bytes fit the budgets."""
+    """Cuts an item tree into machines whose estimated events and bytes fit the budgets.
+
+    Compact JSON has no indentation, so what a subtree costs does not depend on how deeply it
+    nests: one figure per item, wherever it ends up.
+    """
 
     def __init__(
         self,
@@ -235,18 +313,14 @@ class Planner:
         max_events: int,
         max_bytes: int,
         child_name: Callable[[int], str],
-        leaf_bytes: Callable[[str, int], int] | None = None,
     ) -> None:
         self.leaves = leaves
-        # Bytes of a task's state at a nesting depth, measured (the caller memoises); without
-        # it, estimated from the depth-0 measurement, which falls far short for deep states.
-        self.leaf_bytes = leaf_bytes
         self.max_events = max_events
         self.max_bytes = max_bytes
         self.child_name = child_name
         self.children: list[tuple[int, str, Item]] = []  # (number, name, body), in number order
         self._events: dict[int, tuple[Item, int]] = {}
-        self._bytes: dict[tuple[int, int], tuple[Item, int]] = {}
+        self._bytes: dict[int, tuple[Item, int]] = {}
 
     # -- estimates ----------------------------------------------------------------------------
     def events(self, item: Item) -> int:
@@ -264,39 +338,30 @@ class Planner:
         self._events[id(item)] = (item, value)
         return value
 
-    def bytes(self, item: Item, depth: int) -> int:
+    def bytes(self, item: Item) -> int:
         # Memoised like events(): shrink() asks again for every subtree at every level above it,
         # which without this is quadratic in the nesting depth.
-        hit = self._bytes.get((id(item), depth))
+        hit = self._bytes.get(id(item))
         if hit is not None and hit[0] is item:
             return hit[1]
-        value = self._bytes_of(item, depth)
-        self._bytes[(id(item), depth)] = (item, value)
+        if isinstance(item, sp.Leaf):
+            value = self.leaves[item.task].bytes
+        elif isinstance(item, Call):
+            value = _CALL_BYTES
+        elif isinstance(item, Seq):
+            value = sum(self.bytes(i) for i in item.items)
+        else:
+            value = _PARALLEL_BYTES + sum(_BRANCH_BYTES + self.bytes(b) for b in item.branches)
+        self._bytes[id(item)] = (item, value)
         return value
 
-    def _bytes_of(self, item: Item, depth: int) -> int:
-        if isinstance(item, sp.Leaf):
-            if self.leaf_bytes is not None:
-                return self.leaf_bytes(item.task, depth)
-            cost = self.leaves[item.task]
-            return int((cost.bytes + cost.lines * (4 + _INDENT_PER_PARALLEL * depth)) * _ESTIMATE_MARGIN)
-        if isinstance(item, Call):
-            return _CALL_BYTES
-        if isinstance(item, Seq):
-            return sum(self.bytes(i, depth) for i in item.items)
-        return (
-            _PARALLEL_BYTES
-            + _BRANCH_BYTES * len(item.branches)
-            + sum(self.bytes(b, depth + 1) for b in item.branches)
-        )
-
-    def fits(self, item: Item, depth: int = 0) -> bool:
-        return self.events(item) <= self.max_events and self.bytes(item, depth) <= self.max_bytes
+    def fits(self, item: Item) -> bool:
+        return self.events(item) <= self.max_events and self.bytes(item) <= self.max_bytes
 
     # -- cutting ------------------------------------------------------------------------------
-    def shrink(self, item: Item, depth: int = 0) -> Item:
+    def shrink(self, item: Item) -> Item:
         """``item`` or a replacement running parts of it as children, fitting the budgets."""
-        if self.fits(item, depth) or isinstance(item, Call):
+        if self.fits(item) or isinstance(item, Call):
             return item
         if isinstance(item, sp.Leaf):
             events = self.leaves[item.task].events
@@ -308,13 +373,12 @@ class Planner:
         parallel = isinstance(item, Par)
         # Bottom up: first make every part fit where it stands, so the deepest, largest subtrees
         # become children (top down, a deep tree would be peeled into a chain of tiny children).
-        inner = depth + 1 if parallel else depth
-        items = [self.shrink(i, inner) for i in (item.branches if isinstance(item, Par) else item.items)]
+        items = [self.shrink(i) for i in (item.branches if isinstance(item, Par) else item.items)]
         new_whole: Item = Par(tuple(items)) if parallel else Seq(tuple(items))
-        if self.fits(new_whole, depth):
+        if self.fits(new_whole):
             return new_whole
         groups = self._pack(items, parallel=parallel)
-        inline = self._keep_inline(groups, depth, parallel=parallel)
+        inline = self._keep_inline(groups, parallel=parallel)
         parts: list[Item] = []
         for i, group in enumerate(groups):
             if i in inline:
@@ -328,20 +392,19 @@ class Planner:
                 "Raise the limits."
             )
         new: Item = Par(tuple(parts)) if parallel else Seq(tuple(parts))
-        return new if self.fits(new, depth) else self.shrink(new, depth)
+        return new if self.fits(new) else self.shrink(new)
 
-    def _keep_inline(self, groups: list[list[Item]], depth: int, *, parallel: bool) -> set[int]:
+    def _keep_inline(self, groups: list[list[Item]], *, parallel: bool) -> set[int]:
         """Groups that can stay in this machine: smallest first, while it still fits.
 
         Without this, the small items between two big ones would each become a tiny child.
         """
-        inner = depth + 1 if parallel else depth
         extra = _BRANCH_BYTES if parallel else 0
 
         def inline_cost(group: list[Item]) -> tuple[int, int]:
             return (
                 sum(self.events(i) for i in group),
-                sum(self.bytes(i, inner) + extra for i in group),
+                sum(self.bytes(i) + extra for i in group),
             )
 
         events = (PARALLEL_EVENTS + PASS_EVENTS if parallel else 0) + _CALL_EVENTS * len(groups)
@@ -364,7 +427,7 @@ class Planner:
         size = _PARALLEL_BYTES if parallel else 0
         for item in items:
             e = self.events(item)
-            b = self.bytes(item, 1 if parallel else 0) + (_BRANCH_BYTES if parallel else 0)
+            b = self.bytes(item) + (_BRANCH_BYTES if parallel else 0)
             if current and (events + e > self.max_events or size + b > self.max_bytes):
                 groups.append(current)
                 current = []
@@ -382,7 +445,7 @@ class Planner:
         if len(group) == 1 and isinstance(group[0], Call):
             return group[0]
         body: Item = group[0] if len(group) == 1 else (Par(tuple(group)) if parallel else Seq(tuple(group)))
-        shrunk = self.shrink(body, 0)
+        shrunk = self.shrink(body)
         parts = (
             shrunk.items if isinstance(shrunk, Seq) else shrunk.branches if isinstance(shrunk, Par) else ()
         )

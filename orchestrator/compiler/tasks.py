@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from orchestrator import arns, logical_time, model, placeholders, templates
 from orchestrator.arns import IntegrationPattern
@@ -104,10 +105,6 @@ def job_name(task: str) -> str:
     return name if name[:1].isalnum() else ("j" + name)[:BATCH_JOB_NAME_MAX]
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
 def retriers(task: model.Task, wf: model.Workflow, service: asl.Retrier) -> tuple[asl.Retrier, ...]:
     """User retry → ASL Retry, around the service retrier: specific errors first, States.ALL last."""
     retry = task.retry if task.retry is not None else wf.defaults.retry
@@ -135,6 +132,61 @@ def _catch(task: str, catch_to: str | None) -> tuple[asl.Catcher, ...]:
     return (asl.Catcher(next=catch_to, result_path=failed_path(task)),)
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class JobDefinition:
+    """What a Batch-run task's job definition carries, and so its Task state need not.
+
+    The CDK stack registers one job definition per task with exactly these settings
+    (``cdk.batch``), and the local runs give local Batch the same (``local.runs.build_plan``), so a
+    job submitted with only its name, queue and definition runs the same everywhere.
+
+        >>> from orchestrator import model
+        >>> wf = model.Workflow(name="w", tasks=(model.Task(name="t", timeout=30,
+        ...     job=model.BatchJob(image="alpine:3", command=("echo", "hi"))),))
+        >>> settings = job_definition(wf.tasks[0], wf)
+        >>> settings.command, settings.attempt_seconds, settings.environment["ORCHESTRATOR_TASK"]
+        (('echo', 'hi'), 60, 't')
+    """
+
+    image: str | None  # None: a Python task with neither its own image nor the workflow's default
+    command: tuple[str, ...]  # as written (a templated one is set again by each run's SubmitJob)
+    vcpus: float
+    memory: int  # MiB
+    environment: Mapping[str, str]  # the job's own untemplated variables, the workflow's and task's names
+    attempt_seconds: int | None  # Batch timeout.attemptDurationSeconds
+    retry_attempts: int  # Batch retryStrategy.attempts
+    evaluate_on_exit: tuple[Mapping[str, str], ...]  # Batch retryStrategy.evaluateOnExit
+
+
+def job_definition(task: model.Task, wf: model.Workflow) -> JobDefinition:
+    """The job definition settings of ``task``, which runs on Batch (see :class:`JobDefinition`)."""
+    job = task.job
+    if isinstance(job, model.BatchJob):
+        image: str | None = job.image
+        command: tuple[str, ...] = job.command
+    elif isinstance(job, model.PythonTask):
+        image = job.image or wf.defaults.image
+        command = ("python", "-m", RUNNER_MODULE, job.function)
+    else:
+        raise CompileError(f"Task '{task.name}' is a Lambda task and cannot run on Batch.")
+    timeout = _timeout(task, wf)
+    return JobDefinition(
+        image=image,
+        command=command,
+        vcpus=job.vcpus,
+        memory=job.memory,
+        # Templated values vary per run, so the Task state sets them (``_submitted``).
+        environment=MappingProxyType({
+            **{k: v for k, v in job.environment.items() if not templates.has_template(v)},
+            "ORCHESTRATOR_WORKFLOW": wf.name,
+            "ORCHESTRATOR_TASK": task.name,
+        }),
+        attempt_seconds=None if timeout is None else max(BATCH_MIN_ATTEMPT_DURATION, timeout),
+        retry_attempts=SPOT_RETRY_ATTEMPTS,
+        evaluate_on_exit=SPOT_EVALUATE_ON_EXIT,
+    )
+
+
 def batch_task(
     task: model.Task,
     wf: model.Workflow,
@@ -146,32 +198,24 @@ def batch_task(
     """``batch:submitJob.sync``: runs the job and waits for it, with Spot-aware Batch retries.
 
     The image and secrets live in the job definition (SubmitJob can override neither), hence
-    one ``${JobDefinition_<task>}`` per task. The job gets ORCHESTRATOR_EXECUTION_ID so the
-    runner can read the execution input with DescribeExecution instead of through environment
-    variables, which ECS caps at 8 KiB of overrides.
+    one ``${JobDefinition_<task>}`` per task. So do the settings that are the same for every run
+    (:func:`job_definition`: command, resources, environment, timeout, retry strategy): sent
+    again in each SubmitJob they would give the same job, and took two thirds of the state's
+    bytes, so a machine held a third as many tasks before it had to be split. What is left varies
+    per run or is SubmitJob's alone: the job's name, queue and array size, the execution's id
+    (ORCHESTRATOR_EXECUTION_ID, so the runner can read the execution input with DescribeExecution
+    instead of through environment variables, which ECS caps at 8 KiB of overrides) and the tags.
     """
-    job = task.job
-    if isinstance(job, model.BatchJob):
-        command: tuple[str, ...] = job.command
-        vcpus, memory, environment, queue = job.vcpus, job.memory, job.environment, job.queue
-        array_size = job.array_size
-    elif isinstance(job, model.PythonTask):
-        command = ("python", "-m", RUNNER_MODULE, job.function)
-        vcpus, memory, environment, queue = job.vcpus, job.memory, job.environment, job.queue
-        array_size = None
-    else:
+    if isinstance(task.job, model.LambdaTask):
         raise CompileError(f"Task '{task.name}' is a Lambda task and cannot run on Batch.")
-    queue = queue or wf.defaults.queue or DEFAULT_QUEUE
-    templated = any(templates.has_template(item) for item in command)
-
+    submitted = _submitted(task.job)
+    queue, array_size = submitted.queue or wf.defaults.queue or DEFAULT_QUEUE, submitted.array_size
+    # Overrides are merged into the job definition's container by name; only values set at run
+    # time belong here: templated ones (``templates``: compiled to intrinsics) and the execution's.
     env: list[dict[str, str]] = [
-        {"Name": k, "Value.$": templates.intrinsic(templates.parse(v))} if templates.has_template(v)
-        else {"Name": k, "Value": v}
-        for k, v in environment.items()
+        {"Name": k, "Value.$": templates.intrinsic(templates.parse(v))} for k, v in submitted.environment
     ]
     env += [
-        {"Name": "ORCHESTRATOR_WORKFLOW", "Value": wf.name},
-        {"Name": "ORCHESTRATOR_TASK", "Value": task.name},
         {"Name": "ORCHESTRATOR_EXECUTION_ID", "Value.$": "$$.Execution.Id"},
         # Logical time (contract 5): which run this is, from the input "Wrap input" completed,
         # so AWS and the local engine give a job the same value. ~110 bytes of the 8 KiB ECS
@@ -181,13 +225,8 @@ def batch_task(
     ]
     overrides = asl._drop_empty(
         [
-            ("Command", None if templated else list(command)),
-            ("Command.$", templates.command_intrinsic(command) if templated else None),
+            ("Command.$", None if submitted.command is None else templates.command_intrinsic(submitted.command)),
             ("Environment", env),
-            (
-                "ResourceRequirements",
-                [{"Type": "VCPU", "Value": _number(vcpus)}, {"Type": "MEMORY", "Value": str(memory)}],
-            ),
         ]
     )
     timeout = _timeout(task, wf)
@@ -202,11 +241,6 @@ def batch_task(
             ("JobDefinition", placeholder(JOB_DEFINITION, task.name)),
             ("ArrayProperties", {"Size": array_size} if array_size is not None else None),
             ("ContainerOverrides", overrides),
-            (
-                "RetryStrategy",
-                {"Attempts": SPOT_RETRY_ATTEMPTS, "EvaluateOnExit": list(SPOT_EVALUATE_ON_EXIT)},
-            ),
-            ("Timeout", {"AttemptDurationSeconds": attempt} if attempt is not None else None),
             ("Tags", tags),
         ]
     )
@@ -235,16 +269,37 @@ def batch_task(
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def _job_key(job: model.Job) -> tuple[type, str]:
-    """The job by value, not by object: a spec loaded from JSON has a new job object for every
-    task, and keying on identity rendered and measured all 10,000 states one by one. The repr of
-    a job's frozen fields (strings, numbers, enums, tuples, mapping proxies) is exact, and tells 1
-    from 1.0 and True; anything without such a repr shows its id, so at worst is not shared.
-    Cheaper than walking the fields (25 ms for 10,000 jobs, against 230 ms)."""
-    return (type(job), repr(job))
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Submitted:
+    queue: str | None
+    array_size: int | None
+    command: tuple[str, ...] | None  # only when it holds a template (it varies per run)
+    environment: tuple[tuple[str, str], ...]  # only the variables whose values hold a template
 
 
-# Task fields that never reach the rendered state (``job`` enters the key by identity).
+def _submitted(job: model.Job) -> _Submitted:
+    """What of a Batch-run job goes into its SubmitJob, the rest being in its job definition
+    (:func:`job_definition`): its queue and array size, and what varies per run, a templated
+    command and templated environment values. :func:`batch_task` reads the job through this
+    alone and :func:`kind_key` keys on it, so whatever the state is made to show of a job, kinds
+    keep apart.
+    """
+    if isinstance(job, model.BatchJob):
+        queue, array_size, command = job.queue, job.array_size, job.command
+    elif isinstance(job, model.PythonTask):
+        queue, array_size, command = job.queue, None, ("python", "-m", RUNNER_MODULE, job.function)
+    else:
+        raise TypeError(f"not a Batch-run job: {type(job).__name__}")
+    templated = any(templates.has_template(item) for item in command)
+    return _Submitted(
+        queue=queue,
+        array_size=array_size,
+        command=command if templated else None,
+        environment=tuple((k, v) for k, v in job.environment.items() if templates.has_template(v)),
+    )
+
+
+# Task fields that never reach the rendered state (of ``job``, the key takes what ``_submitted`` reads).
 _NOT_RENDERED = frozenset({"name", "job", "after", "expected_duration"})
 _RENDERED_FIELDS = tuple(f.name for f in dataclasses.fields(model.Task) if f.name not in _NOT_RENDERED)
 
@@ -274,7 +329,8 @@ def kind_key(task: model.Task) -> tuple[object, ...] | None:
     except TypeError:
         return None
     return (
-        _job_key(task.job),
+        type(task.job),
+        _submitted(task.job),  # all of the job that the state shows
         fields,
         len(task.name),
         task.name[0].isalnum(),  # job_name() prefixes "j" otherwise

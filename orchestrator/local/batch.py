@@ -79,12 +79,24 @@ class JobDefinition:
     memory: int = 2048
     environment: Mapping[str, str] = field(default_factory=dict)
     timeout: int | None = None
+    # retryStrategy, used when SubmitJob sets none (the compiled states leave it to the definition).
     retry_attempts: int = 1
+    evaluate_on_exit: tuple[Mapping[str, str], ...] = ()
     # Secret environment variables: locally their values come from the runner's own environment
     # (no Secrets Manager / SSM here); a container gets them passed through by name.
     secrets: tuple[str, ...] = ()
     # Build the image from the project's Dockerfile when containers are used (``images``).
     build: ImageBuildSpec | None = None
+
+    @property
+    def retry_strategy(self) -> dict[str, Any]:
+        """The definition's retryStrategy in SubmitJob's shape (empty: none)."""
+        if self.retry_attempts <= 1 and not self.evaluate_on_exit:
+            return {}
+        strategy: dict[str, Any] = {"Attempts": self.retry_attempts}
+        if self.evaluate_on_exit:
+            strategy["EvaluateOnExit"] = [dict(rule) for rule in self.evaluate_on_exit]
+        return strategy
 
     @property
     def arn(self) -> str:
@@ -387,7 +399,8 @@ class LocalBatch:
                 vcpus = float(req["Value"])
             elif req.get("Type") == "MEMORY":
                 memory = int(req["Value"])
-        strategy = dict(params.get("RetryStrategy") or {})
+        # SubmitJob's retryStrategy replaces the job definition's, as on AWS.
+        strategy = dict(params.get("RetryStrategy") or {}) or definition.retry_strategy
         attempts = int(strategy.get("Attempts") or definition.retry_attempts or 1)
         timeout_spec = params.get("Timeout") or {}
         timeout = timeout_spec.get("AttemptDurationSeconds", definition.timeout)

@@ -53,6 +53,7 @@ from typing import Any
 from orchestrator import arns, limits, model, placeholders
 from orchestrator.api import WorkflowLike, workflow_model
 from orchestrator.arns import IntegrationPattern
+from orchestrator.compiler.tasks import job_definition
 from orchestrator.engine import Execution, ExecutionResult, start
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
@@ -153,18 +154,16 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
         job = task.job
         key = placeholders.safe_name(task.name)
         if task.runs_on == "batch":
-            if isinstance(job, model.BatchJob):
-                command, image, vcpus, memory = list(job.command), job.image, job.vcpus, job.memory
-            elif isinstance(job, model.PythonTask):
-                command = ["python", "-m", "orchestrator.batch_entry", job.function]
-                image, vcpus, memory = job.image or wf.defaults.image or "", job.vcpus, job.memory
-            else:
-                continue
+            # What the task's job definition carries on AWS (its Task state leaves it out).
+            settings = job_definition(task, wf)
             secrets = sorted(job.secrets) if isinstance(job, model.BatchJob) else []
             build = job.build if isinstance(job, model.BatchJob) else None
-            job_definitions[key] = {"name": key, "image": image, "command": command, "vcpus": vcpus,
-                                    "memory": memory, "environment": _env(job.environment),
-                                    "timeout": timeout, "secrets": secrets,
+            job_definitions[key] = {"name": key, "image": settings.image or "", "command": list(settings.command),
+                                    "vcpus": settings.vcpus, "memory": settings.memory,
+                                    "environment": _env(settings.environment), "timeout": settings.attempt_seconds,
+                                    "retry_attempts": settings.retry_attempts,
+                                    "evaluate_on_exit": [dict(rule) for rule in settings.evaluate_on_exit],
+                                    "secrets": secrets,
                                     "build": None if build is None else {"context": build.context,
                                                                          "dockerfile": build.dockerfile}}
         else:
@@ -326,6 +325,8 @@ class LocalRun:
                                         vcpus=float(v["vcpus"]), memory=int(v["memory"]),
                                         environment=v["environment"],
                                         timeout=v.get("timeout"), secrets=tuple(v.get("secrets") or ()),
+                                        retry_attempts=int(v.get("retry_attempts") or 1),
+                                        evaluate_on_exit=tuple(v.get("evaluate_on_exit") or ()),
                                         build=ImageBuildSpec.from_plan(v.get("build")))
                        for k, v in plan["job_definitions"].items()}
         queue_specs = plan.get("queues") or []

@@ -28,8 +28,6 @@ local Batch capacity.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 import random
@@ -38,14 +36,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import model
 from orchestrator.engine import StatesError, send_task_failure, send_task_heartbeat, send_task_success
 from orchestrator.engine.validate import validate_definition
 from orchestrator.errors import DefinitionError, OrchestratorError
-from orchestrator.limits import STATE_MACHINE_NAME_MAX, TAGS_MAX
+from orchestrator.limits import TAGS_MAX
 from orchestrator.local.batch import Capacity, ComputeEnvironment
 from orchestrator.local.lambda_ import LocalLambda
 from orchestrator.local.mocks import MockCase, MockConfig
@@ -64,12 +61,21 @@ from orchestrator.local.runs import (
     state_machine_arn,
 )
 from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
+from orchestrator.server.common import (
+    DEFAULT_PAGE,
+    api_event,
+    arn_parts,
+    check_name,
+    check_role,
+    epoch,
+    json_text,
+    now_iso,
+    paginate,
+    parse_definition,
+)
 from orchestrator.server.errors import ServiceError
 from orchestrator.server.shapes import ApiModel
-from orchestrator.spec.checks import STATE_MACHINE_NAME_FORBIDDEN
 
-# Step Functions' page sizes: maxResults 0 (or none) means the default of 100, at most 1000.
-DEFAULT_PAGE = 100
 # A redrive is possible within 14 days of the execution's stop (RedriveExecution's rule).
 REDRIVE_WINDOW_SECONDS = 14 * 24 * 3600
 # Express workflows run for at most five minutes (StartSyncExecution's limit).
@@ -86,91 +92,6 @@ class ServedWorkflow:
     workflow: model.Workflow
     state_machine_arn: str
     path: str
-
-
-def _epoch(iso: str | None) -> float | None:
-    return None if iso is None else datetime.fromisoformat(iso).timestamp()
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-# -- ARNs ----------------------------------------------------------------------------------------
-
-
-def _arn_parts(arn: str, kinds: Sequence[str]) -> list[str]:
-    """The ``:``-separated parts of a Step Functions ARN whose resource type is one of ``kinds``."""
-    parts = arn.split(":")
-    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "states":
-        raise ServiceError("InvalidArn", f"Invalid Arn: 'Invalid ARN prefix: {arn}'")
-    if parts[5] not in kinds:
-        raise ServiceError("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {parts[5]}'")
-    return parts
-
-
-def _check_name(name: str, what: str) -> None:
-    if not name or len(name) > STATE_MACHINE_NAME_MAX or STATE_MACHINE_NAME_FORBIDDEN.search(name):
-        raise ServiceError("InvalidName", f"Invalid Name: '{name}' ({what} names are 1-{STATE_MACHINE_NAME_MAX} characters without "
-                           "whitespace, brackets, wildcards, \"#%\\^|~`$&,;:/ or control characters)")
-
-
-def _check_role(role_arn: str) -> None:
-    parts = role_arn.split(":")
-    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[5].startswith("role/"):
-        raise ServiceError("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {role_arn}'")
-
-
-def _parse_definition(text: str) -> dict[str, Any]:
-    """The definition as a dict, or InvalidDefinition with every problem the validator finds."""
-    try:
-        definition = json.loads(text)
-    except ValueError as exc:
-        raise ServiceError("InvalidDefinition",
-                           f"Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: {exc}'") from None
-    if not isinstance(definition, dict):
-        raise ServiceError("InvalidDefinition",
-                           "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: the definition is not "
-                           "a JSON object'")
-    try:
-        validate_definition(definition)
-    except DefinitionError as exc:
-        text = ", ".join(p.render().replace("\n", " ") for p in exc.problems)
-        raise ServiceError("InvalidDefinition",
-                           f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {text}'") from None
-    return definition
-
-
-# -- page tokens ---------------------------------------------------------------------------------
-
-
-def _token(kind: str, key: str, position: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([kind, key, position]).encode()).decode()
-
-
-def _position(token: str | None, kind: str, key: str) -> int:
-    """Where a page starts: 0, or what ``token`` (from the previous page of the same listing) says."""
-    if token is None:
-        return 0
-    try:
-        found = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if isinstance(found, list) and found[:2] == [kind, key] and isinstance(found[2], int) and found[2] >= 0:
-            return int(found[2])
-    except (ValueError, binascii.Error, IndexError):
-        pass
-    raise ServiceError("InvalidToken", f"Invalid Token: '{token}'")
-
-
-def _page(items: list[Any], request: Mapping[str, Any], kind: str, key: str) -> tuple[list[Any], str | None]:
-    start = _position(request.get("nextToken"), kind, key)
-    size = int(request.get("maxResults") or DEFAULT_PAGE)
-    page = items[start:start + size]
-    more = start + size < len(items)
-    return page, _token(kind, key, start + size) if more else None
 
 
 # -- the service ---------------------------------------------------------------------------------
@@ -285,14 +206,14 @@ class Service:
     # -- lookups ------------------------------------------------------------------------------------
 
     def _machine(self, arn: str) -> StateMachineRow:
-        parts = _arn_parts(arn, ("stateMachine",))
+        parts = arn_parts(arn, ("stateMachine",))
         row = self.store.state_machine(":".join(parts[:7]))
         if row is None:
             raise ServiceError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
         return row
 
     def _execution(self, arn: str) -> ExecutionRow:
-        _arn_parts(arn, ("execution", "express"))
+        arn_parts(arn, ("execution", "express"))
         try:
             return self.store.execution(arn)
         except OrchestratorError:
@@ -329,9 +250,9 @@ class Service:
 
     def create_state_machine(self, request: Mapping[str, Any]) -> dict[str, Any]:
         name = str(request["name"])
-        _check_name(name, "state machine")
-        definition = _parse_definition(str(request["definition"]))
-        _check_role(str(request["roleArn"]))
+        check_name(name, "state machine")
+        definition = parse_definition(str(request["definition"]))
+        check_role(str(request["roleArn"]))
         kind = str(request.get("type") or "STANDARD")
         tags = {t["key"]: t.get("value", "") for t in request.get("tags") or ()}
         if len(tags) > TAGS_MAX:
@@ -345,8 +266,8 @@ class Service:
                         and existing.tracing == request.get("tracingConfiguration"))
                 if not same:  # AWS: idempotent only for an identical request
                     raise ServiceError("StateMachineAlreadyExists", f"State Machine Already Exists: '{arn}'")
-                return {"stateMachineArn": arn, "creationDate": _epoch(existing.creation_date)}
-            now = _now_iso()
+                return {"stateMachineArn": arn, "creationDate": epoch(existing.creation_date)}
+            now = now_iso()
             row = StateMachineRow(
                 arn=arn, name=name, type=kind, definition=str(request["definition"]),
                 role_arn=str(request["roleArn"]), creation_date=now, revision_id=uuid.uuid4().hex,
@@ -355,7 +276,7 @@ class Service:
             self.store.put_state_machine(row)
             if tags:
                 self.store.tag(arn, tags)
-        response: dict[str, Any] = {"stateMachineArn": arn, "creationDate": _epoch(now)}
+        response: dict[str, Any] = {"stateMachineArn": arn, "creationDate": epoch(now)}
         if request.get("publish"):
             response["stateMachineVersionArn"] = self._publish(row, request.get("versionDescription"))["arn"]
         return response
@@ -372,13 +293,13 @@ class Service:
             definition_text = row.definition
             plan = row.plan
             if request.get("definition") is not None:
-                definition = _parse_definition(str(request["definition"]))
+                definition = parse_definition(str(request["definition"]))
                 definition_text = str(request["definition"])
                 plan = {**(plan or plain_plan(row.name, definition)),
                         "definitions": {**((plan or {}).get("definitions") or {}), row.name: definition}}
             if request.get("roleArn") is not None:
-                _check_role(str(request["roleArn"]))
-            now = _now_iso()
+                check_role(str(request["roleArn"]))
+            now = now_iso()
             updated = StateMachineRow(
                 arn=row.arn, name=row.name, type=row.type, definition=definition_text,
                 role_arn=str(request.get("roleArn") or row.role_arn), creation_date=row.creation_date,
@@ -387,7 +308,7 @@ class Service:
                 tracing=request.get("tracingConfiguration", row.tracing), update_date=now,
                 workflow=row.workflow, plan=plan)
             self.store.put_state_machine(updated)
-        response: dict[str, Any] = {"updateDate": _epoch(now), "revisionId": updated.revision_id}
+        response: dict[str, Any] = {"updateDate": epoch(now), "revisionId": updated.revision_id}
         if request.get("publish"):
             response["stateMachineVersionArn"] = self._publish(updated, request.get("versionDescription"))["arn"]
         return response
@@ -395,7 +316,7 @@ class Service:
     def _describe_machine(self, row: StateMachineRow) -> dict[str, Any]:
         described: dict[str, Any] = {
             "stateMachineArn": row.arn, "name": row.name, "status": "ACTIVE", "definition": row.definition,
-            "roleArn": row.role_arn, "type": row.type, "creationDate": _epoch(row.creation_date),
+            "roleArn": row.role_arn, "type": row.type, "creationDate": epoch(row.creation_date),
             "loggingConfiguration": row.logging or {"level": "OFF", "includeExecutionData": False},
             "tracingConfiguration": row.tracing or {"enabled": False}, "revisionId": row.revision_id}
         if row.description:
@@ -411,7 +332,7 @@ class Service:
                 raise ServiceError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
             described = self._describe_machine(row)
             described.update(stateMachineArn=arn, definition=version["definition"], roleArn=version["role_arn"],
-                             revisionId=version["revision_id"], creationDate=_epoch(version["creation_date"]))
+                             revisionId=version["revision_id"], creationDate=epoch(version["creation_date"]))
             if version["description"]:
                 described["description"] = version["description"]
             return described
@@ -419,9 +340,9 @@ class Service:
 
     def list_state_machines(self, request: Mapping[str, Any]) -> dict[str, Any]:
         rows = sorted(self.store.state_machines(), key=lambda r: r.name)
-        page, token = _page(rows, request, "sm", "")
+        page, token = paginate(rows, request, "sm", "")
         response: dict[str, Any] = {"stateMachines": [
-            {"stateMachineArn": r.arn, "name": r.name, "type": r.type, "creationDate": _epoch(r.creation_date)}
+            {"stateMachineArn": r.arn, "name": r.name, "type": r.type, "creationDate": epoch(r.creation_date)}
             for r in page]}
         if token:
             response["nextToken"] = token
@@ -429,7 +350,7 @@ class Service:
 
     def delete_state_machine(self, request: Mapping[str, Any]) -> dict[str, Any]:
         arn = str(request["stateMachineArn"])
-        parts = _arn_parts(arn, ("stateMachine",))
+        parts = arn_parts(arn, ("stateMachine",))
         if len(parts) == 8:
             self.store.delete_version(arn) if parts[7].isdigit() else self.store.delete_alias(arn)
             return {}
@@ -469,7 +390,7 @@ class Service:
             return versions[0]  # AWS: publishing an unchanged revision returns the latest version
         return self.store.add_version(state_machine_arn=row.arn, definition=row.definition, role_arn=row.role_arn,
                                       description=None if description is None else str(description),
-                                      revision_id=row.revision_id, creation_date=_now_iso())
+                                      revision_id=row.revision_id, creation_date=now_iso())
 
     def publish_state_machine_version(self, request: Mapping[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -478,20 +399,20 @@ class Service:
                 raise ServiceError("ConflictException", f"Revision {request['revisionId']!r} is not the current "
                                    f"revision of '{row.arn}' ({row.revision_id})")
             version = self._publish(row, request.get("description"))
-        return {"stateMachineVersionArn": version["arn"], "creationDate": _epoch(version["creation_date"])}
+        return {"stateMachineVersionArn": version["arn"], "creationDate": epoch(version["creation_date"])}
 
     def list_state_machine_versions(self, request: Mapping[str, Any]) -> dict[str, Any]:
         row = self._machine(str(request["stateMachineArn"]))
-        page, token = _page(self.store.versions(row.arn), request, "versions", row.arn)
+        page, token = paginate(self.store.versions(row.arn), request, "versions", row.arn)
         response: dict[str, Any] = {"stateMachineVersions": [
-            {"stateMachineVersionArn": v["arn"], "creationDate": _epoch(v["creation_date"])} for v in page]}
+            {"stateMachineVersionArn": v["arn"], "creationDate": epoch(v["creation_date"])} for v in page]}
         if token:
             response["nextToken"] = token
         return response
 
     def delete_state_machine_version(self, request: Mapping[str, Any]) -> dict[str, Any]:
         arn = str(request["stateMachineVersionArn"])
-        parts = _arn_parts(arn, ("stateMachine",))
+        parts = arn_parts(arn, ("stateMachine",))
         if len(parts) != 8 or not parts[7].isdigit():
             raise ServiceError("InvalidArn", f"Invalid Arn: 'Not a state machine version ARN: {arn}'")
         for alias in self.store.aliases(":".join(parts[:7])):
@@ -517,7 +438,7 @@ class Service:
         name = str(request["name"])
         routing = list(request["routingConfiguration"])
         first = str(routing[0]["stateMachineVersionArn"])
-        machine_arn = ":".join(_arn_parts(first, ("stateMachine",))[:7])
+        machine_arn = ":".join(arn_parts(first, ("stateMachine",))[:7])
         with self._lock:
             machine = self._machine(machine_arn)
             routes = self._routing(machine.arn, routing)
@@ -525,16 +446,16 @@ class Service:
             existing = self.store.alias(arn)
             if existing is not None:
                 if existing["routing"] == routes and existing["description"] == request.get("description"):
-                    return {"stateMachineAliasArn": arn, "creationDate": _epoch(existing["creation_date"])}
+                    return {"stateMachineAliasArn": arn, "creationDate": epoch(existing["creation_date"])}
                 raise ServiceError("ConflictException", f"Alias '{arn}' already exists with another configuration")
-            now = _now_iso()
+            now = now_iso()
             self.store.put_alias(arn=arn, state_machine_arn=machine.arn, name=name,
                                  description=request.get("description"), routing=routes, creation_date=now,
                                  update_date=None)
-        return {"stateMachineAliasArn": arn, "creationDate": _epoch(now)}
+        return {"stateMachineAliasArn": arn, "creationDate": epoch(now)}
 
     def _alias(self, arn: str) -> dict[str, Any]:
-        parts = _arn_parts(arn, ("stateMachine",))
+        parts = arn_parts(arn, ("stateMachine",))
         alias = self.store.alias(arn) if len(parts) == 8 else None
         if alias is None:
             raise ServiceError("ResourceNotFound", f"Resource not found: '{arn}'")
@@ -544,11 +465,11 @@ class Service:
         alias = self._alias(str(request["stateMachineAliasArn"]))
         described: dict[str, Any] = {
             "stateMachineAliasArn": alias["arn"], "name": alias["name"], "routingConfiguration": alias["routing"],
-            "creationDate": _epoch(alias["creation_date"])}
+            "creationDate": epoch(alias["creation_date"])}
         if alias["description"]:
             described["description"] = alias["description"]
         if alias["update_date"]:
-            described["updateDate"] = _epoch(alias["update_date"])
+            described["updateDate"] = epoch(alias["update_date"])
         return described
 
     def update_state_machine_alias(self, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -556,11 +477,11 @@ class Service:
             alias = self._alias(str(request["stateMachineAliasArn"]))
             routes = (self._routing(alias["state_machine_arn"], list(request["routingConfiguration"]))
                       if request.get("routingConfiguration") else alias["routing"])
-            now = _now_iso()
+            now = now_iso()
             self.store.put_alias(arn=alias["arn"], state_machine_arn=alias["state_machine_arn"], name=alias["name"],
                                  description=request.get("description", alias["description"]), routing=routes,
                                  creation_date=alias["creation_date"], update_date=now)
-        return {"updateDate": _epoch(now)}
+        return {"updateDate": epoch(now)}
 
     def delete_state_machine_alias(self, request: Mapping[str, Any]) -> dict[str, Any]:
         self.store.delete_alias(self._alias(str(request["stateMachineAliasArn"]))["arn"])
@@ -568,9 +489,9 @@ class Service:
 
     def list_state_machine_aliases(self, request: Mapping[str, Any]) -> dict[str, Any]:
         row = self._machine(str(request["stateMachineArn"]))
-        page, token = _page(self.store.aliases(row.arn), request, "aliases", row.arn)
+        page, token = paginate(self.store.aliases(row.arn), request, "aliases", row.arn)
         response: dict[str, Any] = {"stateMachineAliases": [
-            {"stateMachineAliasArn": a["arn"], "creationDate": _epoch(a["creation_date"])} for a in page]}
+            {"stateMachineAliasArn": a["arn"], "creationDate": epoch(a["creation_date"])} for a in page]}
         if token:
             response["nextToken"] = token
         return response
@@ -599,7 +520,7 @@ class Service:
                                "This operation is not supported by this type of state machine")
         definition_text, _version_arn, _alias_arn = self._version_or_alias(target, machine)
         name = str(request.get("name") or uuid.uuid4())
-        _check_name(name, "execution")
+        check_name(name, "execution")
         raw = request.get("input")
         try:
             input = json.loads(raw) if raw is not None else {}
@@ -620,7 +541,7 @@ class Service:
             if existing is not None:
                 # AWS: the same name and input while it runs is the same execution; otherwise an error.
                 if existing.status == "RUNNING" and existing.input == input and not express_sync:
-                    return {"executionArn": arn, "startDate": _epoch(existing.start_date)}
+                    return {"executionArn": arn, "startDate": epoch(existing.start_date)}
                 raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
             handle = start_plan(self.store, plan, input, name=name, mock=mock, capacity=self.capacity,
                                 notice=self._notice, on_end=self._ended,
@@ -631,7 +552,7 @@ class Service:
             handle.stop("States.Timeout", "The execution ran longer than the 5 minutes of an EXPRESS workflow")
             handle.wait(30)
         row = self.store.execution(handle.arn)
-        return {"executionArn": handle.arn, "startDate": _epoch(row.start_date)}
+        return {"executionArn": handle.arn, "startDate": epoch(row.start_date)}
 
     def _lambda(self, arn: str, revision: str, plan: Mapping[str, Any]) -> LocalLambda | None:
         """The shared local Lambda of a plan with functions (None: the run makes its own, a cheap one)."""
@@ -676,12 +597,12 @@ class Service:
         row = self._execution(str(request["executionArn"]))
         described: dict[str, Any] = {
             "executionArn": row.arn, "stateMachineArn": row.state_machine_arn, "name": row.name,
-            "status": row.status, "startDate": _epoch(row.start_date), "input": _json_text(row.input),
+            "status": row.status, "startDate": epoch(row.start_date), "input": json_text(row.input),
             "inputDetails": {"included": True}}
         if row.stop_date is not None:
-            described["stopDate"] = _epoch(row.stop_date)
+            described["stopDate"] = epoch(row.stop_date)
         if row.status == "SUCCEEDED":
-            described["output"] = _json_text(row.output)
+            described["output"] = json_text(row.output)
             described["outputDetails"] = {"included": True}
         if row.error is not None:
             described["error"] = row.error
@@ -717,7 +638,7 @@ class Service:
             "definition": json.dumps(definition, indent=2) if definition is not None
             else (machine.definition if machine else "{}"),
             "roleArn": machine.role_arn if machine else "",
-            "updateDate": _epoch((machine.update_date or machine.creation_date) if machine else row.start_date)}
+            "updateDate": epoch((machine.update_date or machine.creation_date) if machine else row.start_date)}
         if machine is not None:
             described["revisionId"] = machine.revision_id
             described["loggingConfiguration"] = machine.logging or {"level": "OFF", "includeExecutionData": False}
@@ -736,13 +657,13 @@ class Service:
         if redriven is not None:
             rows = [r for r in rows if (r.redrive_count > 0) == (redriven == "REDRIVEN")]
         key = f"{machine.arn}|{request.get('statusFilter')}|{redriven}"
-        page, token = _page(rows, request, "executions", key)
+        page, token = paginate(rows, request, "executions", key)
         items = []
         for r in page:
             item: dict[str, Any] = {"executionArn": r.arn, "stateMachineArn": r.state_machine_arn, "name": r.name,
-                                    "status": r.status, "startDate": _epoch(r.start_date)}
+                                    "status": r.status, "startDate": epoch(r.start_date)}
             if r.stop_date is not None:
-                item["stopDate"] = _epoch(r.stop_date)
+                item["stopDate"] = epoch(r.stop_date)
             if r.redrive_count:
                 item["redriveCount"] = r.redrive_count
             items.append(item)
@@ -757,9 +678,9 @@ class Service:
         reverse = bool(request.get("reverseOrder"))
         if reverse:
             events.reverse()
-        page, token = _page(events, request, "history", f"{row.arn}|{reverse}")
+        page, token = paginate(events, request, "history", f"{row.arn}|{reverse}")
         include = request.get("includeExecutionData", True) is not False
-        response: dict[str, Any] = {"events": [_api_event(e, include) for e in page]}
+        response: dict[str, Any] = {"events": [api_event(e, include) for e in page]}
         if token:
             response["nextToken"] = token
         return response
@@ -771,21 +692,21 @@ class Service:
         if handle is None:
             if row.status != "RUNNING":
                 # AWS: stopping an execution that already ended changes nothing.
-                return {"stopDate": _epoch(row.stop_date or _now_iso())}
+                return {"stopDate": epoch(row.stop_date or now_iso())}
             reconcile(self.store)
             if self.store.execution(row.arn).status == "RUNNING":
                 raise ServiceError("ValidationException",
                                    f"Execution '{row.arn}' is run by another local process (pid {row.runner_pid});"
                                    " stop it there (Ctrl-C) or with `kill -INT`")
-            return {"stopDate": _epoch(_now_iso())}
+            return {"stopDate": epoch(now_iso())}
         handle.stop(request.get("error"), request.get("cause"))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             stopped = self.store.execution(row.arn)
             if stopped.status != "RUNNING":
-                return {"stopDate": _epoch(stopped.stop_date or _now_iso())}
+                return {"stopDate": epoch(stopped.stop_date or now_iso())}
             time.sleep(0.005)
-        return {"stopDate": _epoch(_now_iso())}
+        return {"stopDate": epoch(now_iso())}
 
     def redrive_execution(self, request: Mapping[str, Any]) -> dict[str, Any]:
         arn = str(request["executionArn"])
@@ -793,7 +714,7 @@ class Service:
         reconcile(self.store)
         with self._lock:
             row = self.store.execution(arn)
-            stopped = _epoch(row.stop_date)
+            stopped = epoch(row.stop_date)
             if stopped is not None and time.time() - stopped > REDRIVE_WINDOW_SECONDS:
                 raise ServiceError("ExecutionNotRedrivable",
                                    f"Execution '{arn}' stopped more than 14 days ago and cannot be redriven")
@@ -840,7 +761,7 @@ class Service:
     # -- tags ---------------------------------------------------------------------------------------
 
     def _resource(self, arn: str) -> str:
-        parts = _arn_parts(arn, ("stateMachine",))
+        parts = arn_parts(arn, ("stateMachine",))
         found = (self.store.state_machine(arn) if len(parts) == 7
                  else self.store.version(arn) if parts[7].isdigit() else self.store.alias(arn))
         if found is None:
@@ -863,17 +784,6 @@ class Service:
     def list_tags_for_resource(self, request: Mapping[str, Any]) -> dict[str, Any]:
         tags = self.store.tags(self._resource(str(request["resourceArn"])))
         return {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
-
-
-def _api_event(event: Mapping[str, Any], include_data: bool) -> dict[str, Any]:
-    """A stored history event in GetExecutionHistory's shape (epoch timestamp; data left out if asked)."""
-    out = dict(event)
-    out["timestamp"] = _epoch(str(event["timestamp"]))
-    if not include_data:
-        for key, details in event.items():
-            if key.endswith("EventDetails") and isinstance(details, Mapping):
-                out[key] = {k: v for k, v in details.items() if k not in ("input", "output")}
-    return out
 
 
 Operation = Callable[[Service, Mapping[str, Any]], dict[str, Any]]
