@@ -60,6 +60,7 @@ class NotifyOptions(TypedDict, total=False):
     email: str | Sequence[str]
     topic_arn: str
     webhook: str
+    on: Sequence[Literal["failure", "recovery", "success"]]
 
 
 class QueueOptions(TypedDict, total=False):

@@ -34,15 +34,20 @@ def _print_error(error: OrchestratorError) -> None:
 
 # -- define / validate -------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
-    from orchestrator.errors import ValidationError
+    from orchestrator.errors import DefinitionError, ValidationError
+    from orchestrator.local.plain import DefinitionFileError, check_definition_file
     from orchestrator.spec import load_all
     from orchestrator.spec.discover import expand, load_found
 
     failed = 0
     for path, found in expand(args.paths):
         try:
+            checked = check_definition_file(path)  # a plain *.asl.json state machine, else None
+            if checked is not None:
+                print(f"ok: {path}: {checked}")
+                continue
             workflows = load_found(path) if found else load_all(path)
-        except ValidationError as error:
+        except (ValidationError, DefinitionError, DefinitionFileError) as error:
             failed += 1
             _print_error(error)
             continue
@@ -262,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("validate", cmd_validate, "Check workflow files and report every problem with its location.")
     p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="a .py, .yaml or .json workflow file, or a directory of them")
+                   help="a .py, .yaml or .json workflow file, a *.asl.json, or a directory of them")
 
     p = command("show", cmd_show, "Show a workflow's tasks, dependencies and next 5 scheduled runs.")
     p.add_argument("path", metavar="PATH")

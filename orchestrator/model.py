@@ -208,6 +208,10 @@ class Queue:
     max_vcpus: int = 256
 
 
+NotifyOn = Literal["failure", "recovery", "success"]
+NOTIFY_ON: tuple[NotifyOn, ...] = ("failure", "recovery", "success")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notify:
     """Where failure alerts go: e-mail subscriptions, an existing SNS topic, an https webhook."""
@@ -215,6 +219,9 @@ class Notify:
     email: tuple[str, ...] = ()
     topic_arn: str | None = None
     webhook: str | None = None
+    # What notifies: "failure" (the default), "recovery" (the first success after a run that did
+    # not succeed), "success" (every success).
+    on: tuple[NotifyOn, ...] = ("failure",)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

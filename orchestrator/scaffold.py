@@ -26,7 +26,8 @@ wf = Workflow("{name}", schedule="cron(0 6 * * ? *)", notify=["you@example.com"]
 extract = wf.batch(
     "extract",
     image="python:3.12-slim",
-    command=["python3", "-c", "import json; json.dump({{'rows': 42}}, open('extract.json', 'w'))"],
+    command=["python3", "-c", "import json, os; "
+             "json.dump({{'rows': 42}}, open(os.environ.get('EXTRACT_PATH', 'extract.json'), 'w'))"],
     timeout="30m",
     retries=2,
 )
@@ -37,28 +38,62 @@ check = wf.lambda_("check", handler="handlers:check", timeout="1m", after=[extra
 HANDLERS = '''"""Lambda handlers of the {name} project; locally each runs in a worker process."""
 
 import json
+import os
 from typing import Any
 
 
 def check(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Fail the run when the extract produced no rows."""
-    with open("extract.json") as f:
+    with open(os.environ.get("EXTRACT_PATH", "extract.json")) as f:
         rows = json.load(f)["rows"]
     if rows == 0:
         raise ValueError("the extract produced no rows")
     return {{"rows": rows}}
 '''
 
-TEST = '''"""Checks that run without AWS: the workflow validates and runs on the embedded engine."""
+TEST = '''"""The workflow run for real on the embedded engine, in virtual time, with no AWS account.
 
-import os
+The fixtures (workflow_run, sfn_client) come with sfn-orchestrator; run these with `pytest` in
+this directory.
+"""
 
-from orchestrator import load
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestrator.testing import fails, returns
+
+WORKFLOW = Path(__file__).with_name("workflow.py")
 
 
-def test_workflow_loads() -> None:
-    wf = load(os.path.join(os.path.dirname(__file__), "workflow.py"))
-    assert [t.name for t in wf.tasks] == ["extract", "check"]
+@pytest.fixture(autouse=True)
+def extract_output(tmp_path, monkeypatch):
+    """What the (mocked) extract job would have written, where the check reads it."""
+    path = tmp_path / "extract.json"
+    path.write_text(json.dumps({{"rows": 42}}))
+    monkeypatch.setenv("EXTRACT_PATH", str(path))
+    return path
+
+
+def test_runs_end_to_end_with_the_container_job_mocked(workflow_run):
+    run = workflow_run(WORKFLOW, mocks={{"extract": returns()}})
+    run.assert_succeeded()
+    assert run.ran == ["extract", "check"]
+    assert run.task("check").attempts[-1].output["Payload"] == {{"rows": 42}}
+
+
+def test_a_failing_task_alerts_and_the_alert_names_it(workflow_run, extract_output):
+    extract_output.write_text(json.dumps({{"rows": 0}}))
+    run = workflow_run(WORKFLOW, mocks={{"extract": returns()}})
+    assert run.status == "FAILED"
+    assert run.alert.subject == "{name} failed at check: ValueError: the extract produced no rows (attempt 1 of 1)"
+
+
+def test_a_failed_extract_is_retried(workflow_run):
+    run = workflow_run(WORKFLOW, mocks={{"extract": fails(exit_code=1, attempt=1)}})
+    run.assert_succeeded()
+    assert run.attempts("extract") == 2
 '''
 
 _NAME = re.compile(r"[^A-Za-z0-9_-]+")
@@ -70,7 +105,7 @@ def scaffold(directory: Path, *, name: str | None = None) -> list[Path]:
     files = {
         "workflow.py": WORKFLOW.format(name=wf_name),
         "handlers.py": HANDLERS.format(name=wf_name),
-        "test_workflow.py": TEST,
+        "test_workflow.py": TEST.format(name=wf_name),
         "__init__.py": "",
         ".gitignore": ".orchestrator/\n__pycache__/\nextract.json\n",
     }

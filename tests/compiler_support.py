@@ -62,6 +62,7 @@ def task_states(result: CompileResult) -> list[str]:
         and not state["Resource"].startswith("arn:aws:states:::states:")
         and not state["Resource"].startswith("arn:aws:states:::sns:")
         and not state["Resource"].startswith("arn:aws:states:::aws-sdk:cloudwatchlogs:")
+        and not state["Resource"].startswith("arn:aws:states:::aws-sdk:sfn:")
     ]
 
 
@@ -118,6 +119,7 @@ class FakeAws:
     submitted: dict[str, Any] = field(default_factory=dict)  # Batch task -> SubmitJob parameters
     logs: Mapping[str, list[str]] = field(default_factory=dict)  # log stream -> its lines (CloudWatch Logs)
     log_reads: list[Mapping[str, Any]] = field(default_factory=list)
+    previous: str | None = None  # the status of this machine's execution before this one (listExecutions)
 
     def integrations(self) -> dict[str, Callable[[Any], Any]]:
         return {
@@ -126,7 +128,15 @@ class FakeAws:
             "sns:publish": self.sns,
             "states:startExecution": self.child,
             "aws-sdk:cloudwatchlogs:getLogEvents": self.read_log,
+            "aws-sdk:sfn:listExecutions": self.list_executions,
         }
+
+    def list_executions(self, call: Any) -> Any:
+        runs = [{"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:m:run-1", "Status": "RUNNING"}]
+        if self.previous is not None:
+            runs.append({"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:m:run-0",
+                         "Status": self.previous})
+        return {"Executions": runs[:call.parameters["MaxResults"]]}
 
     def read_log(self, call: Any) -> Any:
         from orchestrator.engine import TaskFailure

@@ -492,3 +492,16 @@ def test_the_stack_takes_the_builder_and_rejects_anything_else() -> None:
     assert (problem.where, problem.fix) == (
         "WorkflowStack 'w' field 'workflow'",
         "load the file first: WorkflowStack(app, 'w', workflow=orchestrator.load('state_machines/nightly_sales.py'))")
+
+
+def test_notify_on_recovery_may_list_its_own_executions_only(tmp_path: Path) -> None:
+    from orchestrator import model
+    from orchestrator.cdk import WorkflowStack
+
+    wf = model.Workflow(name="rec", notify=model.Notify(email=("a@example.com",), on=("failure", "recovery")),
+                        tasks=(model.Task(name="t", job=model.LambdaTask(handler="lambdas.checks:freshness")),))
+    tpl = Template.from_stack(WorkflowStack(cdk.App(outdir=str(tmp_path)), "Rec", workflow=wf, env=ENV)).to_json()
+    listing = [s for p in resources(tpl, "AWS::IAM::Policy").values()
+               for s in p["Properties"]["PolicyDocument"]["Statement"] if "states:ListExecutions" in str(s["Action"])]
+    assert listing == [{"Action": "states:ListExecutions", "Effect": "Allow", "Resource": {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":states:eu-central-1:123456789012:stateMachine:rec"]]}}]

@@ -243,3 +243,42 @@ def test_moto_routes_a_failed_batch_job_to_the_alert_path(monkeypatch: pytest.Mo
     assert caught["Error"] == "States.TaskFailed"
     assert json.loads(caught["Cause"])["Status"] == "FAILED"  # the DescribeJobs output
     assert described["status"] == "FAILED"
+
+
+class TestNotifyOn:
+    def on(self, *events: str) -> model.Workflow:
+        return diamond(model.Notify(email=("ops@example.com",), on=events))  # type: ignore[arg-type]
+
+    def test_success_notifies_every_success_and_keeps_the_output(self) -> None:
+        given = {"day": "2024-01-01", "scheduled_time": "2024-01-01T02:10:00Z"}
+        plain, _ = run_in_engine(compile_workflow(diamond()), input=given)
+        run, aws = run_in_engine(compile_workflow(self.on("failure", "success")), input=given)
+        assert run.status == "SUCCEEDED" and run.output == plain.output
+        (notice,) = aws.published
+        assert notice["Subject"] == "diamond succeeded"
+        assert notice["Message"].split("\n")[:4] == ["diamond succeeded", "", "Workflow: diamond", "Execution: run-1"]
+        assert notice["MessageAttributes"]["event"]["StringValue"] == "success"
+
+    def test_recovery_notifies_only_after_a_run_that_did_not_succeed(self) -> None:
+        result = compile_workflow(self.on("failure", "recovery"))
+        run, aws = run_in_engine(result, previous="FAILED")
+        assert run.status == "SUCCEEDED"
+        (notice,) = aws.published
+        assert notice["Subject"] == "diamond recovered: succeeded after a run that ended FAILED"
+        assert notice["MessageAttributes"]["event"]["StringValue"] == "recovery"
+        for previous in ("SUCCEEDED", None):
+            run, aws = run_in_engine(result, previous=previous)
+            assert run.status == "SUCCEEDED" and aws.published == []
+
+    def test_without_failure_a_failed_run_sends_nothing_but_still_fails(self) -> None:
+        run, aws = run_in_engine(compile_workflow(self.on("success")), fail={"a": ("Custom.Error", "boom")})
+        assert (run.status, run.error, run.cause) == ("FAILED", "Custom.Error", "boom")
+        assert aws.published == []
+
+    def test_the_spec_form_round_trips(self) -> None:
+        from orchestrator.spec import from_dict, to_dict
+
+        wf = from_dict({"name": "w", "notify": {"email": ["a@example.com"], "on": ["failure", "recovery"]},
+                        "tasks": [{"name": "t", "lambda": {"handler": "m:f"}}]})
+        assert wf.notify is not None and wf.notify.on == ("failure", "recovery")
+        assert to_dict(wf)["notify"] == {"email": ["a@example.com"], "on": ["failure", "recovery"]}

@@ -144,6 +144,9 @@ def test_start_watch_fail_read_the_log_redrive_and_stop(console: tuple[Any, str,
                                     "name": "to-stop"})["executionArn"]
     driver.get(url + "/executions/" + slow)
     until(lambda: statuses(driver).get("sleepy") == "RUNNING", "the slow task to run")
+    driver.execute_script("document.querySelector('g.node[data-name=\"sleepy\"]')"
+                          ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+    until(lambda: "sleeping" in text(driver, "#task-log"), "the running task's log, tailed live")
     driver.find_element(By.CSS_SELECTOR, '[data-act="stop"]').click()
     until(lambda: text(driver, "#head .badge") == "ABORTED", "the ABORTED badge")
     assert service.store.execution(slow).status == "ABORTED"

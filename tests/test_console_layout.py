@@ -107,3 +107,16 @@ def test_every_example_lays_out_soundly() -> None:
         graph = layout(definition)
         check_sound(graph)
         assert {n["id"] for n in graph["nodes"]} >= set(definition["States"])
+
+
+def test_a_map_holds_its_item_processor() -> None:
+    graph = layout({"StartAt": "each", "States": {
+        "each": {"Type": "Map", "Next": "done", "ItemProcessor": {"StartAt": "fetch", "States": {
+            "fetch": {"Type": "Task", "Resource": "r", "Next": "store"},
+            "store": {"Type": "Task", "Resource": "r", "End": True}}}},
+        "done": {"Type": "Succeed"}}})
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    assert nodes["each"]["container"] is True and nodes["fetch"]["parent"] == "each"
+    assert nodes["fetch"]["y"] < nodes["store"]["y"] < nodes["done"]["y"]
+    assert nodes["fetch"]["resource"] == "r"
+    check_sound(graph)

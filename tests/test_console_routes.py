@@ -309,6 +309,18 @@ def test_poll_answers_unchanged_until_something_happens(store: Store) -> None:
     assert changed["version"] != first["version"] and changed["states"][0]["status"] == "FAILED"
 
 
+def test_kept_states_follow_what_the_local_services_record(store: Store) -> None:
+    arn = add_execution(store, "live", status="RUNNING", events=failed_history()[:4])
+    c = client(store)
+    before = c.get("/console/api/execution", params={"arn": arn}).json()
+    assert "request_id" not in before["states"][0]["attempts"][0]
+    store.put_invocation(request_id="r1", execution_arn=arn, state_name="load", function_name="f", status="RUNNING",
+                         started_at=int(T0.timestamp() * 1000) + 1500, duration_ms=None, error=None,
+                         log_path="/l.log", task_attempt=1)
+    after = c.get("/console/api/execution", params={"arn": arn, "since": before["version"]}).json()
+    assert after["states"][0]["attempts"][0]["request_id"] == "r1" and after["states"][0]["logs"] == 1
+
+
 def test_unknown_execution_and_missing_arn(store: Store) -> None:
     c = client(store)
     missing = c.get("/console/api/execution", params={"arn": "arn:nope"})

@@ -105,10 +105,11 @@ def test_critical_path_and_waits_imposed_by_the_structure() -> None:
         return StateRun(name=name, type="Task", attempts=[Attempt(number=1, run=run, scheduled_ms=ms(scheduled),
                                                                   ended_ms=ms(ended))])
     # a → b, a → c, c → d; b ended late but d only needed c: d was held back 3 s by the structure.
-    states = {"a": task("a", 0, 10), "b": task("b", 10, 30), "c": task("c", 10, 12), "d": task("d", 15, 20)}
-    deps = {"b": ["a"], "c": ["a"], "d": ["c"]}
+    states = {"a": task("a", 0, 10), "b": task("b", 10, 30), "c": task("c", 10, 12), "d": task("d", 15, 20),
+              "Notify failure": task("Notify failure", 29, 40)}
+    deps: dict[str, list[str]] = {"a": [], "b": ["a"], "c": ["a"], "d": ["c"]}
     path, waits = critical_path(states, deps, ms(0))
-    assert path == ["a", "b"] and waits == {"d": 3000}
+    assert path == ["a", "b"] and waits == {"d": 3000}  # the alert path is no task of the DAG
     assert critical_path({}, deps, ms(0)) == ([], {})
 
 

@@ -51,3 +51,17 @@ def test_tasks_never_reached_show_as_not_run(tmp_path: Path, monkeypatch: pytest
         view.status = "FAILED"
     assert view.rows["publish"].status == NOT_RUN
     assert alerts.NOTIFY not in (tmp_path / "out.txt").read_text()  # the alert path was not reached
+
+
+def test_a_timed_out_run_alerts_in_the_same_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    wf = model.Workflow(name="slow-wf", notify=model.Notify(email=("ops@example.com",)), timeout=1, tasks=(
+        model.Task(name="wait", job=model.BatchJob(image="alpine:3", command=("sleep", "30"))),))
+    run = run_workflow(wf, home=tmp_path / "home", notice=lambda text: None)
+    assert run.status == "TIMED_OUT"
+    (message,) = Store(tmp_path / "home").messages(run.execution_arn)
+    assert message["subject"] == "slow-wf ended TIMED_OUT: the workflow's timeout of 1s was reached"
+    body = message["message"].split("\n")
+    assert body[2:4] == ["Workflow: slow-wf", f"Execution: {run.name}"]
+    assert "Reason: the execution ended TIMED_OUT: the workflow's timeout of 1s was reached" in body
+    assert body[-1].startswith(f"Redrive: orchestrator redrive {run.name} ")

@@ -481,7 +481,8 @@ def test_a_test_case_mocking_a_state_the_machine_lacks_is_an_error(tmp_path: Pat
 
 
 def test_a_test_case_without_a_mock_config_or_the_reverse_is_an_error() -> None:
-    with pytest.raises(Exception, match=r"A test case needs a mock config: pass --mock-config FILE with --test-case."):
+    with pytest.raises(Exception, match=r"A test case needs a mock config: pass --mock-config FILE with --test-case "
+                                        r"\(or set SFN_MOCK_CONFIG=FILE\)."):
         execute(RETRYING, {}, test_case="T")
     with pytest.raises(Exception, match=r"<mock config>: name the test case to use \(--test-case NAME\)."):
         execute(RETRYING, {}, mock_config=AWS_EXAMPLE)

@@ -273,3 +273,24 @@ def test_a_broken_json_spec_is_still_reported_by_the_spec_loader(project: Path) 
     done = cli("run", "wf.json", cwd=project)
     assert done.returncode == 1
     assert "wf.json:1:" in done.stderr  # file:line:column, from the spec loader
+
+
+# -- orchestrator validate x.asl.json --------------------------------------------------------------
+
+
+def test_cli_validates_plain_definitions_beside_workflows(project: Path) -> None:
+    (project / "bad.asl.json").write_text(json.dumps({"StartAt": "X", "States": {"A": {"Type": "Pass"}}}))
+    (project / "torn.asl.json").write_text("{")
+    done = cli("validate", "orders.asl.json", "bad.asl.json", "torn.asl.json", cwd=project)
+    assert done.returncode == 1
+    assert done.stdout == "ok: orders.asl.json: state machine 'orders' (2 states, 2 Task states)\n"
+    assert "definition field 'StartAt': names no state: 'X'" in done.stderr
+    assert "state 'A': has neither 'Next' nor 'End'" in done.stderr
+    assert "error: torn.asl.json: not valid JSON: Expecting property name" in done.stderr
+
+
+def test_cli_test_case_without_any_mock_config_names_both_ways(project: Path) -> None:
+    done = cli("run", "orders.asl.json", "--test-case", "Shipped", cwd=project)
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("error: A test case needs a mock config: pass --mock-config FILE with --test-case "
+                                   "(or set SFN_MOCK_CONFIG=FILE).")

@@ -41,6 +41,7 @@ import yaml
 from orchestrator.cli import build_parser
 from orchestrator.local.lambda_bootstrap import load_handler
 from orchestrator.spec import from_dict
+from orchestrator.spec.loader import SpecLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -160,7 +161,7 @@ MINIMAL = {"name": "readme-fragment", "tasks": [{"name": "t", "batch": {"image":
 
 @pytest.mark.parametrize("block", YAML, ids=str)
 def test_yaml_block(block: Block, monkeypatch: pytest.MonkeyPatch) -> None:
-    document = yaml.safe_load(block.text)
+    document = yaml.load(block.text, Loader=SpecLoader)  # noqa: S506 - the spec loader is a SafeLoader
     assert isinstance(document, dict), f"{block}: not a mapping"
     spec = document if "tasks" in document else {**MINIMAL, **document}
     wf = from_dict(spec, source=str(block))

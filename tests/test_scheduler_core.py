@@ -271,3 +271,18 @@ def test_a_resumed_claim_whose_run_already_started_is_not_skipped_by_its_own_run
     scheduler.run_until(T0 + timedelta(hours=1, minutes=10))
     (fire,) = [f for f in store.schedule_fires("hourly") if f["scheduled_time"] == stamp]
     assert (fire["status"], fire["detail"]) == ("STARTED", "already started")
+
+
+def test_wake_picks_up_a_newly_served_workflow_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.scheduler import core
+
+    monkeypatch.setattr(core, "REFRESH", timedelta(hours=1))
+    scheduler, service, clock = make(tmp_path, [])
+    scheduler.tick()
+    service.workflows = [workflow(expression="rate(1 minute)")]
+    clock.set(T0 + timedelta(minutes=1))
+    scheduler.tick()
+    assert service.times() == []  # not re-read yet
+    scheduler.wake()
+    scheduler.tick()
+    assert service.times() == [scheduled_time(T0 + timedelta(minutes=1))]

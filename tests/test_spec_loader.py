@@ -395,3 +395,14 @@ def test_long_cycles_are_shortened_in_the_message() -> None:
         "dependency cycle: t1 -> t20 -> t19 -> t18 -> t17 -> ... -> t5 -> t4 -> t3 -> t2 -> t1 (20 tasks) "
         "(each task runs after the next, so none can start)"
     )
+
+
+def test_yaml_reads_on_off_yes_no_as_strings_like_yaml_1_2(tmp_path: Path) -> None:
+    from orchestrator.spec import load
+
+    spec = tmp_path / "wf.yaml"
+    spec.write_text("name: w\nnotify: {email: [ops@example.com], on: [failure, recovery]}\n"
+                    "tags: {backup: yes, public: no}\ntasks:\n  - {name: t, lambda: {handler: 'm:f'}}\n")
+    wf = load(spec)
+    assert wf.notify is not None and wf.notify.on == ("failure", "recovery")
+    assert dict(wf.tags) == {"backup": "yes", "public": "no"}

@@ -25,6 +25,7 @@ from aws_cdk.interfaces import aws_events as event_refs
 from constructs import Construct
 
 from orchestrator import model
+from orchestrator.compiler.alerts import ended_alert
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 UNCAUGHT_STATUSES = ("TIMED_OUT", "ABORTED")
@@ -120,16 +121,13 @@ class ExecutionWatch(Construct):
                     detail={"status": statuses, "stateMachineArn": [state_machine.state_machine_arn]},
                 ),
             )
-            region = events.EventField.from_path("$.region")
-            execution = events.EventField.from_path("$.detail.executionArn")
-            status = events.EventField.from_path("$.detail.status")
-            message = "\n".join([
-                f"Workflow: {workflow.name}",
-                f"Status: {status}",
-                f"Execution: {execution}",
-                f"Console: https://{region}.console.aws.amazon.com/states/home?region={region}"
-                f"#/v2/executions/details/{execution}",
-            ])
+            # The layout of the compiled failure alert (compiler.alerts.ended_alert), filled in by
+            # EventBridge's input transformer from the event.
+            _, message = ended_alert(
+                workflow.name, status=events.EventField.from_path("$.detail.status"),
+                name=events.EventField.from_path("$.detail.name"),
+                execution=events.EventField.from_path("$.detail.executionArn"),
+                region=events.EventField.from_path("$.region"), timeout=workflow.timeout)
             self.rule.add_target(_AlertTarget(topic, events.RuleTargetInput.from_text(message)))
 
         metric = cloudwatch.MathExpression(

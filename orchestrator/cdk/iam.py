@@ -123,6 +123,11 @@ def secret_statements(secrets: Mapping[str, str]) -> list[iam.PolicyStatement]:
     return [statement([action], resources) for action, resources in sorted(by_action.items())]
 
 
+def state_machine_arn(scope: Construct, state_machine_name: str) -> str:
+    """The state machine called ``state_machine_name``, by name (no token: a machine's own role can name it)."""
+    return arn(scope, "states", "stateMachine", state_machine_name, colon=True)
+
+
 def execution_arn(scope: Construct, state_machine_name: str) -> str:
     """Every execution of the state machine called ``state_machine_name``."""
     return arn(scope, "states", "execution", f"{state_machine_name}:*", colon=True)

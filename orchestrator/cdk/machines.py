@@ -17,7 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from orchestrator import model
+from orchestrator import arns, model
 from orchestrator.cdk import iam as policies
 from orchestrator.cdk import keys, lint
 from orchestrator.compiler import CompileResult
@@ -202,6 +202,9 @@ class StateMachines(Construct):
             statements.append(policies.statement([policies.LAMBDA_INVOKE], invoke))
         if publish:
             statements.append(policies.statement([policies.SNS_PUBLISH], publish))
+        if arns.integration("aws-sdk:sfn", "listExecutions") in text:
+            # notify.on recovery (and the overlap guard) ask about this machine's own executions.
+            statements.append(policies.statement(["states:ListExecutions"], [policies.state_machine_arn(scope, name)]))
         if read_logs:
             # The alert's log tail: GetLogEvents on the workflow's own job log group only
             # (its ARN ends in ":*", which covers the group's streams).

@@ -367,7 +367,7 @@ def _check_every_task_once(wf: model.Workflow, definitions: Mapping[str, Mapping
         for name, state in _walk(definition):
             if state["Type"] == "Task" and not state["Resource"].startswith("arn:aws:states:::states:"):
                 seen[name] = seen.get(name, 0) + 1
-    for service_state in (alerts.NOTIFY, alerts.READ_LOG):
+    for service_state in (alerts.NOTIFY, alerts.READ_LOG, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS):
         seen.pop(service_state, None)
     expected = {t.name for t in wf.tasks}
     wrong = sorted(n for n in expected | set(seen) if seen.get(n, 0) != (1 if n in expected else 0))

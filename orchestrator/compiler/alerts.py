@@ -32,6 +32,7 @@ from orchestrator import arns, model
 from orchestrator.compiler import asl
 from orchestrator.limits import SNS_SUBJECT_MAX
 from orchestrator.placeholders import ALERT_TOPIC, placeholder
+from orchestrator.spec.durations import format_duration
 
 DESCRIBE = "Describe failure"
 HAS_LOG = "Has a log stream"
@@ -337,3 +338,132 @@ def branch_fail(name: str, *, nested: bool = True) -> asl.Fail:
             " : ($exists($states.input.branch_error.Cause) ? $states.input.branch_error.Cause : '') %}"
         ),
     )
+
+
+# -- what else notifies: success and recovery (notify.on) -------------------------------------------
+
+CHECK_PREVIOUS = "Check previous run"
+RECOVERED = "Recovered?"
+NOTIFY_SUCCESS = "Notify success"
+SUCCEEDED = "Workflow succeeded"
+# The statuses of a previous run that a success recovers from.
+_NOT_SUCCEEDED = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+def _success_headline(workflow: str, recovery: bool) -> str:
+    name = json.dumps(workflow)  # a JSONata string literal
+    if not recovery:
+        return name + " & ' succeeded'"
+    return (name + " & ($previous in " + json.dumps(list(_NOT_SUCCEEDED))
+            + " ? ' recovered: succeeded after a run that ended ' & $previous : ' succeeded')")
+
+
+def _success_message(workflow: str, recovery: bool) -> str:
+    return _squash(
+        "{% ("
+        " $execution := $states.context.Execution.Id;"
+        " $region := $split($execution, ':')[3];"
+        " $join(["
+        + _success_headline(workflow, recovery)
+        + ","
+        "   '',"
+        "   'Workflow: ' & " + json.dumps(workflow) + ","
+        "   'Execution: ' & $states.context.Execution.Name,"
+        "   'Console: https://' & $region & '.console.aws.amazon.com/states/home?region=' & $region"
+        "     & '#/v2/executions/details/' & $execution,"
+        "   'Started: ' & $states.context.Execution.StartTime"
+        " ], '\\n')"
+        ") %}"
+    )
+
+
+def success_states(workflow: str, *, topic: str, on: Sequence[str]) -> tuple[str, tuple[asl.State, ...]]:
+    """(entry, states) after the last task of a main machine, for ``notify.on`` success/recovery.
+
+    ``recovery`` asks Step Functions for this machine's previous execution (``listExecutions``,
+    newest first: the running one, then the one before) and alerts only when that one did not
+    succeed; ``success`` alerts every time (saying "recovered" when ``recovery`` is on too and it
+    did). Every state passes its input on, so the machine's output is what the last task left.
+    A failed check or publish never fails the run: it just does not alert.
+    """
+    recovery, success = "recovery" in on, "success" in on
+    event = "{% $previous in " + json.dumps(list(_NOT_SUCCEEDED)) + " ? 'recovery' : 'success' %}" if recovery \
+        else "success"
+    done = asl.Succeed(name=SUCCEEDED, comment="The workflow's result, as the last task left it.")
+    notify = asl.Task(
+        name=NOTIFY_SUCCESS,
+        comment="notify.on: " + ", ".join(o for o in on if o != "failure") + ".",
+        query_language=J,
+        resource=arns.integration("sns", "publish"),
+        arguments={
+            "TopicArn": topic,
+            "Subject": "{% $substring(" + _text(_success_headline(workflow, recovery)) + ", 0, "
+                       + str(SNS_SUBJECT_MAX) + ") %}",
+            "Message": _success_message(workflow, recovery),
+            "MessageAttributes": {
+                "event": {"DataType": "String", "StringValue": event},
+                "workflow": {"DataType": "String", "StringValue": workflow},
+                "execution": {"DataType": "String", "StringValue": "{% $states.context.Execution.Id %}"},
+            },
+        },
+        output="{% $states.input %}",
+        retry=(asl.Retrier(errors=("States.ALL",), interval=2, max_attempts=3, backoff_rate=2),),
+        catch=(asl.Catcher(next=SUCCEEDED, output="{% $states.input %}"),),  # an unsent notice fails nothing
+        next=SUCCEEDED,
+    )
+    if not recovery:
+        return NOTIFY_SUCCESS, (notify, done)
+    check = asl.Task(
+        name=CHECK_PREVIOUS,
+        comment="Did the run before this one succeed? (newest first: this run, then that one)",
+        query_language=J,
+        resource=arns.integration("aws-sdk:sfn", "listExecutions"),
+        arguments={"StateMachineArn": "{% $states.context.StateMachine.Id %}", "MaxResults": 2},
+        assign={"previous": "{% $count($states.result.Executions) > 1 ? $states.result.Executions[1].Status"
+                            " : 'NONE' %}"},
+        output="{% $states.input %}",
+        catch=(asl.Catcher(next=SUCCEEDED, output="{% $states.input %}"),),
+        next=NOTIFY_SUCCESS if success else RECOVERED,
+    )
+    if success:
+        return CHECK_PREVIOUS, (check, notify, done)
+    recovered = asl.Choice(
+        name=RECOVERED,
+        query_language=J,
+        choices=(("{% $previous in " + json.dumps(list(_NOT_SUCCEEDED)) + " %}", NOTIFY_SUCCESS),),
+        default=SUCCEEDED,
+    )
+    return CHECK_PREVIOUS, (check, recovered, notify, done)
+
+
+# -- what a Catch cannot see: TIMED_OUT and ABORTED executions ------------------------------------
+
+
+def ended_alert(workflow: str, *, status: str, name: str, execution: str, region: str,
+                timeout: int | None, reason: str | None = None) -> tuple[str, str]:
+    """(subject, message) for an execution that ended TIMED_OUT or ABORTED, in the failure layout.
+
+    On AWS an EventBridge rule sends it (the values are the event's fields, so ``reason`` covers
+    both statuses); locally the runner sends it when an execution ends so. Pure text: the CDK
+    passes EventBridge input-transformer fields for ``status``, ``name`` and the rest.
+
+        >>> ended_alert("w", status="ABORTED", name="r1", execution="arn:x", region="eu-west-1",
+        ...             timeout=None, reason="it was stopped")[0]
+        'w ended ABORTED: it was stopped'
+    """
+    limit = f"the workflow's timeout of {format_duration(timeout)}" if timeout is not None else "its timeout"
+    why = reason or f"TIMED_OUT: {limit} was reached; ABORTED: it was stopped (StopExecution)"
+    headline = f"{workflow} ended {status}: {why}"
+    message = "\n".join([
+        headline,
+        "",
+        f"Workflow: {workflow}",
+        f"Execution: {name}",
+        f"Console: https://{region}.console.aws.amazon.com/states/home?region={region}"
+        f"#/v2/executions/details/{execution}",
+        f"Reason: the execution ended {status}: {why}",
+        f"Redrive: orchestrator redrive {name} (on AWS: aws stepfunctions redrive-execution --execution-arn "
+        f"{execution})",
+    ])
+    subject = "".join(c if " " <= c <= "~" else "?" for c in headline)[:SNS_SUBJECT_MAX]
+    return subject, message

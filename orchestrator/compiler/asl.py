@@ -178,6 +178,7 @@ class Task(State):
     timeout_seconds: int | None = None
     retry: tuple[Retrier, ...] = ()
     catch: tuple[Catcher, ...] = ()
+    assign: Json = None  # workflow variables, set when the state succeeds
 
     def __post_init__(self) -> None:
         _check_retriers(self.name, self.retry)
@@ -197,6 +198,7 @@ class Task(State):
             ("TimeoutSeconds", self.timeout_seconds),
             ("Retry", [r.render() for r in self.retry]),
             ("Catch", [c.render() for c in self.catch]),
+            ("Assign", self.assign),
         ]
 
 

@@ -356,7 +356,12 @@ def render_machine(
         start, entry = entry_states(None)
         states.extend(entry)
     else:
-        first, body_states = renderer.chain(body, RETURN if child else None, alerts.DESCRIBE)
+        # notify.on success/recovery: the main machine ends in their notice instead of the last task.
+        on = wf.notify.on if wf.notify is not None else ()
+        after: tuple[str | None, tuple[asl.State, ...]] = (None, ())
+        if not child and topic is not None and ("success" in on or "recovery" in on):
+            after = alerts.success_states(wf.name, topic=topic, on=on)
+        first, body_states = renderer.chain(body, RETURN if child else after[0], alerts.DESCRIBE)
         logical = [logical_time_state(wf, renderer.local_time, first)] if renderer.local_time else []
         if logical:  # variables do not cross executions, so a child machine computes them again
             first = templates.STATE
@@ -377,7 +382,10 @@ def render_machine(
         facts = alerts.task_facts([t for t in wf.tasks if t.name in in_machine], wf)
         # The failed attempt's log tail is read from the Batch jobs' log group, when there are jobs.
         batch_jobs = any(t.runs_on == "batch" for t in wf.tasks if t.name in in_machine)
-        states.extend(alerts.failure_states(wf.name, topic=topic, child=child, facts=facts,
+        states.extend(after[1])
+        # notify.on without "failure": the failure path still fails the run, but sends nothing.
+        failure_topic = topic if wf.notify is None or "failure" in wf.notify.on else None
+        states.extend(alerts.failure_states(wf.name, topic=failure_topic, child=child, facts=facts,
                                             log_group=placeholder(JOB_LOG_GROUP) if batch_jobs else None))
     comment = wf.description if not child else f"Part of workflow {wf.name} (started by its parent)."
     return asl.StateMachine(

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,13 +224,16 @@ def _definition(store: Store, row: Any) -> Any:
 
 
 def version(store: Store, arn: str) -> str:
-    """Changes whenever what the execution page shows can have changed (a poll answers 'unchanged')."""
+    """Changes whenever what the execution page shows can have changed: a poll answers 'unchanged',
+    and the states derived from the history are kept under it (everything they read is in it)."""
     row = store.execution(arn)
     jobs = store.jobs(arn)
     stamp = max((int((j.get("description") or {}).get("CreatedAt") or 0) + len(j.get("log_paths") or ())
                  for j in jobs), default=0)
     job_states = "".join(str(j.get("status", ""))[:2] for j in jobs)
-    return f"{store.last_event_id(arn)}:{row.status}:{stamp}:{job_states}:{len(store.children(arn))}"
+    calls = "".join(f"{str(i.get('status', ''))[:2]}{int(bool(i.get('log_path')))}" for i in store.invocations(arn))
+    return (f"{store.last_event_id(arn)}:{row.status}:{row.redrive_count}:{stamp}:{job_states}:{calls}:"
+            f"{len(store.children(arn))}")
 
 
 def _links(arn: str, state: StateRun, definition_states: Mapping[str, Any]) -> dict[str, str]:
@@ -272,10 +277,9 @@ def execution_detail(store: Store, arn: str, *, graph: bool = True,
     """Everything the execution page shows; ``graph`` adds the laid-out state machine;
     ``dependencies`` (the workflow's DAG, when it is served) adds the critical path and waits."""
     row = _execution(store, arn)
-    events = store.events(arn)
     definition = _definition(store, row)
-    states = derive_states(events, jobs=store.jobs(arn), invocations=store.invocations(arn),
-                           execution_status=row.status, parents=enclosing(definition))
+    current = version(store, arn)
+    states, event_count = _derived(store, row, current, definition)
     flat = _flat_states(definition)
     # A split workflow's child runs in the scope "<parent scope>/<task>#<n>" (local.runs), so each
     # child is shown under the Task state that started it.
@@ -303,14 +307,37 @@ def execution_detail(store: Store, arn: str, *, graph: bool = True,
                       "error": row.error, "cause": row.cause, "redrive_count": row.redrive_count,
                       "redrivable": row.status in REDRIVABLE and row.parent_arn is None,
                       "duration_ms": _duration_ms(row.start_date, row.stop_date)},
-        "version": version(store, arn), "states": state_list, "children": children,
-        "alerts": alerts(store, arn), "failed": failed, "events": len(events),
+        "version": current, "states": state_list, "children": children,
+        "alerts": alerts(store, arn), "failed": failed, "events": event_count,
         "critical_path": path if dependencies else []}
     if failed is not None and failed.get("state"):
         detail["failed"]["log_tail"] = log_tail(store, arn, failed["state"], TAIL_LINES)
     if graph:
         detail["graph"] = layout_text(json.dumps(definition, sort_keys=True)) if definition is not None else None
     return detail
+
+
+_DERIVED: OrderedDict[tuple[str, str, str], tuple[dict[str, StateRun], int]] = OrderedDict()
+_DERIVED_LOCK = threading.Lock()
+DERIVED_CACHE = 16  # executions whose derived states are kept (a 1,000-task one is a few MB)
+
+
+def _derived(store: Store, row: Any, current: str, definition: Any) -> tuple[dict[str, StateRun], int]:
+    """The states derived from the history, kept per ``version``: reading and deriving 5,000
+    events is most of a 1,000-task page's server time, and a finished run's never change."""
+    key = (str(store.path), row.arn, current)
+    with _DERIVED_LOCK:
+        if key in _DERIVED:
+            _DERIVED.move_to_end(key)
+            return _DERIVED[key]
+    events = store.events(row.arn)
+    found = (derive_states(events, jobs=store.jobs(row.arn), invocations=store.invocations(row.arn),
+                           execution_status=row.status, parents=enclosing(definition)), len(events))
+    with _DERIVED_LOCK:
+        _DERIVED[key] = found
+        while len(_DERIVED) > DERIVED_CACHE:
+            _DERIVED.popitem(last=False)
+    return found
 
 
 def _failed_task(row: Any, states: Mapping[str, StateRun]) -> dict[str, Any] | None:

@@ -354,13 +354,15 @@ def critical_path(states: Mapping[str, StateRun], dependencies: Mapping[str, Ite
     >>> from orchestrator.console.timeline import Attempt, StateRun
     >>> a = StateRun(name="a", type="Task", attempts=[Attempt(number=1, run=0, scheduled_ms=0, ended_ms=10)])
     >>> b = StateRun(name="b", type="Task", attempts=[Attempt(number=1, run=0, scheduled_ms=4010, ended_ms=5000)])
-    >>> critical_path({"a": a, "b": b}, {"b": ["a"]}, 0)
+    >>> critical_path({"a": a, "b": b}, {"a": [], "b": ["a"]}, 0)
     (['a', 'b'], {'b': 4000})
     """
     latest = max((a.run for s in states.values() for a in s.attempts), default=0)
     first: dict[str, int] = {}
     end: dict[str, int] = {}
     for name, state in states.items():
+        if name not in dependencies:
+            continue  # not a task of the workflow (the alert path's publish, a child machine's start)
         tries = [a for a in state.attempts if a.run == latest]
         scheduled = [a.scheduled_ms for a in tries if a.scheduled_ms is not None]
         ended = [a.ended_ms for a in tries if a.ended_ms is not None]

@@ -46,7 +46,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator.arns import IntegrationPattern
 from orchestrator.engine.errors import StatesError
@@ -125,6 +125,15 @@ def _entries(name: str, table: Any, source: str) -> tuple[ResponseEntry, ...]:
             raise MockConfigError(f"{where}: invocation {after.low} has more than one response; "
                                   "ranges must not overlap.")
     return tuple(entries)
+
+
+class Mocks(Protocol):
+    """What answers mocked states in front of the local services: a MockConfigFile's test case
+    (:class:`MockCase`), or mocks written in Python (``orchestrator.testing``)."""
+
+    def mocks(self, state: str) -> bool: ...
+
+    def answer(self, call: TaskCall) -> Any: ...
 
 
 @dataclass(slots=True)

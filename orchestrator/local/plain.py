@@ -44,6 +44,7 @@ from orchestrator.errors import OrchestratorError
 from orchestrator.local.batch import Capacity
 from orchestrator.local.environment import wait_time_scale as wait_time_scale_setting
 from orchestrator.local.mocks import MockConfig
+from orchestrator.local.progress import task_states
 from orchestrator.local.runs import (
     BackgroundRun,
     RunResult,
@@ -93,6 +94,19 @@ def definition_file(path: str | os.PathLike[str]) -> dict[str, Any] | None:
             return None
         raise DefinitionFileError(f"{path}: not valid JSON: {exc}") from None
     return document if is_definition(document) else None
+
+
+def check_definition_file(path: str | os.PathLike[str]) -> str | None:
+    """Validate a plain ASL file as ValidateStateMachineDefinition would; None if ``path`` is no ASL.
+
+    Returns a one-line summary; every problem is raised together as a ``DefinitionError``.
+    """
+    document = definition_file(path)
+    if document is None:
+        return None
+    validate_definition(document)
+    tasks = sum(1 for _ in task_states(document))
+    return f"state machine '{machine_name(path)}' ({len(document['States'])} states, {tasks} Task states)"
 
 
 def machine_name(path: str | os.PathLike[str]) -> str:

@@ -26,7 +26,7 @@ STYLE = {"SUCCEEDED": "green", "FAILED": "red", "CAUGHT": "red", "RUNNING": "cya
          "NOT RUN": "dim"}
 NOT_RUN = "NOT RUN"
 # The failure path's service calls (the log tail read, the alert): not tasks of the workflow.
-ALERT_PATH = frozenset({alerts.READ_LOG, alerts.NOTIFY})
+ALERT_PATH = frozenset({alerts.READ_LOG, alerts.NOTIFY, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS})
 
 
 def task_states(definition: Mapping[str, Any]) -> list[tuple[str, str]]:

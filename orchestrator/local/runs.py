@@ -77,11 +77,12 @@ from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
 from orchestrator.local.images import ImageBuildSpec
 from orchestrator.local.lambda_ import LambdaFunction, LocalLambda
-from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError
+from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError, Mocks
 from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
 from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
 from orchestrator.logical_time import with_scheduled_time
+from orchestrator.spec.durations import format_duration
 
 RUNNER_DIED = "Local.RunnerExited"
 # The role a locally registered state machine reports (DescribeStateMachine's roleArn).
@@ -177,7 +178,9 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
             "definitions": {name: local_definition(d, wf.name) for name, d in definitions.items()},
             "job_definitions": job_definitions, "functions": functions, "queues": queues,
             "email": list(wf.notify.email) if wf.notify else [],
-            "webhook": wf.notify.webhook if wf.notify else None}
+            "webhook": wf.notify.webhook if wf.notify else None,
+            # An execution that ends TIMED_OUT or ABORTED alerts as on AWS (the EventBridge rule).
+            "alert_ended": wf.notify is not None and "failure" in wf.notify.on, "timeout": wf.timeout}
 
 
 def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:
@@ -288,7 +291,7 @@ class LocalRun:
     """The services of one run and the integrations every execution of the run uses."""
 
     def __init__(self, store: Store, plan: Mapping[str, Any], *, redrive_count: int = 0,
-                 mock: MockCase | None = None, virtual_time: bool = False,
+                 mock: Mocks | None = None, virtual_time: bool = False,
                  on_event: EventListener | None = None, on_job: JobListener | None = None,
                  notice: Callable[[str], None] | None = None,
                  compute: list[ComputeEnvironment] | None = None,
@@ -419,7 +422,8 @@ class LocalRun:
     def _wrap(self, key: str, service: Integration | None, scope: str, identity: TaskIdentity,
               arn: str) -> Integration:
         # An alert reached again on redrive is sent again; a callback task waits for its token again.
-        replay = key != "sns:publish"
+        # The failure path's log read is made again too: a redriven attempt has a log of its own.
+        replay = key not in ("sns:publish", "aws-sdk:cloudwatchlogs:getLogEvents")
 
         def integration(call: TaskCall) -> Any:
             # A distributed Map child (its own ARN) records its events in its own history, which
@@ -690,7 +694,8 @@ def select_test_case(mock_config: MockConfig | str | os.PathLike[str] | None, te
     """
     if mock_config is None:
         if test_case is not None:
-            raise OrchestratorError("A test case needs a mock config: pass --mock-config FILE with --test-case.")
+            raise OrchestratorError("A test case needs a mock config: pass --mock-config FILE with --test-case "
+                                    "(or set SFN_MOCK_CONFIG=FILE).")
         return None
     config = mock_config if isinstance(mock_config, MockConfig) else MockConfig.load(mock_config)
     if test_case is None:
@@ -735,7 +740,7 @@ def run_workflow(wf: WorkflowLike | str | os.PathLike[str], input: Any = None, *
 
 
 def run_plan(plan: Mapping[str, Any], input: Any = None, *, home: str | os.PathLike[str] | None = None,
-             name: str | None = None, mock: MockCase | None = None, progress: bool = False,
+             name: str | None = None, mock: Mocks | None = None, progress: bool = False,
              virtual_time: bool = False, compute: list[ComputeEnvironment] | None = None,
              notice: Callable[[str], None] | None = None,
              scheduled_time: str | datetime | None = None) -> RunResult:
@@ -753,7 +758,7 @@ def run_plan(plan: Mapping[str, Any], input: Any = None, *, home: str | os.PathL
 
 
 def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name: str,
-           redrive: ExecutionRow | None, mock: MockCase | None, progress: bool, virtual_time: bool,
+           redrive: ExecutionRow | None, mock: Mocks | None, progress: bool, virtual_time: bool,
            compute: list[ComputeEnvironment] | None, notice: Callable[[str], None] | None) -> RunResult:
     view = None
     if progress:
@@ -776,6 +781,22 @@ def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name:
         run.close()
 
 
+def _alert_ended(run: LocalRun, arn: str, name: str, status: str) -> None:
+    """What the EventBridge rule of the CDK stack sends on AWS for TIMED_OUT and ABORTED."""
+    from orchestrator.compiler.alerts import ended_alert
+
+    timeout = run.plan.get("timeout")
+    reason = (f"the workflow's timeout of {format_duration(timeout)} was reached" if status == "TIMED_OUT"
+              and timeout is not None else "its timeout was reached" if status == "TIMED_OUT"
+              else "it was stopped (StopExecution)")
+    subject, message = ended_alert(str(run.plan["workflow"]), status=status, name=name, execution=arn,
+                                   region=arns.REGION, timeout=timeout, reason=reason)
+    run.outbox.publish({"TopicArn": local_arn(placeholders.ALERT_TOPIC, str(run.plan["workflow"])),
+                        "Subject": subject, "Message": message,
+                        "MessageAttributes": {"event": {"DataType": "String", "StringValue": status.lower()}}},
+                       execution_arn=arn)
+
+
 def _main_scope(plan: Mapping[str, Any], execution_name: str, redrive: ExecutionRow | None) -> str:
     return redrive.scope if redrive is not None else f"{plan['main']}:{execution_name}"
 
@@ -787,6 +808,8 @@ def _run_main(run: LocalRun, input: Any, *, execution_name: str, redrive: Execut
     result = run.run_execution(main, input, name=execution_name, scope=_main_scope(plan, execution_name, redrive),
                                parent_arn=None, redrive=redrive, prepared=prepared)
     arn = result.execution_arn
+    if result.status in ("TIMED_OUT", "ABORTED") and plan.get("alert_ended"):
+        _alert_ended(run, arn, execution_name, result.status)
     return RunResult(execution_arn=arn, name=execution_name, status=result.status, output=result.output,
                      error=result.error, cause=result.cause, history=store.events(arn), home=store.home,
                      redrive_count=run.redrive_count, reused=tuple(run.reused), logs=_logs(store, arn),
@@ -850,7 +873,7 @@ class BackgroundRun:
 
 
 def start_plan(store: Store, plan: Mapping[str, Any], input: Any = None, *, name: str,
-               mock: MockCase | None = None, redrive: ExecutionRow | None = None,
+               mock: Mocks | None = None, redrive: ExecutionRow | None = None,
                capacity: Capacity | None = None, virtual_time: bool = False,
                notice: Callable[[str], None] | None = None,
                on_end: Callable[[BackgroundRun], None] | None = None,

@@ -526,10 +526,10 @@ class Store:
     def messages(self, execution_arn: str | None = None) -> list[dict[str, Any]]:
         where, args = ("WHERE execution_arn=?", (execution_arn,)) if execution_arn else ("", ())
         rows = self._query(
-            f"SELECT message_id, execution_arn, state_name, topic_arn, subject, message FROM messages {where}"
-            " ORDER BY created_at, rowid", args)
-        keys = ("message_id", "execution_arn", "state_name", "topic_arn", "subject", "message")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+            f"SELECT message_id, execution_arn, state_name, topic_arn, subject, message, attributes FROM messages"
+            f" {where} ORDER BY created_at, rowid", args)
+        keys = ("message_id", "execution_arn", "state_name", "topic_arn", "subject", "message", "attributes")
+        return [{**dict(zip(keys, r, strict=True)), "attributes": _loads(r[6]) or {}} for r in rows]
 
     def put_delivery(self, *, message_id: str, target: str, attempt: int, status: str,
                      error: str | None, at: int) -> None:

@@ -143,6 +143,8 @@ class Scheduler:
         self._owner = (os.getpid(), process_start_time(os.getpid()))
         self._texts: dict[str, tuple[model.Schedule, str]] = {}
         self._synced: datetime | None = None
+        self._resync = False  # wake() asks for a full re-read at once
+        self._queued = False  # whether fires may be waiting (overlap "queue"): only then is the store asked
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
@@ -161,6 +163,7 @@ class Scheduler:
 
     def wake(self) -> None:
         """Look again now (the served workflows changed)."""
+        self._resync = True
         self._wake.set()
 
     def _loop(self) -> None:
@@ -191,15 +194,18 @@ class Scheduler:
         """Start whatever is due now; the time of the next wake-up."""
         with self._lock:
             now = self.clock.now()
-            if self._synced is None or now - self._synced >= REFRESH or self._wake.is_set():
+            if self._synced is None or now - self._synced >= REFRESH or self._resync:
+                self._resync = False
                 self._sync(now)
-            self._recover(now)
-            self._drain(now)  # first: a queued fire goes before a new one
+                self._recover(now)  # a dead peer's claims: looked for once a minute
+                self._queued = bool(self.store.schedule_fires(statuses=(QUEUED,), limit=1))
+            if self._queued:
+                self._drain(now)  # first: a queued fire goes before a new one
             due = [e for e in self._entries.values() if e.active and e.next_start is not None and e.next_start <= now]
             if due:
                 self._fire(due, now)
-            waiting = bool(self.store.schedule_fires(statuses=(QUEUED,), limit=1))
-            wake = min(now + (QUEUE_POLL if waiting else REFRESH), self._synced + REFRESH if self._synced else now)
+            wake = min(now + (QUEUE_POLL if self._queued else REFRESH),
+                       self._synced + REFRESH if self._synced else now)
             for entry in self._entries.values():
                 if entry.active and entry.next_start is not None and entry.next_start < wake:
                     wake = entry.next_start
@@ -271,6 +277,7 @@ class Scheduler:
         results = [self._launch(entries[workflow], parse_scheduled_time(stamp), now)
                    for workflow, stamps in won.items() for stamp in stamps]
         self.store.finish_fires(results, now=scheduled_time(now))
+        self._queued = self._queued or any(result[2] == QUEUED for result in results)
 
     def _due_fires(self, entry: _Entry, now: datetime) -> tuple[list[datetime], datetime | None]:
         """Advance ``entry`` past every fire due by ``now``: the ones to start (on time, or missed
@@ -362,6 +369,7 @@ class Scheduler:
                                     owner_pid=self._owner[0], owner_start=self._owner[1], now=scheduled_time(now)):
                 self.store.finish_fires([self._start(entry, parse_scheduled_time(first["scheduled_time"]))],
                                         now=scheduled_time(now))
+        self._queued = bool(self.store.schedule_fires(statuses=(QUEUED,), limit=1))
 
     def _recover(self, now: datetime) -> None:
         """Start fires a scheduler that has since died had claimed but not started."""
@@ -376,5 +384,6 @@ class Scheduler:
                                     owner_pid=self._owner[0], owner_start=self._owner[1], now=scheduled_time(now)):
                 self.notice(f"[scheduler] {row['workflow']}: resuming the {row['scheduled_time']} fire "
                             f"a stopped scheduler (pid {owner[0]}) had claimed")
-                self.store.finish_fires([self._launch(entry, parse_scheduled_time(row["scheduled_time"]), now)],
-                                        now=scheduled_time(now))
+                result = self._launch(entry, parse_scheduled_time(row["scheduled_time"]), now)
+                self.store.finish_fires([result], now=scheduled_time(now))
+                self._queued = self._queued or result[2] == QUEUED

@@ -70,6 +70,7 @@ def _notify(value: Any) -> model.Notify:
         email=(email,) if isinstance(email, str) else tuple(email),
         topic_arn=value.get("topic_arn"),
         webhook=value.get("webhook"),
+        on=tuple(value.get("on", ("failure",))),
     )
 
 
@@ -228,7 +229,7 @@ def notify_doc(notify: model.Notify) -> list[str] | dict[str, Any]:
     >>> notify_doc(model.Notify(email=("ops@example.com",)))
     ['ops@example.com']
     """
-    if notify.topic_arn is None and notify.webhook is None and notify.email:
+    if notify.topic_arn is None and notify.webhook is None and notify.email and notify.on == ("failure",):
         return list(notify.email)
     out: dict[str, Any] = {}
     if notify.email:
@@ -237,6 +238,8 @@ def notify_doc(notify: model.Notify) -> list[str] | dict[str, Any]:
         out["topic_arn"] = notify.topic_arn
     if notify.webhook is not None:
         out["webhook"] = notify.webhook
+    if notify.on != ("failure",):
+        out["on"] = list(notify.on)
     return out
 
 

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import keyword
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -28,6 +29,23 @@ from orchestrator import model
 from orchestrator.errors import Problem, SpecError, ValidationError
 from orchestrator.spec.issues import Path
 from orchestrator.spec.validate import from_dict
+
+
+class SpecLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's booleans: only ``true`` and ``false``.
+
+    YAML 1.1 (PyYAML's default) also reads ``on``, ``off``, ``yes``, ``no``, ``y`` and ``n`` as
+    booleans, so ``notify: {on: [failure]}`` would arrive with the key ``True``. JSON, YAML 1.2 and
+    the spec schema agree that those are strings.
+    """
+
+
+SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 # What a Python file without a module-level workflow gets (a directory's helper modules are skipped on it).
@@ -140,7 +158,7 @@ Document = tuple[Any, Positions | Callable[[], Positions], list[Problem]]
 
 
 def _parse_yaml(text: str, source: str) -> list[Document]:
-    loader = yaml.SafeLoader(text)
+    loader = SpecLoader(text)
     documents: list[Document] = []
     try:
         while loader.check_node():
@@ -293,9 +311,9 @@ def _json_locations(text: str, source: str) -> tuple[Positions, list[Problem]]:
     positions: Positions = {}
     duplicates: list[Problem] = []
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=SpecLoader)
         if node is not None:
-            _walk(node, (), positions, duplicates, source, yaml.SafeLoader(""))
+            _walk(node, (), positions, duplicates, source, SpecLoader(""))
     except yaml.YAMLError:
         return {}, []
     return positions, duplicates

@@ -395,32 +395,34 @@
       el.innerHTML = timelineSvg(detail.states, detail.execution, selected, timelineWidth, detail.critical_path);
     }
 
+    // The task panel: its facts and attempts are redrawn whenever the run changes; its log box only
+    // when another task is chosen or a new log file appears, so a tail (or a chosen file) goes on.
     function renderTask() {
       const el = main.querySelector("#task");
       const s = detail.states.find((x) => x.name === selected);
       if (!selected) return;
       if (!s) { el.innerHTML = `<h2>${esc(selected)}</h2><p class="muted">Not reached yet.</p>`; logState = null; return; }
+      if (!el.querySelector("#task-info")) el.innerHTML = '<div id="task-info"></div><div id="task-logbox"></div>';
       const attempts = s.attempts.map((a) => `<tr><td class="num">${a.number}${a.run ? `<span class="small muted"> r${a.run}</span>` : ""}</td><td>${badge(a.status)}${a.reused ? ' <span class="small muted">reused</span>' : ""}</td>
         <td class="num">${esc(duration(a.waiting_ms))}</td><td class="num">${esc(duration(a.running_ms))}</td>
         <td class="num">${a.exit_code == null ? "" : esc(a.exit_code)}${a.batch_attempts.length > 1 ? `<span class="small muted"> (Batch ×${a.batch_attempts.length})</span>` : ""}</td>
         <td class="small">${esc(a.error || "")}${a.summary ? `<div>${esc(a.summary)}</div>` : ""}${a.cause ? `<details><summary>full cause</summary><pre class="json">${esc(json(a.cause))}</pre></details>` : ""}</td></tr>`).join("");
       const links = Object.entries(s.links || {}).map(([k, v]) => `<a href="${esc(v)}" target="_blank" rel="noopener noreferrer">AWS console: ${esc(k.replace("_", " "))}</a>`).join(" · ");
       const kids = detail.children.filter((c) => c.state === s.name).map((c) => `<a href="${esc(link(c.arn))}">${esc(c.name)}</a> ${badge(c.status)}`).join(" · ");
-      el.innerHTML = `<h2>${esc(s.name)} ${badge(s.status)} <span class="small muted">${esc(s.type)}</span></h2>
+      el.querySelector("#task-info").innerHTML = `<h2>${esc(s.name)} ${badge(s.status)} <span class="small muted">${esc(s.type)}</span></h2>
         ${links ? `<p class="small">${links}</p>` : ""}${kids ? `<p class="small">Child execution: ${kids}</p>` : ""}
         ${s.attempts.length ? `<table><thead><tr><th class="num">Attempt</th><th>Status</th><th class="num">Waiting</th><th class="num">Running</th><th class="num">Exit</th><th>Error</th></tr></thead><tbody>${attempts}</tbody></table>` : ""}
-        ${s.error && !s.attempts.length ? `<p class="error">${esc(s.error)}</p>` : ""}
-        <p class="small muted">Log ${s.logs ? `<select data-act="log-file">${Array.from({ length: s.logs }, (_, i) => `<option value="${i + 1}" ${i + 1 === s.logs ? "selected" : ""}>file ${i + 1} of ${s.logs}</option>`).join("")}</select>` : ""} <span id="log-status"></span></p>
+        ${s.error && !s.attempts.length ? `<p class="error">${esc(s.error)}</p>` : ""}`;
+      if (logState && logState.task === s.name && logState.count === s.logs) return;
+      el.querySelector("#task-logbox").innerHTML = `<p class="small muted">Log ${s.logs ? `<select data-act="log-file">${Array.from({ length: s.logs }, (_, i) => `<option value="${i + 1}" ${i + 1 === s.logs ? "selected" : ""}>file ${i + 1} of ${s.logs}</option>`).join("")}</select>` : ""} <span id="log-status"></span></p>
         <pre class="log" id="task-log">${s.logs ? "" : "(no log: this state runs no job or function)"}</pre>`;
-      if (s.logs) {
-        logState = { task: s.name, attempt: s.logs, offset: 0, text: "" };
-        pollLog();
-      } else logState = null;
+      logState = { task: s.name, attempt: s.logs, count: s.logs, offset: 0 };
+      if (s.logs) pollLog();
     }
 
     async function pollLog() {
       const state = logState;
-      if (!state) return;
+      if (!state || !state.count) return;
       for (let i = 0; i < 20; i++) {  // read a long log in chunks, at most 20 per poll
         const chunk = await api("log", { arn: arn, task: state.task, attempt: state.attempt, offset: state.offset });
         if (logState !== state) return;
@@ -562,7 +564,7 @@
     });
     main.addEventListener("change", (event) => {
       if (event.target.dataset.act === "log-file" && logState) {
-        logState = { task: logState.task, attempt: Number(event.target.value), offset: 0 };
+        logState = { task: logState.task, attempt: Number(event.target.value), count: logState.count, offset: 0 };
         main.querySelector("#task-log").textContent = "";
         pollLog();
       }
@@ -598,7 +600,7 @@
       mark("console:timeline");
       renderTabs();
       const s = selected && detail.states.find((x) => x.name === selected);
-      if (first || (s && (!logState || s.logs !== logState.attempt))) renderTask();
+      if (first || s) renderTask();
       document.title = detail.execution.name + " · " + detail.execution.status + " — sfn-orchestrator";
       if (first && window.performance && performance.mark) performance.mark("console:rendered");
       const events = loadEvents();
