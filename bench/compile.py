@@ -1,14 +1,23 @@
-"""Benchmark the DAG -> series-parallel decomposition (and the whole compile, when available).
+"""Benchmark compiling: DAG -> series-parallel quality, the compiler's passes, and the command a
+user runs (``orchestrator compile SPEC --out DIR``) end to end.
 
-    python bench/compile.py                 # print the table
+    python bench/compile.py                 # print the tables
     python bench/compile.py --write         # also replace the compile section of bench/README.md
     python bench/compile.py --only montage  # only DAGs whose name contains "montage"
+    python bench/compile.py --no-cli        # skip the command-line runs
 
-For each DAG: tasks, ratio = simulated makespan / critical path of ``decompose`` (weights = expected
-durations, 1.0 is perfect), the same for the level-by-level baseline, and decompose seconds. When
-``orchestrator.compiler.compile_workflow`` exists it also compiles the DAG as a workflow of Batch
-tasks and reports states, state transitions per successful run, worst-case history events per
-execution, definition KiB (all machines) and compile seconds.
+For each DAG (every task a Batch job with its expected duration):
+
+* quality: ratio = simulated makespan / critical path of ``decompose`` (1.0 is perfect), the same
+  for the level-by-level baseline, and decompose seconds;
+* the compiled machines: machines, tasks per machine, states, transitions per successful run,
+  worst-case history events of one execution, deployed KiB (compact JSON, all machines) and the
+  largest machine's share of the 1 MB quota as it is checked (``quotas.deployed_bytes``);
+* time: ``compile_workflow`` from the model (CPU s), and the command line end to end on a JSON
+  spec of the same workflow, in a fresh interpreter (wall s and CPU s: load, validate, compile,
+  write). The files the command writes are checked to be byte for byte what ``compile_workflow``
+  gives, so the figures are of the same work;
+* the CPU seconds of each pass of ``orchestrator.compiler.PASSES`` and of the steps inside them.
 
 DAGs: the nine wfcommons recipes at about 100, 1,000 and 10,000 tasks (cached under bench/dags/ by
 bench/make_dags.py; Seismology and BWA have no 100-task version, their base graphs are larger) and
@@ -20,54 +29,121 @@ their parameters): "random" (20% of dependencies reach back past the previous la
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import os
 import platform
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from dagsource import BenchDag, random_dags, wfcommons_dags  # noqa: E402
 
+import orchestrator.compiler as compiler  # noqa: E402
+from orchestrator import limits, model  # noqa: E402
+from orchestrator.compiler import asl, quotas, render  # noqa: E402
 from orchestrator.compiler.decompose import critical_path, decompose, level_barrier  # noqa: E402
 from orchestrator.compiler.sp import makespan, violations  # noqa: E402
+from orchestrator.spec import to_dict  # noqa: E402
 
 BEGIN = "<!-- bench/compile.py: begin -->"
 END = "<!-- bench/compile.py: end -->"
 
+# Steps timed inside the passes: (owner, attribute, step). Outermost calls only (shrink recurses).
+STEPS: tuple[tuple[Any, str, str], ...] = (
+    (quotas.Planner, "shrink", "plan"),
+    (render, "render_machine", "render"),
+    (asl.StateMachine, "render", "dicts"),
+    (compiler, "compact", "compact"),
+    (quotas, "measure", "measure"),
+    (compiler, "dumps", "text"),
+)
+STEP_NAMES = ("plan", "render", "dicts", "compact", "measure", "text")
 
-def _compiler() -> tuple[Any, str]:
-    """``compile_workflow`` and "" when the whole compiler is importable, else None and why not."""
-    try:
-        from orchestrator.compiler import compile_workflow
-    except ImportError as exc:
-        return None, f"orchestrator.compiler.compile_workflow is not available ({exc})"
-    return compile_workflow, ""
+
+class Timer:
+    """CPU seconds per pass and per step of one ``compile_workflow`` call."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self._inside: set[str] = set()
+        self._installed = False
+        self.passes: list[str] = []
+
+    def _wrap(self, original: Callable[..., Any], name: str) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if name in self._inside:
+                return original(*args, **kwargs)
+            self._inside.add(name)
+            started = time.process_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.spent[name] = self.spent.get(name, 0.0) + time.process_time() - started
+                self._inside.discard(name)
+
+        return timed
+
+    def install(self) -> None:
+        if self._installed:
+            return
+        self._installed = True
+        self.passes = [p.__name__.lstrip("_") for p in compiler.PASSES]
+        compiler.PASSES = tuple(self._wrap(p, n) for p, n in zip(compiler.PASSES, self.passes, strict=True))
+        for owner, attribute, step in STEPS:
+            setattr(owner, attribute, self._wrap(getattr(owner, attribute), step))
 
 
-def _workflow(dag: BenchDag) -> Any:
-    from orchestrator import model
+TIMER = Timer()
 
+
+def workflow(dag: BenchDag) -> model.Workflow:
     job = model.BatchJob(image="bench:1", command=("run",))
     tasks = tuple(
-        model.Task(
-            name=name,
-            job=job,
-            after=tuple(dag.after.get(name, ())),
-            expected_duration=dag.weights[name],
-        )
-        for name in dag.tasks
+        model.Task(name=n, job=job, after=tuple(dag.after.get(n, ())), expected_duration=dag.weights[n])
+        for n in dag.tasks
     )
     return model.Workflow(name=dag.name, tasks=tasks)
 
 
-def measure(dag: BenchDag, compile_workflow: Any) -> dict[str, Any]:
+def run_cli(wf: model.Workflow, texts: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds of ``orchestrator compile SPEC --out DIR`` on ``wf`` as a JSON spec,
+    in a fresh interpreter; the files it writes must be ``texts`` exactly."""
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / f"{wf.name}.json"
+        spec.write_text(json.dumps(to_dict(wf), indent=2), encoding="utf-8")
+        out = Path(tmp) / "out"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "orchestrator.cli", "compile", str(spec), "--out", str(out)],
+            env=env, capture_output=True, text=True, check=False,
+        )
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise AssertionError(f"{wf.name}: orchestrator compile failed:\n{done.stderr[-2000:]}")
+        written = {p.name.removesuffix(".asl.json"): p.read_text(encoding="utf-8") for p in out.glob("*.asl.json")}
+        if written != texts:
+            raise AssertionError(f"{wf.name}: the command wrote other files than compile_workflow gives")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def measure(dag: BenchDag, *, cli: bool) -> dict[str, Any]:
     cp = critical_path(dag.tasks, dag.after, dag.weights)
     started, cpu = time.perf_counter(), time.process_time()
     node = decompose(dag.tasks, dag.after, dag.weights)
@@ -85,50 +161,61 @@ def measure(dag: BenchDag, compile_workflow: Any) -> dict[str, Any]:
         "seconds": seconds,
         "cpu": cpu_seconds,
     }
-    if compile_workflow is not None:
-        wf = _workflow(dag)
-        started = time.perf_counter()
-        try:
-            result = compile_workflow(wf)
-        except Exception as exc:  # report it in the table; the bench still covers the rest
-            row["compile_error"] = f"{type(exc).__name__}: {str(exc)[:80]}"
-        else:
-            row["compile_seconds"] = time.perf_counter() - started
-            report = result.report
-            row["machines"] = len(result.definitions)
-            row["states"] = report.states
-            row["transitions"] = report.transitions
-            row["events"] = getattr(report, "history_events", None) or report.events
-            row["kib"] = report.kib
+    wf = workflow(dag)
+    TIMER.spent.clear()
+    gc.collect()
+    started = time.process_time()
+    result = compiler.compile_workflow(wf)
+    row["compile_cpu"] = time.process_time() - started
+    row["passes"] = dict(TIMER.spent)
+    report = result.report
+    row["machines"] = len(result.definitions)
+    row["states"] = report.states
+    row["transitions"] = report.transitions
+    row["events"] = report.events
+    row["kib"] = report.kib
+    row["quota_share"] = max(m.deployed_bytes for m in report.machines) / limits.MAX_DEFINITION_BYTES
+    if cli:
+        row["cli_wall"], row["cli_cpu"] = run_cli(wf, result.texts)
     return row
 
 
 def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
-    if "compile_error" in row and key in (
-        "machines",
-        "states",
-        "transitions",
-        "events",
-        "kib",
-        "compile_seconds",
-    ):
-        return "error"
     value = row.get(key)
     return "n/a" if value is None else format(value, fmt)
 
 
 def table(rows: list[dict[str, Any]]) -> list[str]:
     out = [
-        "| DAG | tasks | ratio | level-barrier ratio | decompose s | decompose CPU s | machines | states "
-        "| transitions/run | history events | definition KiB | compile s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| DAG | tasks | ratio | level-barrier ratio | decompose CPU s | machines | tasks/machine | states "
+        "| transitions/run | history events | deployed KiB | largest machine, share of 1 MB | compile CPU s "
+        "| CLI s | CLI CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         out.append(
-            f"| {r['name']} | {r['tasks']} | {r['ratio']:.4f} | {r['barrier']:.4f} | {r['seconds']:.3f} "
-            f"| {r['cpu']:.3f} "
-            f"| {_cell(r, 'machines', 'd')} | {_cell(r, 'states', 'd')} | {_cell(r, 'transitions', 'd')} "
-            f"| {_cell(r, 'events', 'd')} | {_cell(r, 'kib', '.1f')} | {_cell(r, 'compile_seconds', '.3f')} |"
+            f"| {r['name']} | {r['tasks']} | {r['ratio']:.4f} | {r['barrier']:.4f} | {r['cpu']:.3f} "
+            f"| {r['machines']} | {r['tasks'] / r['machines']:.0f} | {r['states']} | {r['transitions']} "
+            f"| {r['events']} | {r['kib']:.1f} | {r['quota_share']:.0%} | {r['compile_cpu']:.3f} "
+            f"| {_cell(r, 'cli_wall', '.2f')} | {_cell(r, 'cli_cpu', '.2f')} |"
+        )
+    return out
+
+
+def pass_table(rows: list[dict[str, Any]]) -> list[str]:
+    passes = TIMER.passes
+    out = [
+        "| DAG | " + " | ".join(passes) + " | of which: " + " | ".join(STEP_NAMES) + " |",
+        "|---|" + "---:|" * (len(passes) + len(STEP_NAMES)),
+    ]
+    for r in rows:
+        spent = r["passes"]
+        out.append(
+            f"| {r['name']} | "
+            + " | ".join(f"{spent.get(p, 0.0):.3f}" for p in passes)
+            + " | "
+            + " | ".join(f"{spent.get(s, 0.0):.3f}" for s in STEP_NAMES)
+            + " |"
         )
     return out
 
@@ -142,18 +229,19 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
     groups += [("all wfcommons", real), ("everything", rows)]
     out = [
         "| family | DAGs | mean ratio | worst ratio | mean level-barrier | worst level-barrier "
-        "| slowest decompose s | slowest decompose CPU s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| slowest decompose CPU s | slowest compile CPU s | slowest CLI s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, group in groups:
         if not group:
             continue
         ratios = [r["ratio"] for r in group]
         barriers = [r["barrier"] for r in group]
+        cli = [r["cli_wall"] for r in group if "cli_wall" in r]
         out.append(
             f"| {name} | {len(group)} | {statistics.mean(ratios):.4f} | {max(ratios):.4f} "
-            f"| {statistics.mean(barriers):.4f} | {max(barriers):.4f} | {max(r['seconds'] for r in group):.3f} "
-            f"| {max(r['cpu'] for r in group):.3f} |"
+            f"| {statistics.mean(barriers):.4f} | {max(barriers):.4f} | {max(r['cpu'] for r in group):.3f} "
+            f"| {max(r['compile_cpu'] for r in group):.3f} | {f'{max(cli):.2f}' if cli else 'n/a'} |"
         )
     return out
 
@@ -164,10 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", default="", help="only DAGs whose name contains this")
     parser.add_argument("--write", action="store_true", help="replace the compile section of bench/README.md")
-    parser.add_argument("--no-compile", action="store_true", help="skip compile_workflow even if available")
+    parser.add_argument("--no-cli", action="store_true", help="skip the command-line runs")
     args = parser.parse_args(argv)
-
-    compile_workflow, why = (None, "skipped (--no-compile)") if args.no_compile else _compiler()
+    TIMER.install()
     dags = [d for d in wfcommons_dags() + random_dags() if args.only in d.name]
     lines = [
         f"machine: {os.cpu_count()} cores, Python {platform.python_version()} ({platform.python_implementation()}),"
@@ -177,53 +264,29 @@ def main(argv: list[str] | None = None) -> int:
         "`pip install -e '.[bench]' && python bench/make_dags.py`)",
         "",
     ]
-    if compile_workflow is None:
-        lines += [f"compile columns: n/a, {why}", ""]
     print("\n".join(lines), flush=True)
     rows = []
     for dag in dags:
-        row = measure(dag, compile_workflow)
+        row = measure(dag, cli=not args.no_cli)
         rows.append(row)
         print(
-            f"  {dag.name}: ratio {row['ratio']:.4f}, decompose {row['seconds']:.2f} s",
+            f"  {dag.name}: ratio {row['ratio']:.4f}, compile {row['compile_cpu']:.2f} s CPU, "
+            f"CLI {_cell(row, 'cli_wall', '.2f')} s",
             file=sys.stderr,
             flush=True,
         )
-        if "compile_error" in row:
-            print(f"  {dag.name}: compile failed: {row['compile_error']}", file=sys.stderr, flush=True)
-    body = table(rows) + ["", *summary(rows)]
+    load_after = f"load average {os.getloadavg()[0]:.1f} at the end"
+    body = table(rows) + ["", *summary(rows), "", "CPU seconds per pass of `compile_workflow`:", "",
+                          *pass_table(rows), "", load_after]
     print("\n".join(body), flush=True)
     if args.write:
         readme = HERE / "README.md"
-        section = "\n".join([BEGIN, "```", *lines[:2], "```", "", *lines[3:], *body, END])
-        text = readme.read_text() if readme.exists() else "# Benchmarks\n"
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            _, tail = rest.split(END, 1)
-            text = head + section + tail
-        else:
-            text = (
-                text.rstrip("\n")
-                + "\n\n## Compile: DAG to series-parallel\n\n"
-                + _INTRO
-                + "\n"
-                + section
-                + "\n"
-            )
-        readme.write_text(text)
+        section = "\n".join([BEGIN, "```", *lines[:2], "```", "", *body, END])
+        text = readme.read_text()
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        readme.write_text(head + section + tail)
     return 0
-
-
-_INTRO = """\
-Step Functions can only chain states and run Parallel states that wait for all their branches, so
-`orchestrator.compiler.decompose` turns each DAG into a series-parallel structure. **ratio** is
-the structure's makespan (tasks take their expected durations; Series adds, Parallel takes the
-max) divided by the critical path, the bound no schedule can beat: 1.0 means no task waits for
-anything it does not depend on. **level-barrier** is the naive baseline (one Parallel per
-topological level). The compile columns come from `orchestrator.compiler.compile_workflow` with
-every task a Batch job; transitions are per successful run, history events are the worst case of
-one execution, KiB sums all machines (parent and children).
-"""
 
 
 if __name__ == "__main__":

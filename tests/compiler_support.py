@@ -61,6 +61,7 @@ def task_states(result: CompileResult) -> list[str]:
         if state["Type"] == "Task"
         and not state["Resource"].startswith("arn:aws:states:::states:")
         and not state["Resource"].startswith("arn:aws:states:::sns:")
+        and not state["Resource"].startswith("arn:aws:states:::aws-sdk:sfn:")
         and not state["Resource"].startswith("arn:aws:states:::aws-sdk:cloudwatchlogs:")
         and not state["Resource"].startswith("arn:aws:states:::aws-sdk:sfn:")
     ]
@@ -85,10 +86,10 @@ def done_before(result: CompileResult) -> dict[str, frozenset[str]]:
                 done = done.union(*(chain(b, done) for b in state["Branches"]))
             elif state["Type"] == "Task" and state["Resource"] == CHILD_RESOURCE:
                 done = chain(result.definitions[child_of(state)], done)
-            elif state["Type"] == "Task":
+            elif state["Type"] == "Task" and not state["Resource"].startswith("arn:aws:states:::aws-sdk:sfn:"):
                 before[name] = done
                 done = done | {name}
-            name = state.get("Next")
+            name = state.get("Next") or state.get("Default")  # the overlap guard's Choice goes on by Default
         return done
 
     chain(result.definitions[result.main], frozenset())
@@ -123,15 +124,17 @@ class FakeAws:
 
     def integrations(self) -> dict[str, Callable[[Any], Any]]:
         return {
+            "aws-sdk:sfn:listExecutions": self.list_executions,
             "batch:submitJob": self.batch,
             "lambda:invoke": self.lam,
             "sns:publish": self.sns,
             "states:startExecution": self.child,
             "aws-sdk:cloudwatchlogs:getLogEvents": self.read_log,
-            "aws-sdk:sfn:listExecutions": self.list_executions,
         }
 
     def list_executions(self, call: Any) -> Any:
+        if call.parameters.get("StatusFilter") == "RUNNING":  # the overlap guard: only this one runs
+            return {"Executions": [{"ExecutionArn": call.execution_arn, "Status": "RUNNING"}]}
         runs = [{"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:m:run-1", "Status": "RUNNING"}]
         if self.previous is not None:
             runs.append({"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:m:run-0",

@@ -358,8 +358,16 @@ def test_state_machine_role_has_exactly_the_needed_actions(templates: dict[str, 
     assert found == {
         "batch:SubmitJob", "batch:DescribeJobs", "batch:TerminateJob", "batch:TagResource",
         "events:PutTargets", "events:PutRule", "events:DescribeRule",
-        "lambda:InvokeFunction", "sns:Publish", "logs:GetLogEvents",  # the alert's log tail
+        "lambda:InvokeFunction", "sns:Publish", "states:ListExecutions", "logs:GetLogEvents",  # the alert's log tail
     } | logs_delivery
+
+
+def test_the_overlap_guard_may_list_only_its_own_machine(templates: dict[str, dict[str, Any]]) -> None:
+    (listing,) = [s for s in machine_statements(template(templates, "etl-fanout"))
+                  if "states:ListExecutions" in actions(s)]
+    assert actions(listing) == ["states:ListExecutions"]
+    assert listing["Resource"] == {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":states:eu-central-1:123456789012:stateMachine:etl-fanout"]]}
 
 
 def test_submit_job_is_limited_to_the_queues_and_job_definitions_used(templates: dict[str, dict[str, Any]]) -> None:
@@ -450,9 +458,41 @@ def test_topic_policy_lets_eventbridge_and_cloudwatch_publish(templates: dict[st
     assert principals == {"events.amazonaws.com", "cloudwatch.amazonaws.com"}
 
 
+def alarm_described(tpl: dict[str, Any], words: str) -> dict[str, Any]:
+    (found,) = [a["Properties"] for a in resources(tpl, "AWS::CloudWatch::Alarm").values()
+                if words in a["Properties"]["AlarmDescription"]]
+    return found
+
+
+def test_alarm_on_a_start_scheduler_could_not_make(templates: dict[str, dict[str, Any]]) -> None:
+    nightly = template(templates, "nightly-sales")
+    alarm = alarm_described(nightly, "could not start a run")
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum")
+    (dimension,) = alarm["Dimensions"]
+    dlq = only(nightly, "AWS::Scheduler::Schedule")["Target"]["DeadLetterConfig"]["Arn"]
+    assert ref_id(dimension["Value"]) == ref_id(dlq)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    assert ref_id(alarm["AlarmActions"][0]) in resources(nightly, "AWS::SNS::Topic")
+
+
+def test_alarm_on_a_run_that_never_happened(templates: dict[str, dict[str, Any]]) -> None:
+    """Daily at 02:10 Berlin with a 4 h workflow timeout. The longest gap between fires is 48 hours:
+    02:10 does not exist on the spring DST day, and Scheduler skips it; so 48 + 4 hours."""
+    nightly = template(templates, "nightly-sales")
+    alarm = alarm_described(nightly, "no execution succeeded")
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "AWS/States", "ExecutionsSucceeded", "Sum")
+    assert ref_id(alarm["Dimensions"][0]["Value"]) in resources(nightly, "AWS::StepFunctions::StateMachine")
+    periods = -(-(2 * 86_400 + load(ROOT / FILES["nightly-sales"]).timeout) // 3600)
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3600, periods, periods)
+    assert (alarm["ComparisonOperator"], alarm["TreatMissingData"]) == ("LessThanThreshold", "breaching")
+    assert ref_id(alarm["AlarmActions"][0]) in resources(nightly, "AWS::SNS::Topic")
+
+
 def test_alarm_on_failed_or_timed_out_executions(templates: dict[str, dict[str, Any]]) -> None:
     nightly = template(templates, "nightly-sales")
-    alarm = only(nightly, "AWS::CloudWatch::Alarm")
+    alarm = alarm_described(nightly, "failed or timed out")
     names = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
     assert names == {"ExecutionsFailed", "ExecutionsTimedOut"}
     assert alarm["Threshold"] == 1

@@ -153,3 +153,20 @@ def test_aws_backfill_keeps_at_most_max_parallel_running() -> None:
         outcomes = backfill(nightly(), DAY1, DAY4, target="aws", max_parallel=2, client=sfn, sleep=sleep)
         assert [o.action for o in outcomes] == ["started"] * 3
         assert peaks == [2]
+
+
+def test_backfill_command_on_aws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import boto3
+    from moto import mock_aws
+
+    (tmp_path / "nightly.yaml").write_text(SPEC)
+    with mock_aws():
+        machine(boto3.client("stepfunctions"))
+        args = ["backfill", "nightly.yaml", "--start", "2026-03-01", "--end", "2026-03-03", "--target", "aws",
+                "--max-parallel", "5"]
+        assert main(args) == 0
+        assert capsys.readouterr().out.splitlines() == [
+            "started nightly-20260301T010000Z RUNNING", "started nightly-20260302T010000Z RUNNING",
+            "backfill nightly: 2 fire(s) from 2026-02-28T23:00:00Z to 2026-03-02T23:00:00Z: 2 started, 0 already there"]
+        assert main(args) == 0
+        assert capsys.readouterr().out.splitlines()[-1].endswith(": 0 started, 2 already there")

@@ -185,7 +185,7 @@ class WorkflowConstruct(Construct):
         if workflow.schedule is not None:
             self.schedule = scheduling.WorkflowSchedule(
                 self, "Schedule", workflow=workflow, schedule=workflow.schedule, state_machine=self.state_machine,
-                key=self.key,
+                key=self.key, topic=self.topic.topic if self.topic is not None else None,
             )
 
         tags = cdk.Tags.of(self)

@@ -36,7 +36,7 @@ from typing import Any
 
 from orchestrator import model
 from orchestrator.api import WorkflowLike, workflow_model
-from orchestrator.compiler import alerts, quotas, render, sp
+from orchestrator.compiler import alerts, overlap, quotas, render, sp
 from orchestrator.compiler.quotas import Report
 from orchestrator.compiler.serialise import LINE_WIDTH, TaskTexts, compact, dumps
 from orchestrator.compiler.tasks import kind_key, render_task
@@ -367,7 +367,7 @@ def _check_every_task_once(wf: model.Workflow, definitions: Mapping[str, Mapping
         for name, state in _walk(definition):
             if state["Type"] == "Task" and not state["Resource"].startswith("arn:aws:states:::states:"):
                 seen[name] = seen.get(name, 0) + 1
-    for service_state in (alerts.NOTIFY, alerts.READ_LOG, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS):
+    for service_state in (alerts.NOTIFY, alerts.READ_LOG, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS, overlap.CHECK):
         seen.pop(service_state, None)
     expected = {t.name for t in wf.tasks}
     wrong = sorted(n for n in expected | set(seen) if seen.get(n, 0) != (1 if n in expected else 0))

@@ -40,6 +40,7 @@ class StateType(enum.StrEnum):
     FAIL = "Fail"
     SUCCEED = "Succeed"
     CHOICE = "Choice"
+    WAIT = "Wait"
 
 
 def _drop_empty(pairs: Sequence[tuple[str, Json]]) -> dict[str, Json]:
@@ -285,6 +286,15 @@ class Succeed(State):
     @property
     def terminal(self) -> bool:
         return True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wait(State):
+    type = StateType.WAIT
+    seconds: int
+
+    def body(self) -> list[tuple[str, Json]]:
+        return [("Seconds", self.seconds)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

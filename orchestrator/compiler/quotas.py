@@ -13,7 +13,7 @@ Counted per machine, from the rendered definition:
   at most 1 MB. So a workflow is split only when some deployment of it could be refused; how the
   checked-in ``*.asl.json`` files are indented for reading does not matter.
 
-When a machine would pass a limit, :func:`plan` cuts the series-parallel tree at ``Series``
+When a machine would pass a limit, :class:`Planner` cuts the series-parallel tree at ``Series``
 boundaries (runs of consecutive items) and at groups of ``Parallel`` branches into child
 machines run with ``states:startExecution.sync:2``. Costs are estimated from each task's
 rendered state; the caller renders, measures and re-plans with a smaller budget if an estimate
@@ -142,7 +142,7 @@ def _success_path(graph: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         if state["Type"] == "Parallel":
             for branch in state["Branches"]:
                 yield from _success_path(branch)
-        name = state.get("Next")
+        name = state.get("Next") or state.get("Default")  # a Choice goes on by its Default
 
 
 def _in_flight(graph: Mapping[str, Any]) -> int:

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from orchestrator import model, templates
-from orchestrator.compiler import alerts, asl, sp
+from orchestrator.compiler import alerts, asl, overlap, sp
 from orchestrator.compiler.tasks import child_task, render_task, result_path
 from orchestrator.limits import MAX_INTRINSIC_NESTING
 from orchestrator.placeholders import JOB_LOG_GROUP, placeholder
@@ -304,7 +304,7 @@ def _relink(state: asl.State, next: str) -> asl.State:
     return replace(state, next=next)
 
 
-def entry_states(next: str | None) -> tuple[str, list[asl.State]]:
+def entry_states(next: str | None, overlap_policy: str | None = None) -> tuple[str, list[asl.State]]:
     """The main machine's first states: logical time, then the wrapped input; returns (start, states).
 
     ``scheduled_time`` (contract 5) defaults to the start time when the starter gave none (a start
@@ -322,6 +322,9 @@ def entry_states(next: str | None) -> tuple[str, list[asl.State]]:
         parameters={"input.$": "States.JsonMerge($, $$.Execution.Input, false)", "results": {}},
         next=next,
     )
+    if overlap_policy is not None and overlap.guarded(overlap_policy):
+        start, guard = overlap.guard_states(overlap_policy, next=DEFAULT_TIME)
+        return start, [*guard, default, wrap]
     return DEFAULT_TIME, [default, wrap]
 
 
@@ -352,8 +355,10 @@ def render_machine(
         renderer.number(body)
     states: list[asl.State] = []
     start: str
+    # Scheduler has no overlap setting, so the machine enforces it (compiler.overlap).
+    policy = wf.schedule.overlap if wf.schedule is not None and not child else None
     if body is None:
-        start, entry = entry_states(None)
+        start, entry = entry_states(None, policy)
         states.extend(entry)
     else:
         # notify.on success/recovery: the main machine ends in their notice instead of the last task.
@@ -368,7 +373,7 @@ def render_machine(
         if child:
             start = first
         else:
-            start, entry = entry_states(first)
+            start, entry = entry_states(first, policy)
             states.extend(entry)
         states.extend(logical)
         states.extend(body_states)

@@ -287,6 +287,30 @@ def _unanswered(call: TaskCall) -> Any:
     raise unconfigured(call)
 
 
+def list_executions(store: Store) -> Integration:
+    """``aws-sdk:sfn:listExecutions`` answered from the local store (the overlap guard asks it).
+
+    Newest first, as AWS lists them, in the SDK integration's PascalCase; at most ``MaxResults``
+    (AWS's default 100, at most ``limits.LIST_PAGE_MAX``), no NextToken. A run whose runner died
+    is marked FAILED first (``reconcile``), so it cannot hold a queue forever.
+    """
+    def integration(call: TaskCall) -> Any:
+        params = call.parameters if isinstance(call.parameters, Mapping) else {}
+        arn = params.get("StateMachineArn")
+        if not isinstance(arn, str):
+            raise TaskFailure("Sfn.InvalidArnException", "Invalid Arn: 'StateMachineArn' is required")
+        limit = min(int(params.get("MaxResults") or 100), limits.LIST_PAGE_MAX)
+        reconcile(store)
+        status = params.get("StatusFilter")
+        rows = store.executions(status=status if isinstance(status, str) else None, state_machine_arn=arn)
+        return {"Executions": [
+            {"ExecutionArn": r.arn, "StateMachineArn": r.state_machine_arn, "Name": r.name, "Status": r.status,
+             "StartDate": r.start_date, **({"StopDate": r.stop_date} if r.stop_date else {})}
+            for r in rows[:limit]]}
+
+    return integration
+
+
 class LocalRun:
     """The services of one run and the integrations every execution of the run uses."""
 
@@ -407,6 +431,7 @@ class LocalRun:
         services: dict[str, Integration] = {
             "batch:submitJob": self.batch, "lambda:invoke": self.lambda_,
             "sns:publish": self.forward or self.outbox,
+            "aws-sdk:sfn:listExecutions": list_executions(self.store),  # the overlap guard (compiler.overlap)
             # The failure path's read of the failed attempt's last log lines.
             "aws-sdk:cloudwatchlogs:getLogEvents": self.logs.call,
             # Everything else (sqs, dynamodb, events, aws-sdk:*, activities): a mock answers a

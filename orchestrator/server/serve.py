@@ -34,6 +34,7 @@ from orchestrator.server.service import Service
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8083
 SWITCH_INTERVAL_SECONDS = 0.0005
+GRACEFUL_SECONDS = 10
 
 
 class ServeError(OrchestratorError):
@@ -87,8 +88,10 @@ def serve(paths: Sequence[str], *, host: str = DEFAULT_HOST, port: int = DEFAULT
 
     scheduler = Scheduler(service, service.store, notice=say)  # fires the served workflows' schedules
     app = create_app(service, verifier=verifier)
+    # In-flight requests get this long to finish after SIGTERM (a StartSyncExecution may wait for
+    # minutes); what is still running after it is marked for redrive like the rest.
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                           lifespan="off"))
+                                           lifespan="off", timeout_graceful_shutdown=GRACEFUL_SECONDS))
     # uvicorn restores the handlers it found and re-raises the signal once it has shut down; these
     # make that a no-op, so shutting down ends here, in order, instead of in a KeyboardInterrupt.
     caught: list[int] = []

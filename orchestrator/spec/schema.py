@@ -14,11 +14,12 @@ import shlex
 from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import jsonschema_rs
-from jsonschema import Draft202012Validator
+if TYPE_CHECKING:  # imported where used: jsonschema alone takes ~0.1 s to import, and a valid
+    # spec never needs it (see is_valid)
+    import jsonschema
+    import jsonschema_rs
 
 from orchestrator.spec.issues import Issue, Path, kind_of, quote, show
 
@@ -48,12 +49,16 @@ def schema() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
+def _validator() -> jsonschema.Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schema())
 
 
 @lru_cache(maxsize=1)
 def _quick_validator() -> jsonschema_rs.Validator:
+    import jsonschema_rs
+
     return jsonschema_rs.validator_for(schema())
 
 

@@ -38,7 +38,10 @@ def problems(data: Any, *, source: str = "<spec>", positions: LazyPositions | No
 
     ``positions`` may be a function returning them: it is called only if there are problems.
     """
-    document = plain(data)
+    return _problems(plain(data), source, positions)
+
+
+def _problems(document: Any, source: str, positions: LazyPositions | None) -> list[Problem]:
     if not isinstance(document, dict):
         return [Problem(
             where=locate((), source, _resolve(positions), document),
@@ -113,10 +116,11 @@ def from_dict(
         orchestrator.errors.ValidationError: <spec>: task 'hi' field 'timout': unknown field 'timout'; did you mean 'timeout'?
             fix: rename 'timout' to 'timeout'
     """
-    found = problems(data, source=source, positions=positions)
+    document = plain(data)  # once: a copy of 10,000 tasks takes a tenth of a second
+    found = _problems(document, source, positions)
     if found:
         raise ValidationError(found)
-    return build(plain(data))
+    return build(document)
 
 
 # -- locating ------------------------------------------------------------------------------------
