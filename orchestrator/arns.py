@@ -52,13 +52,14 @@ REGION = _setting("AWS_DEFAULT_REGION", "region", DEFAULT_REGION, r"[a-z]{2}(-[a
 ACCOUNT = _setting("AWS_ACCOUNT_ID", "account", DEFAULT_ACCOUNT, r"\d{12}", "111122223333")
 
 
-def arn(service: str, resource: str, *, region: str = REGION, account: str = ACCOUNT) -> str:
-    """``arn:aws:<service>:<region>:<account>:<resource>``; global services pass ``region=""``.
+def arn(service: str, resource: str, *, region: str = REGION, account: str = ACCOUNT,
+        partition: str = PARTITION) -> str:
+    """``arn:<partition>:<service>:<region>:<account>:<resource>``; global services pass ``region=""``.
 
-    >>> arn("iam", "role/sfn", region="")
+    >>> arn("iam", "role/sfn", region="", account="123456789012")
     'arn:aws:iam::123456789012:role/sfn'
     """
-    return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
 
 # -- Step Functions ---------------------------------------------------------------------------------

@@ -24,10 +24,16 @@ Handler = Callable[[argparse.Namespace], int]
 def _print_error(error: OrchestratorError) -> None:
     problems = getattr(error, "problems", None)
     if problems:
+        from orchestrator.limits import PROBLEMS_SHOWN_MAX
+
         count = len(problems)
         print(f"error: {count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
-        for problem in problems:
+        for problem in problems[:PROBLEMS_SHOWN_MAX]:
             print(problem.render(), file=sys.stderr)
+        if count > PROBLEMS_SHOWN_MAX:
+            # A generated spec can have thousands; the first ones usually show the pattern.
+            print(f"... and {count - PROBLEMS_SHOWN_MAX} more (the first {PROBLEMS_SHOWN_MAX} are shown); "
+                  "fix these and validate again", file=sys.stderr)
     else:
         print(f"error: {error}", file=sys.stderr)
 

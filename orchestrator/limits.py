@@ -42,6 +42,7 @@ LAMBDA_DEFAULT_TIMEOUT = 3  # a function created without a timeout gets 3 second
 LAMBDA_MEMORY_MIN = 128  # function memory is 128..10,240 MiB.
 LAMBDA_MEMORY_MAX = 10_240
 LAMBDA_FUNCTION_NAME_MAX = 64  # CreateFunction: a function name is 1..64 characters.
+LAMBDA_ENVIRONMENT_MAX = 4096  # a function's environment variables total at most 4 KB (keys and values).
 
 # --- Batch (RegisterJobDefinition / SubmitJob API reference) -------------------------------------
 BATCH_MIN_ATTEMPT_DURATION = 60  # timeout.attemptDurationSeconds must be at least 60.
@@ -50,6 +51,9 @@ BATCH_MAX_ARRAY_SIZE = 10_000
 BATCH_JOB_NAME_MAX = 128  # job names: up to 128 letters, digits, hyphens and underscores.
 BATCH_QUEUE_NAME_MAX = 128  # job queue names: the same rule.
 BATCH_JOB_DEFINITION_NAME_MAX = 128  # job definition names: the same rule.
+# SubmitJob's containerOverrides (command, environment) reach ECS as task overrides, which are at
+# most 8,192 characters.
+CONTAINER_OVERRIDES_MAX = 8192
 # Batch on Fargate: the memory (MiB) each vCPU setting allows ("Fargate resource requirements";
 # RegisterJobDefinition rejects any other pair).
 FARGATE_MEMORY: Mapping[float, tuple[int, ...]] = MappingProxyType({
@@ -78,3 +82,16 @@ TAGS_MAX = 50  # at most 50 tags per resource.
 # --- EventBridge Scheduler (CreateSchedule API reference) ----------------------------------------
 CRON_YEAR_MIN, CRON_YEAR_MAX = 1970, 2199  # cron() years are 1970..2199.
 FLEXIBLE_WINDOW_MAX = 1440  # FlexibleTimeWindow.MaximumWindowInMinutes is 1..1,440.
+
+
+# --- Loading a spec: this package's own bounds, so that no input can exhaust the machine -----------
+SPEC_MAX_BYTES = 32 * 1024 * 1024  # a spec file; 10,000 tasks take about 3 MB of JSON
+SPEC_MAX_NODES = 500_000  # values after YAML aliases are expanded (a few lines can mean billions)
+SPEC_MAX_DEPTH = 64  # nesting of mappings and lists; a workflow needs fewer than ten levels
+PROBLEMS_SHOWN_MAX = 50  # printed at once; the rest are counted
+JSON_INT_MAX = 2**63 - 1  # AWS APIs take 64-bit integers; JSON readers lose precision past 2**53
+
+# --- CloudWatch alarms (PutMetricAlarm API reference) --------------------------------------------
+# Period x EvaluationPeriods is at most 7 days, and at most 1 day when the period is under an hour.
+ALARM_WINDOW_MAX = 7 * 86_400
+ALARM_WINDOW_MAX_SHORT_PERIOD = 86_400

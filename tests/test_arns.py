@@ -48,3 +48,8 @@ def test_an_execution_keeps_its_machines_region_and_account() -> None:
     assert arns.execution(machine, "x") == "arn:aws-cn:states:cn-north-1:111122223333:execution:m:x"
     # A bare name (not an ARN) gets the local partition, region and account.
     assert arns.execution("m", "x") == "arn:aws:states:us-east-1:123456789012:execution:m:x"
+
+
+def test_another_partition() -> None:
+    assert arns.arn("ecr", "repository/jobs", region="cn-north-1", account="111122223333", partition="aws-cn") == (
+        "arn:aws-cn:ecr:cn-north-1:111122223333:repository/jobs")

@@ -545,3 +545,11 @@ def test_notify_on_recovery_may_list_its_own_executions_only(tmp_path: Path) -> 
                for s in p["Properties"]["PolicyDocument"]["Statement"] if "states:ListExecutions" in str(s["Action"])]
     assert listing == [{"Action": "states:ListExecutions", "Effect": "Allow", "Resource": {"Fn::Join": ["", [
         "arn:", {"Ref": "AWS::Partition"}, ":states:eu-central-1:123456789012:stateMachine:rec"]]}}]
+
+
+def test_schedule_alarm_windows_examples() -> None:
+    import doctest
+
+    from orchestrator.cdk import scheduling
+
+    assert doctest.testmod(scheduling).failed == 0

@@ -263,11 +263,9 @@ def _random_layered(n: int, seed: int) -> tuple[list[str], dict[str, list[str]],
 
 
 def test_ten_thousand_tasks() -> None:
+    # Its speed is measured by bench/compile.py, not asserted here: a timed test fails on a busy machine.
     tasks, after, weights = _random_layered(10_000, 1)
-    started = time.perf_counter()
     node = decompose(tasks, after, weights)
-    took = time.perf_counter() - started
-    assert took < 10.0  # generous: about a second on a 2-core machine
     assert len(leaves(node)) == 10_000
     assert violations(node, tasks, after) == []
     assert makespan(node, weights) <= makespan(level_barrier(tasks, after, weights), weights)

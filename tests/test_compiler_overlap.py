@@ -164,3 +164,9 @@ def test_locally_the_guard_asks_the_store(tmp_path: Path, monkeypatch: pytest.Mo
     again = run_plan(plan, {}, home=tmp_path / "home", name="next", scheduled_time="2026-01-01T04:00:00Z")
     assert again.status == "SUCCEEDED", again.cause
     assert "skipped" not in again.output and len(store.jobs(again.execution_arn)) == 1
+
+
+def test_examples_in_docstrings() -> None:
+    import doctest
+
+    assert doctest.testmod(overlap).failed == 0

@@ -45,7 +45,8 @@ def test_names_the_compiler_writes() -> None:
     assert found == {placeholder(placeholders.JOB_QUEUE, "default"),
                      placeholder(placeholders.JOB_DEFINITION, "a b"),
                      placeholder(placeholders.FUNCTION, "f"),
-                     placeholder(placeholders.ALERT_TOPIC)}
+                     placeholder(placeholders.ALERT_TOPIC),
+                     placeholder(placeholders.JOB_LOG_GROUP)}  # the alert reads the failed job's log tail
     assert placeholder(placeholders.JOB_DEFINITION, "a b") == "${JobDefinition_a_b_c8687a}"
 
 

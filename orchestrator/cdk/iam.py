@@ -18,7 +18,7 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from orchestrator import model
+from orchestrator import arns, model
 
 # The managed EventBridge rules Step Functions creates in the account for .sync integrations:
 # the role of a state machine using batch:submitJob.sync / states:startExecution.sync must be
@@ -76,9 +76,8 @@ def ecr_pull_statements(image: str) -> list[iam.PolicyStatement]:
     if found is None:
         return []
     partition = "aws-cn" if ".amazonaws.com.cn/" in image else "aws"
-    repository = (
-        f"arn:{partition}:ecr:{found['region']}:{found['account']}:repository/{found['repository']}"
-    )
+    repository = arns.arn("ecr", f"repository/{found['repository']}", region=found["region"],
+                          account=found["account"], partition=partition)
     return [
         statement(["ecr:GetAuthorizationToken"], ["*"]),
         statement(

@@ -28,7 +28,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from orchestrator import model
+from orchestrator import limits, model
 from orchestrator.cdk import iam as policies
 from orchestrator.cdk import keys
 from orchestrator.spec.cron import Rate, next_fire_times, parse_expression
@@ -41,10 +41,6 @@ MAX_RETRY_ATTEMPTS = 10
 DLQ_RETENTION = cdk.Duration.days(14)  # SQS: the longest a message can be kept.
 
 
-# CloudWatch: an alarm's Period x EvaluationPeriods is at most 7 days, and at most 1 day when the
-# period is under an hour (PutMetricAlarm); periods are multiples of 60 s.
-ALARM_MAX_WINDOW = 7 * 86_400
-ALARM_MAX_WINDOW_SHORT = 86_400
 DLQ_ALARM_PERIOD = cdk.Duration.minutes(5)
 # Grace after the expected success when the workflow has no timeout: a run takes time too.
 DEFAULT_GRACE_SECONDS = 3600
@@ -85,7 +81,7 @@ def missed_run_window(workflow: model.Workflow, schedule: model.Schedule) -> tup
     window = gap + (workflow.timeout if workflow.timeout is not None else DEFAULT_GRACE_SECONDS)
     period = 3600 if window >= 6 * 3600 else 300
     periods = -(-window // period)
-    if period * periods > (ALARM_MAX_WINDOW if period >= 3600 else ALARM_MAX_WINDOW_SHORT):
+    if period * periods > (limits.ALARM_WINDOW_MAX if period >= 3600 else limits.ALARM_WINDOW_MAX_SHORT_PERIOD):
         return None
     return period, periods
 

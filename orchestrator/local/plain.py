@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator import arns
+from orchestrator import arns, limits
 from orchestrator.engine import ExecutionResult, validate_definition
 from orchestrator.engine import execute as engine_execute
 from orchestrator.engine.integrations import Integration
@@ -84,7 +84,17 @@ def definition_file(path: str | os.PathLike[str]) -> dict[str, Any] | None:
         return None
     asl = name.endswith(".asl.json")
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        file = Path(path)
+        if file.stat().st_size > limits.SPEC_MAX_BYTES:
+            if not asl:
+                return None  # the spec loader says how large it is and where the limit is
+            raise DefinitionFileError(f"{path}: larger than {limits.SPEC_MAX_BYTES // 2**20} MiB; a state machine "
+                                      f"definition is at most {limits.MAX_DEFINITION_BYTES:,} bytes")
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except RecursionError:
+        if not asl:
+            return None
+        raise DefinitionFileError(f"{path}: nests too deeply to read; flatten the definition") from None
     except OSError as exc:
         if not asl:
             return None

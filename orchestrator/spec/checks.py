@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import limits, model, templates
-from orchestrator.spec import cron
+from orchestrator.spec import bounds, cron
 from orchestrator.spec.durations import EXAMPLES, DurationError, format_duration, parse_duration
 from orchestrator.spec.issues import Issue, Path, quote, show
 
@@ -527,7 +527,7 @@ def _check_fargate(ctx: Context, path: Path, job: dict[str, Any], reason: str | 
     vcpus_value = job.get("vcpus", 1.0)
     memory_value = job.get("memory", 2048 if path[-1] == "batch" else 512)
     vcpus, memory = _number(vcpus_value), _number(memory_value)
-    if vcpus is None or memory is None or vcpus <= 0 or memory != int(memory):
+    if vcpus is None or memory is None or vcpus <= 0 or not float(memory).is_integer():
         return
     sizes = FARGATE_SIZES.get(vcpus)
     if sizes is not None and int(memory) in sizes:
@@ -741,6 +741,7 @@ def _cycles(graph: dict[str, list[str]], order: list[str]) -> list[list[str]]:
 
 
 CHECKS: tuple[Callable[[Context], None], ...] = (
+    bounds.check_values,
     check_workflow_name,
     check_schedule,
     check_notify,
@@ -754,6 +755,7 @@ CHECKS: tuple[Callable[[Context], None], ...] = (
     check_environment,
     check_templates,
     check_dependencies,
+    bounds.check_deploy_sizes,
 )
 
 

@@ -27,6 +27,7 @@ import yaml
 
 from orchestrator import model
 from orchestrator.errors import Problem, SpecError, ValidationError
+from orchestrator.limits import SPEC_MAX_BYTES, SPEC_MAX_DEPTH, SPEC_MAX_NODES
 from orchestrator.spec.issues import Path
 from orchestrator.spec.validate import from_dict
 
@@ -105,10 +106,8 @@ def load_all(path: str | os.PathLike[str]) -> tuple[model.Workflow, ...]:
             fix="give a .py file that defines a Workflow, or a .yaml, .yml or .json spec",
         )])
     _check_exists(file, source)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError([Problem(where=source, message=f"cannot be read: {error}")]) from None
+    text = _read_text(file, source)
+    _check_nesting(text, source)
     documents = _parse_json(text, source) if file.suffix == ".json" else _parse_yaml(text, source)
     found: list[Problem] = []
     workflows: list[model.Workflow] = []
@@ -121,6 +120,64 @@ def load_all(path: str | os.PathLike[str]) -> tuple[model.Workflow, ...]:
     if found:
         raise ValidationError(found)
     return tuple(workflows)
+
+
+def _read_text(file: FilePath, source: str) -> str:
+    """The file as UTF-8 text, within ``limits.SPEC_MAX_BYTES``; a bad byte is named where it is."""
+    try:
+        size = file.stat().st_size
+        if size > SPEC_MAX_BYTES:
+            raise SpecError([Problem(
+                where=source, message=f"is {size / 2**20:.1f} MiB; a spec is at most {SPEC_MAX_BYTES // 2**20} MiB "
+                "(limits.SPEC_MAX_BYTES)", fix="split it into several workflows, one file each")])
+        data = file.read_bytes()
+    except OSError as error:
+        raise SpecError([Problem(where=source, message=f"cannot be read: {error.strerror or error}")]) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise SpecError([Problem(
+            where=f"{source}:{line}:{column}",
+            message=f"byte 0x{data[error.start]:02x} is not UTF-8 ({error.reason}); specs are UTF-8 text",
+            fix="save the file as UTF-8 (in most editors: File > Save with Encoding > UTF-8)")]) from None
+
+
+def _check_nesting(text: str, source: str) -> None:
+    """Refuse flow nesting past ``limits.SPEC_MAX_DEPTH`` before a parser recurses into it.
+
+    PyYAML and the json module both recurse once per ``[``/``{``: thousands of them take tens of
+    seconds and then exhaust the interpreter's stack. Counting brackets outside quoted text costs
+    one pass; block nesting (indentation) is bounded later, as values are walked.
+    """
+    depth, quote, escaped = 0, "", False
+    line, column = 1, 0
+    for char in text:
+        column += 1
+        if escaped:
+            escaped = False
+        elif char == "\n":
+            line, column = line + 1, 0
+            if quote == "'":
+                quote = ""  # a stray apostrophe in a plain YAML scalar ends with its line
+        elif quote:
+            if char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > SPEC_MAX_DEPTH:
+                raise SpecError([Problem(
+                    where=f"{source}:{line}:{column}",
+                    message=f"nests lists and mappings more than {SPEC_MAX_DEPTH} levels deep "
+                    "(limits.SPEC_MAX_DEPTH); no workflow needs that",
+                    fix="flatten the value; a workflow's fields nest a few levels at most")])
+        elif char in "]}":
+            depth = max(depth - 1, 0)
 
 
 def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
@@ -158,23 +215,37 @@ Document = tuple[Any, Positions | Callable[[], Positions], list[Problem]]
 
 
 def _parse_yaml(text: str, source: str) -> list[Document]:
-    loader = SpecLoader(text)
     documents: list[Document] = []
+    loader: SpecLoader | None = None
+    budget = _NodeBudget(source)
     try:
+        loader = SpecLoader(text)
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
             positions: Positions = {}
             duplicates: list[Problem] = []
-            _walk(node, (), positions, duplicates, source, loader)
+            _walk(node, (), positions, duplicates, source, loader, budget=budget)
             documents.append((loader.construct_document(node), positions, duplicates))
     except yaml.MarkedYAMLError as error:
         raise SpecError([_syntax_problem(source, text, error)]) from None
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        raise SpecError([Problem(
+            where=f"{source}:{line}:{column}",
+            message=f"the control character U+{error.character:04X} is not allowed in YAML",
+            fix="remove it (write it as an escape, e.g. \"\\t\", inside a double-quoted string if it is meant)",
+        )]) from None
     except yaml.YAMLError as error:
         raise SpecError([Problem(where=source, message=f"YAML error: {error}")]) from None
+    except RecursionError:
+        raise SpecError([Problem(where=source, message="nests too deeply to read",
+                                 fix="flatten the document")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not documents:
         raise SpecError([Problem(where=source, message="is empty; a spec needs at least 'name' and 'tasks'",
                                  fix='name: "nightly-sales"\ntasks:\n  - name: "hello"\n'
@@ -182,13 +253,38 @@ def _parse_yaml(text: str, source: str) -> list[Document]:
     return documents
 
 
+class _NodeBudget:
+    """Counts the nodes a document expands to: YAML aliases let a few lines stand for billions.
+
+    Composing keeps an alias as a shared node (cheap), but every later pass — these positions,
+    the schema, the checks, the compiler — visits it once per reference, so the expansion is what
+    is bounded (``limits.SPEC_MAX_NODES``), before anything walks it.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.left = SPEC_MAX_NODES
+
+    def spend(self, node: yaml.Node) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise SpecError([Problem(
+                where=f"{self.source}:{node.start_mark.line + 1}:{node.start_mark.column + 1}",
+                message=f"expands to more than {SPEC_MAX_NODES:,} values (limits.SPEC_MAX_NODES), "
+                "which YAML aliases (*name) repeating anchors (&name) can do in a few lines",
+                fix="write the values out, or use fewer aliases of large anchors")])
+
+
 def _walk(
     node: yaml.Node, path: Path, positions: Positions, duplicates: list[Problem], source: str,
-    loader: yaml.SafeLoader, depth: int = 0,
+    loader: yaml.SafeLoader, depth: int = 0, *, budget: _NodeBudget | None = None,
 ) -> None:
     """Record the line:column (1-based) of every mapping key and sequence item under ``node``."""
     positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-    if depth > 100:  # an alias cycle; PyYAML's constructor reports it
+    if budget is not None:
+        budget.spend(node)
+    if depth > SPEC_MAX_DEPTH:
+        # Block nesting (indentation), or an alias cycle: both stop here; bounds.check_values says so.
         return
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
@@ -206,10 +302,10 @@ def _walk(
             seen[key] = line
             child = path + (key,)
             positions[child] = (line, key_node.start_mark.column + 1)
-            _walk(value_node, child, positions, duplicates, source, loader, depth + 1)
+            _walk(value_node, child, positions, duplicates, source, loader, depth + 1, budget=budget)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, path + (index,), positions, duplicates, source, loader, depth + 1)
+            _walk(item, path + (index,), positions, duplicates, source, loader, depth + 1, budget=budget)
 
 
 def _key(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
@@ -285,6 +381,9 @@ def _parse_json(text: str, source: str) -> list[Document]:
 
     try:
         data = json.loads(text, object_pairs_hook=no_duplicates)
+    except RecursionError:
+        raise SpecError([Problem(where=source, message="nests too deeply to read",
+                                 fix="flatten the document")]) from None
     except json.JSONDecodeError as error:
         lines = text.splitlines()
         raise SpecError([Problem(
