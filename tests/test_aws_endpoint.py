@@ -129,3 +129,22 @@ def test_an_endpoint_that_is_not_running_is_one_error_with_the_fix(tmp_path: Pat
         "error: ListStateMachines on state machine 'nightly-sales' failed: cannot reach http://127.0.0.1:9/\n"
         "    fix: start the endpoint at http://127.0.0.1:9, or unset AWS_ENDPOINT_URL to use AWS\n"
     )
+
+
+def test_deploy_to_orchestrator_serve_validates_there_and_moves_live(tmp_path: Path) -> None:
+    from server_support import running_server
+
+    from orchestrator.server.service import Service
+
+    service = Service(home=tmp_path / "home")
+    try:
+        with running_server(service) as url:
+            subs = substitutions(tmp_path, f"arn:aws:sns:{REGION}:123456789012:ops")
+            done = cli(url, "deploy", "--state-machine-only", EXAMPLE, "--role-arn", ROLE, "--substitutions",
+                       str(subs))
+            assert done.returncode == 0, done.stderr
+            assert done.stderr == ""  # serve implements ValidateStateMachineDefinition: no fallback
+            assert "created" in done.stdout and "live -> version 1" in done.stdout
+            assert live_version(url, "nightly-sales") == "1"
+    finally:
+        service.close()
