@@ -64,10 +64,16 @@ def text(driver: Any, css: str) -> str:
                                      " return el ? el.textContent : ''", css))
 
 
+DAG_TASKS = frozenset({*TASKS, "sleepy"})
+
+
 def statuses(driver: Any) -> dict[str, str]:
-    return dict(driver.execute_script(
+    """The workflow's own tasks in the graph (not the service calls around them: the overlap guard,
+    the alert path)."""
+    found = dict(driver.execute_script(
         "return Array.from(document.querySelectorAll('svg.graph g.node[data-type=Task]'))"
         ".map(g => [g.dataset.name, g.dataset.status || ''])"))
+    return {name: status for name, status in found.items() if name in DAG_TASKS}
 
 
 @pytest.fixture()

@@ -87,7 +87,7 @@ def test_cost_command_prints_the_table_and_what_is_left_out(capsys: pytest.Captu
 def test_compile_report_ends_with_the_cost_line(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compile", "state_machines/nightly_sales.py", "--out", str(tmp_path), "--report"]) == 0
     last = capsys.readouterr().out.splitlines()[-1]
-    assert last.startswith("cost: $0.00826 a run on Fargate Spot, $0.02698 on-demand; ")
+    assert last.startswith("cost: $0.00831 a run on Fargate Spot, $0.02703 on-demand; ")
     assert last.endswith("a month at 30.3 runs (us-east-1 prices of 2026-03)")
 
 
