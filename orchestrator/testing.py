@@ -27,6 +27,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -178,14 +179,14 @@ def _loads(text: Any) -> Any:
     return text
 
 
-def _seconds(event: Mapping[str, Any], start: Any) -> float:
-    stamp, first = event.get("timestamp"), start
-    try:
-        from datetime import datetime
+def _moment(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
-        def parse(value: Any) -> datetime:
-            return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-        return (parse(stamp) - parse(first)).total_seconds()
+
+def _seconds(event: Mapping[str, Any], start: Any) -> float:
+    """Seconds from the execution's first event to ``event`` (virtual time in a virtual run)."""
+    try:
+        return (_moment(event.get("timestamp")) - _moment(start)).total_seconds()
     except (TypeError, ValueError):
         return 0.0
 

@@ -443,16 +443,16 @@ def ended_alert(workflow: str, *, status: str, name: str, execution: str, region
                 timeout: int | None, reason: str | None = None) -> tuple[str, str]:
     """(subject, message) for an execution that ended TIMED_OUT or ABORTED, in the failure layout.
 
-    On AWS an EventBridge rule sends it (the values are the event's fields, so ``reason`` covers
-    both statuses); locally the runner sends it when an execution ends so. Pure text: the CDK
+    On AWS an EventBridge rule sends it (``status`` is then an event field, so the reason covers
+    both statuses); locally the runner sends it with the status it knows. Pure text: the CDK
     passes EventBridge input-transformer fields for ``status``, ``name`` and the rest.
 
-        >>> ended_alert("w", status="ABORTED", name="r1", execution="arn:x", region="eu-west-1",
-        ...             timeout=None, reason="it was stopped")[0]
-        'w ended ABORTED: it was stopped'
+        >>> ended_alert("w", status="ABORTED", name="r1", execution="arn:x", region="eu-west-1", timeout=None)[0]
+        'w ended ABORTED: it was stopped (StopExecution)'
     """
     limit = f"the workflow's timeout of {format_duration(timeout)}" if timeout is not None else "its timeout"
-    why = reason or f"TIMED_OUT: {limit} was reached; ABORTED: it was stopped (StopExecution)"
+    why = reason or {"TIMED_OUT": f"{limit} was reached", "ABORTED": "it was stopped (StopExecution)"}.get(
+        status, f"TIMED_OUT: {limit} was reached; ABORTED: it was stopped (StopExecution)")
     headline = f"{workflow} ended {status}: {why}"
     message = "\n".join([
         headline,

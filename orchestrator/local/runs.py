@@ -82,7 +82,6 @@ from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
 from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
 from orchestrator.logical_time import with_scheduled_time
-from orchestrator.spec.durations import format_duration
 
 RUNNER_DIED = "Local.RunnerExited"
 # The role a locally registered state machine reports (DescribeStateMachine's roleArn).
@@ -810,12 +809,8 @@ def _alert_ended(run: LocalRun, arn: str, name: str, status: str) -> None:
     """What the EventBridge rule of the CDK stack sends on AWS for TIMED_OUT and ABORTED."""
     from orchestrator.compiler.alerts import ended_alert
 
-    timeout = run.plan.get("timeout")
-    reason = (f"the workflow's timeout of {format_duration(timeout)} was reached" if status == "TIMED_OUT"
-              and timeout is not None else "its timeout was reached" if status == "TIMED_OUT"
-              else "it was stopped (StopExecution)")
     subject, message = ended_alert(str(run.plan["workflow"]), status=status, name=name, execution=arn,
-                                   region=arns.REGION, timeout=timeout, reason=reason)
+                                   region=arns.REGION, timeout=run.plan.get("timeout"))
     run.outbox.publish({"TopicArn": local_arn(placeholders.ALERT_TOPIC, str(run.plan["workflow"])),
                         "Subject": subject, "Message": message,
                         "MessageAttributes": {"event": {"DataType": "String", "StringValue": status.lower()}}},

@@ -117,6 +117,14 @@ def paginate(items: list[Any], request: Mapping[str, Any], kind: str, key: str) 
     return page, token(kind, key, start + size) if more else None
 
 
+def paged(key: str, items: list[Any], token: str | None) -> dict[str, Any]:
+    """A List* response: ``items`` under ``key``, and ``nextToken`` only when there is more."""
+    response: dict[str, Any] = {key: items}
+    if token:
+        response["nextToken"] = token
+    return response
+
+
 def api_event(event: Mapping[str, Any], include_data: bool) -> dict[str, Any]:
     """A stored history event in GetExecutionHistory's shape (epoch timestamp; data left out if asked)."""
     out = dict(event)

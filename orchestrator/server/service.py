@@ -70,6 +70,7 @@ from orchestrator.server.common import (
     epoch,
     json_text,
     now_iso,
+    paged,
     paginate,
     parse_definition,
 )
@@ -341,12 +342,9 @@ class Service:
     def list_state_machines(self, request: Mapping[str, Any]) -> dict[str, Any]:
         rows = sorted(self.store.state_machines(), key=lambda r: r.name)
         page, token = paginate(rows, request, "sm", "")
-        response: dict[str, Any] = {"stateMachines": [
+        return paged("stateMachines", [
             {"stateMachineArn": r.arn, "name": r.name, "type": r.type, "creationDate": epoch(r.creation_date)}
-            for r in page]}
-        if token:
-            response["nextToken"] = token
-        return response
+            for r in page], token)
 
     def delete_state_machine(self, request: Mapping[str, Any]) -> dict[str, Any]:
         arn = str(request["stateMachineArn"])
@@ -404,11 +402,8 @@ class Service:
     def list_state_machine_versions(self, request: Mapping[str, Any]) -> dict[str, Any]:
         row = self._machine(str(request["stateMachineArn"]))
         page, token = paginate(self.store.versions(row.arn), request, "versions", row.arn)
-        response: dict[str, Any] = {"stateMachineVersions": [
-            {"stateMachineVersionArn": v["arn"], "creationDate": epoch(v["creation_date"])} for v in page]}
-        if token:
-            response["nextToken"] = token
-        return response
+        return paged("stateMachineVersions", [
+            {"stateMachineVersionArn": v["arn"], "creationDate": epoch(v["creation_date"])} for v in page], token)
 
     def delete_state_machine_version(self, request: Mapping[str, Any]) -> dict[str, Any]:
         arn = str(request["stateMachineVersionArn"])
@@ -490,11 +485,8 @@ class Service:
     def list_state_machine_aliases(self, request: Mapping[str, Any]) -> dict[str, Any]:
         row = self._machine(str(request["stateMachineArn"]))
         page, token = paginate(self.store.aliases(row.arn), request, "aliases", row.arn)
-        response: dict[str, Any] = {"stateMachineAliases": [
-            {"stateMachineAliasArn": a["arn"], "creationDate": epoch(a["creation_date"])} for a in page]}
-        if token:
-            response["nextToken"] = token
-        return response
+        return paged("stateMachineAliases", [
+            {"stateMachineAliasArn": a["arn"], "creationDate": epoch(a["creation_date"])} for a in page], token)
 
     # -- executions ---------------------------------------------------------------------------------
 
@@ -667,10 +659,7 @@ class Service:
             if r.redrive_count:
                 item["redriveCount"] = r.redrive_count
             items.append(item)
-        response: dict[str, Any] = {"executions": items}
-        if token:
-            response["nextToken"] = token
-        return response
+        return paged("executions", items, token)
 
     def get_execution_history(self, request: Mapping[str, Any]) -> dict[str, Any]:
         row = self._execution(str(request["executionArn"]))
@@ -680,10 +669,7 @@ class Service:
             events.reverse()
         page, token = paginate(events, request, "history", f"{row.arn}|{reverse}")
         include = request.get("includeExecutionData", True) is not False
-        response: dict[str, Any] = {"events": [api_event(e, include) for e in page]}
-        if token:
-            response["nextToken"] = token
-        return response
+        return paged("events", [api_event(e, include) for e in page], token)
 
     def stop_execution(self, request: Mapping[str, Any]) -> dict[str, Any]:
         row = self._execution(str(request["executionArn"]))
