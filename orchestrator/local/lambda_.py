@@ -9,7 +9,6 @@ Lambda's JSON (errorMessage, errorType, requestId, stackTrace) as the cause; a t
 
     >>> import pathlib, tempfile
     >>> from orchestrator.local.store import Store
-from orchestrator.limits import LAMBDA_DEFAULT_TIMEOUT
     >>> code = pathlib.Path(tempfile.mkdtemp(), "echo.py")
     >>> _ = code.write_text("def handler(event, context):\n    return {'got': event}\n")
     >>> fn = LambdaFunction(name="echo", handler=f"{code}:handler", timeout=3)
@@ -177,6 +176,18 @@ class _Zygote:
             code = -signal.SIGKILL
         self._launcher.release(pid)
         return code
+
+    def reap(self, workers: list[_ForkedWorker]) -> None:
+        """Reap several (killed) workers in one round trip; each keeps its exit code."""
+        if not workers:
+            return
+        try:
+            exits = self._ask({"op": "reap", "pids": [w.pid for w in workers]})["exits"]
+        except OSError:
+            exits = {}
+        for worker in workers:
+            worker.returncode = int(exits.get(str(worker.pid), -signal.SIGKILL))
+            self._launcher.release(worker.pid)
 
     def close(self) -> None:
         with self._lock:
@@ -374,8 +385,21 @@ class LocalLambda:
             self._closed = True
             workers = [w for idle in self._idle.values() for w in idle]
             self._idle.clear()
+        # Closing a run with many warm workers (a workflow of 200 Python tasks has 200 functions)
+        # kills them all first and reaps each zygote's in one round trip: one round trip per
+        # worker cost about 1.5 ms each, as much as running the task.
+        forked: dict[int, tuple[_Zygote, list[_ForkedWorker]]] = {}
         for worker in workers:
-            self._discard(worker)
+            if isinstance(worker, _ForkedWorker) and worker.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(worker.pid, signal.SIGKILL)
+                forked.setdefault(id(worker.zygote), (worker.zygote, []))[1].append(worker)
+            else:
+                self._discard(worker)
+        for zygote, group in forked.values():
+            zygote.reap(group)
+            for worker in group:
+                worker.close_pipes()
         with self._lock:
             zygotes = list(self._zygotes.values())
             self._zygotes.clear()

@@ -22,7 +22,8 @@ The zygote protocol is one JSON datagram per message on a ``SOCK_SEQPACKET`` soc
 ``{"op": "spawn", "log_path": ..., "env": {...}}`` with two file descriptors attached (the worker's
 request pipe and answer pipe) is answered ``{"pid": N}``; ``{"op": "wait", "pid": N}`` reaps the
 worker and is answered ``{"exit": code}`` (negative: the signal that killed it, as ``Popen``
-reports it). When the parent closes the socket, the zygote kills its workers and exits.
+reports it); ``{"op": "reap", "pids": [...]}`` reaps several and is answered ``{"exits": {pid: code}}``.
+When the parent closes the socket, the zygote kills its workers and exits.
 """
 
 from __future__ import annotations
@@ -178,6 +179,16 @@ def _worker(log_path: str, env: dict[str, str], fds: list[int], handlers: dict[s
         os._exit(code)
 
 
+def _reap(pid: int, children: set[int]) -> int:
+    try:
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+    except ChildProcessError:
+        code = 0
+    children.discard(pid)
+    return code
+
+
 def zygote() -> None:
     control = socket.socket(fileno=int(sys.argv[2]))
     _own_path()
@@ -211,13 +222,11 @@ def zygote() -> None:
             control.send(json.dumps({"pid": pid}).encode())
         elif message["op"] == "wait":
             pid = int(message["pid"])
-            try:
-                _, status = os.waitpid(pid, 0)
-                code = os.waitstatus_to_exitcode(status)
-            except ChildProcessError:
-                code = 0
-            children.discard(pid)
-            control.send(json.dumps({"exit": code}).encode())
+            control.send(json.dumps({"exit": _reap(pid, children)}).encode())
+        elif message["op"] == "reap":
+            # Many workers at once (the service closing): one round trip instead of one per worker.
+            exits = {str(pid): _reap(int(pid), children) for pid in message["pids"]}
+            control.send(json.dumps({"exits": exits}).encode())
     for pid in children:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
