@@ -262,7 +262,14 @@ class _Search:
         remaining = sum(len(p) for p in parts)
         pool = self.budget
         results: list[_Result] = []
+        singles = self.singles
         for piece, allow in zip(parts, allows, strict=True):
+            if len(piece) == 1:
+                # A single task costs nothing: its share of the budget would come straight back.
+                found = singles[piece[0]]
+                results.append(self._single(piece[0]) if found is None else found)
+                remaining -= 1
+                continue
             give = pool * len(piece) // remaining if pool > 0 else pool
             self.budget = give
             results.append(self.solve(piece, allow, known))
@@ -343,10 +350,9 @@ class _Search:
         cost, member = self.cost, self.member
         self.gen += 1
         gen = self.gen
-        spent = 0
         for v in part:
             member[v] = gen
-            spent += cost[v]
+        spent = sum(map(cost.__getitem__, part))
         self.budget -= spent
         self.spent += spent
         if self.spent > self.limit:
