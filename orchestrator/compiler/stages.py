@@ -288,14 +288,16 @@ def level_rows(
             if eft[x] > start:
                 start = eft[x]
         level[i] = lv
-        finish = eft[i] = start + w[v]
+        wv = w[v]
+        finish = eft[i] = start + wv
         if finish > cp:
             cp = finish
         if lv == len(rows):
-            rows.append([])
-            widest.append(0.0)
-        rows[lv].append(v)
-        if w[v] > widest[lv]:
-            widest[lv] = w[v]
+            rows.append([v])
+            widest.append(wv)
+        else:
+            rows[lv].append(v)
+            if wv > widest[lv]:
+                widest[lv] = wv
     count = sum(1 for row in rows if len(row) > 1)
     return float(sum(widest)), count, cp, eft, rows
