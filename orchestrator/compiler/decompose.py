@@ -226,16 +226,20 @@ class _Search:
 
     # -- step 3 --------------------------------------------------------------------------
 
-    def _times(self, part: list[int], gen: int) -> None:
-        """Fill ``eft`` and ``tail`` for the tasks of ``part``, counting only edges inside it."""
-        member, preds, succs, w = self.member, self.preds, self.succs, self.w
-        eft, tail = self.eft, self.tail
-        for v in part:
-            start = 0.0
-            for x in preds[v]:
-                if member[x] == gen and eft[x] > start:
-                    start = eft[x]
-            eft[v] = start + w[v]
+    def _times(self, part: list[int], gen: int, forward: bool) -> None:
+        """Fill ``eft`` (``forward``) or ``tail`` for the tasks of ``part``, counting only edges
+        inside it."""
+        member, w = self.member, self.w
+        if forward:
+            preds, eft = self.preds, self.eft
+            for v in part:
+                start = 0.0
+                for x in preds[v]:
+                    if member[x] == gen and eft[x] > start:
+                        start = eft[x]
+                eft[v] = start + w[v]
+            return
+        succs, tail = self.succs, self.tail
         for v in reversed(part):
             longest = 0.0
             for y in succs[v]:
@@ -443,7 +447,7 @@ class _Search:
         """The tasks of ``stage`` that end (``sinks``) or start one of its longest paths and
         have no successor (predecessor) inside it: they may move to the next (previous) stage."""
         gen = self._mark(stage)
-        self._times(stage, gen)
+        self._times(stage, gen, forward=sinks)  # only the times the ends are ranked by
         member, eft, tail = self.member, self.eft, self.tail
         links = self.succs if sinks else self.preds
         value = eft if sinks else tail
