@@ -19,7 +19,7 @@ from compiler_support import (
     task_states,
 )
 
-from orchestrator import limits, model
+from orchestrator import limits, model, placeholders
 from orchestrator.compiler import CompileResult, child_name, compile_workflow, quotas
 from orchestrator.errors import CompileError
 
@@ -248,6 +248,19 @@ class TestDeployedBytes:
         arn = "arn:aws-us-gov:batch:us-isof-south-1:123456789012:job-definition/" + "n" * 128 + ":4294967295"
         assert len(arn) <= quotas.PLACEHOLDER_VALUE_MAX["JobDefinition"]
         assert quotas.deployed_bytes('"${User_thing}"') - quotas.deployed_bytes('""') == max(quotas.PLACEHOLDER_VALUE_MAX.values())
+
+    def test_deployed_bytes_counts_what_json_escaping_and_the_longest_values_give(self) -> None:
+        """The fast count (quotes and backslashes, placeholders by kind) equals escaping the text
+        with json.dumps and replacing every placeholder, whatever the text holds."""
+        pieces = ['a', '"', "\\", "\x7f", "\x01", "é", "\u2028", "😀", "${", "}", "_", "JobQueue",
+                  "Function", "StateMachine_x", "AlertTopicArn", "JobLogGroup", "User", "$", "{", " ", "~"]
+        rng = random.Random(16)
+        for _ in range(20_000):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+            expected = len(json.dumps(text)) - 2 + sum(
+                quotas._value_max(m.group(0)) - len(m.group(0)) for m in placeholders.PATTERN.finditer(text)
+            )
+            assert quotas.deployed_bytes(text) == expected, text
 
     def test_a_workflow_splits_only_when_the_deployed_text_would_not_fit(self) -> None:
         """500 Batch tasks side by side: 1.3 MB as indented for reading, but under 1 MB as

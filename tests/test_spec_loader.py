@@ -425,3 +425,58 @@ def test_yaml_reads_on_off_yes_no_as_strings_like_yaml_1_2(tmp_path: Path) -> No
     wf = load(spec)
     assert wf.notify is not None and wf.notify.on == ("failure", "recovery")
     assert dict(wf.tags) == {"backup": "yes", "public": "no"}
+
+
+# The values bounds.check_values refuses, as JSON text: the loader decides from the text whether
+# that walk is needed, so each must still be reported exactly as the walk reports it.
+HOSTILE_JSON_VALUES = [
+    "NaN", "Infinity", "-Infinity", "1e999", "-1e999", "9223372036854775808", "-9223372036854775809",
+    '"a\\u0000b"', '"bell\\b"', '"feed\\f"', '"del\\u007f"', '"\u0085next line"', '"\u009f"',
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE_JSON_VALUES)
+def test_json_values_past_the_bounds_are_reported_as_the_walk_reports_them(value: str, tmp_path: Path) -> None:
+    from orchestrator.spec.loader import _json_locations
+
+    key = value if value.startswith('"') else '"k"'
+    text = ('{"name": "w", "tasks": [{"name": "a", "batch": {"image": "x", "command": ["run", ' + value + ']},\n'
+            ' "expected_duration": 5}], "tags": {' + key + ': "v"}}')
+    path = tmp_path / "spec.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValidationError) as expected:
+        from_dict(json.loads(text), source=str(path), positions=_json_locations(text, str(path))[0])
+    assert [p.render() for p in validate_file(path)] == [p.render() for p in expected.value.problems]
+
+
+def test_json_values_within_the_bounds_skip_no_problem(tmp_path: Path) -> None:
+    """Nineteen digits that fit, escapes that are allowed, and look-alikes inside strings stay valid."""
+    path = tmp_path / "spec.json"
+    path.write_text('{"name": "w", "tasks": [{"name": "a", "batch": {"image": "x", "command": '
+                    '["NaN", "Infinity", "tab\\there\\nand\\r", "\\\\u0000", "caf\u00e9"], '
+                    '"array_size": 2}, "expected_duration": 1.5e2}], "tags": {"n": "9223372036854775807"}}')
+    assert validate_file(path) == []
+
+
+def test_the_quick_nesting_scan_agrees_with_the_exact_one() -> None:
+    """Every text the character-by-character scan refuses, the quick one refuses, at the same place."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from orchestrator.spec import loader
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(alphabet="[]{}\"'\\\n ax\u00e9", max_size=60))
+    def agree(text: str) -> None:
+        def outcome(check: object) -> str | None:
+            try:
+                check(text, "f.yaml")  # type: ignore[operator]
+            except SpecError as error:
+                return error.problems[0].render()
+            return None
+
+        assert outcome(loader._check_nesting) == outcome(loader._nesting_problem)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loader, "SPEC_MAX_DEPTH", 3)
+        agree()

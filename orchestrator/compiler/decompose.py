@@ -60,8 +60,10 @@ Series(items=(Leaf(task='a'), Parallel(branches=(Leaf(task='b'), Leaf(task='c'))
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestrator.compiler import dag as dagmod
@@ -224,16 +226,20 @@ class _Search:
 
     # -- step 3 --------------------------------------------------------------------------
 
-    def _times(self, part: list[int], gen: int) -> None:
-        """Fill ``eft`` and ``tail`` for the tasks of ``part``, counting only edges inside it."""
-        member, preds, succs, w = self.member, self.preds, self.succs, self.w
-        eft, tail = self.eft, self.tail
-        for v in part:
-            start = 0.0
-            for x in preds[v]:
-                if member[x] == gen and eft[x] > start:
-                    start = eft[x]
-            eft[v] = start + w[v]
+    def _times(self, part: list[int], gen: int, forward: bool) -> None:
+        """Fill ``eft`` (``forward``) or ``tail`` for the tasks of ``part``, counting only edges
+        inside it."""
+        member, w = self.member, self.w
+        if forward:
+            preds, eft = self.preds, self.eft
+            for v in part:
+                start = 0.0
+                for x in preds[v]:
+                    if member[x] == gen and eft[x] > start:
+                        start = eft[x]
+                eft[v] = start + w[v]
+            return
+        succs, tail = self.succs, self.tail
         for v in reversed(part):
             longest = 0.0
             for y in succs[v]:
@@ -262,7 +268,14 @@ class _Search:
         remaining = sum(len(p) for p in parts)
         pool = self.budget
         results: list[_Result] = []
+        singles = self.singles
         for piece, allow in zip(parts, allows, strict=True):
+            if len(piece) == 1:
+                # A single task costs nothing: its share of the budget would come straight back.
+                found = singles[piece[0]]
+                results.append(self._single(piece[0]) if found is None else found)
+                remaining -= 1
+                continue
             give = pool * len(piece) // remaining if pool > 0 else pool
             self.budget = give
             results.append(self.solve(piece, allow, known))
@@ -343,10 +356,9 @@ class _Search:
         cost, member = self.cost, self.member
         self.gen += 1
         gen = self.gen
-        spent = 0
         for v in part:
             member[v] = gen
-            spent += cost[v]
+        spent = sum(map(cost.__getitem__, part))
         self.budget -= spent
         self.spent += spent
         if self.spent > self.limit:
@@ -435,7 +447,7 @@ class _Search:
         """The tasks of ``stage`` that end (``sinks``) or start one of its longest paths and
         have no successor (predecessor) inside it: they may move to the next (previous) stage."""
         gen = self._mark(stage)
-        self._times(stage, gen)
+        self._times(stage, gen, forward=sinks)  # only the times the ends are ranked by
         member, eft, tail = self.member, self.eft, self.tail
         links = self.succs if sinks else self.preds
         value = eft if sinks else tail
@@ -506,6 +518,29 @@ class _Search:
         return _Result(*self._combine([self.solve(st, wd) for st, wd in zip(stages, windows, strict=True)]))
 
 
+@contextlib.contextmanager
+def _search_frame(n: int) -> Iterator[None]:
+    """What the search needs of the interpreter while it runs, restored on the way out.
+
+    Nesting can be as deep as the DAG is long; Python 3.11 frames are cheap (no C stack per
+    Python call), so the default recursion limit of 1000 is lifted. And the search allocates
+    hundreds of thousands of lists, tuples and nodes that mostly stay alive until it ends, so
+    the cyclic garbage collector's passes find nothing to free yet cost about a fifth of the
+    time on 10,000 tasks: it is paused (the search makes no reference cycles that need it;
+    ``compile_workflow`` already pauses it for the whole compile, then this does nothing).
+    """
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, 4 * n + 1000))
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        sys.setrecursionlimit(old_limit)
+
+
 def _levels(graph: dagmod.Dag) -> list[list[int]]:
     level = [0] * len(graph)
     for v in range(len(graph)):
@@ -558,11 +593,7 @@ def decompose(
     n = len(graph)
     if not n:
         raise ValueError("cannot build a structure for an empty workflow")
-    # Nesting can be as deep as the DAG is long; Python 3.11 frames are cheap (no C stack per
-    # Python call), so lift the default limit of 1000 for the duration of the search only.
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, 4 * n + 1000))
-    try:
+    with _search_frame(n):
         preds, succs = dagmod.reduce_edges(graph)
         # Bottom-up first: series-parallel modules contract in near-linear time, and a
         # series-parallel DAG contracts to one module, its exact structure.
@@ -604,8 +635,6 @@ def decompose(
             other = _Result(node, makespan(node, wmap), count_parallels(node))
             if _better(other, best):
                 best = other
-    finally:
-        sys.setrecursionlimit(old_limit)
     cp = max(dagmod.earliest_finish(graph))
     if best.span > cp * (1 + TIE):
         baseline_node = _level_node(graph)
@@ -680,4 +709,3 @@ def ratio(
     wmap = {t: float((weights or {}).get(t, 1.0)) for t in tasks}
     span = makespan(node, wmap)
     return 1.0 if cp == 0 else span / cp
-

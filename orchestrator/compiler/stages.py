@@ -35,7 +35,7 @@ def series_cuts(part: list[int], ins: Edges, outs: Edges) -> list[int]:
     """
     m = len(part)
     succ_in_p = [0] * m  # successors already moved to P
-    pred_in_q = [len(p) for p in ins]
+    pred_in_q = list(map(len, ins))
     min_q = pred_in_q.count(0)
     max_p = 0
     crossing = 0
@@ -146,7 +146,7 @@ def spine_stages(
     when that delays the whole less than stretching the window would), else it stretches
     the window. Windows are measured in a schedule that already includes earlier stretches.
     """
-    w = [all_w[v] for v in part]
+    w = list(map(all_w.__getitem__, part))
     m = len(part)
     cp = 0.0
     head = 0
@@ -182,7 +182,7 @@ def spine_stages(
     k = len(ends)
     stretch = [0.0] * k
     stage_of = [0] * m
-    start = [0.0] * m
+    finish = [0.0] * m  # each placed task's planned finish (start + weight)
     stages: list[list[int]] = [[] for _ in range(k)]
 
     # shifted[i]: window i's end in the schedule so far (its planned end plus the stretches
@@ -206,14 +206,17 @@ def spine_stages(
         t = 0.0
         s = 0
         for x in ins[v]:
-            f = start[x] + w[x]
+            f = finish[x]
             if f > t:
                 t = f
             if stage_of[x] > s:
                 s = stage_of[x]
-        if on_spine[v] >= 0:
+        spine_stage = on_spine[v]
+        if spine_stage >= 0:
             # Never before a dependency's stage (a delayed dependency may sit later).
-            s = max(s, on_spine[v])
+            if spine_stage > s:
+                s = spine_stage
+            t = max(t, planned_start[v] + (shifted[s - 1] - ends[s - 1] if s else 0.0))
         else:
             cap = limit[v]
             if s < cap and t >= shifted[s] - tol:
@@ -240,9 +243,6 @@ def spine_stages(
                     t = end
                 else:
                     break
-        if on_spine[v] >= 0:
-            t = max(t, planned_start[v] + (shifted[s - 1] - ends[s - 1] if s else 0.0))
-        else:
             over = t + w[v] - shifted[s]
             if over > stretch[s]:
                 delta = over - stretch[s]
@@ -251,7 +251,7 @@ def spine_stages(
                 for j in range(s, k):
                     shifted[j] += delta
         stage_of[v] = s
-        start[v] = t
+        finish[v] = t + w[v]
         stages[s].append(part[v])
     windows = [ends[i] - (ends[i - 1] if i else 0.0) + stretch[i] for i in range(k)]
     keep = [i for i in range(k) if stages[i]]
@@ -288,14 +288,16 @@ def level_rows(
             if eft[x] > start:
                 start = eft[x]
         level[i] = lv
-        finish = eft[i] = start + w[v]
+        wv = w[v]
+        finish = eft[i] = start + wv
         if finish > cp:
             cp = finish
         if lv == len(rows):
-            rows.append([])
-            widest.append(0.0)
-        rows[lv].append(v)
-        if w[v] > widest[lv]:
-            widest[lv] = w[v]
+            rows.append([v])
+            widest.append(wv)
+        else:
+            rows[lv].append(v)
+            if wv > widest[lv]:
+                widest[lv] = wv
     count = sum(1 for row in rows if len(row) > 1)
     return float(sum(widest)), count, cp, eft, rows

@@ -759,9 +759,11 @@ CHECKS: tuple[Callable[[Context], None], ...] = (
 )
 
 
-def semantic_issues(document: dict[str, Any]) -> list[Issue]:
-    """Run every check in ``CHECKS`` over ``document``."""
+def semantic_issues(document: dict[str, Any], *, values_checked: bool = False) -> list[Issue]:
+    """Run every check in ``CHECKS`` over ``document``; ``values_checked`` (the loader found, from
+    the text, nothing ``bounds.check_values`` could report) skips that walk over every value."""
     ctx = Context(document)
     for check in CHECKS:
-        check(ctx)
+        if not (values_checked and check is bounds.check_values):
+            check(ctx)
     return ctx.issues

@@ -11,41 +11,59 @@ item, so problems point at the text) and Python files (every module-level workfl
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import importlib.util
 import json
 import keyword
+import math
 import os
 import re
 import sys
 import traceback
 from collections.abc import Callable
+from itertools import accumulate
 from pathlib import Path as FilePath
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from orchestrator import model
 from orchestrator.errors import Problem, SpecError, ValidationError
 from orchestrator.limits import SPEC_MAX_BYTES, SPEC_MAX_DEPTH, SPEC_MAX_NODES
 from orchestrator.spec.issues import Path
-from orchestrator.spec.validate import from_dict
+from orchestrator.spec.validate import from_dict, from_loaded
+
+if TYPE_CHECKING:
+    import yaml
 
 
-class SpecLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2's booleans: only ``true`` and ``false``.
+@functools.cache
+def _spec_loader() -> type[yaml.SafeLoader]:
+    """The YAML loader class, built on first use: PyYAML costs ~15 ms to import and a Python
+    workflow never needs it. Binds the module's ``yaml`` for the functions that walk its nodes,
+    all of which run after this."""
+    global yaml
+    import yaml
 
-    YAML 1.1 (PyYAML's default) also reads ``on``, ``off``, ``yes``, ``no``, ``y`` and ``n`` as
-    booleans, so ``notify: {on: [failure]}`` would arrive with the key ``True``. JSON, YAML 1.2 and
-    the spec schema agree that those are strings.
-    """
+    class SpecLoader(yaml.SafeLoader):
+        """PyYAML's safe loader with YAML 1.2's booleans: only ``true`` and ``false``.
+
+        YAML 1.1 (PyYAML's default) also reads ``on``, ``off``, ``yes``, ``no``, ``y`` and ``n`` as
+        booleans, so ``notify: {on: [failure]}`` would arrive with the key ``True``. JSON, YAML 1.2 and
+        the spec schema agree that those are strings.
+        """
+
+    SpecLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    SpecLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    return SpecLoader
 
 
-SpecLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-SpecLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+def __getattr__(name: str) -> Any:
+    if name == "SpecLoader":  # the public name of the loader class (see _spec_loader)
+        return _spec_loader()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
@@ -108,13 +126,18 @@ def load_all(path: str | os.PathLike[str]) -> tuple[model.Workflow, ...]:
     _check_exists(file, source)
     text = _read_text(file, source)
     _check_nesting(text, source)
-    documents = _parse_json(text, source) if file.suffix == ".json" else _parse_yaml(text, source)
+    json_spec = file.suffix == ".json"
+    documents = _parse_json(text, source) if json_spec else _parse_yaml(text, source)
     found: list[Problem] = []
     workflows: list[model.Workflow] = []
-    for data, positions, duplicates in documents:
+    for data, positions, duplicates, values_checked in documents:
         found.extend(duplicates)
-        try:  # from_dict validates once and builds; its problems join the others
-            workflows.append(from_dict(data, source=source, positions=positions))
+        try:  # validated once and built; the problems join the others
+            if json_spec:  # plain dicts and lists, shared with nothing: no copy needed
+                workflows.append(from_loaded(data, source=source, positions=positions,
+                                             values_checked=values_checked))
+            else:
+                workflows.append(from_dict(data, source=source, positions=positions))
         except ValidationError as error:
             found.extend(error.problems)
     if found:
@@ -144,13 +167,77 @@ def _read_text(file: FilePath, source: str) -> str:
             fix="save the file as UTF-8 (in most editors: File > Save with Encoding > UTF-8)")]) from None
 
 
+# What the nesting scan must look at: quotes, escapes, line ends and brackets. Everything else is
+# skipped at C speed, so the scan costs per bracket and quote, not per character.
+_NESTING_TOKENS = re.compile(r"[\n\"'\\\[\]{}]")
+
+
 def _check_nesting(text: str, source: str) -> None:
     """Refuse flow nesting past ``limits.SPEC_MAX_DEPTH`` before a parser recurses into it.
 
     PyYAML and the json module both recurse once per ``[``/``{``: thousands of them take tens of
     seconds and then exhaust the interpreter's stack. Counting brackets outside quoted text costs
-    one pass; block nesting (indentation) is bounded later, as values are walked.
+    one pass over the quotes and brackets (none at all when there are too few brackets to nest
+    that deep); block nesting (indentation) is bounded later, as values are walked. Only when the
+    bound is passed is the text walked character by character, to say where.
     """
+    if text.count("[") + text.count("{") <= SPEC_MAX_DEPTH:
+        return
+    deepest = _bracket_depth(text)
+    if deepest is not None:
+        if deepest > SPEC_MAX_DEPTH:
+            _nesting_problem(text, source)
+        return
+    depth, quote, escape_at = 0, "", -2
+    for match in _NESTING_TOKENS.finditer(text):
+        at = match.start()
+        if at == escape_at:
+            continue  # the character after a backslash in a double-quoted string
+        char = match.group()
+        if char == "\n":
+            if quote == "'":
+                quote = ""  # a stray apostrophe in a plain YAML scalar ends with its line
+        elif quote:
+            if char == "\\" and quote == '"':
+                escape_at = at + 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > SPEC_MAX_DEPTH:
+                _nesting_problem(text, source)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+
+
+# Deleting everything but brackets and quotes leaves what decides the depth, at C speed.
+_BRACKETS_AND_QUOTES = dict.fromkeys(c for c in range(128) if chr(c) not in "[]{}\"'")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _bracket_depth(text: str) -> int | None:
+    """The deepest bracket nesting outside double quotes, when that is plain to see; else ``None``.
+
+    Plain means: no backslash before a quote (so no escape can end or hide one), no apostrophe
+    outside double quotes (YAML's single quotes end with their line, as ``_check_nesting``
+    reads them), nothing but ASCII outside quotes, and no closing bracket before its opener.
+    A JSON spec is plain as written; then the depth costs a few C-level passes, not a scan.
+    """
+    if '\\"' in text:
+        return None
+    outside = "".join(text.translate(_BRACKETS_AND_QUOTES).split('"')[::2])
+    if "'" in outside or not outside.isascii():
+        return None
+    depths = list(accumulate(map(_STEP.__getitem__, outside)))
+    if not depths or min(depths) < 0:
+        return None if depths else 0
+    return max(depths)
+
+
+def _nesting_problem(text: str, source: str) -> None:
+    """Raise the nesting problem at the bracket that passes the bound (the error path: per character)."""
     depth, quote, escaped = 0, "", False
     line, column = 1, 0
     for char in text:
@@ -160,7 +247,7 @@ def _check_nesting(text: str, source: str) -> None:
         elif char == "\n":
             line, column = line + 1, 0
             if quote == "'":
-                quote = ""  # a stray apostrophe in a plain YAML scalar ends with its line
+                quote = ""
         elif quote:
             if char == "\\" and quote == '"':
                 escaped = True
@@ -210,16 +297,18 @@ def _check_exists(file: FilePath, source: str) -> None:
 
 # -- YAML and JSON -------------------------------------------------------------------------------
 # A parsed document: its data, where its nodes are (or how to find out, when that is costly) and
-# the problems found while parsing (duplicate keys).
-Document = tuple[Any, Positions | Callable[[], Positions], list[Problem]]
+# the problems found while parsing (duplicate keys), and whether the text alone showed that no value
+# is one ``bounds.check_values`` would report.
+Document = tuple[Any, Positions | Callable[[], Positions], list[Problem], bool]
 
 
 def _parse_yaml(text: str, source: str) -> list[Document]:
     documents: list[Document] = []
-    loader: SpecLoader | None = None
+    spec_loader = _spec_loader()
+    loader: yaml.SafeLoader | None = None
     budget = _NodeBudget(source)
     try:
-        loader = SpecLoader(text)
+        loader = spec_loader(text)
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -227,7 +316,7 @@ def _parse_yaml(text: str, source: str) -> list[Document]:
             positions: Positions = {}
             duplicates: list[Problem] = []
             _walk(node, (), positions, duplicates, source, loader, budget=budget)
-            documents.append((loader.construct_document(node), positions, duplicates))
+            documents.append((loader.construct_document(node), positions, duplicates, False))
     except yaml.MarkedYAMLError as error:
         raise SpecError([_syntax_problem(source, text, error)]) from None
     except yaml.reader.ReaderError as error:
@@ -370,7 +459,7 @@ def _parse_json(text: str, source: str) -> list[Document]:
     duplicate key is such a problem, and the json module would silently keep the last one, so
     ``_no_duplicates`` spots it while parsing; then the locations are found at once.
     """
-    duplicated = False
+    duplicated = suspect = False
 
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         nonlocal duplicated
@@ -379,8 +468,29 @@ def _parse_json(text: str, source: str) -> list[Document]:
             duplicated = True
         return mapping
 
+    # The numbers bounds.check_values refuses are seen as they are parsed: NaN and Infinity, a
+    # float that overflows to infinity (1e999), an integer of 19 digits or more (2^63 - 1 has 19).
+    def constant(name: str) -> float:
+        nonlocal suspect
+        suspect = True
+        return float(name)
+
+    def floating(digits: str) -> float:
+        nonlocal suspect
+        value = float(digits)
+        if not math.isfinite(value):
+            suspect = True
+        return value
+
+    def integer(digits: str) -> int:
+        nonlocal suspect
+        if len(digits) > 18:
+            suspect = True
+        return int(digits)
+
     try:
-        data = json.loads(text, object_pairs_hook=no_duplicates)
+        data = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=constant,
+                          parse_float=floating, parse_int=integer)
     except RecursionError:
         raise SpecError([Problem(where=source, message="nests too deeply to read",
                                  fix="flatten the document")]) from None
@@ -391,13 +501,27 @@ def _parse_json(text: str, source: str) -> list[Document]:
             message=f"JSON syntax error: {error.msg}\n{underline(lines, error.lineno - 1, error.colno - 1)}",
             fix="check the commas, quotes and brackets around the marked text",
         )]) from None
+    # A control character can only come from an escape (JSON text refuses raw ones below U+0020)
+    # or be U+007F-U+009F written as itself; the depth is bounded by _check_nesting already.
+    checked = not suspect and not _control_escapes(text)
     if duplicated:
         positions, duplicates = _json_locations(text, source)
         if not duplicates:  # the composer could not read it: still say what is wrong
             duplicates = [Problem(where=source, message="a key appears twice in one mapping; JSON readers "
                                   "would silently keep only the last", fix="keep one of each key")]
-        return [(data, positions, duplicates)]
-    return [(data, lambda: _json_locations(text, source)[0], [])]
+        return [(data, positions, duplicates, checked)]
+    return [(data, lambda: _json_locations(text, source)[0], [], checked)]
+
+
+_C1_CONTROLS = re.compile("[\x7f-\x9f]")
+
+
+def _control_escapes(text: str) -> bool:
+    """Whether JSON text may decode to a control character: a ``\\b``, ``\\f`` or ``\\u`` escape
+    (any, to be safe), or DEL and the C1 controls as they are. ``\\t``, ``\\n`` and ``\\r`` are allowed."""
+    if "\\u" in text or "\\b" in text or "\\f" in text:
+        return True
+    return not text.isascii() and _C1_CONTROLS.search(text) is not None
 
 
 def _json_locations(text: str, source: str) -> tuple[Positions, list[Problem]]:
@@ -409,10 +533,11 @@ def _json_locations(text: str, source: str) -> tuple[Positions, list[Problem]]:
     """
     positions: Positions = {}
     duplicates: list[Problem] = []
+    spec_loader = _spec_loader()
     try:
-        node = yaml.compose(text, Loader=SpecLoader)
+        node = yaml.compose(text, Loader=spec_loader)
         if node is not None:
-            _walk(node, (), positions, duplicates, source, SpecLoader(""))
+            _walk(node, (), positions, duplicates, source, spec_loader(""))
     except yaml.YAMLError:
         return {}, []
     return positions, duplicates
