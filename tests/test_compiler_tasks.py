@@ -119,6 +119,27 @@ class TestBatch:
         assert len(render(batch("t", retry=model.Retry(attempts=0)))["Retry"]) == 1
 
 
+    def test_what_tasks_of_one_kind_share_follows_each_workflow(self) -> None:
+        """The per-kind shape (queue, timeout, retries, tags, overrides) is worked out once and
+        reused; a workflow that differs in any of its parts gets its own, and no state shares a
+        dict with another."""
+        job = model.BatchJob(image="i", command=("run", "{{ date }}"))
+        task = model.Task(name="t", job=job)
+        first = render(task, tags={"team": "a"})
+        assert first["Parameters"]["Tags"]["team"] == "a"
+        assert render(task, tags={"team": "b"})["Parameters"]["Tags"]["team"] == "b"
+        queued = render(task, tags={"team": "a"}, defaults=model.Defaults(queue="fast", timeout=100,
+                                                                             retry=model.Retry(attempts=2)))
+        assert queued["Parameters"]["JobQueue"] == "${JobQueue_fast}"
+        assert queued["TimeoutSeconds"] == (100 + tasks.BATCH_ATTEMPT_MARGIN) * tasks.SPOT_RETRY_ATTEMPTS
+        assert [r.get("MaxAttempts") for r in queued["Retry"]] == [3, 2]  # the service retrier, then the catch-all
+        assert "TimeoutSeconds" not in render(task, tags={"team": "a"})
+        again = render(task, tags={"team": "a"})
+        assert again == first
+        assert again["Parameters"]["ContainerOverrides"] is not first["Parameters"]["ContainerOverrides"]
+        assert again["Parameters"]["ContainerOverrides"]["Command.$"].startswith("States.Array(")
+
+
 class TestLambda:
     def test_parameters(self) -> None:
         state = render(lam("check", after=("load-db", "x")))

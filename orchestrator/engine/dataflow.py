@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.engine import intrinsics, jsonata_eval, jsonpath
+from orchestrator.engine import intrinsics, jsonpath
 from orchestrator.engine.errors import StatesError
 
 RUNTIME = "States.Runtime"
@@ -140,6 +140,9 @@ def is_jsonata_expr(value: Any) -> bool:
 
 def jsonata(expr_text: str, bindings: Mapping[str, Any], field: str) -> Any:
     """Evaluate one ``{% ... %}`` string; an undefined result is an error, as on AWS."""
+    # Imported here: the jsonata package costs ~17 ms and only a JSONata machine needs it.
+    from orchestrator.engine import jsonata_eval
+
     expr = expr_text[2:-2].strip()
     result = jsonata_eval.evaluate_jsonata(expr, bindings, field=field)
     if result is jsonata_eval.UNDEFINED:

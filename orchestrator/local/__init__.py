@@ -14,7 +14,26 @@ validates, compiles and runs a whole workflow with the local Batch, Lambda and S
 
 from __future__ import annotations
 
-from orchestrator.local.plain import execute, run_definition, start_definition
-from orchestrator.local.runs import RunResult, redrive_execution, run_workflow
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator.local.plain import execute, run_definition, start_definition
+    from orchestrator.local.runs import RunResult, redrive_execution, run_workflow
 
 __all__ = ["RunResult", "execute", "redrive_execution", "run_definition", "run_workflow", "start_definition"]
+
+# Resolved on first use (PEP 562): importing any ``orchestrator.local.*`` module runs this file
+# first, and the engine, compiler and rich behind these names cost ~130 ms that e.g. the scheduler
+# and the worker-side modules never need.
+_HOMES = {"execute": "plain", "run_definition": "plain", "start_definition": "plain",
+          "RunResult": "runs", "redrive_execution": "runs", "run_workflow": "runs"}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

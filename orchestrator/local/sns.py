@@ -27,17 +27,13 @@ import dataclasses
 import functools
 import json
 import os
-import smtplib
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from typing import Any
 
 from orchestrator.engine.integrations import TaskCall
@@ -177,6 +173,10 @@ class Outbox:
         thread.start()
 
     def _deliver(self, message_id: str, target: str, send: Callable[[], None], first: int, last: int) -> None:
+        # smtplib and urllib.request (~15 ms with ssl and email) only when something is delivered.
+        import smtplib
+        import urllib.error
+
         delay = self.backoff
         for attempt in range(first, last + 1):
             try:
@@ -198,6 +198,8 @@ class Outbox:
 
     @staticmethod
     def _post(url: str, notification: Mapping[str, Any]) -> None:
+        import urllib.request
+
         request = urllib.request.Request(
             url, data=json.dumps(notification).encode(), method="POST",
             headers={"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification",
@@ -209,6 +211,9 @@ class Outbox:
 
     @staticmethod
     def _mail(smtp: SmtpConfig, subject: str, body: str) -> None:
+        import smtplib
+        from email.message import EmailMessage
+
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = smtp.sender, ", ".join(smtp.to), subject
         mail.set_content(body)

@@ -11,6 +11,7 @@ item, so problems point at the text) and Python files (every module-level workfl
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import importlib.util
 import json
@@ -23,9 +24,7 @@ import traceback
 from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path as FilePath
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from orchestrator import model
 from orchestrator.errors import Problem, SpecError, ValidationError
@@ -33,21 +32,38 @@ from orchestrator.limits import SPEC_MAX_BYTES, SPEC_MAX_DEPTH, SPEC_MAX_NODES
 from orchestrator.spec.issues import Path
 from orchestrator.spec.validate import from_dict, from_loaded
 
-
-class SpecLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2's booleans: only ``true`` and ``false``.
-
-    YAML 1.1 (PyYAML's default) also reads ``on``, ``off``, ``yes``, ``no``, ``y`` and ``n`` as
-    booleans, so ``notify: {on: [failure]}`` would arrive with the key ``True``. JSON, YAML 1.2 and
-    the spec schema agree that those are strings.
-    """
+if TYPE_CHECKING:
+    import yaml
 
 
-SpecLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-SpecLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+@functools.cache
+def _spec_loader() -> type[yaml.SafeLoader]:
+    """The YAML loader class, built on first use: PyYAML costs ~15 ms to import and a Python
+    workflow never needs it. Binds the module's ``yaml`` for the functions that walk its nodes,
+    all of which run after this."""
+    global yaml
+    import yaml
+
+    class SpecLoader(yaml.SafeLoader):
+        """PyYAML's safe loader with YAML 1.2's booleans: only ``true`` and ``false``.
+
+        YAML 1.1 (PyYAML's default) also reads ``on``, ``off``, ``yes``, ``no``, ``y`` and ``n`` as
+        booleans, so ``notify: {on: [failure]}`` would arrive with the key ``True``. JSON, YAML 1.2 and
+        the spec schema agree that those are strings.
+        """
+
+    SpecLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    SpecLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    return SpecLoader
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SpecLoader":  # the public name of the loader class (see _spec_loader)
+        return _spec_loader()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
@@ -288,10 +304,11 @@ Document = tuple[Any, Positions | Callable[[], Positions], list[Problem], bool]
 
 def _parse_yaml(text: str, source: str) -> list[Document]:
     documents: list[Document] = []
-    loader: SpecLoader | None = None
+    spec_loader = _spec_loader()
+    loader: yaml.SafeLoader | None = None
     budget = _NodeBudget(source)
     try:
-        loader = SpecLoader(text)
+        loader = spec_loader(text)
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -516,10 +533,11 @@ def _json_locations(text: str, source: str) -> tuple[Positions, list[Problem]]:
     """
     positions: Positions = {}
     duplicates: list[Problem] = []
+    spec_loader = _spec_loader()
     try:
-        node = yaml.compose(text, Loader=SpecLoader)
+        node = yaml.compose(text, Loader=spec_loader)
         if node is not None:
-            _walk(node, (), positions, duplicates, source, SpecLoader(""))
+            _walk(node, (), positions, duplicates, source, spec_loader(""))
     except yaml.YAMLError:
         return {}, []
     return positions, duplicates

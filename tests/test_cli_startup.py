@@ -1,0 +1,69 @@
+"""The fixed cost of the ``orchestrator`` command: heavy modules stay unimported until a path needs them.
+
+Each check runs a fresh interpreter, since this test process has long imported everything. The
+modules named here cost 10-60 ms each at startup (``python -X importtime``); a module-level import
+added anywhere on the path brings them back, and these tests name which one came back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Needed by no part of a local run of a Python workflow that calls no JSONata, mails nothing and
+# forwards nothing to AWS.
+NOT_ON_THE_RUN_PATH = ("yaml", "jsonata", "smtplib", "email.message", "urllib.request", "ssl",
+                       "boto3", "botocore")
+ONE_TASK = """from orchestrator import Workflow
+
+wf = Workflow('startup-one')
+
+
+@wf.task(timeout='1m')
+def hello(event, context):
+    return {'ok': True}
+"""
+
+
+def _loaded_after(code: str, names: tuple[str, ...], cwd: Path) -> list[str]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps([n for n in {list(names)!r} if n in sys.modules]))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ORCHESTRATOR_HOME": str(cwd / "home")}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_help_imports_no_subcommand_module(tmp_path: Path) -> None:
+    code = "from orchestrator.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
+    names = ("rich", "yaml", "jsonata", "orchestrator.compiler", "orchestrator.engine", "orchestrator.local",
+             "orchestrator.spec", *NOT_ON_THE_RUN_PATH)
+    assert _loaded_after(code, names, tmp_path) == []
+
+
+def test_running_a_python_workflow_leaves_heavy_modules_unimported(tmp_path: Path) -> None:
+    (tmp_path / "one_wf.py").write_text(ONE_TASK)
+    code = "from orchestrator.cli import main\nassert main(['run', 'one_wf.py']) == 0"
+    assert _loaded_after(code, NOT_ON_THE_RUN_PATH, tmp_path) == []
+
+
+def test_importing_a_local_module_leaves_the_engine_unimported(tmp_path: Path) -> None:
+    # orchestrator.local's names resolve on first use, so e.g. the SNS outbox or the store alone
+    # does not pull in the engine, the compiler and rich.
+    code = "import orchestrator.local.store"
+    assert _loaded_after(code, ("rich", "orchestrator.compiler", "orchestrator.local.runs"), tmp_path) == []
+
+
+def test_local_package_names_resolve_lazily(tmp_path: Path) -> None:
+    code = ("import orchestrator.local as local\nfrom orchestrator.local import execute, RunResult\n"
+            "assert local.run_workflow.__module__ == 'orchestrator.local.runs'\n"
+            "try:\n    local.nope\nexcept AttributeError as e:\n"
+            "    assert str(e) == \"module 'orchestrator.local' has no attribute 'nope'\"\n"
+            "else:\n    raise AssertionError")
+    assert _loaded_after(code, ("orchestrator.local.plain",), tmp_path) == ["orchestrator.local.plain"]
