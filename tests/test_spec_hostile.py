@@ -114,3 +114,19 @@ def test_mutated_specs_give_only_the_projects_own_errors_in_bounded_time(tmp_pat
     assert time.process_time() - t0 < 20
     for problem in problems:
         assert problem.render().strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=600), max_size=12),
+       st.dictionaries(st.text(max_size=40), st.text(max_size=600), max_size=8))
+def test_the_quick_overrides_bound_never_passes_what_the_exact_count_refuses(
+    command: list[str], env: dict[str, str]
+) -> None:
+    """bounds skips encoding a job's overrides when string lengths alone show they fit: that must
+    never let through overrides whose compact JSON is over limits.CONTAINER_OVERRIDES_MAX."""
+    from orchestrator.spec import bounds
+
+    exact = len(json.dumps({"command": command, "environment": [{"name": k, "value": v} for k, v in env.items()]},
+                           separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    if bounds._overrides_fit(command, env):
+        assert exact <= limits.CONTAINER_OVERRIDES_MAX

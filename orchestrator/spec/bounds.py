@@ -71,13 +71,35 @@ def _size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
+# The most bytes one character of a string can take in compact JSON without ASCII escaping: a control
+# character is written \u00XX; anything else is at most four bytes of UTF-8.
+_MAX_BYTES_PER_CHAR = 6
+# Per item of the overrides, beyond its strings: quotes, commas and {"name":,"value":}; and once.
+_ITEM_OVERHEAD, _OVERRIDES_OVERHEAD = 24, 40
+
+
+def _overrides_fit(command: list[Any], env: dict[Any, Any]) -> bool:
+    """Whether the overrides certainly fit, from string lengths alone (no encoding): most jobs'
+    are a few words, far below the limit. Non-strings are left to the exact count."""
+    total = _OVERRIDES_OVERHEAD
+    for text in command:
+        if not isinstance(text, str):
+            return False
+        total += _ITEM_OVERHEAD + _MAX_BYTES_PER_CHAR * len(text)
+    for key, text in env.items():
+        if not isinstance(key, str) or not isinstance(text, str):
+            return False
+        total += _ITEM_OVERHEAD + _MAX_BYTES_PER_CHAR * (len(key) + len(text))
+    return total <= CONTAINER_OVERRIDES_MAX
+
+
 def check_deploy_sizes(ctx: Context) -> None:
     """What a deploy or a submit would be refused for, found now: container overrides, Lambda environment."""
     for index, task in ctx.tasks():
         batch = task.get("batch") if isinstance(task.get("batch"), dict) else None
         if batch is not None:
             command, env = batch.get("command", []), batch.get("environment", {})
-            if isinstance(command, list) and isinstance(env, dict):
+            if isinstance(command, list) and isinstance(env, dict) and not _overrides_fit(command, env):
                 size = _size({"command": command,
                               "environment": [{"name": k, "value": v} for k, v in env.items()]})
                 if size > CONTAINER_OVERRIDES_MAX:

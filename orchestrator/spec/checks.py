@@ -58,24 +58,25 @@ class Context:
     def __init__(self, document: dict[str, Any]) -> None:
         self.doc = document
         self.issues: list[Issue] = []
+        # Found once: a dozen checks go over every task, and the checks never change the document.
+        tasks = document.get("tasks")
+        self._tasks = [(index, task) for index, task in enumerate(tasks) if isinstance(task, dict)] \
+            if isinstance(tasks, list) else []
+        defaults = document.get("defaults")
+        self._defaults: dict[str, Any] = defaults if isinstance(defaults, dict) else {}
 
     def add(self, path: Path, message: str, fix: str | None = None) -> None:
         self.issues.append(Issue(path, message, fix))
 
     def tasks(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        tasks = self.doc.get("tasks")
-        if isinstance(tasks, list):
-            for index, task in enumerate(tasks):
-                if isinstance(task, dict):
-                    yield index, task
+        return iter(self._tasks)
 
     def task_name(self, task: dict[str, Any]) -> str | None:
         name = task.get("name")
         return name if isinstance(name, str) else None
 
     def defaults(self) -> dict[str, Any]:
-        defaults = self.doc.get("defaults")
-        return defaults if isinstance(defaults, dict) else {}
+        return self._defaults
 
     def declared_queues(self) -> list[str] | None:
         queues = self.doc.get("queues")
@@ -612,23 +613,25 @@ def check_environment(ctx: Context) -> None:
 def check_templates(ctx: Context) -> None:
     """``{{ ... }}`` in Batch commands and environment values (see ``orchestrator.templates``)."""
     for index, task in ctx.tasks():
-        timeout, _ = effective_timeout(ctx, task)
         for kind in JOB_KINDS:
             job = task.get(kind)
             if not isinstance(job, dict):
                 continue
-            # Python tasks run on Lambda when they fit in 15 minutes (model.Task.runs_on).
-            on_lambda = kind == "lambda" or (kind == "python" and (timeout is None or timeout <= limits.LAMBDA_MAX_TIMEOUT))
             values: list[tuple[Path, str]] = []
             command = job.get("command")
             if kind == "batch" and isinstance(command, list):
-                values += [(("tasks", index, kind, "command", j), v) for j, v in enumerate(command) if isinstance(v, str)]
+                values += [(("tasks", index, kind, "command", j), v) for j, v in enumerate(command)
+                           if isinstance(v, str) and templates.has_template(v)]
             env = job.get("environment")
             if isinstance(env, dict):
-                values += [(("tasks", index, kind, "environment", k), v) for k, v in env.items() if isinstance(v, str)]
+                values += [(("tasks", index, kind, "environment", k), v) for k, v in env.items()
+                           if isinstance(v, str) and templates.has_template(v)]
+            if not values:
+                continue  # most jobs have no template: no need to work out where they run
+            timeout, _ = effective_timeout(ctx, task)
+            # Python tasks run on Lambda when they fit in 15 minutes (model.Task.runs_on).
+            on_lambda = kind == "lambda" or (kind == "python" and (timeout is None or timeout <= limits.LAMBDA_MAX_TIMEOUT))
             for at, value in values:
-                if not templates.has_template(value):
-                    continue
                 if on_lambda:
                     ctx.add(at, f"{value!r}: templates work in commands and environment values of jobs that run "
                             "on Batch; a Lambda function's environment is fixed when it is deployed",
