@@ -148,30 +148,33 @@ class _Zygote:
             theirs.close()
         self._socket = ours
 
-    def _ask(self, message: dict[str, Any], fds: tuple[int, ...] = ()) -> dict[str, Any]:
+    def _ask(self, message: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
         with self._lock:
-            socket.send_fds(self._socket, [json.dumps(message).encode()], list(fds))
-            reply = self._socket.recv(1 << 16)
+            self._socket.send(json.dumps(message).encode())
+            reply, fds, _flags, _addr = socket.recv_fds(self._socket, 1 << 16, 2)
         if not reply:
+            for fd in fds:
+                os.close(fd)
             raise OSError("the local Lambda zygote exited")
         answer: dict[str, Any] = json.loads(reply)
-        return answer
+        return answer, list(fds)
 
     def fork(self, log_path: Path, stream: str, env: dict[str, str]) -> _ForkedWorker:
-        request_r, request_w = os.pipe()
-        answer_r, answer_w = os.pipe()
-        try:
-            pid = int(self._ask({"op": "spawn", "log_path": str(log_path), "env": env},
-                                (request_r, answer_w))["pid"])
-        finally:
-            os.close(request_r)
-            os.close(answer_w)
+        answer, fds = self._ask({"op": "spawn"})
+        if len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            raise OSError("the local Lambda zygote answered a spawn without the worker's pipes")
+        pid = int(answer["pid"])
         self._launcher.adopt(pid)
-        return _ForkedWorker(self, pid, os.fdopen(request_w, "w"), os.fdopen(answer_r, "r"), log_path, stream)
+        requests = os.fdopen(fds[0], "w")
+        # The binding line: the worker was forked before its function was known.
+        requests.write(json.dumps({"log_path": str(log_path), "env": env}) + "\n")
+        return _ForkedWorker(self, pid, requests, os.fdopen(fds[1], "r"), log_path, stream)
 
     def wait(self, pid: int) -> int:
         try:
-            code = int(self._ask({"op": "wait", "pid": pid})["exit"])
+            code = int(self._ask({"op": "wait", "pid": pid})[0]["exit"])
         except OSError:
             code = -signal.SIGKILL
         self._launcher.release(pid)
@@ -182,7 +185,7 @@ class _Zygote:
         if not workers:
             return
         try:
-            exits = self._ask({"op": "reap", "pids": [w.pid for w in workers]})["exits"]
+            exits = self._ask({"op": "reap", "pids": [w.pid for w in workers]})[0]["exits"]
         except OSError:
             exits = {}
         for worker in workers:
