@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -370,6 +370,9 @@ def check_task_names(ctx: Context) -> None:
         if name is None:
             continue
         path: Path = ("tasks", index, "name")
+        if name and len(name) <= limits.STATE_NAME_MAX and name not in first and not TASK_NAME_CHARS.search(name):
+            first[name] = index  # the usual case, decided without building a fix
+            continue
         fixed = re.sub(r"-{2,}", "-", TASK_NAME_CHARS.sub("-", name)).strip("-")[: limits.STATE_NAME_MAX] or "task"
         if not name:
             ctx.add(path, "task name must not be empty", 'name: "load-data"')
@@ -382,12 +385,12 @@ def check_task_names(ctx: Context) -> None:
                     f"{limits.STATE_NAME_MAX}", f"name: {quote(fixed)}")
         if name in first:
             ctx.add(path, f"task name {name!r} is already used by tasks[{first[name]}]; names must be unique",
-                    f"name: {quote(_unique(name, set(first)))}")
+                    f"name: {quote(_unique(name, first))}")
         else:
             first[name] = index
 
 
-def _unique(name: str, taken: set[str]) -> str:
+def _unique(name: str, taken: Container[str]) -> str:
     number = 2
     while f"{name}-{number}" in taken:
         number += 1

@@ -99,6 +99,8 @@ def _queue(value: Mapping[str, Any]) -> model.Queue:
 
 
 def _permissions(value: Any) -> tuple[model.Permission, ...]:
+    if not value:
+        return ()  # most jobs: no generator to set up
     return tuple(
         model.Permission(actions=tuple(p["actions"]), resources=tuple(p.get("resources", ("*",))))
         for p in value or ()
