@@ -118,11 +118,9 @@ class TestBatch:
     def test_zero_attempts_means_no_user_retrier(self) -> None:
         assert len(render(batch("t", retry=model.Retry(attempts=0)))["Retry"]) == 1
 
-
     def test_what_tasks_of_one_kind_share_follows_each_workflow(self) -> None:
-        """The per-kind shape (queue, timeout, retries, tags, overrides) is worked out once and
-        reused; a workflow that differs in any of its parts gets its own, and no state shares a
-        dict with another."""
+        """One task's queue, timeout, retries, tags and overrides follow each workflow it is in,
+        and no state shares a dict with another."""
         job = model.BatchJob(image="i", command=("run", "{{ date }}"))
         task = model.Task(name="t", job=job)
         first = render(task, tags={"team": "a"})

@@ -24,19 +24,16 @@ Compiling is pure: no clock, environment or I/O except :meth:`CompileResult.writ
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import re
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from orchestrator import model
 from orchestrator.api import WorkflowLike, workflow_model
-from orchestrator.compiler import alerts, overlap, quotas, render, sp
+from orchestrator.compiler import alerts, frames, overlap, quotas, render, sp
 from orchestrator.compiler.quotas import Report
 from orchestrator.compiler.serialise import LINE_WIDTH, TaskTexts, compact, dumps
 from orchestrator.compiler.tasks import kind_key, render_task
@@ -191,37 +188,6 @@ def _depth(node: sp.Node) -> int:
     return deepest
 
 
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Compiling 10,000 tasks allocates a few million dicts and lists that all stay alive until
-    the end, so the cyclic garbage collector's full passes find nothing to free yet cost a
-    third of the time (a tenth of decompose's). It is paused while compiling (the compiler
-    makes no reference cycles that would need it) and restored on the way out."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@contextlib.contextmanager
-def _stack_for(depth: int) -> Iterator[None]:
-    """The passes recurse once per nesting level (a few frames each, ~12 in JSON output); a DAG
-    that nests Parallels hundreds deep needs more than Python's default 1,000 frames. The old
-    limit is restored on the way out."""
-    needed = 1_000 + 16 * depth
-    old = sys.getrecursionlimit()
-    if needed > old:
-        sys.setrecursionlimit(needed)
-    try:
-        yield
-    finally:
-        if needed > old:
-            sys.setrecursionlimit(old)
-
-
 def compile_workflow(
     workflow: WorkflowLike,
     *,
@@ -238,9 +204,11 @@ def compile_workflow(
     wf = workflow_model(workflow, where="compile_workflow()", usage="compile_workflow({})")
     job = _Job(wf, max_history_events, max_definition_bytes)
     value: Any = wf
-    with _no_gc():
+    with frames.paused_gc():
         for compiler_pass in PASSES:
-            with _stack_for(job.depth):
+            # A few frames per nesting level (~12 in JSON output): Parallels nested hundreds deep
+            # need more than the default 1,000.
+            with frames.recursion_limit(1_000 + 16 * job.depth):
                 value = compiler_pass(job, value)
     result: CompileResult = value
     return result

@@ -60,14 +60,11 @@ Series(items=(Leaf(task='a'), Parallel(branches=(Leaf(task='b'), Leaf(task='c'))
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestrator.compiler import dag as dagmod
-from orchestrator.compiler import modules
+from orchestrator.compiler import frames, modules
 from orchestrator.compiler.dag import critical_path as critical_path  # re-exported
 from orchestrator.compiler.sp import (
     Leaf,
@@ -518,29 +515,6 @@ class _Search:
         return _Result(*self._combine([self.solve(st, wd) for st, wd in zip(stages, windows, strict=True)]))
 
 
-@contextlib.contextmanager
-def _search_frame(n: int) -> Iterator[None]:
-    """What the search needs of the interpreter while it runs, restored on the way out.
-
-    Nesting can be as deep as the DAG is long; Python 3.11 frames are cheap (no C stack per
-    Python call), so the default recursion limit of 1000 is lifted. And the search allocates
-    hundreds of thousands of lists, tuples and nodes that mostly stay alive until it ends, so
-    the cyclic garbage collector's passes find nothing to free yet cost about a fifth of the
-    time on 10,000 tasks: it is paused (the search makes no reference cycles that need it;
-    ``compile_workflow`` already pauses it for the whole compile, then this does nothing).
-    """
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, 4 * n + 1000))
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-        sys.setrecursionlimit(old_limit)
-
-
 def _levels(graph: dagmod.Dag) -> list[list[int]]:
     level = [0] * len(graph)
     for v in range(len(graph)):
@@ -593,7 +567,9 @@ def decompose(
     n = len(graph)
     if not n:
         raise ValueError("cannot build a structure for an empty workflow")
-    with _search_frame(n):
+    # Nesting can be as deep as the DAG is long; the search's hundreds of thousands of lists and
+    # nodes stay alive until it ends (compile_workflow pauses the collector already; alone, this does).
+    with frames.recursion_limit(4 * n + 1000), frames.paused_gc():
         preds, succs = dagmod.reduce_edges(graph)
         # Bottom-up first: series-parallel modules contract in near-linear time, and a
         # series-parallel DAG contracts to one module, its exact structure.

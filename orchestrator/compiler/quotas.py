@@ -88,12 +88,14 @@ PLACEHOLDER_VALUE_MAX: Mapping[str, int] = MappingProxyType({
 _UNKNOWN_VALUE_MAX = max(PLACEHOLDER_VALUE_MAX.values())
 
 
-def _value_max(placeholder: str) -> int:
-    key = placeholders.key_of(placeholder)
-    for kind, longest in PLACEHOLDER_VALUE_MAX.items():
-        if key == kind or key.startswith(kind + "_"):
-            return longest
-    return _UNKNOWN_VALUE_MAX
+def _value_max(key: str) -> int:
+    """The longest value of placeholder ``key`` (the text between ``${`` and ``}``): its kind is
+    the text up to the first ``_``, since no kind holds one (checked below)."""
+    return PLACEHOLDER_VALUE_MAX.get(key.partition("_")[0], _UNKNOWN_VALUE_MAX)
+
+
+if any("_" in kind for kind in PLACEHOLDER_VALUE_MAX):
+    raise AssertionError("_value_max() reads a placeholder's kind as the text before its first '_'")
 
 
 def deployed_bytes(text: str) -> int:
@@ -109,24 +111,8 @@ def deployed_bytes(text: str) -> int:
     True
     """
     escaped = len(json.dumps(text)) - 2  # the C encoder: faster than any count in Python
-    extra = 0
-    for key in placeholders.PATTERN.findall(text):  # the text between "${" and "}"
-        # Kinds hold no "_", so the kind a key is of is decided by its text up to the first "_".
-        head = key.partition("_")[0]
-        longest = _LONGEST.get(head)
-        if longest is None:
-            longest = _value_max(head)
-            if len(_LONGEST) < 1_024:
-                _LONGEST[head] = longest
-        extra += longest - len(key) - 3
+    extra = sum(_value_max(key) - len(key) - 3 for key in placeholders.PATTERN.findall(text))  # 3: "${}"
     return escaped + extra
-
-
-# A kind's longest value, by the placeholder's text up to its first "_" (a few kinds, each
-# with 10,000 task names, so _value_max is asked a few times rather than 20,000).
-_LONGEST: dict[str, int] = {}
-if any("_" in kind for kind in PLACEHOLDER_VALUE_MAX):
-    raise AssertionError("deployed_bytes() looks kinds up by the text before the first '_'")
 
 
 _CALL_EVENTS = TASK_EVENTS + SYNC_EVENTS + 3 * (ATTEMPT_EVENTS + SYNC_EVENTS) + PASS_EVENTS

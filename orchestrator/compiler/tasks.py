@@ -208,23 +208,42 @@ def batch_task(
     """
     if isinstance(task.job, model.LambdaTask):
         raise CompileError(f"Task '{task.name}' is a Lambda task and cannot run on Batch.")
-    shape = _batch_shape(task, wf)
+    submitted = _submitted(task.job)
+    queue, array_size = submitted.queue or wf.defaults.queue or DEFAULT_QUEUE, submitted.array_size
     # Overrides are merged into the job definition's container by name; only values set at run
     # time belong here: templated ones (``templates``: compiled to intrinsics) and the execution's.
-    overrides: dict[str, asl.Json] = {} if shape.command is None else {"Command.$": shape.command}
-    overrides["Environment"] = [{"Name": k, "Value.$": v} for k, v in shape.environment]
-    tags = dict(shape.tags)
+    env: list[dict[str, str]] = [
+        {"Name": k, "Value.$": templates.intrinsic(templates.parse(v))} for k, v in submitted.environment
+    ]
+    env += [
+        {"Name": "ORCHESTRATOR_EXECUTION_ID", "Value.$": "$$.Execution.Id"},
+        # Logical time (contract 5): which run this is, from the input "Wrap input" completed,
+        # so AWS and the local engine give a job the same value. ~110 bytes of the 8 KiB ECS
+        # allows for container overrides.
+        {"Name": logical_time.EXECUTION_NAME_ENV, "Value.$": "$$.Execution.Name"},
+        {"Name": logical_time.ENV, "Value.$": "$.input.scheduled_time"},
+    ]
+    overrides = asl._drop_empty(
+        [
+            ("Command.$", None if submitted.command is None else templates.command_intrinsic(submitted.command)),
+            ("Environment", env),
+        ]
+    )
+    timeout = _timeout(task, wf)
+    attempt = None if timeout is None else max(BATCH_MIN_ATTEMPT_DURATION, timeout)
+    tags = dict(wf.tags)
     tags.update({"orchestrator:workflow": wf.name, "orchestrator:task": task.name})
     tags["orchestrator:execution.$"] = "$$.Execution.Name"
-    parameters: dict[str, asl.Json] = {
-        "JobName": job_name(task.name),
-        "JobQueue": shape.queue,
-        "JobDefinition": placeholder(JOB_DEFINITION, task.name),
-    }
-    if shape.array_size is not None:
-        parameters["ArrayProperties"] = {"Size": shape.array_size}
-    parameters["ContainerOverrides"] = overrides
-    parameters["Tags"] = tags
+    parameters = asl._drop_empty(
+        [
+            ("JobName", job_name(task.name)),
+            ("JobQueue", placeholder(JOB_QUEUE, queue)),
+            ("JobDefinition", placeholder(JOB_DEFINITION, task.name)),
+            ("ArrayProperties", {"Size": array_size} if array_size is not None else None),
+            ("ContainerOverrides", overrides),
+            ("Tags", tags),
+        ]
+    )
     # Only fields DescribeJobs always returns: a ResultSelector path that is missing fails the
     # state with States.Runtime. The Batch API model makes jobName, jobId, jobQueue, status,
     # startedAt and jobDefinition required in JobDetail; statusReason, container (so
@@ -235,77 +254,16 @@ def batch_task(
     return asl.Task(
         name=task.name,
         comment=task.description,
-        resource=_BATCH_SYNC,
+        resource=arns.integration("batch", "submitJob", IntegrationPattern.SYNC),
         parameters=parameters,
         result_selector=selector,
         result_path=result_path(task.name),
         output_path=output_path,
-        timeout_seconds=shape.timeout_seconds,
-        retry=shape.retry,
+        timeout_seconds=None if attempt is None else (attempt + BATCH_ATTEMPT_MARGIN) * SPOT_RETRY_ATTEMPTS,
+        retry=retriers(task, wf, BATCH_API_RETRIER),
         catch=_catch(task.name, catch_to),
         next=next,
     )
-
-
-_BATCH_SYNC = arns.integration("batch", "submitJob", IntegrationPattern.SYNC)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _BatchShape:
-    """What a Batch task's state takes from its job, retry and timeout and the workflow's
-    defaults and tags: the same for every task of one kind, so worked out once per kind (a
-    10,000-task workflow has a handful), not once per task. Immutable values only: the dicts of
-    each state are its own."""
-
-    queue: str
-    array_size: int | None
-    command: str | None  # the templated command's intrinsic
-    environment: tuple[tuple[str, str], ...]  # (name, intrinsic) of the variables set per run
-    tags: tuple[tuple[str, str], ...]
-    timeout_seconds: int | None
-    retry: tuple[asl.Retrier, ...]
-
-
-_SHAPES: dict[tuple[object, ...], _BatchShape] = {}
-_SHAPES_MAX = 4_096  # shapes kept; past that the cache starts again (a workflow of all-different jobs)
-
-
-def _batch_shape(task: model.Task, wf: model.Workflow) -> _BatchShape:
-    submitted = _submitted(task.job)
-    # Everything the shape is made of, so equal keys give equal shapes (and the cache holds
-    # values only, no workflow).
-    key: tuple[object, ...] | None = (submitted, task.retry, task.timeout, wf.defaults, tuple(wf.tags.items()))
-    try:
-        shape = _SHAPES.get(key)  # type: ignore[arg-type]
-    except TypeError:  # an unhashable value somewhere: no sharing
-        key, shape = None, None
-    if shape is not None:
-        return shape
-    timeout = _timeout(task, wf)
-    attempt = None if timeout is None else max(BATCH_MIN_ATTEMPT_DURATION, timeout)
-    environment = tuple((k, templates.intrinsic(templates.parse(v))) for k, v in submitted.environment)
-    environment += (
-        ("ORCHESTRATOR_EXECUTION_ID", "$$.Execution.Id"),
-        # Logical time (contract 5): which run this is, from the input "Wrap input" completed,
-        # so AWS and the local engine give a job the same value. ~110 bytes of the 8 KiB ECS
-        # allows for container overrides.
-        (logical_time.EXECUTION_NAME_ENV, "$$.Execution.Name"),
-        (logical_time.ENV, "$.input.scheduled_time"),
-    )
-    shape = _BatchShape(
-        queue=placeholder(JOB_QUEUE, submitted.queue or wf.defaults.queue or DEFAULT_QUEUE),
-        array_size=submitted.array_size,
-        command=None if submitted.command is None else templates.command_intrinsic(submitted.command),
-        environment=environment,
-        tags=tuple(wf.tags.items()),
-        timeout_seconds=None if attempt is None else (attempt + BATCH_ATTEMPT_MARGIN) * SPOT_RETRY_ATTEMPTS,
-        retry=retriers(task, wf, BATCH_API_RETRIER),
-    )
-    if key is not None:
-        if len(_SHAPES) >= _SHAPES_MAX:
-            _SHAPES.clear()
-        _SHAPES[key] = shape
-    return shape
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]+")

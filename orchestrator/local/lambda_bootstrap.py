@@ -21,9 +21,9 @@ REPORT lines. Two ways to start one:
 The zygote protocol is one JSON datagram per message on a ``SOCK_SEQPACKET`` socket:
 ``{"op": "spawn"}`` is answered ``{"pid": N}`` with two file descriptors attached (the worker's
 request pipe and answer pipe; the worker was forked ahead, and its first request line binds it to
-its function: ``{"log_path": ..., "env": {...}}``); ``{"op": "wait", "pid": N}`` reaps the
-worker and is answered ``{"exit": code}`` (negative: the signal that killed it, as ``Popen``
-reports it); ``{"op": "reap", "pids": [...]}`` reaps several and is answered ``{"exits": {pid: code}}``.
+its function: ``{"log_path": ..., "env": {...}}``); ``{"op": "reap", "pids": [...]}`` reaps those
+workers and is answered ``{"exits": {pid: code}}`` (negative: the signal that killed it, as
+``Popen`` reports it).
 When the parent closes the socket, the zygote kills its workers and exits.
 """
 
@@ -154,7 +154,7 @@ def main() -> None:
 
 # -- the zygote ---------------------------------------------------------------------------------
 
-_MESSAGE_MAX = 1 << 20  # one JSON request (spawn, wait, or reap with its list of pids), far below this
+_MESSAGE_MAX = 1 << 20  # one JSON request (spawn, or reap with its list of pids), far below this
 
 
 def _worker(requests_fd: int, channel_fd: int, handlers: dict[str, Callable[..., Any]],
@@ -260,11 +260,8 @@ def zygote() -> None:
             os.close(answer_r)
             # The next one is forked now, while the parent sends this one its first request.
             spare = _prefork(handlers, control, children)
-        elif message["op"] == "wait":
-            pid = int(message["pid"])
-            control.send(json.dumps({"exit": _reap(pid, children)}).encode())
         elif message["op"] == "reap":
-            # Many workers at once (the service closing): one round trip instead of one per worker.
+            # One worker, or many at once (the service closing): one round trip either way.
             exits = {str(pid): _reap(int(pid), children) for pid in message["pids"]}
             control.send(json.dumps({"exits": exits}).encode())
     for pid in children:

@@ -103,7 +103,7 @@ def _permissions(value: Any) -> tuple[model.Permission, ...]:
         return ()  # most jobs: no generator to set up
     return tuple(
         model.Permission(actions=tuple(p["actions"]), resources=tuple(p.get("resources", ("*",))))
-        for p in value or ()
+        for p in value
     )
 
 
