@@ -363,6 +363,7 @@ class LocalRun:
                                                 printer=self.notice)
 
     def close(self) -> None:
+        self.store.sync_results()
         self.outbox.flush(timeout=30)
         if self._owns_lambda:
             self.lambda_.close()
@@ -440,6 +441,9 @@ class LocalRun:
         replay = key not in ("sns:publish", "aws-sdk:cloudwatchlogs:getLogEvents")
 
         def integration(call: TaskCall) -> Any:
+            # No task starts before the results of those completed ahead of it are on disk (the
+            # fsync ran while the engine recorded the events in between; see ``store``).
+            self.store.sync_results()
             # A distributed Map child (its own ARN) records its events in its own history, which
             # ``identity`` does not follow: its calls get no key, so they always run.
             task = identity.claim(call.state_name, call.parameters) if call.execution_arn == arn else None
