@@ -20,7 +20,6 @@ import math
 import os
 import re
 import sys
-import traceback
 from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path as FilePath
@@ -647,6 +646,8 @@ def _python_syntax_problem(source: str, error: SyntaxError) -> Problem:
 
 
 def _import_problem(file: FilePath, source: str, error: BaseException) -> Problem:
+    import traceback  # with textwrap, a few ms that only a module failing to import needs
+
     frames = traceback.extract_tb(error.__traceback__)
     here = os.path.realpath(file)
     own = [f for f in frames if os.path.realpath(f.filename) == here]
