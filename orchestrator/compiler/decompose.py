@@ -81,6 +81,8 @@ from orchestrator.compiler.stages import (
     TIE,
     Edges,
     balanced,
+    components,
+    is_chain,
     level_rows,
     prime_cuts,
     series_cuts,
@@ -118,6 +120,9 @@ _NO_CUTS = 2  # a piece between series cuts: it has none itself
 
 # Stand-in node of a result whose structure is built only if it is chosen (see ``_quick``).
 _PENDING = Leaf("")
+# Where a part's edges come from (``_Search._edges``): the edges of the part it was taken from,
+# by position there, and its tasks' positions there (None: they are the part's own edges).
+_Source = tuple[Edges, Edges, Sequence[int] | None]
 
 
 class _TooDeep(Exception):
@@ -142,7 +147,13 @@ def _better(a: _Result, b: _Result) -> bool:
 
 
 class _Search:
-    """State of one decomposition: the reduced DAG and scratch arrays indexed by task."""
+    """State of one decomposition: the reduced DAG, the greedy cache and scratch arrays.
+
+    A part is a list of tasks, ascending (so in topological order), with its own edges by
+    position in it (``ins``, ``outs``). A part taken from a bigger one (a component, a piece
+    between series cuts, a stage) gets its edges from that part's (``_edges``), not from the
+    whole DAG, and only when it is solved rather than found in the cache.
+    """
 
     def __init__(
         self,
@@ -163,17 +174,18 @@ class _Search:
         n = len(graph)
         self.cost = [1 + len(self.preds[v]) + len(self.succs[v]) for v in range(n)]
         self.limit += _WORK_LIMIT_PER_UNIT * sum(self.cost)
-        self.member = [0] * n  # member[v] == gen  <=>  v is in the part being examined
         # One Leaf and one single-task result per task, made when first needed and shared by
         # every candidate (they are immutable).
         self.leaves: list[Leaf | None] = [None] * n
         self.singles: list[_Result | None] = [None] * n
-        self.gen = 0
-        self.eft = [0.0] * n
-        self.tail = [0.0] * n
-        self.pos = [0] * n  # a task's index in the part being examined
-        self.nbrs = [self.preds[v] + self.succs[v] for v in range(n)]
+        # Scratch, -1 between uses: loc[i] is the position in a sub-part of the task at
+        # position i of the part it is taken from, -1 for the tasks left out.
+        self.loc = [-1] * n
         self.budget = budget
+
+    def run(self) -> _Result:
+        """The best structure found for the whole DAG."""
+        return self.solve(list(range(len(self.w))), 0.0, 0, (self.preds, self.succs, None))
 
     def _leaf(self, v: int) -> Leaf:
         leaf = self.leaves[v]
@@ -187,62 +199,64 @@ class _Search:
             found = self.singles[v] = _Result(self._leaf(v), self.w[v], 0)
         return found
 
-    def _mark(self, part: Sequence[int]) -> int:
-        self.gen += 1
-        gen = self.gen
-        member = self.member
-        for v in part:
-            member[v] = gen
-        return gen
-
-    # -- steps 1 and 2 -------------------------------------------------------------------
-
-    def _components(self, part: list[int], gen: int) -> tuple[list[list[int]], int]:
-        """Weakly connected components of ``part``, each ascending, ordered by first task, and
-        the part's new mark: the search re-marks each task it reaches (one test per edge), so
-        when the part is connected its tasks are the members of the returned generation."""
-        self.gen += 1
-        stamp = self.gen
-        member, nbrs = self.member, self.nbrs
+    def _take(
+        self, part: list[int], allow: float, known: int, src: _Source
+    ) -> tuple[Edges, Edges] | _Result:
+        """The part's edges by position in it, from the edges of the part it was taken from
+        (``src``); or, when the part is not known to be connected and is not, its components
+        solved side by side. One walk over the bigger part's edges finds both: the components
+        and each one's edges."""
+        pins, pouts, idx = src
+        if idx is None:
+            if known != _CONNECTED:
+                whole = components(pins, pouts)
+                if len(whole) > 1:
+                    return self._side_by_side(part, whole, allow, _split_edges(pins, whole))
+            return pins, pouts
+        m = len(idx)
+        loc = self.loc
+        for k, i in enumerate(idx):
+            loc[i] = k
+        # ins[u]: u's dependencies inside the part, found on the way.
+        ins: Edges = [[]] * m
+        seen = bytearray(m)
         comps: list[list[int]] = []
-        for root in part:
-            if member[root] != gen:
+        for root in range(m):
+            if seen[root]:
                 continue
-            member[root] = stamp
+            seen[root] = 1
             comp = [root]
             for u in comp:  # grows while it is walked: a breadth-first search
-                for x in nbrs[u]:
-                    if member[x] == gen:
-                        member[x] = stamp
+                i = idx[u]
+                row = []
+                for j in pins[i]:
+                    x = loc[j]
+                    if x >= 0:
+                        row.append(x)
+                        if not seen[x]:
+                            seen[x] = 1
+                            comp.append(x)
+                ins[u] = row
+                for j in pouts[i]:
+                    x = loc[j]
+                    if x >= 0 and not seen[x]:
+                        seen[x] = 1
                         comp.append(x)
-            if len(comp) == len(part):
-                return [part], stamp
+            if len(comp) == m:
+                break
             comp.sort()
             comps.append(comp)
-        return comps, stamp
+        for i in idx:
+            loc[i] = -1
+        if not comps:  # connected
+            outs: Edges = [[] for _ in range(m)]
+            for u in range(m):
+                for x in ins[u]:
+                    outs[x].append(u)
+            return ins, outs
+        return self._side_by_side(part, comps, allow, _split_edges(ins, comps))
 
-    # -- step 3 --------------------------------------------------------------------------
-
-    def _times(self, part: list[int], gen: int, forward: bool) -> None:
-        """Fill ``eft`` (``forward``) or ``tail`` for the tasks of ``part``, counting only edges
-        inside it."""
-        member, w = self.member, self.w
-        if forward:
-            preds, eft = self.preds, self.eft
-            for v in part:
-                start = 0.0
-                for x in preds[v]:
-                    if member[x] == gen and eft[x] > start:
-                        start = eft[x]
-                eft[v] = start + w[v]
-            return
-        succs, tail = self.succs, self.tail
-        for v in reversed(part):
-            longest = 0.0
-            for y in succs[v]:
-                if member[y] == gen and tail[y] > longest:
-                    longest = tail[y]
-            tail[v] = longest + w[v]
+    # -- steps 1 and 2 -------------------------------------------------------------------
 
     def _quick(self, part: list[int], ins: Edges) -> tuple[_Result, float, list[float], list[list[int]]]:
         """The part's own level-by-level structure, its critical path and its levels, in one
@@ -259,128 +273,108 @@ class _Search:
         node = series([parallel([leaf(v) for v in row]) for row in rows])
         return _Result(node, found.span, found.parallels)
 
-    def _solve_shared(self, parts: list[list[int]], allows: list[float], known: int = 0) -> list[_Result]:
-        """Solve independent parts, each with a share of the remaining budget by its size, so
-        the first parts cannot use up the search for the others."""
-        remaining = sum(len(p) for p in parts)
+    def _solve_shared(
+        self,
+        part: list[int],
+        idxs: Sequence[Sequence[int]],
+        allows: list[float],
+        known: int = 0,
+        edges: tuple[Edges, Edges] | None = None,
+        own: list[_Source | None] | None = None,
+    ) -> list[_Result]:
+        """Solve independent sub-parts of ``part`` (``idxs``: their positions in it), each with a
+        share of the remaining budget by its size, so the first cannot use up the search for
+        the others. A sub-part's edges come from ``part``'s (``edges``) or are its own (``own``)."""
+        remaining = sum(map(len, idxs))
         pool = self.budget
         results: list[_Result] = []
         singles = self.singles
-        for piece, allow in zip(parts, allows, strict=True):
-            if len(piece) == 1:
+        for k, (idx, allow) in enumerate(zip(idxs, allows, strict=True)):
+            size = len(idx)
+            if size == 1:
                 # A single task costs nothing: its share of the budget would come straight back.
-                found = singles[piece[0]]
-                results.append(self._single(piece[0]) if found is None else found)
+                v = part[idx[0]]
+                found = singles[v]
+                results.append(self._single(v) if found is None else found)
                 remaining -= 1
                 continue
-            give = pool * len(piece) // remaining if pool > 0 else pool
+            give = pool * size // remaining if pool > 0 else pool
             self.budget = give
-            results.append(self.solve(piece, allow, known))
+            if own is None:
+                assert edges is not None
+                src: _Source = (edges[0], edges[1], idx)
+            else:
+                mine = own[k]
+                assert mine is not None
+                src = mine
+            results.append(self.solve([part[i] for i in idx], allow, known, src))
             pool -= give - self.budget
-            remaining -= len(piece)
+            remaining -= size
         self.budget = pool
         return results
 
-    def solve(self, part: list[int], allow: float = 0.0, known: int = 0) -> _Result:
-        """Best structure found for ``part``; greedy answers are cached, since the search
-        scores the same stages greedily before refining them."""
+    def solve(self, part: list[int], allow: float, known: int, src: _Source) -> _Result:
+        """Best structure found for ``part`` (its edges from ``src``, see ``_edges``); greedy
+        answers are cached, since the search scores the same stages greedily before refining
+        them."""
         if len(part) == 1:
             v = part[0]
             return self._single(v)
         if not (self.greedy or self.budget <= 0):
-            return self._solve(part, allow, known)
+            return self._solve(part, allow, known, src)
         key = (tuple(part), allow)
         found = self.cache.get(key)
         if found is None:
-            found = self._solve(part, allow, known)
+            found = self._solve(part, allow, known, src)
             self.cache[key] = found
         return found
 
-    def _local_edges(self, part: list[int], gen: int) -> tuple[Edges, Edges]:
-        """The edges inside ``part``, by position in it: ``(ins, outs)``."""
-        member, preds = self.member, self.preds
-        local = self.pos
-        for i, v in enumerate(part):
-            local[v] = i
-        ins: Edges = []
-        outs: Edges = [[] for _ in part]
-        for i, v in enumerate(part):
-            row = []
-            for x in preds[v]:
-                if member[x] == gen:
-                    j = local[x]
-                    row.append(j)
-                    outs[j].append(i)
-            ins.append(row)
-        return ins, outs
+    def _sub(self, part: list[int], ins: Edges, outs: Edges, idx: list[int], allow: float) -> _Result:
+        """``solve`` for the tasks at positions ``idx`` of ``part``."""
+        if len(idx) == 1:
+            return self._single(part[idx[0]])
+        return self.solve([part[i] for i in idx], allow, 0, (ins, outs, idx))
 
-    def _side_by_side(self, comps: list[list[int]], allow: float) -> _Result:
-        """The components of a part, each solved, as one Parallel."""
-        results = self._solve_shared(comps, [allow] * len(comps), _CONNECTED)
+    def _side_by_side(
+        self, part: list[int], comps: list[list[int]], allow: float, own: list[_Source | None]
+    ) -> _Result:
+        """The components of a part (by position in it, with their own edges), each solved, as
+        one Parallel."""
+        results = self._solve_shared(part, comps, [allow] * len(comps), _CONNECTED, own=own)
         return _Result(
             parallel([r.node for r in results]),
             max(r.span for r in results),
             1 + sum(r.parallels for r in results) - sum(isinstance(r.node, Parallel) for r in results),
         )
 
-    def _is_chain(self, part: list[int], gen: int) -> bool:
-        """True when each task of ``part`` but the last has exactly one successor in it, the
-        next one: then the part is a path, since ``part`` is in topological order."""
-        member, succs = self.member, self.succs
-        for i in range(len(part) - 1):
-            nxt = part[i + 1]
-            found = False
-            for y in succs[part[i]]:
-                if member[y] == gen:
-                    if y != nxt or found:
-                        return False
-                    found = True
-            if not found:
-                return False
-        return True
-
-    def _solve(self, part: list[int], allow: float = 0.0, known: int = 0) -> _Result:
+    def _solve(self, part: list[int], allow: float, known: int, src: _Source) -> _Result:
         """Best structure found for ``part`` (a convex set of tasks, ascending).
 
         ``allow`` is how long the part may take without delaying anything (the length of the
         window it runs in beside a longer sibling); a prime part whose plain level-by-level
         structure fits in it needs no search. This keeps deep nests of slack cheap.
         """
-        if len(part) == 1:
-            v = part[0]
-            return self._single(v)
         # Charge what the passes below cost: every task and every edge they look at.
-        cost, member = self.cost, self.member
-        self.gen += 1
-        gen = self.gen
-        for v in part:
-            member[v] = gen
-        spent = sum(map(cost.__getitem__, part))
+        spent = sum(map(self.cost.__getitem__, part))
         self.budget -= spent
         self.spent += spent
         if self.spent > self.limit:
             raise _TooDeep
-        if self._is_chain(part, gen):  # the most common part by far; skip the general passes
+        # A component is connected (``known``): then the components pass is skipped (the work
+        # charged is the same).
+        taken = self._take(part, allow, known, src)
+        if isinstance(taken, _Result):
+            return taken
+        ins, outs = taken
+        if is_chain(outs):  # the most common part by far; skip the general passes
             return _Result(Series(tuple([self._leaf(v) for v in part])), sum([self.w[v] for v in part]), 0)
-        # A component is connected, and a piece between series cuts has no series cut of its
-        # own (``known``): those passes are skipped (the work charged is the same).
-        if known != _CONNECTED:
-            comps, gen = self._components(part, gen)
-            if len(comps) > 1:
-                return self._side_by_side(comps, allow)
-        # The part's edges once, by position in the part: the passes below then need no
-        # membership tests.
-        ins, outs = self._local_edges(part, gen)
+        # A piece between series cuts has no series cut of its own: that pass is skipped too.
         cuts = [] if known == _NO_CUTS else series_cuts(part, ins, outs)
         if cuts:
             bounds = [0, *cuts, len(part)]
-            pieces = [part[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
-            results = self._solve_shared(pieces, [0.0] * len(pieces), _NO_CUTS)
-            return _Result(
-                series([r.node for r in results]),
-                sum(r.span for r in results),
-                sum(r.parallels for r in results),
-            )
+            pieces = [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+            results = self._solve_shared(part, pieces, [0.0] * len(pieces), _NO_CUTS, (ins, outs))
+            return _Result(*self._combine(results))
         quick, cp, eft, rows = self._quick(part, ins)
         if quick.span <= max(allow, cp) * (1 + TIE):
             return self._level_rows(quick, rows)
@@ -394,14 +388,14 @@ class _Search:
                 stages, windows = [down, rest], [0.0, 0.0]
             else:
                 stages, windows = spine_stages(part, ins, outs, tail, self.w, 1)
-            found = self._stages(stages, windows)
+            found = self._stages(part, ins, outs, stages, windows)
             return found if _better(found, quick) else self._level_rows(quick, rows)
         if spent * _SCORE_FACTOR > self.budget:
             # Too big to score candidates within the budget: bisect at the balanced lower-bound
             # cut (if balanced enough) and let each half search with its share of the budget.
             down, rest = prime_cuts(part, eft, tail, first=True)[0]
             if balanced(part, down):
-                found = _Result(*self._combine(self._solve_shared([down, rest], [0.0, 0.0])))
+                found = _Result(*self._combine(self._solve_shared(part, [down, rest], [0.0, 0.0], 0, (ins, outs))))
                 return found if _better(found, quick) else self._level_rows(quick, rows)
         # Search: score every candidate split greedily, keep the best, then spend the budget
         # refining the stages of the winner (a refined stage is never worse than its greedy
@@ -421,7 +415,7 @@ class _Search:
             if i > 0 and self.budget <= 0:
                 break
             self.greedy = True
-            found = self._stages(stages, windows)
+            found = self._stages(part, ins, outs, stages, windows)
             self.greedy = False
             if best_split is None or _better(found, best):
                 best, best_split = found, (stages, windows)
@@ -429,40 +423,62 @@ class _Search:
             stages, windows = best_split
             if _MOVE_PASSES and len(stages) >= 2:
                 self.greedy = True
-                moved = self._move_tasks(stages, windows)
+                moved = self._move_tasks(part, ins, outs, stages, windows)
                 self.greedy = False
                 if moved is not None:
                     stages, windows, found = moved
                     if _better(found, best):
                         best = found
-            refined = _Result(*self._combine(self._solve_shared(stages, windows)))
+            refined = _Result(*self._combine(self._solve_shared(part, stages, windows, 0, (ins, outs))))
             if _better(refined, best):
                 best = refined
         return self._level_rows(best if _better(best, quick) else quick, rows)
 
-    def _stage_ends(self, stage: list[int], sinks: bool) -> list[int]:
-        """The tasks of ``stage`` that end (``sinks``) or start one of its longest paths and
-        have no successor (predecessor) inside it: they may move to the next (previous) stage."""
-        gen = self._mark(stage)
-        self._times(stage, gen, forward=sinks)  # only the times the ends are ranked by
-        member, eft, tail = self.member, self.eft, self.tail
-        links = self.succs if sinks else self.preds
-        value = eft if sinks else tail
-        ends = [v for v in stage if not any(member[y] == gen for y in links[v])]
-        top = max(value[v] for v in ends)
+    def _stage_ends(self, part: list[int], ins: Edges, outs: Edges, stage: list[int], sinks: bool) -> list[int]:
+        """The positions in ``stage`` (positions in ``part``) of the tasks that end (``sinks``)
+        or start one of the stage's longest paths and have no successor (predecessor) inside
+        it: they may move to the next (previous) stage."""
+        loc, w = self.loc, self.w
+        for k, i in enumerate(stage):
+            loc[i] = k
+        # Only the times the ends are ranked by: eft (``sinks``) or tail, inside the stage.
+        value = [0.0] * len(stage)
+        if sinks:
+            for k, i in enumerate(stage):
+                start = 0.0
+                for j in ins[i]:
+                    at = loc[j]
+                    if at >= 0 and value[at] > start:
+                        start = value[at]
+                value[k] = start + w[part[i]]
+        else:
+            for k in range(len(stage) - 1, -1, -1):
+                i = stage[k]
+                longest = 0.0
+                for j in outs[i]:
+                    at = loc[j]
+                    if at >= 0 and value[at] > longest:
+                        longest = value[at]
+                value[k] = longest + w[part[i]]
+        links = outs if sinks else ins
+        ends = [k for k, i in enumerate(stage) if all(loc[j] < 0 for j in links[i])]
+        for i in stage:
+            loc[i] = -1
+        top = max(value[k] for k in ends)
         tol = TIE * max(1.0, top)
-        return [v for v in ends if value[v] >= top - tol]
+        return [stage[k] for k in ends if value[k] >= top - tol]
 
     def _move_tasks(
-        self, stages: list[list[int]], windows: list[float]
+        self, part: list[int], ins: Edges, outs: Edges, stages: list[list[int]], windows: list[float]
     ) -> tuple[list[list[int]], list[float], _Result] | None:
-        """Local search over the stage boundaries of a split, scored greedily: the tasks that end
-        a stage's longest paths move to the next stage, or those that start the next stage's move
-        back, whenever that shortens the two stages together. Counted work, so deterministic;
-        ``None`` when nothing improved."""
+        """Local search over the stage boundaries of a split (stages by position in ``part``),
+        scored greedily: the tasks that end a stage's longest paths move to the next stage, or
+        those that start the next stage's move back, whenever that shortens the two stages
+        together. Counted work, so deterministic; ``None`` when nothing improved."""
         stages = [list(st) for st in stages]
         windows = list(windows)
-        results = [self.solve(st, wd) for st, wd in zip(stages, windows, strict=True)]
+        sub = self._sub
+        results = [sub(part, ins, outs, st, wd) for st, wd in zip(stages, windows, strict=True)]
         improved = False
         for _ in range(_MOVE_PASSES):
             changed = False
@@ -474,15 +490,15 @@ class _Search:
                 done = False
                 for forward in (True, False):
                     src, dst = (a, b) if forward else (b, a)
-                    moving = self._stage_ends(src, sinks=forward)
+                    moving = self._stage_ends(part, ins, outs, src, sinks=forward)
                     if len(moving) >= len(src):
                         continue
                     gone = set(moving)
                     new_src = [v for v in src if v not in gone]
                     new_dst = sorted(dst + moving)
                     new_a, new_b = (new_src, new_dst) if forward else (new_dst, new_src)
-                    ra = self.solve(new_a, windows[i])
-                    rb = self.solve(new_b, windows[i + 1])
+                    ra = sub(part, ins, outs, new_a, windows[i])
+                    rb = sub(part, ins, outs, new_b, windows[i + 1])
                     if ra.span + rb.span < old - tol:
                         stages[i], stages[i + 1] = new_a, new_b
                         results[i], results[i + 1] = ra, rb
@@ -490,7 +506,7 @@ class _Search:
                         break
                 if not done and len(stages) > 2:  # two stages merged would be the whole part
                     merged = sorted(a + b)
-                    rm = self.solve(merged, 0.0)
+                    rm = sub(part, ins, outs, merged, 0.0)
                     if rm.span < old - tol:
                         stages[i : i + 2] = [merged]
                         results[i : i + 2] = [rm]
@@ -511,8 +527,34 @@ class _Search:
             sum(r.parallels for r in results),
         )
 
-    def _stages(self, stages: list[list[int]], windows: list[float]) -> _Result:
-        return _Result(*self._combine([self.solve(st, wd) for st, wd in zip(stages, windows, strict=True)]))
+    def _stages(
+        self, part: list[int], ins: Edges, outs: Edges, stages: list[list[int]], windows: list[float]
+    ) -> _Result:
+        sub = self._sub
+        return _Result(
+            *self._combine([sub(part, ins, outs, st, wd) for st, wd in zip(stages, windows, strict=True)])
+        )
+
+
+def _split_edges(ins: Edges, comps: list[list[int]]) -> list[_Source | None]:
+    """Each component's own edges (None for a single task), from the part's ``ins``: a
+    component holds every neighbour of its tasks, so only positions change."""
+    at = [0] * len(ins)
+    for comp in comps:
+        for q, u in enumerate(comp):
+            at[u] = q
+    own: list[_Source | None] = []
+    for comp in comps:
+        if len(comp) == 1:
+            own.append(None)
+            continue
+        cins = [[at[x] for x in ins[u]] for u in comp]
+        couts: Edges = [[] for _ in comp]
+        for q, row in enumerate(cins):
+            for x in row:
+                couts[x].append(q)
+        own.append((cins, couts, None))
+    return own
 
 
 def _levels(graph: dagmod.Dag) -> list[list[int]]:
@@ -649,7 +691,7 @@ def _search(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> _Res
     """The search forwards and, unless that is already exact, on the reversed DAG."""
     n = len(graph)
     budget //= 2  # half for the forward search, half for the reversed one
-    best = _Search(graph, budget, reduced=reduced).solve(list(range(n)))
+    best = _Search(graph, budget, reduced=reduced).run()
     cp = max(dagmod.earliest_finish(graph))
     if best.span > cp * (1 + TIE):
         # The same search on the reversed DAG places tasks with slack as late as possible
@@ -660,7 +702,7 @@ def _search(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> _Res
             [[n - 1 - y for y in reversed(succs[n - 1 - i])] for i in range(n)],
             [[n - 1 - x for x in reversed(preds[n - 1 - i])] for i in range(n)],
         )
-        found = _Search(dagmod.reversed_dag(graph), budget, reduced=mirrored).solve(list(range(n)))
+        found = _Search(dagmod.reversed_dag(graph), budget, reduced=mirrored).run()
         backward = _Result(mirror(found.node), found.span, found.parallels)
         if _better(backward, best):
             best = backward
