@@ -61,7 +61,7 @@ Series(items=(Leaf(task='a'), Parallel(branches=(Leaf(task='b'), Leaf(task='c'))
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import Any
 
 from orchestrator.compiler import dag as dagmod
 from orchestrator.compiler import frames, modules
@@ -69,7 +69,6 @@ from orchestrator.compiler.dag import critical_path as critical_path  # re-expor
 from orchestrator.compiler.sp import (
     Leaf,
     Node,
-    Parallel,
     Series,
     count_parallels,
     makespan,
@@ -118,22 +117,91 @@ _CONNECTED = 1  # a weakly connected component
 _NO_CUTS = 2  # a piece between series cuts: it has none itself
 
 
-# Stand-in node of a result whose structure is built only if it is chosen (see ``_quick``).
-_PENDING = Leaf("")
 # Where a part's edges come from (``_Search._edges``): the edges of the part it was taken from,
 # by position there, and its tasks' positions there (None: they are the part's own edges).
 _Source = tuple[Edges, Edges, Sequence[int] | None]
+# The source of a component of two tasks: never read, since two connected tasks are a chain.
+_PAIR: _Source = ([], [], None)
 
 
 class _TooDeep(Exception):
     """The search met a part nested so deep that finishing would cost quadratic time."""
 
 
-@dataclass(frozen=True, slots=True)
+# The kind of a result's node, and how a result builds it (``_Search._build``).
+_LEAF, _SERIES, _PARALLEL = 0, 1, 2
+_BUILT, _CHAIN, _ROWS, _IN_SERIES, _SIDE_BY_SIDE = 0, 1, 2, 3, 4
+
+
 class _Result:
-    node: Node
-    span: float
-    parallels: int
+    """A structure found for a part: its makespan, its Parallel count, the kind of its node and
+    how many items or branches that node has (``width``; 1 for a Leaf), and how to build the
+    node (``how``, from ``parts``). Most results are scored and dropped, so the node is only
+    built for the structure finally chosen."""
+
+    __slots__ = ("span", "parallels", "kind", "width", "how", "parts", "node")
+
+    def __init__(
+        self,
+        span: float,
+        parallels: int,
+        kind: int,
+        width: int,
+        how: int,
+        parts: Sequence[Any],
+        node: Node | None = None,
+    ) -> None:
+        self.span = span
+        self.parallels = parallels
+        self.kind = kind
+        self.width = width
+        self.how = how
+        self.parts = parts
+        self.node = node
+
+
+def _built(node: Node, span: float, parallels: int) -> _Result:
+    """A result whose node is already built."""
+    return _Result(span, parallels, _LEAF, 1, _BUILT, (), node)
+
+
+def _node_of(found: _Result) -> Node:
+    """The node of a result that has been built (``_Search.run`` builds the one it returns)."""
+    assert found.node is not None
+    return found.node
+
+
+def _series_of(results: list[_Result]) -> _Result:
+    """``results`` one after the other (``sp.series``: nested Series flattened)."""
+    width = 0
+    for r in results:
+        width += r.width if r.kind == _SERIES else 1
+    if width == 1:
+        kind, width = results[0].kind, results[0].width
+    else:
+        kind = _SERIES
+    return _Result(
+        sum([r.span for r in results]), sum([r.parallels for r in results]), kind, width, _IN_SERIES, results
+    )
+
+
+def _parallel_of(results: list[_Result]) -> _Result:
+    """``results`` as one Parallel (``sp.parallel``: nested Parallels flattened, each of
+    which no longer counts)."""
+    width = 0
+    nested = 0
+    for r in results:
+        if r.kind == _PARALLEL:
+            width += r.width
+            nested += 1
+        else:
+            width += 1
+    parallels = 1 + sum([r.parallels for r in results]) - nested
+    if width == 1:
+        kind, width = results[0].kind, results[0].width
+    else:
+        kind = _PARALLEL
+    return _Result(max([r.span for r in results]), parallels, kind, width, _SIDE_BY_SIDE, results)
 
 
 def _better(a: _Result, b: _Result) -> bool:
@@ -185,7 +253,9 @@ class _Search:
 
     def run(self) -> _Result:
         """The best structure found for the whole DAG."""
-        return self.solve(list(range(len(self.w))), 0.0, 0, (self.preds, self.succs, None))
+        found = self.solve(list(range(len(self.w))), 0.0, 0, (self.preds, self.succs, None))
+        self._build(found)
+        return found
 
     def _leaf(self, v: int) -> Leaf:
         leaf = self.leaves[v]
@@ -196,7 +266,7 @@ class _Search:
     def _single(self, v: int) -> _Result:
         found = self.singles[v]
         if found is None:
-            found = self.singles[v] = _Result(self._leaf(v), self.w[v], 0)
+            found = self.singles[v] = _Result(self.w[v], 0, _LEAF, 1, _BUILT, (), self._leaf(v))
         return found
 
     def _take(
@@ -258,20 +328,32 @@ class _Search:
 
     # -- steps 1 and 2 -------------------------------------------------------------------
 
-    def _quick(self, part: list[int], ins: Edges) -> tuple[_Result, float, list[float], list[list[int]]]:
-        """The part's own level-by-level structure, its critical path and its levels, in one
-        pass, and eft by position in the part. The structure's node is a placeholder
-        (``_PENDING``): ``_level_rows`` builds it only when it is the answer."""
+    def _quick(self, part: list[int], ins: Edges) -> tuple[_Result, float, list[float]]:
+        """The part's own level-by-level structure, its critical path and eft by position in
+        the part, in one pass."""
         span, parallels, cp, eft, rows = level_rows(part, ins, self.w)
-        return _Result(_PENDING, span, parallels), cp, eft, rows
+        if len(rows) > 1:
+            kind, width = _SERIES, len(rows)
+        else:
+            kind, width = (_PARALLEL, len(rows[0])) if len(rows[0]) > 1 else (_LEAF, 1)
+        return _Result(span, parallels, kind, width, _ROWS, rows), cp, eft
 
-    def _level_rows(self, found: _Result, rows: list[list[int]]) -> _Result:
-        """``found`` with its placeholder node replaced by the level-by-level structure."""
-        if found.node is not _PENDING:
-            return found
-        leaf = self._leaf
-        node = series([parallel([leaf(v) for v in row]) for row in rows])
-        return _Result(node, found.span, found.parallels)
+    def _build(self, found: _Result) -> Node:
+        """The node of ``found``, built (once) from its parts."""
+        node = found.node
+        if node is not None:
+            return node
+        how, parts, leaf = found.how, found.parts, self._leaf
+        if how == _CHAIN:
+            node = Series(tuple([leaf(v) for v in parts]))
+        elif how == _ROWS:
+            node = series([parallel([leaf(v) for v in row]) for row in parts])
+        elif how == _IN_SERIES:
+            node = series([self._build(r) for r in parts])
+        else:
+            node = parallel([self._build(r) for r in parts])
+        found.node = node
+        return node
 
     def _solve_shared(
         self,
@@ -307,7 +389,7 @@ class _Search:
                 mine = own[k]
                 assert mine is not None
                 src = mine
-            results.append(self.solve([part[i] for i in idx], allow, known, src))
+            results.append(self.solve(list(map(part.__getitem__, idx)), allow, known, src))
             pool -= give - self.budget
             remaining -= size
         self.budget = pool
@@ -333,19 +415,14 @@ class _Search:
         """``solve`` for the tasks at positions ``idx`` of ``part``."""
         if len(idx) == 1:
             return self._single(part[idx[0]])
-        return self.solve([part[i] for i in idx], allow, 0, (ins, outs, idx))
+        return self.solve(list(map(part.__getitem__, idx)), allow, 0, (ins, outs, idx))
 
     def _side_by_side(
         self, part: list[int], comps: list[list[int]], allow: float, own: list[_Source | None]
     ) -> _Result:
         """The components of a part (by position in it, with their own edges), each solved, as
         one Parallel."""
-        results = self._solve_shared(part, comps, [allow] * len(comps), _CONNECTED, own=own)
-        return _Result(
-            parallel([r.node for r in results]),
-            max(r.span for r in results),
-            1 + sum(r.parallels for r in results) - sum(isinstance(r.node, Parallel) for r in results),
-        )
+        return _parallel_of(self._solve_shared(part, comps, [allow] * len(comps), _CONNECTED, own=own))
 
     def _solve(self, part: list[int], allow: float, known: int, src: _Source) -> _Result:
         """Best structure found for ``part`` (a convex set of tasks, ascending).
@@ -360,6 +437,8 @@ class _Search:
         self.spent += spent
         if self.spent > self.limit:
             raise _TooDeep
+        if known == _CONNECTED and len(part) == 2:  # two connected tasks: a chain
+            return _Result(sum([self.w[part[0]], self.w[part[1]]]), 0, _SERIES, 2, _CHAIN, part)
         # A component is connected (``known``): then the components pass is skipped (the work
         # charged is the same).
         taken = self._take(part, allow, known, src)
@@ -367,17 +446,17 @@ class _Search:
             return taken
         ins, outs = taken
         if is_chain(outs):  # the most common part by far; skip the general passes
-            return _Result(Series(tuple([self._leaf(v) for v in part])), sum([self.w[v] for v in part]), 0)
+            return _Result(sum([self.w[v] for v in part]), 0, _SERIES, len(part), _CHAIN, part)
         # A piece between series cuts has no series cut of its own: that pass is skipped too.
         cuts = [] if known == _NO_CUTS else series_cuts(part, ins, outs)
         if cuts:
             bounds = [0, *cuts, len(part)]
             pieces = [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
             results = self._solve_shared(part, pieces, [0.0] * len(pieces), _NO_CUTS, (ins, outs))
-            return _Result(*self._combine(results))
-        quick, cp, eft, rows = self._quick(part, ins)
+            return _series_of(results)
+        quick, cp, eft = self._quick(part, ins)
         if quick.span <= max(allow, cp) * (1 + TIE):
-            return self._level_rows(quick, rows)
+            return quick
         tail = tails(part, outs, self.w)
         if self.budget <= 0 or self.greedy:
             # Greedy: the balanced lower-bound cut when it is balanced enough (a lopsided one
@@ -389,14 +468,14 @@ class _Search:
             else:
                 stages, windows = spine_stages(part, ins, outs, tail, self.w, 1)
             found = self._stages(part, ins, outs, stages, windows)
-            return found if _better(found, quick) else self._level_rows(quick, rows)
+            return found if _better(found, quick) else quick
         if spent * _SCORE_FACTOR > self.budget:
             # Too big to score candidates within the budget: bisect at the balanced lower-bound
             # cut (if balanced enough) and let each half search with its share of the budget.
             down, rest = prime_cuts(part, eft, tail, first=True)[0]
             if balanced(part, down):
-                found = _Result(*self._combine(self._solve_shared(part, [down, rest], [0.0, 0.0], 0, (ins, outs))))
-                return found if _better(found, quick) else self._level_rows(quick, rows)
+                found = _series_of(self._solve_shared(part, [down, rest], [0.0, 0.0], 0, (ins, outs)))
+                return found if _better(found, quick) else quick
         # Search: score every candidate split greedily, keep the best, then spend the budget
         # refining the stages of the winner (a refined stage is never worse than its greedy
         # score, so the result only improves on the greedy one).
@@ -429,10 +508,10 @@ class _Search:
                     stages, windows, found = moved
                     if _better(found, best):
                         best = found
-            refined = _Result(*self._combine(self._solve_shared(part, stages, windows, 0, (ins, outs))))
+            refined = _series_of(self._solve_shared(part, stages, windows, 0, (ins, outs)))
             if _better(refined, best):
                 best = refined
-        return self._level_rows(best if _better(best, quick) else quick, rows)
+        return best if _better(best, quick) else quick
 
     def _stage_ends(self, part: list[int], ins: Edges, outs: Edges, stage: list[int], sinks: bool) -> list[int]:
         """The positions in ``stage`` (positions in ``part``) of the tasks that end (``sinks``)
@@ -518,22 +597,13 @@ class _Search:
                 break
         if not improved:
             return None
-        return stages, windows, _Result(*self._combine(results))
-
-    def _combine(self, results: list[_Result]) -> tuple[Node, float, int]:
-        return (
-            series([r.node for r in results]),
-            sum(r.span for r in results),
-            sum(r.parallels for r in results),
-        )
+        return stages, windows, _series_of(results)
 
     def _stages(
         self, part: list[int], ins: Edges, outs: Edges, stages: list[list[int]], windows: list[float]
     ) -> _Result:
         sub = self._sub
-        return _Result(
-            *self._combine([sub(part, ins, outs, st, wd) for st, wd in zip(stages, windows, strict=True)])
-        )
+        return _series_of([sub(part, ins, outs, st, wd) for st, wd in zip(stages, windows, strict=True)])
 
 
 def _split_edges(ins: Edges, comps: list[list[int]]) -> list[_Source | None]:
@@ -545,14 +615,18 @@ def _split_edges(ins: Edges, comps: list[list[int]]) -> list[_Source | None]:
             at[u] = q
     own: list[_Source | None] = []
     for comp in comps:
-        if len(comp) == 1:
-            own.append(None)
+        if len(comp) <= 2:  # a single task, or two connected tasks: a chain (see ``_solve``)
+            own.append(None if len(comp) == 1 else _PAIR)
             continue
-        cins = [[at[x] for x in ins[u]] for u in comp]
+        cins: Edges = []
         couts: Edges = [[] for _ in comp]
-        for q, row in enumerate(cins):
-            for x in row:
-                couts[x].append(q)
+        for q, u in enumerate(comp):
+            row = []
+            for x in ins[u]:
+                y = at[x]
+                row.append(y)
+                couts[y].append(q)
+            cins.append(row)
         own.append((cins, couts, None))
     return own
 
@@ -648,18 +722,18 @@ def decompose(
                     continue
             else:
                 nodes.append(_level_node(graph))
-        best = _Result(nodes[0], makespan(nodes[0], wmap), count_parallels(nodes[0]))
+        best = _built(nodes[0], makespan(nodes[0], wmap), count_parallels(nodes[0]))
         for node in nodes[1:]:
-            other = _Result(node, makespan(node, wmap), count_parallels(node))
+            other = _built(node, makespan(node, wmap), count_parallels(node))
             if _better(other, best):
                 best = other
     cp = max(dagmod.earliest_finish(graph))
     if best.span > cp * (1 + TIE):
         baseline_node = _level_node(graph)
-        baseline = _Result(baseline_node, makespan(baseline_node, wmap), count_parallels(baseline_node))
+        baseline = _built(baseline_node, makespan(baseline_node, wmap), count_parallels(baseline_node))
         if _better(baseline, best):
             best = baseline
-    return best.node
+    return _node_of(best)
 
 
 _Reduced = tuple[list[list[int]], list[list[int]]]
@@ -670,21 +744,21 @@ def _modules_searched(
     graph: dagmod.Dag, reduced: _Reduced, found: dict[str, Node], rest: dagmod.Dag, budget: int = _BUDGET
 ) -> Node:
     """The prime rest searched with each module as one task, then the modules expanded."""
-    return modules.substitute(_search(rest, dagmod.reduce_edges(rest), budget).node, found)
+    return modules.substitute(_node_of(_search(rest, dagmod.reduce_edges(rest), budget)), found)
 
 
 def _whole_searched(
     graph: dagmod.Dag, reduced: _Reduced, found: dict[str, Node], rest: dagmod.Dag, budget: int = _BUDGET
 ) -> Node:
     """The whole DAG searched: modules may be split across stages."""
-    return _search(graph, reduced, budget).node
+    return _node_of(_search(graph, reduced, budget))
 
 
 def _folded(graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -> Node:
     """Search only the core; put the hanging side trees back afterwards."""
     hanging = modules.Hanging(graph, preds, succs)
     core_graph, core_reduced = modules.subgraph(graph, preds, succs, hanging.core)
-    return hanging.attach(_search(core_graph, core_reduced).node)
+    return hanging.attach(_node_of(_search(core_graph, core_reduced)))
 
 
 def _search(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> _Result:
@@ -703,7 +777,7 @@ def _search(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> _Res
             [[n - 1 - x for x in reversed(preds[n - 1 - i])] for i in range(n)],
         )
         found = _Search(dagmod.reversed_dag(graph), budget, reduced=mirrored).run()
-        backward = _Result(mirror(found.node), found.span, found.parallels)
+        backward = _built(mirror(_node_of(found)), found.span, found.parallels)
         if _better(backward, best):
             best = backward
     return best
