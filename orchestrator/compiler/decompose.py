@@ -80,8 +80,6 @@ from orchestrator.compiler.stages import (
     TIE,
     Edges,
     balanced,
-    components,
-    is_chain,
     level_rows,
     prime_cuts,
     series_cuts,
@@ -117,11 +115,6 @@ _CONNECTED = 1  # a weakly connected component
 _NO_CUTS = 2  # a piece between series cuts: it has none itself
 
 
-# Where a part's edges come from (``_Search._edges``): the edges of the part it was taken from,
-# by position there, and its tasks' positions there (None: they are the part's own edges).
-_Source = tuple[Edges, Edges, Sequence[int] | None]
-# The source of a component of two tasks: never read, since two connected tasks are a chain.
-_PAIR: _Source = ([], [], None)
 
 
 class _TooDeep(Exception):
@@ -136,8 +129,8 @@ _BUILT, _CHAIN, _ROWS, _IN_SERIES, _SIDE_BY_SIDE = 0, 1, 2, 3, 4
 class _Result:
     """A structure found for a part: its makespan, its Parallel count, the kind of its node and
     how many items or branches that node has (``width``; 1 for a Leaf), and how to build the
-    node (``how``, from ``parts``). Most results are scored and dropped, so the node is only
-    built for the structure finally chosen."""
+    node (``how``, from ``parts``). Most results are scored and dropped, so a node is only
+    built for the structure finally chosen (``_Search._build``)."""
 
     __slots__ = ("span", "parallels", "kind", "width", "how", "parts", "node")
 
@@ -172,7 +165,7 @@ def _node_of(found: _Result) -> Node:
 
 
 def _series_of(results: list[_Result]) -> _Result:
-    """``results`` one after the other (``sp.series``: nested Series flattened)."""
+    """``results`` one after the other (as ``sp.series`` builds it: nested Series flattened)."""
     width = 0
     for r in results:
         width += r.width if r.kind == _SERIES else 1
@@ -186,8 +179,8 @@ def _series_of(results: list[_Result]) -> _Result:
 
 
 def _parallel_of(results: list[_Result]) -> _Result:
-    """``results`` as one Parallel (``sp.parallel``: nested Parallels flattened, each of
-    which no longer counts)."""
+    """``results`` as one Parallel (as ``sp.parallel`` builds it: nested Parallels flattened,
+    so they no longer count)."""
     width = 0
     nested = 0
     for r in results:
@@ -215,13 +208,7 @@ def _better(a: _Result, b: _Result) -> bool:
 
 
 class _Search:
-    """State of one decomposition: the reduced DAG, the greedy cache and scratch arrays.
-
-    A part is a list of tasks, ascending (so in topological order), with its own edges by
-    position in it (``ins``, ``outs``). A part taken from a bigger one (a component, a piece
-    between series cuts, a stage) gets its edges from that part's (``_edges``), not from the
-    whole DAG, and only when it is solved rather than found in the cache.
-    """
+    """State of one decomposition: the reduced DAG and scratch arrays indexed by task."""
 
     def __init__(
         self,
@@ -242,18 +229,21 @@ class _Search:
         n = len(graph)
         self.cost = [1 + len(self.preds[v]) + len(self.succs[v]) for v in range(n)]
         self.limit += _WORK_LIMIT_PER_UNIT * sum(self.cost)
+        self.member = [0] * n  # member[v] == gen  <=>  v is in the part being examined
         # One Leaf and one single-task result per task, made when first needed and shared by
         # every candidate (they are immutable).
         self.leaves: list[Leaf | None] = [None] * n
         self.singles: list[_Result | None] = [None] * n
-        # Scratch, -1 between uses: loc[i] is the position in a sub-part of the task at
-        # position i of the part it is taken from, -1 for the tasks left out.
-        self.loc = [-1] * n
+        self.gen = 0
+        self.eft = [0.0] * n
+        self.tail = [0.0] * n
+        self.pos = [0] * n  # a task's index in the part being examined
+        self.nbrs = [self.preds[v] + self.succs[v] for v in range(n)]
         self.budget = budget
 
     def run(self) -> _Result:
-        """The best structure found for the whole DAG."""
-        found = self.solve(list(range(len(self.w))), 0.0, 0, (self.preds, self.succs, None))
+        """The best structure found for the whole DAG, its node built."""
+        found = self.solve(list(range(len(self.w))))
         self._build(found)
         return found
 
@@ -269,64 +259,62 @@ class _Search:
             found = self.singles[v] = _Result(self.w[v], 0, _LEAF, 1, _BUILT, (), self._leaf(v))
         return found
 
-    def _take(
-        self, part: list[int], allow: float, known: int, src: _Source
-    ) -> tuple[Edges, Edges] | _Result:
-        """The part's edges by position in it, from the edges of the part it was taken from
-        (``src``); or, when the part is not known to be connected and is not, its components
-        solved side by side. One walk over the bigger part's edges finds both: the components
-        and each one's edges."""
-        pins, pouts, idx = src
-        if idx is None:
-            if known != _CONNECTED:
-                whole = components(pins, pouts)
-                if len(whole) > 1:
-                    return self._side_by_side(part, whole, allow, _split_edges(pins, whole))
-            return pins, pouts
-        m = len(idx)
-        loc = self.loc
-        for k, i in enumerate(idx):
-            loc[i] = k
-        # ins[u]: u's dependencies inside the part, found on the way.
-        ins: Edges = [[]] * m
-        seen = bytearray(m)
-        comps: list[list[int]] = []
-        for root in range(m):
-            if seen[root]:
-                continue
-            seen[root] = 1
-            comp = [root]
-            for u in comp:  # grows while it is walked: a breadth-first search
-                i = idx[u]
-                row = []
-                for j in pins[i]:
-                    x = loc[j]
-                    if x >= 0:
-                        row.append(x)
-                        if not seen[x]:
-                            seen[x] = 1
-                            comp.append(x)
-                ins[u] = row
-                for j in pouts[i]:
-                    x = loc[j]
-                    if x >= 0 and not seen[x]:
-                        seen[x] = 1
-                        comp.append(x)
-            if len(comp) == m:
-                break
-            comp.sort()
-            comps.append(comp)
-        for i in idx:
-            loc[i] = -1
-        if not comps:  # connected
-            outs: Edges = [[] for _ in range(m)]
-            for u in range(m):
-                for x in ins[u]:
-                    outs[x].append(u)
-            return ins, outs
-        return self._side_by_side(part, comps, allow, _split_edges(ins, comps))
+    def _mark(self, part: Sequence[int]) -> int:
+        self.gen += 1
+        gen = self.gen
+        member = self.member
+        for v in part:
+            member[v] = gen
+        return gen
 
     # -- steps 1 and 2 -------------------------------------------------------------------
+
+    def _components(self, part: list[int], gen: int) -> tuple[list[list[int]], int]:
+        """Weakly connected components of ``part``, each ascending, ordered by first task, and
+        the part's new mark: the search re-marks each task it reaches (one test per edge), so
+        when the part is connected its tasks are the members of the returned generation."""
+        self.gen += 1
+        stamp = self.gen
+        member, nbrs = self.member, self.nbrs
+        comps: list[list[int]] = []
+        for root in part:
+            if member[root] != gen:
+                continue
+            member[root] = stamp
+            comp = [root]
+            for u in comp:  # grows while it is walked: a breadth-first search
+                for x in nbrs[u]:
+                    if member[x] == gen:
+                        member[x] = stamp
+                        comp.append(x)
+            if len(comp) == len(part):
+                return [part], stamp
+            comp.sort()
+            comps.append(comp)
+        return comps, stamp
+
+    # -- step 3 --------------------------------------------------------------------------
+
+    def _times(self, part: list[int], gen: int, forward: bool) -> None:
+        """Fill ``eft`` (``forward``) or ``tail`` for the tasks of ``part``, counting only edges
+        inside it."""
+        member, w = self.member, self.w
+        if forward:
+            preds, eft = self.preds, self.eft
+            for v in part:
+                start = 0.0
+                for x in preds[v]:
+                    if member[x] == gen and eft[x] > start:
+                        start = eft[x]
+                eft[v] = start + w[v]
+            return
+        succs, tail = self.succs, self.tail
+        for v in reversed(part):
+            longest = 0.0
+            for y in succs[v]:
+                if member[y] == gen and tail[y] > longest:
+                    longest = tail[y]
+            tail[v] = longest + w[v]
 
     def _quick(self, part: list[int], ins: Edges) -> tuple[_Result, float, list[float]]:
         """The part's own level-by-level structure, its critical path and eft by position in
@@ -355,105 +343,118 @@ class _Search:
         found.node = node
         return node
 
-    def _solve_shared(
-        self,
-        part: list[int],
-        idxs: Sequence[Sequence[int]],
-        allows: list[float],
-        known: int = 0,
-        edges: tuple[Edges, Edges] | None = None,
-        own: list[_Source | None] | None = None,
-    ) -> list[_Result]:
-        """Solve independent sub-parts of ``part`` (``idxs``: their positions in it), each with a
-        share of the remaining budget by its size, so the first cannot use up the search for
-        the others. A sub-part's edges come from ``part``'s (``edges``) or are its own (``own``)."""
-        remaining = sum(map(len, idxs))
+    def _solve_shared(self, parts: list[list[int]], allows: list[float], known: int = 0) -> list[_Result]:
+        """Solve independent parts, each with a share of the remaining budget by its size, so
+        the first parts cannot use up the search for the others."""
+        remaining = sum(len(p) for p in parts)
         pool = self.budget
         results: list[_Result] = []
         singles = self.singles
-        for k, (idx, allow) in enumerate(zip(idxs, allows, strict=True)):
-            size = len(idx)
-            if size == 1:
+        for piece, allow in zip(parts, allows, strict=True):
+            if len(piece) == 1:
                 # A single task costs nothing: its share of the budget would come straight back.
-                v = part[idx[0]]
-                found = singles[v]
-                results.append(self._single(v) if found is None else found)
+                found = singles[piece[0]]
+                results.append(self._single(piece[0]) if found is None else found)
                 remaining -= 1
                 continue
-            give = pool * size // remaining if pool > 0 else pool
+            give = pool * len(piece) // remaining if pool > 0 else pool
             self.budget = give
-            if own is None:
-                assert edges is not None
-                src: _Source = (edges[0], edges[1], idx)
-            else:
-                mine = own[k]
-                assert mine is not None
-                src = mine
-            results.append(self.solve(list(map(part.__getitem__, idx)), allow, known, src))
+            results.append(self.solve(piece, allow, known))
             pool -= give - self.budget
-            remaining -= size
+            remaining -= len(piece)
         self.budget = pool
         return results
 
-    def solve(self, part: list[int], allow: float, known: int, src: _Source) -> _Result:
-        """Best structure found for ``part`` (its edges from ``src``, see ``_edges``); greedy
-        answers are cached, since the search scores the same stages greedily before refining
-        them."""
+    def solve(self, part: list[int], allow: float = 0.0, known: int = 0) -> _Result:
+        """Best structure found for ``part``; greedy answers are cached, since the search
+        scores the same stages greedily before refining them."""
         if len(part) == 1:
             v = part[0]
             return self._single(v)
         if not (self.greedy or self.budget <= 0):
-            return self._solve(part, allow, known, src)
+            return self._solve(part, allow, known)
         key = (tuple(part), allow)
         found = self.cache.get(key)
         if found is None:
-            found = self._solve(part, allow, known, src)
+            found = self._solve(part, allow, known)
             self.cache[key] = found
         return found
 
-    def _sub(self, part: list[int], ins: Edges, outs: Edges, idx: list[int], allow: float) -> _Result:
-        """``solve`` for the tasks at positions ``idx`` of ``part``."""
-        if len(idx) == 1:
-            return self._single(part[idx[0]])
-        return self.solve(list(map(part.__getitem__, idx)), allow, 0, (ins, outs, idx))
+    def _local_edges(self, part: list[int], gen: int) -> tuple[Edges, Edges]:
+        """The edges inside ``part``, by position in it: ``(ins, outs)``."""
+        member, preds = self.member, self.preds
+        local = self.pos
+        for i, v in enumerate(part):
+            local[v] = i
+        ins: Edges = []
+        outs: Edges = [[] for _ in part]
+        for i, v in enumerate(part):
+            row = []
+            for x in preds[v]:
+                if member[x] == gen:
+                    j = local[x]
+                    row.append(j)
+                    outs[j].append(i)
+            ins.append(row)
+        return ins, outs
 
-    def _side_by_side(
-        self, part: list[int], comps: list[list[int]], allow: float, own: list[_Source | None]
-    ) -> _Result:
-        """The components of a part (by position in it, with their own edges), each solved, as
-        one Parallel."""
-        return _parallel_of(self._solve_shared(part, comps, [allow] * len(comps), _CONNECTED, own=own))
+    def _side_by_side(self, comps: list[list[int]], allow: float) -> _Result:
+        """The components of a part, each solved, as one Parallel."""
+        return _parallel_of(self._solve_shared(comps, [allow] * len(comps), _CONNECTED))
 
-    def _solve(self, part: list[int], allow: float, known: int, src: _Source) -> _Result:
+    def _is_chain(self, part: list[int], gen: int) -> bool:
+        """True when each task of ``part`` but the last has exactly one successor in it, the
+        next one: then the part is a path, since ``part`` is in topological order."""
+        member, succs = self.member, self.succs
+        for i in range(len(part) - 1):
+            nxt = part[i + 1]
+            found = False
+            for y in succs[part[i]]:
+                if member[y] == gen:
+                    if y != nxt or found:
+                        return False
+                    found = True
+            if not found:
+                return False
+        return True
+
+    def _solve(self, part: list[int], allow: float = 0.0, known: int = 0) -> _Result:
         """Best structure found for ``part`` (a convex set of tasks, ascending).
 
         ``allow`` is how long the part may take without delaying anything (the length of the
         window it runs in beside a longer sibling); a prime part whose plain level-by-level
         structure fits in it needs no search. This keeps deep nests of slack cheap.
         """
+        if len(part) == 1:
+            v = part[0]
+            return self._single(v)
         # Charge what the passes below cost: every task and every edge they look at.
-        spent = sum(map(self.cost.__getitem__, part))
+        cost, member = self.cost, self.member
+        self.gen += 1
+        gen = self.gen
+        for v in part:
+            member[v] = gen
+        spent = sum(map(cost.__getitem__, part))
         self.budget -= spent
         self.spent += spent
         if self.spent > self.limit:
             raise _TooDeep
-        if known == _CONNECTED and len(part) == 2:  # two connected tasks: a chain
-            return _Result(sum([self.w[part[0]], self.w[part[1]]]), 0, _SERIES, 2, _CHAIN, part)
-        # A component is connected (``known``): then the components pass is skipped (the work
-        # charged is the same).
-        taken = self._take(part, allow, known, src)
-        if isinstance(taken, _Result):
-            return taken
-        ins, outs = taken
-        if is_chain(outs):  # the most common part by far; skip the general passes
+        if self._is_chain(part, gen):  # the most common part by far; skip the general passes
             return _Result(sum([self.w[v] for v in part]), 0, _SERIES, len(part), _CHAIN, part)
-        # A piece between series cuts has no series cut of its own: that pass is skipped too.
+        # A component is connected, and a piece between series cuts has no series cut of its
+        # own (``known``): those passes are skipped (the work charged is the same).
+        if known != _CONNECTED:
+            comps, gen = self._components(part, gen)
+            if len(comps) > 1:
+                return self._side_by_side(comps, allow)
+        # The part's edges once, by position in the part: the passes below then need no
+        # membership tests.
+        ins, outs = self._local_edges(part, gen)
         cuts = [] if known == _NO_CUTS else series_cuts(part, ins, outs)
         if cuts:
             bounds = [0, *cuts, len(part)]
-            pieces = [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
-            results = self._solve_shared(part, pieces, [0.0] * len(pieces), _NO_CUTS, (ins, outs))
-            return _series_of(results)
+            pieces = [part[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+            return _series_of(self._solve_shared(pieces, [0.0] * len(pieces), _NO_CUTS))
         quick, cp, eft = self._quick(part, ins)
         if quick.span <= max(allow, cp) * (1 + TIE):
             return quick
@@ -467,14 +468,14 @@ class _Search:
                 stages, windows = [down, rest], [0.0, 0.0]
             else:
                 stages, windows = spine_stages(part, ins, outs, tail, self.w, 1)
-            found = self._stages(part, ins, outs, stages, windows)
+            found = self._stages(stages, windows)
             return found if _better(found, quick) else quick
         if spent * _SCORE_FACTOR > self.budget:
             # Too big to score candidates within the budget: bisect at the balanced lower-bound
             # cut (if balanced enough) and let each half search with its share of the budget.
             down, rest = prime_cuts(part, eft, tail, first=True)[0]
             if balanced(part, down):
-                found = _series_of(self._solve_shared(part, [down, rest], [0.0, 0.0], 0, (ins, outs)))
+                found = _series_of(self._solve_shared([down, rest], [0.0, 0.0]))
                 return found if _better(found, quick) else quick
         # Search: score every candidate split greedily, keep the best, then spend the budget
         # refining the stages of the winner (a refined stage is never worse than its greedy
@@ -494,7 +495,7 @@ class _Search:
             if i > 0 and self.budget <= 0:
                 break
             self.greedy = True
-            found = self._stages(part, ins, outs, stages, windows)
+            found = self._stages(stages, windows)
             self.greedy = False
             if best_split is None or _better(found, best):
                 best, best_split = found, (stages, windows)
@@ -502,62 +503,40 @@ class _Search:
             stages, windows = best_split
             if _MOVE_PASSES and len(stages) >= 2:
                 self.greedy = True
-                moved = self._move_tasks(part, ins, outs, stages, windows)
+                moved = self._move_tasks(stages, windows)
                 self.greedy = False
                 if moved is not None:
                     stages, windows, found = moved
                     if _better(found, best):
                         best = found
-            refined = _series_of(self._solve_shared(part, stages, windows, 0, (ins, outs)))
+            refined = _series_of(self._solve_shared(stages, windows))
             if _better(refined, best):
                 best = refined
         return best if _better(best, quick) else quick
 
-    def _stage_ends(self, part: list[int], ins: Edges, outs: Edges, stage: list[int], sinks: bool) -> list[int]:
-        """The positions in ``stage`` (positions in ``part``) of the tasks that end (``sinks``)
-        or start one of the stage's longest paths and have no successor (predecessor) inside
-        it: they may move to the next (previous) stage."""
-        loc, w = self.loc, self.w
-        for k, i in enumerate(stage):
-            loc[i] = k
-        # Only the times the ends are ranked by: eft (``sinks``) or tail, inside the stage.
-        value = [0.0] * len(stage)
-        if sinks:
-            for k, i in enumerate(stage):
-                start = 0.0
-                for j in ins[i]:
-                    at = loc[j]
-                    if at >= 0 and value[at] > start:
-                        start = value[at]
-                value[k] = start + w[part[i]]
-        else:
-            for k in range(len(stage) - 1, -1, -1):
-                i = stage[k]
-                longest = 0.0
-                for j in outs[i]:
-                    at = loc[j]
-                    if at >= 0 and value[at] > longest:
-                        longest = value[at]
-                value[k] = longest + w[part[i]]
-        links = outs if sinks else ins
-        ends = [k for k, i in enumerate(stage) if all(loc[j] < 0 for j in links[i])]
-        for i in stage:
-            loc[i] = -1
-        top = max(value[k] for k in ends)
+    def _stage_ends(self, stage: list[int], sinks: bool) -> list[int]:
+        """The tasks of ``stage`` that end (``sinks``) or start one of its longest paths and
+        have no successor (predecessor) inside it: they may move to the next (previous) stage."""
+        gen = self._mark(stage)
+        self._times(stage, gen, forward=sinks)  # only the times the ends are ranked by
+        member, eft, tail = self.member, self.eft, self.tail
+        links = self.succs if sinks else self.preds
+        value = eft if sinks else tail
+        ends = [v for v in stage if not any(member[y] == gen for y in links[v])]
+        top = max(value[v] for v in ends)
         tol = TIE * max(1.0, top)
-        return [stage[k] for k in ends if value[k] >= top - tol]
+        return [v for v in ends if value[v] >= top - tol]
 
     def _move_tasks(
-        self, part: list[int], ins: Edges, outs: Edges, stages: list[list[int]], windows: list[float]
+        self, stages: list[list[int]], windows: list[float]
     ) -> tuple[list[list[int]], list[float], _Result] | None:
-        """Local search over the stage boundaries of a split (stages by position in ``part``),
-        scored greedily: the tasks that end a stage's longest paths move to the next stage, or
-        those that start the next stage's move back, whenever that shortens the two stages
-        together. Counted work, so deterministic; ``None`` when nothing improved."""
+        """Local search over the stage boundaries of a split, scored greedily: the tasks that end
+        a stage's longest paths move to the next stage, or those that start the next stage's move
+        back, whenever that shortens the two stages together. Counted work, so deterministic;
+        ``None`` when nothing improved."""
         stages = [list(st) for st in stages]
         windows = list(windows)
-        sub = self._sub
-        results = [sub(part, ins, outs, st, wd) for st, wd in zip(stages, windows, strict=True)]
+        results = [self.solve(st, wd) for st, wd in zip(stages, windows, strict=True)]
         improved = False
         for _ in range(_MOVE_PASSES):
             changed = False
@@ -569,15 +548,15 @@ class _Search:
                 done = False
                 for forward in (True, False):
                     src, dst = (a, b) if forward else (b, a)
-                    moving = self._stage_ends(part, ins, outs, src, sinks=forward)
+                    moving = self._stage_ends(src, sinks=forward)
                     if len(moving) >= len(src):
                         continue
                     gone = set(moving)
                     new_src = [v for v in src if v not in gone]
                     new_dst = sorted(dst + moving)
                     new_a, new_b = (new_src, new_dst) if forward else (new_dst, new_src)
-                    ra = sub(part, ins, outs, new_a, windows[i])
-                    rb = sub(part, ins, outs, new_b, windows[i + 1])
+                    ra = self.solve(new_a, windows[i])
+                    rb = self.solve(new_b, windows[i + 1])
                     if ra.span + rb.span < old - tol:
                         stages[i], stages[i + 1] = new_a, new_b
                         results[i], results[i + 1] = ra, rb
@@ -585,7 +564,7 @@ class _Search:
                         break
                 if not done and len(stages) > 2:  # two stages merged would be the whole part
                     merged = sorted(a + b)
-                    rm = sub(part, ins, outs, merged, 0.0)
+                    rm = self.solve(merged, 0.0)
                     if rm.span < old - tol:
                         stages[i : i + 2] = [merged]
                         results[i : i + 2] = [rm]
@@ -599,36 +578,8 @@ class _Search:
             return None
         return stages, windows, _series_of(results)
 
-    def _stages(
-        self, part: list[int], ins: Edges, outs: Edges, stages: list[list[int]], windows: list[float]
-    ) -> _Result:
-        sub = self._sub
-        return _series_of([sub(part, ins, outs, st, wd) for st, wd in zip(stages, windows, strict=True)])
-
-
-def _split_edges(ins: Edges, comps: list[list[int]]) -> list[_Source | None]:
-    """Each component's own edges (None for a single task), from the part's ``ins``: a
-    component holds every neighbour of its tasks, so only positions change."""
-    at = [0] * len(ins)
-    for comp in comps:
-        for q, u in enumerate(comp):
-            at[u] = q
-    own: list[_Source | None] = []
-    for comp in comps:
-        if len(comp) <= 2:  # a single task, or two connected tasks: a chain (see ``_solve``)
-            own.append(None if len(comp) == 1 else _PAIR)
-            continue
-        cins: Edges = []
-        couts: Edges = [[] for _ in comp]
-        for q, u in enumerate(comp):
-            row = []
-            for x in ins[u]:
-                y = at[x]
-                row.append(y)
-                couts[y].append(q)
-            cins.append(row)
-        own.append((cins, couts, None))
-    return own
+    def _stages(self, stages: list[list[int]], windows: list[float]) -> _Result:
+        return _series_of([self.solve(st, wd) for st, wd in zip(stages, windows, strict=True)])
 
 
 def _levels(graph: dagmod.Dag) -> list[list[int]]:

@@ -72,8 +72,7 @@ def prime_cuts(
     part: list[int], eft: list[float], tail: list[float], first: bool = False
 ) -> list[tuple[list[int], list[int]]]:
     """Candidate two-stage splits (D, rest) of a prime part, D a downset, best first; both
-    by position in the part, ascending. ``eft`` and ``tail`` are by position in the part (see
-    ``level_rows`` and ``tails``).
+    ascending. ``eft`` and ``tail`` are by position in the part (see ``level_rows`` and ``tails``).
 
     Every candidate minimises ``max eft over D + max tail over the rest`` (eft = earliest
     finish from the part's sources, tail = longest path from a task to the part's sinks,
@@ -112,11 +111,11 @@ def prime_cuts(
             inside = [False] * m
             for i in order[:k]:
                 inside[i] = True
-            down = [i for i in range(m) if inside[i]]
+            down = [part[i] for i in range(m) if inside[i]]
             if first:
-                return [(down, [i for i in range(m) if not inside[i]])]
+                return [(down, [part[i] for i in range(m) if not inside[i]])]
             if all(down != d for d, _ in candidates):
-                candidates.append((down, [i for i in range(m) if not inside[i]]))
+                candidates.append((down, [part[i] for i in range(m) if not inside[i]]))
     return candidates
 
 
@@ -137,9 +136,9 @@ def tails(part: list[int], outs: Edges, w: Sequence[float]) -> list[float]:
 def spine_stages(
     part: list[int], ins: Edges, outs: Edges, tail: list[float], all_w: Sequence[float], group: int = 1
 ) -> tuple[list[list[int]], list[float]]:
-    """Stages of a prime part (by position in it, each ascending), one per ``group`` tasks of
-    its critical path (the spine), with the time window each stage is planned to take. ``ins``,
-    ``outs`` and ``tail`` are by position in the part; ``all_w`` are the task weights, by task.
+    """Stages of a prime part, one per ``group`` tasks of its critical path (the spine),
+    with the time window each stage is planned to take. ``ins``, ``outs`` and ``tail`` are
+    by position in the part; ``all_w`` are the task weights, by task.
 
     Stage i runs its spine tasks alongside whatever else fits in its time window. Tasks are
     placed in dependency order at the time their dependencies finish; a task that would
@@ -253,55 +252,10 @@ def spine_stages(
                     shifted[j] += delta
         stage_of[v] = s
         finish[v] = t + w[v]
-        stages[s].append(v)
+        stages[s].append(part[v])
     windows = [ends[i] - (ends[i - 1] if i else 0.0) + stretch[i] for i in range(k)]
     keep = [i for i in range(k) if stages[i]]
     return [stages[i] for i in keep], [windows[i] for i in keep]
-
-
-def is_chain(outs: Edges) -> bool:
-    """True when each task of a part but the last has exactly one successor in it, the next
-    one: then the part is a path, since it is in topological order.
-
-    >>> is_chain([[1], [2], []]), is_chain([[1, 2], [2], []])
-    (True, False)
-    """
-    for i in range(len(outs) - 1):
-        row = outs[i]
-        if len(row) != 1 or row[0] != i + 1:
-            return False
-    return True
-
-
-def components(ins: Edges, outs: Edges) -> list[list[int]]:
-    """The weakly connected components of a part, by position, each ascending, ordered by
-    their first position.
-
-    >>> components([[], [], [0], []], [[2], [], [], []])
-    [[0, 2], [1], [3]]
-    """
-    m = len(ins)
-    seen = bytearray(m)
-    comps: list[list[int]] = []
-    for root in range(m):
-        if seen[root]:
-            continue
-        seen[root] = 1
-        comp = [root]
-        for u in comp:  # grows while it is walked: a breadth-first search
-            for x in ins[u]:
-                if not seen[x]:
-                    seen[x] = 1
-                    comp.append(x)
-            for x in outs[u]:
-                if not seen[x]:
-                    seen[x] = 1
-                    comp.append(x)
-        if len(comp) == m:
-            return [list(range(m))]
-        comp.sort()
-        comps.append(comp)
-    return comps
 
 
 def balanced(part: list[int], down: list[int]) -> bool:
