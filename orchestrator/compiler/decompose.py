@@ -212,10 +212,13 @@ class _Search:
 
     def __init__(
         self,
-        graph: dagmod.Dag,
+        names: Sequence[str],
+        weights: Sequence[float],
+        reduced: tuple[list[list[int]], list[list[int]]],
         budget: int,
-        reduced: tuple[list[list[int]], list[list[int]]] | None = None,
     ) -> None:
+        """``names`` and ``weights`` by task (in topological order), ``reduced`` the
+        transitive reduction's ``(preds, succs)``."""
         self.groups: tuple[int, ...] = _GROUPS
         self.greedy = False
         # Every pass is linear in the part, but parts nest: a DAG nested n/2 deep (a chain with a
@@ -223,10 +226,10 @@ class _Search:
         self.spent = 0
         self.limit = budget  # raised below, once the reduced edges are known
         self.cache: dict[tuple[tuple[int, ...], float], _Result] = {}
-        self.names = graph.names
-        self.w = graph.weights
-        self.preds, self.succs = reduced if reduced is not None else dagmod.reduce_edges(graph)
-        n = len(graph)
+        self.names = names
+        self.w = weights
+        self.preds, self.succs = reduced
+        n = len(names)
         self.cost = [1 + len(self.preds[v]) + len(self.succs[v]) for v in range(n)]
         self.limit += _WORK_LIMIT_PER_UNIT * sum(self.cost)
         self.member = [0] * n  # member[v] == gen  <=>  v is in the part being examined
@@ -237,6 +240,7 @@ class _Search:
         self.gen = 0
         self.eft = [0.0] * n
         self.tail = [0.0] * n
+        self.hit = [0] * n  # hit[v] == gen: v has a neighbour in the part (``_stage_ends``)
         self.pos = [0] * n  # a task's index in the part being examined
         self.nbrs = [self.preds[v] + self.succs[v] for v in range(n)]
         self.budget = budget
@@ -294,27 +298,6 @@ class _Search:
         return comps, stamp
 
     # -- step 3 --------------------------------------------------------------------------
-
-    def _times(self, part: list[int], gen: int, forward: bool) -> None:
-        """Fill ``eft`` (``forward``) or ``tail`` for the tasks of ``part``, counting only edges
-        inside it."""
-        member, w = self.member, self.w
-        if forward:
-            preds, eft = self.preds, self.eft
-            for v in part:
-                start = 0.0
-                for x in preds[v]:
-                    if member[x] == gen and eft[x] > start:
-                        start = eft[x]
-                eft[v] = start + w[v]
-            return
-        succs, tail = self.succs, self.tail
-        for v in reversed(part):
-            longest = 0.0
-            for y in succs[v]:
-                if member[y] == gen and tail[y] > longest:
-                    longest = tail[y]
-            tail[v] = longest + w[v]
 
     def _quick(self, part: list[int], ins: Edges) -> tuple[_Result, float, list[float]]:
         """The part's own level-by-level structure, its critical path and eft by position in
@@ -518,12 +501,31 @@ class _Search:
         """The tasks of ``stage`` that end (``sinks``) or start one of its longest paths and
         have no successor (predecessor) inside it: they may move to the next (previous) stage."""
         gen = self._mark(stage)
-        self._times(stage, gen, forward=sinks)  # only the times the ends are ranked by
-        member, eft, tail = self.member, self.eft, self.tail
-        links = self.succs if sinks else self.preds
-        value = eft if sinks else tail
-        ends = [v for v in stage if not any(member[y] == gen for y in links[v])]
-        top = max(value[v] for v in ends)
+        member, w, hit = self.member, self.w, self.hit
+        # Only the times the ends are ranked by (eft or tail inside the stage); the same walk
+        # marks the tasks that have a successor (predecessor) inside it.
+        if sinks:
+            preds, value = self.preds, self.eft
+            for v in stage:
+                start = 0.0
+                for x in preds[v]:
+                    if member[x] == gen:
+                        hit[x] = gen
+                        if value[x] > start:
+                            start = value[x]
+                value[v] = start + w[v]
+        else:
+            succs, value = self.succs, self.tail
+            for v in reversed(stage):
+                longest = 0.0
+                for y in succs[v]:
+                    if member[y] == gen:
+                        hit[y] = gen
+                        if value[y] > longest:
+                            longest = value[y]
+                value[v] = longest + w[v]
+        ends = [v for v in stage if hit[v] != gen]
+        top = max([value[v] for v in ends])
         tol = TIE * max(1.0, top)
         return [v for v in ends if value[v] >= top - tol]
 
@@ -680,10 +682,15 @@ def decompose(
                 best = other
     cp = max(dagmod.earliest_finish(graph))
     if best.span > cp * (1 + TIE):
-        baseline_node = _level_node(graph)
-        baseline = _built(baseline_node, makespan(baseline_node, wmap), count_parallels(baseline_node))
+        # The level-by-level structure's makespan and Parallel count as ``makespan`` and
+        # ``count_parallels`` would give them; its node is built only if it wins.
+        rows = _levels(graph)
+        w = graph.weights
+        values = [max([w[v] for v in row]) if len(row) > 1 else w[row[0]] for row in rows]
+        span = float(sum(values)) if len(values) > 1 else values[0]
+        baseline = _Result(span, sum(len(row) > 1 for row in rows), _LEAF, 1, _BUILT, ())
         if _better(baseline, best):
-            best = baseline
+            best = _built(_level_node(graph), baseline.span, baseline.parallels)
     return _node_of(best)
 
 
@@ -716,7 +723,7 @@ def _search(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> _Res
     """The search forwards and, unless that is already exact, on the reversed DAG."""
     n = len(graph)
     budget //= 2  # half for the forward search, half for the reversed one
-    best = _Search(graph, budget, reduced=reduced).run()
+    best = _Search(graph.names, graph.weights, reduced, budget).run()
     cp = max(dagmod.earliest_finish(graph))
     if best.span > cp * (1 + TIE):
         # The same search on the reversed DAG places tasks with slack as late as possible
@@ -727,7 +734,7 @@ def _search(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> _Res
             [[n - 1 - y for y in reversed(succs[n - 1 - i])] for i in range(n)],
             [[n - 1 - x for x in reversed(preds[n - 1 - i])] for i in range(n)],
         )
-        found = _Search(dagmod.reversed_dag(graph), budget, reduced=mirrored).run()
+        found = _Search(graph.names[::-1], graph.weights[::-1], mirrored, budget).run()
         backward = _built(mirror(_node_of(found)), found.span, found.parallels)
         if _better(backward, best):
             best = backward
