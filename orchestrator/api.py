@@ -185,9 +185,9 @@ def _statements(permissions: Sequence[PermissionOptions] | None) -> list[dict[st
 
 def _retries(value: Retries | None) -> int | dict[str, Any] | None:
     """A retry option as the spec writes it; the model's ``Retry`` is turned back into its spec form."""
-    from orchestrator.spec.convert import retry_doc
-
     if isinstance(value, model.Retry):
+        from orchestrator.spec.convert import retry_doc
+
         return retry_doc(value)
     return dict(value) if isinstance(value, Mapping) else value
 
@@ -213,13 +213,18 @@ class Workflow:
         self._positions: dict[tuple[str | int, ...], tuple[int, int]] = {(): (line, 0)}
         if description is not None:
             self._doc["description"] = description
-        from orchestrator.spec.convert import notify_doc, queue_doc, schedule_doc
-
+        # The spec package is imported where a model value needs converting (and by ``build()``):
+        # a workflow module that a local Lambda zygote imports for its handlers then leaves it
+        # unimported (~35 ms, and memory that every forked worker copies).
         if isinstance(schedule, model.Schedule):
+            from orchestrator.spec.convert import schedule_doc
+
             self._doc["schedule"] = schedule_doc(schedule)
         elif schedule is not None:
             self._doc["schedule"] = schedule if isinstance(schedule, str) else dict(schedule)
         if isinstance(notify, model.Notify):
+            from orchestrator.spec.convert import notify_doc
+
             self._doc["notify"] = notify_doc(notify)
         elif isinstance(notify, str):  # one address; list("ops@...") would be its characters
             self._doc["notify"] = [notify]
@@ -230,6 +235,8 @@ class Workflow:
         if defaults is not None:
             self._doc["defaults"] = {**defaults, **_given(retries=_retries(defaults.get("retries")))}
         if queues is not None:
+            from orchestrator.spec.convert import queue_doc
+
             self._doc["queues"] = [queue_doc(q) if isinstance(q, model.Queue) else dict(q) for q in queues]
         if tags is not None:
             self._doc["tags"] = dict(tags)

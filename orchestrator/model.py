@@ -24,9 +24,15 @@ from typing import Literal
 
 from orchestrator.limits import LAMBDA_MAX_TIMEOUT
 
+# The empty read-only mapping: nothing holds the dict behind it, so every job and workflow without
+# environment, secrets or tags shares this one (a spec of 10,000 jobs made 20,000 of them).
+_EMPTY_MAP: Mapping[str, str] = MappingProxyType({})
+
 
 def _frozen_map(value: Mapping[str, str] | None) -> Mapping[str, str]:
-    return MappingProxyType(dict(value or {}))
+    if not value:
+        return _EMPTY_MAP
+    return MappingProxyType(dict(value))
 
 
 class Platform(enum.StrEnum):

@@ -420,3 +420,42 @@ def test_distributed_map_items_are_stored_child_executions(tmp_path: Path, monke
     assert history == store.events(by_item["a"].arn)
     assert commands.executions_list() == 0
     assert "└ fan/Items:" in capsys.readouterr().out
+
+
+def test_no_task_starts_before_the_results_completed_ahead_of_it_are_on_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fsync of a result runs on the store's sync thread; a slow one (0.2 s here) holds up the
+    # next task, not the bookkeeping in between.
+    from orchestrator.local import store as store_module
+    from orchestrator.local.runs import LocalRun, plain_plan
+
+    synced: list[float] = []
+    real = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        time.sleep(0.2)
+        real(fd)
+        synced.append(time.monotonic())
+
+    monkeypatch.setattr(store_module.os, "fsync", slow_fsync)
+    started: list[float] = []
+
+    class Recorder:
+        def __call__(self, call: object) -> dict[str, object]:
+            started.append(time.monotonic())
+            return {"Payload": {"ok": True}}
+
+        def close(self) -> None:
+            pass
+
+    task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f"}}
+    definition = {"StartAt": "a", "States": {"a": {**task, "Next": "b"}, "b": {**task, "End": True}}}
+    store = Store(tmp_path / "home")
+    run = LocalRun(store, plain_plan("m", definition, cwd=str(tmp_path)), lambda_=Recorder(),  # type: ignore[arg-type]
+                   notice=lambda text: None)
+    result = run.run_execution("m", {}, name="x", scope="m:x", parent_arn=None)
+    run.close()
+    assert result.status == "SUCCEEDED"
+    assert len(started) == 2 and synced and synced[0] <= started[1]
+    assert len(synced) == 2  # closing the run waited for the last one
+    assert store.get_result("m:x", "a#0") == (True, {"Payload": {"ok": True}})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
 from orchestrator.engine.errors import StatesError
+from orchestrator.local import store as store_module
 from orchestrator.local.mocks import MockConfig, MockConfigError
 from orchestrator.local.runs import local_arn, local_definition, reconcile
 from orchestrator.local.store import ExecutionNotFound, Store, home_dir
@@ -39,14 +42,56 @@ def test_store_uses_wal(tmp_path: Path) -> None:
     assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
 
 
-def test_task_results_are_stored_with_a_full_sync_and_read_back(tmp_path: Path) -> None:
+def _wal_fsyncs(monkeypatch: pytest.MonkeyPatch, store: Store, gate: threading.Event | None = None) -> list[int]:
+    """Count fsyncs of the store's WAL file (held at ``gate`` until it is set)."""
+    wal = os.stat(store.path.with_name(store.path.name + "-wal")).st_ino
+    synced: list[int] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if gate is not None:
+            assert gate.wait(10)
+        real(fd)
+        synced.append(os.fstat(fd).st_ino)
+
+    monkeypatch.setattr(store_module.os, "fsync", fsync)
+    assert wal
+    return synced
+
+
+def test_task_results_are_fsynced_on_the_sync_thread_and_read_back(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(tmp_path)
+    store.put_result("scope", "M[0]/t#-1", "t", {"ok": 0}, 0)  # the WAL file now exists
+    store.sync_results()
+    synced = _wal_fsyncs(monkeypatch, store)
     statements: list[str] = []
     store._db.set_trace_callback(statements.append)
     store.put_result("scope", "M[0]/t#0", "t", {"ok": 1}, 0)
-    assert statements[0] == "PRAGMA synchronous=FULL" and statements[-1] == "PRAGMA synchronous=NORMAL"
-    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert not any("synchronous" in s for s in statements)  # an ordinary commit; the fsync follows
+    store.sync_results()
+    assert synced == [os.stat(tmp_path / "store.sqlite3-wal").st_ino]
     assert Store(tmp_path).get_result("scope", "M[0]/t#0") == (True, {"ok": 1})
+
+
+def test_sync_results_waits_and_one_fsync_covers_results_committed_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path)
+    store.put_result("scope", "warm", "t", 0, 0)
+    store.sync_results()
+    gate = threading.Event()
+    synced = _wal_fsyncs(monkeypatch, store, gate)
+    store.put_result("scope", "a#0", "a", 1, 0)  # its fsync starts and is held at the gate
+    for key in ("b#0", "c#0", "d#0"):
+        store.put_result("scope", key, key[0], 2, 0)
+    waiter = threading.Thread(target=store.sync_results)
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive()  # results are not yet on disk
+    gate.set()
+    waiter.join(10)
+    assert not waiter.is_alive()
+    assert 1 <= len(synced) <= 2  # one for "a", at most one more for the three after it
 
 
 def test_resolve_by_arn_name_or_unique_prefix_newest_first(tmp_path: Path) -> None:

@@ -26,6 +26,16 @@ def test_mappings_are_read_only_copies() -> None:
     assert model.BatchJob(image="x", environment={"A": "1"}) == model.BatchJob(image="x", environment={"A": "1"})
 
 
+def test_empty_mappings_are_one_shared_read_only_mapping() -> None:
+    jobs = [model.BatchJob(image="x"), model.BatchJob(image="y", environment={}, secrets=None),
+            model.LambdaTask(handler="a:b"), model.PythonTask(function="a:b", environment={})]
+    maps = [job.environment for job in jobs] + [jobs[0].secrets, model.Workflow(name="w", tasks=()).tags]
+    assert all(m is maps[0] for m in maps) and maps[0] == {}
+    with pytest.raises(TypeError):
+        maps[0]["A"] = "1"  # type: ignore[index]
+    assert model.BatchJob(image="x", environment={"A": "1"}).environment is not maps[0]
+
+
 @pytest.mark.parametrize(
     ("job", "timeout", "runs_on"),
     [

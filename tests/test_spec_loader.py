@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -456,6 +458,36 @@ def test_json_values_within_the_bounds_skip_no_problem(tmp_path: Path) -> None:
                     '["NaN", "Infinity", "tab\\there\\nand\\r", "\\\\u0000", "caf\u00e9"], '
                     '"array_size": 2}, "expected_duration": 1.5e2}], "tags": {"n": "9223372036854775807"}}')
     assert validate_file(path) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "agree"),
+    [
+        ('"jobs:run"', True), ('"caf\u00e9"', True),  # the second as UTF-8 text
+        ('"caf\\u00e9"', False), ('"a\\\\u001c"', False),  # any \u escape is looked at, to be safe
+        ('"jobs:run\\u001c"', False), ('"jobs:run\\u001f"', False), ('"jobs:run\\u0085"', False),
+        ('"jobs:run\u0085"', False), ('"\ufeffjobs:run"', False), ('"\\ufeffjobs:run"', False),
+    ],
+)
+def test_json_text_tells_the_schema_check_whether_to_look_for_what_the_engines_disagree_on(
+    text: str, agree: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the text alone: U+001C-U+001F only come from an escape, U+0085 and U+FEFF also raw."""
+    schema_module = importlib.import_module("orchestrator.spec.schema")  # spec.schema is the function
+
+    told: list[bool] = []
+    is_valid = schema_module.is_valid
+
+    def spy(document: Any, *, engines_agree: bool = False) -> bool:
+        told.append(engines_agree)
+        return is_valid(document, engines_agree=engines_agree)
+
+    monkeypatch.setattr(schema_module, "is_valid", spy)
+    path = tmp_path / "spec.json"
+    path.write_text('{"name": "w", "tasks": [{"name": "a", "python": {"function": "jobs:run"}, '
+                    '"description": ' + text + '}]}', encoding="utf-8")
+    validate_file(path)
+    assert told == [agree]
 
 
 def test_the_quick_nesting_scan_agrees_with_the_exact_one() -> None:

@@ -82,6 +82,14 @@ def test_characters_the_engines_disagree_on_go_to_jsonschema(field: str, value: 
     assert [issue.path for issue in schema_issues(document)] == [where]
 
 
+def test_a_caller_that_knows_the_text_is_clean_skips_the_scan() -> None:
+    # engines_agree is the loader's word that none of those characters is in the document: the
+    # quick check then trusts jsonschema-rs alone, so the loader must only say it when it is so.
+    document = {"name": "w", "tasks": [{"name": "a", "python": {"function": "jobs:run\x1c"}}]}
+    assert not is_valid(document)
+    assert is_valid(document, engines_agree=True)
+
+
 def test_documents_jsonschema_rs_cannot_take_go_to_jsonschema() -> None:
     # YAML reads a date and a !!set; jsonschema-rs accepts neither as input.
     assert not is_valid({"name": "w", "tasks": [{"name": "a", "batch": {"image": "x"}, "description": {1, 2}}]})

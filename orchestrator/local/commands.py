@@ -4,38 +4,45 @@ Each takes already-parsed values, prints with rich and returns the exit code. A 
 (an unknown execution, bad input JSON, a spec problem) is raised as an ``OrchestratorError``
 for the CLI to print without a traceback. The store is ``$ORCHESTRATOR_HOME`` or
 ``./.orchestrator``.
+
+The engine, the compiler and rich are imported where a command needs them, not here: ``run``
+loads the workflow and starts its Lambda zygotes first, so they import the workflow's modules
+while this process imports the rest (``tests/test_cli_startup.py`` keeps it so).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from collections import deque
 from pathlib import Path
-from typing import Any
-
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.inputs import parse_execution_input
-from orchestrator.local.batch import log_text
 from orchestrator.local.environment import mock_config_path
-from orchestrator.local.plain import definition_file, run_definition
-from orchestrator.local.progress import STYLE, attempt_label
-from orchestrator.local.runs import RunResult, reconcile, redrive_execution, run_workflow
 from orchestrator.local.store import ExecutionRow, Store
 from orchestrator.logical_time import with_scheduled_time
-from orchestrator.spec import select
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+    from orchestrator.local.runs import RunResult
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False)
 
 
 def _status(status: str) -> Text:
+    from rich.text import Text
+
+    from orchestrator.local.progress import STYLE
+
     return Text(status, style=STYLE.get(status, "yellow" if status in ("TIMED_OUT", "ABORTED") else ""))
 
 
@@ -63,6 +70,8 @@ def summary_rows(store: Store, execution_arn: str,
     rows, one per attempt; a job retried by Batch itself counts its own attempts inside. Array
     children are left out: their parent's row stands for them (``orchestrator logs`` has theirs).
     """
+    from orchestrator.local.progress import attempt_label
+
     found: list[tuple[int, str, str, Text, int | None, int, str]] = []
     for arn in [execution_arn] + [c.arn for c in store.children(execution_arn)]:
         for job in store.jobs(arn):
@@ -98,6 +107,9 @@ def summary_rows(store: Store, execution_arn: str,
 
 
 def _summary(console: Console, result: RunResult) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     store = Store(result.home)
     table = Table(title="tasks", title_justify="left")
     for column in ("task", "service", "status", "attempt", "duration"):
@@ -169,10 +181,11 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
     (``*.asl.json``); with a test case, the mock config defaults to ``SFN_MOCK_CONFIG``, as in Step
     Functions Local.
     """
-    console = _console()
     if test_case is not None:  # as in Step Functions Local: the file alone mocks nothing
         mock_config = mock_config_path(mock_config)
-    if definition_file(path) is not None:
+    if str(path).endswith(".json") and _definition_file(path):
+        from orchestrator.local.plain import run_definition
+
         if workflow is not None:
             raise OrchestratorError(f"{path} is one state machine definition; --workflow picks a workflow "
                                     "from a file that defines several, so leave it out.")
@@ -181,18 +194,46 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
             input = with_scheduled_time(input, scheduled_time)
         result = run_definition(path, input, mock_config=mock_config, test_case=test_case,
                                 aws_endpoint=aws_endpoint, progress=True)
-    else:
-        if aws_endpoint is not None:
-            raise OrchestratorError(f"--aws-endpoint is for plain ASL machines (*.asl.json); {path} is a "
-                                    "workflow, whose tasks run on the local Batch, Lambda and SNS.")
-        wf = select(path, workflow)
-        result = run_workflow(wf, parse_execution_input(input_json), mock_config=mock_config,
-                              test_case=test_case, progress=True, scheduled_time=scheduled_time)
-    _summary(console, result)
+        _summary(_console(), result)
+        return 0 if result.succeeded else 1
+    if aws_endpoint is not None:
+        raise OrchestratorError(f"--aws-endpoint is for plain ASL machines (*.asl.json); {path} is a "
+                                "workflow, whose tasks run on the local Batch, Lambda and SNS.")
+    from orchestrator.local.lambda_ import plan_functions, start_lambda
+    from orchestrator.spec import select
+
+    wf = select(path, workflow)
+    execution_input = parse_execution_input(input_json)
+    # The zygotes import the workflow's modules while this process imports the engine, the
+    # compiler and rich and compiles (~0.1 s that the first task otherwise waits for).
+    lambda_ = start_lambda(Store(), plan_functions(wf), os.getcwd())
+    try:
+        from orchestrator.local.runs import run_workflow
+
+        result = run_workflow(wf, execution_input, mock_config=mock_config, test_case=test_case,
+                              progress=True, scheduled_time=scheduled_time, lambda_=lambda_)
+    except BaseException:
+        lambda_.close()
+        raise
+    # Stopping the warm workers and their zygotes (~10 ms) overlaps printing the summary.
+    closing = threading.Thread(target=lambda_.close, name="close-local-lambda")
+    closing.start()
+    try:
+        _summary(_console(), result)
+    finally:
+        closing.join()
     return 0 if result.succeeded else 1
 
 
+def _definition_file(path: str) -> bool:
+    from orchestrator.local.plain import definition_file
+
+    return definition_file(path) is not None
+
+
 def _store() -> Store:
+    from orchestrator.local.runs import reconcile
+
     store = Store()
     reconcile(store)
     return store
@@ -216,6 +257,9 @@ def executions_list(json_output: bool = False) -> int:
         return 0
     # Simple rules and no state machine column (it starts every top-level name) keep a row on one
     # line in 80 columns: the name is copied into other commands, so it is never broken.
+    from rich import box
+    from rich.table import Table
+
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("name", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -275,6 +319,10 @@ def logs(execution: str, task: str | None = None) -> int:
     if not sections:
         console.print(f"Execution {row.name!r} has no job or function logs.")
         return 0
+    from rich.text import Text
+
+    from orchestrator.local.batch import log_text
+
     for name, service, path in sections:
         stream = _stream_name(store, path)
         console.rule(Text(f"{name} ({service}) {stream}", style="bold"))
@@ -291,6 +339,8 @@ def _stream_name(store: Store, path: str) -> str:
 
 def redrive(execution: str) -> int:
     """``orchestrator redrive EXECUTION``: finish it; tasks that completed are not run again."""
+    from orchestrator.local.runs import redrive_execution
+
     console = _console()
     result = redrive_execution(execution, progress=True)
     _summary(console, result)
@@ -303,6 +353,8 @@ def redeliver_messages(include_failed: bool = False) -> int:
     Meant for ``orchestrator messages redeliver [--failed]``; a run or redrive does the
     RETRYING part by itself. Exits 0 when every resumed delivery got through.
     """
+    from rich.text import Text
+
     from orchestrator.local.sns import configured_outbox
 
     store = _store()

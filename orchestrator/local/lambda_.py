@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from orchestrator import arns
+from orchestrator import arns, limits, model, placeholders
 from orchestrator.engine.integrations import TaskCall, TaskFailure
 from orchestrator.limits import LAMBDA_DEFAULT_TIMEOUT
 from orchestrator.local.procs import Launcher, kill_group, pid_alive, wait_exit
@@ -59,6 +59,27 @@ class LambdaFunction:
     @property
     def arn(self) -> str:
         return arns.function(self.name)
+
+
+def plan_functions(wf: model.Workflow) -> dict[str, dict[str, Any]]:
+    """The plan's ``functions``: each Lambda and Python task as JSON, keyed like its placeholder.
+
+    The key is the name ``${Function_<task>}`` carries, so the mapping follows the compiler; the
+    timeout is the task's (or the workflow default), at most Lambda's limit.
+    """
+    functions: dict[str, dict[str, Any]] = {}
+    for task in wf.tasks:
+        if task.runs_on == "batch":
+            continue
+        job = task.job
+        timeout = task.timeout if task.timeout is not None else wf.defaults.timeout
+        key = placeholders.safe_name(task.name)
+        handler = job.handler if isinstance(job, model.LambdaTask) else getattr(job, "function", "")
+        functions[key] = {"name": key, "handler": handler,
+                          "timeout": min(timeout, limits.LAMBDA_MAX_TIMEOUT) if timeout is not None
+                          else limits.LAMBDA_DEFAULT_TIMEOUT, "memory": job.memory,
+                          "environment": {str(k): str(v) for k, v in job.environment.items()}}
+    return functions
 
 
 def _environment_key(fn: LambdaFunction) -> tuple[tuple[str, str], ...]:
@@ -184,7 +205,7 @@ class _Zygote:
             exits = {}
         for worker in workers:
             worker.returncode = int(exits.get(str(worker.pid), -signal.SIGKILL))
-            self._launcher.release(worker.pid)
+        self._launcher.release(*(w.pid for w in workers))
 
     def close(self) -> None:
         with self._lock:
@@ -402,3 +423,18 @@ class LocalLambda:
             self._zygotes.clear()
         for zygote in zygotes:
             zygote.close()
+
+
+def start_lambda(store: Store, functions: Mapping[str, Mapping[str, Any]], cwd: str | None = None) -> LocalLambda:
+    """Local Lambda with plan-shaped ``functions`` (``plan_functions``), its zygotes started now.
+
+    A zygote takes an interpreter start and the import of its handlers' modules (~0.1 s for a
+    workflow file); started before the caller compiles and imports the engine, it is ready by
+    the first invoke instead of holding it up.
+    """
+    local = LocalLambda(store, {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
+                                                  memory=int(v["memory"]), environment=v["environment"])
+                                for k, v in functions.items()}, cwd=cwd)
+    local.prewarm()
+    return local
+

@@ -76,7 +76,7 @@ from orchestrator.local.cloudwatch import LocalLogs
 from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
 from orchestrator.local.images import ImageBuildSpec
-from orchestrator.local.lambda_ import LambdaFunction, LocalLambda
+from orchestrator.local.lambda_ import LocalLambda, plan_functions, start_lambda
 from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError, Mocks
 from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
@@ -148,29 +148,24 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
     (``${JobDefinition_<task>}``, ``${Function_<task>}``), so the mapping follows the compiler.
     """
     job_definitions: dict[str, Any] = {}
-    functions: dict[str, Any] = {}
     for task in wf.tasks:
-        timeout = task.timeout if task.timeout is not None else wf.defaults.timeout
+        if task.runs_on != "batch":
+            continue
         job = task.job
         key = placeholders.safe_name(task.name)
-        if task.runs_on == "batch":
-            # What the task's job definition carries on AWS (its Task state leaves it out).
-            settings = job_definition(task, wf)
-            secrets = sorted(job.secrets) if isinstance(job, model.BatchJob) else []
-            build = job.build if isinstance(job, model.BatchJob) else None
-            job_definitions[key] = {"name": key, "image": settings.image or "", "command": list(settings.command),
-                                    "vcpus": settings.vcpus, "memory": settings.memory,
-                                    "environment": _env(settings.environment), "timeout": settings.attempt_seconds,
-                                    "retry_attempts": settings.retry_attempts,
-                                    "evaluate_on_exit": [dict(rule) for rule in settings.evaluate_on_exit],
-                                    "secrets": secrets,
-                                    "build": None if build is None else {"context": build.context,
-                                                                         "dockerfile": build.dockerfile}}
-        else:
-            handler = job.handler if isinstance(job, model.LambdaTask) else getattr(job, "function", "")
-            functions[key] = {"name": key, "handler": handler,
-                              "timeout": min(timeout, limits.LAMBDA_MAX_TIMEOUT) if timeout is not None
-                              else limits.LAMBDA_DEFAULT_TIMEOUT, "memory": job.memory, "environment": _env(job.environment)}
+        # What the task's job definition carries on AWS (its Task state leaves it out).
+        settings = job_definition(task, wf)
+        secrets = sorted(job.secrets) if isinstance(job, model.BatchJob) else []
+        build = job.build if isinstance(job, model.BatchJob) else None
+        job_definitions[key] = {"name": key, "image": settings.image or "", "command": list(settings.command),
+                                "vcpus": settings.vcpus, "memory": settings.memory,
+                                "environment": _env(settings.environment), "timeout": settings.attempt_seconds,
+                                "retry_attempts": settings.retry_attempts,
+                                "evaluate_on_exit": [dict(rule) for rule in settings.evaluate_on_exit],
+                                "secrets": secrets,
+                                "build": None if build is None else {"context": build.context,
+                                                                     "dockerfile": build.dockerfile}}
+    functions = plan_functions(wf)
     # Keyed like their ${JobQueue_<name>} placeholders, so a queue name with odd characters matches.
     queues = [{"name": placeholders.safe_name(q.name), "priority": q.priority, "max_vcpus": q.max_vcpus} for q in wf.queues]
     return {"workflow": wf.name, "main": main, "cwd": cwd,
@@ -274,12 +269,7 @@ EventListener = Callable[[str, dict[str, Any]], None]
 
 def plan_lambda(store: Store, plan: Mapping[str, Any]) -> LocalLambda:
     """Local Lambda with the plan's functions, its workers started (they import while the run begins)."""
-    functions = {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
-                                   memory=int(v["memory"]), environment=v["environment"])
-                 for k, v in plan["functions"].items()}
-    local = LocalLambda(store, functions, cwd=str(plan.get("cwd") or os.getcwd()))
-    local.prewarm()
-    return local
+    return start_lambda(store, plan["functions"], str(plan.get("cwd") or os.getcwd()))
 
 
 def _unanswered(call: TaskCall) -> Any:
@@ -373,6 +363,7 @@ class LocalRun:
                                                 printer=self.notice)
 
     def close(self) -> None:
+        self.store.sync_results()
         self.outbox.flush(timeout=30)
         if self._owns_lambda:
             self.lambda_.close()
@@ -450,6 +441,9 @@ class LocalRun:
         replay = key not in ("sns:publish", "aws-sdk:cloudwatchlogs:getLogEvents")
 
         def integration(call: TaskCall) -> Any:
+            # No task starts before the results of those completed ahead of it are on disk (the
+            # fsync ran while the engine recorded the events in between; see ``store``).
+            self.store.sync_results()
             # A distributed Map child (its own ARN) records its events in its own history, which
             # ``identity`` does not follow: its calls get no key, so they always run.
             task = identity.claim(call.state_name, call.parameters) if call.execution_arn == arn else None
@@ -745,22 +739,33 @@ def run_workflow(wf: WorkflowLike | str | os.PathLike[str], input: Any = None, *
                  test_case: str | None = None, progress: bool = False, virtual_time: bool = False,
                  name: str | None = None, compute: list[ComputeEnvironment] | None = None,
                  notice: Callable[[str], None] | None = None,
-                 scheduled_time: str | datetime | None = None) -> RunResult:
+                 scheduled_time: str | datetime | None = None, lambda_: LocalLambda | None = None) -> RunResult:
     """Validate, compile and run a workflow (the builder, the model, or a file) here; the execution
     is stored under ``home``.
 
     The input (an object) carries ``scheduled_time`` (contract 5): ``scheduled_time`` when given
     (the local scheduler and ``backfill`` pass the fire time), else the one the input has, else
     the start time. ISO-8601 text with a zone or an aware datetime; stored as UTC ``...Z``.
+
+    The workflow's Lambda zygotes are started before it is compiled, so they import its modules
+    meanwhile. ``lambda_`` is one the caller started earlier still (``start_lambda`` with the
+    workflow's ``plan_functions``, as ``orchestrator run`` does before importing the engine); the
+    run is then stored in its store, and the caller closes it.
     """
     workflow = _load(wf)
     input = with_scheduled_time(input, scheduled_time)
-    plan = compile_plan(workflow, os.getcwd())
-    store = Store(home)
-    mock = select_test_case(mock_config, test_case, plan)
-    execution_name = name or f"{workflow.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    return _drive(store, plan, input, execution_name=execution_name, redrive=None, mock=mock, progress=progress,
-                  virtual_time=virtual_time, compute=compute, notice=notice)
+    owned = lambda_ is None
+    store = Store(home) if lambda_ is None else lambda_.store
+    local = lambda_ or start_lambda(store, plan_functions(workflow), os.getcwd())
+    try:
+        plan = compile_plan(workflow, os.getcwd())
+        mock = select_test_case(mock_config, test_case, plan)
+        execution_name = name or f"{workflow.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        return _drive(store, plan, input, execution_name=execution_name, redrive=None, mock=mock, progress=progress,
+                      virtual_time=virtual_time, compute=compute, notice=notice, lambda_=local)
+    finally:
+        if owned:
+            local.close()
 
 
 def run_plan(plan: Mapping[str, Any], input: Any = None, *, home: str | os.PathLike[str] | None = None,
@@ -783,7 +788,8 @@ def run_plan(plan: Mapping[str, Any], input: Any = None, *, home: str | os.PathL
 
 def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name: str,
            redrive: ExecutionRow | None, mock: Mocks | None, progress: bool, virtual_time: bool,
-           compute: list[ComputeEnvironment] | None, notice: Callable[[str], None] | None) -> RunResult:
+           compute: list[ComputeEnvironment] | None, notice: Callable[[str], None] | None,
+           lambda_: LocalLambda | None = None) -> RunResult:
     view = None
     if progress:
         from orchestrator.local.progress import ProgressView
@@ -793,7 +799,7 @@ def _drive(store: Store, plan: Mapping[str, Any], input: Any, *, execution_name:
     run = LocalRun(store, plan, redrive_count=redrive_count, mock=mock, virtual_time=virtual_time,
                    on_event=view.on_event if view else None, on_job=view.on_job if view else None,
                    notice=(view.notice if view else notice), compute=compute,
-                   on_reuse=view.on_reuse if view else None)
+                   on_reuse=view.on_reuse if view else None, lambda_=lambda_)
     resumed = run.outbox.redeliver()
     if resumed:
         run.notice(f"[sns] resuming {len(resumed)} delivery(ies) an earlier runner left unfinished")

@@ -8,6 +8,7 @@ that tripped over them would only say the same thing twice.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Container, Iterator
 from datetime import UTC, datetime
@@ -95,10 +96,9 @@ def seconds(value: Any) -> float | None:
 
 def effective_timeout(ctx: Context, task: dict[str, Any]) -> tuple[float | None, bool]:
     """The task's timeout in seconds (its own or the defaults'), and whether it was inherited."""
-    own = seconds(task["timeout"]) if "timeout" in task else None
-    if own:  # zero is reported as a bad duration already
-        return own, False
-    if "timeout" not in task and "timeout" in ctx.defaults():
+    if "timeout" in task:
+        return seconds(task["timeout"]) or None, False  # zero is reported as a bad duration already
+    if "timeout" in ctx.defaults():
         return seconds(ctx.defaults()["timeout"]) or None, True
     return None, False
 
@@ -107,6 +107,11 @@ def check_duration(
     ctx: Context, path: Path, value: Any, *, allow_zero: bool = False, whole: bool = True
 ) -> float | None:
     """Report a bad duration at ``path``; return its seconds when it is good."""
+    kind = type(value)
+    if (kind is int and 0 < value <= limits.JSON_INT_MAX) or (
+        kind is float and 0 < value < math.inf and (not whole or value.is_integer())
+    ):
+        return float(value)  # a plain number of seconds, as most are: good, with nothing to parse
     key = str(path[-1])
     try:
         result = parse_duration(value)
@@ -366,13 +371,13 @@ def check_queues(ctx: Context) -> None:
 def check_task_names(ctx: Context) -> None:
     first: dict[str, int] = {}
     for index, task in ctx.tasks():
-        name = ctx.task_name(task)
-        if name is None:
+        name = task.get("name")
+        if not isinstance(name, str):
             continue
-        path: Path = ("tasks", index, "name")
         if name and len(name) <= limits.STATE_NAME_MAX and name not in first and not TASK_NAME_CHARS.search(name):
             first[name] = index  # the usual case, decided without building a fix
             continue
+        path: Path = ("tasks", index, "name")
         fixed = re.sub(r"-{2,}", "-", TASK_NAME_CHARS.sub("-", name)).strip("-")[: limits.STATE_NAME_MAX] or "task"
         if not name:
             ctx.add(path, "task name must not be empty", 'name: "load-data"')
@@ -401,18 +406,18 @@ def check_jobs(ctx: Context) -> None:
     for index, task in ctx.tasks():
         kinds = [kind for kind in JOB_KINDS if kind in task]
         path: Path = ("tasks", index)
-        name = ctx.task_name(task) or "task"
         if not kinds:
             if any(difflib.get_close_matches(str(key), JOB_KINDS, n=1) for key in task if key not in TASK_KEYS):
                 continue  # a misspelt "lamda": the unknown-field problem already says so
             ctx.add(path, "task has no job; give it exactly one of batch, lambda or python",
-                    f'- name: {quote(name)}\n  batch: {{image: "python:3.12-slim", command: ["python", "job.py"]}}')
+                    f'- name: {quote(ctx.task_name(task) or "task")}\n'
+                    '  batch: {image: "python:3.12-slim", command: ["python", "job.py"]}')
             continue
         if len(kinds) > 1:
             listed = " and ".join(repr(k) for k in kinds)
             ctx.add(path + (kinds[1],), f"task has both {listed}; a task runs exactly one job",
                     f"split it: keep {kinds[0]!r} here and move {kinds[1]!r} to a new task with "
-                    f"after: [{quote(name)}]")
+                    f"after: [{quote(ctx.task_name(task) or 'task')}]")
             continue
         kind, job = kinds[0], task[kinds[0]]
         if not isinstance(job, dict):
@@ -491,6 +496,9 @@ def _check_lambda_memory(ctx: Context, path: Path, job: dict[str, Any]) -> None:
 
 
 def _number(value: Any) -> float | None:
+    kind = type(value)
+    if kind is float or kind is int:  # the usual case first: a bool is neither
+        return float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
@@ -554,9 +562,11 @@ def _check_fargate(ctx: Context, path: Path, job: dict[str, Any], reason: str | 
 
 def _check_queue_fit(ctx: Context, path: Path, job: dict[str, Any], platform: Any) -> None:
     """A job must fit its queue: same platform (Fargate or EC2), and no more vCPUs than the queue has."""
-    name = job.get("queue", ctx.defaults().get("queue"))
     queues = ctx.doc.get("queues")
-    if not isinstance(name, str) or not isinstance(queues, list):
+    if not isinstance(queues, list):
+        return
+    name = job.get("queue", ctx.defaults().get("queue"))
+    if not isinstance(name, str):
         return
     queue = next((q for q in queues if isinstance(q, dict) and q.get("name") == name), None)
     if queue is None:
@@ -668,17 +678,28 @@ def check_tags(ctx: Context) -> None:
 
 
 def check_dependencies(ctx: Context) -> None:
-    order = [n for _, t in ctx.tasks() if (n := ctx.task_name(t)) is not None]
+    order = [n for _, t in ctx.tasks() if isinstance(n := t.get("name"), str)]
     names = set(order)
     graph: dict[str, list[str]] = {}
     index_of: dict[str, int] = {}
     for index, task in ctx.tasks():
-        name = ctx.task_name(task)
+        name = task.get("name")
+        if not isinstance(name, str):
+            name = None
         after = task.get("after")
         if name is not None and name not in graph:
             graph[name] = []
             index_of[name] = index
         if not isinstance(after, list):
+            continue
+        try:
+            upstreams = set(after)
+        except TypeError:  # a list or mapping among the names: the schema says so; looked at one by one
+            upstreams = None
+        if upstreams is not None and len(upstreams) == len(after) and name not in upstreams and upstreams <= names:
+            # The usual case, decided at once: task names only, each once, none its own.
+            if name is not None and index_of[name] == index:
+                graph[name].extend(after)
             continue
         seen: set[str] = set()
         for position, upstream in enumerate(after):

@@ -71,14 +71,16 @@ def _quick_validator() -> jsonschema_rs.Validator:
 _ENGINES_DIFFER = re.compile(r"\\u001[c-f]|[\x85\ufeff]")
 
 
-def is_valid(document: Any) -> bool:
+def is_valid(document: Any, *, engines_agree: bool = False) -> bool:
     """Whether ``document`` passes the schema, decided in milliseconds where that is certain.
 
     jsonschema takes about a second for a 10,000-task spec; jsonschema-rs says valid or not in a
     few milliseconds, but reads regular expressions with a different engine. So it decides alone
     only when the document holds none of the few characters the engines disagree on, and only
     that a document is valid: when it is not, :func:`schema_issues` asks jsonschema what is wrong,
-    so every message stays as before. False also means "not decided here".
+    so every message stays as before. False also means "not decided here". ``engines_agree``
+    says the caller already knows, from the text the document was read from, that it holds none
+    of those characters (see ``loader._engines_agree``), so they are not looked for again.
 
         >>> is_valid({"name": "hello", "tasks": [{"name": "hi", "batch": {"image": "alpine:3"}}]})
         True
@@ -89,17 +91,17 @@ def is_valid(document: Any) -> bool:
         # The JSON text of the document: control characters are escaped in it, which the
         # pattern above expects. A document that is not JSON data (a YAML date, a set) or that
         # jsonschema-rs cannot take is left to jsonschema.
-        if _ENGINES_DIFFER.search(json.dumps(document, ensure_ascii=False, default=str)):
+        if not engines_agree and _ENGINES_DIFFER.search(json.dumps(document, ensure_ascii=False, default=str)):
             return False
         return bool(_quick_validator().is_valid(document))
     except (TypeError, ValueError, RecursionError, OverflowError):
         return False
 
 
-def schema_issues(document: Any) -> list[Issue]:
+def schema_issues(document: Any, *, engines_agree: bool = False) -> list[Issue]:
     """Every schema violation in ``document``, reworded; ``oneOf`` on a task's job is left to the
-    semantic check, which can say which kinds were given."""
-    if is_valid(document):
+    semantic check, which can say which kinds were given. ``engines_agree``: see :func:`is_valid`."""
+    if is_valid(document, engines_agree=engines_agree):
         return []
     issues: list[Issue] = []
     for error in _validator().iter_errors(document):

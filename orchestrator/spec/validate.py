@@ -42,7 +42,8 @@ def problems(data: Any, *, source: str = "<spec>", positions: LazyPositions | No
 
 
 def _problems(
-    document: Any, source: str, positions: LazyPositions | None, *, values_checked: bool = False
+    document: Any, source: str, positions: LazyPositions | None, *, values_checked: bool = False,
+    engines_agree: bool = False,
 ) -> list[Problem]:
     if not isinstance(document, dict):
         return [Problem(
@@ -50,7 +51,7 @@ def _problems(
             message=f"a workflow spec is a mapping with 'name' and 'tasks'; got {kind_of(document)}",
             fix='name: "nightly-sales"\ntasks:\n  - name: "hello"\n    batch: {image: "alpine:3", command: ["echo", "hi"]}',
         )]
-    found = _unordered_issues(document, values_checked=values_checked)
+    found = _unordered_issues(document, values_checked=values_checked, engines_agree=engines_agree)
     if not found:
         return []
     where = _resolve(positions)
@@ -67,10 +68,13 @@ def issues(document: dict[str, Any], positions: Positions | None = None) -> list
     return _ordered(_unordered_issues(document), positions, document)
 
 
-def _unordered_issues(document: dict[str, Any], *, values_checked: bool = False) -> list[Issue]:
+def _unordered_issues(
+    document: dict[str, Any], *, values_checked: bool = False, engines_agree: bool = False
+) -> list[Issue]:
     semantic = semantic_issues(document, values_checked=values_checked)
     taken = {issue.path for issue in semantic}
-    merged = [issue for issue in schema_issues(document) if issue.path not in taken] + semantic
+    schema = schema_issues(document, engines_agree=engines_agree)
+    merged = [issue for issue in schema if issue.path not in taken] + semantic
     return list(dict.fromkeys(merged))
 
 
@@ -126,20 +130,22 @@ def from_dict(
 
 
 def from_loaded(
-    document: Any, *, source: str, positions: LazyPositions | None, values_checked: bool
+    document: Any, *, source: str, positions: LazyPositions | None, values_checked: bool,
+    engines_agree: bool = False,
 ) -> model.Workflow:
     """``from_dict`` for a document a loader has just parsed into dicts and lists of its own.
 
     It is validated and built as it is, without ``from_dict``'s copy (nothing else holds it, and
     nothing shares its parts); ``values_checked`` says the loader has already made sure that no
     value would be reported by ``bounds.check_values`` (no non-finite number, integer past 64
-    bits, control character or deep nesting), so that walk over every value is skipped.
+    bits, control character or deep nesting), so that walk over every value is skipped;
+    ``engines_agree`` that it holds none of the characters ``schema.is_valid`` looks for.
 
         >>> from_loaded({"name": "hello", "tasks": [{"name": "hi", "batch": {"image": "alpine:3"}}]},
         ...             source="hello.json", positions=None, values_checked=False).name
         'hello'
     """
-    found = _problems(document, source, positions, values_checked=values_checked)
+    found = _problems(document, source, positions, values_checked=values_checked, engines_agree=engines_agree)
     if found:
         raise ValidationError(found)
     return build(document)
