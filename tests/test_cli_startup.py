@@ -112,3 +112,8 @@ def test_importing_a_workflow_module_leaves_the_spec_package_unimported(tmp_path
     (tmp_path / "one_wf.py").write_text(ONE_TASK)
     code = "import sys\nsys.path.insert(0, '.')\nimport one_wf"
     assert _loaded_after(code, ("orchestrator.spec", "jsonschema_rs", "yaml"), tmp_path) == []
+
+
+def test_listing_executions_leaves_the_compiler_and_spec_unimported(tmp_path: Path) -> None:
+    code = "from orchestrator.cli import main\nassert main(['executions', 'list']) == 0"
+    assert _loaded_after(code, ("orchestrator.compiler", "orchestrator.spec", *NOT_ON_THE_RUN_PATH), tmp_path) == []
