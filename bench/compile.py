@@ -53,7 +53,7 @@ from dagsource import BenchDag, random_dags, wfcommons_dags  # noqa: E402
 
 import orchestrator.compiler as compiler  # noqa: E402
 from orchestrator import limits, model  # noqa: E402
-from orchestrator.compiler import asl, quotas, render  # noqa: E402
+from orchestrator.compiler import asl, emit, quotas, render  # noqa: E402
 from orchestrator.compiler.decompose import critical_path, decompose, level_barrier  # noqa: E402
 from orchestrator.compiler.sp import makespan, violations  # noqa: E402
 from orchestrator.spec import to_dict  # noqa: E402
@@ -66,9 +66,9 @@ STEPS: tuple[tuple[Any, str, str], ...] = (
     (quotas.Planner, "shrink", "plan"),
     (render, "render_machine", "render"),
     (asl.StateMachine, "render", "dicts"),
-    (compiler, "compact", "compact"),
+    (emit.Writer, "compact", "compact"),
     (quotas, "measure", "measure"),
-    (compiler, "dumps", "text"),
+    (emit.Writer, "readable", "text"),
 )
 STEP_NAMES = ("plan", "render", "dicts", "compact", "measure", "text")
 

@@ -125,3 +125,8 @@ def test_compiling_a_valid_json_spec_leaves_what_it_does_not_need_unimported(tmp
              "orchestrator.cost", *NOT_ON_THE_RUN_PATH)
     assert _loaded_after(code, names, tmp_path) == []
     assert (tmp_path / "out" / "startup-compile.asl.json").is_file()
+
+
+def test_listing_executions_leaves_the_compiler_and_spec_unimported(tmp_path: Path) -> None:
+    code = "from orchestrator.cli import main\nassert main(['executions', 'list']) == 0"
+    assert _loaded_after(code, ("orchestrator.compiler", "orchestrator.spec", *NOT_ON_THE_RUN_PATH), tmp_path) == []

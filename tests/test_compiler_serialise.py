@@ -1,6 +1,6 @@
-"""serialise.py: the one JSON serialisation, the Task-state templates that make it fast, and a
-guard on how much work compiling a 2,000-task workflow does (counted, not timed, so it cannot
-flake on a busy machine)."""
+"""serialise.py: the two JSON serialisations, the compiled texts being exactly those, and a guard
+on how much work compiling a 2,000-task workflow does (counted, not timed, so it cannot flake on
+a busy machine)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,16 @@ import pytest
 from compiler_support import batch, lam
 
 from orchestrator import model
-from orchestrator.compiler import LINE_WIDTH, compile_workflow, dumps, quotas, render, serialise
-from orchestrator.compiler.sp import Leaf
-from orchestrator.compiler.tasks import kind_key
+from orchestrator.compiler import (
+    LINE_WIDTH,
+    compact,
+    compile_workflow,
+    dumps,
+    emit,
+    quotas,
+    render,
+    serialise,
+)
 from orchestrator.errors import CompileError
 
 # --- dumps --------------------------------------------------------------------------------------
@@ -89,11 +96,11 @@ def test_dumps_of_parallels_nested_deep() -> None:
     assert dumps(value) == reference_dumps(value)
 
 
-# --- Task-state templates -----------------------------------------------------------------------
+# --- the compiled texts -------------------------------------------------------------------------
 
 
 def mixed_workflow() -> model.Workflow:
-    """Names of every class the templates treat apart (identifier, hyphen, leading digit or
+    """Names of every class the stencils treat apart (identifier, hyphen, leading digit or
     underscore, one character, names that look like the stand-ins), shared and own jobs, retries,
     timeouts, descriptions, Lambda and Python tasks, in series and in Parallels."""
     shared = model.BatchJob(image="img:1", command=("run", "QQQ"), environment={"MODE": "ZZ"})
@@ -139,13 +146,14 @@ def mixed_workflow() -> model.Workflow:
     return model.Workflow(name="mixed", tasks=tuple(tasks), tags={"stage": "QQQ"})
 
 
-def test_templated_task_states_are_what_dumps_writes() -> None:
+def test_compiled_texts_are_what_compact_and_dumps_write() -> None:
     result = compile_workflow(mixed_workflow())
     for name, definition in result.definitions.items():
+        assert result.deployed[name] == compact(definition)
         assert result.texts[name] == dumps(definition)
 
 
-def test_templated_task_states_survive_splitting_into_children() -> None:
+def test_compiled_texts_survive_splitting_into_children() -> None:
     rnd = random.Random(3)
     job = model.BatchJob(image="img:1", command=("run",))
     names = [rnd.choice(["t", "job-", "_s", "9n"]) + str(i) for i in range(300)]
@@ -156,28 +164,8 @@ def test_templated_task_states_survive_splitting_into_children() -> None:
     result = compile_workflow(model.Workflow(name="split", tasks=tasks), max_definition_bytes=150_000)
     assert len(result.definitions) > 3
     for name, definition in result.definitions.items():
+        assert result.deployed[name] == compact(definition)
         assert result.texts[name] == dumps(definition)
-
-
-def test_a_stand_in_found_in_the_job_disables_its_template() -> None:
-    # The workflow's tags, in every Batch state, hold the first stand-in name for a 3-letter
-    # identifier ("QQQ"): swapping stand-ins would change the tag too, so the template is refused
-    # and the states of that kind are written the slow way, still correctly.
-    wf = mixed_workflow()
-    texts = serialise.TaskTexts(wf)
-    state = render.render_machine(wf, render.Seq((Leaf("ZZZ"), Leaf("x1"))), child=False)
-    definition = state.render()
-    texts.add(state.graph, definition)
-    assert dumps(definition, texts.hook) == dumps(definition)
-    refused = [key for key, template in texts.templates.items() if template is None]
-    assert refused, "the 'QQQ' tag should have made the template for 'ZZZ' unusable"
-
-
-def test_names_outside_the_plain_class_have_no_kind() -> None:
-    job = model.BatchJob(image="img", command=("x",))
-    for name in ("with space", "dot.name", "ü"):
-        assert kind_key(model.Task(name=name, job=job)) is None
-    assert kind_key(lam("fn")) is None
 
 
 # --- work done for 2,000 tasks ------------------------------------------------------------------
@@ -225,29 +213,37 @@ class Counter:
         return self.counts.get(name, 0)
 
 
-def test_compiling_2000_tasks_serialises_each_kind_once_and_plans_once(
+def test_compiling_2000_tasks_renders_each_kind_once_and_plans_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Before: every task rendered and serialised alone to cost it, ~30 values visited per Task
-    state, and the renderer's tables rebuilt for every machine. Bounds are loose multiples of
-    what the compiler does now, far below what the old one did."""
+    state, and the renderer's tables rebuilt for every machine; then every state built by the
+    typed builders. Bounds are loose multiples of what the compiler does now, far below what the
+    old one did."""
     wf = layered_workflow(2_000)
     counter = Counter()
     counter.wrap(monkeypatch, serialise, "_emit", "values")  # JSON values serialised in Python
+    counter.wrap(monkeypatch, serialise, "_flat", "one-line attempts")
     counter.wrap(monkeypatch, quotas.LeafCost, "of", "costed")  # task states serialised to cost them
     counter.wrap(monkeypatch, quotas.Planner, "__init__", "plans")  # one more per re-plan
     counter.wrap(monkeypatch, render.Context, "__init__", "contexts")
-    counter.wrap(monkeypatch, serialise.TaskTexts, "_make", "templates")
+    counter.wrap(monkeypatch, emit.Stencil, "make", "stencils")
+    counter.wrap(monkeypatch, emit, "_filler", "fillers")  # compact and readable texts of stencils
+    counter.wrap(monkeypatch, render, "render_task", "built")  # Task states built by the builders
     result = compile_workflow(wf)
     states = result.report.states
     assert len(result.definitions) > 1, "the guard should cover splitting"
     assert counter["costed"] == 4  # one per kind: the names are 6 to 9 characters long
     assert counter["plans"] == 1
     assert counter["contexts"] == 1
-    # One per kind, place (nesting depth) and Next length in use: a few dozen, not one per task.
-    assert counter["templates"] <= len(wf.tasks) // 50
-    assert counter["values"] <= 4 * states, f"{counter['values']} values serialised for {states} states"
+    assert counter["stencils"] <= 8  # per kind (4), Output path, and Next or End
+    assert counter["built"] == 0
+    # One per stencil, and one per place (nesting depth) and target length in use: not one per task.
+    assert counter["fillers"] <= len(wf.tasks) // 40
+    assert counter["values"] <= states // 2, f"{counter['values']} values serialised for {states} states"
+    assert counter["one-line attempts"] <= states // 2
     for name, definition in result.definitions.items():
+        assert result.deployed[name] == compact(definition)
         assert result.texts[name] == dumps(definition)
 
 

@@ -76,3 +76,27 @@ def test_attempt_is_the_task_states_attempt_with_batchs_own_inside() -> None:
                         "stateEnteredEventDetails": {"name": "load"}})
     view.on_event(ARN, {"id": 8, "previousEventId": 7, "type": "TaskScheduled"})
     assert view.rows["load"].attempt == 1
+
+
+def test_a_large_workflow_shows_the_tasks_not_done_and_counts_the_rest() -> None:
+    from orchestrator.local.progress import SHOWN_ROWS_MAX
+
+    states = {f"t{i}": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": f"t{i + 1}"}
+              for i in range(SHOWN_ROWS_MAX + 10)}
+    states[f"t{SHOWN_ROWS_MAX + 10}"] = {"Type": "Succeed"}
+    console = Console(record=True, width=120)
+    view = ProgressView({"main": "wf", "definitions": {"wf": {"StartAt": "t0", "States": states}}}, console=console)
+    event_id = 1
+    for i in range(5):  # t0..t3 succeed, t4 is running
+        view.on_event(ARN, {"id": event_id + 1, "previousEventId": event_id, "type": "TaskStateEntered",
+                            "stateEnteredEventDetails": {"name": f"t{i}"}})
+        view.on_event(ARN, {"id": event_id + 2, "previousEventId": event_id + 1, "type": "TaskScheduled"})
+        if i < 4:
+            view.on_event(ARN, {"id": event_id + 3, "previousEventId": event_id + 2, "type": "TaskSucceeded"})
+        event_id += 3
+    console.print(view.render())
+    text = console.export_text()
+    shown = [line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│")]
+    assert shown == ["t4"]
+    assert (f"{SHOWN_ROWS_MAX + 10} tasks: 1 RUNNING, 4 SUCCEEDED, {SHOWN_ROWS_MAX + 5} WAITING; "
+            f"{SHOWN_ROWS_MAX + 9} done or not started are not listed") in " ".join(text.split())

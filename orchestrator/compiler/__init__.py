@@ -7,10 +7,12 @@ output (and the compilation's settings, ``_Job``):
 2. ``_lay_out``  tree → render items, wide Parallels regrouped (``render.from_sp``);
 3. ``_fit``  items → machines within the quotas: cut subtrees out (bottom up) into child machines
    (``quotas.Planner.shrink``), render typed ASL builders checked as they are built
-   (``render.render_machine``), the deployed JSON and its figures (``serialise.compact``,
-   ``quotas.measure``); re-planned with a smaller budget when an estimate was short;
+   (``render.render_machine``; Task states of one kind from one stencil, ``emit``), the deployed
+   JSON (``serialise.compact``, as ``emit.Writer`` writes it) and its figures (``quotas.measure``);
+   re-planned with a smaller budget when an estimate was short;
 4. ``_finish``  contract 2 checked (each task exactly one Task state), the same JSON indented
-   for reading (``dumps``, what :meth:`CompileResult.write` writes), placeholders, report.
+   for reading (``serialise.dumps``, as ``emit.Writer`` writes it; what :meth:`CompileResult.write`
+   writes), placeholders, report.
 
 Compiling is pure: no clock, environment or I/O except :meth:`CompileResult.write`.
 
@@ -33,10 +35,11 @@ from typing import Any
 
 from orchestrator import model
 from orchestrator.api import WorkflowLike, workflow_model
-from orchestrator.compiler import alerts, frames, overlap, quotas, render, sp
+from orchestrator.compiler import alerts, asl, frames, overlap, quotas, render, sp
+from orchestrator.compiler.emit import Writer
 from orchestrator.compiler.quotas import Report
-from orchestrator.compiler.serialise import LINE_WIDTH, TaskTexts, compact, dumps
-from orchestrator.compiler.tasks import kind_key, render_task
+from orchestrator.compiler.serialise import LINE_WIDTH, compact, dumps
+from orchestrator.compiler.tasks import render_task
 from orchestrator.errors import CompileError
 from orchestrator.limits import (
     MAX_DEFINITION_BYTES,
@@ -150,13 +153,13 @@ class _Job:
 @dataclass(frozen=True, slots=True)
 class _Fitted:
     """The machines of a workflow, each within the quotas: dicts, their deployed JSON text, their
-    figures, and what writing the readable text needs (the builders' graphs, the task kinds)."""
+    figures, and the writer that wrote them (it writes the readable text of the same states)."""
 
     definitions: dict[str, dict[str, Any]]
     deployed: dict[str, str]
     reports: tuple[quotas.MachineReport, ...]
-    graphs: dict[str, Any]
-    kinds: dict[str, tuple[object, ...] | None]
+    machines: dict[str, asl.StateMachine]  # the builders' machines, that rendered the definitions
+    writer: Writer
 
 
 def _decompose(job: _Job, wf: model.Workflow) -> sp.Node | None:
@@ -217,8 +220,7 @@ def compile_workflow(
 def _fit(job: _Job, body: render.Item | None) -> _Fitted:
     wf, max_history_events = job.wf, job.max_history_events
     context = render.Context(wf)
-    kinds = {t.name: kind_key(t) for t in wf.tasks}
-    leaves = _leaf_costs(wf, kinds)
+    leaves = _leaf_costs(wf, context.kinds)
     topic = _topic(wf)
     # The definition travels inside a request that is also at most 1 MB (limits.MAX_REQUEST_BYTES).
     max_bytes = min(job.max_definition_bytes, MAX_REQUEST_BYTES - _REQUEST_RESERVE)
@@ -236,7 +238,8 @@ def _fit(job: _Job, body: render.Item | None) -> _Fitted:
         machines += [(name, child_body, True) for name, child_body in bodies.items()]
         definitions: dict[str, dict[str, Any]] = {}
         deployed: dict[str, str] = {}
-        graphs: dict[str, Any] = {}
+        built: dict[str, asl.StateMachine] = {}
+        writer = Writer()
         reports_list: list[quotas.MachineReport] = []
         fits = True
         for name, machine_body, child in machines:
@@ -249,9 +252,9 @@ def _fit(job: _Job, body: render.Item | None) -> _Fitted:
                 bodies=bodies,
                 context=context,
             )
-            graphs[name] = machine.graph
+            built[name] = machine
             definitions[name] = definition = machine.render()
-            deployed[name] = compact(definition)
+            deployed[name] = writer.compact(machine, definition)
             measured = quotas.measure(name, definition, deployed[name], failure_start=alerts.DESCRIBE)
             reports_list.append(measured)
             if measured.events > max_history_events or measured.deployed_bytes > max_bytes:
@@ -269,17 +272,14 @@ def _fit(job: _Job, body: render.Item | None) -> _Fitted:
             f"{worst.events} history events and {worst.deployed_bytes} bytes (limits {max_history_events} "
             f"and {max_bytes})."
         )
-    return _Fitted(definitions, deployed, reports, graphs, kinds)
+    return _Fitted(definitions, deployed, reports, built, writer)
 
 
 def _finish(job: _Job, fitted: _Fitted) -> CompileResult:
     wf, definitions = job.wf, fitted.definitions
     _check_every_task_once(wf, definitions)
     # The readable text, once, for the machines that fit.
-    task_texts = TaskTexts(wf, fitted.kinds)
-    for name, definition in definitions.items():
-        task_texts.add(fitted.graphs[name], definition)
-    texts = {name: dumps(definition, task_texts.hook) for name, definition in definitions.items()}
+    texts = {name: fitted.writer.readable(fitted.machines[name], d) for name, d in definitions.items()}
     placeholders = {p for text in fitted.deployed.values() for p in placeholders_in(text)}
     report = Report(machines=fitted.reports, tasks=len(wf.tasks), result_bytes=_peak_results_bytes(wf, definitions))
     return CompileResult(

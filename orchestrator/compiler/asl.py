@@ -270,6 +270,19 @@ class Fail(State):
     def terminal(self) -> bool:
         return True
 
+    def render(self) -> dict[str, Json]:
+        # State.render() without its list building: every branch of a wide Parallel ends in a Fail.
+        pairs = (
+            ("Type", "Fail"),
+            ("Comment", self.comment),
+            ("QueryLanguage", None if self.query_language is None else str(self.query_language)),
+            ("Error", self.error),
+            ("ErrorPath", self.error_path),
+            ("Cause", self.cause),
+            ("CausePath", self.cause_path),
+        )
+        return {k: v for k, v in pairs if v is not None}
+
     def body(self) -> list[tuple[str, Json]]:
         return [
             ("Error", self.error),
@@ -308,45 +321,63 @@ class Graph:
     def __post_init__(self) -> None:
         by_name: dict[str, State] = {}
         for state in self.states:
-            if not state.name or len(state.name) > STATE_NAME_MAX:
+            name = state.name
+            if not name or len(name) > STATE_NAME_MAX:
                 raise CompileError(
-                    f"State name '{state.name}' must be 1..{STATE_NAME_MAX} characters. "
-                    f"Received {len(state.name)}."
+                    f"State name '{name}' must be 1..{STATE_NAME_MAX} characters. Received {len(name)}."
                 )
-            if state.name in by_name:
-                raise CompileError(f"State '{state.name}' is defined twice in the same scope.")
-            if state.terminal and state.next is not None:
-                raise CompileError(f"State '{state.name}' is a {state.type} state and cannot have Next.")
-            by_name[state.name] = state
+            if name in by_name:
+                raise CompileError(f"State '{name}' is defined twice in the same scope.")
+            if state.next is not None and state.terminal:
+                raise CompileError(f"State '{name}' is a {state.type} state and cannot have Next.")
+            by_name[name] = state
         object.__setattr__(self, "_by_name", by_name)
         if self.start_at not in by_name:
             raise CompileError(f"StartAt '{self.start_at}' is not a state of this scope.")
+        # Each state's targets once: a 10,000-state machine is checked on every compile.
+        targets: dict[str, tuple[str, ...]] = {}
         for state in self.states:
-            for target in state.targets():
+            out = targets[state.name] = tuple(state.targets())
+            for target in out:
                 if target not in by_name:
                     raise CompileError(f"State '{state.name}' goes to '{target}', which is not in its scope.")
-        seen: set[str] = set()
+        seen = {self.start_at}
         todo = [self.start_at]
         while todo:
-            name = todo.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            todo.extend(by_name[name].targets())
-        for state in self.states:
-            if state.name not in seen:
-                raise CompileError(f"State '{state.name}' is unreachable from '{self.start_at}'.")
+            for target in targets[todo.pop()]:
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        if len(seen) != len(by_name):
+            for state in self.states:
+                if state.name not in seen:
+                    raise CompileError(f"State '{state.name}' is unreachable from '{self.start_at}'.")
 
     def state(self, name: str) -> State:
         return self._by_name[name]
 
     def walk(self) -> Iterator[State]:
-        """Every state, descending into Parallel branches, in definition order."""
-        for state in self.states:
-            yield state
-            if isinstance(state, Parallel):
-                for branch in state.branches:
-                    yield from branch.walk()
+        """Every state, descending into Parallel branches, in definition order (iteratively: a
+        generator per level would pass each state up through every level above it)."""
+        stack: list[Iterator[State]] = [iter(self.states)]
+        while stack:
+            for state in stack[-1]:
+                yield state
+                if isinstance(state, Parallel):
+                    stack.extend(iter(branch.states) for branch in reversed(state.branches))
+                    break
+            else:
+                stack.pop()
+
+    def scopes(self) -> Iterator[Graph]:
+        """This graph and every Parallel branch in it, at any depth."""
+        stack: list[Graph] = [self]
+        while stack:
+            graph = stack.pop()
+            yield graph
+            for state in graph.states:
+                if isinstance(state, Parallel):
+                    stack.extend(state.branches)
 
     def render(self) -> dict[str, Json]:
         return {"StartAt": self.start_at, "States": {s.name: s.render() for s in self.states}}
@@ -362,6 +393,15 @@ class StateMachine:
     query_language: QueryLanguage | None = None
 
     def __post_init__(self) -> None:
+        # Names are unique in each scope (Graph checks that): count them across scopes, and walk
+        # the states to name a repeated one only when the counts say there is one.
+        names: set[str] = set()
+        count = 0
+        for scope in self.graph.scopes():
+            names.update(scope._by_name)
+            count += len(scope._by_name)
+        if len(names) == count:
+            return
         seen: set[str] = set()
         for state in self.graph.walk():
             if state.name in seen:

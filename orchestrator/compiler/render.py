@@ -12,18 +12,19 @@ a child machine ends on ``Return results``, handing back only results read after
     >>> wf = model.Workflow(name="wf", tasks=(model.Task(name="t", job=model.LambdaTask(handler="m:f")),))
     >>> machine = render_machine(wf, Leaf("t"), child=False)
     >>> list(machine.render()["States"])
-    ['Wrap input', 't', 'Describe failure', 'Workflow failed']
+    ['Default scheduled time', 'Wrap input', 't', 'Describe failure', 'Workflow failed']
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from orchestrator import model, templates
 from orchestrator.compiler import alerts, asl, overlap, sp
-from orchestrator.compiler.tasks import child_task, render_task, result_path
+from orchestrator.compiler.emit import Stencils, StencilTask
+from orchestrator.compiler.tasks import child_task, kinds_of, render_task, result_path
 from orchestrator.limits import MAX_INTRINSIC_NESTING
 from orchestrator.placeholders import JOB_LOG_GROUP, placeholder
 
@@ -56,16 +57,19 @@ class Par:
 Item = sp.Leaf | Call | Seq | Par
 
 
-def _task_names(item: Item) -> Iterator[str]:
-    """The tasks this machine runs itself (a child machine's are its own)."""
-    if isinstance(item, sp.Leaf):
-        yield item.task
-    elif isinstance(item, Seq):
-        for sub in item.items:
-            yield from _task_names(sub)
-    elif isinstance(item, Par):
-        for sub in item.branches:
-            yield from _task_names(sub)
+def _task_names(item: Item) -> list[str]:
+    """The tasks this machine runs itself (a child machine's are its own), left to right."""
+    names: list[str] = []
+    stack: list[Item] = [item]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, sp.Leaf):
+            names.append(current.task)
+        elif isinstance(current, Seq):
+            stack.extend(reversed(current.items))
+        elif isinstance(current, Par):
+            stack.extend(reversed(current.branches))
+    return names
 
 
 def from_sp(node: sp.Node) -> Item:
@@ -108,13 +112,16 @@ def merge_expression(n: int) -> str:
 
 
 class Context:
-    """What every machine of one workflow shares: tasks by name, declaration order, and who reads
-    whose result. Built once per compile (building it per machine made splitting quadratic)."""
+    """What every machine of one workflow shares: tasks by name, declaration order, who reads
+    whose result, and the tasks' kinds and their stencils (``emit``). Built once per compile
+    (building it per machine made splitting quadratic)."""
 
     def __init__(self, wf: model.Workflow) -> None:
         self.wf = wf
         self.tasks: Mapping[str, model.Task] = {t.name: t for t in wf.tasks}
         self.order = {t.name: i for i, t in enumerate(wf.tasks)}
+        self.kinds = kinds_of(wf.tasks)
+        self.stencils = Stencils(wf, self.kinds)
         # Who reads a task's result: Lambda tasks get their direct upstream results.
         self.readers: dict[str, set[str]] = {}
         self.lambdas: set[str] = set()
@@ -135,6 +142,7 @@ class _Renderer:
         self.readers = context.readers
         self.lambdas = context.lambdas
         self.local_time = context.local_time
+        self.stencils = context.stencils
         self.bodies = bodies  # child machine name -> its body, to see the tasks a Call runs
         self.parallels = 0
         # Leaves numbered left to right (child bodies included): each item covers one interval,
@@ -208,7 +216,13 @@ class _Renderer:
         state: asl.State
         if isinstance(item, sp.Leaf):
             task = self.tasks[item.task]
-            state = render_task(task, self.wf, next=next, catch_to=catch_to, output_path=output_path)
+            stencil = self.stencils.get(
+                task, output_path=output_path, next=next is not None, catch=catch_to is not None
+            )
+            if stencil is not None:
+                state = StencilTask(name=task.name, next=next, catch_to=catch_to, stencil=stencil)
+            else:
+                state = render_task(task, self.wf, next=next, catch_to=catch_to, output_path=output_path)
             return state.name, [state]
         if isinstance(item, Call):
             call = call_state_name(item)
@@ -301,6 +315,8 @@ def _catches_branch_errors(item: Item) -> bool:
 
 
 def _relink(state: asl.State, next: str) -> asl.State:
+    if isinstance(state, StencilTask):
+        return state.relinked(next)
     return replace(state, next=next)
 
 
@@ -383,10 +399,13 @@ def render_machine(
             states.append(
                 asl.Pass(name=RETURN, parameters={"results": {t + ".$": result_path(t) for t in exported}})
             )
-        in_machine = set(_task_names(body))
-        facts = alerts.task_facts([t for t in wf.tasks if t.name in in_machine], wf)
+        # This machine's tasks in declaration order, read from the body (not by a scan of every
+        # task of the workflow per machine, quadratic when a big workflow is split).
+        order = renderer.order
+        in_machine = [renderer.tasks[name] for name in sorted(_task_names(body), key=order.__getitem__)]
+        facts = alerts.task_facts(in_machine, wf)
         # The failed attempt's log tail is read from the Batch jobs' log group, when there are jobs.
-        batch_jobs = any(t.runs_on == "batch" for t in wf.tasks if t.name in in_machine)
+        batch_jobs = any(t.runs_on == "batch" for t in in_machine)
         states.extend(after[1])
         # notify.on without "failure": the failure path still fails the run, but sends nothing.
         failure_topic = topic if wf.notify is None or "failure" in wf.notify.on else None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 from orchestrator import arns, logical_time, model, placeholders, templates
@@ -304,14 +304,15 @@ _NOT_RENDERED = frozenset({"name", "job", "after", "expected_duration"})
 _RENDERED_FIELDS = tuple(f.name for f in dataclasses.fields(model.Task) if f.name not in _NOT_RENDERED)
 
 
-def kind_key(task: model.Task) -> tuple[object, ...] | None:
+def kind_key(task: model.Task, submitted: _Submitted | None = None) -> tuple[object, ...] | None:
     """What the state :func:`batch_task` renders for ``task`` depends on besides its name, when
-    the name is plain (letters, digits, ``_``, ``-``); None for other tasks.
+    the name is plain (letters, digits, ``_``, ``-``); None for other tasks. ``submitted``:
+    ``_submitted(task.job)``, when the caller has it.
 
     Two tasks with the same key render states that differ only where the name is written, in as
     many characters (``job_name``, ``placeholder`` and ``field_path`` keep a plain name as it is,
-    up to a "j" prefix and brackets that the key covers), so the compiler measures and
-    serialises one state per kind (``serialise.TaskTexts``, ``compile._leaf_costs``). Every task
+    up to a "j" prefix and brackets that the key covers), so the compiler measures, renders and
+    serialises one state per kind (``emit.Stencil``, ``compile._leaf_costs``). Every task
     field but those in ``_NOT_RENDERED`` is part of the key, so a field added to ``model.Task``
     later splits kinds (safe) rather than being silently shared.
 
@@ -330,12 +331,32 @@ def kind_key(task: model.Task) -> tuple[object, ...] | None:
         return None
     return (
         type(task.job),
-        _submitted(task.job),  # all of the job that the state shows
+        _submitted(task.job) if submitted is None else submitted,  # all of the job that the state shows
         fields,
         len(task.name),
         task.name[0].isalnum(),  # job_name() prefixes "j" otherwise
         task.name.isidentifier(),  # $.results.x, else $.results['x']
     )
+
+
+def kinds_of(tasks: Iterable[model.Task]) -> dict[str, tuple[object, ...] | None]:
+    """:func:`kind_key` of every task, by name; a job shared by many tasks is read once.
+
+    >>> from orchestrator import model
+    >>> job = model.BatchJob(image="alpine:3", command=("true",))
+    >>> kinds = kinds_of([model.Task(name="a1", job=job), model.Task(name="b2", job=job)])
+    >>> kinds["a1"] == kinds["b2"]
+    True
+    """
+    jobs: dict[int, tuple[model.Job, _Submitted | None]] = {}
+    kinds: dict[str, tuple[object, ...] | None] = {}
+    for task in tasks:
+        job = task.job
+        seen = jobs.get(id(job))
+        if seen is None or seen[0] is not job:
+            seen = jobs[id(job)] = (job, None if isinstance(job, model.LambdaTask) else _submitted(job))
+        kinds[task.name] = kind_key(task, seen[1]) if seen[1] is not None else None
+    return kinds
 
 
 def lambda_task(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -193,26 +194,34 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
             input = with_scheduled_time(input, scheduled_time)
         result = run_definition(path, input, mock_config=mock_config, test_case=test_case,
                                 aws_endpoint=aws_endpoint, progress=True)
-    else:
-        if aws_endpoint is not None:
-            raise OrchestratorError(f"--aws-endpoint is for plain ASL machines (*.asl.json); {path} is a "
-                                    "workflow, whose tasks run on the local Batch, Lambda and SNS.")
-        from orchestrator.local.lambda_ import plan_functions, start_lambda
-        from orchestrator.spec import select
+        _summary(_console(), result)
+        return 0 if result.succeeded else 1
+    if aws_endpoint is not None:
+        raise OrchestratorError(f"--aws-endpoint is for plain ASL machines (*.asl.json); {path} is a "
+                                "workflow, whose tasks run on the local Batch, Lambda and SNS.")
+    from orchestrator.local.lambda_ import plan_functions, start_lambda
+    from orchestrator.spec import select
 
-        wf = select(path, workflow)
-        execution_input = parse_execution_input(input_json)
-        # The zygotes import the workflow's modules while this process imports the engine, the
-        # compiler and rich and compiles (~0.1 s that the first task otherwise waits for).
-        lambda_ = start_lambda(Store(), plan_functions(wf), os.getcwd())
-        try:
-            from orchestrator.local.runs import run_workflow
+    wf = select(path, workflow)
+    execution_input = parse_execution_input(input_json)
+    # The zygotes import the workflow's modules while this process imports the engine, the
+    # compiler and rich and compiles (~0.1 s that the first task otherwise waits for).
+    lambda_ = start_lambda(Store(), plan_functions(wf), os.getcwd())
+    try:
+        from orchestrator.local.runs import run_workflow
 
-            result = run_workflow(wf, execution_input, mock_config=mock_config, test_case=test_case,
-                                  progress=True, scheduled_time=scheduled_time, lambda_=lambda_)
-        finally:
-            lambda_.close()
-    _summary(_console(), result)
+        result = run_workflow(wf, execution_input, mock_config=mock_config, test_case=test_case,
+                              progress=True, scheduled_time=scheduled_time, lambda_=lambda_)
+    except BaseException:
+        lambda_.close()
+        raise
+    # Stopping the warm workers and their zygotes (~10 ms) overlaps printing the summary.
+    closing = threading.Thread(target=lambda_.close, name="close-local-lambda")
+    closing.start()
+    try:
+        _summary(_console(), result)
+    finally:
+        closing.join()
     return 0 if result.succeeded else 1
 
 

@@ -205,7 +205,7 @@ class _Zygote:
             exits = {}
         for worker in workers:
             worker.returncode = int(exits.get(str(worker.pid), -signal.SIGKILL))
-            self._launcher.release(worker.pid)
+        self._launcher.release(*(w.pid for w in workers))
 
     def close(self) -> None:
         with self._lock:

@@ -115,9 +115,10 @@ class Launcher:
         """Track a process group started by one of ours (a forked Lambda worker leads its own)."""
         self._tell(f"+g{pid}")
 
-    def release(self, pid: int) -> None:
-        """The adopted group's leader has been reaped."""
-        self._tell(f"-g{pid}")
+    def release(self, *pids: int) -> None:
+        """The adopted groups' leaders have been reaped (all of a closing run's in one write)."""
+        if pids:
+            self._tell("\n".join(f"-g{pid}" for pid in pids))
 
     def forget(self, proc: subprocess.Popen[Any], container: str | None = None) -> None:
         """The process has been reaped: stop tracking its group (so a reused pgid is never hit)."""

@@ -7,6 +7,7 @@ so a job waiting for capacity shows as RUNNABLE rather than just "running".
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Mapping
@@ -18,15 +19,30 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.compiler import alerts
 from orchestrator.engine.integrations import parse_resource
 
 STYLE = {"SUCCEEDED": "green", "FAILED": "red", "CAUGHT": "red", "RUNNING": "cyan", "RUNNABLE": "yellow",
          "STARTING": "cyan", "PENDING": "dim", "SUBMITTED": "dim", "WAITING": "dim", "REUSED": "green", "STOPPED": "yellow",
          "NOT RUN": "dim"}
 NOT_RUN = "NOT RUN"
-# The failure path's service calls (the log tail read, the alert): not tasks of the workflow.
-ALERT_PATH = frozenset({alerts.READ_LOG, alerts.NOTIFY, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS})
+# A workflow with more Task states than this shows the ones not done (running, waiting for
+# capacity, failed, stopped) and counts the rest in the caption: rich lays out every row of a
+# table on each refresh (8 a second) before cropping it to the screen, and 200 rows took 50-150 ms
+# a render here, holding the GIL the engine needs. The summary after the run lists every task.
+SHOWN_ROWS_MAX = 30
+_DONE_OR_NOT_STARTED = frozenset({"WAITING", "SUCCEEDED", "REUSED", NOT_RUN})
+
+
+@functools.cache
+def alert_path() -> frozenset[str]:
+    """The failure path's service calls (the log tail read, the alert): not tasks of the workflow.
+
+    Read on first use: importing the compiler for these names costs ~40 ms that a plain ASL run
+    or ``orchestrator executions`` would otherwise pay.
+    """
+    from orchestrator.compiler import alerts
+
+    return frozenset({alerts.READ_LOG, alerts.NOTIFY, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS})
 
 
 def task_states(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -190,14 +206,25 @@ class ProgressView:
 
     def render(self) -> Group:
         now = time.monotonic()
-        table = Table(title=f"execution: {self.status}", title_justify="left", expand=False)
+        table = Table(title=f"execution: {self.status}", title_justify="left", caption_justify="left", expand=False)
         for column in ("task", "kind", "state", "queue", "attempt", "elapsed"):
             table.add_column(column, justify="right" if column in ("attempt", "elapsed") else "left")
         with self._lock:
-            rows = list(self.rows.values())
-        for row in rows:
-            if row.name in ALERT_PATH and row.status in ("WAITING", NOT_RUN):
-                continue  # the alert path is shown only when a failure reached it
-            table.add_row(row.name, row.kind, Text(row.status, style=STYLE.get(row.status, "")), row.queue,
-                          attempt_label(row.attempt, row.batch_attempt) if row.attempt else "", row.elapsed(now))
+            # The alert path is shown only when a failure reached it.
+            alerts = alert_path()
+            rows = [row for row in self.rows.values()
+                    if not (row.name in alerts and row.status in ("WAITING", NOT_RUN))]
+            shown = rows
+            if len(rows) > SHOWN_ROWS_MAX:
+                shown = [row for row in rows if row.status not in _DONE_OR_NOT_STARTED][:SHOWN_ROWS_MAX]
+                counts: dict[str, int] = {}
+                for row in rows:
+                    counts[row.status] = counts.get(row.status, 0) + 1
+                table.caption = (f"{len(rows)} tasks: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+                                 + f"; {len(rows) - len(shown)} done or not started are not listed")
+            cells = [(row.name, row.kind, row.status, row.queue,
+                      attempt_label(row.attempt, row.batch_attempt) if row.attempt else "", row.elapsed(now))
+                     for row in shown]
+        for name, kind, status, queue, attempt, elapsed in cells:
+            table.add_row(name, kind, Text(status, style=STYLE.get(status, "")), queue, attempt, elapsed)
         return Group(table)

@@ -1,0 +1,461 @@
+"""Task states of one kind written from one stencil: their dicts, compact and readable texts.
+
+The Task states of a workflow come in a few kinds (:func:`tasks.kind_key`: same job, retry,
+timeout, description, a name as long and as plain) that differ only where the task's name and
+its Next and Catch targets are written. Building each through the typed builders
+(``tasks.batch_task``, ~25 µs a state) and serialising it value by value, twice, was most of the
+time of compiling 10,000 tasks. So each kind is rendered once, with stand-ins for the name and
+the targets, into a :class:`Stencil`:
+
+* a function that builds the state's dict for a name and targets: a dict display compiled once
+  (as ``dataclasses`` compiles its ``__init__``), so every state gets fresh dicts and lists;
+* its compact text (what is deployed) as a function of the three holes, one f-string;
+* its readable text (``serialise.dumps``) per place in the document, made when first needed.
+
+A stencil is used only if rendering again with a second set of stand-ins gives exactly what the
+stencil gives for them (the dict, its type and key order, and both texts): that shows the
+stand-ins occur nowhere else, so filling the holes writes what the builders would.
+
+:class:`StencilTask` is the state the renderer places in a machine instead of an ``asl.Task``;
+the ``asl.Graph`` checks see its name and targets as for any state. :class:`Writer` writes a
+machine's compact text (one pass over its states, stencils and the alike branch Fail states
+from text made once) and supplies :func:`serialise.dumps` the readable text of the same states.
+
+    >>> from orchestrator import model
+    >>> job = model.BatchJob(image="alpine:3", command=("true",))
+    >>> wf = model.Workflow(name="wf", tasks=(model.Task(name="load-a", job=job),))
+    >>> stencils = Stencils(wf, tasks.kinds_of(wf.tasks))
+    >>> stencil = stencils.get(wf.tasks[0], output_path=None, next=True, catch=True)
+    >>> state = stencil.build("load-b", "after", "Describe failure")
+    >>> state["ResultPath"], state["Next"]
+    ("$.results['load-b']", 'after')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from orchestrator import model
+from orchestrator.compiler import asl, tasks
+from orchestrator.compiler.serialise import LINE_WIDTH, compact, encode_string, text_at
+
+# Strings are encoded by the C string encoder directly: compact() costs more than the encoding
+# of a short string.
+_encode = compact
+_encode_str = encode_string
+
+# Stand-ins for the targets: private-use characters, which never occur in what the compiler writes.
+_NEXT_STAND_INS = ("\ue000", "\ue001")
+_CATCH_STAND_INS = ("\ue002", "\ue003")
+
+Builder = Callable[[str, "str | None", "str | None"], dict[str, Any]]
+
+
+def _name_stand_ins(name: str) -> tuple[str, str] | None:
+    """Two names unlike each other that render exactly like ``name`` but for their letters: same
+    length, same first-character class (``job_name`` prefixes "j" to a name not starting with a
+    letter or digit), identifier or not (``field_path`` brackets non-identifiers)."""
+    head = name[0]
+    if head.isalpha():
+        firsts = ("Q", "Z")
+    elif head.isdigit():
+        firsts = ("7", "8")
+    else:
+        firsts = (head, head)
+    identifier = name.isidentifier()
+    out = []
+    for first, fill in zip(firsts, ("Q", "Z"), strict=True):
+        stand_in = first + fill * (len(name) - 1)
+        if stand_in.isidentifier() != identifier:
+            if len(name) < 2:
+                return None
+            stand_in = stand_in[:-1] + "-"
+        out.append(stand_in)
+    return (out[0], out[1]) if out[0] != out[1] else None
+
+
+def encoded(text: str) -> str:
+    """``text`` as it stands between the quotes of a JSON string (non-ASCII kept)."""
+    return _encode_str(text)[1:-1]
+
+
+Filler = Callable[[str, str, str], str]
+
+
+def _filler(text: str, holes: tuple[str | None, str | None, str | None]) -> Filler | None:
+    """A function (name, next, catch) -> ``text`` with each occurrence of a hole's stand-in
+    replaced; None when the text holds no stand-in at all. Compiled to one f-string, so a call
+    copies the pieces once (``str.format`` would parse the whole text again on every call)."""
+    alternatives = [re.escape(h) for h in holes if h]
+    if not alternatives:
+        return None
+    variable_of = {h: v for h, v in zip(holes, ("name", "next", "catch"), strict=True) if h}
+    parts = re.split("(" + "|".join(alternatives) + ")", text)
+    namespace: dict[str, Any] = {}
+    fields = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            fields.append("{" + variable_of[part] + "}")
+        elif part:
+            namespace[f"_{i}"] = part
+            fields.append("{_" + str(i) + "}")
+    exec(f"def fill(name, next, catch):\n    return f{''.join(fields)!r}\n", namespace)  # noqa: S102
+    filler: Filler = namespace["fill"]
+    return filler
+
+
+def _source(value: object, split: Callable[[str], list[str]], variables: Mapping[str, str]) -> str | None:
+    """A Python expression that builds ``value`` afresh, each stand-in in its strings read from
+    its variable; None for a value that is not plain JSON (of exactly the JSON types)."""
+    kind = type(value)
+    if kind is str:
+        assert isinstance(value, str)
+        parts = split(value)
+        if len(parts) == 1:
+            return repr(value)
+        terms = [variables[part] if i % 2 else repr(part) for i, part in enumerate(parts) if i % 2 or part]
+        return "(" + " + ".join(terms) + ")"
+    if kind is dict:
+        assert isinstance(value, dict)
+        items = []
+        for key, item in value.items():
+            key_source = _source(key, split, variables) if type(key) is str else None
+            item_source = _source(item, split, variables)
+            if key_source is None or item_source is None:
+                return None
+            items.append(f"{key_source}: {item_source}")
+        return "{" + ", ".join(items) + "}"
+    if kind is list:
+        assert isinstance(value, list)
+        sources = [_source(item, split, variables) for item in value]
+        if any(s is None for s in sources):
+            return None
+        return "[" + ", ".join(s for s in sources if s is not None) + "]"
+    if kind is float:
+        assert isinstance(value, float)
+        return repr(value) if math.isfinite(value) else None
+    if value is None or kind is bool or kind is int:
+        return repr(value)
+    return None
+
+
+def _compile_builder(state: dict[str, Any], holes: tuple[str, str | None, str | None]) -> Builder | None:
+    """A function (name, next, catch) -> a new dict like ``state`` with the holes filled."""
+    variables = {h: v for h, v in zip(holes, ("name", "next", "catch"), strict=True) if h}
+    pattern = re.compile("(" + "|".join(re.escape(h) for h in holes if h) + ")")
+    source = _source(state, pattern.split, variables)
+    if source is None:
+        return None
+    namespace: dict[str, Any] = {}
+    exec(f"def build(name, next, catch):\n    return {source}\n", namespace)  # noqa: S102 - see docstring
+    builder: Builder = namespace["build"]
+    return builder
+
+
+@dataclasses.dataclass(slots=True)
+class Stencil:
+    """One kind's Task state with holes for the name, Next and Catch target (see module doc)."""
+
+    task: model.Task  # a task of the kind, rendered with stand-in names for the readable texts
+    wf: model.Workflow
+    output_path: str | None
+    next: bool  # whether the state has a Next (else End)
+    catch: bool  # whether it has a Catch
+    build: Builder  # (name, next, catch) -> the state's dict
+    compact: Filler  # (name, encoded next, encoded catch) -> the compact text
+    names: tuple[str, str]  # the stand-ins
+    # Whether the one-line text is longer than a line whatever the targets: the one-line text is
+    # the compact one with a space after each ',' and ':', so at least as long.
+    long: bool
+    readable: dict[tuple[int, int, int, int], Filler | None] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def make(
+        cls, task: model.Task, wf: model.Workflow, *, output_path: str | None, next: bool, catch: bool
+    ) -> Stencil | None:
+        """The stencil of ``task``'s kind, or None when the stand-ins do not show where the
+        holes are (see the module docstring)."""
+        names = _name_stand_ins(task.name)
+        if names is None:
+            return None
+        rendered = []
+        for i in (0, 1):
+            state = tasks.render_task(
+                dataclasses.replace(task, name=names[i]),
+                wf,
+                next=_NEXT_STAND_INS[i] if next else None,
+                catch_to=_CATCH_STAND_INS[i] if catch else None,
+                output_path=output_path,
+            ).render()
+            rendered.append(state)
+        holes = (names[0], _NEXT_STAND_INS[0] if next else None, _CATCH_STAND_INS[0] if catch else None)
+        build = _compile_builder(rendered[0], holes)
+        compact = _filler(_encode(rendered[0]), holes)
+        if build is None or compact is None:
+            return None
+        second = (names[1], _NEXT_STAND_INS[1] if next else "", _CATCH_STAND_INS[1] if catch else "")
+        built = build(second[0], second[1] or None, second[2] or None)
+        if repr(built) != repr(rendered[1]) or compact(*second) != _encode(rendered[1]):
+            return None
+        long = len(compact(names[0], "", "")) > LINE_WIDTH
+        return cls(task, wf, output_path, next, catch, build, compact, names, long)
+
+    def readable_filler(self, indent: int, column: int, next_length: int, catch_length: int) -> Filler | None:
+        """The readable text of the state at ``indent`` and ``column``, as a function of the name
+        and the encoded targets, for targets that long when encoded; None if the stand-ins would
+        not show where the holes are."""
+        key = (indent, column, next_length, catch_length)
+        if key in self.readable:
+            return self.readable[key]
+        texts, holes = [], []
+        for i in (0, 1):
+            fill = (
+                self.names[i],
+                _NEXT_STAND_INS[i] * next_length if self.next else None,
+                _CATCH_STAND_INS[i] * catch_length if self.catch else None,
+            )
+            texts.append(text_at(self.build(*fill), indent, column))
+            holes.append(fill)
+        filler = _filler(texts[0], holes[0])
+        if filler is not None and filler(*(h or "" for h in holes[1])) != texts[1]:
+            filler = None
+        self.readable[key] = filler
+        return filler
+
+
+class Stencils:
+    """The stencils of one workflow, made when a kind is first placed (one per kind, Output path,
+    and whether the state has a Next and a Catch)."""
+
+    def __init__(self, wf: model.Workflow, kinds: Mapping[str, tuple[object, ...] | None]) -> None:
+        self.wf = wf
+        self.kinds = kinds
+        self.stencils: dict[tuple[object, ...], Stencil | None] = {}
+
+    def get(self, task: model.Task, *, output_path: str | None, next: bool, catch: bool) -> Stencil | None:
+        kind = self.kinds.get(task.name)
+        if kind is None:
+            return None
+        key = (kind, output_path, next, catch)
+        try:
+            return self.stencils[key]
+        except KeyError:
+            made = self.stencils[key] = Stencil.make(task, self.wf, output_path=output_path, next=next, catch=catch)
+            return made
+
+    def __len__(self) -> int:
+        return len(self.stencils)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StencilTask(asl.State):
+    """A Task state rendered from its kind's stencil: the same dict as ``tasks.render_task``."""
+
+    type = asl.StateType.TASK
+    stencil: Stencil
+    catch_to: str | None = None
+
+    def targets(self) -> Iterator[str]:
+        if self.next is not None:
+            yield self.next
+        if self.catch_to is not None:
+            yield self.catch_to
+
+    def render(self) -> dict[str, Any]:
+        return self.stencil.build(self.name, self.next, self.catch_to)
+
+    def relinked(self, next: str) -> StencilTask:
+        """The same state going on to ``next``."""
+        return StencilTask(name=self.name, next=next, catch_to=self.catch_to, stencil=self.stencil)
+
+
+def _fail_key(state: asl.Fail) -> tuple[object, ...]:
+    """What a Fail state's dict depends on (it holds neither its name nor a transition)."""
+    return (state.comment, state.query_language, state.error, state.cause, state.error_path, state.cause_path)
+
+
+class Writer:
+    """The two texts of one workflow's machines, from the builders' graphs and the dicts they
+    rendered: :meth:`compact` (``serialise.compact``) and :meth:`readable` (``serialise.dumps``).
+
+    Each walks the states once; a stencil's states are written by filling its holes, the branch
+    Fail states (all alike) from one text each, the rest through the generic serialisers. The
+    readable layout puts an object on one line when it fits; a scope holding a stencil state
+    never does (the state's one-line text is longer than a line), so it is broken without the
+    one-line attempt that ``dumps`` makes at every level.
+    """
+
+    def __init__(self) -> None:
+        self.fail_texts: dict[tuple[object, ...], str] = {}
+        self.fail_readable: dict[tuple[object, ...], str] = {}
+        self._long: dict[int, tuple[asl.Graph, bool]] = {}
+
+    # -- compact: what is deployed --------------------------------------------------------------
+
+    def compact(self, machine: asl.StateMachine, definition: Mapping[str, Any]) -> str:
+        """``serialise.compact(definition)``, ``definition`` being ``machine.render()``.
+
+        Pieces go to one list joined once at the end: joining per level would copy every state
+        once per level of nesting above it, quadratic in the depth of Parallels."""
+        out: list[str] = []
+        self._scope(machine.graph, definition, out)
+        return "".join(out)
+
+    def _scope(self, graph: asl.Graph, rendered: Mapping[str, Any], out: list[str]) -> None:
+        """Append a machine's or branch's dict: its ``States`` state by state, the rest as JSON."""
+        separator = "{"
+        for key, value in rendered.items():
+            out.append(separator + _encode_str(key) + ":")
+            separator = ","
+            if key == "States":
+                self._states(graph, value, out)
+            else:
+                out.append(_encode(value))
+        out.append("}" if rendered else "{}")
+
+    def _states(self, graph: asl.Graph, states: Mapping[str, Any], out: list[str]) -> None:
+        fail_texts = self.fail_texts
+        separator = "{"
+        for state, (name, d) in zip(graph.states, states.items(), strict=True):
+            head = separator + _encode_str(name) + ":"
+            separator = ","
+            kind = type(state)
+            if kind is StencilTask:
+                assert isinstance(state, StencilTask)
+                out.append(head + state.stencil.compact(name, *_targets(state)))
+            elif kind is asl.Fail:
+                assert isinstance(state, asl.Fail)
+                key = _fail_key(state)
+                text = fail_texts.get(key)
+                if text is None:
+                    text = fail_texts[key] = _encode(d)
+                out.append(head + text)
+            elif isinstance(state, asl.Parallel):
+                out.append(head)
+                inner = "{"
+                for key, value in d.items():
+                    out.append(inner + _encode_str(key) + ":")
+                    inner = ","
+                    if key == "Branches":
+                        between = "["
+                        for branch, branch_dict in zip(state.branches, value, strict=True):
+                            out.append(between)
+                            between = ","
+                            self._scope(branch, branch_dict, out)
+                        out.append("]" if value else "[]")
+                    else:
+                        out.append(_encode(value))
+                out.append("}")
+            else:
+                out.append(head + _encode(d))
+        out.append("}" if states else "{}")
+
+    # -- readable: what is written to the .asl.json files ---------------------------------------
+
+    def readable(self, machine: asl.StateMachine, definition: Mapping[str, Any]) -> str:
+        """``serialise.dumps(definition)``, ``definition`` being ``machine.render()``."""
+        out: list[str] = []
+        self._readable_scope(machine.graph, definition, 0, 0, out)
+        out.append("\n")
+        return "".join(out)
+
+    def _is_long(self, graph: asl.Graph) -> bool:
+        """Whether the scope holds a stencil state, at any depth (so it cannot be one line)."""
+        hit = self._long.get(id(graph))
+        if hit is not None and hit[0] is graph:
+            return hit[1]
+        long = any(
+            (isinstance(state, StencilTask) and state.stencil.long)
+            or (isinstance(state, asl.Parallel) and any(self._is_long(b) for b in state.branches))
+            for state in graph.states
+        )
+        self._long[id(graph)] = (graph, long)
+        return long
+
+    def _readable_scope(
+        self, graph: asl.Graph, rendered: Mapping[str, Any], indent: int, column: int, out: list[str]
+    ) -> None:
+        if not self._is_long(graph):
+            out.append(text_at(rendered, indent, column))
+            return
+        inner = indent + 2
+        separator = "{\n" + " " * inner
+        for key, value in rendered.items():
+            key_text = _encode_str(key)
+            out.append(separator + key_text + ": ")
+            separator = ",\n" + " " * inner
+            if key == "States":
+                self._readable_states(graph, value, inner, inner + len(key_text) + 2, out)
+            else:
+                out.append(_readable_value(value, inner, inner + len(key_text) + 2))
+        out.append("\n" + " " * indent + "}")
+
+    def _readable_states(
+        self, graph: asl.Graph, states: Mapping[str, Any], indent: int, column: int, out: list[str]
+    ) -> None:
+        # A long scope's States: never on one line, so one state per line.
+        inner = indent + 2
+        separator = "{\n" + " " * inner
+        fail_readable = self.fail_readable
+        for state, (name, d) in zip(graph.states, states.items(), strict=True):
+            key_text = _encode_str(name)
+            out.append(separator + key_text + ": ")
+            separator = ",\n" + " " * inner
+            at = inner + len(key_text) + 2
+            kind = type(state)
+            if kind is StencilTask:
+                assert isinstance(state, StencilTask)
+                next_text, catch_text = _targets(state)
+                filler = state.stencil.readable_filler(inner, at, len(next_text), len(catch_text))
+                out.append(text_at(d, inner, at) if filler is None else filler(name, next_text, catch_text))
+            elif kind is asl.Fail:
+                assert isinstance(state, asl.Fail)
+                key = (*_fail_key(state), inner, at)
+                text = fail_readable.get(key)
+                if text is None:
+                    text = fail_readable[key] = text_at(d, inner, at)
+                out.append(text)
+            elif isinstance(state, asl.Parallel) and self._is_long_parallel(state):
+                self._readable_parallel(state, d, inner, out)
+            else:
+                out.append(text_at(d, inner, at))
+        out.append("\n" + " " * indent + "}")
+
+    def _is_long_parallel(self, state: asl.Parallel) -> bool:
+        return any(self._is_long(b) for b in state.branches)
+
+    def _readable_parallel(self, state: asl.Parallel, rendered: Mapping[str, Any], indent: int, out: list[str]) -> None:
+        inner = indent + 2
+        separator = "{\n" + " " * inner
+        for key, value in rendered.items():
+            key_text = _encode_str(key)
+            out.append(separator + key_text + ": ")
+            separator = ",\n" + " " * inner
+            if key == "Branches":
+                # Holds a long scope: never on one line, one branch per line.
+                branch_indent = inner + 2
+                between = "[\n" + " " * branch_indent
+                for branch, branch_dict in zip(state.branches, value, strict=True):
+                    out.append(between)
+                    between = ",\n" + " " * branch_indent
+                    self._readable_scope(branch, branch_dict, branch_indent, branch_indent, out)
+                out.append("\n" + " " * inner + "]")
+            else:
+                out.append(_readable_value(value, inner, inner + len(key_text) + 2))
+        out.append("\n" + " " * indent + "}")
+
+
+def _readable_value(value: object, indent: int, column: int) -> str:
+    return _encode_str(value) if type(value) is str else text_at(value, indent, column)
+
+
+def _targets(state: StencilTask) -> tuple[str, str]:
+    """The state's Next and Catch target as they stand between quotes ("" when absent)."""
+    return (
+        "" if state.next is None else _encode_str(state.next)[1:-1],
+        "" if state.catch_to is None else _encode_str(state.catch_to)[1:-1],
+    )
