@@ -217,14 +217,3 @@ def reduced(tasks: Sequence[str], after: Mapping[str, Sequence[str]]) -> dict[st
     dag = build(tasks, after)
     preds, _ = reduce_edges(dag)
     return {dag.names[v]: tuple(dag.names[u] for u in preds[v]) for v in range(len(dag))}
-
-
-def reversed_dag(graph: Dag) -> Dag:
-    """The DAG with every edge turned around, renumbered so indices stay topological."""
-    n = len(graph)
-    return Dag(
-        names=graph.names[::-1],
-        preds=tuple(tuple(sorted(n - 1 - y for y in graph.succs[n - 1 - i])) for i in range(n)),
-        succs=tuple(tuple(sorted(n - 1 - x for x in graph.preds[n - 1 - i])) for i in range(n)),
-        weights=graph.weights[::-1],
-    )

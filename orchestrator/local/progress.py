@@ -7,6 +7,7 @@ so a job waiting for capacity shows as RUNNABLE rather than just "running".
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Mapping
@@ -18,7 +19,6 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.compiler import alerts
 from orchestrator.engine.integrations import parse_resource
 
 STYLE = {"SUCCEEDED": "green", "FAILED": "red", "CAUGHT": "red", "RUNNING": "cyan", "RUNNABLE": "yellow",
@@ -31,8 +31,18 @@ NOT_RUN = "NOT RUN"
 # a render here, holding the GIL the engine needs. The summary after the run lists every task.
 SHOWN_ROWS_MAX = 30
 _DONE_OR_NOT_STARTED = frozenset({"WAITING", "SUCCEEDED", "REUSED", NOT_RUN})
-# The failure path's service calls (the log tail read, the alert): not tasks of the workflow.
-ALERT_PATH = frozenset({alerts.READ_LOG, alerts.NOTIFY, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS})
+
+
+@functools.cache
+def alert_path() -> frozenset[str]:
+    """The failure path's service calls (the log tail read, the alert): not tasks of the workflow.
+
+    Read on first use: importing the compiler for these names costs ~40 ms that a plain ASL run
+    or ``orchestrator executions`` would otherwise pay.
+    """
+    from orchestrator.compiler import alerts
+
+    return frozenset({alerts.READ_LOG, alerts.NOTIFY, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS})
 
 
 def task_states(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -201,8 +211,9 @@ class ProgressView:
             table.add_column(column, justify="right" if column in ("attempt", "elapsed") else "left")
         with self._lock:
             # The alert path is shown only when a failure reached it.
+            alerts = alert_path()
             rows = [row for row in self.rows.values()
-                    if not (row.name in ALERT_PATH and row.status in ("WAITING", NOT_RUN))]
+                    if not (row.name in alerts and row.status in ("WAITING", NOT_RUN))]
             shown = rows
             if len(rows) > SHOWN_ROWS_MAX:
                 shown = [row for row in rows if row.status not in _DONE_OR_NOT_STARTED][:SHOWN_ROWS_MAX]

@@ -53,7 +53,6 @@ from typing import Any
 from orchestrator import arns, limits, model, placeholders
 from orchestrator.api import WorkflowLike, workflow_model
 from orchestrator.arns import IntegrationPattern
-from orchestrator.compiler.tasks import job_definition
 from orchestrator.engine import Execution, ExecutionResult, start
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
@@ -147,6 +146,9 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
     Job definitions and functions are keyed by the name their placeholder carries
     (``${JobDefinition_<task>}``, ``${Function_<task>}``), so the mapping follows the compiler.
     """
+    # Here, not at the top: a plain ASL run, ``executions`` and ``logs`` need no compiler.
+    from orchestrator.compiler.tasks import job_definition
+
     job_definitions: dict[str, Any] = {}
     for task in wf.tasks:
         if task.runs_on != "batch":
