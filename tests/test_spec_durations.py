@@ -50,3 +50,9 @@ def test_format(seconds: float, text: str) -> None:
 @given(st.integers(0, 10**9))
 def test_format_parses_back(seconds: int) -> None:
     assert parse_duration(format_duration(seconds)) == seconds
+
+
+@pytest.mark.parametrize("text", ["1" + "0" * 400 + "h", "9" * 400, "1m" + "9" * 400 + "h"])
+def test_a_duration_past_what_a_float_counts_is_refused(text: str) -> None:
+    with pytest.raises(DurationError, match=r"^must be a finite number of seconds; got '"):
+        parse_duration(text)

@@ -41,7 +41,7 @@ VALID_JSON = json.dumps({"name": "nightly", "tasks": [
 # What hostile edits insert: anchors and aliases, brackets, special numbers, control characters.
 TOKENS = ["&a ", "*a", "[", "]", "{", "}", ": ", "- ", ".inf", ".nan", "NaN", "Infinity", "1e999",
           "99999999999999999999999", "\x00", "\x07", "\\u0000", "\t", "\n  ", "'", '"', "!!python/object ",
-          "<<: *a", "? ", "%YAML 1.1\n", "---\n", "\udcff"]
+          "<<: *a", "? ", "%YAML 1.1\n", "---\n", "\udcff", "1" + "0" * 400, "9" * 5000, "2001-13-45"]
 
 
 def test_the_valid_documents_are_valid(tmp_path: Path) -> None:

@@ -434,6 +434,7 @@ def test_yaml_reads_on_off_yes_no_as_strings_like_yaml_1_2(tmp_path: Path) -> No
 HOSTILE_JSON_VALUES = [
     "NaN", "Infinity", "-Infinity", "1e999", "-1e999", "9223372036854775808", "-9223372036854775809",
     '"a\\u0000b"', '"bell\\b"', '"feed\\f"', '"del\\u007f"', '"\u0085next line"', '"\u009f"',
+    "1" + "0" * 400,  # past what a float holds: the checks that read numbers as floats are not run
 ]
 
 
@@ -449,6 +450,14 @@ def test_json_values_past_the_bounds_are_reported_as_the_walk_reports_them(value
     with pytest.raises(ValidationError) as expected:
         from_dict(json.loads(text), source=str(path), positions=_json_locations(text, str(path))[0])
     assert [p.render() for p in validate_file(path)] == [p.render() for p in expected.value.problems]
+
+
+def test_a_json_integer_of_more_digits_than_python_reads_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "spec.json"
+    path.write_text('{"name": "w", "tasks": [{"name": "a", "batch": {"image": "x"},\n "timeout": -' + "9" * 5000 + "}]}")
+    assert [p.render() for p in validate_file(path)] == [
+        f"{path}:2:13: is an integer of 5000 digits, out of range: AWS takes integers up to 9223372036854775807 "
+        "(2^63 - 1)\n    fix: write a smaller number"]
 
 
 def test_json_values_within_the_bounds_skip_no_problem(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ Series(items=(Leaf(task='a'), Parallel(branches=(Leaf(task='b'), Leaf(task='c'))
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import Any
 
 from orchestrator.compiler import dag as dagmod
 from orchestrator.compiler import frames, modules
@@ -69,7 +69,6 @@ from orchestrator.compiler.dag import critical_path as critical_path  # re-expor
 from orchestrator.compiler.sp import (
     Leaf,
     Node,
-    Parallel,
     Series,
     count_parallels,
     makespan,
@@ -116,19 +115,86 @@ _CONNECTED = 1  # a weakly connected component
 _NO_CUTS = 2  # a piece between series cuts: it has none itself
 
 
-# Stand-in node of a result whose structure is built only if it is chosen (see ``_quick``).
-_PENDING = Leaf("")
 
 
 class _TooDeep(Exception):
     """The search met a part nested so deep that finishing would cost quadratic time."""
 
 
-@dataclass(frozen=True, slots=True)
+# The kind of a result's node, and how a result builds it (``_Search._build``).
+_LEAF, _SERIES, _PARALLEL = 0, 1, 2
+_BUILT, _CHAIN, _ROWS, _IN_SERIES, _SIDE_BY_SIDE = 0, 1, 2, 3, 4
+
+
 class _Result:
-    node: Node
-    span: float
-    parallels: int
+    """A structure found for a part: its makespan, its Parallel count, the kind of its node and
+    how many items or branches that node has (``width``; 1 for a Leaf), and how to build the
+    node (``how``, from ``parts``). Most results are scored and dropped, so a node is only
+    built for the structure finally chosen (``_Search._build``)."""
+
+    __slots__ = ("span", "parallels", "kind", "width", "how", "parts", "node")
+
+    def __init__(
+        self,
+        span: float,
+        parallels: int,
+        kind: int,
+        width: int,
+        how: int,
+        parts: Sequence[Any],
+        node: Node | None = None,
+    ) -> None:
+        self.span = span
+        self.parallels = parallels
+        self.kind = kind
+        self.width = width
+        self.how = how
+        self.parts = parts
+        self.node = node
+
+
+def _built(node: Node, span: float, parallels: int) -> _Result:
+    """A result whose node is already built."""
+    return _Result(span, parallels, _LEAF, 1, _BUILT, (), node)
+
+
+def _node_of(found: _Result) -> Node:
+    """The node of a result that has been built (``_Search.run`` builds the one it returns)."""
+    assert found.node is not None
+    return found.node
+
+
+def _series_of(results: list[_Result]) -> _Result:
+    """``results`` one after the other (as ``sp.series`` builds it: nested Series flattened)."""
+    width = 0
+    for r in results:
+        width += r.width if r.kind == _SERIES else 1
+    if width == 1:
+        kind, width = results[0].kind, results[0].width
+    else:
+        kind = _SERIES
+    return _Result(
+        sum([r.span for r in results]), sum([r.parallels for r in results]), kind, width, _IN_SERIES, results
+    )
+
+
+def _parallel_of(results: list[_Result]) -> _Result:
+    """``results`` as one Parallel (as ``sp.parallel`` builds it: nested Parallels flattened,
+    so they no longer count)."""
+    width = 0
+    nested = 0
+    for r in results:
+        if r.kind == _PARALLEL:
+            width += r.width
+            nested += 1
+        else:
+            width += 1
+    parallels = 1 + sum([r.parallels for r in results]) - nested
+    if width == 1:
+        kind, width = results[0].kind, results[0].width
+    else:
+        kind = _PARALLEL
+    return _Result(max([r.span for r in results]), parallels, kind, width, _SIDE_BY_SIDE, results)
 
 
 def _better(a: _Result, b: _Result) -> bool:
@@ -146,10 +212,13 @@ class _Search:
 
     def __init__(
         self,
-        graph: dagmod.Dag,
+        names: Sequence[str],
+        weights: Sequence[float],
+        reduced: tuple[list[list[int]], list[list[int]]],
         budget: int,
-        reduced: tuple[list[list[int]], list[list[int]]] | None = None,
     ) -> None:
+        """``names`` and ``weights`` by task (in topological order), ``reduced`` the
+        transitive reduction's ``(preds, succs)``."""
         self.groups: tuple[int, ...] = _GROUPS
         self.greedy = False
         # Every pass is linear in the part, but parts nest: a DAG nested n/2 deep (a chain with a
@@ -157,10 +226,10 @@ class _Search:
         self.spent = 0
         self.limit = budget  # raised below, once the reduced edges are known
         self.cache: dict[tuple[tuple[int, ...], float], _Result] = {}
-        self.names = graph.names
-        self.w = graph.weights
-        self.preds, self.succs = reduced if reduced is not None else dagmod.reduce_edges(graph)
-        n = len(graph)
+        self.names = names
+        self.w = weights
+        self.preds, self.succs = reduced
+        n = len(names)
         self.cost = [1 + len(self.preds[v]) + len(self.succs[v]) for v in range(n)]
         self.limit += _WORK_LIMIT_PER_UNIT * sum(self.cost)
         self.member = [0] * n  # member[v] == gen  <=>  v is in the part being examined
@@ -171,9 +240,16 @@ class _Search:
         self.gen = 0
         self.eft = [0.0] * n
         self.tail = [0.0] * n
+        self.hit = [0] * n  # hit[v] == gen: v has a neighbour in the part (``_stage_ends``)
         self.pos = [0] * n  # a task's index in the part being examined
         self.nbrs = [self.preds[v] + self.succs[v] for v in range(n)]
         self.budget = budget
+
+    def run(self) -> _Result:
+        """The best structure found for the whole DAG, its node built."""
+        found = self.solve(list(range(len(self.w))))
+        self._build(found)
+        return found
 
     def _leaf(self, v: int) -> Leaf:
         leaf = self.leaves[v]
@@ -184,7 +260,7 @@ class _Search:
     def _single(self, v: int) -> _Result:
         found = self.singles[v]
         if found is None:
-            found = self.singles[v] = _Result(self._leaf(v), self.w[v], 0)
+            found = self.singles[v] = _Result(self.w[v], 0, _LEAF, 1, _BUILT, (), self._leaf(v))
         return found
 
     def _mark(self, part: Sequence[int]) -> int:
@@ -223,41 +299,32 @@ class _Search:
 
     # -- step 3 --------------------------------------------------------------------------
 
-    def _times(self, part: list[int], gen: int, forward: bool) -> None:
-        """Fill ``eft`` (``forward``) or ``tail`` for the tasks of ``part``, counting only edges
-        inside it."""
-        member, w = self.member, self.w
-        if forward:
-            preds, eft = self.preds, self.eft
-            for v in part:
-                start = 0.0
-                for x in preds[v]:
-                    if member[x] == gen and eft[x] > start:
-                        start = eft[x]
-                eft[v] = start + w[v]
-            return
-        succs, tail = self.succs, self.tail
-        for v in reversed(part):
-            longest = 0.0
-            for y in succs[v]:
-                if member[y] == gen and tail[y] > longest:
-                    longest = tail[y]
-            tail[v] = longest + w[v]
-
-    def _quick(self, part: list[int], ins: Edges) -> tuple[_Result, float, list[float], list[list[int]]]:
-        """The part's own level-by-level structure, its critical path and its levels, in one
-        pass, and eft by position in the part. The structure's node is a placeholder
-        (``_PENDING``): ``_level_rows`` builds it only when it is the answer."""
+    def _quick(self, part: list[int], ins: Edges) -> tuple[_Result, float, list[float]]:
+        """The part's own level-by-level structure, its critical path and eft by position in
+        the part, in one pass."""
         span, parallels, cp, eft, rows = level_rows(part, ins, self.w)
-        return _Result(_PENDING, span, parallels), cp, eft, rows
+        if len(rows) > 1:
+            kind, width = _SERIES, len(rows)
+        else:
+            kind, width = (_PARALLEL, len(rows[0])) if len(rows[0]) > 1 else (_LEAF, 1)
+        return _Result(span, parallels, kind, width, _ROWS, rows), cp, eft
 
-    def _level_rows(self, found: _Result, rows: list[list[int]]) -> _Result:
-        """``found`` with its placeholder node replaced by the level-by-level structure."""
-        if found.node is not _PENDING:
-            return found
-        leaf = self._leaf
-        node = series([parallel([leaf(v) for v in row]) for row in rows])
-        return _Result(node, found.span, found.parallels)
+    def _build(self, found: _Result) -> Node:
+        """The node of ``found``, built (once) from its parts."""
+        node = found.node
+        if node is not None:
+            return node
+        how, parts, leaf = found.how, found.parts, self._leaf
+        if how == _CHAIN:
+            node = Series(tuple([leaf(v) for v in parts]))
+        elif how == _ROWS:
+            node = series([parallel([leaf(v) for v in row]) for row in parts])
+        elif how == _IN_SERIES:
+            node = series([self._build(r) for r in parts])
+        else:
+            node = parallel([self._build(r) for r in parts])
+        found.node = node
+        return node
 
     def _solve_shared(self, parts: list[list[int]], allows: list[float], known: int = 0) -> list[_Result]:
         """Solve independent parts, each with a share of the remaining budget by its size, so
@@ -316,12 +383,7 @@ class _Search:
 
     def _side_by_side(self, comps: list[list[int]], allow: float) -> _Result:
         """The components of a part, each solved, as one Parallel."""
-        results = self._solve_shared(comps, [allow] * len(comps), _CONNECTED)
-        return _Result(
-            parallel([r.node for r in results]),
-            max(r.span for r in results),
-            1 + sum(r.parallels for r in results) - sum(isinstance(r.node, Parallel) for r in results),
-        )
+        return _parallel_of(self._solve_shared(comps, [allow] * len(comps), _CONNECTED))
 
     def _is_chain(self, part: list[int], gen: int) -> bool:
         """True when each task of ``part`` but the last has exactly one successor in it, the
@@ -361,7 +423,7 @@ class _Search:
         if self.spent > self.limit:
             raise _TooDeep
         if self._is_chain(part, gen):  # the most common part by far; skip the general passes
-            return _Result(Series(tuple([self._leaf(v) for v in part])), sum([self.w[v] for v in part]), 0)
+            return _Result(sum([self.w[v] for v in part]), 0, _SERIES, len(part), _CHAIN, part)
         # A component is connected, and a piece between series cuts has no series cut of its
         # own (``known``): those passes are skipped (the work charged is the same).
         if known != _CONNECTED:
@@ -375,15 +437,10 @@ class _Search:
         if cuts:
             bounds = [0, *cuts, len(part)]
             pieces = [part[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
-            results = self._solve_shared(pieces, [0.0] * len(pieces), _NO_CUTS)
-            return _Result(
-                series([r.node for r in results]),
-                sum(r.span for r in results),
-                sum(r.parallels for r in results),
-            )
-        quick, cp, eft, rows = self._quick(part, ins)
+            return _series_of(self._solve_shared(pieces, [0.0] * len(pieces), _NO_CUTS))
+        quick, cp, eft = self._quick(part, ins)
         if quick.span <= max(allow, cp) * (1 + TIE):
-            return self._level_rows(quick, rows)
+            return quick
         tail = tails(part, outs, self.w)
         if self.budget <= 0 or self.greedy:
             # Greedy: the balanced lower-bound cut when it is balanced enough (a lopsided one
@@ -395,14 +452,14 @@ class _Search:
             else:
                 stages, windows = spine_stages(part, ins, outs, tail, self.w, 1)
             found = self._stages(stages, windows)
-            return found if _better(found, quick) else self._level_rows(quick, rows)
+            return found if _better(found, quick) else quick
         if spent * _SCORE_FACTOR > self.budget:
             # Too big to score candidates within the budget: bisect at the balanced lower-bound
             # cut (if balanced enough) and let each half search with its share of the budget.
             down, rest = prime_cuts(part, eft, tail, first=True)[0]
             if balanced(part, down):
-                found = _Result(*self._combine(self._solve_shared([down, rest], [0.0, 0.0])))
-                return found if _better(found, quick) else self._level_rows(quick, rows)
+                found = _series_of(self._solve_shared([down, rest], [0.0, 0.0]))
+                return found if _better(found, quick) else quick
         # Search: score every candidate split greedily, keep the best, then spend the budget
         # refining the stages of the winner (a refined stage is never worse than its greedy
         # score, so the result only improves on the greedy one).
@@ -435,21 +492,40 @@ class _Search:
                     stages, windows, found = moved
                     if _better(found, best):
                         best = found
-            refined = _Result(*self._combine(self._solve_shared(stages, windows)))
+            refined = _series_of(self._solve_shared(stages, windows))
             if _better(refined, best):
                 best = refined
-        return self._level_rows(best if _better(best, quick) else quick, rows)
+        return best if _better(best, quick) else quick
 
     def _stage_ends(self, stage: list[int], sinks: bool) -> list[int]:
         """The tasks of ``stage`` that end (``sinks``) or start one of its longest paths and
         have no successor (predecessor) inside it: they may move to the next (previous) stage."""
         gen = self._mark(stage)
-        self._times(stage, gen, forward=sinks)  # only the times the ends are ranked by
-        member, eft, tail = self.member, self.eft, self.tail
-        links = self.succs if sinks else self.preds
-        value = eft if sinks else tail
-        ends = [v for v in stage if not any(member[y] == gen for y in links[v])]
-        top = max(value[v] for v in ends)
+        member, w, hit = self.member, self.w, self.hit
+        # Only the times the ends are ranked by (eft or tail inside the stage); the same walk
+        # marks the tasks that have a successor (predecessor) inside it.
+        if sinks:
+            preds, value = self.preds, self.eft
+            for v in stage:
+                start = 0.0
+                for x in preds[v]:
+                    if member[x] == gen:
+                        hit[x] = gen
+                        if value[x] > start:
+                            start = value[x]
+                value[v] = start + w[v]
+        else:
+            succs, value = self.succs, self.tail
+            for v in reversed(stage):
+                longest = 0.0
+                for y in succs[v]:
+                    if member[y] == gen:
+                        hit[y] = gen
+                        if value[y] > longest:
+                            longest = value[y]
+                value[v] = longest + w[v]
+        ends = [v for v in stage if hit[v] != gen]
+        top = max([value[v] for v in ends])
         tol = TIE * max(1.0, top)
         return [v for v in ends if value[v] >= top - tol]
 
@@ -502,17 +578,10 @@ class _Search:
                 break
         if not improved:
             return None
-        return stages, windows, _Result(*self._combine(results))
-
-    def _combine(self, results: list[_Result]) -> tuple[Node, float, int]:
-        return (
-            series([r.node for r in results]),
-            sum(r.span for r in results),
-            sum(r.parallels for r in results),
-        )
+        return stages, windows, _series_of(results)
 
     def _stages(self, stages: list[list[int]], windows: list[float]) -> _Result:
-        return _Result(*self._combine([self.solve(st, wd) for st, wd in zip(stages, windows, strict=True)]))
+        return _series_of([self.solve(st, wd) for st, wd in zip(stages, windows, strict=True)])
 
 
 def _levels(graph: dagmod.Dag) -> list[list[int]]:
@@ -606,18 +675,23 @@ def decompose(
                     continue
             else:
                 nodes.append(_level_node(graph))
-        best = _Result(nodes[0], makespan(nodes[0], wmap), count_parallels(nodes[0]))
+        best = _built(nodes[0], makespan(nodes[0], wmap), count_parallels(nodes[0]))
         for node in nodes[1:]:
-            other = _Result(node, makespan(node, wmap), count_parallels(node))
+            other = _built(node, makespan(node, wmap), count_parallels(node))
             if _better(other, best):
                 best = other
     cp = max(dagmod.earliest_finish(graph))
     if best.span > cp * (1 + TIE):
-        baseline_node = _level_node(graph)
-        baseline = _Result(baseline_node, makespan(baseline_node, wmap), count_parallels(baseline_node))
+        # The level-by-level structure's makespan and Parallel count as ``makespan`` and
+        # ``count_parallels`` would give them; its node is built only if it wins.
+        rows = _levels(graph)
+        w = graph.weights
+        values = [max([w[v] for v in row]) if len(row) > 1 else w[row[0]] for row in rows]
+        span = float(sum(values)) if len(values) > 1 else values[0]
+        baseline = _Result(span, sum(len(row) > 1 for row in rows), _LEAF, 1, _BUILT, ())
         if _better(baseline, best):
-            best = baseline
-    return best.node
+            best = _built(_level_node(graph), baseline.span, baseline.parallels)
+    return _node_of(best)
 
 
 _Reduced = tuple[list[list[int]], list[list[int]]]
@@ -628,28 +702,28 @@ def _modules_searched(
     graph: dagmod.Dag, reduced: _Reduced, found: dict[str, Node], rest: dagmod.Dag, budget: int = _BUDGET
 ) -> Node:
     """The prime rest searched with each module as one task, then the modules expanded."""
-    return modules.substitute(_search(rest, dagmod.reduce_edges(rest), budget).node, found)
+    return modules.substitute(_node_of(_search(rest, dagmod.reduce_edges(rest), budget)), found)
 
 
 def _whole_searched(
     graph: dagmod.Dag, reduced: _Reduced, found: dict[str, Node], rest: dagmod.Dag, budget: int = _BUDGET
 ) -> Node:
     """The whole DAG searched: modules may be split across stages."""
-    return _search(graph, reduced, budget).node
+    return _node_of(_search(graph, reduced, budget))
 
 
 def _folded(graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -> Node:
     """Search only the core; put the hanging side trees back afterwards."""
     hanging = modules.Hanging(graph, preds, succs)
     core_graph, core_reduced = modules.subgraph(graph, preds, succs, hanging.core)
-    return hanging.attach(_search(core_graph, core_reduced).node)
+    return hanging.attach(_node_of(_search(core_graph, core_reduced)))
 
 
 def _search(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> _Result:
     """The search forwards and, unless that is already exact, on the reversed DAG."""
     n = len(graph)
     budget //= 2  # half for the forward search, half for the reversed one
-    best = _Search(graph, budget, reduced=reduced).solve(list(range(n)))
+    best = _Search(graph.names, graph.weights, reduced, budget).run()
     cp = max(dagmod.earliest_finish(graph))
     if best.span > cp * (1 + TIE):
         # The same search on the reversed DAG places tasks with slack as late as possible
@@ -660,8 +734,8 @@ def _search(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> _Res
             [[n - 1 - y for y in reversed(succs[n - 1 - i])] for i in range(n)],
             [[n - 1 - x for x in reversed(preds[n - 1 - i])] for i in range(n)],
         )
-        found = _Search(dagmod.reversed_dag(graph), budget, reduced=mirrored).solve(list(range(n)))
-        backward = _Result(mirror(found.node), found.span, found.parallels)
+        found = _Search(graph.names[::-1], graph.weights[::-1], mirrored, budget).run()
+        backward = _built(mirror(_node_of(found)), found.span, found.parallels)
         if _better(backward, best):
             best = backward
     return best

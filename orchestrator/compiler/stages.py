@@ -13,6 +13,8 @@ decides which to try and keeps the scratch state.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
+from operator import add
 
 # Edges of a part by position in it (``ins[i]``: positions of task i's dependencies).
 Edges = list[list[int]]
@@ -89,33 +91,26 @@ def prime_cuts(
     orders = [sorted(range(m), key=eft.__getitem__)]
     if not first:
         orders.append(sorted(range(m), key=tail.__getitem__, reverse=True))
+    get = part.__getitem__
     for order in orders:
-        suffix = [0.0] * (m + 1)
-        for i in range(m - 1, -1, -1):
-            t = tail[order[i]]
-            suffix[i] = t if t > suffix[i + 1] else suffix[i + 1]
-        costs = [0.0] * m
-        prefix = 0.0
-        for k in range(1, m):
-            e = eft[order[k - 1]]
-            if e > prefix:
-                prefix = e
-            costs[k] = prefix + suffix[k]
-        best = min(costs[1:])
-        tol = TIE * max(1.0, best)
-        ties = [k for k in range(1, m) if costs[k] <= best + tol]
+        # Running maxima, 0.0 when empty: suffix[k] the longest tail among order[k:], prefix[k]
+        # the latest eft among order[:k]; cost of the cut at k (D = order[:k]) = their sum.
+        suffix = list(accumulate(map(tail.__getitem__, reversed(order)), max, initial=0.0))
+        suffix.reverse()
+        prefix = list(accumulate(map(eft.__getitem__, order), max, initial=0.0))
+        costs = list(map(add, prefix[1:m], suffix[1:m]))  # cut k at costs[k - 1], 0 < k < m
+        best = min(costs)
+        limit = best + TIE * max(1.0, best)
+        ties = [k for k, cost in enumerate(costs, 1) if cost <= limit]
         # The most balanced optimal cut keeps the recursion shallow; the extremes put the
         # tasks with slack all before or all after the cut.
         balanced = min(ties, key=lambda k: (abs(2 * k - m), k))
         for k in (balanced,) if first else (balanced, ties[0], ties[-1]):
-            inside = [False] * m
-            for i in order[:k]:
-                inside[i] = True
-            down = [part[i] for i in range(m) if inside[i]]
+            down = list(map(get, sorted(order[:k])))
             if first:
-                return [(down, [part[i] for i in range(m) if not inside[i]])]
+                return [(down, list(map(get, sorted(order[k:]))))]
             if all(down != d for d, _ in candidates):
-                candidates.append((down, [part[i] for i in range(m) if not inside[i]]))
+                candidates.append((down, list(map(get, sorted(order[k:])))))
     return candidates
 
 

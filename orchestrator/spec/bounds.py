@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,8 @@ def check_values(ctx: Context) -> None:
         elif isinstance(value, int) and abs(value) > JSON_INT_MAX:
             ctx.add(path, f"is {value}, out of range: AWS takes integers up to {JSON_INT_MAX} (2^63 - 1)",
                     "write a smaller number")
+            if abs(value) > sys.float_info.max:
+                ctx.past_floats = True
         elif isinstance(value, str):
             bad = _control(value)
             if bad is not None:

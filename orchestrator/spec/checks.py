@@ -65,6 +65,9 @@ class Context:
             if isinstance(tasks, list) else []
         defaults = document.get("defaults")
         self._defaults: dict[str, Any] = defaults if isinstance(defaults, dict) else {}
+        # An integer no float can hold (10**400): bounds.check_values reports it, and the checks
+        # after it, which read numbers as floats, are not run.
+        self.past_floats = False
 
     def add(self, path: Path, message: str, fix: str | None = None) -> None:
         self.issues.append(Issue(path, message, fix))
@@ -793,4 +796,6 @@ def semantic_issues(document: dict[str, Any], *, values_checked: bool = False) -
     for check in CHECKS:
         if not (values_checked and check is bounds.check_values):
             check(ctx)
+        if ctx.past_floats:
+            break
     return ctx.issues

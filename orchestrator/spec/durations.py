@@ -55,7 +55,7 @@ def parse_duration(value: object) -> float:
     if not text:
         raise DurationError(f"must be a duration ({EXAMPLES}); got an empty string")
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        return float(text)
+        return _finite(float(text), value)
     position = 0
     total = 0.0
     seen: list[str] = []
@@ -80,6 +80,7 @@ def parse_duration(value: object) -> float:
         total += float(number) * UNITS[canonical]
         suggestion_parts.append(f"{number}{canonical}")
         position = match.end()
+    total = _finite(total, value)
     if bad_unit is not None:
         raise DurationError(
             f"has unit {bad_unit!r}; durations use s, m, h or d; got {value!r}",
@@ -90,6 +91,13 @@ def parse_duration(value: object) -> float:
             f"lists units out of order (largest first); got {value!r}", format_duration(total)
         )
     return total
+
+
+def _finite(seconds: float, value: object) -> float:
+    # Four hundred digits are a float's infinity; nothing after this could count with it.
+    if not math.isfinite(seconds):
+        raise DurationError(f"must be a finite number of seconds; got {value!r}")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

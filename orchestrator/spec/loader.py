@@ -20,7 +20,6 @@ import math
 import os
 import re
 import sys
-import traceback
 from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path as FilePath
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from orchestrator import model
 from orchestrator.errors import Problem, SpecError, ValidationError
-from orchestrator.limits import SPEC_MAX_BYTES, SPEC_MAX_DEPTH, SPEC_MAX_NODES
+from orchestrator.limits import JSON_INT_MAX, SPEC_MAX_BYTES, SPEC_MAX_DEPTH, SPEC_MAX_NODES
 from orchestrator.spec.issues import Path
 from orchestrator.spec.validate import from_dict, from_loaded
 
@@ -57,7 +56,40 @@ def _spec_loader() -> type[yaml.SafeLoader]:
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
     SpecLoader.add_implicit_resolver(
         "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    for tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:timestamp"):
+        SpecLoader.add_constructor(tag, _readable(yaml.SafeLoader.yaml_constructors[tag]))
     return SpecLoader
+
+
+class _UnreadableValue(Exception):
+    """A scalar that looks like an integer or a date but cannot be made one, and where it is."""
+
+    def __init__(self, node: Any, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.line, self.column = node.start_mark.line + 1, node.start_mark.column + 1
+        self.message, self.fix = message, fix
+
+    def problem(self, source: str) -> Problem:
+        return Problem(where=f"{source}:{self.line}:{self.column}", message=self.message, fix=self.fix)
+
+
+def _readable(construct: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``construct`` (PyYAML's for integers or dates) with its ValueError made a located problem:
+    an integer of more digits than Python converts, a date such as 2001-13-45."""
+
+    def construct_readable(loader: Any, node: Any) -> Any:
+        try:
+            return construct(loader, node)
+        except ValueError as error:
+            text = str(node.value)
+            if node.tag.endswith(":int"):
+                digits = sum(char.isdigit() for char in text)
+                raise _UnreadableValue(node, f"is an integer of {digits} digits, out of range: AWS takes "
+                                       f"integers up to {JSON_INT_MAX} (2^63 - 1)", "write a smaller number") from None
+            raise _UnreadableValue(node, f"{text!r} is read as a date, but is not one ({error})",
+                                   f"write a real date, or quote it to keep it as text: \"{text}\"") from None
+
+    return construct_readable
 
 
 def __getattr__(name: str) -> Any:
@@ -322,6 +354,8 @@ def _parse_yaml(text: str, source: str) -> list[Document]:
             duplicates: list[Problem] = []
             _walk(node, (), positions, duplicates, source, loader, budget=budget)
             documents.append(Document(loader.construct_document(node), positions, duplicates, False, False))
+    except _UnreadableValue as error:
+        raise SpecError([error.problem(source)]) from None
     except yaml.MarkedYAMLError as error:
         raise SpecError([_syntax_problem(source, text, error)]) from None
     except yaml.reader.ReaderError as error:
@@ -487,11 +521,17 @@ def _parse_json(text: str, source: str) -> list[Document]:
             suspect = True
         return value
 
+    unreadable = ""  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+
     def integer(digits: str) -> int:
-        nonlocal suspect
+        nonlocal suspect, unreadable
         if len(digits) > 18:
             suspect = True
-        return int(digits)
+        try:
+            return int(digits)
+        except ValueError:
+            unreadable = digits
+            raise
 
     try:
         data = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=constant,
@@ -506,6 +546,16 @@ def _parse_json(text: str, source: str) -> list[Document]:
             message=f"JSON syntax error: {error.msg}\n{underline(lines, error.lineno - 1, error.colno - 1)}",
             fix="check the commas, quotes and brackets around the marked text",
         )]) from None
+    except ValueError:
+        if not unreadable:
+            raise
+        at = text.find(unreadable)
+        line = text.count("\n", 0, at) + 1
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
+        raise SpecError([Problem(
+            where=f"{source}:{line}:{column}",
+            message=f"is an integer of {len(unreadable.lstrip('-'))} digits, out of range: AWS takes integers "
+            f"up to {JSON_INT_MAX} (2^63 - 1)", fix="write a smaller number")]) from None
     # A control character can only come from an escape (JSON text refuses raw ones below U+0020)
     # or be U+007F-U+009F written as itself; the depth is bounded by _check_nesting already.
     checked = not suspect and not _control_escapes(text)
@@ -647,6 +697,8 @@ def _python_syntax_problem(source: str, error: SyntaxError) -> Problem:
 
 
 def _import_problem(file: FilePath, source: str, error: BaseException) -> Problem:
+    import traceback  # with textwrap, a few ms that only a module failing to import needs
+
     frames = traceback.extract_tb(error.__traceback__)
     here = os.path.realpath(file)
     own = [f for f in frames if os.path.realpath(f.filename) == here]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import shlex
 from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
@@ -145,6 +144,8 @@ def _translate(error: jsonschema.ValidationError) -> list[Issue]:
         wanted = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
         fix = None
         if "array" in names and isinstance(value, str):
+            import shlex  # only a command written as one string needs it
+
             items = shlex.split(value) if key == "command" else [value]
             fix = f"{key}: [{', '.join(quote(i) for i in items)}]"
         elif names[0] in ("integer", "number") and isinstance(value, str) and _is_number(value):
