@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -219,3 +220,25 @@ def test_workflow_choice_in_a_file_with_several(tmp_path: Path, capsys: pytest.C
         assert "has no workflow named 'three' (it has: one, two)" in capsys.readouterr().err
     assert main(["show", str(spec), "--workflow", "two", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["name"] == "two"
+
+
+@pytest.mark.parametrize("argv", [
+    ["compile", "a.json", "b.yaml", "--out", "out", "--check"],
+    ["run", "wf.py", "--input", "{}", "--containers", "never"],
+    ["executions", "show", "abc"],
+    ["aws", "executions", "list", "sm", "--json", "--limit", "3"],
+    ["messages", "redeliver", "--failed"],
+])
+def test_the_parser_of_one_command_reads_its_arguments_as_the_whole_parser(argv: list[str]) -> None:
+    from orchestrator.cli import build_parser
+
+    one = build_parser(only=argv[0])
+    assert one.parse_args(argv) == build_parser().parse_args(argv)
+    commands = next(a for a in one._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(commands.choices) == [argv[0]]
+
+
+def test_a_first_word_that_is_no_command_gets_the_whole_parser() -> None:
+    from orchestrator.cli import build_parser
+
+    assert build_parser(only="frobnicate").format_help() == build_parser().format_help()
