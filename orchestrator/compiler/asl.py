@@ -136,13 +136,16 @@ class State:
         return []
 
     def render(self) -> dict[str, Json]:
+        return self._render(self.body())
+
+    def _render(self, body: list[tuple[str, Json]]) -> dict[str, Json]:
         head: list[tuple[str, Json]] = [("Type", str(self.type)), ("Comment", self.comment)]
         if self.query_language is not None:
             head.append(("QueryLanguage", str(self.query_language)))
         tail: list[tuple[str, Json]] = []
         if not self.terminal:
             tail = [("Next", self.next)] if self.next is not None else [("End", True)]
-        return _drop_empty(head + self.body() + tail)
+        return _drop_empty(head + body + tail)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,9 +224,17 @@ class Parallel(State):
     def catchers(self) -> tuple[Catcher, ...]:
         return self.catch
 
+    def render(self, branches: list[Json] | None = None) -> dict[str, Json]:
+        """``branches``: what to render as Branches (for a caller that renders the branches
+        itself, writing their text as it goes; see ``emit.Writer``), else the branches rendered."""
+        return self._render(self.body() if branches is None else self._body(branches))
+
     def body(self) -> list[tuple[str, Json]]:
+        return self._body([b.render() for b in self.branches])
+
+    def _body(self, branches: list[Json]) -> list[tuple[str, Json]]:
         return [
-            ("Branches", [b.render() for b in self.branches]),
+            ("Branches", branches),
             ("Parameters", self.parameters),
             ("ResultSelector", self.result_selector),
             ("ResultPath", self.result_path),
@@ -412,7 +423,8 @@ class StateMachine:
                 )
             seen.add(state.name)
 
-    def render(self) -> dict[str, Json]:
+    def render(self, graph: dict[str, Json] | None = None) -> dict[str, Json]:
+        """``graph``: the graph's dict, when the caller rendered it (``emit.Writer``)."""
         out: dict[str, Json] = _drop_empty(
             [
                 ("Comment", self.comment),
@@ -420,5 +432,5 @@ class StateMachine:
                 ("TimeoutSeconds", self.timeout_seconds),
             ]
         )
-        out.update(self.graph.render())
+        out.update(self.graph.render() if graph is None else graph)
         return out

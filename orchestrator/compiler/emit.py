@@ -280,8 +280,8 @@ def _fail_key(state: asl.Fail) -> tuple[object, ...]:
 
 
 class Writer:
-    """The two texts of one workflow's machines, from the builders' graphs and the dicts they
-    rendered: :meth:`compact` (``serialise.compact``) and :meth:`readable` (``serialise.dumps``).
+    """The dicts and two texts of one workflow's machines, from the builders' graphs:
+    :meth:`render` (the dicts and ``serialise.compact``) and :meth:`readable` (``serialise.dumps``).
 
     Each walks the states once; a stencil's states are written by filling its holes, the branch
     Fail states (all alike) from one text each, the rest through the generic serialisers. The
@@ -295,47 +295,56 @@ class Writer:
         self.fail_readable: dict[tuple[object, ...], str] = {}
         self._long: dict[int, tuple[asl.Graph, bool]] = {}
 
-    # -- compact: what is deployed --------------------------------------------------------------
+    # -- the dicts and the compact text: what is deployed --------------------------------------
 
-    def compact(self, machine: asl.StateMachine, definition: Mapping[str, Any]) -> str:
-        """``serialise.compact(definition)``, ``definition`` being ``machine.render()``.
+    def render(self, machine: asl.StateMachine) -> tuple[dict[str, Any], str]:
+        """``machine.render()`` and its ``serialise.compact`` text, in one walk of the states.
 
         Pieces go to one list joined once at the end: joining per level would copy every state
         once per level of nesting above it, quadratic in the depth of Parallels."""
         out: list[str] = []
-        self._scope(machine.graph, definition, out)
-        return "".join(out)
+        states = self._states(machine.graph, out)
+        states_text = "".join(out)
+        # The graph's dict as asl.Graph.render() makes it.
+        definition = machine.render(graph={"StartAt": machine.graph.start_at, "States": states})
+        text = "{" + ",".join(
+            _encode_str(key) + ":" + (states_text if key == "States" else _encode(value))
+            for key, value in definition.items()
+        ) + "}"
+        return definition, text
 
-    def _scope(self, graph: asl.Graph, rendered: Mapping[str, Any], out: list[str]) -> None:
-        """Append a machine's or branch's dict: its ``States`` state by state, the rest as JSON."""
-        separator = "{"
-        for key, value in rendered.items():
-            out.append(separator + _encode_str(key) + ":")
-            separator = ","
-            if key == "States":
-                self._states(graph, value, out)
-            else:
-                out.append(_encode(value))
-        out.append("}" if rendered else "{}")
+    def _scope(self, graph: asl.Graph, out: list[str]) -> dict[str, Any]:
+        """A branch's dict (as asl.Graph.render() makes it); its text appended to ``out``."""
+        out.append('{"StartAt":' + _encode_str(graph.start_at) + ',"States":')
+        states = self._states(graph, out)
+        out.append("}")
+        return {"StartAt": graph.start_at, "States": states}
 
-    def _states(self, graph: asl.Graph, states: Mapping[str, Any], out: list[str]) -> None:
+    def _states(self, graph: asl.Graph, out: list[str]) -> dict[str, Any]:
         fail_texts = self.fail_texts
+        states: dict[str, Any] = {}
         separator = "{"
-        for state, (name, d) in zip(graph.states, states.items(), strict=True):
+        for state in graph.states:
+            name = state.name
             head = separator + _encode_str(name) + ":"
             separator = ","
             kind = type(state)
             if kind is StencilTask:
                 assert isinstance(state, StencilTask)
+                states[name] = state.render()
                 out.append(head + state.stencil.compact(name, *_targets(state)))
             elif kind is asl.Fail:
                 assert isinstance(state, asl.Fail)
-                key = _fail_key(state)
-                text = fail_texts.get(key)
+                states[name] = d = state.render()
+                alike = _fail_key(state)
+                text = fail_texts.get(alike)
                 if text is None:
-                    text = fail_texts[key] = _encode(d)
+                    text = fail_texts[alike] = _encode(d)
                 out.append(head + text)
             elif isinstance(state, asl.Parallel):
+                # A stand-in list keeps Branches in its place among the keys; the branches are
+                # rendered and written where the key comes.
+                states[name] = d = state.render(branches=[None])
                 out.append(head)
                 inner = "{"
                 for key, value in d.items():
@@ -343,17 +352,21 @@ class Writer:
                     inner = ","
                     if key == "Branches":
                         between = "["
-                        for branch, branch_dict in zip(state.branches, value, strict=True):
+                        branches = []
+                        for branch in state.branches:
                             out.append(between)
                             between = ","
-                            self._scope(branch, branch_dict, out)
-                        out.append("]" if value else "[]")
+                            branches.append(self._scope(branch, out))
+                        out.append("]")
+                        d[key] = branches
                     else:
                         out.append(_encode(value))
                 out.append("}")
             else:
+                states[name] = d = state.render()
                 out.append(head + _encode(d))
         out.append("}" if states else "{}")
+        return states
 
     # -- readable: what is written to the .asl.json files ---------------------------------------
 
