@@ -98,7 +98,7 @@ def compiled(wf: model.Workflow, max_bytes: int | None, *, stencils: bool) -> Co
     limits = {} if max_bytes is None else {"max_definition_bytes": max_bytes}
     if stencils:
         return compile_workflow(wf, **limits)
-    with mock.patch.object(emit.Stencils, "get", lambda self, task, **_: None):
+    with mock.patch.object(emit.Stencils, "get", lambda self, *args, **kwargs: None):
         return compile_workflow(wf, **limits)
 
 

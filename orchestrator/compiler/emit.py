@@ -41,7 +41,7 @@ from typing import Any
 
 from orchestrator import model
 from orchestrator.compiler import asl, tasks
-from orchestrator.compiler.serialise import LINE_WIDTH, compact, encode_string, text_at
+from orchestrator.compiler.serialise import LINE_WIDTH, compact, encode_string, one_line, text_at
 
 # Strings are encoded by the C string encoder directly: compact() costs more than the encoding
 # of a short string.
@@ -237,16 +237,17 @@ class Stencils:
         self.kinds = kinds
         self.stencils: dict[tuple[int, str | None, bool, bool], Stencil | None] = {}
 
-    def get(self, task: model.Task, *, output_path: str | None, next: bool, catch: bool) -> Stencil | None:
+    def get(self, task: model.Task, output_path: str | None, next: bool, catch: bool) -> Stencil | None:
+        """The stencil for ``task`` placed with that Output path, a Next (else End) or not, a
+        Catch or not; None when it has none (then the builders render it)."""
         kind = self.kinds.get(task.name)
         if kind is None:
             return None
         key = (id(kind), output_path, next, catch)
-        try:
-            return self.stencils[key]
-        except KeyError:
-            made = self.stencils[key] = Stencil.make(task, self.wf, output_path=output_path, next=next, catch=catch)
-            return made
+        stencil = self.stencils.get(key, False)
+        if stencil is False:
+            stencil = self.stencils[key] = Stencil.make(task, self.wf, output_path=output_path, next=next, catch=catch)
+        return stencil  # type: ignore[return-value]
 
     def __len__(self) -> int:
         return len(self.stencils)
@@ -291,8 +292,9 @@ class Writer:
     """
 
     def __init__(self) -> None:
-        self.fail_texts: dict[tuple[object, ...], str] = {}
+        self.fail_texts: dict[tuple[object, ...], tuple[dict[str, Any], str]] = {}
         self.fail_readable: dict[tuple[object, ...], str] = {}
+        self.field_texts: dict[tuple[str, int, int], str] = {}
         self._long: dict[int, tuple[asl.Graph, bool]] = {}
 
     # -- the dicts and the compact text: what is deployed --------------------------------------
@@ -335,12 +337,15 @@ class Writer:
                 out.append(head + state.stencil.compact(name, *_targets(state)))
             elif kind is asl.Fail:
                 assert isinstance(state, asl.Fail)
-                states[name] = d = state.render()
+                # Alike Fail states render alike: a copy of the first one's dict (its values
+                # are strings) and its text.
                 alike = _fail_key(state)
-                text = fail_texts.get(alike)
-                if text is None:
-                    text = fail_texts[alike] = _encode(d)
-                out.append(head + text)
+                known = fail_texts.get(alike)
+                if known is None:
+                    first = state.render()
+                    known = fail_texts[alike] = (first, _encode(first))
+                states[name] = dict(known[0])
+                out.append(head + known[1])
             elif isinstance(state, asl.Parallel):
                 # A stand-in list keeps Branches in its place among the keys; the branches are
                 # rendered and written where the key comes.
@@ -405,7 +410,7 @@ class Writer:
             if key == "States":
                 self._readable_states(graph, value, inner, inner + len(key_text) + 2, out)
             else:
-                out.append(_readable_value(value, inner, inner + len(key_text) + 2))
+                out.append(self._field(value, inner, inner + len(key_text) + 2))
         out.append("\n" + " " * indent + "}")
 
     def _readable_states(
@@ -436,8 +441,37 @@ class Writer:
             elif isinstance(state, asl.Parallel) and self._is_long_parallel(state):
                 self._readable_parallel(state, d, inner, out)
             else:
-                out.append(text_at(d, inner, at))
+                out.append(self._readable_state(d, inner, at))
         out.append("\n" + " " * indent + "}")
+
+    def _readable_state(self, state: Mapping[str, Any], indent: int, column: int) -> str:
+        """``text_at(state, indent, column)`` for a state's dict, its fields' texts reused: the
+        merge Passes and Parallels of one machine differ in their Next and little else."""
+        flat = one_line(state, LINE_WIDTH - column)
+        if flat is not None:
+            return flat
+        if not state or any(type(key) is not str for key in state):
+            return text_at(state, indent, column)
+        inner = indent + 2
+        separator = "{\n" + " " * inner
+        parts = []
+        for key, value in state.items():
+            key_text = _encode_str(key)
+            parts.append(separator + key_text + ": " + self._field(value, inner, inner + len(key_text) + 2))
+            separator = ",\n" + " " * inner
+        parts.append("\n" + " " * indent + "}")
+        return "".join(parts)
+
+    def _field(self, value: object, indent: int, column: int) -> str:
+        """``text_at(value, indent, column)``, made once per value (told apart by its ``repr``,
+        which tells every JSON value and type apart) and place."""
+        if type(value) is str:
+            return _encode_str(value)
+        key = (repr(value), indent, column)
+        text = self.field_texts.get(key)
+        if text is None:
+            text = self.field_texts[key] = text_at(value, indent, column)
+        return text
 
     def _is_long_parallel(self, state: asl.Parallel) -> bool:
         return any(self._is_long(b) for b in state.branches)
@@ -459,12 +493,8 @@ class Writer:
                     self._readable_scope(branch, branch_dict, branch_indent, branch_indent, out)
                 out.append("\n" + " " * inner + "]")
             else:
-                out.append(_readable_value(value, inner, inner + len(key_text) + 2))
+                out.append(self._field(value, inner, inner + len(key_text) + 2))
         out.append("\n" + " " * indent + "}")
-
-
-def _readable_value(value: object, indent: int, column: int) -> str:
-    return _encode_str(value) if type(value) is str else text_at(value, indent, column)
 
 
 def _targets(state: StencilTask) -> tuple[str, str]:
