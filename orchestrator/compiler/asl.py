@@ -125,12 +125,10 @@ class State:
     def catchers(self) -> tuple[Catcher, ...]:
         return ()
 
-    def targets(self) -> Iterator[str]:
-        """Names this state can transition to within its own scope."""
-        if self.next is not None:
-            yield self.next
-        for catcher in self.catchers():
-            yield catcher.next
+    def targets(self) -> tuple[str, ...]:
+        """Names this state can transition to within its own scope (Next first, then Catch)."""
+        caught = tuple(catcher.next for catcher in self.catchers())
+        return caught if self.next is None else (self.next, *caught)
 
     def body(self) -> list[tuple[str, Json]]:
         return []
@@ -259,10 +257,8 @@ class Choice(State):
     def terminal(self) -> bool:
         return True  # takes neither Next nor End: its rules say where to go
 
-    def targets(self) -> Iterator[str]:
-        for _, target in self.choices:
-            yield target
-        yield self.default
+    def targets(self) -> tuple[str, ...]:
+        return (*(target for _, target in self.choices), self.default)
 
     def body(self) -> list[tuple[str, Json]]:
         rules: list[Json] = [{"Condition": condition, "Next": target} for condition, target in self.choices]
@@ -348,7 +344,7 @@ class Graph:
         # Each state's targets once: a 10,000-state machine is checked on every compile.
         targets: dict[str, tuple[str, ...]] = {}
         for state in self.states:
-            out = targets[state.name] = tuple(state.targets())
+            out = targets[state.name] = state.targets()
             for target in out:
                 if target not in by_name:
                     raise CompileError(f"State '{state.name}' goes to '{target}', which is not in its scope.")

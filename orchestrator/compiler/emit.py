@@ -36,7 +36,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from orchestrator import model
@@ -261,11 +261,10 @@ class StencilTask(asl.State):
     stencil: Stencil
     catch_to: str | None = None
 
-    def targets(self) -> Iterator[str]:
-        if self.next is not None:
-            yield self.next
-        if self.catch_to is not None:
-            yield self.catch_to
+    def targets(self) -> tuple[str, ...]:
+        if self.catch_to is None:
+            return () if self.next is None else (self.next,)
+        return (self.catch_to,) if self.next is None else (self.next, self.catch_to)
 
     def render(self) -> dict[str, Any]:
         return self.stencil.build(self.name, self.next, self.catch_to)
