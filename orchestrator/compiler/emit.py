@@ -322,8 +322,11 @@ class Writer:
         return {"StartAt": graph.start_at, "States": states}
 
     def _states(self, graph: asl.Graph, out: list[str]) -> dict[str, Any]:
+        """The scope's States dict, its text appended to ``out``; notes whether the scope is long
+        (see :meth:`_is_long`), which the walk finds out on the way."""
         fail_texts = self.fail_texts
         states: dict[str, Any] = {}
+        long = False
         separator = "{"
         for state in graph.states:
             name = state.name
@@ -334,6 +337,7 @@ class Writer:
                 assert isinstance(state, StencilTask)
                 states[name] = state.render()
                 out.append(head + state.stencil.compact(name, *_targets(state)))
+                long = long or state.stencil.long
             elif kind is asl.Fail:
                 assert isinstance(state, asl.Fail)
                 # Alike Fail states render alike: a copy of the first one's dict (its values
@@ -361,6 +365,7 @@ class Writer:
                             out.append(between)
                             between = ","
                             branches.append(self._scope(branch, out))
+                            long = long or self._long[id(branch)][1]
                         out.append("]")
                         d[key] = branches
                     else:
@@ -370,6 +375,7 @@ class Writer:
                 states[name] = d = state.render()
                 out.append(head + _encode(d))
         out.append("}" if states else "{}")
+        self._long[id(graph)] = (graph, long)
         return states
 
     # -- readable: what is written to the .asl.json files ---------------------------------------
@@ -382,7 +388,8 @@ class Writer:
         return "".join(out)
 
     def _is_long(self, graph: asl.Graph) -> bool:
-        """Whether the scope holds a stencil state, at any depth (so it cannot be one line)."""
+        """Whether the scope holds a stencil state, at any depth (so it cannot be one line):
+        noted by :meth:`render`, else found here."""
         hit = self._long.get(id(graph))
         if hit is not None and hit[0] is graph:
             return hit[1]
