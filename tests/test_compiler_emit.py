@@ -116,6 +116,9 @@ def outputs(result: CompileResult) -> dict[str, Any]:
 @given(workflows())
 def test_stencils_write_what_the_builders_and_serialisers_give(drawn: tuple[model.Workflow, int | None]) -> None:
     wf, max_bytes = drawn
+    kinds = tasks.kinds_of(wf.tasks)
+    assert kinds == {t.name: tasks.kind_key(t) for t in wf.tasks}
+    assert all(kinds[a.name] is kinds[b.name] for a in wf.tasks for b in wf.tasks if kinds[a.name] == kinds[b.name])
     fast = compiled(wf, max_bytes, stencils=True)
     plain = compiled(wf, max_bytes, stencils=False)
     assert outputs(fast) == outputs(plain)

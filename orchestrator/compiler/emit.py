@@ -409,12 +409,15 @@ class Writer:
             return
         inner = indent + 2
         separator = "{\n" + " " * inner
+        between = ",\n" + " " * inner
         for key, value in rendered.items():
             key_text = _encode_str(key)
             out.append(separator + key_text + ": ")
-            separator = ",\n" + " " * inner
+            separator = between
             if key == "States":
                 self._readable_states(graph, value, inner, inner + len(key_text) + 2, out)
+            elif type(value) is str:
+                out.append(_encode_str(value))
             else:
                 out.append(self._field(value, inner, inner + len(key_text) + 2))
         out.append("\n" + " " * indent + "}")
@@ -425,17 +428,19 @@ class Writer:
         # A long scope's States: never on one line, so one state per line.
         inner = indent + 2
         separator = "{\n" + " " * inner
+        between = ",\n" + " " * inner
         fail_readable = self.fail_readable
         for state, (name, d) in zip(graph.states, states.items(), strict=True):
             key_text = _encode_str(name)
             out.append(separator + key_text + ": ")
-            separator = ",\n" + " " * inner
+            separator = between
             at = inner + len(key_text) + 2
             kind = type(state)
             if kind is StencilTask:
                 assert isinstance(state, StencilTask)
                 next_text, catch_text = _targets(state)
-                filler = state.stencil.readable_filler(inner, at, len(next_text), len(catch_text))
+                made, place = state.stencil.readable, (inner, at, len(next_text), len(catch_text))
+                filler = made[place] if place in made else state.stencil.readable_filler(*place)
                 out.append(text_at(d, inner, at) if filler is None else filler(name, next_text, catch_text))
             elif kind is asl.Fail:
                 assert isinstance(state, asl.Fail)
