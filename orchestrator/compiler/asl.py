@@ -341,21 +341,25 @@ class Graph:
         object.__setattr__(self, "_by_name", by_name)
         if self.start_at not in by_name:
             raise CompileError(f"StartAt '{self.start_at}' is not a state of this scope.")
-        # Each state's targets once: a 10,000-state machine is checked on every compile.
-        targets: dict[str, tuple[str, ...]] = {}
-        for state in self.states:
-            out = targets[state.name] = state.targets()
-            for target in out:
-                if target not in by_name:
-                    raise CompileError(f"State '{state.name}' goes to '{target}', which is not in its scope.")
+        # One walk from StartAt checks both that targets exist and that every state is reached
+        # (a 10,000-state machine is checked on every compile); only a machine that fails
+        # either is walked again in order, to name the first state at fault.
         seen = {self.start_at}
-        todo = [self.start_at]
+        todo = [by_name[self.start_at]]
+        unknown = False
         while todo:
-            for target in targets[todo.pop()]:
+            for target in todo.pop().targets():
                 if target not in seen:
+                    if target not in by_name:
+                        unknown = True
+                        continue
                     seen.add(target)
-                    todo.append(target)
-        if len(seen) != len(by_name):
+                    todo.append(by_name[target])
+        if unknown or len(seen) != len(by_name):
+            for state in self.states:
+                for target in state.targets():
+                    if target not in by_name:
+                        raise CompileError(f"State '{state.name}' goes to '{target}', which is not in its scope.")
             for state in self.states:
                 if state.name not in seen:
                     raise CompileError(f"State '{state.name}' is unreachable from '{self.start_at}'.")
