@@ -57,6 +57,15 @@ def test_unknown_dependency() -> None:
         dag.build(["a", "b"], {"b": ["x"]})
 
 
+def test_the_first_bad_dependency_is_reported() -> None:
+    # Dependencies are checked in the order given: a self-dependency before an unknown task
+    # is reported as the cycle, an unknown task before a self-dependency as unknown.
+    with pytest.raises(dag.CycleError, match=r"^dependency cycle: b -> b "):
+        dag.build(["a", "b"], {"b": ["a", "b", "x"]})
+    with pytest.raises(CompileError, match=r"^task 'b' runs after unknown task 'x';"):
+        dag.build(["a", "b"], {"b": ["a", "x", "b"]})
+
+
 def test_dependencies_of_unknown_task() -> None:
     with pytest.raises(CompileError, match=r"^dependencies given for unknown task 'q'$"):
         dag.build(["a"], {"q": ["a"]})
@@ -71,6 +80,17 @@ def test_duplicate_task() -> None:
 def test_bad_weight(bad: float) -> None:
     with pytest.raises(CompileError, match=r"^task 'a': expected duration must be a finite number >= 0"):
         dag.build(["a"], {}, {"a": bad})
+
+
+def test_the_first_bad_weight_in_order_is_reported() -> None:
+    # In topological order c comes first (b runs after a), though b is listed first.
+    with pytest.raises(CompileError, match=r"^task 'c': expected duration must be a finite number >= 0, got -2$"):
+        dag.build(["b", "c", "a"], {"b": ["a"]}, {"a": 1.0, "b": -1, "c": -2})
+
+
+def test_weights_are_floats_and_default_to_one() -> None:
+    built = dag.build(["a", "b", "c"], {"c": ["a"]}, {"a": 2, "c": 0.5})
+    assert built.weights == (2.0, 1.0, 0.5) and all(type(x) is float for x in built.weights)
 
 
 # -- critical path ---------------------------------------------------------------------------

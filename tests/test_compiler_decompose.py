@@ -21,7 +21,16 @@ from hypothesis import strategies as st
 
 from orchestrator.compiler.decompose import critical_path, decompose, level_barrier, ratio
 from orchestrator.compiler.modules import contract
-from orchestrator.compiler.sp import Leaf, Node, Parallel, Series, leaves, makespan, violations
+from orchestrator.compiler.sp import (
+    Leaf,
+    Node,
+    Parallel,
+    Series,
+    count_parallels,
+    leaves,
+    makespan,
+    violations,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -201,6 +210,43 @@ def test_invariants(case: tuple[list[str], dict[str, list[str]], dict[str, float
     assert span >= critical_path(tasks, after, weights) * (1 - 1e-9)
     # deterministic
     assert decompose(tasks, after, weights) == node
+
+
+@settings(max_examples=200, deadline=None)
+@given(random_dags(), st.sampled_from([0, 40, 400, 100_000]))
+def test_every_result_builds_the_node_it_describes(
+    case: tuple[list[str], dict[str, list[str]], dict[str, float]], budget: int
+) -> None:
+    # The search keeps each result's makespan, Parallel count, node kind and width, and builds
+    # the node only for the structure it returns. Built, every result (the one returned and
+    # every greedy one it cached) must be the node those figures describe.
+    from orchestrator.compiler import dag as dagmod
+    from orchestrator.compiler import decompose as module
+
+    tasks, after, weights = case
+    graph = dagmod.build(tasks, after, weights)
+    search = module._Search(graph.names, graph.weights, dagmod.reduce_edges(graph), budget)
+    top = search.run()
+    wmap = dict(zip(graph.names, graph.weights, strict=True))
+    kinds = {Leaf: module._LEAF, Series: module._SERIES, Parallel: module._PARALLEL}
+    for found in [top, *search.cache.values()]:
+        node = search._build(found)
+        assert found.kind == kinds[type(node)]
+        if isinstance(node, Leaf):
+            assert found.width == 1
+        else:
+            assert found.width == len(node.items if isinstance(node, Series) else node.branches)
+        assert found.parallels == count_parallels(node)
+        assert found.span == pytest.approx(makespan(node, wmap), rel=1e-9, abs=1e-9)
+        assert _normalised(node)
+    assert sorted(leaves(_node(top))) == sorted(tasks)
+
+
+def _node(found: object) -> Node:
+    from orchestrator.compiler import decompose as module
+
+    assert isinstance(found, module._Result) and found.node is not None
+    return found.node
 
 
 def test_missing_weights_default_to_one() -> None:

@@ -103,16 +103,17 @@ def build(
             raise CompileError(f"dependencies given for unknown task '{name}'")
     n = len(tasks)
     deps: list[list[int]] = []
-    for name in tasks:
-        row: set[int] = set()
-        for dep in after.get(name, ()):
-            if dep not in position:
-                raise CompileError(
-                    f"task '{name}' runs after unknown task '{dep}'; 'after' must name tasks of this workflow"
-                )
-            if dep == name:
-                raise CycleError([name, name])
-            row.add(position[dep])
+    for i, name in enumerate(tasks):
+        given = after.get(name)
+        if not given:
+            deps.append([])
+            continue
+        try:
+            row = {position[dep] for dep in given}
+        except KeyError:
+            row = {i}  # an unknown dependency: reported below
+        if i in row:
+            _raise_bad_dependency(name, given, position)
         deps.append(sorted(row))
     dependents: list[list[int]] = [[] for _ in range(n)]
     indegree = [len(d) for d in deps]
@@ -136,8 +137,9 @@ def build(
     for new, old in enumerate(order):
         new_index[old] = new
     wmap = weights or {}
-    names = tuple(tasks[old] for old in order)
-    preds = tuple(tuple(sorted(new_index[u] for u in deps[old])) for old in order)
+    names = tuple([tasks[old] for old in order])
+    renumber = new_index.__getitem__
+    preds = tuple([tuple(sorted(map(renumber, deps[old]))) for old in order])
     succ_lists: list[list[int]] = [[] for _ in range(n)]
     for v in range(n):
         for u in preds[v]:
@@ -145,9 +147,28 @@ def build(
     return Dag(
         names=names,
         preds=preds,
-        succs=tuple(tuple(s) for s in succ_lists),
-        weights=tuple(_check_weight(name, wmap.get(name, 1.0)) for name in names),
+        succs=tuple(map(tuple, succ_lists)),
+        weights=_weights(names, wmap),
     )
+
+
+def _raise_bad_dependency(name: str, given: Sequence[str], position: Mapping[str, int]) -> None:
+    """Raise the error for the first dependency of ``name`` that is unknown or ``name`` itself."""
+    for dep in given:
+        if dep not in position:
+            raise CompileError(
+                f"task '{name}' runs after unknown task '{dep}'; 'after' must name tasks of this workflow"
+            )
+        if dep == name:
+            raise CycleError([name, name])
+
+
+def _weights(names: Sequence[str], wmap: Mapping[str, float]) -> tuple[float, ...]:
+    """Each task's checked weight (1.0 when missing), in the order of ``names``."""
+    values = tuple([float(wmap.get(name, 1.0)) for name in names])
+    if all([0.0 <= x < math.inf for x in values]):  # no NaN, negative or infinite weight
+        return values
+    return tuple(_check_weight(name, wmap.get(name, 1.0)) for name in names)
 
 
 def topological_order(tasks: Sequence[str], after: Mapping[str, Sequence[str]]) -> list[str]:
