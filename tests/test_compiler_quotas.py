@@ -252,7 +252,7 @@ class TestDeployedBytes:
     def test_deployed_bytes_counts_what_json_escaping_and_the_longest_values_give(self) -> None:
         """The fast count (quotes and backslashes, placeholders by kind) equals escaping the text
         with json.dumps and replacing every placeholder, whatever the text holds."""
-        pieces = ['a', '"', "\\", "\x7f", "\x01", "é", "\u2028", "😀", "${", "}", "_", "JobQueue",
+        pieces = ['a', '"', "\\", "\x7f", "\x01", "\x00", "\x1f", "\n", "\t", "é", "\u2028", "😀", "${", "}", "_", "JobQueue",
                   "Function", "StateMachine_x", "AlertTopicArn", "JobLogGroup", "User", "$", "{", " ", "~"]
 
         def longest(placeholder: str) -> int:  # a kind's values are its placeholders' and its "Kind_..." ones
@@ -269,6 +269,7 @@ class TestDeployedBytes:
                 longest(m.group(0)) - len(m.group(0)) for m in placeholders.PATTERN.finditer(text)
             )
             assert quotas.deployed_bytes(text) == expected, text
+            assert quotas.deployed_bytes(text, placeholders.PATTERN.findall(text)) == expected, text
 
     def test_a_workflow_splits_only_when_the_deployed_text_would_not_fit(self) -> None:
         """500 Batch tasks side by side: 1.3 MB as indented for reading, but under 1 MB as

@@ -8,11 +8,11 @@ output (and the compilation's settings, ``_Job``):
 3. ``_fit``  items → machines within the quotas: cut subtrees out (bottom up) into child machines
    (``quotas.Planner.shrink``), render typed ASL builders checked as they are built
    (``render.render_machine``; Task states of one kind from one stencil, ``emit``), the deployed
-   JSON (``serialise.compact``, as ``emit.Writer`` writes it) and its figures (``quotas.measure``);
-   re-planned with a smaller budget when an estimate was short;
+   JSON (``serialise.compact``, as ``emit.Writer`` writes it), its figures (``quotas.measure``) and
+   placeholders; re-planned with a smaller budget when an estimate was short;
 4. ``_finish``  contract 2 checked (each task exactly one Task state), the same JSON indented
    for reading (``serialise.dumps``, as ``emit.Writer`` writes it; what :meth:`CompileResult.write`
-   writes), placeholders, report.
+   writes), the report.
 
 Compiling is pure: no clock, environment or I/O except :meth:`CompileResult.write`.
 
@@ -47,7 +47,7 @@ from orchestrator.limits import (
     MAX_REQUEST_BYTES,
     STATE_MACHINE_NAME_MAX,
 )
-from orchestrator.placeholders import child_of, placeholders_in
+from orchestrator.placeholders import PATTERN, child_of
 
 __all__ = ["LINE_WIDTH", "CompileResult", "Report", "compact", "compile_workflow", "dumps"]
 
@@ -123,18 +123,19 @@ def _leaf_costs(
     Rendering all 10,000 states of a big workflow twice (here and for the output) was most of
     the compile time, so tasks that render alike share one measurement: Batch tasks of the same
     kind (``tasks.kind_key``: same job, retry, timeout, description, names as long and as plain),
-    whose states differ only in where the name is written, in as many characters.
+    whose states differ only in where the name is written, in as many characters. ``kinds`` is
+    ``tasks.kinds_of``'s, one object per kind.
     """
     costs: dict[str, quotas.LeafCost] = {}
-    shared: dict[tuple[object, ...], quotas.LeafCost] = {}
+    shared: dict[int, quotas.LeafCost] = {}
     for t in wf.tasks:
-        key = kinds[t.name]
-        cost = None if key is None else shared.get(key)
+        kind = kinds[t.name]
+        cost = None if kind is None else shared.get(id(kind))
         if cost is None:
             state = render_task(t, wf, next="next", catch_to=alerts.DESCRIBE).render()
             cost = quotas.LeafCost.of(t.name, state)
-            if key is not None:
-                shared[key] = cost
+            if kind is not None:
+                shared[id(kind)] = cost
         costs[t.name] = cost
     return costs
 
@@ -160,6 +161,7 @@ class _Fitted:
     reports: tuple[quotas.MachineReport, ...]
     machines: dict[str, asl.StateMachine]  # the builders' machines, that rendered the definitions
     writer: Writer
+    placeholders: set[str]  # every ${...} of the deployed texts
 
 
 def _decompose(job: _Job, wf: model.Workflow) -> sp.Node | None:
@@ -240,6 +242,7 @@ def _fit(job: _Job, body: render.Item | None) -> _Fitted:
         deployed: dict[str, str] = {}
         built: dict[str, asl.StateMachine] = {}
         writer = Writer()
+        placeholders: set[str] = set()
         reports_list: list[quotas.MachineReport] = []
         fits = True
         for name, machine_body, child in machines:
@@ -254,8 +257,10 @@ def _fit(job: _Job, body: render.Item | None) -> _Fitted:
             )
             built[name] = machine
             definitions[name] = definition = machine.render()
-            deployed[name] = writer.compact(machine, definition)
-            measured = quotas.measure(name, definition, deployed[name], failure_start=alerts.DESCRIBE)
+            deployed[name] = text = writer.compact(machine, definition)
+            keys = PATTERN.findall(text)  # one search of the text, for the quotas and for the result
+            placeholders.update(keys)
+            measured = quotas.measure(name, definition, text, failure_start=alerts.DESCRIBE, keys=keys)
             reports_list.append(measured)
             if measured.events > max_history_events or measured.deployed_bytes > max_bytes:
                 fits = False
@@ -272,18 +277,19 @@ def _fit(job: _Job, body: render.Item | None) -> _Fitted:
             f"{worst.events} history events and {worst.deployed_bytes} bytes (limits {max_history_events} "
             f"and {max_bytes})."
         )
-    return _Fitted(definitions, deployed, reports, built, writer)
+    return _Fitted(definitions, deployed, reports, built, writer, {"${" + key + "}" for key in placeholders})
 
 
 def _finish(job: _Job, fitted: _Fitted) -> CompileResult:
     wf, definitions = job.wf, fitted.definitions
-    _check_every_task_once(wf, definitions)
+    task_states = _task_states(definitions)
+    _check_every_task_once(wf, task_states)
     # The readable text, once, for the machines that fit.
     texts = {name: fitted.writer.readable(fitted.machines[name], d) for name, d in definitions.items()}
-    placeholders = {p for text in fitted.deployed.values() for p in placeholders_in(text)}
-    report = Report(machines=fitted.reports, tasks=len(wf.tasks), result_bytes=_peak_results_bytes(wf, definitions))
+    result_bytes = _peak_results_bytes(wf, definitions, task_states)
+    report = Report(machines=fitted.reports, tasks=len(wf.tasks), result_bytes=result_bytes)
     return CompileResult(
-        main=wf.name, definitions=definitions, report=report, placeholders=placeholders, texts=texts,
+        main=wf.name, definitions=definitions, report=report, placeholders=fitted.placeholders, texts=texts,
         deployed=fitted.deployed,
     )
 
@@ -291,28 +297,39 @@ def _finish(job: _Job, fitted: _Fitted) -> CompileResult:
 # The compiler's passes, in order; each takes the previous one's output (the first, the model).
 PASSES: tuple[Callable[[_Job, Any], Any], ...] = (_decompose, _lay_out, _fit, _finish)
 
+TaskStates = dict[str, list[tuple[str, Mapping[str, Any]]]]
 
-def _walk(graph: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    out: list[tuple[str, Mapping[str, Any]]] = []
-    for name, state in graph["States"].items():
-        out.append((name, state))
-        for branch in state.get("Branches", ()):
-            out.extend(_walk(branch))
+
+def _task_states(definitions: Mapping[str, Mapping[str, Any]]) -> TaskStates:
+    """Each machine's Task states as (name, state), branches included: one walk of the
+    definitions for the checks and figures that read them."""
+    out: TaskStates = {}
+    for machine, definition in definitions.items():
+        found: list[tuple[str, Mapping[str, Any]]] = []
+        stack = [definition]
+        while stack:
+            for name, state in stack.pop()["States"].items():
+                if state["Type"] == "Task":
+                    found.append((name, state))
+                branches = state.get("Branches")
+                if branches:
+                    stack.extend(branches)
+        out[machine] = found
     return out
 
 
-def _peak_results_bytes(wf: model.Workflow, definitions: Mapping[str, Mapping[str, Any]]) -> int:
+def _peak_results_bytes(
+    wf: model.Workflow, definitions: Mapping[str, Mapping[str, Any]], task_states: TaskStates
+) -> int:
     """Estimated size of ``$.results`` at its largest in any one machine: the results handed in,
     its own tasks', and those its children hand back (``quotas.RESULT_BYTES`` each)."""
     handed_in: dict[str, int] = {}
     calls: dict[str, list[str]] = {name: [] for name in definitions}
     own: dict[str, int] = {name: 0 for name in definitions}
-    for name, definition in definitions.items():
-        for _, state in _walk(definition):
-            if state["Type"] != "Task":
-                continue
+    for name in definitions:
+        for _, state in task_states[name]:
             arn = str(state.get("Parameters", {}).get("StateMachineArn", ""))
-            child = child_of(arn)
+            child = child_of(arn) if arn else None
             if child is not None:
                 calls[name].append(child)
                 handed_in[child] = len(state["Parameters"]["Input"]["results"])
@@ -328,12 +345,12 @@ def _peak_results_bytes(wf: model.Workflow, definitions: Mapping[str, Mapping[st
     return peak * per_result
 
 
-def _check_every_task_once(wf: model.Workflow, definitions: Mapping[str, Mapping[str, Any]]) -> None:
+def _check_every_task_once(wf: model.Workflow, task_states: TaskStates) -> None:
     """Contract 2: each task of the DAG is exactly one Task state named after it."""
     seen: dict[str, int] = {}
-    for definition in definitions.values():
-        for name, state in _walk(definition):
-            if state["Type"] == "Task" and not state["Resource"].startswith("arn:aws:states:::states:"):
+    for states in task_states.values():
+        for name, state in states:
+            if not state["Resource"].startswith("arn:aws:states:::states:"):
                 seen[name] = seen.get(name, 0) + 1
     for service_state in (alerts.NOTIFY, alerts.READ_LOG, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS, overlap.CHECK):
         seen.pop(service_state, None)

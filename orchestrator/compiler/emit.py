@@ -229,18 +229,19 @@ class Stencil:
 
 class Stencils:
     """The stencils of one workflow, made when a kind is first placed (one per kind, Output path,
-    and whether the state has a Next and a Catch)."""
+    and whether the state has a Next and a Catch). ``kinds``: from :func:`tasks.kinds_of`, one
+    object per kind, so kinds are told apart by identity."""
 
     def __init__(self, wf: model.Workflow, kinds: Mapping[str, tuple[object, ...] | None]) -> None:
         self.wf = wf
         self.kinds = kinds
-        self.stencils: dict[tuple[object, ...], Stencil | None] = {}
+        self.stencils: dict[tuple[int, str | None, bool, bool], Stencil | None] = {}
 
     def get(self, task: model.Task, *, output_path: str | None, next: bool, catch: bool) -> Stencil | None:
         kind = self.kinds.get(task.name)
         if kind is None:
             return None
-        key = (kind, output_path, next, catch)
+        key = (id(kind), output_path, next, catch)
         try:
             return self.stencils[key]
         except KeyError:

@@ -15,8 +15,9 @@ service ARN by ``arns.integration``.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 from orchestrator import arns, logical_time, model, placeholders, templates
@@ -302,6 +303,11 @@ def _submitted(job: model.Job) -> _Submitted:
 # Task fields that never reach the rendered state (of ``job``, the key takes what ``_submitted`` reads).
 _NOT_RENDERED = frozenset({"name", "job", "after", "expected_duration"})
 _RENDERED_FIELDS = tuple(f.name for f in dataclasses.fields(model.Task) if f.name not in _NOT_RENDERED)
+_rendered_fields: Callable[[model.Task], tuple[object, ...]] = (
+    operator.attrgetter(*_RENDERED_FIELDS)
+    if len(_RENDERED_FIELDS) > 1
+    else lambda task: (getattr(task, _RENDERED_FIELDS[0]),)
+)
 
 
 def kind_key(task: model.Task, submitted: _Submitted | None = None) -> tuple[object, ...] | None:
@@ -324,7 +330,7 @@ def kind_key(task: model.Task, submitted: _Submitted | None = None) -> tuple[obj
     """
     if task.runs_on != "batch" or not _PLAIN_NAME.fullmatch(task.name):
         return None
-    fields = tuple(getattr(task, name) for name in _RENDERED_FIELDS)
+    fields = _rendered_fields(task)
     try:
         hash(fields)
     except TypeError:
@@ -340,22 +346,26 @@ def kind_key(task: model.Task, submitted: _Submitted | None = None) -> tuple[obj
 
 
 def kinds_of(tasks: Iterable[model.Task]) -> dict[str, tuple[object, ...] | None]:
-    """:func:`kind_key` of every task, by name; a job shared by many tasks is read once.
+    """:func:`kind_key` of every task, by name, with one object per distinct kind (so a caller
+    may key tables by its ``id``: hashing a kind hashes the job's fields again); a job shared by
+    many tasks is read once.
 
     >>> from orchestrator import model
     >>> job = model.BatchJob(image="alpine:3", command=("true",))
     >>> kinds = kinds_of([model.Task(name="a1", job=job), model.Task(name="b2", job=job)])
-    >>> kinds["a1"] == kinds["b2"]
+    >>> kinds["a1"] is kinds["b2"]
     True
     """
     jobs: dict[int, tuple[model.Job, _Submitted | None]] = {}
+    distinct: dict[tuple[object, ...], tuple[object, ...]] = {}
     kinds: dict[str, tuple[object, ...] | None] = {}
     for task in tasks:
         job = task.job
         seen = jobs.get(id(job))
         if seen is None or seen[0] is not job:
             seen = jobs[id(job)] = (job, None if isinstance(job, model.LambdaTask) else _submitted(job))
-        kinds[task.name] = kind_key(task, seen[1]) if seen[1] is not None else None
+        kind = None if seen[1] is None else kind_key(task, seen[1])
+        kinds[task.name] = None if kind is None else distinct.setdefault(kind, kind)
     return kinds
 
 
