@@ -149,9 +149,11 @@ def spine_stages(
     m = len(part)
     cp = 0.0
     head = 0
+    bar = cp * (1 + TIE) + TIE  # a later task must beat the longest so far by this
     for i in range(m):
-        if tail[i] > cp * (1 + TIE) + TIE:
+        if tail[i] > bar:
             cp, head = tail[i], i
+            bar = cp * (1 + TIE) + TIE
     spine = [head]
     v = head
     tol = TIE * max(1.0, cp)
@@ -196,7 +198,9 @@ def spine_stages(
     for v in range(m - 1, -1, -1):
         cap = k - 1
         for y in outs[v]:
-            bound = on_spine[y] if on_spine[y] >= 0 else limit[y]
+            bound = on_spine[y]
+            if bound < 0:
+                bound = limit[y]
             if bound < cap:
                 cap = bound
         limit[v] = cap
@@ -210,12 +214,15 @@ def spine_stages(
                 t = f
             if stage_of[x] > s:
                 s = stage_of[x]
+        wv = w[v]
         spine_stage = on_spine[v]
         if spine_stage >= 0:
             # Never before a dependency's stage (a delayed dependency may sit later).
             if spine_stage > s:
                 s = spine_stage
-            t = max(t, planned_start[v] + (shifted[s - 1] - ends[s - 1] if s else 0.0))
+            planned = planned_start[v] + (shifted[s - 1] - ends[s - 1] if s else 0.0)
+            if planned > t:
+                t = planned
         else:
             cap = limit[v]
             if s < cap and t >= shifted[s] - tol:
@@ -230,7 +237,7 @@ def spine_stages(
                 s = lo
             while s < cap:
                 end = shifted[s]
-                over = t + w[v] - end
+                over = t + wv - end
                 if over <= tol:
                     break
                 # Latest start that keeps the planned total: total - tail.
@@ -242,7 +249,7 @@ def spine_stages(
                     t = end
                 else:
                     break
-            over = t + w[v] - shifted[s]
+            over = t + wv - shifted[s]
             if over > stretch[s]:
                 delta = over - stretch[s]
                 stretch[s] = over
@@ -250,7 +257,7 @@ def spine_stages(
                 for j in range(s, k):
                     shifted[j] += delta
         stage_of[v] = s
-        finish[v] = t + w[v]
+        finish[v] = t + wv
         stages[s].append(part[v])
     windows = [ends[i] - (ends[i - 1] if i else 0.0) + stretch[i] for i in range(k)]
     keep = [i for i in range(k) if stages[i]]
