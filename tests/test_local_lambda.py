@@ -231,3 +231,12 @@ def test_close_leaves_no_worker_or_zygote_behind(forked: LocalLambda) -> None:
     assert len(zygotes) == 2
     forked.close()
     assert not any(pid_alive(pid) for pid in pids + zygotes)
+
+
+def test_doctests() -> None:
+    import doctest
+
+    from orchestrator.local import lambda_
+
+    result = doctest.testmod(lambda_)
+    assert result.attempted > 0 and result.failed == 0

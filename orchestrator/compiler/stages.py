@@ -13,8 +13,6 @@ decides which to try and keeps the scratch state.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import accumulate
-from operator import add
 
 # Edges of a part by position in it (``ins[i]``: positions of task i's dependencies).
 Edges = list[list[int]]
@@ -93,19 +91,25 @@ def prime_cuts(
         orders.append(sorted(range(m), key=tail.__getitem__, reverse=True))
     get = part.__getitem__
     for order in orders:
-        # Running maxima, 0.0 when empty: suffix[k] the longest tail among order[k:], prefix[k]
-        # the latest eft among order[:k]; cost of the cut at k (D = order[:k]) = their sum.
-        suffix = list(accumulate(map(tail.__getitem__, reversed(order)), max, initial=0.0))
-        suffix.reverse()
-        prefix = list(accumulate(map(eft.__getitem__, order), max, initial=0.0))
-        costs = list(map(add, prefix[1:m], suffix[1:m]))  # cut k at costs[k - 1], 0 < k < m
-        best = min(costs)
-        limit = best + TIE * max(1.0, best)
-        ties = [k for k, cost in enumerate(costs, 1) if cost <= limit]
+        suffix = [0.0] * (m + 1)
+        for i in range(m - 1, -1, -1):
+            t = tail[order[i]]
+            suffix[i] = t if t > suffix[i + 1] else suffix[i + 1]
+        costs = [0.0] * m
+        prefix = 0.0
+        for k in range(1, m):
+            e = eft[order[k - 1]]
+            if e > prefix:
+                prefix = e
+            costs[k] = prefix + suffix[k]
+        best = min(costs[1:])
+        tol = TIE * max(1.0, best)
+        ties = [k for k in range(1, m) if costs[k] <= best + tol]
         # The most balanced optimal cut keeps the recursion shallow; the extremes put the
         # tasks with slack all before or all after the cut.
         balanced = min(ties, key=lambda k: (abs(2 * k - m), k))
         for k in (balanced,) if first else (balanced, ties[0], ties[-1]):
+            # D is the first k tasks in the order; both sides ascending (as ``part``).
             down = list(map(get, sorted(order[:k])))
             if first:
                 return [(down, list(map(get, sorted(order[k:]))))]

@@ -66,6 +66,11 @@ def plan_functions(wf: model.Workflow) -> dict[str, dict[str, Any]]:
 
     The key is the name ``${Function_<task>}`` carries, so the mapping follows the compiler; the
     timeout is the task's (or the workflow default), at most Lambda's limit.
+
+        >>> wf = model.Workflow(name="w", tasks=(
+        ...     model.Task(name="check", job=model.LambdaTask(handler="checks:run"), timeout=60),))
+        >>> plan_functions(wf)["check"]
+        {'name': 'check', 'handler': 'checks:run', 'timeout': 60, 'memory': 512, 'environment': {}}
     """
     functions: dict[str, dict[str, Any]] = {}
     for task in wf.tasks:
@@ -437,4 +442,3 @@ def start_lambda(store: Store, functions: Mapping[str, Mapping[str, Any]], cwd: 
                                 for k, v in functions.items()}, cwd=cwd)
     local.prewarm()
     return local
-
