@@ -42,8 +42,9 @@ def series_cuts(part: list[int], ins: Edges, outs: Edges) -> list[int]:
     good = 0
     cuts: list[int] = []
     for k in range(m - 1):
-        for px in ins[k]:
-            crossing -= 1
+        row = ins[k]
+        crossing -= len(row)
+        for px in row:
             if succ_in_p[px] == 0:
                 good -= 1
                 # x stops being maximal in P: its other crossing edges stop being good.
@@ -54,10 +55,12 @@ def series_cuts(part: list[int], ins: Edges, outs: Edges) -> list[int]:
             succ_in_p[px] += 1
         min_q -= 1
         max_p += 1
-        for py in outs[k]:
-            crossing += 1
-            pred_in_q[py] -= 1
-            if pred_in_q[py] == 0:
+        row = outs[k]
+        crossing += len(row)
+        for py in row:
+            left = pred_in_q[py] - 1
+            pred_in_q[py] = left
+            if left == 0:
                 min_q += 1
                 # y becomes minimal in Q: its in-edges from maximal P tasks become good.
                 for px in ins[py]:
