@@ -238,6 +238,22 @@ def test_the_parser_of_one_command_reads_its_arguments_as_the_whole_parser(argv:
     assert list(commands.choices) == [argv[0]]
 
 
+def test_every_command_alone_has_the_help_it_has_in_the_whole_parser() -> None:
+    # Building one command skips the others' arguments; a parser method used in build_parser
+    # that the stand-in does not take would fail here for the other commands.
+    from orchestrator.cli import build_parser
+
+    def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return dict(action.choices)
+
+    whole = commands(build_parser())
+    for name, parser in whole.items():
+        alone = commands(build_parser(only=name))
+        assert list(alone) == [name]
+        assert alone[name].format_help() == parser.format_help()
+
+
 def test_a_first_word_that_is_no_command_gets_the_whole_parser() -> None:
     from orchestrator.cli import build_parser
 

@@ -111,3 +111,36 @@ def test_prime_cuts_equal_the_task_by_task_sweep(
     _, _, _, eft, _ = stages.level_rows(part, ins, w)
     tail = stages.tails(part, outs, w)
     assert stages.prime_cuts(part, eft, tail, first) == _prime_cuts_by_loops(part, eft, tail, first)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_parts())
+def test_series_cuts_are_the_prefixes_that_precede_the_rest(case: tuple[list[int], Edges, Edges, list[float]]) -> None:
+    part, drawn, _, _ = case
+    m = len(part)
+    reach = [0] * m  # reach[i]: bitset of the positions i reaches, i excluded
+    succs: Edges = [[] for _ in range(m)]
+    for i, row in enumerate(drawn):
+        for j in row:
+            succs[j].append(i)
+    for i in range(m - 1, -1, -1):
+        for j in succs[i]:
+            reach[i] |= reach[j] | (1 << j)
+    # The search passes reduced edges (no edge implied by a longer path) of a connected part.
+    ins: Edges = [[j for j in row if not any(y != i and reach[y] >> i & 1 for y in succs[j])] for i, row in enumerate(drawn)]
+    outs: Edges = [[] for _ in range(m)]
+    for i, row in enumerate(ins):
+        for j in row:
+            outs[j].append(i)
+    seen, todo = {0}, [0]
+    while todo:
+        u = todo.pop()
+        for x in ins[u] + outs[u]:
+            if x not in seen:
+                seen.add(x)
+                todo.append(x)
+    if len(seen) < m:
+        return
+    after = [((1 << m) - 1) >> k << k for k in range(m)]  # after[k]: the positions k..m-1
+    expected = [k for k in range(1, m) if all(reach[i] & after[k] == after[k] for i in range(k))]
+    assert stages.series_cuts(part, ins, outs) == expected

@@ -13,8 +13,6 @@ decides which to try and keeps the scratch state.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import accumulate
-from operator import add
 
 # Edges of a part by position in it (``ins[i]``: positions of task i's dependencies).
 Edges = list[list[int]]
@@ -44,8 +42,9 @@ def series_cuts(part: list[int], ins: Edges, outs: Edges) -> list[int]:
     good = 0
     cuts: list[int] = []
     for k in range(m - 1):
-        for px in ins[k]:
-            crossing -= 1
+        row = ins[k]
+        crossing -= len(row)
+        for px in row:
             if succ_in_p[px] == 0:
                 good -= 1
                 # x stops being maximal in P: its other crossing edges stop being good.
@@ -56,10 +55,12 @@ def series_cuts(part: list[int], ins: Edges, outs: Edges) -> list[int]:
             succ_in_p[px] += 1
         min_q -= 1
         max_p += 1
-        for py in outs[k]:
-            crossing += 1
-            pred_in_q[py] -= 1
-            if pred_in_q[py] == 0:
+        row = outs[k]
+        crossing += len(row)
+        for py in row:
+            left = pred_in_q[py] - 1
+            pred_in_q[py] = left
+            if left == 0:
                 min_q += 1
                 # y becomes minimal in Q: its in-edges from maximal P tasks become good.
                 for px in ins[py]:
@@ -93,19 +94,25 @@ def prime_cuts(
         orders.append(sorted(range(m), key=tail.__getitem__, reverse=True))
     get = part.__getitem__
     for order in orders:
-        # Running maxima, 0.0 when empty: suffix[k] the longest tail among order[k:], prefix[k]
-        # the latest eft among order[:k]; cost of the cut at k (D = order[:k]) = their sum.
-        suffix = list(accumulate(map(tail.__getitem__, reversed(order)), max, initial=0.0))
-        suffix.reverse()
-        prefix = list(accumulate(map(eft.__getitem__, order), max, initial=0.0))
-        costs = list(map(add, prefix[1:m], suffix[1:m]))  # cut k at costs[k - 1], 0 < k < m
-        best = min(costs)
-        limit = best + TIE * max(1.0, best)
-        ties = [k for k, cost in enumerate(costs, 1) if cost <= limit]
+        suffix = [0.0] * (m + 1)
+        for i in range(m - 1, -1, -1):
+            t = tail[order[i]]
+            suffix[i] = t if t > suffix[i + 1] else suffix[i + 1]
+        costs = [0.0] * m
+        prefix = 0.0
+        for k in range(1, m):
+            e = eft[order[k - 1]]
+            if e > prefix:
+                prefix = e
+            costs[k] = prefix + suffix[k]
+        best = min(costs[1:])
+        tol = TIE * max(1.0, best)
+        ties = [k for k in range(1, m) if costs[k] <= best + tol]
         # The most balanced optimal cut keeps the recursion shallow; the extremes put the
         # tasks with slack all before or all after the cut.
         balanced = min(ties, key=lambda k: (abs(2 * k - m), k))
         for k in (balanced,) if first else (balanced, ties[0], ties[-1]):
+            # D is the first k tasks in the order; both sides ascending (as ``part``).
             down = list(map(get, sorted(order[:k])))
             if first:
                 return [(down, list(map(get, sorted(order[k:]))))]
@@ -145,9 +152,11 @@ def spine_stages(
     m = len(part)
     cp = 0.0
     head = 0
+    bar = cp * (1 + TIE) + TIE  # a later task must beat the longest so far by this
     for i in range(m):
-        if tail[i] > cp * (1 + TIE) + TIE:
+        if tail[i] > bar:
             cp, head = tail[i], i
+            bar = cp * (1 + TIE) + TIE
     spine = [head]
     v = head
     tol = TIE * max(1.0, cp)
@@ -192,7 +201,9 @@ def spine_stages(
     for v in range(m - 1, -1, -1):
         cap = k - 1
         for y in outs[v]:
-            bound = on_spine[y] if on_spine[y] >= 0 else limit[y]
+            bound = on_spine[y]
+            if bound < 0:
+                bound = limit[y]
             if bound < cap:
                 cap = bound
         limit[v] = cap
@@ -206,12 +217,15 @@ def spine_stages(
                 t = f
             if stage_of[x] > s:
                 s = stage_of[x]
+        wv = w[v]
         spine_stage = on_spine[v]
         if spine_stage >= 0:
             # Never before a dependency's stage (a delayed dependency may sit later).
             if spine_stage > s:
                 s = spine_stage
-            t = max(t, planned_start[v] + (shifted[s - 1] - ends[s - 1] if s else 0.0))
+            planned = planned_start[v] + (shifted[s - 1] - ends[s - 1] if s else 0.0)
+            if planned > t:
+                t = planned
         else:
             cap = limit[v]
             if s < cap and t >= shifted[s] - tol:
@@ -226,7 +240,7 @@ def spine_stages(
                 s = lo
             while s < cap:
                 end = shifted[s]
-                over = t + w[v] - end
+                over = t + wv - end
                 if over <= tol:
                     break
                 # Latest start that keeps the planned total: total - tail.
@@ -238,7 +252,7 @@ def spine_stages(
                     t = end
                 else:
                     break
-            over = t + w[v] - shifted[s]
+            over = t + wv - shifted[s]
             if over > stretch[s]:
                 delta = over - stretch[s]
                 stretch[s] = over
@@ -246,7 +260,7 @@ def spine_stages(
                 for j in range(s, k):
                     shifted[j] += delta
         stage_of[v] = s
-        finish[v] = t + w[v]
+        finish[v] = t + wv
         stages[s].append(part[v])
     windows = [ends[i] - (ends[i - 1] if i else 0.0) + stretch[i] for i in range(k)]
     keep = [i for i in range(k) if stages[i]]

@@ -311,11 +311,15 @@ class _WalSync:
                 try:
                     # The WAL exists once something was committed, and keeps its inode while the
                     # store's connection is open (a checkpoint may truncate it, never replace it).
+                    # Opened for writing only because Windows' fsync needs that; nothing is written.
                     if fd is None:
-                        fd = os.open(self._wal, os.O_RDONLY)
+                        fd = os.open(self._wal, os.O_RDWR)
                     os.fsync(fd)  # every commit counted in ``target`` returned before this started
                 except OSError:
-                    os.sync()  # the WAL cannot be opened or synced by itself: flush everything
+                    # No WAL to sync by itself (a file system where SQLite could not use one):
+                    # flush every file, where the platform can.
+                    if hasattr(os, "sync"):
+                        os.sync()
                 with self._cond:
                     self._done = target
                     self._cond.notify_all()

@@ -20,7 +20,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import accumulate
 from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -353,6 +353,8 @@ def _parse_yaml(text: str, source: str) -> list[Document]:
             positions: Positions = {}
             duplicates: list[Problem] = []
             _walk(node, (), positions, duplicates, source, loader, budget=budget)
+            if budget.deep:
+                _refuse_cycles(node, source)
             documents.append(Document(loader.construct_document(node), positions, duplicates, False, False))
     except _UnreadableValue as error:
         raise SpecError([error.problem(source)]) from None
@@ -392,6 +394,7 @@ class _NodeBudget:
     def __init__(self, source: str) -> None:
         self.source = source
         self.left = SPEC_MAX_NODES
+        self.deep = False  # some value nests past limits.SPEC_MAX_DEPTH (or an alias repeats itself)
 
     def spend(self, node: yaml.Node) -> None:
         self.left -= 1
@@ -412,7 +415,10 @@ def _walk(
     if budget is not None:
         budget.spend(node)
     if depth > SPEC_MAX_DEPTH:
-        # Block nesting (indentation), or an alias cycle: both stop here; bounds.check_values says so.
+        # Block nesting (indentation), or an alias cycle: both stop here; bounds.check_values says
+        # which nests too deeply, _refuse_cycles which repeats itself.
+        if budget is not None:
+            budget.deep = True
         return
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
@@ -434,6 +440,40 @@ def _walk(
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _walk(item, path + (index,), positions, duplicates, source, loader, depth + 1, budget=budget)
+
+
+def _refuse_cycles(root: yaml.Node, source: str) -> None:
+    """Refuse a value that contains an alias of itself (``&a [*a]``): it would nest without end,
+    and every pass after this one (constructing, copying, the schema) would recurse until the
+    interpreter stops it. Each node is visited once (the composed nodes, not their expansion)."""
+    on_path: set[int] = {id(root)}
+    done: set[int] = set()
+    stack: list[tuple[yaml.Node, Iterator[yaml.Node]]] = [(root, _children(root))]
+    while stack:
+        node, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            on_path.discard(id(node))
+            done.add(id(node))
+        elif id(child) in on_path:
+            mark = child.start_mark
+            raise SpecError([Problem(
+                where=f"{source}:{mark.line + 1}:{mark.column + 1}",
+                message="the value anchored here contains an alias of itself, so it would nest without end",
+                fix="point the alias (*name) at a value outside the one it names, or write the value out")])
+        elif id(child) not in done:
+            on_path.add(id(child))
+            stack.append((child, _children(child)))
+
+
+def _children(node: yaml.Node) -> Iterator[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield key
+            yield value
+    elif isinstance(node, yaml.SequenceNode):
+        yield from node.value
 
 
 def _key(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
