@@ -303,6 +303,8 @@ def _submitted(job: model.Job) -> _Submitted:
 # Task fields that never reach the rendered state (of ``job``, the key takes what ``_submitted`` reads).
 _NOT_RENDERED = frozenset({"name", "job", "after", "expected_duration"})
 _RENDERED_FIELDS = tuple(f.name for f in dataclasses.fields(model.Task) if f.name not in _NOT_RENDERED)
+if "timeout" not in _RENDERED_FIELDS:
+    raise AssertionError("kinds_of() reads where a task runs (Task.runs_on) from its job and its timeout")
 _rendered_fields: Callable[[model.Task], tuple[object, ...]] = (
     operator.attrgetter(*_RENDERED_FIELDS)
     if len(_RENDERED_FIELDS) > 1
@@ -372,9 +374,10 @@ def kinds_of(tasks: Iterable[model.Task]) -> dict[str, tuple[object, ...] | None
             continue
         fields = _rendered_fields(task)
         try:
+            # Where the task runs follows from its job and timeout (one of the fields).
             shortcut: tuple[object, ...] | None = (
                 id(job), fields, len(name), _PLAIN_NAME.fullmatch(name) is not None, name[:1].isalnum(),
-                name.isidentifier(), task.runs_on,
+                name.isidentifier(),
             )
             hash(shortcut)
         except TypeError:
