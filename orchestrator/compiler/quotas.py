@@ -124,8 +124,11 @@ def deployed_bytes(text: str, keys: Sequence[str] | None = None) -> int:
         escaped = len(json.dumps(text)) - 2
     if keys is None:
         keys = placeholders.PATTERN.findall(text)
-    # Each "${key}" (3 characters and the key) becomes a value of at most _value_max(key).
-    return escaped + sum([_value_max(key) for key in keys]) - sum(map(len, keys)) - 3 * len(keys)
+    # Each "${key}" (3 characters and the key) becomes a value of at most _value_max(key), here
+    # inlined: a 10,000-task machine has 20,000 placeholders.
+    table, unknown = PLACEHOLDER_VALUE_MAX, _UNKNOWN_VALUE_MAX
+    longest = sum([table.get(key.partition("_")[0], unknown) for key in keys])
+    return escaped + longest - sum(map(len, keys)) - 3 * len(keys)
 
 
 _CALL_EVENTS = TASK_EVENTS + SYNC_EVENTS + 3 * (ATTEMPT_EVENTS + SYNC_EVENTS) + PASS_EVENTS
