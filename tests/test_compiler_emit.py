@@ -252,3 +252,20 @@ def test_the_docstring_examples_run() -> None:
 
     for module in (emit, render):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def test_fan_out_branches_are_written_from_one_filler(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 300 branches of one task each (and its Fail state), regrouped into Parallels of Parallels:
+    # a filler per stencil, place and Fail name length ("branch 9" to "branch 128"), not per branch.
+    job = model.BatchJob(image="img:1", command=("run",))
+    wf = model.Workflow(name="w", tasks=(
+        model.Task(name="start", job=job),
+        *(model.Task(name=f"t{i}", job=job, after=("start",)) for i in range(10, 310)),
+    ))
+    made: list[object] = []
+    original = emit._branch_filler
+    monkeypatch.setattr(emit, "_branch_filler", lambda *args: made.append(args) or original(*args))
+    result = compile_workflow(wf)
+    assert 1 <= len(made) <= 8
+    for name, definition in result.definitions.items():
+        assert result.texts[name] == dumps(definition)

@@ -294,6 +294,9 @@ class Writer:
         self.fail_texts: dict[tuple[object, ...], tuple[dict[str, Any], str]] = {}
         self.fail_readable: dict[tuple[object, ...], str] = {}
         self.field_texts: dict[tuple[str, int, int], str] = {}
+        # (id of a stencil, Fail, indent, Fail name length) -> (the stencil, kept so its id stays
+        # its own, and the branch filler)
+        self.branch_fillers: dict[tuple[object, ...], tuple[Stencil, Filler | None]] = {}
         self._long: dict[int, tuple[asl.Graph, bool]] = {}
 
     # -- the dicts and the compact text: what is deployed --------------------------------------
@@ -501,11 +504,57 @@ class Writer:
                 for branch, branch_dict in zip(state.branches, value, strict=True):
                     out.append(between)
                     between = ",\n" + " " * branch_indent
-                    self._readable_scope(branch, branch_dict, branch_indent, branch_indent, out)
+                    text = self._readable_one_task(branch, branch_indent)
+                    if text is None:
+                        self._readable_scope(branch, branch_dict, branch_indent, branch_indent, out)
+                    else:
+                        out.append(text)
                 out.append("\n" + " " * inner + "]")
             else:
                 out.append(self._field(value, inner, inner + len(key_text) + 2))
         out.append("\n" + " " * indent + "}")
+
+
+    def _readable_one_task(self, branch: asl.Graph, indent: int) -> str | None:
+        """The readable text of a branch that is one stencil state and the Fail state it catches
+        to (every branch of a wide fan-out), from a filler per stencil, Fail, place and Fail name
+        length; None for any other branch, or when the stand-ins would not show the holes."""
+        states = branch.states
+        if len(states) != 2:
+            return None
+        task, fail = states
+        if type(task) is not StencilTask or type(fail) is not asl.Fail:
+            return None
+        assert isinstance(task, StencilTask) and isinstance(fail, asl.Fail)
+        if task.next is not None or task.catch_to != fail.name or branch.start_at != task.name:
+            return None
+        fail_text = _encode_str(fail.name)[1:-1]
+        stencil = task.stencil
+        key = (id(stencil), _fail_key(fail), indent, len(fail_text))
+        hit = self.branch_fillers.get(key)
+        if hit is None:
+            hit = self.branch_fillers[key] = (stencil, _branch_filler(stencil, fail, indent, len(fail_text)))
+        filler = hit[1]
+        return None if filler is None else filler(task.name, "", fail_text)
+
+
+def _branch_filler(stencil: Stencil, fail: asl.Fail, indent: int, fail_length: int) -> Filler | None:
+    """A filler (task name, -, encoded Fail name) of the readable text of the branch
+    ``{"StartAt": task, "States": {task: ..., fail: ...}}`` at ``indent``, checked against a second
+    set of stand-ins."""
+    if stencil.next or not stencil.catch:
+        return None
+    texts, holes = [], []
+    fail_dict = fail.render()
+    for i in (0, 1):
+        name, fail_name = stencil.names[i], _CATCH_STAND_INS[i] * fail_length
+        branch = {"StartAt": name, "States": {name: stencil.build(name, None, fail_name), fail_name: fail_dict}}
+        texts.append(text_at(branch, indent, indent))
+        holes.append((name, None, fail_name))
+    filler = _filler(texts[0], (holes[0][0], None, holes[0][2]))
+    if filler is None or filler(holes[1][0], "", holes[1][2]) != texts[1]:
+        return None
+    return filler
 
 
 def _targets(state: StencilTask) -> tuple[str, str]:
