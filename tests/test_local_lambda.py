@@ -240,3 +240,122 @@ def test_doctests() -> None:
 
     result = doctest.testmod(lambda_)
     assert result.attempted > 0 and result.failed == 0
+
+
+# -- the bound on idle workers -------------------------------------------------------------------
+
+IDLE_HANDLERS = '''
+import os
+def where(event, context):
+    return {"pid": os.getpid()}
+'''
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def reaped(pid: int) -> bool:
+    """Gone entirely: neither running nor a zombie waiting for its parent's waitpid."""
+    return not Path(f"/proc/{pid}").exists()
+
+
+def idle_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n: int, clock: FakeClock,
+                 **kwargs: float) -> LocalLambda:
+    (tmp_path / "ih.py").write_text(IDLE_HANDLERS)
+    monkeypatch.chdir(tmp_path)
+    fns = {f"f{i}": LambdaFunction(name=f"f{i}", handler="ih:where") for i in range(n)}
+    return LocalLambda(Store(tmp_path / "home"), fns, cwd=str(tmp_path), clock=clock, **kwargs)  # type: ignore[arg-type]
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self").exists(), reason="checks reaping through /proc")
+
+
+@needs_proc
+def test_idle_workers_are_bounded_and_the_least_recently_used_are_reaped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.local.procs import pid_alive
+
+    svc = idle_service(tmp_path, monkeypatch, 10, FakeClock(), idle_max=4)
+    try:
+        pids = [svc.invoke(f"f{i}", {})["Payload"]["pid"] for i in range(10)]
+        assert len(set(pids)) == 10
+        alive = [pid for pid in pids if pid_alive(pid)]
+        assert 0 < len(alive) <= 4
+        assert alive == pids[-len(alive):]                     # the most recently used are kept
+        assert all(reaped(pid) for pid in pids if pid not in alive)  # the others: no zombie left
+        # A function whose worker was evicted gets a fresh one that works; a kept one is still warm.
+        again = svc.invoke("f0", {})["Payload"]["pid"]
+        assert again not in pids and pid_alive(again)
+        assert svc.invoke("f9", {})["Payload"]["pid"] == pids[9]
+        assert sum(pid_alive(pid) for pid in [*pids, again]) <= 4
+    finally:
+        svc.close()
+    assert all(reaped(pid) for pid in [*pids, again])
+
+
+def test_a_function_invoked_repeatedly_keeps_its_worker_under_the_bound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    svc = idle_service(tmp_path, monkeypatch, 3, FakeClock(), idle_max=1)
+    try:
+        first = svc.invoke("f0", {})["Payload"]["pid"]
+        assert all(svc.invoke("f0", {})["Payload"]["pid"] == first for _ in range(5))
+    finally:
+        svc.close()
+
+
+@needs_proc
+def test_an_idle_worker_is_reclaimed_after_its_idle_lifetime(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    svc = idle_service(tmp_path, monkeypatch, 3, clock, idle_seconds=60.0)
+    try:
+        old = svc.invoke("f0", {})["Payload"]["pid"]
+        clock.now += 30
+        kept = svc.invoke("f1", {})["Payload"]["pid"]
+        clock.now += 29.5
+        assert svc.reclaim() == 0                               # f0 idle 59.5 s: still warm
+        assert svc.invoke("f0", {})["Payload"]["pid"] == old
+        clock.now += 60
+        fresh = svc.invoke("f2", {})["Payload"]["pid"]          # an acquire reclaims f0 and f1
+        assert reaped(old) and reaped(kept)
+        assert svc.invoke("f0", {})["Payload"]["pid"] not in (old, fresh)
+        clock.now += 60
+        assert svc.reclaim() == 2                               # what the timer calls, too
+        assert reaped(fresh)
+    finally:
+        svc.close()
+
+
+def test_the_timer_reclaims_a_pool_nobody_invokes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.local.procs import pid_alive
+
+    clock = FakeClock()
+    svc = idle_service(tmp_path, monkeypatch, 1, clock, idle_seconds=60.0)
+    try:
+        pid = svc.invoke("f0", {})["Payload"]["pid"]
+        timer = svc._timer
+        assert timer is not None and timer.daemon and timer.interval == 60.0
+        clock.now += 60
+        timer.cancel()
+        svc._on_timer()                                         # the timer firing, without waiting for it
+        assert not pid_alive(pid) and svc._timer is None
+    finally:
+        svc.close()
+
+
+def test_close_stops_idle_workers_and_the_timer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.local.procs import pid_alive
+
+    svc = idle_service(tmp_path, monkeypatch, 6, FakeClock(), idle_max=4)
+    pids = [svc.invoke(f"f{i}", {})["Payload"]["pid"] for i in range(6)]
+    timer = svc._timer
+    zygotes = [z.proc.pid for z in svc._zygotes.values()]
+    svc.close()
+    assert timer is not None and not timer.is_alive()
+    assert not any(pid_alive(pid) for pid in pids + zygotes)
+    assert not svc._idle_order

@@ -2,10 +2,19 @@ r"""Local AWS Lambda: each function's handler runs in warm worker processes, wit
 
 A worker (``lambda_bootstrap.py``) is one execution environment: started on the first invoke,
 reused by later ones (so per-invoke overhead is a pipe round trip), discarded when an invoke times
-out or the handler kills its process. Results are shaped like Step Functions' ``lambda:invoke``
-integration; an unhandled exception fails the task with the exception's type as the error and
-Lambda's JSON (errorMessage, errorType, requestId, stackTrace) as the cause; a timeout is
-``Sandbox.Timedout``, as on AWS.
+out or the handler kills its process, reclaimed when idle (below). Results are shaped like Step
+Functions' ``lambda:invoke`` integration; an unhandled exception fails the task with the
+exception's type as the error and Lambda's JSON (errorMessage, errorType, requestId, stackTrace)
+as the cause; a timeout is ``Sandbox.Timedout``, as on AWS.
+
+Idle workers are bounded, as Lambda reclaims idle execution environments: a ``LocalLambda`` keeps
+at most ``IDLE_WORKERS_MAX`` idle workers across all its functions (each Python task is a function
+of its own, so a 1,000-task workflow would otherwise hold 1,000 processes until it closes), and
+reclaims a worker left unused for ``IDLE_SECONDS``. Past the bound the least recently used idle
+workers are killed and reaped (their zygote's in one round trip); an idle lifetime is enforced on
+every acquire and release and by a timer, so a long-lived ``orchestrator serve`` gives its workers
+back while no execution runs. A function invoked after its worker was reclaimed gets a fresh one
+(a cold start, a fork of its zygote: about 1 ms).
 
     >>> import pathlib, tempfile
     >>> from orchestrator.local.store import Store
@@ -31,7 +40,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +54,14 @@ from orchestrator.local.procs import Launcher, kill_group, pid_alive, wait_exit
 from orchestrator.local.store import Store
 
 BOOTSTRAP = str(Path(__file__).with_name("lambda_bootstrap.py"))
+
+# Idle warm workers one LocalLambda keeps, across its functions. A forked worker costs a few MB
+# of private memory; 64 keeps a function invoked again within a run (a retry, a Map's items) and
+# a server's recently run machines warm without a large workflow holding a process per task.
+IDLE_WORKERS_MAX = 64
+# How long an unused worker stays warm. AWS does not publish its reclaim time (it is observed
+# between minutes and hours); ten minutes keeps a schedule firing every few minutes warm.
+IDLE_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,12 +248,22 @@ class LocalLambda:
     """The ``lambda:invoke`` integration with a warm pool of workers per function."""
 
     def __init__(self, store: Store, functions: Mapping[str, LambdaFunction], *, cwd: str | None = None,
-                 launcher: Launcher | None = None) -> None:
+                 launcher: Launcher | None = None, idle_max: int = IDLE_WORKERS_MAX,
+                 idle_seconds: float = IDLE_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.functions = dict(functions)
         self.cwd = cwd or os.getcwd()
         self._launcher = launcher or Launcher.shared()
         self._idle: dict[str, list[_Worker]] = {}
+        # Every idle worker with its function and when it was released, least recently used first.
+        self._idle_order: OrderedDict[_Worker, tuple[str, float]] = OrderedDict()
+        self._idle_max = idle_max
+        # Past the bound, eviction goes down to three quarters of it at once, so the reap is one
+        # zygote round trip per idle_max/4 invokes of new functions instead of one per invoke.
+        self._idle_after_eviction = idle_max - idle_max // 4
+        self._idle_seconds = idle_seconds
+        self._clock = clock
+        self._timer: threading.Timer | None = None
         self._zygotes: dict[tuple[tuple[str, str], ...], _Zygote] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -349,12 +377,20 @@ class LocalLambda:
                 return "ok", response
 
     def _acquire(self, fn: LambdaFunction) -> _Worker:
+        found: _Worker | None = None
         with self._lock:
             idle = self._idle.get(fn.name)
             while idle:
                 worker = idle.pop()
+                del self._idle_order[worker]
                 if worker.alive():
-                    return worker
+                    found = worker
+                    break
+            expired = self._take_expired(self._clock())
+        if expired:
+            self._discard_all(expired)
+        if found is not None:
+            return found
         day = datetime.now(UTC).strftime("%Y/%m/%d")
         stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"
         log_path = self.log_root / fn.name / (stream.replace("/", "-").replace("[$LATEST]", "") + ".log")
@@ -389,10 +425,60 @@ class LocalLambda:
 
     def _release(self, name: str, worker: _Worker) -> None:
         with self._lock:
-            if not self._closed:
+            if self._closed:
+                evicted = [worker]
+            else:
+                now = self._clock()
                 self._idle.setdefault(name, []).append(worker)
+                self._idle_order[worker] = (name, now)
+                evicted = self._take_expired(now)
+                if len(self._idle_order) > self._idle_max:
+                    while len(self._idle_order) > self._idle_after_eviction:
+                        evicted.append(self._take_oldest())
+                if self._timer is None and self._idle_seconds < float("inf"):
+                    self._arm(self._idle_seconds)
+        if evicted:
+            self._discard_all(evicted)
+
+    def reclaim(self) -> int:
+        """Stop the workers idle for ``idle_seconds`` or longer now; how many were stopped."""
+        with self._lock:
+            expired = self._take_expired(self._clock())
+        self._discard_all(expired)
+        return len(expired)
+
+    def _take_oldest(self) -> _Worker:
+        # Under the lock: the least recently used idle worker, out of the pool.
+        worker, (name, _since) = self._idle_order.popitem(last=False)
+        self._idle[name].remove(worker)
+        return worker
+
+    def _take_expired(self, now: float) -> list[_Worker]:
+        # Under the lock; the pool's order is release order, so the expired ones are at its front.
+        expired: list[_Worker] = []
+        while self._idle_order:
+            _name, since = next(iter(self._idle_order.values()))
+            if now - since < self._idle_seconds:
+                break
+            expired.append(self._take_oldest())
+        return expired
+
+    def _arm(self, delay: float) -> None:
+        # Under the lock. The timer reclaims for a pool that is not invoked again (a server's
+        # machine that no longer runs); invokes reclaim on their own on acquire and release.
+        timer = threading.Timer(delay, self._on_timer)
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
+
+    def _on_timer(self) -> None:
+        self.reclaim()
+        with self._lock:
+            self._timer = None
+            if self._closed or not self._idle_order:
                 return
-        self._discard(worker)
+            _name, since = next(iter(self._idle_order.values()))
+            self._arm(max(since + self._idle_seconds - self._clock(), 0.0) + 0.01)
 
     def _discard(self, worker: _Worker) -> None:
         self._discard_all([worker])
@@ -420,8 +506,14 @@ class LocalLambda:
         """Stop every warm worker."""
         with self._lock:
             self._closed = True
-            workers = [w for idle in self._idle.values() for w in idle]
+            workers = list(self._idle_order)
             self._idle.clear()
+            self._idle_order.clear()
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join()
         self._discard_all(workers)
         with self._lock:
             zygotes = list(self._zygotes.values())
