@@ -66,7 +66,7 @@ STEPS: tuple[tuple[Any, str, str], ...] = (
     (quotas.Planner, "shrink", "plan"),
     (render, "render_machine", "render"),
     (asl.StateMachine, "render", "dicts"),
-    (emit.Writer, "compact", "compact"),
+    (emit.Writer, "render", "compact"),  # the dicts and the compact text, in one walk
     (quotas, "measure", "measure"),
     (emit.Writer, "readable", "text"),
 )

@@ -17,6 +17,10 @@ class TestGraphChecks:
         with pytest.raises(CompileError, match=r"^State 'a' goes to 'nowhere', which is not in its scope\.$"):
             asl.Graph(start_at="a", states=(task("a", "nowhere"),))
 
+    def test_unknown_next_of_an_unreachable_state_is_named_first(self) -> None:
+        with pytest.raises(CompileError, match=r"^State 'b' goes to 'nowhere', which is not in its scope\.$"):
+            asl.Graph(start_at="a", states=(task("a"), task("b", "nowhere")))
+
     def test_unknown_catch_target(self) -> None:
         catch = (asl.Catcher(next="handler"),)
         with pytest.raises(CompileError, match=r"^State 'a' goes to 'handler'"):

@@ -256,8 +256,8 @@ def _fit(job: _Job, body: render.Item | None) -> _Fitted:
                 context=context,
             )
             built[name] = machine
-            definitions[name] = definition = machine.render()
-            deployed[name] = text = writer.compact(machine, definition)
+            definition, text = writer.render(machine)
+            definitions[name], deployed[name] = definition, text
             keys = PATTERN.findall(text)  # one search of the text, for the quotas and for the result
             placeholders.update(keys)
             measured = quotas.measure(name, definition, text, failure_start=alerts.DESCRIBE, keys=keys)

@@ -311,33 +311,31 @@ def failure_states(workflow: str, *, topic: str | None, child: bool,
     return (describe, has_log, read_log, notify, fail)
 
 
+_HAS_FAILED = "$exists($states.input.failed)"
+# The two forms' Error and Cause, built once (every branch of a 1,000-way fan-out has one).
+_BRANCH_FAIL = {
+    False: (
+        "{% ($states.input.failed.*.Error)[0] %}",
+        "{% $string({'" + MARKER_KEY + "': $states.input.failed}) %}",
+    ),
+    True: (
+        "{% " + _HAS_FAILED + " ? ($states.input.failed.*.Error)[0]"
+        " : ($exists($states.input.branch_error.Error) ? $states.input.branch_error.Error"
+        " : 'States.BranchFailed') %}",
+        "{% " + _HAS_FAILED + " ? $string({'" + MARKER_KEY + "': $states.input.failed})"
+        " : ($exists($states.input.branch_error.Cause) ? $states.input.branch_error.Cause : '') %}",
+    ),
+}
+
+
 def branch_fail(name: str, *, nested: bool = True) -> asl.Fail:
     """The Fail state ending one Parallel branch: original Error, Cause marked with the task.
 
     ``nested=False`` (the branch holds only task states, so only ``$.failed`` can be set) renders
     the short form; every branch of a 1,000-way fan-out has one of these.
     """
-    if not nested:
-        return asl.Fail(
-            name=name,
-            query_language=J,
-            error="{% ($states.input.failed.*.Error)[0] %}",
-            cause="{% $string({'" + MARKER_KEY + "': $states.input.failed}) %}",
-        )
-    has_failed = "$exists($states.input.failed)"
-    return asl.Fail(
-        name=name,
-        query_language=J,
-        error=(
-            "{% " + has_failed + " ? ($states.input.failed.*.Error)[0]"
-            " : ($exists($states.input.branch_error.Error) ? $states.input.branch_error.Error"
-            " : 'States.BranchFailed') %}"
-        ),
-        cause=(
-            "{% " + has_failed + " ? $string({'" + MARKER_KEY + "': $states.input.failed})"
-            " : ($exists($states.input.branch_error.Cause) ? $states.input.branch_error.Cause : '') %}"
-        ),
-    )
+    error, cause = _BRANCH_FAIL[nested]
+    return asl.Fail(name=name, query_language=J, error=error, cause=cause)
 
 
 # -- what else notifies: success and recovery (notify.on) -------------------------------------------

@@ -125,24 +125,25 @@ class State:
     def catchers(self) -> tuple[Catcher, ...]:
         return ()
 
-    def targets(self) -> Iterator[str]:
-        """Names this state can transition to within its own scope."""
-        if self.next is not None:
-            yield self.next
-        for catcher in self.catchers():
-            yield catcher.next
+    def targets(self) -> tuple[str, ...]:
+        """Names this state can transition to within its own scope (Next first, then Catch)."""
+        caught = tuple(catcher.next for catcher in self.catchers())
+        return caught if self.next is None else (self.next, *caught)
 
     def body(self) -> list[tuple[str, Json]]:
         return []
 
     def render(self) -> dict[str, Json]:
+        return self._render(self.body())
+
+    def _render(self, body: list[tuple[str, Json]]) -> dict[str, Json]:
         head: list[tuple[str, Json]] = [("Type", str(self.type)), ("Comment", self.comment)]
         if self.query_language is not None:
             head.append(("QueryLanguage", str(self.query_language)))
         tail: list[tuple[str, Json]] = []
         if not self.terminal:
             tail = [("Next", self.next)] if self.next is not None else [("End", True)]
-        return _drop_empty(head + self.body() + tail)
+        return _drop_empty(head + body + tail)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,9 +222,17 @@ class Parallel(State):
     def catchers(self) -> tuple[Catcher, ...]:
         return self.catch
 
+    def render(self, branches: list[Json] | None = None) -> dict[str, Json]:
+        """``branches``: what to render as Branches (for a caller that renders the branches
+        itself, writing their text as it goes; see ``emit.Writer``), else the branches rendered."""
+        return self._render(self.body() if branches is None else self._body(branches))
+
     def body(self) -> list[tuple[str, Json]]:
+        return self._body([b.render() for b in self.branches])
+
+    def _body(self, branches: list[Json]) -> list[tuple[str, Json]]:
         return [
-            ("Branches", [b.render() for b in self.branches]),
+            ("Branches", branches),
             ("Parameters", self.parameters),
             ("ResultSelector", self.result_selector),
             ("ResultPath", self.result_path),
@@ -248,10 +257,8 @@ class Choice(State):
     def terminal(self) -> bool:
         return True  # takes neither Next nor End: its rules say where to go
 
-    def targets(self) -> Iterator[str]:
-        for _, target in self.choices:
-            yield target
-        yield self.default
+    def targets(self) -> tuple[str, ...]:
+        return (*(target for _, target in self.choices), self.default)
 
     def body(self) -> list[tuple[str, Json]]:
         rules: list[Json] = [{"Condition": condition, "Next": target} for condition, target in self.choices]
@@ -334,21 +341,25 @@ class Graph:
         object.__setattr__(self, "_by_name", by_name)
         if self.start_at not in by_name:
             raise CompileError(f"StartAt '{self.start_at}' is not a state of this scope.")
-        # Each state's targets once: a 10,000-state machine is checked on every compile.
-        targets: dict[str, tuple[str, ...]] = {}
-        for state in self.states:
-            out = targets[state.name] = tuple(state.targets())
-            for target in out:
-                if target not in by_name:
-                    raise CompileError(f"State '{state.name}' goes to '{target}', which is not in its scope.")
+        # One walk from StartAt checks both that targets exist and that every state is reached
+        # (a 10,000-state machine is checked on every compile); only a machine that fails
+        # either is walked again in order, to name the first state at fault.
         seen = {self.start_at}
-        todo = [self.start_at]
+        todo = [by_name[self.start_at]]
+        unknown = False
         while todo:
-            for target in targets[todo.pop()]:
+            for target in todo.pop().targets():
                 if target not in seen:
+                    if target not in by_name:
+                        unknown = True
+                        continue
                     seen.add(target)
-                    todo.append(target)
-        if len(seen) != len(by_name):
+                    todo.append(by_name[target])
+        if unknown or len(seen) != len(by_name):
+            for state in self.states:
+                for target in state.targets():
+                    if target not in by_name:
+                        raise CompileError(f"State '{state.name}' goes to '{target}', which is not in its scope.")
             for state in self.states:
                 if state.name not in seen:
                     raise CompileError(f"State '{state.name}' is unreachable from '{self.start_at}'.")
@@ -412,7 +423,8 @@ class StateMachine:
                 )
             seen.add(state.name)
 
-    def render(self) -> dict[str, Json]:
+    def render(self, graph: dict[str, Json] | None = None) -> dict[str, Json]:
+        """``graph``: the graph's dict, when the caller rendered it (``emit.Writer``)."""
         out: dict[str, Json] = _drop_empty(
             [
                 ("Comment", self.comment),
@@ -420,5 +432,5 @@ class StateMachine:
                 ("TimeoutSeconds", self.timeout_seconds),
             ]
         )
-        out.update(self.graph.render())
+        out.update(self.graph.render() if graph is None else graph)
         return out

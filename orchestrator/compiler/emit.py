@@ -36,12 +36,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from orchestrator import model
 from orchestrator.compiler import asl, tasks
-from orchestrator.compiler.serialise import LINE_WIDTH, compact, encode_string, text_at
+from orchestrator.compiler.serialise import LINE_WIDTH, compact, encode_string, one_line, text_at
 
 # Strings are encoded by the C string encoder directly: compact() costs more than the encoding
 # of a short string.
@@ -237,16 +237,17 @@ class Stencils:
         self.kinds = kinds
         self.stencils: dict[tuple[int, str | None, bool, bool], Stencil | None] = {}
 
-    def get(self, task: model.Task, *, output_path: str | None, next: bool, catch: bool) -> Stencil | None:
+    def get(self, task: model.Task, output_path: str | None, next: bool, catch: bool) -> Stencil | None:
+        """The stencil for ``task`` placed with that Output path, a Next (else End) or not, a
+        Catch or not; None when it has none (then the builders render it)."""
         kind = self.kinds.get(task.name)
         if kind is None:
             return None
         key = (id(kind), output_path, next, catch)
-        try:
-            return self.stencils[key]
-        except KeyError:
-            made = self.stencils[key] = Stencil.make(task, self.wf, output_path=output_path, next=next, catch=catch)
-            return made
+        stencil = self.stencils.get(key, False)
+        if stencil is False:
+            stencil = self.stencils[key] = Stencil.make(task, self.wf, output_path=output_path, next=next, catch=catch)
+        return stencil  # type: ignore[return-value]
 
     def __len__(self) -> int:
         return len(self.stencils)
@@ -260,11 +261,10 @@ class StencilTask(asl.State):
     stencil: Stencil
     catch_to: str | None = None
 
-    def targets(self) -> Iterator[str]:
-        if self.next is not None:
-            yield self.next
-        if self.catch_to is not None:
-            yield self.catch_to
+    def targets(self) -> tuple[str, ...]:
+        if self.catch_to is None:
+            return () if self.next is None else (self.next,)
+        return (self.catch_to,) if self.next is None else (self.next, self.catch_to)
 
     def render(self) -> dict[str, Any]:
         return self.stencil.build(self.name, self.next, self.catch_to)
@@ -280,8 +280,8 @@ def _fail_key(state: asl.Fail) -> tuple[object, ...]:
 
 
 class Writer:
-    """The two texts of one workflow's machines, from the builders' graphs and the dicts they
-    rendered: :meth:`compact` (``serialise.compact``) and :meth:`readable` (``serialise.dumps``).
+    """The dicts and two texts of one workflow's machines, from the builders' graphs:
+    :meth:`render` (the dicts and ``serialise.compact``) and :meth:`readable` (``serialise.dumps``).
 
     Each walks the states once; a stencil's states are written by filling its holes, the branch
     Fail states (all alike) from one text each, the rest through the generic serialisers. The
@@ -291,51 +291,68 @@ class Writer:
     """
 
     def __init__(self) -> None:
-        self.fail_texts: dict[tuple[object, ...], str] = {}
+        self.fail_texts: dict[tuple[object, ...], tuple[dict[str, Any], str]] = {}
         self.fail_readable: dict[tuple[object, ...], str] = {}
+        self.field_texts: dict[tuple[str, int, int], str] = {}
         self._long: dict[int, tuple[asl.Graph, bool]] = {}
 
-    # -- compact: what is deployed --------------------------------------------------------------
+    # -- the dicts and the compact text: what is deployed --------------------------------------
 
-    def compact(self, machine: asl.StateMachine, definition: Mapping[str, Any]) -> str:
-        """``serialise.compact(definition)``, ``definition`` being ``machine.render()``.
+    def render(self, machine: asl.StateMachine) -> tuple[dict[str, Any], str]:
+        """``machine.render()`` and its ``serialise.compact`` text, in one walk of the states.
 
         Pieces go to one list joined once at the end: joining per level would copy every state
         once per level of nesting above it, quadratic in the depth of Parallels."""
         out: list[str] = []
-        self._scope(machine.graph, definition, out)
-        return "".join(out)
+        states = self._states(machine.graph, out)
+        states_text = "".join(out)
+        # The graph's dict as asl.Graph.render() makes it.
+        definition = machine.render(graph={"StartAt": machine.graph.start_at, "States": states})
+        text = "{" + ",".join(
+            _encode_str(key) + ":" + (states_text if key == "States" else _encode(value))
+            for key, value in definition.items()
+        ) + "}"
+        return definition, text
 
-    def _scope(self, graph: asl.Graph, rendered: Mapping[str, Any], out: list[str]) -> None:
-        """Append a machine's or branch's dict: its ``States`` state by state, the rest as JSON."""
-        separator = "{"
-        for key, value in rendered.items():
-            out.append(separator + _encode_str(key) + ":")
-            separator = ","
-            if key == "States":
-                self._states(graph, value, out)
-            else:
-                out.append(_encode(value))
-        out.append("}" if rendered else "{}")
+    def _scope(self, graph: asl.Graph, out: list[str]) -> dict[str, Any]:
+        """A branch's dict (as asl.Graph.render() makes it); its text appended to ``out``."""
+        out.append('{"StartAt":' + _encode_str(graph.start_at) + ',"States":')
+        states = self._states(graph, out)
+        out.append("}")
+        return {"StartAt": graph.start_at, "States": states}
 
-    def _states(self, graph: asl.Graph, states: Mapping[str, Any], out: list[str]) -> None:
+    def _states(self, graph: asl.Graph, out: list[str]) -> dict[str, Any]:
+        """The scope's States dict, its text appended to ``out``; notes whether the scope is long
+        (see :meth:`_is_long`), which the walk finds out on the way."""
         fail_texts = self.fail_texts
+        states: dict[str, Any] = {}
+        long = False
         separator = "{"
-        for state, (name, d) in zip(graph.states, states.items(), strict=True):
+        for state in graph.states:
+            name = state.name
             head = separator + _encode_str(name) + ":"
             separator = ","
             kind = type(state)
             if kind is StencilTask:
                 assert isinstance(state, StencilTask)
+                states[name] = state.render()
                 out.append(head + state.stencil.compact(name, *_targets(state)))
+                long = long or state.stencil.long
             elif kind is asl.Fail:
                 assert isinstance(state, asl.Fail)
-                key = _fail_key(state)
-                text = fail_texts.get(key)
-                if text is None:
-                    text = fail_texts[key] = _encode(d)
-                out.append(head + text)
+                # Alike Fail states render alike: a copy of the first one's dict (its values
+                # are strings) and its text.
+                alike = _fail_key(state)
+                known = fail_texts.get(alike)
+                if known is None:
+                    first = state.render()
+                    known = fail_texts[alike] = (first, _encode(first))
+                states[name] = dict(known[0])
+                out.append(head + known[1])
             elif isinstance(state, asl.Parallel):
+                # A stand-in list keeps Branches in its place among the keys; the branches are
+                # rendered and written where the key comes.
+                states[name] = d = state.render(branches=[None])
                 out.append(head)
                 inner = "{"
                 for key, value in d.items():
@@ -343,17 +360,23 @@ class Writer:
                     inner = ","
                     if key == "Branches":
                         between = "["
-                        for branch, branch_dict in zip(state.branches, value, strict=True):
+                        branches = []
+                        for branch in state.branches:
                             out.append(between)
                             between = ","
-                            self._scope(branch, branch_dict, out)
-                        out.append("]" if value else "[]")
+                            branches.append(self._scope(branch, out))
+                            long = long or self._long[id(branch)][1]
+                        out.append("]")
+                        d[key] = branches
                     else:
                         out.append(_encode(value))
                 out.append("}")
             else:
+                states[name] = d = state.render()
                 out.append(head + _encode(d))
         out.append("}" if states else "{}")
+        self._long[id(graph)] = (graph, long)
+        return states
 
     # -- readable: what is written to the .asl.json files ---------------------------------------
 
@@ -365,7 +388,8 @@ class Writer:
         return "".join(out)
 
     def _is_long(self, graph: asl.Graph) -> bool:
-        """Whether the scope holds a stencil state, at any depth (so it cannot be one line)."""
+        """Whether the scope holds a stencil state, at any depth (so it cannot be one line):
+        noted by :meth:`render`, else found here."""
         hit = self._long.get(id(graph))
         if hit is not None and hit[0] is graph:
             return hit[1]
@@ -385,14 +409,17 @@ class Writer:
             return
         inner = indent + 2
         separator = "{\n" + " " * inner
+        between = ",\n" + " " * inner
         for key, value in rendered.items():
             key_text = _encode_str(key)
             out.append(separator + key_text + ": ")
-            separator = ",\n" + " " * inner
+            separator = between
             if key == "States":
                 self._readable_states(graph, value, inner, inner + len(key_text) + 2, out)
+            elif type(value) is str:
+                out.append(_encode_str(value))
             else:
-                out.append(_readable_value(value, inner, inner + len(key_text) + 2))
+                out.append(self._field(value, inner, inner + len(key_text) + 2))
         out.append("\n" + " " * indent + "}")
 
     def _readable_states(
@@ -401,17 +428,19 @@ class Writer:
         # A long scope's States: never on one line, so one state per line.
         inner = indent + 2
         separator = "{\n" + " " * inner
+        between = ",\n" + " " * inner
         fail_readable = self.fail_readable
         for state, (name, d) in zip(graph.states, states.items(), strict=True):
             key_text = _encode_str(name)
             out.append(separator + key_text + ": ")
-            separator = ",\n" + " " * inner
+            separator = between
             at = inner + len(key_text) + 2
             kind = type(state)
             if kind is StencilTask:
                 assert isinstance(state, StencilTask)
                 next_text, catch_text = _targets(state)
-                filler = state.stencil.readable_filler(inner, at, len(next_text), len(catch_text))
+                made, place = state.stencil.readable, (inner, at, len(next_text), len(catch_text))
+                filler = made[place] if place in made else state.stencil.readable_filler(*place)
                 out.append(text_at(d, inner, at) if filler is None else filler(name, next_text, catch_text))
             elif kind is asl.Fail:
                 assert isinstance(state, asl.Fail)
@@ -423,8 +452,37 @@ class Writer:
             elif isinstance(state, asl.Parallel) and self._is_long_parallel(state):
                 self._readable_parallel(state, d, inner, out)
             else:
-                out.append(text_at(d, inner, at))
+                out.append(self._readable_state(d, inner, at))
         out.append("\n" + " " * indent + "}")
+
+    def _readable_state(self, state: Mapping[str, Any], indent: int, column: int) -> str:
+        """``text_at(state, indent, column)`` for a state's dict, its fields' texts reused: the
+        merge Passes and Parallels of one machine differ in their Next and little else."""
+        flat = one_line(state, LINE_WIDTH - column)
+        if flat is not None:
+            return flat
+        if not state or any(type(key) is not str for key in state):
+            return text_at(state, indent, column)
+        inner = indent + 2
+        separator = "{\n" + " " * inner
+        parts = []
+        for key, value in state.items():
+            key_text = _encode_str(key)
+            parts.append(separator + key_text + ": " + self._field(value, inner, inner + len(key_text) + 2))
+            separator = ",\n" + " " * inner
+        parts.append("\n" + " " * indent + "}")
+        return "".join(parts)
+
+    def _field(self, value: object, indent: int, column: int) -> str:
+        """``text_at(value, indent, column)``, made once per value (told apart by its ``repr``,
+        which tells every JSON value and type apart) and place."""
+        if type(value) is str:
+            return _encode_str(value)
+        key = (repr(value), indent, column)
+        text = self.field_texts.get(key)
+        if text is None:
+            text = self.field_texts[key] = text_at(value, indent, column)
+        return text
 
     def _is_long_parallel(self, state: asl.Parallel) -> bool:
         return any(self._is_long(b) for b in state.branches)
@@ -446,12 +504,8 @@ class Writer:
                     self._readable_scope(branch, branch_dict, branch_indent, branch_indent, out)
                 out.append("\n" + " " * inner + "]")
             else:
-                out.append(_readable_value(value, inner, inner + len(key_text) + 2))
+                out.append(self._field(value, inner, inner + len(key_text) + 2))
         out.append("\n" + " " * indent + "}")
-
-
-def _readable_value(value: object, indent: int, column: int) -> str:
-    return _encode_str(value) if type(value) is str else text_at(value, indent, column)
 
 
 def _targets(state: StencilTask) -> tuple[str, str]:

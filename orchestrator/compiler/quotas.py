@@ -357,6 +357,8 @@ class Planner:
 
     # -- estimates ----------------------------------------------------------------------------
     def events(self, item: Item) -> int:
+        if type(item) is sp.Leaf:  # a table lookup already: not memoised
+            return self.leaves[item.task].events
         hit = self._events.get(id(item))
         if hit is not None and hit[0] is item:
             return hit[1]
@@ -374,6 +376,8 @@ class Planner:
     def bytes(self, item: Item) -> int:
         # Memoised like events(): shrink() asks again for every subtree at every level above it,
         # which without this is quadratic in the nesting depth.
+        if type(item) is sp.Leaf:
+            return self.leaves[item.task].bytes
         hit = self._bytes.get(id(item))
         if hit is not None and hit[0] is item:
             return hit[1]

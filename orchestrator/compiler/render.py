@@ -216,9 +216,7 @@ class _Renderer:
         state: asl.State
         if isinstance(item, sp.Leaf):
             task = self.tasks[item.task]
-            stencil = self.stencils.get(
-                task, output_path=output_path, next=next is not None, catch=catch_to is not None
-            )
+            stencil = self.stencils.get(task, output_path, next is not None, catch_to is not None)
             if stencil is not None:
                 state = StencilTask(name=task.name, next=next, catch_to=catch_to, stencil=stencil)
             else:

@@ -108,6 +108,12 @@ def _flat(value: dict[Any, Any] | list[Any], budget: int) -> str | None:
     return "[" + ", ".join(parts) + "]" if parts or budget >= 2 else None
 
 
+def one_line(value: Any, budget: int) -> str | None:
+    """``value`` as :func:`dumps` writes it on one line, if that takes at most ``budget``
+    characters, else None (in O(budget) steps however big the value)."""
+    return _flat(value, budget) if isinstance(value, (dict, list)) else None
+
+
 def _emit(value: Any, indent: int, column: int, out: list[str]) -> None:
     """Append ``value`` at block ``indent``, its first character at ``column``, to ``out``.
 

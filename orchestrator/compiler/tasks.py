@@ -358,14 +358,34 @@ def kinds_of(tasks: Iterable[model.Task]) -> dict[str, tuple[object, ...] | None
     """
     jobs: dict[int, tuple[model.Job, _Submitted | None]] = {}
     distinct: dict[tuple[object, ...], tuple[object, ...]] = {}
+    # By the job's identity and what kind_key reads of the task: hashing a whole kind hashes the
+    # job's fields again, in Python, for every task.
+    known: dict[tuple[object, ...], tuple[object, ...] | None] = {}
     kinds: dict[str, tuple[object, ...] | None] = {}
     for task in tasks:
-        job = task.job
+        job, name = task.job, task.name
         seen = jobs.get(id(job))
         if seen is None or seen[0] is not job:
             seen = jobs[id(job)] = (job, None if isinstance(job, model.LambdaTask) else _submitted(job))
-        kind = None if seen[1] is None else kind_key(task, seen[1])
-        kinds[task.name] = None if kind is None else distinct.setdefault(kind, kind)
+        if seen[1] is None:
+            kinds[name] = None
+            continue
+        fields = _rendered_fields(task)
+        try:
+            shortcut: tuple[object, ...] | None = (
+                id(job), fields, len(name), _PLAIN_NAME.fullmatch(name) is not None, name[:1].isalnum(),
+                name.isidentifier(), task.runs_on,
+            )
+            hash(shortcut)
+        except TypeError:
+            shortcut = None
+        if shortcut is not None and shortcut in known:
+            kinds[name] = known[shortcut]
+            continue
+        kind = kind_key(task, seen[1])
+        kinds[name] = kind = None if kind is None else distinct.setdefault(kind, kind)
+        if shortcut is not None:
+            known[shortcut] = kind
     return kinds
 
 
