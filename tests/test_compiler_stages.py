@@ -47,44 +47,6 @@ def test_balanced() -> None:
     assert stages.balanced(part, part[:2]) and not stages.balanced(part, part[:1])
 
 
-def _prime_cuts_by_loops(
-    part: list[int], eft: list[float], tail: list[float], first: bool = False
-) -> list[tuple[list[int], list[int]]]:
-    """``prime_cuts`` written out task by task: what the running maxima and sorts must equal."""
-    m = len(part)
-    candidates: list[tuple[list[int], list[int]]] = []
-    orders = [sorted(range(m), key=eft.__getitem__)]
-    if not first:
-        orders.append(sorted(range(m), key=tail.__getitem__, reverse=True))
-    for order in orders:
-        suffix = [0.0] * (m + 1)
-        for i in range(m - 1, -1, -1):
-            t = tail[order[i]]
-            suffix[i] = t if t > suffix[i + 1] else suffix[i + 1]
-        costs = [0.0] * m
-        prefix = 0.0
-        for k in range(1, m):
-            e = eft[order[k - 1]]
-            if e > prefix:
-                prefix = e
-            costs[k] = prefix + suffix[k]
-        best = min(costs[1:])
-        tol = stages.TIE * max(1.0, best)
-        ties = [k for k in range(1, m) if costs[k] <= best + tol]
-        balanced = min(ties, key=lambda k: (abs(2 * k - m), k))
-        for k in (balanced,) if first else (balanced, ties[0], ties[-1]):
-            inside = [False] * m
-            for i in order[:k]:
-                inside[i] = True
-            down = [part[i] for i in range(m) if inside[i]]
-            rest = [part[i] for i in range(m) if not inside[i]]
-            if first:
-                return [(down, rest)]
-            if all(down != d for d, _ in candidates):
-                candidates.append((down, rest))
-    return candidates
-
-
 @st.composite
 def _parts(draw: st.DrawFn) -> tuple[list[int], Edges, Edges, list[float]]:
     """A random part in topological order with its edges by position, and weights by task
@@ -100,17 +62,6 @@ def _parts(draw: st.DrawFn) -> tuple[list[int], Edges, Edges, list[float]]:
     for v in part:
         w[v] = draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0, 7.5, 20.0]))
     return part, ins, outs, w
-
-
-@settings(max_examples=300, deadline=None)
-@given(_parts(), st.booleans())
-def test_prime_cuts_equal_the_task_by_task_sweep(
-    case: tuple[list[int], Edges, Edges, list[float]], first: bool
-) -> None:
-    part, ins, outs, w = case
-    _, _, _, eft, _ = stages.level_rows(part, ins, w)
-    tail = stages.tails(part, outs, w)
-    assert stages.prime_cuts(part, eft, tail, first) == _prime_cuts_by_loops(part, eft, tail, first)
 
 
 @settings(max_examples=300, deadline=None)

@@ -92,7 +92,6 @@ def prime_cuts(
     orders = [sorted(range(m), key=eft.__getitem__)]
     if not first:
         orders.append(sorted(range(m), key=tail.__getitem__, reverse=True))
-    get = part.__getitem__
     for order in orders:
         suffix = [0.0] * (m + 1)
         for i in range(m - 1, -1, -1):
@@ -112,12 +111,14 @@ def prime_cuts(
         # tasks with slack all before or all after the cut.
         balanced = min(ties, key=lambda k: (abs(2 * k - m), k))
         for k in (balanced,) if first else (balanced, ties[0], ties[-1]):
-            # D is the first k tasks in the order; both sides ascending (as ``part``).
-            down = list(map(get, sorted(order[:k])))
+            inside = [False] * m
+            for i in order[:k]:
+                inside[i] = True
+            down = [part[i] for i in range(m) if inside[i]]
             if first:
-                return [(down, list(map(get, sorted(order[k:]))))]
+                return [(down, [part[i] for i in range(m) if not inside[i]])]
             if all(down != d for d, _ in candidates):
-                candidates.append((down, list(map(get, sorted(order[k:])))))
+                candidates.append((down, [part[i] for i in range(m) if not inside[i]]))
     return candidates
 
 
