@@ -52,3 +52,107 @@ def test_examples_in_docstrings() -> None:
     import doctest
 
     assert doctest.testmod(frames).failed == 0
+
+
+# -- Beside: the second core ----------------------------------------------------------------
+
+needs_fork = pytest.mark.skipif(not frames._may_fork(), reason="needs os.fork, two CPUs and no other thread")
+
+
+@needs_fork
+def test_beside_hands_back_what_the_child_computed() -> None:
+    beside = frames.Beside.start(lambda: b"x" * 300_000)  # more than a pipe holds at once
+    assert beside is not None
+    assert beside.result() == b"x" * 300_000
+    beside.close()  # after result(): nothing left to stop
+
+
+@needs_fork
+def test_beside_reports_a_failed_child_as_none() -> None:
+    def boom() -> bytes:
+        raise RuntimeError("the child fails")
+
+    beside = frames.Beside.start(boom)
+    assert beside is not None
+    assert beside.result() is None
+
+
+@needs_fork
+def test_beside_close_stops_and_reaps_a_child_still_working() -> None:
+    import os
+    import time
+
+    beside = frames.Beside.start(lambda: (time.sleep(60), b"")[1])
+    assert beside is not None
+    pid = beside._pid
+    assert pid is not None
+    beside.close()
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left behind
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_beside_does_not_fork_beside_another_thread() -> None:
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not frames._may_fork()
+        assert frames.Beside.start(lambda: b"") is None
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _layered(n: int, seed: int) -> tuple[list[str], dict[str, list[str]], dict[str, float]]:
+    import random
+
+    rng = random.Random(seed)
+    tasks = [f"t{i}" for i in range(n)]
+    width = max(2, round(n**0.5))
+    after = {tasks[i]: sorted({tasks[rng.randrange(max(0, i - 2 * width), i - (i % width) or 1)]
+                               for _ in range(3)} - {tasks[i]})
+             for i in range(width, n)}
+    weights = {t: round(rng.uniform(1, 50), 2) for t in tasks}
+    return tasks, after, weights
+
+
+@needs_fork
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_reversed_search_beside_gives_the_serial_answer(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    from orchestrator.compiler import decompose as module
+
+    tasks, after, weights = _layered(400, seed)
+    monkeypatch.setattr(module, "_FORK_MIN_TASKS", 10**9)
+    serial = module.decompose(tasks, after, weights)
+    assert module.ratio(tasks, after, weights, serial) > 1.0  # not exact forwards: the reversed answer is read
+    forks: list[bool] = []
+    start = frames.Beside.start
+
+    def counted(work: object) -> frames.Beside | None:
+        beside = start(work)  # type: ignore[arg-type]
+        forks.append(beside is not None)
+        return beside
+
+    monkeypatch.setattr(module, "_FORK_MIN_TASKS", 0)
+    monkeypatch.setattr(frames.Beside, "start", staticmethod(counted))
+    assert module.decompose(tasks, after, weights) == serial
+    assert forks and all(forks)
+
+
+def test_packed_results_round_trip_and_a_search_that_gave_up_gives_up_again() -> None:
+    from orchestrator.compiler import decompose as module
+
+    tasks, after, weights = _layered(200, 4)
+    node = module.decompose(tasks, after, weights)
+    found = module._built(node, 12.5, 7)
+    back = module._unpacked(module._packed(lambda: found, tasks), tasks)
+    assert back is not None and (back.node, back.span, back.parallels) == (node, 12.5, 7)
+
+    def gives_up() -> module._Result:
+        raise module._TooDeep
+
+    with pytest.raises(module._TooDeep):
+        module._unpacked(module._packed(gives_up, tasks), tasks)
+    assert module._unpacked(None, tasks) is None  # a failed child: the caller searches itself

@@ -43,7 +43,8 @@ one move back, and adjacent stages merge, whenever the greedy score of the two s
 then spends a work budget refining the winner's stages the same way. A part too big for its
 share of the budget to score alternatives is bisected at its balanced lower-bound cut instead,
 so a 10,000-task DAG spends its budget searching parts of a size it can afford. It also
-runs on the reversed DAG (which places tasks with slack late instead of early), and the
+runs on the reversed DAG (which places tasks with slack late instead of early; on a big DAG in a
+forked child on a second core, at the same time as the forward search), and the
 level-by-level baseline (``level_barrier``) is a candidate too, so the result is never worse
 than it. Ties go to fewer Parallel states, then to the candidate tried first; the budget counts
 work, not time, so the output is deterministic.
@@ -60,6 +61,7 @@ Series(items=(Leaf(task='a'), Parallel(branches=(Leaf(task='b'), Leaf(task='c'))
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -69,6 +71,7 @@ from orchestrator.compiler.dag import critical_path as critical_path  # re-expor
 from orchestrator.compiler.sp import (
     Leaf,
     Node,
+    Parallel,
     Series,
     count_parallels,
     makespan,
@@ -110,6 +113,9 @@ _MOVE_PASSES = 3
 # big to score candidate splits greedily: it is bisected at its balanced lower-bound cut and
 # each half searched with its share of the budget.
 _SCORE_FACTOR = 100
+# A search of at least this many tasks runs its reversed half in a forked child on a second core
+# (``_search``); below it, the fork (a few ms) would cost more than it saves.
+_FORK_MIN_TASKS = 1_000
 # What ``solve`` may assume of a part (skipping the pass that would find it out).
 _CONNECTED = 1  # a weakly connected component
 _NO_CUTS = 2  # a piece between series cuts: it has none itself
@@ -720,12 +726,18 @@ def _folded(graph: dagmod.Dag, preds: list[list[int]], succs: list[list[int]]) -
 
 
 def _search(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> _Result:
-    """The search forwards and, unless that is already exact, on the reversed DAG."""
+    """The search forwards and, unless that is already exact, on the reversed DAG.
+
+    The two searches are independent (each has half the budget), so on a big DAG the reversed
+    one runs in a forked child on a second core while this process searches forwards
+    (``frames.Beside``; about half the wall time). Its answer is the same either way: it is only
+    read when the forward search is not exact, a child's failure is redone here, and a reversed
+    search that gives up (``_TooDeep``) gives up here at the same point.
+    """
     n = len(graph)
     budget //= 2  # half for the forward search, half for the reversed one
-    best = _Search(graph.names, graph.weights, reduced, budget).run()
-    cp = max(dagmod.earliest_finish(graph))
-    if best.span > cp * (1 + TIE):
+
+    def backward() -> _Result:
         # The same search on the reversed DAG places tasks with slack as late as possible
         # instead of as early as possible; reversing its answer gives a valid structure too.
         # The reduction of the reversed DAG is the reversed reduction.
@@ -735,10 +747,73 @@ def _search(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> _Res
             [[n - 1 - x for x in reversed(preds[n - 1 - i])] for i in range(n)],
         )
         found = _Search(graph.names[::-1], graph.weights[::-1], mirrored, budget).run()
-        backward = _built(mirror(_node_of(found)), found.span, found.parallels)
-        if _better(backward, best):
-            best = backward
+        return _built(mirror(_node_of(found)), found.span, found.parallels)
+
+    beside = frames.Beside.start(lambda: _packed(backward, graph.names)) if n >= _FORK_MIN_TASKS else None
+    try:
+        best = _Search(graph.names, graph.weights, reduced, budget).run()
+        cp = max(dagmod.earliest_finish(graph))
+        if best.span > cp * (1 + TIE):
+            other = None if beside is None else _unpacked(beside.result(), graph.names)
+            if other is None:
+                other = backward()
+            if _better(other, best):
+                best = other
+    finally:
+        if beside is not None:
+            beside.close()
     return best
+
+
+def _packed(search: Callable[[], _Result], names: Sequence[str]) -> bytes:
+    """``search()``'s structure, makespan and Parallel count as bytes (``marshal``): the tree in
+    post-order, a task as its index in ``names``, a Series or Parallel of k children as
+    ``-1, k`` or ``-2, k`` after them. A search that gives up is ``None``."""
+    try:
+        found = search()
+    except _TooDeep:
+        return marshal.dumps(None)
+    index = {name: i for i, name in enumerate(names)}
+    tokens: list[int] = []
+    stack: list[tuple[Node, bool]] = [(_node_of(found), False)]
+    while stack:
+        node, done = stack.pop()
+        if isinstance(node, Leaf):
+            tokens.append(index[node.task])
+            continue
+        children = node.items if isinstance(node, Series) else node.branches
+        if done:
+            tokens += (-1 if isinstance(node, Series) else -2, len(children))
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(children))
+    return marshal.dumps((tokens, found.span, found.parallels))
+
+
+def _unpacked(data: bytes | None, names: Sequence[str]) -> _Result | None:
+    """The result ``_packed`` wrote (raises ``_TooDeep`` for a search that gave up); None when
+    there is nothing to read (the child failed)."""
+    if data is None:
+        return None
+    packed = marshal.loads(data)
+    if packed is None:
+        raise _TooDeep
+    tokens, span, parallels = packed
+    nodes: list[Node] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token >= 0:
+            nodes.append(Leaf(names[token]))
+            i += 1
+            continue
+        count = tokens[i + 1]
+        children = tuple(nodes[len(nodes) - count:])
+        del nodes[len(nodes) - count:]
+        nodes.append(Series(children) if token == -1 else Parallel(children))
+        i += 2
+    (node,) = nodes
+    return _built(node, span, parallels)
 
 
 def ratio(
