@@ -56,19 +56,24 @@ def test_examples_in_docstrings() -> None:
 
 # -- Beside: the second core ----------------------------------------------------------------
 
-needs_fork = pytest.mark.skipif(not frames._may_fork(), reason="needs os.fork, two CPUs and no other thread")
+@pytest.fixture
+def forking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fork where the machine can. Other tests of the session may leave idle daemon threads
+    behind (which keep every compile serial); these tests fork only for the compiler's own
+    pure-Python work, so such threads are let be."""
+    if not frames._can_fork():
+        pytest.skip("needs os.fork and two CPUs")
+    monkeypatch.setattr(frames, "_may_fork", frames._can_fork)
 
 
-@needs_fork
-def test_beside_hands_back_what_the_child_computed() -> None:
+def test_beside_hands_back_what_the_child_computed(forking: None) -> None:
     beside = frames.Beside.start(lambda: b"x" * 300_000)  # more than a pipe holds at once
     assert beside is not None
     assert beside.result() == b"x" * 300_000
     beside.close()  # after result(): nothing left to stop
 
 
-@needs_fork
-def test_beside_reports_a_failed_child_as_none() -> None:
+def test_beside_reports_a_failed_child_as_none(forking: None) -> None:
     def boom() -> bytes:
         raise RuntimeError("the child fails")
 
@@ -77,8 +82,7 @@ def test_beside_reports_a_failed_child_as_none() -> None:
     assert beside.result() is None
 
 
-@needs_fork
-def test_beside_close_stops_and_reaps_a_child_still_working() -> None:
+def test_beside_close_stops_and_reaps_a_child_still_working(forking: None) -> None:
     import os
     import time
 
@@ -118,9 +122,10 @@ def _layered(n: int, seed: int) -> tuple[list[str], dict[str, list[str]], dict[s
     return tasks, after, weights
 
 
-@needs_fork
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_reversed_search_beside_gives_the_serial_answer(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+def test_the_reversed_search_beside_gives_the_serial_answer(
+    forking: None, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
     from orchestrator.compiler import decompose as module
 
     tasks, after, weights = _layered(400, seed)

@@ -128,7 +128,12 @@ class Beside:
 
 
 def _may_fork() -> bool:
-    if not hasattr(os, "fork") or threading.active_count() != 1:
+    return threading.active_count() == 1 and _can_fork()
+
+
+def _can_fork() -> bool:
+    """A POSIX fork, and at least two CPUs this process may run on."""
+    if not hasattr(os, "fork"):
         return False
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return cpus >= 2
