@@ -510,26 +510,18 @@ class _Search:
         member, w, hit = self.member, self.w, self.hit
         # Only the times the ends are ranked by (eft or tail inside the stage); the same walk
         # marks the tasks that have a successor (predecessor) inside it.
-        if sinks:
-            preds, value = self.preds, self.eft
-            for v in stage:
-                start = 0.0
-                for x in preds[v]:
-                    if member[x] == gen:
-                        hit[x] = gen
-                        if value[x] > start:
-                            start = value[x]
-                value[v] = start + w[v]
-        else:
-            succs, value = self.succs, self.tail
-            for v in reversed(stage):
-                longest = 0.0
-                for y in succs[v]:
-                    if member[y] == gen:
-                        hit[y] = gen
-                        if value[y] > longest:
-                            longest = value[y]
-                value[v] = longest + w[v]
+        # Forwards: eft along predecessors; backwards: the longest tail along successors.
+        near, value, order = (
+            (self.preds, self.eft, stage) if sinks else (self.succs, self.tail, stage[::-1])
+        )
+        for v in order:
+            longest = 0.0
+            for x in near[v]:
+                if member[x] == gen:
+                    hit[x] = gen
+                    if value[x] > longest:
+                        longest = value[x]
+            value[v] = longest + w[v]
         ends = [v for v in stage if hit[v] != gen]
         top = max([value[v] for v in ends])
         tol = TIE * max(1.0, top)
