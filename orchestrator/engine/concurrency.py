@@ -405,7 +405,7 @@ def _child_execution(rt: Runtime, arn: str, machine_arn: str, processor: Mapping
         execution_name=arn.rsplit(":", 1)[-1], state_machine_arn=machine_arn,
         state_machine_name=machine_arn.rsplit(":", 1)[-1], start_time=rt.clock.now(), input=value)
     history.add("ExecutionStarted", 0, {"input": dumps(value), "inputDetails": {"truncated": False},
-                                        "roleArn": rt.role_arn})
+                                        "roleArn": rt.role_arn}, at=child.start_time)
     try:
         output = run_machine(child, processor, value, scope, ql)
     except Cancelled:

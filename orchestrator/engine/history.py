@@ -58,14 +58,16 @@ class History:
         self._on_event = on_event
 
     def add(self, event_type: str, previous: int, details: Mapping[str, Any] | None = None,
-            *, final: bool = False) -> int:
+            *, final: bool = False, at: datetime | None = None) -> int:
+        """Append an event stamped now, or ``at`` (``ExecutionStarted`` carries the execution's
+        start time, the instant ``$$.Execution.StartTime`` gives, as on AWS)."""
         with self._lock:
             if self._closed:
                 return previous
             event: dict[str, Any] = {
                 "id": len(self.events) + 1,
                 "previousEventId": previous,
-                "timestamp": self._now().astimezone(UTC),
+                "timestamp": (self._now() if at is None else at).astimezone(UTC),
                 "type": event_type,
             }
             if details is not None and event_type not in _NO_DETAILS:

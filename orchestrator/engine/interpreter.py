@@ -89,7 +89,8 @@ class Execution:
         rt = self._rt
         # The first state's Entered event has previousEventId 0 on AWS, not ExecutionStarted's id.
         rt.history.add("ExecutionStarted", 0, {
-            "input": dumps(rt.input), "inputDetails": {"truncated": False}, "roleArn": rt.role_arn})
+            "input": dumps(rt.input), "inputDetails": {"truncated": False}, "roleArn": rt.role_arn},
+            at=rt.start_time)
         start_thread(rt.clock, self._supervise, name="execution")
 
     def _supervise(self) -> None:
