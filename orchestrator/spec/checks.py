@@ -7,7 +7,6 @@ that tripped over them would only say the same thing twice.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable, Container, Iterator
@@ -15,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import limits, model, templates
-from orchestrator.spec import bounds, cron
+from orchestrator.spec import bounds
 from orchestrator.spec.durations import EXAMPLES, DurationError, format_duration, parse_duration
 from orchestrator.spec.issues import Issue, Path, quote, show
 
@@ -170,6 +169,8 @@ def check_schedule(ctx: Context) -> None:
         expression, path, key = schedule.get("expression"), ("schedule", "expression"), "expression"
     else:
         return
+    from orchestrator.spec import cron  # only a workflow with a schedule needs it (and zoneinfo)
+
     zone_name = schedule.get("timezone") if isinstance(schedule, dict) else None
     if isinstance(expression, str):
         try:
@@ -371,6 +372,8 @@ def check_queues(ctx: Context) -> None:
                         f"queue: {quote(declared[0])}, or defaults: {{queue: {quote(declared[0])}}}")
     for path, name in references:
         if isinstance(name, str) and name not in declared:
+            import difflib  # here and below: only a problem's "did you mean" needs it
+
             guess = difflib.get_close_matches(name, declared, n=1)
             hint = f"; did you mean {guess[0]!r}?" if guess else f" (declared: {', '.join(declared) or 'none'})"
             ctx.add(path, f"queue {name!r} is not declared in queues{hint}",
@@ -418,6 +421,8 @@ def check_jobs(ctx: Context) -> None:
         kinds = [kind for kind in JOB_KINDS if kind in task]
         path: Path = ("tasks", index)
         if not kinds:
+            import difflib
+
             if any(difflib.get_close_matches(str(key), JOB_KINDS, n=1) for key in task if key not in TASK_KEYS):
                 continue  # a misspelt "lamda": the unknown-field problem already says so
             ctx.add(path, "task has no job; give it exactly one of batch, lambda or python",
@@ -729,6 +734,8 @@ def check_dependencies(ctx: Context) -> None:
             elif upstream in seen:
                 ctx.add(path, f"after lists {upstream!r} twice", "list each upstream task once")
             elif upstream not in names:
+                import difflib
+
                 guess = difflib.get_close_matches(upstream, order, n=1)
                 if guess:
                     fixed = [guess[0] if u == upstream else u for u in after]

@@ -10,7 +10,6 @@ item, so problems point at the text) and Python files (every module-level workfl
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import importlib.util
@@ -335,6 +334,8 @@ def _check_exists(file: FilePath, source: str) -> None:
                                  fix="name a .py, .yaml, .yml or .json file inside it")])
     fix = None
     if file.parent.is_dir():
+        import difflib  # only a file that is not there needs it
+
         siblings = [p.name for p in file.parent.iterdir() if p.suffix in (".py",) + SPEC_SUFFIXES]
         guess = difflib.get_close_matches(file.name, siblings, n=1)
         if guess:
