@@ -206,12 +206,13 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
         raise OrchestratorError(f"--aws-endpoint is for plain ASL machines (*.asl.json); {path} is a "
                                 "workflow, whose tasks run on the local Batch, Lambda and SNS.")
     from orchestrator.local.lambda_ import plan_functions, prestart_zygote, start_lambda
-    from orchestrator.spec import select
 
     # A Python workflow file declares its Python tasks: their zygote's interpreter starts while
     # this process loads the workflow (the zygote imports the workflow's modules once told them).
     early = prestart_zygote(os.getcwd()) if str(path).endswith(".py") else None
     try:
+        from orchestrator.spec import select
+
         wf = select(path, workflow)
         execution_input = parse_execution_input(input_json)
     except BaseException:
