@@ -53,6 +53,23 @@ def test_running_a_python_workflow_leaves_heavy_modules_unimported(tmp_path: Pat
     assert _loaded_after(code, NOT_ON_THE_RUN_PATH, tmp_path) == []
 
 
+def test_running_python_tasks_leaves_local_batch_and_mocks_unimported(tmp_path: Path) -> None:
+    # Local Batch (with images and concurrent.futures) is built on a run's first job and the mock
+    # reader with a mock config: neither is on the path of a workflow of Python tasks.
+    (tmp_path / "one_wf.py").write_text(ONE_TASK)
+    code = "from orchestrator.cli import main\nassert main(['run', 'one_wf.py']) == 0"
+    names = ("orchestrator.local.batch", "orchestrator.local.images", "orchestrator.local.mocks", "concurrent.futures")
+    assert _loaded_after(code, names, tmp_path) == []
+
+
+def test_running_a_workflow_again_unchanged_does_not_import_the_compiler(tmp_path: Path) -> None:
+    # The first run keeps its compiled plan in the store; the next one of the same workflow reads it.
+    (tmp_path / "one_wf.py").write_text(ONE_TASK)
+    code = "from orchestrator.cli import main\nassert main(['run', 'one_wf.py']) == 0"
+    assert _loaded_after(code, ("orchestrator.compiler",), tmp_path) == ["orchestrator.compiler"]
+    assert _loaded_after(code, ("orchestrator.compiler",), tmp_path) == []
+
+
 def test_importing_a_local_module_leaves_the_engine_unimported(tmp_path: Path) -> None:
     # orchestrator.local's names resolve on first use, so e.g. the SNS outbox or the store alone
     # does not pull in the engine, the compiler and rich.
@@ -116,13 +133,14 @@ def test_importing_a_workflow_module_leaves_the_spec_package_unimported(tmp_path
 
 def test_compiling_a_valid_json_spec_leaves_what_it_does_not_need_unimported(tmp_path: Path) -> None:
     # A valid spec is decided by jsonschema-rs; jsonschema (~0.1 s) words problems, PyYAML finds
-    # where they are, shlex and traceback only serve particular problems.
+    # where they are, shlex, traceback and difflib only serve particular problems, and the cron
+    # evaluator and the time zone database only schedules and templates.
     spec = {"name": "startup-compile", "tasks": [{"name": "a", "batch": {"image": "x", "command": ["run"]}},
                                                   {"name": "b", "batch": {"image": "x"}, "after": ["a"]}]}
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     code = "from orchestrator.cli import main\nassert main(['compile', 'spec.json', '--out', 'out']) == 0"
-    names = ("yaml", "jsonschema", "shlex", "traceback", "rich", "orchestrator.engine", "orchestrator.local",
-             "orchestrator.cost", *NOT_ON_THE_RUN_PATH)
+    names = ("yaml", "jsonschema", "shlex", "traceback", "difflib", "zoneinfo", "orchestrator.spec.cron", "rich",
+             "orchestrator.engine", "orchestrator.local", "orchestrator.cost", *NOT_ON_THE_RUN_PATH)
     assert _loaded_after(code, names, tmp_path) == []
     assert (tmp_path / "out" / "startup-compile.asl.json").is_file()
 

@@ -121,7 +121,14 @@ CREATE TABLE IF NOT EXISTS task_results (
     redrive_count INTEGER NOT NULL,
     PRIMARY KEY (scope, key)
 );
+CREATE TABLE IF NOT EXISTS compiled_plans (
+    key TEXT PRIMARY KEY,
+    plan TEXT NOT NULL
+);
 """
+
+# Compiled plans kept for ``orchestrator run`` (see ``runs.cached_plan``): the newest this many.
+COMPILED_PLANS_KEPT = 16
 
 # -- serve: the state-machine registry of the Step Functions API (orchestrator/server) --------
 # State machines (created through the API, served project workflows, and those ``orchestrator
@@ -342,10 +349,15 @@ class Store:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._db.executescript(_SCHEMA_STATE_MACHINES)
-            self._db.executescript(_SCHEDULER_SCHEMA)
-            self._migrate()
+            # One transaction: a new store's tables and columns are one commit, not one per
+            # statement (each its own WAL frames, checkpointed when the store closes).
+            self._db.executescript(f"BEGIN;\n{_SCHEMA}{_SCHEMA_STATE_MACHINES}{_SCHEDULER_SCHEMA}")
+            try:
+                self._migrate()
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"Cannot open the local store {self.path}: {exc}. Point {HOME_ENV} at a writable "
                              "directory, e.g. export ORCHESTRATOR_HOME=$PWD/.orchestrator") from None
@@ -529,6 +541,20 @@ class Store:
     def get_result(self, scope: str, key: str) -> tuple[bool, Any]:
         rows = self._query("SELECT output FROM task_results WHERE scope=? AND key=?", (scope, key))
         return (True, json.loads(rows[0][0])) if rows else (False, None)
+
+    # -- compiled plans (runs.cached_plan) -----------------------------------------------------
+
+    def compiled_plan(self, key: str) -> Any:
+        """The plan stored under ``key``, or None."""
+        rows = self._query("SELECT plan FROM compiled_plans WHERE key=?", (key,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def put_compiled_plan(self, key: str, plan: Any) -> None:
+        """Keep ``plan`` under ``key``, and only the newest ``COMPILED_PLANS_KEPT`` plans."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO compiled_plans (key, plan) VALUES (?, ?)", (key, json.dumps(plan)))
+            db.execute("DELETE FROM compiled_plans WHERE rowid NOT IN"
+                       " (SELECT rowid FROM compiled_plans ORDER BY rowid DESC LIMIT ?)", (COMPILED_PLANS_KEPT,))
 
     # -- jobs, invocations, messages ----------------------------------------------------------
 
