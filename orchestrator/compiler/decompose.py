@@ -417,25 +417,10 @@ class _Search:
         """The components of a part, each solved, as one Parallel."""
         return _parallel_of(self._solve_shared(comps, [allow] * len(comps), _CONNECTED))
 
-    def _is_chain(self, part: list[int], gen: int) -> bool:
-        """True when each task of ``part`` but the last has exactly one successor in it, the
-        next one: then the part is a path, since ``part`` is in topological order."""
-        member, succs = self.member, self.succs
-        for i in range(len(part) - 1):
-            nxt = part[i + 1]
-            found = False
-            for y in succs[part[i]]:
-                if member[y] == gen:
-                    if y != nxt or found:
-                        return False
-                    found = True
-            if not found:
-                return False
-        return True
-
     def _is_path(self, part: list[int]) -> bool:
-        """``_is_chain`` for a component of the part ``_components`` last split: each task but
-        the first has exactly one dependency in it, the one before."""
+        """True when each task of ``part`` but the first has exactly one dependency in it, the
+        one before: then the part is a path, since ``part`` is in topological order. ``part``
+        is a component of the part ``_components`` last split, or that part itself."""
         inner = self.inner
         before = part[0]
         for v in part[1:]:
@@ -461,20 +446,15 @@ class _Search:
         self.spent += spent
         if self.spent > self.limit:
             raise _TooDeep
-        # A chain is the most common part by far: it skips the general passes. A component
-        # is connected, and its dependencies inside it are known (``inner``); a piece between
-        # series cuts has no series cut of its own (``known``): those passes are skipped (the
-        # work charged is the same).
-        if known == _CONNECTED:
-            if self._is_path(part):
-                return _Result(sum([self.w[v] for v in part]), 0, _SERIES, len(part), _CHAIN, part)
-        else:
-            gen = self._mark(part)
-            if self._is_chain(part, gen):
-                return _Result(sum([self.w[v] for v in part]), 0, _SERIES, len(part), _CHAIN, part)
-            comps = self._components(part, gen)
+        # A component is connected, and its dependencies inside it are known (``inner``); a
+        # piece between series cuts has no series cut of its own (``known``): those passes
+        # are skipped (the work charged is the same).
+        if known != _CONNECTED:
+            comps = self._components(part, self._mark(part))
             if len(comps) > 1:
                 return self._side_by_side(comps, allow)
+        if self._is_path(part):  # the most common part by far; skip the general passes
+            return _Result(sum([self.w[v] for v in part]), 0, _SERIES, len(part), _CHAIN, part)
         # The part's edges once, by position in the part: the passes below then need no
         # membership tests.
         ins, outs = self._local_edges(part)
