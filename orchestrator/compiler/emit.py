@@ -639,21 +639,26 @@ class Writer:
 
 def _branch_filler(stencil: Stencil, fail: asl.Fail, indent: int, fail_length: int) -> Filler | None:
     """A filler (task name, -, encoded Fail name) of the readable text of the branch
-    ``{"StartAt": task, "States": {task: ..., fail: ...}}`` at ``indent``, checked against a second
-    set of stand-ins."""
-    if stencil.next or not stencil.catch:
+    ``{"StartAt": task, "States": {task: ..., fail: ...}}`` at ``indent``: the task state from its
+    stencil's (checked) filler at its place. The state is never on one line, so neither are the
+    branch and its States: one member per line, as ``serialise.dumps`` writes them."""
+    if stencil.next or not stencil.catch or not stencil.long:
         return None
-    texts, holes = [], []
-    fail_dict = fail.render()
-    for i in (0, 1):
-        name, fail_name = stencil.names[i], _CATCH_STAND_INS[i] * fail_length
-        branch = {"StartAt": name, "States": {name: stencil.build(name, None, fail_name), fail_name: fail_dict}}
-        texts.append(text_at(branch, indent, indent))
-        holes.append((name, None, fail_name))
-    filler = _filler(texts[0], (holes[0][0], None, holes[0][2]), compiled=False)
-    if filler is None or filler(holes[1][0], "", holes[1][2]) != texts[1]:
+    pad, inner, states_indent = " " * indent, " " * (indent + 2), " " * (indent + 4)
+    at = indent + 4
+    task_filler = stencil.readable_filler(at, at + len(stencil.names[0]) + 4, 0, fail_length)
+    if task_filler is None:
         return None
-    return filler
+    fail_text = text_at(fail.render(), at, at + fail_length + 4)
+
+    def fill(name: str, next: str, fail_name: str) -> str:
+        # A plain name (the stencil's kind) is written as it is.
+        return (
+            f'{{\n{inner}"StartAt": "{name}",\n{inner}"States": {{\n{states_indent}"{name}": '
+            f'{task_filler(name, "", fail_name)},\n{states_indent}"{fail_name}": {fail_text}\n{inner}}}\n{pad}}}'
+        )
+
+    return fill
 
 
 def _targets(state: StencilTask) -> tuple[str, str]:

@@ -18,6 +18,7 @@ a child machine ends on ``Return results``, handing back only results read after
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -91,6 +92,7 @@ def call_state_name(call: Call) -> str:
     return f"Run part {call.index}"
 
 
+@functools.cache  # n <= MAX_BRANCHES: a few dozen texts, each asked for by every Parallel that wide
 def merge_expression(n: int) -> str:
     """``States.JsonMerge`` of the n branch outputs (each branch ends on ``OutputPath: $.results``,
     so its output is its results object), as a balanced tree.
