@@ -53,6 +53,23 @@ def test_running_a_python_workflow_leaves_heavy_modules_unimported(tmp_path: Pat
     assert _loaded_after(code, NOT_ON_THE_RUN_PATH, tmp_path) == []
 
 
+def test_running_python_tasks_leaves_local_batch_and_mocks_unimported(tmp_path: Path) -> None:
+    # Local Batch (with images and concurrent.futures) is built on a run's first job and the mock
+    # reader with a mock config: neither is on the path of a workflow of Python tasks.
+    (tmp_path / "one_wf.py").write_text(ONE_TASK)
+    code = "from orchestrator.cli import main\nassert main(['run', 'one_wf.py']) == 0"
+    names = ("orchestrator.local.batch", "orchestrator.local.images", "orchestrator.local.mocks", "concurrent.futures")
+    assert _loaded_after(code, names, tmp_path) == []
+
+
+def test_running_a_workflow_again_unchanged_does_not_import_the_compiler(tmp_path: Path) -> None:
+    # The first run keeps its compiled plan in the store; the next one of the same workflow reads it.
+    (tmp_path / "one_wf.py").write_text(ONE_TASK)
+    code = "from orchestrator.cli import main\nassert main(['run', 'one_wf.py']) == 0"
+    assert _loaded_after(code, ("orchestrator.compiler",), tmp_path) == ["orchestrator.compiler"]
+    assert _loaded_after(code, ("orchestrator.compiler",), tmp_path) == []
+
+
 def test_importing_a_local_module_leaves_the_engine_unimported(tmp_path: Path) -> None:
     # orchestrator.local's names resolve on first use, so e.g. the SNS outbox or the store alone
     # does not pull in the engine, the compiler and rich.

@@ -129,3 +129,20 @@ def test_a_test_case_that_mocks_no_such_state_is_an_error(project: Path) -> None
     with pytest.raises(OrchestratorError, match=r"mocks.json: test case 'Typo' mocks 'mocekd', which is not a Task "
                                                 r"state of 'retried' \(Task states: flaky, mocked"):
         commands.run("retried.yaml", None, "mocks.json", "Typo")
+
+
+def test_run_closes_its_store_so_the_wal_is_checkpointed_at_exit(project: Path) -> None:
+    # The run's connections are closed by the command (a Connection lives in a reference cycle,
+    # and the heap is frozen at exit): the last close folds the WAL into the database file.
+    import os
+    import subprocess
+    import sys
+
+    (project / "gate").write_text("")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-m", "orchestrator.cli", "run", "greet.yaml", "--input", '{"word": "hi"}'],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    home = project / ".orchestrator"
+    assert sorted(p.name for p in home.iterdir() if p.name.startswith("store")) == ["store.sqlite3"]
+    assert commands.executions_list(json_output=True) == 0

@@ -459,3 +459,69 @@ def test_no_task_starts_before_the_results_completed_ahead_of_it_are_on_disk(
     assert len(started) == 2 and synced and synced[0] <= started[1]
     assert len(synced) == 2  # closing the run waited for the last one
     assert store.get_result("m:x", "a#0") == (True, {"Payload": {"ok": True}})
+
+
+# -- kept plans (cached_plan) ---------------------------------------------------------------------
+
+
+def lambda_workflow(timeout: int) -> model.Workflow:
+    return model.Workflow(name="kept", tasks=(
+        model.Task(name="check", job=model.LambdaTask(handler="handlers:hi"), timeout=timeout),))
+
+
+def test_a_workflow_run_again_unchanged_reuses_its_compiled_plan(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.local import runs
+
+    store = Store(tmp_path / "home")
+    first = runs.cached_plan(store, lambda_workflow(60), str(tmp_path))
+    assert first == compile_plan(lambda_workflow(60), str(tmp_path))
+
+    def no_compiler(wf: model.Workflow, cwd: str) -> dict[str, object]:
+        raise AssertionError(f"compiled {wf.name} again")
+
+    monkeypatch.setattr(runs, "compile_plan", no_compiler)
+    assert runs.cached_plan(Store(tmp_path / "home"), lambda_workflow(60), str(tmp_path)) == first
+    # Anything the plan is a function of compiles again: a field of the workflow, the directory.
+    with pytest.raises(AssertionError, match="compiled kept again"):
+        runs.cached_plan(store, lambda_workflow(61), str(tmp_path))
+    with pytest.raises(AssertionError, match="compiled kept again"):
+        runs.cached_plan(store, lambda_workflow(60), str(tmp_path / "elsewhere"))
+
+
+def test_an_edited_package_source_compiles_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.local import runs
+
+    fingerprint = runs._package_fingerprint()
+    assert "local/runs.py " in fingerprint and "compiler/asl.py " in fingerprint
+    store = Store(tmp_path / "home")
+    runs.cached_plan(store, lambda_workflow(60), str(tmp_path))
+    monkeypatch.setattr(runs, "_package_fingerprint", lambda: "another compiler")
+    calls: list[str] = []
+    real = runs.compile_plan
+    monkeypatch.setattr(runs, "compile_plan", lambda wf, cwd: calls.append(wf.name) or real(wf, cwd))
+    runs.cached_plan(store, lambda_workflow(60), str(tmp_path))
+    assert calls == ["kept"]
+
+
+def test_every_field_of_the_model_is_in_its_repr() -> None:
+    # cached_plan keys a plan by repr(workflow): a field left out of the repr would make two
+    # different workflows share one plan.
+    import dataclasses
+
+    classes = [c for c in vars(model).values() if isinstance(c, type) and dataclasses.is_dataclass(c)
+               and c.__module__ == model.__name__]
+    assert model.Workflow in classes and model.Task in classes
+    hidden = [f"{c.__name__}.{f.name}" for c in classes for f in dataclasses.fields(c) if not f.repr]
+    assert hidden == []
+
+
+def test_the_store_keeps_the_newest_compiled_plans(tmp_path: Path) -> None:
+    from orchestrator.local.store import COMPILED_PLANS_KEPT
+
+    store = Store(tmp_path)
+    for n in range(COMPILED_PLANS_KEPT + 3):
+        store.put_compiled_plan(f"k{n}", {"n": n})
+    assert store.compiled_plan("k0") is None and store.compiled_plan("k2") is None
+    assert store.compiled_plan("k3") == {"n": 3}
+    assert store.compiled_plan(f"k{COMPILED_PLANS_KEPT + 2}") == {"n": COMPILED_PLANS_KEPT + 2}

@@ -12,6 +12,8 @@ while this process imports the rest (``tests/test_cli_startup.py`` keeps it so).
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import os
 import threading
@@ -114,8 +116,11 @@ def _summary(console: Console, result: RunResult) -> None:
     table = Table(title="tasks", title_justify="left")
     for column in ("task", "service", "status", "attempt", "duration"):
         table.add_column(column)
-    for cells in summary_rows(store, result.execution_arn, result.mocked):
-        table.add_row(*cells)
+    try:
+        for cells in summary_rows(store, result.execution_arn, result.mocked):
+            table.add_row(*cells)
+    finally:
+        store.close()
     if result.reused:
         table.caption = f"not run again (completed before redrive): {', '.join(sorted(set(result.reused)))}"
     console.print(table)
@@ -181,6 +186,7 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
     (``*.asl.json``); with a test case, the mock config defaults to ``SFN_MOCK_CONFIG``, as in Step
     Functions Local.
     """
+    _quick_teardown()
     if test_case is not None:  # as in Step Functions Local: the file alone mocks nothing
         mock_config = mock_config_path(mock_config)
     if str(path).endswith(".json") and _definition_file(path):
@@ -222,7 +228,21 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
         _summary(_console(), result)
     finally:
         closing.join()
+        # Closed here rather than by the collector at exit (see _quick_teardown): the last
+        # connection's close checkpoints the WAL into the database file, as it always did.
+        lambda_.store.close()
     return 0 if result.succeeded else 1
+
+
+def _quick_teardown() -> None:
+    """At exit, freeze the heap first: the interpreter's last collections then skip the objects
+    a run leaves (the engine, the compiler, rich), ~20 ms of CPU after the summary is printed.
+
+    Only the exiting process is affected; everything is still freed and finalised as usual,
+    only garbage cycles left at exit are not searched for.
+    """
+    atexit.unregister(gc.freeze)  # once, however many commands a process runs
+    atexit.register(gc.freeze)
 
 
 def _definition_file(path: str) -> bool:

@@ -33,16 +33,22 @@ SHOWN_ROWS_MAX = 30
 _DONE_OR_NOT_STARTED = frozenset({"WAITING", "SUCCEEDED", "REUSED", NOT_RUN})
 
 
-@functools.cache
-def alert_path() -> frozenset[str]:
+def alert_path(plan: Mapping[str, Any]) -> frozenset[str]:
     """The failure path's service calls (the log tail read, the alert): not tasks of the workflow.
 
-    Read on first use: importing the compiler for these names costs ~40 ms that a plain ASL run
-    or ``orchestrator executions`` would otherwise pay.
+    A compiled workflow's plan names them; for any other plan (a plain ASL machine, an execution
+    stored before plans named them) they are the compiler's, read on first use: importing the
+    compiler costs ~20 ms that a run with a kept plan or a plain ASL run need not pay before then.
     """
-    from orchestrator.compiler import alerts
+    named = plan.get("alert_path")
+    return frozenset(named) if isinstance(named, list) else _compiled_alert_path()
 
-    return frozenset({alerts.READ_LOG, alerts.NOTIFY, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS})
+
+@functools.cache
+def _compiled_alert_path() -> frozenset[str]:
+    from orchestrator.local.runs import failure_path_states
+
+    return frozenset(failure_path_states())
 
 
 def task_states(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -117,6 +123,7 @@ class ProgressView:
         self._lock = threading.Lock()
         self._live: Live | None = None
         self._main_arn: str | None = None
+        self._plan = plan
         self.status = "RUNNING"
 
     def __enter__(self) -> ProgressView:
@@ -211,7 +218,7 @@ class ProgressView:
             table.add_column(column, justify="right" if column in ("attempt", "elapsed") else "left")
         with self._lock:
             # The alert path is shown only when a failure reached it.
-            alerts = alert_path()
+            alerts = alert_path(self._plan)
             rows = [row for row in self.rows.values()
                     if not (row.name in alerts and row.status in ("WAITING", NOT_RUN))]
             shown = rows

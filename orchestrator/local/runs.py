@@ -38,6 +38,8 @@ tasks get no key, so a redrive runs the Map Run again with new children.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import os
 import sys
@@ -48,7 +50,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator import arns, limits, model, placeholders
 from orchestrator.api import WorkflowLike, workflow_model
@@ -62,25 +64,20 @@ from orchestrator.engine.integrations import (
     unconfigured,
 )
 from orchestrator.errors import OrchestratorError
-from orchestrator.local.batch import (
-    Capacity,
-    ComputeEnvironment,
-    JobDefinition,
-    JobListener,
-    JobQueue,
-    LocalBatch,
-    default_compute,
-)
 from orchestrator.local.cloudwatch import LocalLogs
 from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
-from orchestrator.local.images import ImageBuildSpec
 from orchestrator.local.lambda_ import LocalLambda, plan_functions, start_lambda
-from orchestrator.local.mocks import MockCase, MockConfig, MockConfigError, Mocks
 from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
 from orchestrator.local.store import ExecutionRow, StateMachineRow, Store
 from orchestrator.logical_time import with_scheduled_time
+
+if TYPE_CHECKING:
+    # Imported where used: a run with no Batch job never builds local Batch (its module, images
+    # and concurrent.futures are ~8 ms of every run's start), one without a mock config no mocks.
+    from orchestrator.local.batch import Capacity, ComputeEnvironment, JobListener, LocalBatch
+    from orchestrator.local.mocks import MockCase, MockConfig, Mocks
 
 RUNNER_DIED = "Local.RunnerExited"
 # The role a locally registered state machine reports (DescribeStateMachine's roleArn).
@@ -176,7 +173,18 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
             "email": list(wf.notify.email) if wf.notify else [],
             "webhook": wf.notify.webhook if wf.notify else None,
             # An execution that ends TIMED_OUT or ABORTED alerts as on AWS (the EventBridge rule).
-            "alert_ended": wf.notify is not None and "failure" in wf.notify.on, "timeout": wf.timeout}
+            "alert_ended": wf.notify is not None and "failure" in wf.notify.on, "timeout": wf.timeout,
+            # The failure path's service calls, which the live table shows only once a failure reached
+            # them (named here, so a run of a kept plan needs no compiler for them).
+            "alert_path": failure_path_states()}
+
+
+def failure_path_states() -> list[str]:
+    """The compiled failure path's service calls (log tail read, alerts, overlap check), sorted:
+    states of the machine, not tasks of the workflow."""
+    from orchestrator.compiler import alerts
+
+    return sorted({alerts.READ_LOG, alerts.NOTIFY, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS})
 
 
 def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:
@@ -191,6 +199,37 @@ def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:
         main_name = next((n for n, d in definitions.items() if d is main), wf.name)
         definitions.setdefault(main_name, main)
     return build_plan(wf, definitions, main_name, cwd)
+
+
+def cached_plan(store: Store, wf: model.Workflow, cwd: str) -> dict[str, Any]:
+    """``compile_plan(wf, cwd)``, kept in ``store``: a workflow run again unchanged is not compiled again.
+
+    Compiling is pure (the same workflow and compiler give the same plan), so the plan is kept
+    under a digest of what it is a function of: the workflow model (its repr shows every field),
+    the directory, and this package's sources (each file's path, size and modification time) with
+    the Python version, so editing the workflow or upgrading the package compiles again. A hit
+    skips importing the compiler and compiling: ~25 ms of a one-task run, seconds of a large one.
+    """
+    key = hashlib.sha256(f"{_package_fingerprint()}\n{cwd}\n{wf!r}".encode()).hexdigest()
+    plan: dict[str, Any] | None = store.compiled_plan(key)
+    if plan is None:
+        plan = compile_plan(wf, cwd)
+        store.put_compiled_plan(key, plan)
+    return plan
+
+
+@functools.cache
+def _package_fingerprint() -> str:
+    # ~1 ms: one stat per module of the package.
+    package = Path(__file__).resolve().parents[1]
+    parts = [sys.version]
+    for root, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(root, name))
+                parts.append(f"{os.path.relpath(os.path.join(root, name), package)} {st.st_size} {st.st_mtime_ns}")
+    return "\n".join(parts)
 
 
 def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None,
@@ -337,8 +376,33 @@ class LocalRun:
         self._stops: dict[str, tuple[str | None, str | None]] = {}
         self._events_lock = threading.Lock()
         self._detached = False
-        cwd = str(plan.get("cwd") or os.getcwd())
+        self._cwd = str(plan.get("cwd") or os.getcwd())
         self.notice: Callable[[str], None] = notice or (lambda text: print(text, file=sys.stderr))
+        self._on_job = on_job
+        self._compute = compute
+        self._capacity = capacity
+        self._batch: LocalBatch | None = None
+        self.logs = LocalLogs(store)
+        # A shared ``lambda_`` (serve: one per state machine revision) keeps its warm workers across
+        # runs and is closed by its owner, not here.
+        self._owns_lambda = lambda_ is None
+        self.lambda_ = lambda_ if lambda_ is not None else plan_lambda(store, plan)
+        self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], webhook=plan.get("webhook"),
+                                                printer=self.notice)
+
+    @property
+    def batch(self) -> LocalBatch:
+        """The run's local Batch, built on first use (the first job submitted)."""
+        with self._lock:
+            if self._batch is None:
+                self._batch = self._build_batch()
+            return self._batch
+
+    def _build_batch(self) -> LocalBatch:
+        from orchestrator.local.batch import Capacity, JobDefinition, JobQueue, LocalBatch, default_compute
+        from orchestrator.local.images import ImageBuildSpec
+
+        plan, capacity = self.plan, self._capacity
         definitions = {k: JobDefinition(name=v["name"], image=v["image"], command=tuple(v["command"]),
                                         vcpus=float(v["vcpus"]), memory=int(v["memory"]),
                                         environment=v["environment"],
@@ -348,28 +412,27 @@ class LocalRun:
                                         build=ImageBuildSpec.from_plan(v.get("build")))
                        for k, v in plan["job_definitions"].items()}
         queue_specs = plan.get("queues") or []
-        ce = capacity.compute if capacity is not None else (compute or default_compute())
+        ce = capacity.compute if capacity is not None else (self._compute or default_compute())
         queues = [JobQueue(name=q["name"], priority=int(q["priority"]), compute_environments=tuple(c.name for c in ce),
                            max_vcpus=q.get("max_vcpus"))
                   for q in queue_specs]
         # ``python -m orchestrator.batch_entry`` reads the execution input from this store.
-        self.batch = LocalBatch(store, definitions, queues=queues, compute=ce, cwd=cwd, notice=self.notice,
-                                on_job=on_job, process_env={"ORCHESTRATOR_HOME": str(store.home)},
-                                capacity=capacity or Capacity(ce))
-        self.logs = LocalLogs(store)
-        # A shared ``lambda_`` (serve: one per state machine revision) keeps its warm workers across
-        # runs and is closed by its owner, not here.
-        self._owns_lambda = lambda_ is None
-        self.lambda_ = lambda_ if lambda_ is not None else plan_lambda(store, plan)
-        self.outbox: Outbox = configured_outbox(store, email=plan.get("email") or [], webhook=plan.get("webhook"),
-                                                printer=self.notice)
+        return LocalBatch(self.store, definitions, queues=queues, compute=ce, cwd=self._cwd, notice=self.notice,
+                          on_job=self._on_job, process_env={"ORCHESTRATOR_HOME": str(self.store.home)},
+                          capacity=capacity or Capacity(ce))
+
+    def _submit_job(self, call: TaskCall) -> Any:
+        return self.batch(call)
 
     def close(self) -> None:
         self.store.sync_results()
         self.outbox.flush(timeout=30)
         if self._owns_lambda:
             self.lambda_.close()
-        self.batch.close()
+        with self._lock:
+            batch = self._batch
+        if batch is not None:
+            batch.close()
 
     def stop(self, arn: str, error: str | None, cause: str | None) -> bool:
         """StopExecution for one execution of this run: ABORTED, its running tasks cancelled.
@@ -421,7 +484,7 @@ class LocalRun:
     def integrations(self, scope: str, identity: TaskIdentity, arn: str) -> dict[str, Integration]:
         """The services for the execution ``arn``; calls from its distributed Map children come here too."""
         services: dict[str, Integration] = {
-            "batch:submitJob": self.batch, "lambda:invoke": self.lambda_,
+            "batch:submitJob": self._submit_job, "lambda:invoke": self.lambda_,
             "sns:publish": self.forward or self.outbox,
             "aws-sdk:sfn:listExecutions": list_executions(self.store),  # the overlap guard (compiler.overlap)
             # The failure path's read of the failed attempt's last log lines.
@@ -717,6 +780,8 @@ def select_test_case(mock_config: MockConfig | str | os.PathLike[str] | None, te
             raise OrchestratorError("A test case needs a mock config: pass --mock-config FILE with --test-case "
                                     "(or set SFN_MOCK_CONFIG=FILE).")
         return None
+    from orchestrator.local.mocks import MockConfig, MockConfigError
+
     config = mock_config if isinstance(mock_config, MockConfig) else MockConfig.load(mock_config)
     if test_case is None:
         raise OrchestratorError(f"{config.source}: name the test case to use (--test-case NAME).")
@@ -760,7 +825,7 @@ def run_workflow(wf: WorkflowLike | str | os.PathLike[str], input: Any = None, *
     store = Store(home) if lambda_ is None else lambda_.store
     local = lambda_ or start_lambda(store, plan_functions(workflow), os.getcwd())
     try:
-        plan = compile_plan(workflow, os.getcwd())
+        plan = cached_plan(store, workflow, os.getcwd())
         mock = select_test_case(mock_config, test_case, plan)
         execution_name = name or f"{workflow.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         return _drive(store, plan, input, execution_name=execution_name, redrive=None, mock=mock, progress=progress,

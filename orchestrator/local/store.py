@@ -121,7 +121,14 @@ CREATE TABLE IF NOT EXISTS task_results (
     redrive_count INTEGER NOT NULL,
     PRIMARY KEY (scope, key)
 );
+CREATE TABLE IF NOT EXISTS compiled_plans (
+    key TEXT PRIMARY KEY,
+    plan TEXT NOT NULL
+);
 """
+
+# Compiled plans kept for ``orchestrator run`` (see ``runs.cached_plan``): the newest this many.
+COMPILED_PLANS_KEPT = 16
 
 # -- serve: the state-machine registry of the Step Functions API (orchestrator/server) --------
 # State machines (created through the API, served project workflows, and those ``orchestrator
@@ -529,6 +536,20 @@ class Store:
     def get_result(self, scope: str, key: str) -> tuple[bool, Any]:
         rows = self._query("SELECT output FROM task_results WHERE scope=? AND key=?", (scope, key))
         return (True, json.loads(rows[0][0])) if rows else (False, None)
+
+    # -- compiled plans (runs.cached_plan) -----------------------------------------------------
+
+    def compiled_plan(self, key: str) -> Any:
+        """The plan stored under ``key``, or None."""
+        rows = self._query("SELECT plan FROM compiled_plans WHERE key=?", (key,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def put_compiled_plan(self, key: str, plan: Any) -> None:
+        """Keep ``plan`` under ``key``, and only the newest ``COMPILED_PLANS_KEPT`` plans."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO compiled_plans (key, plan) VALUES (?, ?)", (key, json.dumps(plan)))
+            db.execute("DELETE FROM compiled_plans WHERE rowid NOT IN"
+                       " (SELECT rowid FROM compiled_plans ORDER BY rowid DESC LIMIT ?)", (COMPILED_PLANS_KEPT,))
 
     # -- jobs, invocations, messages ----------------------------------------------------------
 
