@@ -34,13 +34,11 @@ needs a recompile (as any tz-database user does).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from orchestrator import model
 from orchestrator.errors import OrchestratorError
@@ -137,6 +135,8 @@ def _ref(inner: str, column: int) -> Ref:
     name, sign, days_text = match["name"], match["sign"], match["days"]
     head, _, rest = name.partition(".")
     if head not in NAMES or (head != "input" and rest):
+        import difflib  # only this problem's "did you mean" needs it
+
         close = difflib.get_close_matches(head, NAMES, n=1)
         raise TemplateError(f"{written}: unknown value {name!r}; the values are {_names()}",
                             f"one of them, e.g. {_EXAMPLE}", column,
@@ -243,6 +243,8 @@ def offset_changes(zone: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
     >>> datetime.fromtimestamp(changes[0], UTC).isoformat(), offsets[:3]
     ('2000-03-26T01:00:00+00:00', (3600, 7200, 3600))
     """
+    from zoneinfo import ZoneInfo  # only a compile with templates needs the tz database
+
     tz = ZoneInfo(zone)
     start = datetime(TABLE_YEARS[0], 1, 1, tzinfo=UTC)
     end = datetime(TABLE_YEARS[1], 1, 1, tzinfo=UTC)

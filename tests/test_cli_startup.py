@@ -133,13 +133,14 @@ def test_importing_a_workflow_module_leaves_the_spec_package_unimported(tmp_path
 
 def test_compiling_a_valid_json_spec_leaves_what_it_does_not_need_unimported(tmp_path: Path) -> None:
     # A valid spec is decided by jsonschema-rs; jsonschema (~0.1 s) words problems, PyYAML finds
-    # where they are, shlex and traceback only serve particular problems.
+    # where they are, shlex, traceback and difflib only serve particular problems, and the cron
+    # evaluator and the time zone database only schedules and templates.
     spec = {"name": "startup-compile", "tasks": [{"name": "a", "batch": {"image": "x", "command": ["run"]}},
                                                   {"name": "b", "batch": {"image": "x"}, "after": ["a"]}]}
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     code = "from orchestrator.cli import main\nassert main(['compile', 'spec.json', '--out', 'out']) == 0"
-    names = ("yaml", "jsonschema", "shlex", "traceback", "rich", "orchestrator.engine", "orchestrator.local",
-             "orchestrator.cost", *NOT_ON_THE_RUN_PATH)
+    names = ("yaml", "jsonschema", "shlex", "traceback", "difflib", "zoneinfo", "orchestrator.spec.cron", "rich",
+             "orchestrator.engine", "orchestrator.local", "orchestrator.cost", *NOT_ON_THE_RUN_PATH)
     assert _loaded_after(code, names, tmp_path) == []
     assert (tmp_path / "out" / "startup-compile.asl.json").is_file()
 

@@ -233,6 +233,53 @@ def test_close_leaves_no_worker_or_zygote_behind(forked: LocalLambda) -> None:
     assert not any(pid_alive(pid) for pid in pids + zygotes)
 
 
+PLAN_FUNCTIONS = {name: {"name": name, "handler": f"zh:{handler}", "timeout": 5, "memory": 128, "environment": env}
+                  for name, handler, env in (("a", "where", {}), ("b", "where", {}), ("c", "where", {"TABLE": "t2"}))}
+
+
+def test_a_zygote_started_before_its_functions_were_known_serves_them(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.local.lambda_ import prestart_zygote, start_lambda
+
+    (tmp_path / "zh.py").write_text(ZYGOTE_HANDLERS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TABLE", raising=False)
+    early = prestart_zygote(str(tmp_path))
+    assert early is not None
+    # Set after the zygote started, before the functions were known: module code still sees it,
+    # as it would have in a zygote started with the functions.
+    monkeypatch.setenv("TABLE", "set later")
+    svc = start_lambda(Store(tmp_path / "home"), PLAN_FUNCTIONS, str(tmp_path), zygote=early)
+    try:
+        assert svc._zygotes[()] is early
+        a, b = svc.invoke("a", {})["Payload"], svc.invoke("b", {})["Payload"]
+        assert a["table"] == b["table"] == "set later" and a["pid"] != b["pid"]
+        assert svc.invoke("c", {})["Payload"]["table"] == "t2"  # its own environment: its own zygote
+        assert (tmp_path / "imports.log").read_text() == "xx"
+    finally:
+        svc.close()
+    assert early.proc.returncode is not None
+
+
+def test_an_early_zygote_no_function_can_use_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.local.lambda_ import prestart_zygote, start_lambda
+
+    (tmp_path / "zh.py").write_text(ZYGOTE_HANDLERS)
+    monkeypatch.chdir(tmp_path)
+    only_own = {"c": PLAN_FUNCTIONS["c"]}
+    for functions, change in ((only_own, None), (PLAN_FUNCTIONS, "PYTHONHASHSEED")):
+        early = prestart_zygote(str(tmp_path))
+        assert early is not None
+        if change:  # read as the interpreter starts: too late for the zygote already running
+            monkeypatch.setenv(change, "7")
+        svc = start_lambda(Store(tmp_path / "home"), functions, str(tmp_path), zygote=early)
+        try:
+            assert early.proc.returncode is not None and early not in svc._zygotes.values()
+            assert svc.invoke("c", {})["Payload"]["table"] == "t2"
+        finally:
+            svc.close()
+
+
 def test_doctests() -> None:
     import doctest
 

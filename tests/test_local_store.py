@@ -199,3 +199,19 @@ def test_an_unusable_home_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(StoreError, match=r"Cannot open the local store .*Point ORCHESTRATOR_HOME at a writable"):
         Store(tmp_path / "file" / "home")
+
+
+def test_a_store_of_the_first_release_gains_the_later_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "store.sqlite3")
+    old.executescript("CREATE TABLE jobs (job_id TEXT PRIMARY KEY, job_name TEXT NOT NULL);"
+                      "CREATE TABLE invocations (request_id TEXT PRIMARY KEY, function_name TEXT NOT NULL);")
+    old.close()
+    for _ in range(2):  # migrated once; opening it again changes nothing
+        store = Store(tmp_path)
+        for table in ("jobs", "invocations"):
+            columns = [row[1] for row in store._db.execute(f"PRAGMA table_info({table})")]
+            assert columns[-1] == "task_attempt" and columns.count("task_attempt") == 1
+        assert not store._db.in_transaction
+        store.close()

@@ -86,6 +86,7 @@ from orchestrator.compiler.stages import (
     level_rows,
     prime_cuts,
     series_cuts,
+    spine_splits,
     spine_stages,
     tails,
 )
@@ -248,7 +249,7 @@ class _Search:
         self.tail = [0.0] * n
         self.hit = [0] * n  # hit[v] == gen: v has a neighbour in the part (``_stage_ends``)
         self.pos = [0] * n  # a task's index in the part being examined
-        self.nbrs = [self.preds[v] + self.succs[v] for v in range(n)]
+        self.label = [0] * n  # a task's component in the part being split (``_components``)
         self.budget = budget
 
     def run(self) -> _Result:
@@ -279,29 +280,46 @@ class _Search:
 
     # -- steps 1 and 2 -------------------------------------------------------------------
 
-    def _components(self, part: list[int], gen: int) -> tuple[list[list[int]], int]:
-        """Weakly connected components of ``part``, each ascending, ordered by first task, and
-        the part's new mark: the search re-marks each task it reaches (one test per edge), so
-        when the part is connected its tasks are the members of the returned generation."""
-        self.gen += 1
-        stamp = self.gen
-        member, nbrs = self.member, self.nbrs
-        comps: list[list[int]] = []
-        for root in part:
-            if member[root] != gen:
-                continue
-            member[root] = stamp
-            comp = [root]
-            for u in comp:  # grows while it is walked: a breadth-first search
-                for x in nbrs[u]:
-                    if member[x] == gen:
-                        member[x] = stamp
-                        comp.append(x)
-            if len(comp) == len(part):
-                return [part], stamp
-            comp.sort()
-            comps.append(comp)
-        return comps, stamp
+    def _components(self, part: list[int], gen: int) -> list[list[int]]:
+        """Weakly connected components of ``part`` (its tasks are the members of generation
+        ``gen``), each ascending, ordered by first task; ``[part]`` itself when it is connected.
+
+        One pass in topological order over each task's dependencies (each edge once, where a
+        search from every task would look at it from both ends): a task joins the component of
+        its dependencies, and components it joins together merge, the smaller into the larger.
+        """
+        member, preds, label = self.member, self.preds, self.label
+        groups: list[list[int]] = []  # label[v]: v's component, an index here; [] once merged
+        for v in part:
+            g = -1
+            for x in preds[v]:
+                if member[x] == gen:
+                    h = label[x]
+                    if g < 0:
+                        g = h
+                    elif h != g:
+                        into, other = groups[g], groups[h]
+                        if len(into) < len(other):
+                            g, h, into, other = h, g, other, into
+                        for y in other:
+                            label[y] = g
+                        into += other
+                        groups[h] = []
+            if g < 0:
+                label[v] = len(groups)
+                groups.append([v])
+            else:
+                label[v] = g
+                groups[g].append(v)
+        if len(groups) == 1:
+            return [part]
+        comps = [comp for comp in groups if comp]
+        if len(comps) == 1:
+            return [part]
+        for comp in comps:
+            comp.sort()  # a merged component is two ascending runs
+        comps.sort()
+        return comps
 
     # -- step 3 --------------------------------------------------------------------------
 
@@ -433,7 +451,7 @@ class _Search:
         # A component is connected, and a piece between series cuts has no series cut of its
         # own (``known``): those passes are skipped (the work charged is the same).
         if known != _CONNECTED:
-            comps, gen = self._components(part, gen)
+            comps = self._components(part, gen)
             if len(comps) > 1:
                 return self._side_by_side(comps, allow)
         # The part's edges once, by position in the part: the passes below then need no
@@ -470,8 +488,7 @@ class _Search:
         # refining the stages of the winner (a refined stage is never worse than its greedy
         # score, so the result only improves on the greedy one).
         splits: list[tuple[list[list[int]], list[float]]] = []
-        for group in self.groups:
-            stages, windows = spine_stages(part, ins, outs, tail, self.w, group)
+        for stages, windows in spine_splits(part, ins, outs, tail, self.w, self.groups):
             if len(stages) >= 2 and stages not in [s for s, _ in splits]:
                 splits.append((stages, windows))
         for down, rest in prime_cuts(part, eft, tail)[:_CUTS_TRIED]:

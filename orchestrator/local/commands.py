@@ -205,14 +205,23 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
     if aws_endpoint is not None:
         raise OrchestratorError(f"--aws-endpoint is for plain ASL machines (*.asl.json); {path} is a "
                                 "workflow, whose tasks run on the local Batch, Lambda and SNS.")
-    from orchestrator.local.lambda_ import plan_functions, start_lambda
-    from orchestrator.spec import select
+    from orchestrator.local.lambda_ import plan_functions, prestart_zygote, start_lambda
 
-    wf = select(path, workflow)
-    execution_input = parse_execution_input(input_json)
+    # A Python workflow file declares its Python tasks: their zygote's interpreter starts while
+    # this process loads the workflow (the zygote imports the workflow's modules once told them).
+    early = prestart_zygote(os.getcwd()) if str(path).endswith(".py") else None
+    try:
+        from orchestrator.spec import select
+
+        wf = select(path, workflow)
+        execution_input = parse_execution_input(input_json)
+    except BaseException:
+        if early is not None:
+            early.close(unused=True)
+        raise
     # The zygotes import the workflow's modules while this process imports the engine, the
     # compiler and rich and compiles (~0.1 s that the first task otherwise waits for).
-    lambda_ = start_lambda(Store(), plan_functions(wf), os.getcwd())
+    lambda_ = start_lambda(Store(), plan_functions(wf), os.getcwd(), zygote=early)
     try:
         from orchestrator.local.runs import run_workflow
 

@@ -182,16 +182,28 @@ class _Zygote:
     of one of its functions; requests are one at a time (a lock), each a datagram and a reply.
     """
 
-    def __init__(self, launcher: Launcher, handlers: list[str], *, cwd: str, env: dict[str, str]) -> None:
+    def __init__(self, launcher: Launcher, handlers: list[str] | None, *, cwd: str, env: dict[str, str]) -> None:
+        """``handlers`` None: the functions are not known yet, ``load`` names them before the first fork."""
         self._launcher = launcher
         self._lock = threading.Lock()
+        self.cwd = cwd
+        self.env = env
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            self.proc = launcher.spawn([sys.executable, BOOTSTRAP, "--zygote", str(theirs.fileno()), *handlers],
+            self.proc = launcher.spawn([sys.executable, BOOTSTRAP, "--zygote", str(theirs.fileno()),
+                                        *(handlers if handlers is not None else ["--later"])],
                                        cwd=cwd, env=env, pass_fds=(theirs.fileno(),))
         finally:
             theirs.close()
         self._socket = ours
+
+    def load(self, handlers: list[str], env: dict[str, str]) -> None:
+        """Name the functions of a zygote started without them, and the environment they get."""
+        message = {"op": "load", "handlers": handlers, "set": {k: v for k, v in env.items() if self.env.get(k) != v},
+                   "unset": sorted(set(self.env) - set(env))}
+        with self._lock, contextlib.suppress(OSError):  # one that died is found on the first fork
+            self._socket.send(json.dumps(message).encode())
+        self.env = env
 
     def _ask(self, message: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
         with self._lock:
@@ -230,11 +242,13 @@ class _Zygote:
             worker.returncode = int(exits.get(str(worker.pid), -signal.SIGKILL))
         self._launcher.release(*(w.pid for w in workers))
 
-    def close(self) -> None:
+    def close(self, *, unused: bool = False) -> None:
+        """Stop the zygote and its workers; ``unused``: one that never forked, killed at once
+        (it may still be starting, and waiting for it to notice would hold up the caller)."""
         with self._lock:
             self._socket.close()
         # Closing the socket tells the zygote to kill its workers and exit; one that hangs is killed.
-        if not wait_exit(self.proc, 5.0):
+        if unused or not wait_exit(self.proc, 5.0):
             kill_group(self.proc)
         self.proc.wait()
         self._launcher.forget(self.proc)
@@ -242,6 +256,20 @@ class _Zygote:
 
 # Forked workers need fork() and file descriptor passing (POSIX); elsewhere each is spawned.
 _CAN_FORK = hasattr(os, "fork") and hasattr(socket, "send_fds") and hasattr(socket, "SOCK_SEQPACKET")
+
+
+def _zygote_env(environment: Mapping[str, str]) -> dict[str, str]:
+    """A zygote's environment: the runner's, with its functions' own variables."""
+    return {**os.environ, **environment, "PYTHONUNBUFFERED": "1"}
+
+
+def prestart_zygote(cwd: str) -> _Zygote | None:
+    """A zygote started before the workflow is loaded, for ``start_lambda(zygote=...)``: its
+    interpreter starts while the runner loads the workflow, ~40 ms the first task would wait for.
+    None where workers are not forked."""
+    if not _CAN_FORK:
+        return None
+    return _Zygote(Launcher.shared(), None, cwd=cwd, env=_zygote_env({}))
 
 
 class LocalLambda:
@@ -268,6 +296,20 @@ class LocalLambda:
         self._lock = threading.Lock()
         self._closed = False
         self.log_root = store.logs_dir / "lambda"
+
+    def adopt(self, zygote: _Zygote) -> None:
+        """Take a zygote ``prestart_zygote`` started before the functions were known, for those with
+        no environment variables of their own (it has the runner's); stop it if none can use it."""
+        handlers = sorted({f.handler for f in self.functions.values() if not f.environment})
+        env = _zygote_env({})
+        changed = {k for k in env.keys() | zygote.env.keys() if env.get(k) != zygote.env.get(k)}
+        # What the interpreter read as it started (PYTHONPATH, PYTHONHASHSEED, ...) cannot change later.
+        if not handlers or zygote.cwd != self.cwd or any(k.startswith("PYTHON") for k in changed):
+            zygote.close(unused=True)
+            return
+        zygote.load(handlers, env)
+        with self._lock:
+            self._zygotes[()] = zygote
 
     def prewarm(self) -> None:
         """Start the zygotes now, so their imports overlap the run's start instead of its first task."""
@@ -420,7 +462,7 @@ class LocalLambda:
                 # Every function of this environment shares the zygote: their modules are imported once.
                 handlers = sorted({f.handler for f in self.functions.values() if _environment_key(f) == key})
                 zygote = self._zygotes[key] = _Zygote(self._launcher, handlers, cwd=self.cwd,
-                                                      env={**os.environ, **fn.environment, "PYTHONUNBUFFERED": "1"})
+                                                      env=_zygote_env(fn.environment))
             return zygote
 
     def _release(self, name: str, worker: _Worker) -> None:
@@ -522,15 +564,19 @@ class LocalLambda:
             zygote.close()
 
 
-def start_lambda(store: Store, functions: Mapping[str, Mapping[str, Any]], cwd: str | None = None) -> LocalLambda:
+def start_lambda(store: Store, functions: Mapping[str, Mapping[str, Any]], cwd: str | None = None, *,
+                 zygote: _Zygote | None = None) -> LocalLambda:
     """Local Lambda with plan-shaped ``functions`` (``plan_functions``), its zygotes started now.
 
     A zygote takes an interpreter start and the import of its handlers' modules (~0.1 s for a
     workflow file); started before the caller compiles and imports the engine, it is ready by
-    the first invoke instead of holding it up.
+    the first invoke instead of holding it up. ``zygote``: one ``prestart_zygote`` started
+    earlier still, adopted (or stopped, if no function can use it).
     """
     local = LocalLambda(store, {k: LambdaFunction(name=v["name"], handler=v["handler"], timeout=float(v["timeout"]),
                                                   memory=int(v["memory"]), environment=v["environment"])
                                 for k, v in functions.items()}, cwd=cwd)
+    if zygote is not None:
+        local.adopt(zygote)
     local.prewarm()
     return local

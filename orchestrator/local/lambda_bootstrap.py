@@ -8,7 +8,8 @@ REPORT lines. Two ways to start one:
 * ``python lambda_bootstrap.py LOG_PATH``: a fresh interpreter that is the worker (requests on
   stdin, answers on the original stdout);
 * ``python lambda_bootstrap.py --zygote SOCKET_FD HANDLER...``: a *zygote* that imports the
-  handlers' modules once, then forks one worker per function on request. Every Python task of a
+  handlers' modules once, then forks one worker per function on request (``--zygote SOCKET_FD
+  --later``: one started before its functions were known, which waits for a ``load`` first). Every Python task of a
   workflow is a function of its own and its module is the workflow file, which imports this
   package: a fresh interpreter per function costs 40-150 ms of imports, a fork about 1 ms. The
   fork keeps what Lambda isolates per function: its own process (a crash, ``os._exit`` or a
@@ -19,6 +20,8 @@ REPORT lines. Two ways to start one:
   ``AWS_LAMBDA_*`` names, which are set when the worker forks.
 
 The zygote protocol is one JSON datagram per message on a ``SOCK_SEQPACKET`` socket:
+``{"op": "load", "handlers": [...], "set": {...}, "unset": [...]}`` (to a ``--later`` zygote, before
+anything else; not answered) changes its environment to the functions' and imports their modules;
 ``{"op": "spawn"}`` is answered ``{"pid": N}`` with two file descriptors attached (the worker's
 request pipe and answer pipe; the worker was forked ahead, and its first request line binds it to
 its function: ``{"log_path": ..., "env": {...}}``); ``{"op": "reap", "pids": [...]}`` reaps those
@@ -229,11 +232,8 @@ def _reap(pid: int, children: set[int]) -> int:
     return code
 
 
-def zygote() -> None:
-    control = socket.socket(fileno=int(sys.argv[2]))
-    _own_path()
-    handlers: dict[str, Callable[..., Any]] = {}
-    for spec in sys.argv[3:]:
+def _load_handlers(specs: list[str], handlers: dict[str, Callable[..., Any]]) -> None:
+    for spec in specs:
         # A module that fails to import here is imported again by its worker, which reports the
         # failure on the invocation as Lambda does (Runtime.ImportModuleError); its output is lost.
         with contextlib.suppress(Exception):
@@ -241,8 +241,17 @@ def zygote() -> None:
     # Objects imported so far are never collected in a worker; freezing them keeps the collector
     # from touching (and so copying) their pages in every fork.
     gc.freeze()
+
+
+def zygote() -> None:
+    control = socket.socket(fileno=int(sys.argv[2]))
+    _own_path()
+    handlers: dict[str, Callable[..., Any]] = {}
     children: set[int] = set()
-    spare: tuple[int, int, int] | None = _prefork(handlers, control, children)
+    spare: tuple[int, int, int] | None = None
+    if sys.argv[3:] != ["--later"]:
+        _load_handlers(sys.argv[3:], handlers)
+        spare = _prefork(handlers, control, children)
     while True:
         try:
             data = control.recv(_MESSAGE_MAX)
@@ -251,7 +260,15 @@ def zygote() -> None:
         if not data:
             break
         message = json.loads(data)
-        if message["op"] == "spawn":
+        if message["op"] == "load":
+            # The environment the zygote would have been started with, had its functions been
+            # known then; their modules' import-time code sees it.
+            for key in message["unset"]:
+                os.environ.pop(key, None)
+            os.environ.update(message["set"])
+            _load_handlers(message["handlers"], handlers)
+            spare = _prefork(handlers, control, children)
+        elif message["op"] == "spawn":
             if spare is None:
                 spare = _prefork(handlers, control, children)
             pid, request_w, answer_r = spare

@@ -349,10 +349,15 @@ class Store:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._db.executescript(_SCHEMA_STATE_MACHINES)
-            self._db.executescript(_SCHEDULER_SCHEMA)
-            self._migrate()
+            # One transaction: a new store's tables and columns are one commit, not one per
+            # statement (each its own WAL frames, checkpointed when the store closes).
+            self._db.executescript(f"BEGIN;\n{_SCHEMA}{_SCHEMA_STATE_MACHINES}{_SCHEDULER_SCHEMA}")
+            try:
+                self._migrate()
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"Cannot open the local store {self.path}: {exc}. Point {HOME_ENV} at a writable "
                              "directory, e.g. export ORCHESTRATOR_HOME=$PWD/.orchestrator") from None

@@ -98,10 +98,9 @@ def _overrides_fit(command: list[Any], env: dict[Any, Any]) -> bool:
 
 def check_deploy_sizes(ctx: Context) -> None:
     """What a deploy or a submit would be refused for, found now: container overrides, Lambda environment."""
-    for index, task in ctx.tasks():
-        batch = task.get("batch") if isinstance(task.get("batch"), dict) else None
-        if batch is not None:
-            command, env = batch.get("command", []), batch.get("environment", {})
+    for index, _, kind, job in ctx.jobs():
+        if kind == "batch":
+            command, env = job.get("command", []), job.get("environment", {})
             if isinstance(command, list) and isinstance(env, dict) and not _overrides_fit(command, env):
                 size = _size({"command": command,
                               "environment": [{"name": k, "value": v} for k, v in env.items()]})
@@ -112,13 +111,12 @@ def check_deploy_sizes(ctx: Context) -> None:
                             "(limits.CONTAINER_OVERRIDES_MAX)",
                             "move large values into a file the job reads (or the image), or into Secrets "
                             "Manager via secrets:")
-        for kind in ("lambda", "python"):
-            job = task.get(kind)
-            env = job.get("environment") if isinstance(job, dict) else None
-            if isinstance(env, dict):
-                size = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in env.items())
-                if size > LAMBDA_ENVIRONMENT_MAX:
-                    ctx.add(("tasks", index, kind, "environment"),
-                            f"the function's environment variables total {size:,} bytes; Lambda takes at most "
-                            f"{LAMBDA_ENVIRONMENT_MAX:,} (limits.LAMBDA_ENVIRONMENT_MAX)",
-                            "keep large values in a file, Parameter Store or S3 and read them in the handler")
+            continue
+        env = job.get("environment")
+        if isinstance(env, dict):
+            size = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in env.items())
+            if size > LAMBDA_ENVIRONMENT_MAX:
+                ctx.add(("tasks", index, kind, "environment"),
+                        f"the function's environment variables total {size:,} bytes; Lambda takes at most "
+                        f"{LAMBDA_ENVIRONMENT_MAX:,} (limits.LAMBDA_ENVIRONMENT_MAX)",
+                        "keep large values in a file, Parameter Store or S3 and read them in the handler")

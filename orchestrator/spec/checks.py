@@ -7,7 +7,6 @@ that tripped over them would only say the same thing twice.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable, Container, Iterator
@@ -15,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import limits, model, templates
-from orchestrator.spec import bounds, cron
+from orchestrator.spec import bounds
 from orchestrator.spec.durations import EXAMPLES, DurationError, format_duration, parse_duration
 from orchestrator.spec.issues import Issue, Path, quote, show
 
@@ -32,6 +31,8 @@ TASK_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 # AWS Batch on Fargate: the vCPU/memory (MiB) pairs a job may ask for.
 FARGATE_SIZES = limits.FARGATE_MEMORY
+# Every vCPU/memory pair Fargate takes.
+_FARGATE_PAIRS = frozenset((vcpus, memory) for vcpus, sizes in FARGATE_SIZES.items() for memory in sizes)
 _FARGATE_RULES = {
     0.25: "512, 1024 or 2048 MiB",
     0.5: "1024-4096 MiB in steps of 1024",
@@ -63,6 +64,10 @@ class Context:
         tasks = document.get("tasks")
         self._tasks = [(index, task) for index, task in enumerate(tasks) if isinstance(task, dict)] \
             if isinstance(tasks, list) else []
+        # Every job given as a mapping, with its task and kind, in task order and JOB_KINDS order
+        # (a task with two jobs has two entries; check_jobs reports it).
+        self._jobs = [(index, task, kind, job) for index, task in self._tasks for kind in JOB_KINDS
+                      if isinstance(job := task.get(kind), dict)]
         defaults = document.get("defaults")
         self._defaults: dict[str, Any] = defaults if isinstance(defaults, dict) else {}
         # An integer no float can hold (10**400): bounds.check_values reports it, and the checks
@@ -74,6 +79,10 @@ class Context:
 
     def tasks(self) -> Iterator[tuple[int, dict[str, Any]]]:
         return iter(self._tasks)
+
+    def jobs(self) -> Iterator[tuple[int, dict[str, Any], str, dict[str, Any]]]:
+        """``(index, task, kind, job)`` for every job that is a mapping."""
+        return iter(self._jobs)
 
     def task_name(self, task: dict[str, Any]) -> str | None:
         name = task.get("name")
@@ -160,6 +169,8 @@ def check_schedule(ctx: Context) -> None:
         expression, path, key = schedule.get("expression"), ("schedule", "expression"), "expression"
     else:
         return
+    from orchestrator.spec import cron  # only a workflow with a schedule needs it (and zoneinfo)
+
     zone_name = schedule.get("timezone") if isinstance(schedule, dict) else None
     if isinstance(expression, str):
         try:
@@ -345,11 +356,8 @@ def check_queues(ctx: Context) -> None:
     if declared is None:
         return  # no queues declared: names refer to queues that exist outside the workflow
     references: list[tuple[Path, Any]] = [(("defaults", "queue"), ctx.defaults().get("queue"))]
-    for index, task in ctx.tasks():
-        for kind in ("batch", "python"):
-            job = task.get(kind)
-            if isinstance(job, dict):
-                references.append((("tasks", index, kind, "queue"), job.get("queue")))
+    references += [(("tasks", index, kind, "queue"), job.get("queue")) for index, _, kind, job in ctx.jobs()
+                   if kind != "lambda"]
     # A Batch job without a queue goes to the one named "default" (compiler and local Batch agree).
     if DEFAULT_QUEUE not in declared and declared and "queue" not in ctx.defaults():
         for index, task in ctx.tasks():
@@ -364,6 +372,8 @@ def check_queues(ctx: Context) -> None:
                         f"queue: {quote(declared[0])}, or defaults: {{queue: {quote(declared[0])}}}")
     for path, name in references:
         if isinstance(name, str) and name not in declared:
+            import difflib  # here and below: only a problem's "did you mean" needs it
+
             guess = difflib.get_close_matches(name, declared, n=1)
             hint = f"; did you mean {guess[0]!r}?" if guess else f" (declared: {', '.join(declared) or 'none'})"
             ctx.add(path, f"queue {name!r} is not declared in queues{hint}",
@@ -406,10 +416,13 @@ def _unique(name: str, taken: Container[str]) -> str:
 
 
 def check_jobs(ctx: Context) -> None:
+    queues = isinstance(ctx.doc.get("queues"), list)  # else no job has a queue to fit (_check_queue_fit)
     for index, task in ctx.tasks():
         kinds = [kind for kind in JOB_KINDS if kind in task]
         path: Path = ("tasks", index)
         if not kinds:
+            import difflib
+
             if any(difflib.get_close_matches(str(key), JOB_KINDS, n=1) for key in task if key not in TASK_KEYS):
                 continue  # a misspelt "lamda": the unknown-field problem already says so
             ctx.add(path, "task has no job; give it exactly one of batch, lambda or python",
@@ -427,8 +440,10 @@ def check_jobs(ctx: Context) -> None:
             continue
         timeout, inherited = effective_timeout(ctx, task)
         if kind == "batch":
-            _check_batch(ctx, path + ("batch",), job)
-            _check_queue_fit(ctx, path + ("batch",), job, job.get("platform", "FARGATE"))
+            at = path + ("batch",)
+            _check_batch(ctx, at, job)
+            if queues:
+                _check_queue_fit(ctx, at, job, job.get("platform", "FARGATE"))
             if timeout is not None and timeout < limits.BATCH_MIN_ATTEMPT_DURATION:
                 at = path if inherited else path + ("timeout",)
                 ctx.add(at, f"batch task {'inherits the' if inherited else 'has'} timeout {format_duration(timeout)}; "
@@ -445,7 +460,8 @@ def check_jobs(ctx: Context) -> None:
                 reason = (f"it runs on AWS Batch (its timeout {format_duration(timeout)} is over Lambda's 15 "
                           "minutes)")
                 _check_fargate(ctx, path + ("python",), job, reason)
-                _check_queue_fit(ctx, path + ("python",), job, "FARGATE")
+                if queues:
+                    _check_queue_fit(ctx, path + ("python",), job, "FARGATE")
             else:
                 _check_lambda_memory(ctx, path + ("python",), job)
 
@@ -542,6 +558,8 @@ def _check_fargate(ctx: Context, path: Path, job: dict[str, Any], reason: str | 
     vcpus_value = job.get("vcpus", 1.0)
     memory_value = job.get("memory", 2048 if path[-1] == "batch" else 512)
     vcpus, memory = _number(vcpus_value), _number(memory_value)
+    if (vcpus, memory) in _FARGATE_PAIRS:
+        return  # most jobs: a size Fargate has, decided in one look-up
     if vcpus is None or memory is None or vcpus <= 0 or not float(memory).is_integer():
         return
     sizes = FARGATE_SIZES.get(vcpus)
@@ -610,53 +628,47 @@ def check_queue_compute(ctx: Context) -> None:
 
 
 def check_environment(ctx: Context) -> None:
-    for index, task in ctx.tasks():
-        for kind in JOB_KINDS:
-            job = task.get(kind)
-            env = job.get("environment") if isinstance(job, dict) else None
-            if not isinstance(env, dict):
-                continue
-            for variable in env:
-                at: Path = ("tasks", index, kind, "environment", variable)
-                if not ENV_NAME.fullmatch(str(variable)):
-                    ctx.add(at, f"{variable!r} is not an environment variable name (letters, digits, '_'; "
-                            "not starting with a digit)", f"{_env_name(str(variable))}: ...")
-                elif kind != "lambda" and str(variable).startswith("AWS_BATCH"):
-                    ctx.add(at, f"{variable} is reserved: AWS Batch sets variables starting with AWS_BATCH",
-                            f"rename it, e.g. MY_{variable}")
+    for index, _, kind, job in ctx.jobs():
+        env = job.get("environment")
+        if not isinstance(env, dict):
+            continue
+        for variable in env:
+            at: Path = ("tasks", index, kind, "environment", variable)
+            if not ENV_NAME.fullmatch(str(variable)):
+                ctx.add(at, f"{variable!r} is not an environment variable name (letters, digits, '_'; "
+                        "not starting with a digit)", f"{_env_name(str(variable))}: ...")
+            elif kind != "lambda" and str(variable).startswith("AWS_BATCH"):
+                ctx.add(at, f"{variable} is reserved: AWS Batch sets variables starting with AWS_BATCH",
+                        f"rename it, e.g. MY_{variable}")
 
 
 def check_templates(ctx: Context) -> None:
     """``{{ ... }}`` in Batch commands and environment values (see ``orchestrator.templates``)."""
-    for index, task in ctx.tasks():
-        for kind in JOB_KINDS:
-            job = task.get(kind)
-            if not isinstance(job, dict):
+    for index, task, kind, job in ctx.jobs():
+        values: list[tuple[Path, str]] = []
+        command = job.get("command")
+        if kind == "batch" and isinstance(command, list):
+            values += [(("tasks", index, kind, "command", j), v) for j, v in enumerate(command)
+                       if isinstance(v, str) and templates.has_template(v)]
+        env = job.get("environment")
+        if isinstance(env, dict):
+            values += [(("tasks", index, kind, "environment", k), v) for k, v in env.items()
+                       if isinstance(v, str) and templates.has_template(v)]
+        if not values:
+            continue  # most jobs have no template: no need to work out where they run
+        timeout, _ = effective_timeout(ctx, task)
+        # Python tasks run on Lambda when they fit in 15 minutes (model.Task.runs_on).
+        on_lambda = kind == "lambda" or (kind == "python" and (timeout is None or timeout <= limits.LAMBDA_MAX_TIMEOUT))
+        for at, value in values:
+            if on_lambda:
+                ctx.add(at, f"{value!r}: templates work in commands and environment values of jobs that run "
+                        "on Batch; a Lambda function's environment is fixed when it is deployed",
+                        "read event['input']['scheduled_time'] (or another input field) in the function")
                 continue
-            values: list[tuple[Path, str]] = []
-            command = job.get("command")
-            if kind == "batch" and isinstance(command, list):
-                values += [(("tasks", index, kind, "command", j), v) for j, v in enumerate(command)
-                           if isinstance(v, str) and templates.has_template(v)]
-            env = job.get("environment")
-            if isinstance(env, dict):
-                values += [(("tasks", index, kind, "environment", k), v) for k, v in env.items()
-                           if isinstance(v, str) and templates.has_template(v)]
-            if not values:
-                continue  # most jobs have no template: no need to work out where they run
-            timeout, _ = effective_timeout(ctx, task)
-            # Python tasks run on Lambda when they fit in 15 minutes (model.Task.runs_on).
-            on_lambda = kind == "lambda" or (kind == "python" and (timeout is None or timeout <= limits.LAMBDA_MAX_TIMEOUT))
-            for at, value in values:
-                if on_lambda:
-                    ctx.add(at, f"{value!r}: templates work in commands and environment values of jobs that run "
-                            "on Batch; a Lambda function's environment is fixed when it is deployed",
-                            "read event['input']['scheduled_time'] (or another input field) in the function")
-                    continue
-                try:
-                    templates.parse(value)
-                except templates.TemplateError as error:
-                    ctx.add(at, error.message, error.fix)
+            try:
+                templates.parse(value)
+            except templates.TemplateError as error:
+                ctx.add(at, error.message, error.fix)
 
 
 def _env_name(text: str) -> str:
@@ -685,6 +697,10 @@ def check_dependencies(ctx: Context) -> None:
     names = set(order)
     graph: dict[str, list[str]] = {}
     index_of: dict[str, int] = {}
+    # Whether every task so far runs only after tasks declared before it. Then declaration order
+    # is an order to run them in, so there is no cycle to look for (specs are mostly written, and
+    # generated, that way).
+    declared_in_order = True
     for index, task in ctx.tasks():
         name = task.get("name")
         if not isinstance(name, str):
@@ -703,7 +719,9 @@ def check_dependencies(ctx: Context) -> None:
             # The usual case, decided at once: task names only, each once, none its own.
             if name is not None and index_of[name] == index:
                 graph[name].extend(after)
+                declared_in_order = declared_in_order and upstreams <= graph.keys()
             continue
+        declared_in_order = False
         seen: set[str] = set()
         for position, upstream in enumerate(after):
             if not isinstance(upstream, str):
@@ -716,6 +734,8 @@ def check_dependencies(ctx: Context) -> None:
             elif upstream in seen:
                 ctx.add(path, f"after lists {upstream!r} twice", "list each upstream task once")
             elif upstream not in names:
+                import difflib
+
                 guess = difflib.get_close_matches(upstream, order, n=1)
                 if guess:
                     fixed = [guess[0] if u == upstream else u for u in after]
@@ -727,7 +747,7 @@ def check_dependencies(ctx: Context) -> None:
             elif name is not None and graph.get(name) is not None and index_of[name] == index:
                 graph[name].append(upstream)
             seen.add(upstream)
-    for cycle in _cycles(graph, order):
+    for cycle in [] if declared_in_order else _cycles(graph, order):
         first = cycle[0]
         shown = " -> ".join(cycle)
         if len(cycle) > 12:  # keep the message readable; the ends say where to cut

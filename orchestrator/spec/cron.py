@@ -17,7 +17,6 @@ evaluates the AWS one itself.
 from __future__ import annotations
 
 import calendar
-import difflib
 import itertools
 import re
 import zoneinfo
@@ -146,6 +145,8 @@ def _parse_cached(text: str) -> Expression:
         return _parse_rate(body)
     if kind == "at":
         return _parse_at(body)
+    import difflib  # here and below: only the problems' "did you mean" needs it
+
     guess = difflib.get_close_matches(kind.lower(), ["cron", "rate", "at"], n=1)
     raise ScheduleError(
         f"has unknown kind {kind!r}; EventBridge schedules are cron(...), rate(...) or at(...); got {text!r}",
@@ -299,6 +300,8 @@ def _parse_rate(body: str) -> Rate:
         if singular.lower() == "week" and number.isdigit():
             fix = f'"rate({int(number) * 7} days)"'
         else:
+            import difflib
+
             guess = difflib.get_close_matches(singular.lower(), list(_RATE_UNITS), n=1)
             if guess:
                 fix = f'"rate({number} {guess[0]}{"" if number == "1" else "s"})"'
@@ -348,6 +351,8 @@ def check_timezone(name: str) -> str | None:
     lowered = {zone.lower(): zone for zone in _zones()}
     if name.lower() in lowered:
         return lowered[name.lower()]
+    import difflib
+
     guess = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[guess[0]] if guess else ""
 

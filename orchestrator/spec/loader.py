@@ -10,7 +10,6 @@ item, so problems point at the text) and Python files (every module-level workfl
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import importlib.util
@@ -21,7 +20,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from itertools import accumulate
 from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -210,13 +208,15 @@ def _check_nesting(text: str, source: str) -> None:
 
     PyYAML and the json module both recurse once per ``[``/``{``: thousands of them take tens of
     seconds and then exhaust the interpreter's stack. Counting brackets outside quoted text costs
-    one pass over the quotes and brackets (none at all when there are too few brackets to nest
-    that deep); block nesting (indentation) is bounded later, as values are walked. Only when the
-    bound is passed is the text walked character by character, to say where.
+    a few C-level passes over the text's brackets and quotes (none beyond the first when there are
+    too few brackets to nest that deep), or, when that cannot be plain (see ``_bracket_depth``),
+    one scan over its quotes and brackets; block nesting (indentation) is bounded later, as values
+    are walked. Only when the bound is passed is the text walked character by character, to say where.
     """
-    if text.count("[") + text.count("{") <= SPEC_MAX_DEPTH:
+    kept = text.encode("utf-8", "surrogatepass").translate(_AS_BRACKETS, _NOT_BRACKETS_OR_QUOTES)
+    if kept.count(b"[") <= SPEC_MAX_DEPTH:
         return
-    deepest = _bracket_depth(text)
+    deepest = _bracket_depth(text, kept)
     if deepest is not None:
         if deepest > SPEC_MAX_DEPTH:
             _nesting_problem(text, source)
@@ -245,28 +245,41 @@ def _check_nesting(text: str, source: str) -> None:
             depth = max(depth - 1, 0)
 
 
-# Deleting everything but brackets and quotes leaves what decides the depth, at C speed.
-_BRACKETS_AND_QUOTES = dict.fromkeys(c for c in range(128) if chr(c) not in "[]{}\"'")
-_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# Deleting every other ASCII character leaves what decides the depth, at C speed (UTF-8 bytes past
+# ASCII are kept: outside quotes, they make the text not plain). A brace is kept as a bracket,
+# since either opens a level.
+_NOT_BRACKETS_OR_QUOTES = bytes(c for c in range(128) if chr(c) not in "[]{}\"'")
+_AS_BRACKETS = bytes.maketrans(b"{}", b"[]")
 
 
-def _bracket_depth(text: str) -> int | None:
-    """The deepest bracket nesting outside double quotes, when that is plain to see; else ``None``.
+def _bracket_depth(text: str, kept: bytes) -> int | None:
+    """The deepest bracket nesting outside double quotes of ``text``, when that is plain to see;
+    else ``None``. ``kept`` is the text's brackets and quotes, as ``_check_nesting`` keeps them.
+    Past ``limits.SPEC_MAX_DEPTH`` it stops counting: ``SPEC_MAX_DEPTH + 1`` stands for deeper.
 
     Plain means: no backslash before a quote (so no escape can end or hide one), no apostrophe
     outside double quotes (YAML's single quotes end with their line, as ``_check_nesting``
-    reads them), nothing but ASCII outside quotes, and no closing bracket before its opener.
-    A JSON spec is plain as written; then the depth costs a few C-level passes, not a scan.
+    reads them), nothing but ASCII outside quotes, and every bracket closed after it opens.
+    A JSON spec is plain as written; then the depth costs a few C-level passes, not a scan:
+    each pass deletes the innermost pairs, ``[]``, so a spec nested five deep takes five.
     """
-    if '\\"' in text:
+    if "\\" in text and '\\"' in text:
         return None
-    outside = "".join(text.translate(_BRACKETS_AND_QUOTES).split('"')[::2])
-    if "'" in outside or not outside.isascii():
+    # Most strings hold no bracket or quote, so they are left as "": deleting those pairs leaves
+    # what is outside the strings. Where a quote is left, some string held one, and the strings
+    # are told apart by counting quotes instead.
+    outside = kept.replace(b'""', b"")
+    if b'"' in outside:
+        outside = b"".join(kept.split(b'"')[::2])
+    if b"'" in outside or not outside.isascii():
         return None
-    depths = list(accumulate(map(_STEP.__getitem__, outside)))
-    if not depths or min(depths) < 0:
-        return None if depths else 0
-    return max(depths)
+    depth = 0
+    while outside and depth <= SPEC_MAX_DEPTH:
+        inner = outside.replace(b"[]", b"")
+        if len(inner) == len(outside):
+            return None  # a bracket closed before it opens, or never closed
+        outside, depth = inner, depth + 1
+    return depth
 
 
 def _nesting_problem(text: str, source: str) -> None:
@@ -321,6 +334,8 @@ def _check_exists(file: FilePath, source: str) -> None:
                                  fix="name a .py, .yaml, .yml or .json file inside it")])
     fix = None
     if file.parent.is_dir():
+        import difflib  # only a file that is not there needs it
+
         siblings = [p.name for p in file.parent.iterdir() if p.suffix in (".py",) + SPEC_SUFFIXES]
         guess = difflib.get_close_matches(file.name, siblings, n=1)
         if guess:

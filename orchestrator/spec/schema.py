@@ -7,7 +7,6 @@ concerns, worded like the semantic checks and with a fix.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from datetime import date, datetime
@@ -162,6 +161,8 @@ def _translate(error: jsonschema.ValidationError) -> list[Issue]:
             for field in missing
         ]
     if validator == "additionalProperties":
+        import difflib  # here and below: only the problems' "did you mean" needs it
+
         allowed = sorted(spec.get("properties", {}))
         out = []
         patterns = list(spec.get("patternProperties", {}))
@@ -178,6 +179,8 @@ def _translate(error: jsonschema.ValidationError) -> list[Issue]:
         return out
     if validator == "enum":
         options = [str(option) for option in expected_value]
+        import difflib
+
         guess = difflib.get_close_matches(str(value).upper(), [o.upper() for o in options], n=1)
         fix = f"{name}: {options[0]}"
         if guess:
