@@ -206,9 +206,10 @@ def cached_plan(store: Store, wf: model.Workflow, cwd: str, *, key: str | None =
 
     Compiling is pure (the same workflow and compiler give the same plan), so the plan is kept
     under a digest of what it is a function of: the workflow model (its repr shows every field),
-    the directory, and this package's sources (each file's path, size and modification time) with
-    the Python version, so editing the workflow or upgrading the package compiles again. A hit
-    skips importing the compiler and compiling: ~25 ms of a one-task run, seconds of a large one.
+    the directory, and this package (its version, and each source file's path, size and
+    modification time) with the Python version, so editing the workflow or upgrading the package
+    compiles again. A hit skips importing the compiler and compiling: ~25 ms of a one-task run,
+    about a second of a 1,000-task one.
     """
     key = key or plan_key(wf, cwd)
     plan: dict[str, Any] | None = store.compiled_plan(key)
@@ -225,9 +226,12 @@ def plan_key(wf: model.Workflow, cwd: str) -> str:
 
 @functools.cache
 def _package_fingerprint() -> str:
-    # ~1 ms: one stat per module of the package.
+    # ~1 ms: one stat per module of the package (its version and place too, for an install
+    # whose sources cannot be listed).
+    import orchestrator
+
     package = Path(__file__).resolve().parents[1]
-    parts = [sys.version]
+    parts = [sys.version, orchestrator.__version__, str(package)]
     for root, dirs, files in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
