@@ -18,12 +18,13 @@ a child machine ends on ``Return results``, handing back only results read after
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from orchestrator import model, templates
 from orchestrator.compiler import alerts, asl, overlap, sp
-from orchestrator.compiler.emit import Stencils, StencilTask
+from orchestrator.compiler.emit import Stencils, StencilTask, TaskBranch
 from orchestrator.compiler.tasks import child_task, kinds_of, render_task, result_path
 from orchestrator.limits import MAX_INTRINSIC_NESTING
 from orchestrator.placeholders import JOB_LOG_GROUP, placeholder
@@ -91,6 +92,7 @@ def call_state_name(call: Call) -> str:
     return f"Run part {call.index}"
 
 
+@functools.cache  # n <= MAX_BRANCHES: a few dozen texts, each asked for by every Parallel that wide
 def merge_expression(n: int) -> str:
     """``States.JsonMerge`` of the n branch outputs (each branch ends on ``OutputPath: $.results``,
     so its output is its results object), as a balanced tree.
@@ -269,9 +271,21 @@ class _Renderer:
         self.parallels += 1
         name = f"Parallel {self.parallels}"
         merge = f"{name} results"
-        branches = []
+        branches: list[asl.Graph] = []
+        tasks, stencils = self.tasks, self.stencils
         for i, branch in enumerate(item.branches, 1):
-            fail = alerts.branch_fail(f"{name} branch {i} failed", nested=_catches_branch_errors(branch))
+            if type(branch) is sp.Leaf:
+                # One task (every branch of a wide fan-out): its state from its stencil when it
+                # has one, without the general chain.
+                fail = alerts.branch_fail(f"{name} branch {i} failed", nested=False)
+                task = tasks[branch.task]
+                stencil = stencils.get(task, "$.results", False, True)
+                if stencil is not None:
+                    state = StencilTask(name=task.name, next=None, catch_to=fail.name, stencil=stencil)
+                    branches.append(TaskBranch.of(state, fail))
+                    continue
+            else:
+                fail = alerts.branch_fail(f"{name} branch {i} failed", nested=_catches_branch_errors(branch))
             first, states = self.chain(branch, None, fail.name, output_path="$.results")
             branches.append(asl.Graph(start_at=first, states=(*states, fail)))
         parallel = asl.Parallel(
