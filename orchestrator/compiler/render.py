@@ -127,6 +127,9 @@ class Context:
         # Who reads a task's result: Lambda tasks get their direct upstream results.
         self.readers: dict[str, set[str]] = {}
         self.lambdas: set[str] = set()
+        # The Fail states that end Parallel branches, by name and form: alike in every machine
+        # ("Parallel 1 branch 1 failed" ends a branch in most of them), and immutable.
+        self.branch_fails: dict[tuple[str, bool], asl.Fail] = {}
         # Local dates and hours the templates read: computed once per machine by "Logical time".
         self.local_time = templates.local_keys(templates.batch_values(wf))
         for t in wf.tasks:
@@ -145,6 +148,7 @@ class _Renderer:
         self.lambdas = context.lambdas
         self.local_time = context.local_time
         self.stencils = context.stencils
+        self.branch_fails = context.branch_fails
         self.bodies = bodies  # child machine name -> its body, to see the tasks a Call runs
         self.parallels = 0
         # Leaves numbered left to right (child bodies included): each item covers one interval,
@@ -256,6 +260,13 @@ class _Renderer:
             return first_names[0], out
         return self._parallel(item, next, catch_to, output_path)
 
+    def _branch_fail(self, name: str, *, nested: bool) -> asl.Fail:
+        """``alerts.branch_fail(name, nested=nested)``, made once per compile."""
+        fail = self.branch_fails.get((name, nested))
+        if fail is None:
+            fail = self.branch_fails[name, nested] = alerts.branch_fail(name, nested=nested)
+        return fail
+
     def _parallel(
         self, item: Par, next: str | None, catch_to: str | None, output_path: str | None
     ) -> tuple[str, list[asl.State]]:
@@ -277,7 +288,7 @@ class _Renderer:
             if type(branch) is sp.Leaf:
                 # One task (every branch of a wide fan-out): its state from its stencil when it
                 # has one, without the general chain.
-                fail = alerts.branch_fail(f"{name} branch {i} failed", nested=False)
+                fail = self._branch_fail(f"{name} branch {i} failed", nested=False)
                 task = tasks[branch.task]
                 stencil = stencils.get(task, "$.results", False, True)
                 if stencil is not None:
@@ -285,7 +296,7 @@ class _Renderer:
                     branches.append(TaskBranch.of(state, fail))
                     continue
             else:
-                fail = alerts.branch_fail(f"{name} branch {i} failed", nested=_catches_branch_errors(branch))
+                fail = self._branch_fail(f"{name} branch {i} failed", nested=_catches_branch_errors(branch))
             first, states = self.chain(branch, None, fail.name, output_path="$.results")
             branches.append(asl.Graph(start_at=first, states=(*states, fail)))
         parallel = asl.Parallel(
