@@ -240,23 +240,38 @@ class _Renderer:
             )
             return call, [call_task, merge_pass(f"{call} results", next, output_path)]
         if isinstance(item, Seq):
-            # Name Parallels in reading order: render items left to right, then link backwards.
+            # Name Parallels in reading order: render items left to right, then link backwards
+            # to the items whose first state is named only when rendered (a task's is the task's,
+            # a child call's its number's).
+            items = item.items
             first_names: list[str] = []
             rendered: list[list[asl.State]] = []
-            placeholders = [f"\0next{i}" for i in range(len(item.items))]
-            for i, sub in enumerate(item.items):
-                last = i + 1 == len(item.items)
-                target = next if last else placeholders[i + 1]
+            links: dict[str, int] = {}  # stand-in Next -> the item it stands for
+            for i, sub in enumerate(items):
+                last = i + 1 == len(items)
+                if last:
+                    target = next
+                else:
+                    following = items[i + 1]
+                    if type(following) is sp.Leaf:
+                        target = following.task
+                    elif type(following) is Call:
+                        target = call_state_name(following)
+                    else:
+                        target = f"\0next{i + 1}"
+                        links[target] = i + 1
                 first, states = self.chain(sub, target, catch_to, output_path if last else None)
                 first_names.append(first)
                 rendered.append(states)
-            links = {placeholders[i]: first_names[i] for i in range(1, len(item.items))}
             out: list[asl.State] = []
             for states in rendered:
-                for state in states:
-                    if state.next in links:
-                        state = _relink(state, links[state.next])
-                    out.append(state)
+                if links:
+                    for state in states:
+                        if state.next in links:
+                            state = _relink(state, first_names[links[state.next]])
+                        out.append(state)
+                else:
+                    out.extend(states)
             return first_names[0], out
         return self._parallel(item, next, catch_to, output_path)
 
