@@ -58,21 +58,6 @@ class Par:
 Item = sp.Leaf | Call | Seq | Par
 
 
-def _task_names(item: Item) -> list[str]:
-    """The tasks this machine runs itself (a child machine's are its own), left to right."""
-    names: list[str] = []
-    stack: list[Item] = [item]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, sp.Leaf):
-            names.append(current.task)
-        elif isinstance(current, Seq):
-            stack.extend(reversed(current.items))
-        elif isinstance(current, Par):
-            stack.extend(reversed(current.branches))
-    return names
-
-
 def from_sp(node: sp.Node) -> Item:
     """Convert a decomposed tree, regrouping Parallels wider than :data:`MAX_BRANCHES`."""
     if isinstance(node, sp.Leaf):
@@ -156,6 +141,7 @@ class _Renderer:
         self.index: dict[str, int] = {}
         self.spans: dict[int, tuple[int, int]] = {}
         self.numbered: list[str] = []  # tasks that read or are read, in leaf order
+        self.placed: list[str] = []  # the tasks this machine runs itself, as their states are made
 
     def number(self, root: Item) -> None:
         """Number the leaves under ``root`` and record every item's interval (iteratively)."""
@@ -222,6 +208,7 @@ class _Renderer:
         state: asl.State
         if isinstance(item, sp.Leaf):
             task = self.tasks[item.task]
+            self.placed.append(task.name)
             stencil = self.stencils.get(task, output_path, next is not None, catch_to is not None)
             if stencil is not None:
                 state = StencilTask(name=task.name, next=next, catch_to=catch_to, stencil=stencil)
@@ -307,6 +294,7 @@ class _Renderer:
                 task = tasks[branch.task]
                 stencil = stencils.get(task, "$.results", False, True)
                 if stencil is not None:
+                    self.placed.append(task.name)
                     state = StencilTask(name=task.name, next=None, catch_to=fail.name, stencil=stencil)
                     branches.append(TaskBranch.of(state, fail))
                     continue
@@ -437,10 +425,10 @@ def render_machine(
             states.append(
                 asl.Pass(name=RETURN, parameters={"results": {t + ".$": result_path(t) for t in exported}})
             )
-        # This machine's tasks in declaration order, read from the body (not by a scan of every
-        # task of the workflow per machine, quadratic when a big workflow is split).
+        # This machine's tasks in declaration order, as the body placed them (not by a scan of
+        # every task of the workflow per machine, quadratic when a big workflow is split).
         order = renderer.order
-        in_machine = [renderer.tasks[name] for name in sorted(_task_names(body), key=order.__getitem__)]
+        in_machine = [renderer.tasks[name] for name in sorted(renderer.placed, key=order.__getitem__)]
         facts = alerts.task_facts(in_machine, wf)
         # The failed attempt's log tail is read from the Batch jobs' log group, when there are jobs.
         batch_jobs = any(t.runs_on == "batch" for t in in_machine)
