@@ -14,9 +14,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestrator import model
-from orchestrator.compiler import CompileResult, compact, compile_workflow, dumps, emit, render, tasks
+from orchestrator.compiler import (
+    CompileResult,
+    alerts,
+    asl,
+    compact,
+    compile_workflow,
+    dumps,
+    emit,
+    render,
+    tasks,
+)
 from orchestrator.compiler.serialise import text_at
 from orchestrator.compiler.sp import Leaf
+from orchestrator.errors import CompileError
 
 # Names of every class the stencils treat apart: identifiers, hyphens, a leading digit or
 # underscore or hyphen, one character, names like the stand-ins, and names outside the plain class.
@@ -272,14 +283,51 @@ def test_fan_out_branches_are_written_from_one_filler(monkeypatch: pytest.Monkey
 
 
 @given(st.lists(st.sampled_from(["QQ", "\ue000", "\ue002", "a", "{", "}", "{x}", "\\", '"', "é"]), max_size=30))
-def test_a_filler_joined_or_compiled_writes_the_same(pieces: list[str]) -> None:
+def test_a_filler_writes_the_text_with_its_holes_filled(pieces: list[str]) -> None:
     text = "".join(pieces)
     holes = ("QQ", "\ue000", "\ue002")
-    joined = emit._filler(text, holes, compiled=False)
-    compiled = emit._filler(text, holes)
-    if joined is None or compiled is None:
-        assert joined is compiled is None and not any(h in text for h in holes)
+    filler = emit._filler(text, holes)
+    if filler is None:
+        assert not any(h in text for h in holes)
         return
     expected = text.replace("QQ", "N").replace("\ue000", "x{}").replace("\ue002", "c\\\\")
-    for _ in range(emit._COMPILE_AFTER + 2):  # past the call that compiles the joined one
-        assert joined("N", "x{}", "c\\\\") == compiled("N", "x{}", "c\\\\") == expected
+    assert filler("N", "x{}", "c\\\\") == expected
+
+
+def test_one_readable_filler_serves_every_next_target_of_a_state_never_on_one_line() -> None:
+    job = model.BatchJob(image="img:1", command=("run",))
+    wf = model.Workflow(name="w", tasks=(model.Task(name="load-a", job=job),))
+    stencil = emit.Stencils(wf, tasks.kinds_of(wf.tasks)).get(wf.tasks[0], output_path=None, next=True, catch=True)
+    assert stencil is not None and stencil.long
+    fillers = set()
+    for next in ("b", "Parallel 12 results", "ü" * 40, 'q"' * 30, "x" * 80):
+        next_text = json.dumps(next, ensure_ascii=False)[1:-1]
+        for indent in (0, 8, 64):
+            filler = stencil.readable_filler(indent, indent + 10, len(next_text), len("Describe failure"))
+            assert filler is not None
+            fillers.add((indent, id(filler)))
+            expected = tasks.render_task(wf.tasks[0], wf, next=next, catch_to="Describe failure").render()
+            assert filler("load-a", next_text, "Describe failure") == text_at(expected, indent, indent + 10)
+    assert len(fillers) == 3  # one per place, whatever the Next target
+
+
+def test_a_task_branch_is_checked_by_its_shape() -> None:
+    job = model.BatchJob(image="img:1", command=("run",))
+    wf = model.Workflow(name="w", tasks=(model.Task(name="t1", job=job),))
+    stencil = emit.Stencils(wf, tasks.kinds_of(wf.tasks)).get(wf.tasks[0], "$.results", next=False, catch=True)
+    assert stencil is not None
+    fail = alerts.branch_fail("Parallel 1 branch 1 failed", nested=False)
+    branch = emit.TaskBranch.of(emit.StencilTask(name="t1", catch_to=fail.name, stencil=stencil), fail)
+    assert type(branch) is emit.TaskBranch
+    plain = asl.Graph(start_at="t1", states=branch.states)
+    assert (branch.start_at, branch.states, list(branch.scopes())) == (plain.start_at, plain.states, [branch])
+    assert branch.state(fail.name) is fail and branch.render() == plain.render()
+    # Any other shape is a plain Graph, checked in full.
+    with pytest.raises(CompileError, match="State 't1' goes to 'elsewhere', which is not in its scope."):
+        emit.TaskBranch.of(emit.StencilTask(name="t1", catch_to="elsewhere", stencil=stencil), fail)
+    with pytest.raises(CompileError, match="State 't1' is defined twice in the same scope."):
+        emit.TaskBranch.of(emit.StencilTask(name="t1", catch_to="t1", stencil=stencil),
+                           alerts.branch_fail("t1", nested=False))
+    with pytest.raises(CompileError, match="State name '.*' must be 1..80 characters. Received 81."):
+        emit.TaskBranch.of(emit.StencilTask(name="t1", catch_to="f" * 81, stencil=stencil),
+                           alerts.branch_fail("f" * 81, nested=False))

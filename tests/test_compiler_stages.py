@@ -95,3 +95,21 @@ def test_series_cuts_are_the_prefixes_that_precede_the_rest(case: tuple[list[int
     after = [((1 << m) - 1) >> k << k for k in range(m)]  # after[k]: the positions k..m-1
     expected = [k for k in range(1, m) if all(reach[i] & after[k] == after[k] for i in range(k))]
     assert stages.series_cuts(part, ins, outs) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(_parts())
+def test_prime_cuts_lead_with_the_most_balanced_optimal_cut(case: tuple[list[int], Edges, Edges, list[float]]) -> None:
+    part, ins, outs, w = case
+    m = len(part)
+    _, _, _, eft, _ = stages.level_rows(part, ins, w)
+    tail = stages.tails(part, outs, w)
+    order = sorted(range(m), key=eft.__getitem__)
+    bound = {k: max(eft[i] for i in order[:k]) + max(tail[i] for i in order[k:]) for k in range(1, m)}
+    best = min(bound.values())
+    ties = [k for k in range(1, m) if bound[k] <= best + stages.TIE * max(1.0, best)]
+    k = min(ties, key=lambda k: (abs(2 * k - m), k))  # nearest the middle, the earlier on a tie
+    down = [part[i] for i in sorted(order[:k])]
+    expected = (down, [v for v in part if v not in down])
+    assert stages.prime_cuts(part, eft, tail, first=True) == [expected]
+    assert stages.prime_cuts(part, eft, tail)[0] == expected

@@ -525,3 +525,29 @@ def test_the_store_keeps_the_newest_compiled_plans(tmp_path: Path) -> None:
     assert store.compiled_plan("k0") is None and store.compiled_plan("k2") is None
     assert store.compiled_plan("k3") == {"n": 3}
     assert store.compiled_plan(f"k{COMPILED_PLANS_KEPT + 2}") == {"n": COMPILED_PLANS_KEPT + 2}
+
+
+def test_a_kept_plan_registers_its_state_machines_again_only_when_someone_changed_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from orchestrator.local import runs
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "handlers.py").write_text("def hi(event, context):\n    return 1\n")
+    home = tmp_path / "home"
+    assert run_workflow(lambda_workflow(60), home=home).status == "SUCCEEDED"
+    registered: list[str] = []
+    real = runs.register_plan
+    monkeypatch.setattr(runs, "register_plan", lambda store, plan: registered.append(plan["main"]) or real(store, plan))
+    assert run_workflow(lambda_workflow(60), home=home).status == "SUCCEEDED"
+    assert registered == []  # the rows are the revisions this plan wrote
+    store = Store(home)
+    (machine,) = store.state_machines()
+    store.put_state_machine(dataclasses.replace(machine, definition="{}", revision_id="edited elsewhere"))
+    assert run_workflow(lambda_workflow(60), home=home).status == "SUCCEEDED"
+    assert registered == ["kept"]
+    (machine,) = store.state_machines()
+    assert json.loads(machine.definition) == compile_plan(lambda_workflow(60), str(tmp_path))["definitions"]["kept"]
+    assert run_workflow(lambda_workflow(60), home=home).status == "SUCCEEDED"
+    assert registered == ["kept"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +152,10 @@ class _Job:
     depth: int = 0
 
 
+# Each machine's Task states as (name, state), branches included, in no particular order.
+TaskStates = dict[str, list[tuple[str, dict[str, Any]]]]
+
+
 @dataclass(frozen=True, slots=True)
 class _Fitted:
     """The machines of a workflow, each within the quotas: dicts, their deployed JSON text, their
@@ -162,6 +167,7 @@ class _Fitted:
     machines: dict[str, asl.StateMachine]  # the builders' machines, that rendered the definitions
     writer: Writer
     placeholders: set[str]  # every ${...} of the deployed texts
+    task_states: TaskStates  # each machine's Task states, as the writer met them
 
 
 def _decompose(job: _Job, wf: model.Workflow) -> sp.Node | None:
@@ -241,6 +247,7 @@ def _fit(job: _Job, body: render.Item | None) -> _Fitted:
         definitions: dict[str, dict[str, Any]] = {}
         deployed: dict[str, str] = {}
         built: dict[str, asl.StateMachine] = {}
+        task_states: TaskStates = {}
         writer = Writer()
         placeholders: set[str] = set()
         reports_list: list[quotas.MachineReport] = []
@@ -256,7 +263,7 @@ def _fit(job: _Job, body: render.Item | None) -> _Fitted:
                 context=context,
             )
             built[name] = machine
-            definition, text = writer.render(machine)
+            definition, text = writer.render(machine, task_states.setdefault(name, []))
             definitions[name], deployed[name] = definition, text
             keys = PATTERN.findall(text)  # one search of the text, for the quotas and for the result
             placeholders.update(keys)
@@ -277,12 +284,13 @@ def _fit(job: _Job, body: render.Item | None) -> _Fitted:
             f"{worst.events} history events and {worst.deployed_bytes} bytes (limits {max_history_events} "
             f"and {max_bytes})."
         )
-    return _Fitted(definitions, deployed, reports, built, writer, {"${" + key + "}" for key in placeholders})
+    return _Fitted(
+        definitions, deployed, reports, built, writer, {"${" + key + "}" for key in placeholders}, task_states
+    )
 
 
 def _finish(job: _Job, fitted: _Fitted) -> CompileResult:
-    wf, definitions = job.wf, fitted.definitions
-    task_states = _task_states(definitions)
+    wf, definitions, task_states = job.wf, fitted.definitions, fitted.task_states
     _check_every_task_once(wf, task_states)
     # The readable text, once, for the machines that fit.
     texts = {name: fitted.writer.readable(fitted.machines[name], d) for name, d in definitions.items()}
@@ -297,26 +305,6 @@ def _finish(job: _Job, fitted: _Fitted) -> CompileResult:
 # The compiler's passes, in order; each takes the previous one's output (the first, the model).
 PASSES: tuple[Callable[[_Job, Any], Any], ...] = (_decompose, _lay_out, _fit, _finish)
 
-TaskStates = dict[str, list[tuple[str, Mapping[str, Any]]]]
-
-
-def _task_states(definitions: Mapping[str, Mapping[str, Any]]) -> TaskStates:
-    """Each machine's Task states as (name, state), branches included: one walk of the
-    definitions for the checks and figures that read them."""
-    out: TaskStates = {}
-    for machine, definition in definitions.items():
-        found: list[tuple[str, Mapping[str, Any]]] = []
-        stack = [definition]
-        while stack:
-            for name, state in stack.pop()["States"].items():
-                if state["Type"] == "Task":
-                    found.append((name, state))
-                branches = state.get("Branches")
-                if branches:
-                    stack.extend(branches)
-        out[machine] = found
-    return out
-
 
 def _peak_results_bytes(
     wf: model.Workflow, definitions: Mapping[str, Mapping[str, Any]], task_states: TaskStates
@@ -327,14 +315,17 @@ def _peak_results_bytes(
     calls: dict[str, list[str]] = {name: [] for name in definitions}
     own: dict[str, int] = {name: 0 for name in definitions}
     for name in definitions:
+        count = 0
         for _, state in task_states[name]:
-            arn = str(state.get("Parameters", {}).get("StateMachineArn", ""))
+            parameters = state.get("Parameters")
+            arn = str(parameters.get("StateMachineArn", "")) if parameters is not None else ""
             child = child_of(arn) if arn else None
             if child is not None:
                 calls[name].append(child)
                 handed_in[child] = len(state["Parameters"]["Input"]["results"])
             elif not state["Resource"].startswith("arn:aws:states:::sns:"):
-                own[name] += 1
+                count += 1
+        own[name] = count
     returned = {
         name: len(d["States"][render.RETURN]["Parameters"]["results"])
         for name, d in definitions.items()
@@ -347,14 +338,17 @@ def _peak_results_bytes(
 
 def _check_every_task_once(wf: model.Workflow, task_states: TaskStates) -> None:
     """Contract 2: each task of the DAG is exactly one Task state named after it."""
-    seen: dict[str, int] = {}
-    for states in task_states.values():
-        for name, state in states:
-            if not state["Resource"].startswith("arn:aws:states:::states:"):
-                seen[name] = seen.get(name, 0) + 1
+    seen = Counter(
+        name
+        for states in task_states.values()
+        for name, state in states
+        if not state["Resource"].startswith("arn:aws:states:::states:")
+    )
     for service_state in (alerts.NOTIFY, alerts.READ_LOG, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS, overlap.CHECK):
         seen.pop(service_state, None)
     expected = {t.name for t in wf.tasks}
+    if seen.keys() == expected and sum(seen.values()) == len(seen):  # each count is at least 1
+        return
     wrong = sorted(n for n in expected | set(seen) if seen.get(n, 0) != (1 if n in expected else 0))
     if wrong:  # a bug in this package, not a user error
         raise AssertionError(f"tasks not rendered exactly once: {wrong}")

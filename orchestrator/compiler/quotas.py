@@ -26,7 +26,7 @@ was short.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -149,20 +149,23 @@ def events_of_state(state: Mapping[str, Any]) -> int:
     return TASK_EVENTS + sync + retries * (ATTEMPT_EVENTS + sync)
 
 
-def _success_path(graph: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+def _success_path(graph: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """States entered on a successful run, following Next from StartAt, branches included (each
     branch before what follows its Parallel), iteratively whatever the nesting."""
+    path: list[Mapping[str, Any]] = []
+    enter = path.append
     stack: list[tuple[Mapping[str, Any], str | None]] = [(graph["States"], graph["StartAt"])]
     while stack:
         states, name = stack.pop()
         while name is not None:
             state = states[name]
-            yield state
+            enter(state)
             name = state.get("Next") or state.get("Default")  # a Choice goes on by its Default
             if state["Type"] == "Parallel":
                 stack.append((states, name))
                 stack.extend((b["States"], b["StartAt"]) for b in reversed(state["Branches"]))
                 break
+    return path
 
 
 def _shape(graph: Mapping[str, Any]) -> tuple[int, int]:
@@ -298,7 +301,7 @@ def measure(
 ) -> MachineReport:
     """Figures for a rendered machine, ``text`` being its compact JSON (``serialise.compact``);
     ``failure_start`` is where its failure path begins; ``keys`` as for :func:`deployed_bytes`."""
-    success = list(_success_path(definition))
+    success = _success_path(definition)
     events = EXECUTION_EVENTS + sum(map(events_of_state, success))
     states, in_flight = _shape(definition)
     if failure_start is not None and failure_start in definition["States"]:

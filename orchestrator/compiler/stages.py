@@ -12,9 +12,12 @@ decides which to try and keeps the scratch state.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import accumulate
+from operator import sub
 
-# Edges of a part by position in it (``ins[i]``: positions of task i's dependencies).
+# Edges of a part by position in it (``ins[i]``: positions of task i's dependencies, ascending).
 Edges = list[list[int]]
 # Relative tolerance under which two makespans count as equal (then fewer Parallels wins).
 TIE = 1e-9
@@ -26,49 +29,49 @@ BALANCE = 8
 def series_cuts(part: list[int], ins: Edges, outs: Edges) -> list[int]:
     """Positions k such that every task of ``part[:k]`` precedes every task of ``part[k:]``.
 
-    ``part`` is connected and in topological order, so every such split is a prefix. A
-    split is exact iff the reduced edges crossing it are all the pairs (maximal task before,
-    minimal task after): sweep the prefix P one task at a time keeping C (crossing edges),
-    G (crossing edges from a maximal P task to a minimal Q task), |max P| and |min Q|. The
-    split is exact iff C == G == |max P| * |min Q|. Each task changes status at most once,
-    so the sweep is linear in the edges.
+    ``part`` is connected and in topological order, so every such split is a prefix P, the
+    rest Q. With reduced edges, P precedes Q exactly when every edge crossing the split goes
+    from a task with no successor in P to a task with no dependency in Q, and every such pair
+    is an edge. Whether a task has a successor on both sides depends only on its first and
+    last successor, so the first condition fails exactly at the k inside some task's span
+    (first successor, last successor] or (first dependency, last dependency]; the counts (of
+    crossing edges and of the two kinds of task) are prefix sums. So each task is looked at
+    once, not each edge, and the sums run in ``itertools.accumulate``.
     """
     m = len(part)
-    succ_in_p = [0] * m  # successors already moved to P
-    pred_in_q = list(map(len, ins))
-    min_q = pred_in_q.count(0)
-    max_p = 0
-    crossing = 0
-    good = 0
-    cuts: list[int] = []
-    for k in range(m - 1):
-        row = ins[k]
-        crossing -= len(row)
-        for px in row:
-            if succ_in_p[px] == 0:
-                good -= 1
-                # x stops being maximal in P: its other crossing edges stop being good.
-                max_p -= 1
-                for py in outs[px]:
-                    if py > k and pred_in_q[py] == 0:
-                        good -= 1
-            succ_in_p[px] += 1
-        min_q -= 1
-        max_p += 1
-        row = outs[k]
-        crossing += len(row)
-        for py in row:
-            left = pred_in_q[py] - 1
-            pred_in_q[py] = left
-            if left == 0:
-                min_q += 1
-                # y becomes minimal in Q: its in-edges from maximal P tasks become good.
-                for px in ins[py]:
-                    if succ_in_p[px] == 0:
-                        good += 1
-        if crossing == good == max_p * min_q:
-            cuts.append(k + 1)
-    return cuts
+    if m < 2:
+        return []
+    spans = [0] * (m + 1)  # spans[x]: spans starting at x minus spans ending before x
+    first_succ = [0] * m  # first_succ[x]: tasks whose first successor is at x
+    last_dep = [0] * m  # last_dep[x]: tasks whose last dependency is at x
+    for row in outs:
+        if row:
+            lo, hi = row[0], row[-1]
+            first_succ[lo] += 1
+            if hi != lo:
+                spans[lo + 1] += 1
+                spans[hi + 1] -= 1
+    for row in ins:
+        if row:
+            lo, hi = row[0], row[-1]
+            last_dep[hi] += 1
+            if hi != lo:
+                spans[lo + 1] += 1
+                spans[hi + 1] -= 1
+    # At k: inside[k] spans cover it, crossing[k-1] edges cross it (successors minus
+    # dependencies of the tasks before it); P has k - left[k-1] tasks with no successor in P,
+    # Q has m - k - right[k] tasks with no dependency in Q.
+    inside = accumulate(spans)
+    next(inside)
+    crossing = accumulate(map(sub, map(len, outs), map(len, ins)))
+    left = accumulate(first_succ)
+    right = list(accumulate(reversed(last_dep)))
+    right.reverse()
+    return [
+        k
+        for k, covered, x, lt, rt in zip(range(1, m), inside, crossing, left, right[1:], strict=False)
+        if not covered and x == (k - lt) * (m - k - rt)
+    ]
 
 
 def prime_cuts(
@@ -93,23 +96,34 @@ def prime_cuts(
     if not first:
         orders.append(sorted(range(m), key=tail.__getitem__, reverse=True))
     for order in orders:
-        suffix = [0.0] * (m + 1)
-        for i in range(m - 1, -1, -1):
-            t = tail[order[i]]
-            suffix[i] = t if t > suffix[i + 1] else suffix[i + 1]
-        costs = [0.0] * m
+        # suffix[i]: the longest tail from order[i] on; costs[k - 1]: the bound of the cut
+        # before order[k] (the latest eft before it plus the longest tail after it).
+        suffix: list[float] = []
+        append = suffix.append
+        top = 0.0
+        for t in map(tail.__getitem__, reversed(order)):
+            if t > top:
+                top = t
+            append(top)
+        suffix.reverse()
+        costs: list[float] = []
+        append = costs.append
         prefix = 0.0
-        for k in range(1, m):
-            e = eft[order[k - 1]]
+        for e, after in zip(map(eft.__getitem__, order), suffix[1:], strict=False):
             if e > prefix:
                 prefix = e
-            costs[k] = prefix + suffix[k]
-        best = min(costs[1:])
+            append(prefix + after)
+        best = min(costs)
         tol = TIE * max(1.0, best)
-        ties = [k for k in range(1, m) if costs[k] <= best + tol]
-        # The most balanced optimal cut keeps the recursion shallow; the extremes put the
-        # tasks with slack all before or all after the cut.
-        balanced = min(ties, key=lambda k: (abs(2 * k - m), k))
+        limit = best + tol
+        ties = [k for k, cost in enumerate(costs, 1) if cost <= limit]
+        # The most balanced optimal cut keeps the recursion shallow (the one nearest the
+        # middle, the earlier on a tie); the extremes put the tasks with slack all before or
+        # all after the cut.
+        at = bisect_left(ties, (m + 1) // 2)
+        balanced = ties[at] if at < len(ties) else ties[-1]
+        if at and m - 2 * ties[at - 1] <= abs(2 * balanced - m):
+            balanced = ties[at - 1]
         for k in (balanced,) if first else (balanced, ties[0], ties[-1]):
             inside = [False] * m
             for i in order[:k]:
@@ -149,6 +163,14 @@ def spine_stages(
     when that delays the whole less than stretching the window would), else it stretches
     the window. Windows are measured in a schedule that already includes earlier stretches.
     """
+    return spine_splits(part, ins, outs, tail, all_w, (group,))[0]
+
+
+def spine_splits(
+    part: list[int], ins: Edges, outs: Edges, tail: list[float], all_w: Sequence[float], groups: Sequence[int]
+) -> list[tuple[list[list[int]], list[float]]]:
+    """``spine_stages`` for each of ``groups``: the spine and how late each task may go are
+    found once for all of them."""
     w = list(map(all_w.__getitem__, part))
     m = len(part)
     cp = 0.0
@@ -172,6 +194,39 @@ def spine_stages(
             break
         spine.append(nxt)
         v = nxt
+    # latest[v]: the first spine task that (transitively) depends on v, by its index in the
+    # spine (the spine's length when none does). With ``group`` spine tasks per window, v may
+    # go no later than window latest[v] // group, so it never lands after such a task.
+    on_spine = [-1] * m
+    for i, c in enumerate(spine):
+        on_spine[c] = i
+    last = len(spine) - 1
+    latest = [0] * m
+    for v in range(m - 1, -1, -1):
+        cap = last
+        for y in outs[v]:
+            bound = on_spine[y]
+            if bound < 0:
+                bound = latest[y]
+            if bound < cap:
+                cap = bound
+        latest[v] = cap
+    return [_placed(part, ins, tail, w, spine, latest, tol, group) for group in groups]
+
+
+def _placed(
+    part: list[int],
+    ins: Edges,
+    tail: list[float],
+    w: list[float],
+    spine: list[int],
+    latest: list[int],
+    tol: float,
+    group: int,
+) -> tuple[list[list[int]], list[float]]:
+    """The stages and windows of ``spine_stages`` with ``group`` spine tasks per window, given
+    the spine (positions), ``latest`` (see ``spine_splits``) and the weights by position."""
+    m = len(part)
     # Window ends in the planned schedule; stretch[i] = how far stage i already overruns.
     # Consecutive spine tasks share a window when ``group`` > 1: fewer boundaries to cross.
     planned_start = [0.0] * m
@@ -196,18 +251,8 @@ def spine_stages(
     shifted = list(ends)
     stretched = 0.0  # sum of all stretches, so the planned total is ends[-1] + stretched
 
-    # limit[v]: the latest stage v may take, so that it never lands after a spine task
-    # that (transitively) depends on it.
-    limit = [0] * m
-    for v in range(m - 1, -1, -1):
-        cap = k - 1
-        for y in outs[v]:
-            bound = on_spine[y]
-            if bound < 0:
-                bound = limit[y]
-            if bound < cap:
-                cap = bound
-        limit[v] = cap
+    # limit[v]: the latest stage v may take.
+    limit = latest if group == 1 else [x // group for x in latest]
     last_end = ends[-1]
     for v in range(m):
         t = 0.0

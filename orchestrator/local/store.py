@@ -123,7 +123,8 @@ CREATE TABLE IF NOT EXISTS task_results (
 );
 CREATE TABLE IF NOT EXISTS compiled_plans (
     key TEXT PRIMARY KEY,
-    plan TEXT NOT NULL
+    plan TEXT NOT NULL,
+    registered TEXT
 );
 """
 
@@ -369,7 +370,8 @@ class Store:
 
     def _migrate(self) -> None:
         """Columns added after the first release, so stores written by it keep working."""
-        for table, column, kind in (("jobs", "task_attempt", "INTEGER"), ("invocations", "task_attempt", "INTEGER")):
+        for table, column, kind in (("jobs", "task_attempt", "INTEGER"), ("invocations", "task_attempt", "INTEGER"),
+                                    ("compiled_plans", "registered", "TEXT")):
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if column not in columns:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
@@ -555,6 +557,22 @@ class Store:
             db.execute("INSERT OR REPLACE INTO compiled_plans (key, plan) VALUES (?, ?)", (key, json.dumps(plan)))
             db.execute("DELETE FROM compiled_plans WHERE rowid NOT IN"
                        " (SELECT rowid FROM compiled_plans ORDER BY rowid DESC LIMIT ?)", (COMPILED_PLANS_KEPT,))
+
+    def registered_revisions(self, key: str) -> dict[str, str]:
+        """The state machines the plan under ``key`` last registered: ARN -> revision id."""
+        rows = self._query("SELECT registered FROM compiled_plans WHERE key=?", (key,))
+        found: dict[str, str] = (_loads(rows[0][0]) or {}) if rows else {}
+        return found
+
+    def record_registered(self, key: str, revisions: dict[str, str]) -> None:
+        with self._lock:
+            self._db.execute("UPDATE compiled_plans SET registered=? WHERE key=?", (json.dumps(revisions), key))
+
+    def state_machine_revisions(self, arns: list[str]) -> dict[str, str]:
+        """ARN -> revision id of those of ``arns`` that are registered (without reading their rows)."""
+        rows = self._query(f"SELECT arn, revision_id FROM state_machines WHERE arn IN ({', '.join('?' * len(arns))})",
+                           tuple(arns))
+        return {str(arn): str(revision) for arn, revision in rows}
 
     # -- jobs, invocations, messages ----------------------------------------------------------
 
