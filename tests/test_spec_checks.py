@@ -70,3 +70,20 @@ def test_dependencies_decided_at_once_still_find_cycles_through_repeated_names()
         (("tasks", 0, "after"), "dependency cycle: a -> b -> c -> a (each task runs after the next, so none can "
          "start)", "remove 'b' from the after of 'a'")]
     assert _dependency_issues([{"name": "a"}, {"name": "b", "after": ["a"]}]) == []
+
+
+def test_the_cycle_search_runs_only_when_a_task_runs_after_a_later_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    searched: list[int] = []
+    real = checks._cycles
+
+    def spy(graph: dict[str, list[str]], order: list[str]) -> list[list[str]]:
+        searched.append(len(graph))
+        return real(graph, order)
+
+    monkeypatch.setattr(checks, "_cycles", spy)
+    in_order = [{"name": "a"}, {"name": "b", "after": ["a"]}, {"name": "c", "after": ["a", "b"]}]
+    assert _dependency_issues(in_order) == [] and searched == []
+    assert _dependency_issues([{"name": "b", "after": ["a"]}, {"name": "a"}]) == [] and searched == [2]
+    assert _dependency_issues([{"name": "a", "after": ["b"]}, {"name": "b", "after": ["a"]}]) == [
+        (("tasks", 0, "after"), "dependency cycle: a -> b -> a (each task runs after the next, so none can start)",
+         "remove 'b' from the after of 'a'")]

@@ -64,10 +64,11 @@ class Context:
         tasks = document.get("tasks")
         self._tasks = [(index, task) for index, task in enumerate(tasks) if isinstance(task, dict)] \
             if isinstance(tasks, list) else []
-        # Every job given as a mapping, with its task and kind, in task order and JOB_KINDS order
-        # (a task with two jobs has two entries; check_jobs reports it).
-        self._jobs = [(index, task, kind, job) for index, task in self._tasks for kind in JOB_KINDS
-                      if isinstance(job := task.get(kind), dict)]
+        # Each task's job kinds (check_jobs wants exactly one), and every job given as a mapping,
+        # with its task and kind, in task order and JOB_KINDS order.
+        self._kinds = [(index, task, [kind for kind in JOB_KINDS if kind in task]) for index, task in self._tasks]
+        self._jobs = [(index, task, kind, job) for index, task, kinds in self._kinds for kind in kinds
+                      if isinstance(job := task[kind], dict)]
         defaults = document.get("defaults")
         self._defaults: dict[str, Any] = defaults if isinstance(defaults, dict) else {}
         # An integer no float can hold (10**400): bounds.check_values reports it, and the checks
@@ -79,6 +80,10 @@ class Context:
 
     def tasks(self) -> Iterator[tuple[int, dict[str, Any]]]:
         return iter(self._tasks)
+
+    def kinds(self) -> Iterator[tuple[int, dict[str, Any], list[str]]]:
+        """``(index, task, the job kinds it has)`` for every task."""
+        return iter(self._kinds)
 
     def jobs(self) -> Iterator[tuple[int, dict[str, Any], str, dict[str, Any]]]:
         """``(index, task, kind, job)`` for every job that is a mapping."""
@@ -417,8 +422,7 @@ def _unique(name: str, taken: Container[str]) -> str:
 
 def check_jobs(ctx: Context) -> None:
     queues = isinstance(ctx.doc.get("queues"), list)  # else no job has a queue to fit (_check_queue_fit)
-    for index, task in ctx.tasks():
-        kinds = [kind for kind in JOB_KINDS if kind in task]
+    for index, task, kinds in ctx.kinds():
         path: Path = ("tasks", index)
         if not kinds:
             import difflib
@@ -557,9 +561,12 @@ def _check_batch(ctx: Context, path: Path, job: dict[str, Any]) -> None:
 def _check_fargate(ctx: Context, path: Path, job: dict[str, Any], reason: str | None) -> None:
     vcpus_value = job.get("vcpus", 1.0)
     memory_value = job.get("memory", 2048 if path[-1] == "batch" else 512)
+    try:
+        if (vcpus_value, memory_value) in _FARGATE_PAIRS:
+            return  # most jobs: a size Fargate has, decided in one look-up (a bool is no number: fine too)
+    except TypeError:
+        return  # a list or mapping: the schema reports it
     vcpus, memory = _number(vcpus_value), _number(memory_value)
-    if (vcpus, memory) in _FARGATE_PAIRS:
-        return  # most jobs: a size Fargate has, decided in one look-up
     if vcpus is None or memory is None or vcpus <= 0 or not float(memory).is_integer():
         return
     sizes = FARGATE_SIZES.get(vcpus)
