@@ -283,17 +283,15 @@ def test_fan_out_branches_are_written_from_one_filler(monkeypatch: pytest.Monkey
 
 
 @given(st.lists(st.sampled_from(["QQ", "\ue000", "\ue002", "a", "{", "}", "{x}", "\\", '"', "é"]), max_size=30))
-def test_a_filler_joined_or_compiled_writes_the_same(pieces: list[str]) -> None:
+def test_a_filler_writes_the_text_with_its_holes_filled(pieces: list[str]) -> None:
     text = "".join(pieces)
     holes = ("QQ", "\ue000", "\ue002")
-    joined = emit._filler(text, holes, compiled=False)
-    compiled = emit._filler(text, holes)
-    if joined is None or compiled is None:
-        assert joined is compiled is None and not any(h in text for h in holes)
+    filler = emit._filler(text, holes)
+    if filler is None:
+        assert not any(h in text for h in holes)
         return
     expected = text.replace("QQ", "N").replace("\ue000", "x{}").replace("\ue002", "c\\\\")
-    for _ in range(emit._COMPILE_AFTER + 2):  # past the call that compiles the joined one
-        assert joined("N", "x{}", "c\\\\") == compiled("N", "x{}", "c\\\\") == expected
+    assert filler("N", "x{}", "c\\\\") == expected
 
 
 def test_one_readable_filler_serves_every_next_target_of_a_state_never_on_one_line() -> None:

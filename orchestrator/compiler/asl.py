@@ -127,7 +127,10 @@ class State:
 
     def targets(self) -> tuple[str, ...]:
         """Names this state can transition to within its own scope (Next first, then Catch)."""
-        caught = tuple(catcher.next for catcher in self.catchers())
+        catchers = self.catchers()
+        if not catchers:  # most states (every Graph check asks each state)
+            return () if self.next is None else (self.next,)
+        caught = tuple(catcher.next for catcher in catchers)
         return caught if self.next is None else (self.next, *caught)
 
     def body(self) -> list[tuple[str, Json]]:

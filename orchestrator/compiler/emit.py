@@ -9,7 +9,7 @@ the targets, into a :class:`Stencil`:
 
 * a function that builds the state's dict for a name and targets: a dict display compiled once
   (as ``dataclasses`` compiles its ``__init__``), so every state gets fresh dicts and lists;
-* its compact text (what is deployed) as a function of the three holes, one f-string;
+* its compact text (what is deployed) as a function of the three holes (:func:`_filler`);
 * its readable text (``serialise.dumps``) per place in the document, made when first needed.
 
 A stencil is used only if rendering again with a second set of stand-ins gives exactly what the
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -87,59 +88,31 @@ def encoded(text: str) -> str:
 Filler = Callable[[str, str, str], str]
 
 
-# Compiling a filler to one f-string costs ~200 µs and saves ~1 µs a call over joining its pieces:
-# worth it for a filler used this often (a deeply nested workflow needs hundreds of fillers for
-# its places, most of them used a few dozen times).
-_COMPILE_AFTER = 200
-
-
-def _filler(text: str, holes: tuple[str | None, str | None, str | None], *, compiled: bool = True) -> Filler | None:
+def _filler(text: str, holes: tuple[str | None, str | None, str | None]) -> Filler | None:
     """A function (name, next, catch) -> ``text`` with each occurrence of a hole's stand-in
-    replaced; None when the text holds no stand-in at all. ``compiled``: one f-string, so a call
-    copies the pieces once (``str.format`` would parse the whole text again on every call); else
-    the pieces joined, compiled after :data:`_COMPILE_AFTER` calls."""
+    replaced; None when the text holds no stand-in at all.
+
+    A call joins the fixed pieces and the values in their order, picked from one tuple by an
+    ``operator.itemgetter``: as fast as an f-string compiled for the text (~0.3 µs against ~1.5 µs
+    for a Python loop over the pieces), with nothing to compile (~200 µs an f-string, and a
+    deeply nested workflow needs hundreds of fillers for its places)."""
     alternatives = [re.escape(h) for h in holes if h]
     if not alternatives:
         return None
     parts = re.split("(" + "|".join(alternatives) + ")", text)
     hole_index = {h: i for i, h in enumerate(holes) if h}
-    if compiled:
-        return _compile_filler(parts, hole_index)
-    fixed = parts[0::2]
-    which = [hole_index[part] for part in parts[1::2]]
-    faster: list[Filler] = []
-    calls = 0
+    fixed = tuple(parts[0::2])
+    # In the tuple (name, next, catch, *fixed): fixed[0], then each hole and the piece after it.
+    order = [3]
+    for i, part in enumerate(parts[1::2], 1):
+        order += (hole_index[part], 3 + i)
+    pick = operator.itemgetter(*order)
+    join = "".join
 
     def fill(name: str, next: str, catch: str) -> str:
-        nonlocal calls
-        if faster:
-            return faster[0](name, next, catch)
-        calls += 1
-        if calls >= _COMPILE_AFTER:
-            faster.append(_compile_filler(parts, hole_index))
-        values = (name, next, catch)
-        out = [fixed[0]]
-        for i, hole in enumerate(which, 1):
-            out.append(values[hole])
-            out.append(fixed[i])
-        return "".join(out)
+        return join(pick((name, next, catch) + fixed))
 
     return fill
-
-
-def _compile_filler(parts: list[str], hole_index: Mapping[str, int]) -> Filler:
-    variables = ("name", "next", "catch")
-    namespace: dict[str, Any] = {}
-    fields = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            fields.append("{" + variables[hole_index[part]] + "}")
-        elif part:
-            namespace[f"_{i}"] = part
-            fields.append("{_" + str(i) + "}")
-    exec(f"def fill(name, next, catch):\n    return f{''.join(fields)!r}\n", namespace)  # noqa: S102
-    filler: Filler = namespace["fill"]
-    return filler
 
 
 def _source(value: object, split: Callable[[str], list[str]], variables: Mapping[str, str]) -> str | None:
@@ -258,7 +231,7 @@ class Stencil:
             )
             texts.append(text_at(self.build(*fill), indent, column))
             holes.append(fill)
-        filler = _filler(texts[0], holes[0], compiled=False)
+        filler = _filler(texts[0], holes[0])
         if filler is not None and filler(*(h or "" for h in holes[1])) != texts[1]:
             filler = None
         self.readable[key] = filler

@@ -58,21 +58,6 @@ class Par:
 Item = sp.Leaf | Call | Seq | Par
 
 
-def _task_names(item: Item) -> list[str]:
-    """The tasks this machine runs itself (a child machine's are its own), left to right."""
-    names: list[str] = []
-    stack: list[Item] = [item]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, sp.Leaf):
-            names.append(current.task)
-        elif isinstance(current, Seq):
-            stack.extend(reversed(current.items))
-        elif isinstance(current, Par):
-            stack.extend(reversed(current.branches))
-    return names
-
-
 def from_sp(node: sp.Node) -> Item:
     """Convert a decomposed tree, regrouping Parallels wider than :data:`MAX_BRANCHES`."""
     if isinstance(node, sp.Leaf):
@@ -127,6 +112,9 @@ class Context:
         # Who reads a task's result: Lambda tasks get their direct upstream results.
         self.readers: dict[str, set[str]] = {}
         self.lambdas: set[str] = set()
+        # The Fail states that end Parallel branches, by name and form: alike in every machine
+        # ("Parallel 1 branch 1 failed" ends a branch in most of them), and immutable.
+        self.branch_fails: dict[tuple[str, bool], asl.Fail] = {}
         # Local dates and hours the templates read: computed once per machine by "Logical time".
         self.local_time = templates.local_keys(templates.batch_values(wf))
         for t in wf.tasks:
@@ -145,6 +133,7 @@ class _Renderer:
         self.lambdas = context.lambdas
         self.local_time = context.local_time
         self.stencils = context.stencils
+        self.branch_fails = context.branch_fails
         self.bodies = bodies  # child machine name -> its body, to see the tasks a Call runs
         self.parallels = 0
         # Leaves numbered left to right (child bodies included): each item covers one interval,
@@ -152,6 +141,7 @@ class _Renderer:
         self.index: dict[str, int] = {}
         self.spans: dict[int, tuple[int, int]] = {}
         self.numbered: list[str] = []  # tasks that read or are read, in leaf order
+        self.placed: list[str] = []  # the tasks this machine runs itself, as their states are made
 
     def number(self, root: Item) -> None:
         """Number the leaves under ``root`` and record every item's interval (iteratively)."""
@@ -218,6 +208,7 @@ class _Renderer:
         state: asl.State
         if isinstance(item, sp.Leaf):
             task = self.tasks[item.task]
+            self.placed.append(task.name)
             stencil = self.stencils.get(task, output_path, next is not None, catch_to is not None)
             if stencil is not None:
                 state = StencilTask(name=task.name, next=next, catch_to=catch_to, stencil=stencil)
@@ -236,25 +227,47 @@ class _Renderer:
             )
             return call, [call_task, merge_pass(f"{call} results", next, output_path)]
         if isinstance(item, Seq):
-            # Name Parallels in reading order: render items left to right, then link backwards.
+            # Name Parallels in reading order: render items left to right, then link backwards
+            # to the items whose first state is named only when rendered (a task's is the task's,
+            # a child call's its number's).
+            items = item.items
             first_names: list[str] = []
             rendered: list[list[asl.State]] = []
-            placeholders = [f"\0next{i}" for i in range(len(item.items))]
-            for i, sub in enumerate(item.items):
-                last = i + 1 == len(item.items)
-                target = next if last else placeholders[i + 1]
+            links: dict[str, int] = {}  # stand-in Next -> the item it stands for
+            for i, sub in enumerate(items):
+                last = i + 1 == len(items)
+                if last:
+                    target = next
+                else:
+                    following = items[i + 1]
+                    if type(following) is sp.Leaf:
+                        target = following.task
+                    elif type(following) is Call:
+                        target = call_state_name(following)
+                    else:
+                        target = f"\0next{i + 1}"
+                        links[target] = i + 1
                 first, states = self.chain(sub, target, catch_to, output_path if last else None)
                 first_names.append(first)
                 rendered.append(states)
-            links = {placeholders[i]: first_names[i] for i in range(1, len(item.items))}
             out: list[asl.State] = []
             for states in rendered:
-                for state in states:
-                    if state.next in links:
-                        state = _relink(state, links[state.next])
-                    out.append(state)
+                if links:
+                    for state in states:
+                        if state.next in links:
+                            state = _relink(state, first_names[links[state.next]])
+                        out.append(state)
+                else:
+                    out.extend(states)
             return first_names[0], out
         return self._parallel(item, next, catch_to, output_path)
+
+    def _branch_fail(self, name: str, *, nested: bool) -> asl.Fail:
+        """``alerts.branch_fail(name, nested=nested)``, made once per compile."""
+        fail = self.branch_fails.get((name, nested))
+        if fail is None:
+            fail = self.branch_fails[name, nested] = alerts.branch_fail(name, nested=nested)
+        return fail
 
     def _parallel(
         self, item: Par, next: str | None, catch_to: str | None, output_path: str | None
@@ -277,15 +290,16 @@ class _Renderer:
             if type(branch) is sp.Leaf:
                 # One task (every branch of a wide fan-out): its state from its stencil when it
                 # has one, without the general chain.
-                fail = alerts.branch_fail(f"{name} branch {i} failed", nested=False)
+                fail = self._branch_fail(f"{name} branch {i} failed", nested=False)
                 task = tasks[branch.task]
                 stencil = stencils.get(task, "$.results", False, True)
                 if stencil is not None:
+                    self.placed.append(task.name)
                     state = StencilTask(name=task.name, next=None, catch_to=fail.name, stencil=stencil)
                     branches.append(TaskBranch.of(state, fail))
                     continue
             else:
-                fail = alerts.branch_fail(f"{name} branch {i} failed", nested=_catches_branch_errors(branch))
+                fail = self._branch_fail(f"{name} branch {i} failed", nested=_catches_branch_errors(branch))
             first, states = self.chain(branch, None, fail.name, output_path="$.results")
             branches.append(asl.Graph(start_at=first, states=(*states, fail)))
         parallel = asl.Parallel(
@@ -411,10 +425,10 @@ def render_machine(
             states.append(
                 asl.Pass(name=RETURN, parameters={"results": {t + ".$": result_path(t) for t in exported}})
             )
-        # This machine's tasks in declaration order, read from the body (not by a scan of every
-        # task of the workflow per machine, quadratic when a big workflow is split).
+        # This machine's tasks in declaration order, as the body placed them (not by a scan of
+        # every task of the workflow per machine, quadratic when a big workflow is split).
         order = renderer.order
-        in_machine = [renderer.tasks[name] for name in sorted(_task_names(body), key=order.__getitem__)]
+        in_machine = [renderer.tasks[name] for name in sorted(renderer.placed, key=order.__getitem__)]
         facts = alerts.task_facts(in_machine, wf)
         # The failed attempt's log tail is read from the Batch jobs' log group, when there are jobs.
         batch_jobs = any(t.runs_on == "batch" for t in in_machine)
