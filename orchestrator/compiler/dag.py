@@ -215,11 +215,24 @@ def reduce_edges(dag: Dag) -> tuple[list[list[int]], list[list[int]]]:
     """
     n = len(dag)
     reach = [0] * n  # reach[u]: bitset of tasks reachable from u, u excluded
+    # through[s]: reach[s] with s added, made once per s: tasks with a single successor (the
+    # commonest kind, and thousands of them at a hub) share it instead of each building
+    # another n-bit int.
+    through: list[int | None] = [None] * n
     succs: list[list[int]] = [[] for _ in range(n)]
     for u in range(n - 1, -1, -1):
+        row = dag.succs[u]
+        if len(row) == 1:
+            (s,) = row
+            shared = through[s]
+            if shared is None:
+                shared = through[s] = reach[s] | (1 << s)
+            reach[u] = shared
+            succs[u] = [s]
+            continue
         covered = 0
         kept: list[int] = []
-        for s in dag.succs[u]:  # ascending = topological order, so a covering succ comes first
+        for s in row:  # ascending = topological order, so a covering succ comes first
             if (covered >> s) & 1:
                 continue
             kept.append(s)

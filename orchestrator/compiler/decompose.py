@@ -250,6 +250,10 @@ class _Search:
         self.hit = [0] * n  # hit[v] == gen: v has a neighbour in the part (``_stage_ends``)
         self.pos = [0] * n  # a task's index in the part being examined
         self.label = [0] * n  # a task's component in the part being split (``_components``)
+        # inner[v]: v's dependencies inside the part ``_components`` last split, which are
+        # inside v's component too. A component is solved (``known`` = _CONNECTED) before any
+        # other part containing its tasks is split, so its rows are still its own then.
+        self.inner: list[Sequence[int]] = [()] * n
         self.budget = budget
 
     def run(self) -> _Result:
@@ -283,17 +287,20 @@ class _Search:
     def _components(self, part: list[int], gen: int) -> list[list[int]]:
         """Weakly connected components of ``part`` (its tasks are the members of generation
         ``gen``), each ascending, ordered by first task; ``[part]`` itself when it is connected.
+        Fills ``inner`` for the part's tasks.
 
         One pass in topological order over each task's dependencies (each edge once, where a
         search from every task would look at it from both ends): a task joins the component of
         its dependencies, and components it joins together merge, the smaller into the larger.
         """
-        member, preds, label = self.member, self.preds, self.label
+        member, preds, label, inner = self.member, self.preds, self.label, self.inner
         groups: list[list[int]] = []  # label[v]: v's component, an index here; [] once merged
         for v in part:
             g = -1
+            row: list[int] = []
             for x in preds[v]:
                 if member[x] == gen:
+                    row.append(x)
                     h = label[x]
                     if g < 0:
                         g = h
@@ -305,6 +312,7 @@ class _Search:
                             label[y] = g
                         into += other
                         groups[h] = []
+            inner[v] = row
             if g < 0:
                 label[v] = len(groups)
                 groups.append([v])
@@ -353,7 +361,7 @@ class _Search:
     def _solve_shared(self, parts: list[list[int]], allows: list[float], known: int = 0) -> list[_Result]:
         """Solve independent parts, each with a share of the remaining budget by its size, so
         the first parts cannot use up the search for the others."""
-        remaining = sum(len(p) for p in parts)
+        remaining = sum(map(len, parts))
         pool = self.budget
         results: list[_Result] = []
         singles = self.singles
@@ -387,9 +395,10 @@ class _Search:
             self.cache[key] = found
         return found
 
-    def _local_edges(self, part: list[int], gen: int) -> tuple[Edges, Edges]:
-        """The edges inside ``part``, by position in it: ``(ins, outs)``."""
-        member, preds = self.member, self.preds
+    def _local_edges(self, part: list[int]) -> tuple[Edges, Edges]:
+        """The edges inside ``part``, by position in it: ``(ins, outs)``. ``part`` is a
+        component of the part ``_components`` last split, or that part itself."""
+        inner = self.inner
         local = self.pos
         for i, v in enumerate(part):
             local[v] = i
@@ -397,11 +406,10 @@ class _Search:
         outs: Edges = [[] for _ in part]
         for i, v in enumerate(part):
             row = []
-            for x in preds[v]:
-                if member[x] == gen:
-                    j = local[x]
-                    row.append(j)
-                    outs[j].append(i)
+            for x in inner[v]:
+                j = local[x]
+                row.append(j)
+                outs[j].append(i)
             ins.append(row)
         return ins, outs
 
@@ -409,20 +417,17 @@ class _Search:
         """The components of a part, each solved, as one Parallel."""
         return _parallel_of(self._solve_shared(comps, [allow] * len(comps), _CONNECTED))
 
-    def _is_chain(self, part: list[int], gen: int) -> bool:
-        """True when each task of ``part`` but the last has exactly one successor in it, the
-        next one: then the part is a path, since ``part`` is in topological order."""
-        member, succs = self.member, self.succs
-        for i in range(len(part) - 1):
-            nxt = part[i + 1]
-            found = False
-            for y in succs[part[i]]:
-                if member[y] == gen:
-                    if y != nxt or found:
-                        return False
-                    found = True
-            if not found:
+    def _is_path(self, part: list[int]) -> bool:
+        """True when each task of ``part`` but the first has exactly one dependency in it, the
+        one before: then the part is a path, since ``part`` is in topological order. ``part``
+        is a component of the part ``_components`` last split, or that part itself."""
+        inner = self.inner
+        before = part[0]
+        for v in part[1:]:
+            row = inner[v]
+            if len(row) != 1 or row[0] != before:
                 return False
+            before = v
         return True
 
     def _solve(self, part: list[int], allow: float = 0.0, known: int = 0) -> _Result:
@@ -436,27 +441,23 @@ class _Search:
             v = part[0]
             return self._single(v)
         # Charge what the passes below cost: every task and every edge they look at.
-        cost, member = self.cost, self.member
-        self.gen += 1
-        gen = self.gen
-        for v in part:
-            member[v] = gen
-        spent = sum(map(cost.__getitem__, part))
+        spent = sum(map(self.cost.__getitem__, part))
         self.budget -= spent
         self.spent += spent
         if self.spent > self.limit:
             raise _TooDeep
-        if self._is_chain(part, gen):  # the most common part by far; skip the general passes
-            return _Result(sum([self.w[v] for v in part]), 0, _SERIES, len(part), _CHAIN, part)
-        # A component is connected, and a piece between series cuts has no series cut of its
-        # own (``known``): those passes are skipped (the work charged is the same).
+        # A component is connected, and its dependencies inside it are known (``inner``); a
+        # piece between series cuts has no series cut of its own (``known``): those passes
+        # are skipped (the work charged is the same).
         if known != _CONNECTED:
-            comps = self._components(part, gen)
+            comps = self._components(part, self._mark(part))
             if len(comps) > 1:
                 return self._side_by_side(comps, allow)
+        if self._is_path(part):  # the most common part by far; skip the general passes
+            return _Result(sum([self.w[v] for v in part]), 0, _SERIES, len(part), _CHAIN, part)
         # The part's edges once, by position in the part: the passes below then need no
         # membership tests.
-        ins, outs = self._local_edges(part, gen)
+        ins, outs = self._local_edges(part)
         cuts = [] if known == _NO_CUTS else series_cuts(part, ins, outs)
         if cuts:
             bounds = [0, *cuts, len(part)]

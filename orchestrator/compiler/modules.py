@@ -43,8 +43,8 @@ def contract(
     # (sums of a fixed mix of each index), so a hub with thousands of neighbours is cheap to
     # re-examine; equal hashes are confirmed by comparing the sets.
     mix = [_mix(v) for v in range(n)]
-    hp = [sum(mix[u] for u in p) & _MASK for p in preds]
-    hs = [sum(mix[y] for y in x) & _MASK for x in succs]
+    hp = [sum(map(mix.__getitem__, p)) & _MASK for p in preds]
+    hs = [sum(map(mix.__getitem__, x)) & _MASK for x in succs]
     by_key: dict[tuple[int, int, int, int], int] = {}
     work = list(range(n - 1, -1, -1))
 
