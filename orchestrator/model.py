@@ -26,12 +26,12 @@ from orchestrator.limits import LAMBDA_MAX_TIMEOUT
 
 # The empty read-only mapping: nothing holds the dict behind it, so every job and workflow without
 # environment, secrets or tags shares this one (a spec of 10,000 jobs made 20,000 of them).
-_EMPTY_MAP: Mapping[str, str] = MappingProxyType({})
+EMPTY_MAP: Mapping[str, str] = MappingProxyType({})
 
 
 def _frozen_map(value: Mapping[str, str] | None) -> Mapping[str, str]:
     if not value:
-        return _EMPTY_MAP
+        return EMPTY_MAP
     return MappingProxyType(dict(value))
 
 
@@ -118,8 +118,10 @@ class BatchJob:
     build: ImageBuild | None = None  # ``image`` is the tag the build gets
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "environment", _frozen_map(self.environment))
-        object.__setattr__(self, "secrets", _frozen_map(self.secrets))
+        if self.environment is not EMPTY_MAP:  # the default (most jobs): nothing to freeze
+            object.__setattr__(self, "environment", _frozen_map(self.environment))
+        if self.secrets is not EMPTY_MAP:
+            object.__setattr__(self, "secrets", _frozen_map(self.secrets))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,7 +134,8 @@ class LambdaTask:
     permissions: tuple[Permission, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "environment", _frozen_map(self.environment))
+        if self.environment is not EMPTY_MAP:
+            object.__setattr__(self, "environment", _frozen_map(self.environment))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,7 +156,8 @@ class PythonTask:
     permissions: tuple[Permission, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "environment", _frozen_map(self.environment))
+        if self.environment is not EMPTY_MAP:
+            object.__setattr__(self, "environment", _frozen_map(self.environment))
 
 
 Job = BatchJob | LambdaTask | PythonTask

@@ -37,8 +37,12 @@ from typing import IO, Any
 
 TOKEN_ENV = "ORCHESTRATOR_RUNNER_TOKEN"
 
+# Started beside every runner, so it imports as little as it can: signal and subprocess (an
+# enum module and threading among others) would triple its interpreter start, which competes for
+# the CPU with the runner and its Lambda zygote as a run begins. POSIX fixes SIGKILL at 9.
 _WATCHDOG = r"""
-import os, signal, subprocess, sys
+import os, sys
+SIGKILL = 9
 token = sys.argv[1].encode()
 groups, containers = set(), set()
 for line in sys.stdin:
@@ -48,7 +52,7 @@ for line in sys.stdin:
     (target.add if op == "+" else target.discard)(value)
 for pgid in groups:
     try:
-        os.killpg(pgid, signal.SIGKILL)
+        os.killpg(pgid, SIGKILL)
     except OSError:
         pass
 me = os.getpid()
@@ -62,15 +66,16 @@ for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         continue
     if marked:
         try:
-            os.kill(int(entry), signal.SIGKILL)
+            os.kill(int(entry), SIGKILL)
         except OSError:
             pass
 # rm -f, not kill: a runner killed while `docker run` was creating its container leaves it in
 # "Created", which kill cannot stop and --rm never removes; and a create still in flight in the
 # daemon may land after the first pass, so a second pass follows.
+if containers:
+    import subprocess, time
 for delay in (0, 2):
     if containers and delay:
-        import time
         time.sleep(delay)
     for name in containers:
         subprocess.run(["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -132,22 +132,22 @@ def _job(task: Mapping[str, Any]) -> model.Job:
         return model.BatchJob(
             image=b["image"], command=tuple(b.get("command", ())),
             vcpus=float(b.get("vcpus", 1.0)), memory=int(b.get("memory", 2048)),
-            environment=b.get("environment"), secrets=b.get("secrets"),
+            environment=b.get("environment", model.EMPTY_MAP), secrets=b.get("secrets", model.EMPTY_MAP),
             array_size=None if b.get("array_size") is None else int(b["array_size"]), queue=b.get("queue"),
-            permissions=_permissions(b.get("permissions")),
+            permissions=_permissions(b["permissions"]) if "permissions" in b else (),
             platform=_PLATFORMS[b.get("platform", "FARGATE")],
-            build=_build(b.get("build")),
+            build=_build(b["build"]) if "build" in b else None,
         )
     if "lambda" in task:
         f = task["lambda"]
         return model.LambdaTask(
-            handler=f["handler"], memory=int(f.get("memory", 512)), environment=f.get("environment"),
+            handler=f["handler"], memory=int(f.get("memory", 512)), environment=f.get("environment", model.EMPTY_MAP),
             permissions=_permissions(f.get("permissions")),
         )
     p = task["python"]
     return model.PythonTask(
         function=p["function"], memory=int(p.get("memory", 512)), vcpus=float(p.get("vcpus", 1.0)),
-        image=p.get("image"), environment=p.get("environment"), queue=p.get("queue"),
+        image=p.get("image"), environment=p.get("environment", model.EMPTY_MAP), queue=p.get("queue"),
         permissions=_permissions(p.get("permissions")),
     )
 
@@ -157,7 +157,7 @@ def _task(value: Mapping[str, Any]) -> model.Task:
         name=value["name"],
         job=_job(value),
         after=tuple(value.get("after", ())),
-        timeout=_optional_seconds(value, "timeout"),
+        timeout=_seconds(value["timeout"]) if "timeout" in value else None,
         retry=_retry(value["retries"]) if "retries" in value else None,
         expected_duration=_float_seconds(value["expected_duration"]) if "expected_duration" in value else None,
         description=value.get("description"),

@@ -629,8 +629,9 @@ _C1_CONTROLS = re.compile("[\x7f-\x9f]")
 
 def _control_escapes(text: str) -> bool:
     """Whether JSON text may decode to a control character: a ``\\b``, ``\\f`` or ``\\u`` escape
-    (any, to be safe), or DEL and the C1 controls as they are. ``\\t``, ``\\n`` and ``\\r`` are allowed."""
-    if "\\u" in text or "\\b" in text or "\\f" in text:
+    (any, to be safe), or DEL and the C1 controls as they are. ``\\t``, ``\\n`` and ``\\r`` are allowed.
+    Text without a backslash has no escape, which one search for a single character shows."""
+    if "\\" in text and ("\\u" in text or "\\b" in text or "\\f" in text):
         return True
     return not text.isascii() and _C1_CONTROLS.search(text) is not None
 
@@ -640,7 +641,7 @@ def _engines_agree(text: str) -> bool:
     (U+001C-U+001F, U+0085, U+FEFF): the first four only come from a ``\\u`` escape (JSON refuses
     them raw), the last two also as themselves. Saves that function turning 10,000 tasks back
     into JSON text to look for them (about 70 ms for 10,000 tasks)."""
-    if "\\u" in text:
+    if "\\" in text and "\\u" in text:
         return False
     return text.isascii() or ("\x85" not in text and "\ufeff" not in text)
 
