@@ -70,6 +70,21 @@ def test_running_a_workflow_again_unchanged_does_not_import_the_compiler(tmp_pat
     assert _loaded_after(code, ("orchestrator.compiler",), tmp_path) == []
 
 
+def test_only_a_workflow_file_with_python_tasks_starts_its_zygote_before_loading_it(tmp_path: Path) -> None:
+    # The early zygote's interpreter start overlaps loading the workflow; a Batch-only file
+    # would pay it for nothing.
+    (tmp_path / "one_wf.py").write_text(ONE_TASK)
+    (tmp_path / "batch_wf.py").write_text("from orchestrator import Workflow\nwf = Workflow('startup-batch')\n"
+                                         "wf.batch('hi', image='alpine:3', command=['true'])\n")
+    for name, expected in (("one_wf.py", 1), ("batch_wf.py", 0)):
+        code = ("import orchestrator.local.lambda_ as local_lambda\nstarted = []\n"
+                "real = local_lambda.prestart_zygote\n"
+                "local_lambda.prestart_zygote = lambda cwd: started.append(cwd) or real(cwd)\n"
+                f"from orchestrator.cli import main\nassert main(['run', {name!r}]) == 0\n"
+                f"assert len(started) == {expected}, started")
+        assert _loaded_after(code, (), tmp_path) == []
+
+
 def test_importing_a_local_module_leaves_the_engine_unimported(tmp_path: Path) -> None:
     # orchestrator.local's names resolve on first use, so e.g. the SNS outbox or the store alone
     # does not pull in the engine, the compiler and rich.

@@ -325,7 +325,7 @@ class _Search:
         if len(comps) == 1:
             return [part]
         for comp in comps:
-            comp.sort()  # a merged component is two ascending runs
+            comp.sort()  # a merged component is ascending runs, one after the other
         comps.sort()
         return comps
 

@@ -100,6 +100,8 @@ def _filler(text: str, holes: tuple[str | None, str | None, str | None]) -> Fill
     if not alternatives:
         return None
     parts = re.split("(" + "|".join(alternatives) + ")", text)
+    if len(parts) == 1:
+        return None
     hole_index = {h: i for i, h in enumerate(holes) if h}
     fixed = tuple(parts[0::2])
     # In the tuple (name, next, catch, *fixed): fixed[0], then each hole and the piece after it.

@@ -171,7 +171,8 @@ def _success_path(graph: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _shape(graph: Mapping[str, Any]) -> tuple[int, int]:
     """(states, most task states running at once) of a machine, branches included: 1, or the
     widest Parallel's, each branch counting as many as it can run itself. One walk of the
-    scopes, parents before their branches, then the widths bottom up."""
+    scopes, parents before their branches, then the widths of the scopes holding Parallels bottom
+    up (a scope without one runs one state at a time: most are branches of a fan-out)."""
     scopes: list[tuple[Mapping[str, Any], list[Mapping[str, Any]]]] = []  # (scope, its Parallels)
     states = 0
     stack = [graph]
@@ -186,14 +187,15 @@ def _shape(graph: Mapping[str, Any]) -> tuple[int, int]:
                 stack.extend(branches)
                 if state["Type"] == "Parallel":
                     parallels.append(state)
-        scopes.append((scope, parallels))
+        if parallels:
+            scopes.append((scope, parallels))
     widest: dict[int, int] = {}
     for scope, parallels in reversed(scopes):
         most = 1
         for state in parallels:
-            most = max(most, sum(widest[id(b)] for b in state["Branches"]))
+            most = max(most, sum([widest.get(id(b), 1) for b in state["Branches"]]))
         widest[id(scope)] = most
-    return states, widest[id(graph)]
+    return states, widest.get(id(graph), 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -209,7 +209,7 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
 
     # A Python workflow file declares its Python tasks: their zygote's interpreter starts while
     # this process loads the workflow (the zygote imports the workflow's modules once told them).
-    early = prestart_zygote(os.getcwd()) if str(path).endswith(".py") else None
+    early = prestart_zygote(os.getcwd()) if _may_declare_functions(path) else None
     try:
         from orchestrator.spec import select
 
@@ -241,6 +241,25 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
         # connection's close checkpoints the WAL into the database file, as it always did.
         lambda_.store.close()
     return 0 if result.succeeded else 1
+
+
+# Words a workflow file with Python or Lambda tasks almost surely contains (``@wf.task``,
+# ``wf.lambda_(...)``, the model's classes).
+_FUNCTION_MARKERS = (".task", "lambda_(", "PythonTask", "LambdaTask")
+
+
+def _may_declare_functions(path: str) -> bool:
+    """Whether a zygote is worth starting before the workflow at ``path`` is loaded: a guess from
+    its text, so a Batch-only file starts no interpreter for nothing. A wrong guess costs time
+    only (a missed overlap, or an interpreter stopped unused), never behaviour.
+    """
+    if not str(path).endswith(".py"):
+        return False
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(marker in text for marker in _FUNCTION_MARKERS)
 
 
 def _quick_teardown() -> None:
