@@ -489,6 +489,23 @@ def test_a_workflow_run_again_unchanged_reuses_its_compiled_plan(tmp_path: Path,
         runs.cached_plan(store, lambda_workflow(60), str(tmp_path / "elsewhere"))
 
 
+@pytest.mark.parametrize("row", ["{\"definitions\": ", "[1, 2]", "{}", "{\"main\": \"x\", \"definitions\": {}}"],
+                         ids=["cut-short", "not-an-object", "empty", "main-not-defined"])
+def test_a_kept_plan_row_that_is_no_plan_compiles_again(tmp_path: Path, row: str) -> None:
+    # The kept plan is a cache: a row a hand or a cut-short write spoiled is a miss, not an error.
+    from orchestrator.local import runs
+
+    store = Store(tmp_path / "home")
+    wf, cwd = lambda_workflow(60), str(tmp_path)
+    good = runs.cached_plan(store, wf, cwd)
+    with store._tx() as db:
+        db.execute("UPDATE compiled_plans SET plan=?, registered=? WHERE key=?", (row, row, runs.plan_key(wf, cwd)))
+    # What it registered reads as a mapping whatever the row holds (a mismatch only registers again).
+    assert isinstance(store.registered_revisions(runs.plan_key(wf, cwd)), dict)
+    assert runs.cached_plan(store, wf, cwd) == good
+    assert store.compiled_plan(runs.plan_key(wf, cwd)) == good
+
+
 def test_an_edited_package_source_compiles_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from orchestrator.local import runs
 

@@ -213,7 +213,8 @@ def cached_plan(store: Store, wf: model.Workflow, cwd: str, *, key: str | None =
     """
     key = key or plan_key(wf, cwd)
     plan: dict[str, Any] | None = store.compiled_plan(key)
-    if plan is None:
+    if plan is None or not isinstance(plan.get("definitions"), dict) or plan.get("main") not in plan["definitions"]:
+        # Not kept, or a row that is no plan (a store edited by hand): compile, and keep it again.
         plan = compile_plan(wf, cwd)
         store.put_compiled_plan(key, plan)
     return plan

@@ -274,6 +274,17 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _cached_object(text: object) -> dict[str, Any] | None:
+    """The JSON object ``text`` holds, or None when it holds anything else (what a cache can afford)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 class _WalSync:
     """fsyncs a store's WAL file on a thread of its own when asked; ``wait`` blocks until what was
     asked before it is done. One fsync covers every commit made before it starts, so results
@@ -547,9 +558,10 @@ class Store:
     # -- compiled plans (runs.cached_plan) -----------------------------------------------------
 
     def compiled_plan(self, key: str) -> Any:
-        """The plan stored under ``key``, or None."""
+        """The plan stored under ``key``, or None. A row that is not a plan's JSON object (a store
+        edited by hand, a write cut short) is a miss too: the plan is compiled and kept again."""
         rows = self._query("SELECT plan FROM compiled_plans WHERE key=?", (key,))
-        return json.loads(rows[0][0]) if rows else None
+        return _cached_object(rows[0][0]) if rows else None
 
     def put_compiled_plan(self, key: str, plan: Any) -> None:
         """Keep ``plan`` under ``key``, and only the newest ``COMPILED_PLANS_KEPT`` plans."""
@@ -561,7 +573,7 @@ class Store:
     def registered_revisions(self, key: str) -> dict[str, str]:
         """The state machines the plan under ``key`` last registered: ARN -> revision id."""
         rows = self._query("SELECT registered FROM compiled_plans WHERE key=?", (key,))
-        found: dict[str, str] = (_loads(rows[0][0]) or {}) if rows else {}
+        found: dict[str, str] = (_cached_object(rows[0][0]) or {}) if rows else {}
         return found
 
     def record_registered(self, key: str, revisions: dict[str, str]) -> None:
