@@ -44,20 +44,14 @@ def series_cuts(part: list[int], ins: Edges, outs: Edges) -> list[int]:
     spans = [0] * (m + 1)  # spans[x]: spans starting at x minus spans ending before x
     first_succ = [0] * m  # first_succ[x]: tasks whose first successor is at x
     last_dep = [0] * m  # last_dep[x]: tasks whose last dependency is at x
-    for row in outs:
-        if row:
-            lo, hi = row[0], row[-1]
-            first_succ[lo] += 1
-            if hi != lo:
-                spans[lo + 1] += 1
-                spans[hi + 1] -= 1
-    for row in ins:
-        if row:
-            lo, hi = row[0], row[-1]
-            last_dep[hi] += 1
-            if hi != lo:
-                spans[lo + 1] += 1
-                spans[hi + 1] -= 1
+    for rows, ends, end in ((outs, first_succ, 0), (ins, last_dep, -1)):
+        for row in rows:
+            if row:
+                lo, hi = row[0], row[-1]
+                ends[row[end]] += 1
+                if hi != lo:
+                    spans[lo + 1] += 1
+                    spans[hi + 1] -= 1
     # At k: inside[k] spans cover it, crossing[k-1] edges cross it (successors minus
     # dependencies of the tasks before it); P has k - left[k-1] tasks with no successor in P,
     # Q has m - k - right[k] tasks with no dependency in Q.
