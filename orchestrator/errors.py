@@ -7,7 +7,17 @@ traceback on purpose.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+
+def closest(word: str, options: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The option most like ``word``, for a problem's "did you mean", or None when none is close
+    (``difflib.get_close_matches``, imported here on first use: only a problem needs it)."""
+    import difflib
+
+    found = difflib.get_close_matches(word, list(options), n=1, cutoff=cutoff)
+    return found[0] if found else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

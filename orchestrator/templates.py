@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from orchestrator import model
-from orchestrator.errors import OrchestratorError
+from orchestrator.errors import OrchestratorError, closest
 
 OPEN, CLOSE = "{{", "}}"
 VARIABLE = "logical_time"  # the workflow variable "Logical time" assigns
@@ -135,13 +135,11 @@ def _ref(inner: str, column: int) -> Ref:
     name, sign, days_text = match["name"], match["sign"], match["days"]
     head, _, rest = name.partition(".")
     if head not in NAMES or (head != "input" and rest):
-        import difflib  # only this problem's "did you mean" needs it
-
-        close = difflib.get_close_matches(head, NAMES, n=1)
+        close = closest(head, NAMES)
         raise TemplateError(f"{written}: unknown value {name!r}; the values are {_names()}",
                             f"one of them, e.g. {_EXAMPLE}", column,
-                            replacement=None if not close or close[0] == "input"
-                            else "{{" + inner.replace(name, close[0], 1) + "}}")
+                            replacement=None if close is None or close == "input"
+                            else "{{" + inner.replace(name, close, 1) + "}}")
     if head == "input":
         fields = tuple(rest.split(".")) if rest else ()
         if not fields or not all(_FIELD.fullmatch(f) for f in fields):

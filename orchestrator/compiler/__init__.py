@@ -344,7 +344,7 @@ def _check_every_task_once(wf: model.Workflow, task_states: TaskStates) -> None:
         for name, state in states
         if not state["Resource"].startswith("arn:aws:states:::states:")
     )
-    for service_state in (alerts.NOTIFY, alerts.READ_LOG, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS, overlap.CHECK):
+    for service_state in (*alerts.SERVICE_STATES, overlap.CHECK):
         seen.pop(service_state, None)
     expected = {t.name for t in wf.tasks}
     if seen.keys() == expected and sum(seen.values()) == len(seen):  # each count is at least 1

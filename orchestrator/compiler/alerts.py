@@ -344,6 +344,10 @@ CHECK_PREVIOUS = "Check previous run"
 RECOVERED = "Recovered?"
 NOTIFY_SUCCESS = "Notify success"
 SUCCEEDED = "Workflow succeeded"
+
+# The Task states of the failure and success paths that call a service (read the log tail,
+# notify, look at the previous run): states of the machine, not tasks of the workflow.
+SERVICE_STATES = frozenset({READ_LOG, NOTIFY, CHECK_PREVIOUS, NOTIFY_SUCCESS})
 # The statuses of a previous run that a success recovers from.
 _NOT_SUCCEEDED = ("FAILED", "TIMED_OUT", "ABORTED")
 

@@ -28,10 +28,24 @@ _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 # than encoding a small value (~3 of ~5 µs), and a big workflow's states hold thousands. Without
 # the check for circular values: the compiler's are trees (a cycle would pass the recursion
 # limit instead of raising ValueError).
-_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)  # None without the C accelerator
-_COMPACT_CHUNKS: Callable[[Any, int], list[str]] | None = (
-    None if _make_encoder is None else _make_encoder(None, _COMPACT.default, encode_string, None, ":", ",", False, False, True)
-)
+
+
+def _compact_chunks() -> Callable[[Any, int], list[str]] | None:
+    """The C encoder, or None without the C accelerator or where its (private) signature is not
+    the one ``JSONEncoder.iterencode`` passes in 3.11-3.13: then ``_COMPACT.encode`` serves."""
+    make: Any = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    try:
+        chunks: Callable[[Any, int], list[str]] = make(None, _COMPACT.default, encode_string, None, ":", ",",
+                                                      False, False, True)
+        probe = {"a": [1, 2.5, None, True], "é": "\n"}
+        return chunks if "".join(chunks(probe, 0)) == _COMPACT.encode(probe) else None
+    except (TypeError, ValueError):
+        return None
+
+
+_COMPACT_CHUNKS = _compact_chunks()
 
 
 def compact(definition: Any) -> str:

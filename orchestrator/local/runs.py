@@ -180,11 +180,11 @@ def build_plan(wf: model.Workflow, definitions: Mapping[str, Any], main: str, cw
 
 
 def failure_path_states() -> list[str]:
-    """The compiled failure path's service calls (log tail read, alerts, overlap check), sorted:
-    states of the machine, not tasks of the workflow."""
+    """``alerts.SERVICE_STATES`` (the log tail read, the notifications, the previous run's
+    check), sorted: states of the machine, not tasks of the workflow."""
     from orchestrator.compiler import alerts
 
-    return sorted({alerts.READ_LOG, alerts.NOTIFY, alerts.CHECK_PREVIOUS, alerts.NOTIFY_SUCCESS})
+    return sorted(alerts.SERVICE_STATES)
 
 
 def compile_plan(wf: model.Workflow, cwd: str) -> dict[str, Any]:

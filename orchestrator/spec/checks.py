@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import limits, model, templates
+from orchestrator.errors import closest
 from orchestrator.spec import bounds
 from orchestrator.spec.durations import EXAMPLES, DurationError, format_duration, parse_duration
 from orchestrator.spec.issues import Issue, Path, quote, show
@@ -377,12 +378,10 @@ def check_queues(ctx: Context) -> None:
                         f"queue: {quote(declared[0])}, or defaults: {{queue: {quote(declared[0])}}}")
     for path, name in references:
         if isinstance(name, str) and name not in declared:
-            import difflib  # here and below: only a problem's "did you mean" needs it
-
-            guess = difflib.get_close_matches(name, declared, n=1)
-            hint = f"; did you mean {guess[0]!r}?" if guess else f" (declared: {', '.join(declared) or 'none'})"
+            guess = closest(name, declared)
+            hint = f"; did you mean {guess!r}?" if guess else f" (declared: {', '.join(declared) or 'none'})"
             ctx.add(path, f"queue {name!r} is not declared in queues{hint}",
-                    f"queue: {quote(guess[0])}" if guess else f"add it to queues: - name: {quote(name)}")
+                    f"queue: {quote(guess)}" if guess else f"add it to queues: - name: {quote(name)}")
 
 
 # -- tasks ---------------------------------------------------------------------------------------
@@ -425,9 +424,7 @@ def check_jobs(ctx: Context) -> None:
     for index, task, kinds in ctx.kinds():
         path: Path = ("tasks", index)
         if not kinds:
-            import difflib
-
-            if any(difflib.get_close_matches(str(key), JOB_KINDS, n=1) for key in task if key not in TASK_KEYS):
+            if any(closest(str(key), JOB_KINDS) for key in task if key not in TASK_KEYS):
                 continue  # a misspelt "lamda": the unknown-field problem already says so
             ctx.add(path, "task has no job; give it exactly one of batch, lambda or python",
                     f'- name: {quote(ctx.task_name(task) or "task")}\n'
@@ -741,12 +738,10 @@ def check_dependencies(ctx: Context) -> None:
             elif upstream in seen:
                 ctx.add(path, f"after lists {upstream!r} twice", "list each upstream task once")
             elif upstream not in names:
-                import difflib
-
-                guess = difflib.get_close_matches(upstream, order, n=1)
+                guess = closest(upstream, order)
                 if guess:
-                    fixed = [guess[0] if u == upstream else u for u in after]
-                    ctx.add(path, f"after names {upstream!r}, which is not a task; did you mean {guess[0]!r}?",
+                    fixed = [guess if u == upstream else u for u in after]
+                    ctx.add(path, f"after names {upstream!r}, which is not a task; did you mean {guess!r}?",
                             f"after: [{', '.join(quote(str(u)) for u in fixed)}]")
                 else:
                     ctx.add(path, f"after names {upstream!r}, which is not a task (tasks: {', '.join(order)})",

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from orchestrator import limits, model
+from orchestrator.errors import closest
 
 MONTHS = {name: i for i, name in enumerate(
     ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
@@ -145,12 +146,10 @@ def _parse_cached(text: str) -> Expression:
         return _parse_rate(body)
     if kind == "at":
         return _parse_at(body)
-    import difflib  # here and below: only the problems' "did you mean" needs it
-
-    guess = difflib.get_close_matches(kind.lower(), ["cron", "rate", "at"], n=1)
+    guess = closest(kind.lower(), ["cron", "rate", "at"])
     raise ScheduleError(
         f"has unknown kind {kind!r}; EventBridge schedules are cron(...), rate(...) or at(...); got {text!r}",
-        f'"{guess[0]}({body})"' if guess else None,
+        f'"{guess}({body})"' if guess else None,
     )
 
 
@@ -300,11 +299,9 @@ def _parse_rate(body: str) -> Rate:
         if singular.lower() == "week" and number.isdigit():
             fix = f'"rate({int(number) * 7} days)"'
         else:
-            import difflib
-
-            guess = difflib.get_close_matches(singular.lower(), list(_RATE_UNITS), n=1)
+            guess = closest(singular.lower(), _RATE_UNITS)
             if guess:
-                fix = f'"rate({number} {guess[0]}{"" if number == "1" else "s"})"'
+                fix = f'"rate({number} {guess}{"" if number == "1" else "s"})"'
         raise ScheduleError(
             f"has unit {unit!r}; rate units are minute(s), hour(s) or day(s); got 'rate({body})'", fix
         )
@@ -351,10 +348,8 @@ def check_timezone(name: str) -> str | None:
     lowered = {zone.lower(): zone for zone in _zones()}
     if name.lower() in lowered:
         return lowered[name.lower()]
-    import difflib
-
-    guess = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[guess[0]] if guess else ""
+    guess = closest(name.lower(), lowered)
+    return lowered[guess] if guess else ""
 
 
 # -- fire times ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from orchestrator import model
-from orchestrator.errors import Problem, SpecError, ValidationError
+from orchestrator.errors import Problem, SpecError, ValidationError, closest
 from orchestrator.limits import JSON_INT_MAX, SPEC_MAX_BYTES, SPEC_MAX_DEPTH, SPEC_MAX_NODES
 from orchestrator.spec.issues import Path
 from orchestrator.spec.validate import from_dict, from_loaded
@@ -334,12 +334,10 @@ def _check_exists(file: FilePath, source: str) -> None:
                                  fix="name a .py, .yaml, .yml or .json file inside it")])
     fix = None
     if file.parent.is_dir():
-        import difflib  # only a file that is not there needs it
-
         siblings = [p.name for p in file.parent.iterdir() if p.suffix in (".py",) + SPEC_SUFFIXES]
-        guess = difflib.get_close_matches(file.name, siblings, n=1)
+        guess = closest(file.name, siblings)
         if guess:
-            fix = f"did you mean {str(file.parent / guess[0])!r}?"
+            fix = f"did you mean {str(file.parent / guess)!r}?"
     raise SpecError([Problem(where=source, message="no such file", fix=fix)])
 
 

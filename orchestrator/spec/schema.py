@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # imported where used: jsonschema alone takes ~0.1 s to impor
     import jsonschema
     import jsonschema_rs
 
+from orchestrator.errors import closest
 from orchestrator.spec.issues import Issue, Path, kind_of, quote, show
 
 _TYPE_WORDS = {
@@ -161,17 +162,15 @@ def _translate(error: jsonschema.ValidationError) -> list[Issue]:
             for field in missing
         ]
     if validator == "additionalProperties":
-        import difflib  # here and below: only the problems' "did you mean" needs it
-
         allowed = sorted(spec.get("properties", {}))
         out = []
         patterns = list(spec.get("patternProperties", {}))
         extras = [k for k in value if k not in allowed and not any(re.search(p, str(k)) for p in patterns)]
         for extra in sorted(extras, key=str):
-            guess = difflib.get_close_matches(str(extra), allowed, n=1, cutoff=0.6)
+            guess = closest(str(extra), allowed)
             if guess:
-                message = f"unknown field {extra!r}; did you mean {guess[0]!r}?"
-                fix = f"rename {extra!r} to {guess[0]!r}"
+                message = f"unknown field {extra!r}; did you mean {guess!r}?"
+                fix = f"rename {extra!r} to {guess!r}"
             else:
                 message = f"unknown field {extra!r}"
                 fix = f"remove it; the fields here are {', '.join(allowed)}"
@@ -179,12 +178,10 @@ def _translate(error: jsonschema.ValidationError) -> list[Issue]:
         return out
     if validator == "enum":
         options = [str(option) for option in expected_value]
-        import difflib
-
-        guess = difflib.get_close_matches(str(value).upper(), [o.upper() for o in options], n=1)
+        guess = closest(str(value).upper(), [o.upper() for o in options])
         fix = f"{name}: {options[0]}"
         if guess:
-            fix = next(f"{name}: {o}" for o in options if o.upper() == guess[0])
+            fix = next(f"{name}: {o}" for o in options if o.upper() == guess)
         return [issue(f"{name} must be one of {', '.join(options)}; got {show(value)}", fix)]
     if validator in ("minimum", "exclusiveMinimum", "maximum"):
         bound = expected_value
