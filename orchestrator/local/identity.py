@@ -117,10 +117,10 @@ class TaskIdentity:
             entries = self._pending.get(state_name) or []
             # The newest entry of this thread: the call runs on the thread that scheduled it.
             pick = next((i for i in range(len(entries) - 1, -1, -1) if entries[i].thread == me), None)
+            if pick is None and len(entries) == 1:
+                pick = 0  # the only candidate, whatever its parameters (none to parse)
             if pick is None:
                 pick = next((i for i, e in enumerate(entries) if e.parameters() == parameters), None)
-            if pick is None and len(entries) == 1:
-                pick = 0
             if pick is None:
                 return None
             entry = entries.pop(pick)
