@@ -43,10 +43,12 @@ def test_store_uses_wal(tmp_path: Path) -> None:
 
 
 def _wal_fsyncs(monkeypatch: pytest.MonkeyPatch, store: Store, gate: threading.Event | None = None) -> list[int]:
-    """Count fsyncs of the store's WAL file (held at ``gate`` until it is set)."""
+    """Count fsyncs (fdatasyncs where the platform has them) of the store's WAL file (held at
+    ``gate`` until it is set)."""
     wal = os.stat(store.path.with_name(store.path.name + "-wal")).st_ino
     synced: list[int] = []
-    real = os.fsync
+    name = "fdatasync" if hasattr(os, "fdatasync") else "fsync"
+    real = getattr(os, name)
 
     def fsync(fd: int) -> None:
         if gate is not None:
@@ -54,7 +56,7 @@ def _wal_fsyncs(monkeypatch: pytest.MonkeyPatch, store: Store, gate: threading.E
         real(fd)
         synced.append(os.fstat(fd).st_ino)
 
-    monkeypatch.setattr(store_module.os, "fsync", fsync)
+    monkeypatch.setattr(store_module.os, name, fsync)
     assert wal
     return synced
 
