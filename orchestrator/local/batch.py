@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from orchestrator import arns
 from orchestrator.arns import IntegrationPattern
@@ -617,7 +617,6 @@ class LocalBatch:
         task_id = uuid.uuid4().hex
         stream = f"{job.definition.name}/default/{task_id}"
         log_path = self.log_root / stream
-        log_path.parent.mkdir(parents=True, exist_ok=True)
         job.log_stream = stream
         job.task_arn = arns.ecs_task(task_id)
         job.log_paths.append(str(log_path))
@@ -635,7 +634,7 @@ class LocalBatch:
             # What Batch reports when a task's image cannot be had; evaluateOnExit matches on it.
             reason = f"CannotPullContainerError: {problem}"
             started = now_ms()
-            with open(log_path, "ab") as log:
+            with _open_log(log_path) as log:
                 log.write(f"{reason}\n".encode())
             self._record_attempt(job, None, stream, reason, started, now_ms(), reason=reason)
             return False, None, reason, reason
@@ -651,7 +650,7 @@ class LocalBatch:
         # secrets it passes on by name); the job's own variables go in as ``-e`` arguments.
         process_env = {**(host_env(env) if container is None else os.environ), JOB_TOKEN_ENV: task_id}
         started = now_ms()
-        with open(log_path, "ab") as log:
+        with _open_log(log_path) as log:
             try:
                 if not args:
                     raise FileNotFoundError("the job has no command and host processes have no image entrypoint")
@@ -726,6 +725,16 @@ class LocalBatch:
             entry["StoppedAt"] = stopped
         job.attempts.append(entry)
         job.status_reason = status_reason
+
+
+def _open_log(path: Path) -> BinaryIO:
+    """Open an attempt's log for appending, making its directory the first time it is missing
+    (one per job definition: most attempts find it, and skip a failing mkdir and a stat)."""
+    try:
+        return open(path, "ab")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "ab")
 
 
 def host_command(command: list[str]) -> list[str]:
