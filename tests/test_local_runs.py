@@ -430,14 +430,15 @@ def test_no_task_starts_before_the_results_completed_ahead_of_it_are_on_disk(
     from orchestrator.local.runs import LocalRun, plain_plan
 
     synced: list[float] = []
-    real = os.fsync
+    name = "fdatasync" if hasattr(os, "fdatasync") else "fsync"  # what the store syncs its WAL with
+    real = getattr(os, name)
 
     def slow_fsync(fd: int) -> None:
         time.sleep(0.2)
         real(fd)
         synced.append(time.monotonic())
 
-    monkeypatch.setattr(store_module.os, "fsync", slow_fsync)
+    monkeypatch.setattr(store_module.os, name, slow_fsync)
     started: list[float] = []
 
     class Recorder:
