@@ -45,7 +45,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from orchestrator import arns, limits, model, placeholders
 from orchestrator.engine.integrations import TaskCall, TaskFailure
@@ -62,6 +62,8 @@ IDLE_WORKERS_MAX = 64
 # How long an unused worker stays warm. AWS does not publish its reclaim time (it is observed
 # between minutes and hours); ten minutes keeps a schedule firing every few minutes warm.
 IDLE_SECONDS = 600.0
+# One read of a worker's answer: a result up to Lambda's 6 MB payload takes a few.
+_READ_SIZE = 1 << 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,15 +128,21 @@ def _http_metadata(request_id: str, length: int) -> dict[str, Any]:
 
 
 class _Worker:
-    """One warm execution environment: a process answering invocations over two pipes."""
+    """One warm execution environment: a process answering invocations over two pipes.
 
-    def __init__(self, pid: int, requests: IO[str], answers: IO[str], log_path: Path, stream: str) -> None:
+    The runner's ends are plain descriptors: a request is one ``os.write`` of a JSON line, an
+    answer read with ``os.read`` until its newline (a worker writes nothing else on that pipe).
+    """
+
+    def __init__(self, pid: int, requests: int, answers: int, log_path: str, stream: str) -> None:
         self.pid = pid
         self.requests = requests
         self.answers = answers
         self.log_path = log_path
         self.stream = stream
         self.returncode: int | None = None
+        # Written ahead of the first request, in the same write: a forked worker's binding line.
+        self.pending = b""
 
     def alive(self) -> bool:
         return self.returncode is None and pid_alive(self.pid)
@@ -144,26 +152,32 @@ class _Worker:
         raise NotImplementedError
 
     def close_pipes(self) -> None:
-        for stream in (self.requests, self.answers):
+        for fd in (self.requests, self.answers):
             with contextlib.suppress(OSError):
-                stream.close()
+                os.close(fd)
 
 
 class _SpawnedWorker(_Worker):
     """A worker that is a fresh interpreter of its own (where fork cannot be used)."""
 
-    def __init__(self, proc: subprocess.Popen[str], log_path: Path, stream: str) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], log_path: str, stream: str) -> None:
         assert proc.stdin is not None and proc.stdout is not None
-        super().__init__(proc.pid, proc.stdin, proc.stdout, log_path, stream)
+        super().__init__(proc.pid, proc.stdin.fileno(), proc.stdout.fileno(), log_path, stream)
         self.proc = proc
 
     def reap(self) -> int:
         self.returncode = self.proc.wait()
         return self.returncode
 
+    def close_pipes(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
 
 class _ForkedWorker(_Worker):
-    def __init__(self, zygote: _Zygote, pid: int, requests: IO[str], answers: IO[str], log_path: Path,
+    def __init__(self, zygote: _Zygote, pid: int, requests: int, answers: int, log_path: str,
                  stream: str) -> None:
         super().__init__(pid, requests, answers, log_path, stream)
         self.zygote = zygote
@@ -216,7 +230,7 @@ class _Zygote:
         answer: dict[str, Any] = json.loads(reply)
         return answer, list(fds)
 
-    def fork(self, log_path: Path, stream: str, env: dict[str, str]) -> _ForkedWorker:
+    def fork(self, log_path: str, stream: str, env: dict[str, str]) -> _ForkedWorker:
         answer, fds = self._ask({"op": "spawn"})
         if len(fds) != 2:
             for fd in fds:
@@ -224,10 +238,10 @@ class _Zygote:
             raise OSError("the local Lambda zygote answered a spawn without the worker's pipes")
         pid = int(answer["pid"])
         self._launcher.adopt(pid)
-        requests = os.fdopen(fds[0], "w")
+        worker = _ForkedWorker(self, pid, fds[0], fds[1], log_path, stream)
         # The binding line: the worker was forked before its function was known.
-        requests.write(json.dumps({"log_path": str(log_path), "env": env}) + "\n")
-        return _ForkedWorker(self, pid, requests, os.fdopen(fds[1], "r"), log_path, stream)
+        worker.pending = (json.dumps({"log_path": log_path, "env": env}) + "\n").encode()
+        return worker
 
     def reap(self, workers: list[_ForkedWorker]) -> None:
         """Reap workers (one, or all of a closing run's, killed) in one round trip; each keeps its
@@ -296,6 +310,8 @@ class LocalLambda:
         self._lock = threading.Lock()
         self._closed = False
         self.log_root = store.logs_dir / "lambda"
+        self._log_root = str(self.log_root)
+        self._log_dirs: set[str] = set()  # the functions' log directories made so far
 
     def adopt(self, zygote: _Zygote) -> None:
         """Take a zygote ``prestart_zygote`` started before the functions were known, for those with
@@ -384,7 +400,7 @@ class LocalLambda:
         self.store.put_invocation(
             request_id=rid, execution_arn=execution_arn, state_name=state_name, function_name=fn.name,
             status="FAILED" if error else "SUCCEEDED", started_at=started, duration_ms=duration,
-            error=error[0] if error else None, log_path=str(worker.log_path), task_attempt=task_attempt)
+            error=error[0] if error else None, log_path=worker.log_path, task_attempt=task_attempt)
         if error is not None:
             raise TaskFailure(*error)
         assert response is not None
@@ -395,14 +411,18 @@ class LocalLambda:
 
     def _roundtrip(self, worker: _Worker, request: dict[str, Any], timeout: float,
                    cancel: threading.Event | None) -> tuple[str, dict[str, Any] | None]:
+        data = worker.pending + (json.dumps(request) + "\n").encode()
+        worker.pending = b""
         try:
-            worker.requests.write(json.dumps(request) + "\n")
-            worker.requests.flush()
-        except (BrokenPipeError, OSError):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(worker.requests, view):]
+        except OSError:  # BrokenPipeError: the worker is gone
             worker.reap()
             return "died", None
         deadline = time.monotonic() + timeout
-        fd = worker.answers.fileno()
+        fd = worker.answers
+        chunks: list[bytes] = []
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -411,12 +431,14 @@ class LocalLambda:
                 return "cancelled", None
             ready, _, _ = select.select([fd], [], [], min(remaining, 0.05 if cancel is not None else remaining))
             if ready:
-                line = worker.answers.readline()
-                if not line:
+                chunk = os.read(fd, _READ_SIZE)
+                if not chunk:
                     worker.reap()
                     return "died", None
-                response: dict[str, Any] = json.loads(line)
-                return "ok", response
+                chunks.append(chunk)
+                if chunk.endswith(b"\n"):  # an answer is the only thing a worker writes here
+                    response: dict[str, Any] = json.loads(b"".join(chunks))
+                    return "ok", response
 
     def _acquire(self, fn: LambdaFunction) -> _Worker:
         found: _Worker | None = None
@@ -433,10 +455,14 @@ class LocalLambda:
             self._discard_all(expired)
         if found is not None:
             return found
-        day = datetime.now(UTC).strftime("%Y/%m/%d")
-        stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"
-        log_path = self.log_root / fn.name / (stream.replace("/", "-").replace("[$LATEST]", "") + ".log")
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+        day = time.strftime("%Y/%m/%d", time.gmtime())
+        hex_id = uuid.uuid4().hex
+        stream = f"{day}/[$LATEST]{hex_id}"
+        log_dir = os.path.join(self._log_root, fn.name)
+        if log_dir not in self._log_dirs:  # a worker makes it again if it was removed meanwhile
+            os.makedirs(log_dir, exist_ok=True)
+            self._log_dirs.add(log_dir)
+        log_path = os.path.join(log_dir, f"{day.replace('/', '-')}-{hex_id}.log")
         own = {"AWS_LAMBDA_FUNCTION_NAME": fn.name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
                "AWS_LAMBDA_LOG_STREAM_NAME": stream, "AWS_REGION": arns.REGION, "AWS_DEFAULT_REGION": arns.REGION,
@@ -450,8 +476,8 @@ class LocalLambda:
             with self._lock:
                 self._zygotes.pop(_environment_key(fn), None)
         env = {**os.environ, **fn.environment, **own}
-        proc = self._launcher.spawn([sys.executable, BOOTSTRAP, str(log_path)], cwd=self.cwd, env=env,
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        proc = self._launcher.spawn([sys.executable, BOOTSTRAP, log_path], cwd=self.cwd, env=env,
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         return _SpawnedWorker(proc, log_path, stream)
 
     def _zygote(self, fn: LambdaFunction) -> _Zygote:
