@@ -29,6 +29,7 @@ back while no execution runs. A function invoked after its worker was reclaimed 
 
 from __future__ import annotations
 
+import array
 import contextlib
 import json
 import os
@@ -62,6 +63,9 @@ IDLE_WORKERS_MAX = 64
 # How long an unused worker stays warm. AWS does not publish its reclaim time (it is observed
 # between minutes and hours); ten minutes keeps a schedule firing every few minutes warm.
 IDLE_SECONDS = 600.0
+_FD_SIZE = array.array("i").itemsize  # a descriptor passed with SCM_RIGHTS
+# Workers one spawn asks for at most (two descriptors each in one message; the kernel takes 253).
+_SPAWN_MAX = 64
 # One read of a worker's answer: a result up to Lambda's 6 MB payload takes a few.
 _READ_SIZE = 1 << 20
 
@@ -194,12 +198,19 @@ class _Zygote:
 
     See ``lambda_bootstrap``: one per distinct function environment, started on the first invoke
     of one of its functions; requests are one at a time (a lock), each a datagram and a reply.
+    Workers come forked ahead and unbound; invokes that want one at the same time (a DAG's layer
+    starting) get theirs from one spawn: the thread that asks asks for every thread waiting
+    behind it, which then take theirs without a round trip of their own.
     """
 
     def __init__(self, launcher: Launcher, handlers: list[str] | None, *, cwd: str, env: dict[str, str]) -> None:
         """``handlers`` None: the functions are not known yet, ``load`` names them before the first fork."""
         self._launcher = launcher
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._waiting = 0  # threads in ``fork`` that have not taken a worker yet (under _count_lock)
+        # Workers received and not yet bound (under _lock): pid, request pipe, answer pipe.
+        self._ready: list[tuple[int, int, int]] = []
         self.cwd = cwd
         self.env = env
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -219,28 +230,48 @@ class _Zygote:
             self._socket.send(json.dumps(message).encode())
         self.env = env
 
-    def _ask(self, message: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
-        with self._lock:
-            self._socket.send(json.dumps(message).encode())
-            reply, fds, _flags, _addr = socket.recv_fds(self._socket, 1 << 16, 2)
+    def _ask(self, message: bytes, fds_max: int = 0) -> tuple[bytes, list[int]]:
+        # Under self._lock: one request, its reply and the descriptors it carries.
+        self._socket.send(message)
+        space = socket.CMSG_SPACE(fds_max * _FD_SIZE) if fds_max else 0
+        reply, ancillary, _flags, _addr = self._socket.recvmsg(1 << 16, space)
+        fds = array.array("i")
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[:len(data) - len(data) % _FD_SIZE])
         if not reply:
             for fd in fds:
                 os.close(fd)
             raise OSError("the local Lambda zygote exited")
-        answer: dict[str, Any] = json.loads(reply)
-        return answer, list(fds)
+        return reply, list(fds)
 
-    def fork(self, log_path: str, stream: str, env: dict[str, str]) -> _ForkedWorker:
-        answer, fds = self._ask({"op": "spawn"})
-        if len(fds) != 2:
+    def _spawn(self, count: int) -> list[tuple[int, int, int]]:
+        # Under self._lock: ``count`` workers in one round trip, the first one last (taken first).
+        reply, fds = self._ask(b"spawn %d" % count, 2 * count)
+        pids = [int(pid) for pid in reply.split()]
+        if not pids or len(fds) != 2 * len(pids):
             for fd in fds:
                 os.close(fd)
-            raise OSError("the local Lambda zygote answered a spawn without the worker's pipes")
-        pid = int(answer["pid"])
-        self._launcher.adopt(pid)
-        worker = _ForkedWorker(self, pid, fds[0], fds[1], log_path, stream)
-        # The binding line: the worker was forked before its function was known.
-        worker.pending = (json.dumps({"log_path": log_path, "env": env}) + "\n").encode()
+            raise OSError("the local Lambda zygote answered a spawn without the workers' pipes")
+        for pid in pids:
+            self._launcher.adopt(pid)
+        return [(pid, fds[2 * i], fds[2 * i + 1]) for i, pid in reversed(list(enumerate(pids)))]
+
+    def fork(self, log_path: str, stream: str, env: dict[str, str]) -> _ForkedWorker:
+        with self._count_lock:
+            self._waiting += 1
+        with self._lock:
+            with self._count_lock:
+                self._waiting -= 1
+                wanted = self._waiting + 1  # this thread and those waiting for the lock behind it
+            if not self._ready:
+                self._ready = self._spawn(min(wanted, _SPAWN_MAX))
+            pid, requests, answers = self._ready.pop()
+        worker = _ForkedWorker(self, pid, requests, answers, log_path, stream)
+        # The binding line (the worker was forked before its function was known): the variables
+        # the function has and the zygote has not.
+        own = {k: v for k, v in env.items() if self.env.get(k) != v}
+        worker.pending = (json.dumps({"log_path": log_path, "env": own}) + "\n").encode()
         return worker
 
     def reap(self, workers: list[_ForkedWorker]) -> None:
@@ -249,7 +280,9 @@ class _Zygote:
         if not workers:
             return
         try:
-            exits = self._ask({"op": "reap", "pids": [w.pid for w in workers]})[0]["exits"]
+            with self._lock:
+                reply = self._ask(json.dumps({"op": "reap", "pids": [w.pid for w in workers]}).encode())[0]
+            exits = json.loads(reply)["exits"]
         except OSError:
             exits = {}
         for worker in workers:
@@ -261,10 +294,16 @@ class _Zygote:
         (it may still be starting, and waiting for it to notice would hold up the caller)."""
         with self._lock:
             self._socket.close()
+            ready, self._ready = self._ready, []
+        for _pid, requests, answers in ready:
+            os.close(requests)
+            os.close(answers)
         # Closing the socket tells the zygote to kill its workers and exit; one that hangs is killed.
         if unused or not wait_exit(self.proc, 5.0):
             kill_group(self.proc)
         self.proc.wait()
+        # Workers received and never bound were reaped by the zygote (or are gone with its group).
+        self._launcher.release(*(pid for pid, _requests, _answers in ready))
         self._launcher.forget(self.proc)
 
 

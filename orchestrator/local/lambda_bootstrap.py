@@ -19,25 +19,29 @@ REPORT lines. Two ways to start one:
   code that reads ``os.environ`` sees the same values as on Lambda, except the per-function
   ``AWS_LAMBDA_*`` names, which are set when the worker forks.
 
-The zygote protocol is one JSON datagram per message on a ``SOCK_SEQPACKET`` socket:
+The zygote protocol is one datagram per message on a ``SOCK_SEQPACKET`` socket:
 ``{"op": "load", "handlers": [...], "set": {...}, "unset": [...]}`` (to a ``--later`` zygote, before
 anything else; not answered) changes its environment to the functions' and imports their modules;
-``{"op": "spawn"}`` is answered ``{"pid": N}`` with two file descriptors attached (the worker's
-request pipe and answer pipe; the worker was forked ahead, and its first request line binds it to
-its function: ``{"log_path": ..., "env": {...}}``); ``{"op": "reap", "pids": [...]}`` reaps those
-workers and is answered ``{"exits": {pid: code}}`` (negative: the signal that killed it, as
-``Popen`` reports it).
-When the parent closes the socket, the zygote kills its workers and exits.
+``spawn N`` is answered with N pids (``123 124``) and, attached, two file descriptors for each (the
+worker's request pipe and answer pipe; the worker was forked ahead, and its first request line
+binds it to its function: ``{"log_path": ..., "env": {...}}``); ``{"op": "reap", "pids": [...]}``
+reaps those workers and is answered ``{"exits": {pid: code}}`` (negative: the signal that killed
+it, as ``Popen`` reports it). A spawn is the one message of every new function, so it is a word
+the zygote compares, not JSON it parses: parsing it would copy the pages of the JSON decoder in
+the zygote again after every fork.
+When the parent closes the socket, the zygote kills and reaps its workers and exits.
 """
 
 from __future__ import annotations
 
+import array
 import contextlib
 import gc
 import importlib
 import importlib.util
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -190,7 +194,9 @@ def main() -> None:
 
 # -- the zygote ---------------------------------------------------------------------------------
 
-_MESSAGE_MAX = 1 << 20  # one JSON request (spawn, or reap with its list of pids), far below this
+_MESSAGE_MAX = 1 << 20  # one request (a reap with its list of pids, a load with its handlers), far below this
+_SPAWN = b"spawn"
+_SPARES_MAX = 8
 
 
 def _worker(requests_fd: int, answers_fd: int, control_fd: int, handlers: dict[str, Callable[..., Any]]) -> None:
@@ -240,17 +246,18 @@ def _warm_up(handlers: dict[str, Callable[..., Any]]) -> None:
          _result({"ok": context.get_remaining_time_in_millis()}))
 
 
-def _prefork(handlers: dict[str, Callable[..., Any]], control_fd: int,
-             children: set[int]) -> tuple[int, int, int]:
-    """Fork the spare worker; (pid, its request pipe's write end, its answer pipe's read end)."""
+def _prefork(handlers: dict[str, Callable[..., Any]], control_fd: int, children: set[int],
+             spares: list[tuple[int, int, int]]) -> tuple[int, int, int]:
+    """Fork a spare worker; (pid, its request pipe's write end, its answer pipe's read end)."""
     request_r, request_w = os.pipe()
     answer_r, answer_w = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
         os.close(request_w)
         os.close(answer_r)
+        for _pid, other_w, other_r in spares:  # the other spares' pipes are not this worker's
+            os.close(other_w)
+            os.close(other_r)
         _worker(request_r, answer_w, control_fd, handlers)
     os.close(request_r)
     os.close(answer_w)
@@ -277,6 +284,10 @@ def _load_handlers(specs: list[str], handlers: dict[str, Callable[..., Any]]) ->
     # A module may set a SIGTERM handler as it is imported; a worker has the default, as it would
     # have had in a fresh process (once here instead of once in every worker).
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # What the imports printed is written now, not again by every fork (the zygote prints nothing
+    # after this).
+    sys.stdout.flush()
+    sys.stderr.flush()
     # Objects imported so far are never collected in a worker; freezing them keeps the collector
     # from touching (and so copying) their pages in every fork.
     gc.freeze()
@@ -288,17 +299,38 @@ def zygote() -> None:
     _own_path()
     handlers: dict[str, Callable[..., Any]] = {}
     children: set[int] = set()
-    spare: tuple[int, int, int] | None = None
-    if sys.argv[3:] != ["--later"]:
+    # Workers forked ahead, oldest first, and how many to keep: as many as the largest spawn asked
+    # for (invokes that come several at once, as a DAG's layer starts), up to _SPARES_MAX. A spare
+    # is forked only while no request waits, so it never delays an answer.
+    spares: list[tuple[int, int, int]] = []
+    target = 1
+    loaded = sys.argv[3:] != ["--later"]
+    if loaded:
         _load_handlers(sys.argv[3:], handlers)
-        spare = _prefork(handlers, control_fd, children)
+    waiting = select.poll()
+    waiting.register(control_fd, select.POLLIN)
     while True:
+        if loaded and len(spares) < target and not waiting.poll(0):
+            spares.append(_prefork(handlers, control_fd, children, spares))
+            continue
         try:
             data = control.recv(_MESSAGE_MAX)
         except OSError:
             data = b""
         if not data:
             break
+        if data.startswith(_SPAWN):  # b"spawn N": N workers, their pids and pipes in one answer
+            count = int(data[len(_SPAWN):] or 1)
+            handed, spares = spares[:count], spares[count:]
+            while len(handed) < count:
+                handed.append(_prefork(handlers, control_fd, children, [*spares, *handed]))
+            target = min(max(target, count), _SPARES_MAX)
+            fds = [fd for _pid, request_w, answer_r in handed for fd in (request_w, answer_r)]
+            control.sendmsg([b" ".join(b"%d" % pid for pid, _w, _r in handed)],
+                            [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+            for fd in fds:
+                os.close(fd)
+            continue
         message = json.loads(data)
         if message["op"] == "load":
             # The environment the zygote would have been started with, had its functions been
@@ -307,23 +339,17 @@ def zygote() -> None:
                 os.environ.pop(key, None)
             os.environ.update(message["set"])
             _load_handlers(message["handlers"], handlers)
-            spare = _prefork(handlers, control_fd, children)
-        elif message["op"] == "spawn":
-            if spare is None:
-                spare = _prefork(handlers, control_fd, children)
-            pid, request_w, answer_r = spare
-            socket.send_fds(control, [b'{"pid": %d}' % pid], [request_w, answer_r])
-            os.close(request_w)
-            os.close(answer_r)
-            # The next one is forked now, while the parent sends this one its first request.
-            spare = _prefork(handlers, control_fd, children)
+            loaded = True
         elif message["op"] == "reap":
             # One worker, or many at once (the service closing): one round trip either way.
             exits = {str(pid): _reap(int(pid), children) for pid in message["pids"]}
             control.send(json.dumps({"exits": exits}).encode())
+    # Closing: every worker and spare is killed and reaped (their time is this process's children's).
     for pid in children:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
+    for pid in list(children):
+        _reap(pid, children)
 
 
 class _ImportModuleError(Exception):
