@@ -12,14 +12,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.api import TaskRef, Workflow
-from orchestrator.errors import OrchestratorError, ValidationError
-
 if TYPE_CHECKING:
     from orchestrator import model
+    from orchestrator.api import TaskRef, Workflow
+    from orchestrator.errors import OrchestratorError, ValidationError
 
 __all__ = ["OrchestratorError", "TaskRef", "ValidationError", "Workflow", "load", "load_all"]
 __version__ = "0.1.0"
+
+# Resolved on first use (PEP 562): importing any ``orchestrator.*`` module runs this file first,
+# so ``orchestrator.cli`` or ``orchestrator.local.store`` alone does not pay for the builder and
+# the error classes' dataclasses (with ``inspect``, ~15 ms).
+_HOMES = {"TaskRef": "api", "Workflow": "api", "OrchestratorError": "errors", "ValidationError": "errors"}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
 
 
 def load(path: Any) -> model.Workflow:

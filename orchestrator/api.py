@@ -19,13 +19,22 @@ its file:line and a fix.
 
 from __future__ import annotations
 
-import inspect
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, Literal, ParamSpec, Required, TypedDict, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, Required, TypedDict, TypeVar, overload
 
-from orchestrator import model
-from orchestrator.errors import NotAWorkflowError, Problem
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from typing_extensions import TypeIs  # typing's own from Python 3.13
+
+    from orchestrator import model
+
+# The model, the error classes and ``inspect`` are imported where they are used: a workflow module
+# that a local Lambda zygote imports for its handlers declares tasks with this builder but never
+# builds, and leaving the model's dataclasses (with ``dataclasses`` and ``inspect``) unimported
+# has the zygote ready for the first task ~10 ms sooner (``tests/test_cli_startup.py``).
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -82,12 +91,47 @@ class PermissionOptions(TypedDict, total=False):
     resources: Sequence[str]
 
 
-Retries = int | model.Retry | RetryOptions
+if TYPE_CHECKING:
+    Retries = int | model.Retry | RetryOptions
+
+
+def __getattr__(name: str) -> Any:
+    # ``Retries`` and ``WorkflowLike`` name model classes: built on first use (PEP 562).
+    if name not in ("Retries", "WorkflowLike"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from orchestrator import model
+
+    aliases = {"Retries": int | model.Retry | RetryOptions, "WorkflowLike": Workflow | model.Workflow}
+    globals().update(aliases)
+    return aliases[name]
+
+
+def _model_value(value: object, kind: str) -> bool:
+    """Whether ``value`` is an instance of the model's class ``kind``. It can be one only once the
+    model is imported, so the builder recognises the model's values without importing it."""
+    model = sys.modules.get("orchestrator.model")
+    return model is not None and isinstance(value, getattr(model, kind))
+
+
+def _is_retry(value: object) -> TypeIs[model.Retry]:
+    return _model_value(value, "Retry")
+
+
+def _is_schedule(value: object) -> TypeIs[model.Schedule]:
+    return _model_value(value, "Schedule")
+
+
+def _is_notify(value: object) -> TypeIs[model.Notify]:
+    return _model_value(value, "Notify")
+
+
+def _is_queue(value: object) -> TypeIs[model.Queue]:
+    return _model_value(value, "Queue")
 
 
 def _caller() -> tuple[str, int]:
     """file:line of the user's code that called into this module (skipping our own frames)."""
-    frame = inspect.currentframe()
+    frame: FrameType | None = sys._getframe()
     here = os.path.abspath(__file__)
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
@@ -167,6 +211,8 @@ def _function_ref(function: Callable[..., Any]) -> str:
     current directory (that name means nothing to another process)."""
     module = function.__module__
     if module == "__main__" or module is None or module.startswith("_orchestrator_workflow_"):
+        import inspect
+
         path = inspect.getsourcefile(function) or "<unknown>"
         return f"{os.path.relpath(path)}:{function.__qualname__}"
     return f"{module}:{function.__qualname__}"
@@ -185,7 +231,7 @@ def _statements(permissions: Sequence[PermissionOptions] | None) -> list[dict[st
 
 def _retries(value: Retries | None) -> int | dict[str, Any] | None:
     """A retry option as the spec writes it; the model's ``Retry`` is turned back into its spec form."""
-    if isinstance(value, model.Retry):
+    if _is_retry(value):
         from orchestrator.spec.convert import retry_doc
 
         return retry_doc(value)
@@ -216,13 +262,13 @@ class Workflow:
         # The spec package is imported where a model value needs converting (and by ``build()``):
         # a workflow module that a local Lambda zygote imports for its handlers then leaves it
         # unimported (~35 ms, and memory that every forked worker copies).
-        if isinstance(schedule, model.Schedule):
+        if _is_schedule(schedule):
             from orchestrator.spec.convert import schedule_doc
 
             self._doc["schedule"] = schedule_doc(schedule)
         elif schedule is not None:
             self._doc["schedule"] = schedule if isinstance(schedule, str) else dict(schedule)
-        if isinstance(notify, model.Notify):
+        if _is_notify(notify):
             from orchestrator.spec.convert import notify_doc
 
             self._doc["notify"] = notify_doc(notify)
@@ -237,7 +283,7 @@ class Workflow:
         if queues is not None:
             from orchestrator.spec.convert import queue_doc
 
-            self._doc["queues"] = [queue_doc(q) if isinstance(q, model.Queue) else dict(q) for q in queues]
+            self._doc["queues"] = [queue_doc(q) if _is_queue(q) else dict(q) for q in queues]
         if tags is not None:
             self._doc["tags"] = dict(tags)
         self._doc["tasks"] = []
@@ -404,8 +450,9 @@ class Workflow:
         return from_dict(self.to_spec(), source=_display(self._source), positions=self._positions)
 
 
-WorkflowLike = Workflow | model.Workflow
-"""What every entry point that takes a workflow accepts: the builder, or the model it builds."""
+if TYPE_CHECKING:
+    WorkflowLike = Workflow | model.Workflow
+    """What every entry point that takes a workflow accepts: the builder, or the model it builds."""
 
 
 def workflow_model(workflow: object, *, where: str, usage: str) -> model.Workflow:
@@ -423,10 +470,14 @@ def workflow_model(workflow: object, *, where: str, usage: str) -> model.Workflo
     orchestrator.errors.NotAWorkflowError: compile_workflow(): expected a workflow (orchestrator.Workflow or orchestrator.model.Workflow), got str 'hello.py'
         fix: load the file first: compile_workflow(orchestrator.load('hello.py'))
     """
+    from orchestrator import model
+
     if isinstance(workflow, model.Workflow):
         return workflow
     if isinstance(workflow, Workflow):
         return workflow.build()
+    from orchestrator.errors import NotAWorkflowError, Problem
+
     got = f"{type(workflow).__name__} {_short(workflow)}"
     if isinstance(workflow, (str, os.PathLike)):
         fix = "load the file first: " + usage.format(f"orchestrator.load({os.fspath(workflow)!r})")

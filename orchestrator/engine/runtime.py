@@ -31,7 +31,9 @@ class Cancelled(Exception):
 def iso_time(t: datetime) -> str:
     """Timestamps as AWS writes them in the context object: ``2024-01-01T00:00:00.000Z``."""
     t = t.astimezone(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+    if t.year < 1000:  # strftime's year is not zero-padded there, isoformat's is
+        return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+    return t.isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00" → "Z"; a third of strftime's cost
 
 
 @dataclass(eq=False)
@@ -117,23 +119,28 @@ class Runtime:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Events of distributed Map child executions: ``(child_execution_arn, event)``.
     on_child_event: Callable[[str, Mapping[str, Any]], None] | None = None
+    # ``start_time`` with its ``iso_time`` text, made on first use (every state's context has it).
+    _start_iso: tuple[datetime, str] | None = field(default=None, init=False, repr=False)
 
     def history_last(self) -> int:
         return len(self.history)
 
-    def context(self, state_name: str, entered: datetime, retry_count: int | None = 0,
+    def context(self, state_name: str, entered: datetime | str, retry_count: int | None = 0,
                 extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The ``$$`` context object of a state."""
+        """The ``$$`` context object of a state; ``entered`` as a datetime or as ``iso_time`` gave it."""
+        start = self._start_iso
+        if start is None or start[0] is not self.start_time:
+            start = self._start_iso = (self.start_time, iso_time(self.start_time))
         ctx: dict[str, Any] = {
             "Execution": {
                 "Id": self.execution_arn,
                 "Input": self.input,
                 "Name": self.execution_name,
                 "RoleArn": self.role_arn,
-                "StartTime": iso_time(self.start_time),
+                "StartTime": start[1],
                 "RedriveCount": 0,
             },
-            "State": {"EnteredTime": iso_time(entered), "Name": state_name},
+            "State": {"EnteredTime": entered if isinstance(entered, str) else iso_time(entered), "Name": state_name},
             "StateMachine": {"Id": self.state_machine_arn, "Name": self.state_machine_name},
         }
         if self.express:

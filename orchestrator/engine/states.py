@@ -15,7 +15,7 @@ from typing import Any
 from orchestrator.engine import choice, dataflow, intrinsics, retry
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
-from orchestrator.engine.runtime import Cancelled, Runtime, Scope
+from orchestrator.engine.runtime import Cancelled, Runtime, Scope, iso_time
 from orchestrator.engine.state_types import CATCHING
 from orchestrator.engine.values import json_type
 from orchestrator.limits import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, MAX_WAIT_SECONDS
@@ -38,6 +38,8 @@ class Outcome:
     output: Any
     next: str | None
     assigned: dict[str, Any] | None = None
+    # ``output`` as JSON text, once ``run_state`` has recorded it (the next state's input text).
+    text: str | None = None
 
 
 @dataclass(slots=True)
@@ -55,6 +57,9 @@ class StateRun:
     retry_count: int = 0
     map_item: dict[str, Any] | None = None
     task_token: str | None = None
+    # ``entered_at`` as the context object writes it, made on first use (a state's fields ask
+    # for the context several times).
+    entered_text: str | None = None
 
     @property
     def jsonata(self) -> bool:
@@ -68,7 +73,9 @@ class StateRun:
             extra["Task"] = {"Token": self.task_token}
         # AWS reports State.RetryCount only for the states that can retry.
         retries = self.retry_count if self.state.get("Type") in ("Task", "Parallel", "Map") else None
-        return self.rt.context(self.name, self.entered_at, retries, extra)
+        if self.entered_text is None:
+            self.entered_text = iso_time(self.entered_at)
+        return self.rt.context(self.name, self.entered_text, retries, extra)
 
     def bindings(self, **states: Any) -> dict[str, Any]:
         b: dict[str, Any] = dict(self.scope.variables)
@@ -153,25 +160,29 @@ def run_machine(rt: Runtime, machine: Mapping[str, Any], value: Any, scope: Scop
     states: Mapping[str, Any] = machine["States"]
     ql = machine.get("QueryLanguage", query_language)
     name: str = machine["StartAt"]
+    text: str | None = None  # ``value`` as JSON text when the state before recorded it
     while True:
         scope.check()
         if len(rt.history) >= MAX_HISTORY_EVENTS:
             # AWS fails an execution that would exceed its history quota.
             raise StatesError(RUNTIME, f"The execution reached the maximum number of history events "
                                        f"({MAX_HISTORY_EVENTS}).")
-        outcome = run_state(rt, name, states[name], value, scope, ql)
+        outcome = run_state(rt, name, states[name], value, scope, ql, text)
         if outcome.next is None:
             return outcome.output
-        name, value = outcome.next, outcome.output
+        name, value, text = outcome.next, outcome.output, outcome.text
 
 
 def run_state(rt: Runtime, name: str, state: Mapping[str, Any], value: Any, scope: Scope,
-              query_language: str) -> Outcome:
+              query_language: str, input_text: str | None = None) -> Outcome:
+    """Run one state; ``input_text`` is ``value`` as JSON text when the caller has it already
+    (a state's input is the output the state before it recorded, a payload dumped once)."""
     stype = state["Type"]
     ql = state.get("QueryLanguage", query_language)
     entered_at = rt.clock.now()
-    entered_id = rt.history.add(f"{stype}StateEntered", scope.previous,
-                                {"name": name, "input": dumps(value), "inputDetails": {"truncated": False}})
+    entered_id = rt.history.add(f"{stype}StateEntered", scope.previous, {
+        "name": name, "input": dumps(value) if input_text is None else input_text,
+        "inputDetails": {"truncated": False}})
     scope.previous = entered_id
     run = StateRun(rt, name, state, ql, value, scope, entered_id, entered_at)
     try:
@@ -194,6 +205,7 @@ def run_state(rt: Runtime, name: str, state: Mapping[str, Any], value: Any, scop
             details["assignedVariables"] = {k: dumps(v) for k, v in outcome.assigned.items()}
             details["assignedVariablesDetails"] = {"truncated": False}
         run.event(f"{stype}StateExited", details)
+        outcome.text = output_text
     return outcome
 
 

@@ -134,14 +134,15 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
             rt.tokens.pop(token, None)
     if parsed.direct_lambda and isinstance(result, dict) and "Payload" in result:
         result = result["Payload"]
-    if len(dumps(result).encode()) > MAX_PAYLOAD_BYTES:
+    output = dumps(result)
+    if len(output) > MAX_PAYLOAD_BYTES // 4 and len(output.encode()) > MAX_PAYLOAD_BYTES:
         # AWS names the task's resource here, not the state, and States.ALL catches it.
         error = StatesError("States.DataLimitExceeded",
                             f"The state/task '{parsed.resource}' returned a result with a size exceeding "
                             "the maximum number of bytes service limit.")
         run.event(f"{kind}Failed", {**base, "error": error.error, "cause": error.cause})
         raise error
-    run.event(f"{kind}Succeeded", {**base, "output": dumps(result), "outputDetails": {"truncated": False}})
+    run.event(f"{kind}Succeeded", {**base, "output": output, "outputDetails": {"truncated": False}})
     return result
 
 

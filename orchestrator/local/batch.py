@@ -256,6 +256,9 @@ class _Job:
     log_paths: list[str] = field(default_factory=list)
     children: list[_Job] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
+    # The last description stored (the job's last status change), which is what the ``.sync``
+    # call returns once the job is done; None until one was stored, and again after any change.
+    described: dict[str, Any] | None = None
 
     @property
     def arn(self) -> str:
@@ -347,10 +350,11 @@ class LocalBatch:
 
     def __call__(self, call: TaskCall) -> Any:
         params = call.parameters if isinstance(call.parameters, Mapping) else {}
-        job = self._create(params, call.execution_arn, call.state_name, call.attempt + 1)
-        if call.pattern is IntegrationPattern.SYNC:
+        sync = call.pattern is IntegrationPattern.SYNC
+        job = self._create(params, call.execution_arn, call.state_name, call.attempt + 1, sync=sync)
+        if sync:
             self._run(job, call.cancel)
-            described = job.describe()
+            described = job.described if job.described is not None else job.describe()
             if job.status != "SUCCEEDED":
                 raise TaskFailure("States.TaskFailed", json.dumps(described, separators=(",", ":")))
             return described
@@ -378,7 +382,9 @@ class LocalBatch:
         return definition
 
     def _create(self, params: Mapping[str, Any], execution_arn: str | None, state_name: str | None,
-                task_attempt: int | None = None) -> _Job:
+                task_attempt: int | None = None, *, sync: bool = False) -> _Job:
+        """The job, SUBMITTED. Its row is stored unless the job goes on at once on this thread
+        (``sync``, no dependencies, not an array): RUNNABLE follows microseconds later."""
         definition = self._definition(str(params.get("JobDefinition", "")))
         queue_name = name_from_arn(str(params.get("JobQueue") or DEFAULT_QUEUE), "job-queue/")
         queue = self.queues.get(queue_name)
@@ -414,7 +420,7 @@ class LocalBatch:
                    array_size=None if array is None else int(array))
         with self._lock:
             self._jobs[job.job_id] = job
-        self._update(job)
+        self._update(job, store=not sync or bool(job.depends_on) or job.array_size is not None)
         return job
 
     def describe_job(self, job_id: str) -> dict[str, Any]:
@@ -423,19 +429,34 @@ class LocalBatch:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def _update(self, job: _Job, status: str | None = None, reason: str | None = None) -> None:
+    def _update(self, job: _Job, status: str | None = None, reason: str | None = None, *,
+                store: bool = True) -> None:
+        """Tell the listener of the job's new status and, when ``store``, write its row.
+
+        A status is stored where a job can stay in it: SUBMITTED while it waits for its
+        dependencies (or runs detached), RUNNABLE while it waits for capacity (``_reserve``),
+        RUNNING, and the end. PENDING and STARTING pass in microseconds here, as do SUBMITTED and
+        RUNNABLE when nothing holds the job; a row for each would only cost a commit per job.
+        """
         if status is not None:
             job.status = status
         if reason is not None:
             job.status_reason = reason
+        job.described = None
+        if not store and self._on_job is None:
+            return
         described = job.describe()
-        # PENDING and STARTING pass in microseconds here; persisting them would only cost a commit
-        # per job each. SUBMITTED, RUNNABLE (waiting for capacity), RUNNING and the end are stored.
-        if job.status not in ("PENDING", "STARTING"):
-            self.store.put_job(described, execution_arn=job.execution_arn, state_name=job.state_name,
-                               log_paths=job.log_paths, updated_at=now_ms(), task_attempt=job.task_attempt)
+        if store:
+            job.described = described
+        if store:
+            self._store(job, described)
         if self._on_job is not None:
             self._on_job(described, job.execution_arn, job.state_name)
+
+    def _store(self, job: _Job, described: dict[str, Any] | None = None) -> None:
+        self.store.put_job(job.describe() if described is None else described, execution_arn=job.execution_arn,
+                           state_name=job.state_name, log_paths=job.log_paths, updated_at=now_ms(),
+                           task_attempt=job.task_attempt)
 
     def _finish(self, job: _Job, status: str, reason: str | None) -> None:
         job.stopped_at = now_ms()
@@ -444,7 +465,7 @@ class LocalBatch:
 
     def _run(self, job: _Job, cancel: threading.Event) -> None:
         try:
-            self._update(job, "PENDING")
+            self._update(job, "PENDING", store=False)
             if not self._wait_dependencies(job, cancel):
                 return
             if job.array_size is not None:
@@ -515,6 +536,8 @@ class LocalBatch:
             ticket = _Ticket(job.queue.priority, cap.seq, job.vcpus, job.memory, job.queue)
             cap.tickets.append(ticket)
             self._dispatch()
+        if not ticket.granted.is_set():
+            self._store(job)  # RUNNABLE: waiting for capacity, what ``jobs`` and the console show
         while not ticket.granted.wait(0.05):
             if cancel.is_set():
                 with cap.lock:
@@ -570,7 +593,7 @@ class LocalBatch:
 
     def _attempt(self, job: _Job, attempt: int, cancel: threading.Event) -> tuple[bool, int | None, str, str]:
         """One attempt: (succeeded, exit code, container reason, status reason)."""
-        self._update(job, "RUNNABLE")
+        self._update(job, "RUNNABLE", store=False)  # stored by ``_reserve`` if the job has to wait
         ce = self._reserve(job, cancel)
         if ce is None:
             reason = REASON_CANCELLED if cancel.is_set() else REASON_TOO_BIG
@@ -590,7 +613,7 @@ class LocalBatch:
 
     def _execute(self, job: _Job, attempt: int, ce: ComputeEnvironment,
                  cancel: threading.Event) -> tuple[bool, int | None, str, str]:
-        self._update(job, "STARTING")
+        self._update(job, "STARTING", store=False)
         task_id = uuid.uuid4().hex
         stream = f"{job.definition.name}/default/{task_id}"
         log_path = self.log_root / stream
@@ -719,11 +742,14 @@ def host_env(env: Mapping[str, str]) -> dict[str, str]:
     checkout rather than an install; it goes last on PYTHONPATH so it never shadows the project.
     """
     merged = {**os.environ, **env}
-    root = str(Path(__file__).resolve().parents[2])
     paths = [p for p in merged.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if root not in paths:
-        merged["PYTHONPATH"] = os.pathsep.join([*paths, root])
+    if _PACKAGE_ROOT not in paths:
+        merged["PYTHONPATH"] = os.pathsep.join([*paths, _PACKAGE_ROOT])
     return merged
+
+
+# The directory this package imports from (resolved once: ``Path.resolve`` costs ~15 µs a job).
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def _ref(text: str, params: Mapping[str, str]) -> str:

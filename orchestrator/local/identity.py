@@ -59,7 +59,15 @@ _SCHEDULED = {"TaskScheduled": ("taskScheduledEventDetails", "parameters"),
 class _Scheduled:
     thread: int
     path: tuple[str, ...]
-    parameters: Any
+    text: Any  # the parameters as the event recorded them (JSON text), parsed only to match another thread's call
+
+    def parameters(self) -> Any:
+        if not isinstance(self.text, str):
+            return self.text
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return self.text
 
 
 class TaskIdentity:
@@ -99,11 +107,7 @@ class TaskIdentity:
             if kind in _SCHEDULED and state is not None:
                 key, field = _SCHEDULED[kind]
                 text = (event.get(key) or {}).get(field)
-                try:
-                    parameters = json.loads(text) if isinstance(text, str) else text
-                except ValueError:
-                    parameters = text
-                self._pending.setdefault(state, []).append(_Scheduled(threading.get_ident(), path, parameters))
+                self._pending.setdefault(state, []).append(_Scheduled(threading.get_ident(), path, text))
         self._local.path = path
 
     def claim(self, state_name: str, parameters: Any) -> str | None:
@@ -114,7 +118,7 @@ class TaskIdentity:
             # The newest entry of this thread: the call runs on the thread that scheduled it.
             pick = next((i for i in range(len(entries) - 1, -1, -1) if entries[i].thread == me), None)
             if pick is None:
-                pick = next((i for i, e in enumerate(entries) if e.parameters == parameters), None)
+                pick = next((i for i, e in enumerate(entries) if e.parameters() == parameters), None)
             if pick is None and len(entries) == 1:
                 pick = 0
             if pick is None:
