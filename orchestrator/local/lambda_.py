@@ -409,7 +409,19 @@ class LocalLambda:
             event = payload if payload is not None else {}
         rid = str(uuid.uuid4())
         started = int(time.time() * 1000)
-        worker = self._acquire(fn)
+        evicted: list[_Worker] = []
+        try:
+            return self._invoke(fn, event, rid, started, evicted, cancel, execution_arn, state_name, task_attempt)
+        finally:
+            # Killed as the new worker was taken: most have finished dying by now, so the reap
+            # (which waits for each) costs this invoke little.
+            if evicted:
+                self._discard_all(evicted)
+
+    def _invoke(self, fn: LambdaFunction, event: Any, rid: str, started: int, evicted: list[_Worker],
+                cancel: threading.Event | None, execution_arn: str | None, state_name: str | None,
+                task_attempt: int | None) -> dict[str, Any]:
+        worker = self._acquire(fn, evicted)
         request = {"request_id": rid, "handler": fn.handler, "event": event, "function_name": fn.name,
                    "function_arn": fn.arn, "memory": fn.memory, "log_stream": worker.stream,
                    "deadline_ms": time.time() * 1000 + fn.timeout * 1000}
@@ -479,7 +491,9 @@ class LocalLambda:
                     response: dict[str, Any] = json.loads(b"".join(chunks))
                     return "ok", response
 
-    def _acquire(self, fn: LambdaFunction) -> _Worker:
+    def _acquire(self, fn: LambdaFunction, evicted: list[_Worker]) -> _Worker:
+        """An idle worker of ``fn``, or a new one; a new one past the bound on idle workers adds
+        the least recently used idle ones to ``evicted``, killed now and reaped by the caller."""
         found: _Worker | None = None
         with self._lock:
             idle = self._idle.get(fn.name)
@@ -490,6 +504,14 @@ class LocalLambda:
                     found = worker
                     break
             expired = self._take_expired(self._clock())
+            if found is None and len(self._idle_order) >= self._idle_max:
+                # The new worker, idle once this invoke releases it, would pass the bound: the
+                # eviction _release would make then is made now, so the victims die meanwhile.
+                while len(self._idle_order) >= self._idle_after_eviction:
+                    evicted.append(self._take_oldest())
+        for worker in evicted:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(worker.pid, signal.SIGKILL)
         if expired:
             self._discard_all(expired)
         if found is not None:
