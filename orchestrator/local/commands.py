@@ -109,19 +109,24 @@ def summary_rows(store: Store, execution_arn: str,
             for _, task, service, status, attempt, batch_attempts, duration in sorted(found, key=lambda r: r[0])]
 
 
-def _summary(console: Console, result: RunResult) -> None:
-    from rich.table import Table
+def _summary(console: Console, result: RunResult, store: Store | None = None) -> None:
+    """The table of the run's tasks, then how it ended and what to type next.
+
+    ``store``: the run's, still open (its connection has what the run wrote in its cache);
+    without it the store at the result's home is opened for the table.
+    """
     from rich.text import Text
 
-    store = Store(result.home)
-    table = Table(title="tasks", title_justify="left")
-    for column in ("task", "service", "status", "attempt", "duration"):
-        table.add_column(column)
+    from orchestrator.local.task_table import TaskTable
+
+    table = TaskTable("tasks", ("task", "service", "status", "attempt", "duration"))
+    reader = Store(result.home) if store is None else store
     try:
-        for cells in summary_rows(store, result.execution_arn, result.mocked):
+        for cells in summary_rows(reader, result.execution_arn, result.mocked):
             table.add_row(*cells)
     finally:
-        store.close()
+        if store is None:
+            reader.close()
     if result.reused:
         table.caption = f"not run again (completed before redrive): {', '.join(sorted(set(result.reused)))}"
     console.print(table)
@@ -238,7 +243,7 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
     closing = threading.Thread(target=lambda_.close, name="close-local-lambda")
     closing.start()
     try:
-        _summary(_console(), result)
+        _summary(_console(), result, lambda_.store)
     finally:
         closing.join()
         # Closed here rather than by the collector at exit (see _quick_teardown): the last

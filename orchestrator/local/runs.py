@@ -41,15 +41,16 @@ import contextlib
 import hashlib
 import json
 import os
+import sqlite3
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from orchestrator import arns, limits, model, placeholders
 from orchestrator.api import WorkflowLike, workflow_model
@@ -252,9 +253,46 @@ def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = No
 # -- the result --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+_T = TypeVar("_T")
+
+
+class _ReadBack(Generic[_T]):
+    """A ``RunResult`` field that, unless it was given, is read from the run's store on first use.
+
+    ``orchestrator run`` prints its summary from the store and never reads them: reading a
+    200-task run's 1,006 history events back costs ~9 ms, its logs' paths ~6 ms more.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+        self._key = f"_{name}"
+
+    @overload
+    def __get__(self, result: None, owner: type | None = None) -> _T | None: ...
+
+    @overload
+    def __get__(self, result: RunResult, owner: type | None = None) -> _T: ...
+
+    def __get__(self, result: RunResult | None, owner: type | None = None) -> _T | None:
+        if result is None:
+            return None  # the dataclass default: read when asked for
+        value: _T | None = result.__dict__.get(self._key)
+        if value is None:
+            value = result._read_back(self._name)
+            result.__dict__[self._key] = value
+        return value
+
+    def __set__(self, result: RunResult, value: _T | None) -> None:
+        result.__dict__[self._key] = value
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunResult:
-    """How a local run ended, where it is stored, and where its logs are."""
+    """How a local run ended, where it is stored, and where its logs are.
+
+    ``history`` (the events as GetExecutionHistory returns them) and ``logs`` (each task's log
+    files) are read from the store when first asked for, and then kept.
+    """
 
     execution_arn: str
     name: str
@@ -262,17 +300,46 @@ class RunResult:
     output: Any
     error: str | None
     cause: str | None
-    history: list[dict[str, Any]]
+    history: _ReadBack[list[dict[str, Any]]] = _ReadBack()
     home: Path
     redrive_count: int = 0
     reused: tuple[str, ...] = ()
-    logs: dict[str, list[str]] = field(default_factory=dict)
+    logs: _ReadBack[dict[str, list[str]]] = _ReadBack()
     # Calls answered by the mock config: (epoch ms, state name, Task attempt, SUCCEEDED | FAILED).
     mocked: tuple[tuple[int, str, int, str], ...] = ()
+    # The store the run wrote to, which ``history`` and ``logs`` are read from.
+    _store: Store | None = field(default=None, repr=False, compare=False)
 
     @property
     def succeeded(self) -> bool:
         return self.status == "SUCCEEDED"
+
+    def _read_back(self, what: str) -> Any:
+        """``history`` or ``logs`` as stored: from the run's store, or from its home once the
+        store was closed (``orchestrator run`` closes it when the process is done with it)."""
+        def read(store: Store) -> Any:
+            return store.events(self.execution_arn) if what == "history" else _logs(store, self.execution_arn)
+
+        if self._store is not None:
+            try:
+                return read(self._store)
+            except sqlite3.ProgrammingError:  # closed
+                pass
+        store = Store(self.home)
+        try:
+            return read(store)
+        finally:
+            store.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copied or pickled with its history and logs, and without the store's connection."""
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        state["_store"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
 
 def _iso(value: Any) -> str:
@@ -901,9 +968,8 @@ def _run_main(run: LocalRun, input: Any, *, execution_name: str, redrive: Execut
     if result.status in ("TIMED_OUT", "ABORTED") and plan.get("alert_ended"):
         _alert_ended(run, arn, execution_name, result.status)
     return RunResult(execution_arn=arn, name=execution_name, status=result.status, output=result.output,
-                     error=result.error, cause=result.cause, history=store.events(arn), home=store.home,
-                     redrive_count=run.redrive_count, reused=tuple(run.reused), logs=_logs(store, arn),
-                     mocked=tuple(run.mocked))
+                     error=result.error, cause=result.cause, home=store.home, redrive_count=run.redrive_count,
+                     reused=tuple(run.reused), mocked=tuple(run.mocked), _store=store)
 
 
 # -- in the background (orchestrator serve) ----------------------------------------------------
