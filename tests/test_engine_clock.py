@@ -210,3 +210,31 @@ def test_start_thread_stops_counting_a_thread_whose_target_raised(monkeypatch: p
     sleeper.join(5)
     assert not sleeper.is_alive() and clock.elapsed() == 10
     assert [str(e) for e in raised] == ["integration bug"]
+
+
+def test_real_clock_workers_reuse_an_idle_thread_and_never_queue_behind_a_busy_one() -> None:
+    from orchestrator.engine import clock as clock_module
+    from orchestrator.engine.clock import run_on_worker
+
+    clock = RealClock()
+    seen: list[int] = []
+    done = [threading.Event() for _ in range(3)]
+
+    def record(i: int) -> None:
+        seen.append(threading.get_ident())
+        done[i].set()
+
+    assert run_on_worker(clock, lambda: record(0), name="first") is None  # real time counts no threads
+    assert done[0].wait(10)
+    deadline = time.monotonic() + 10
+    while not clock_module._IDLE_THREADS._idle:  # the first thread parks once its target returned
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    run_on_worker(clock, lambda: record(1), name="second")
+    assert done[1].wait(10)
+    release = threading.Event()
+    run_on_worker(clock, lambda: release.wait(10), name="busy")  # holds whichever thread it got
+    run_on_worker(clock, lambda: record(2), name="third")
+    assert done[2].wait(10)  # ran beside the busy target, not after it
+    release.set()
+    assert len(seen) == 3 and seen[0] == seen[1]

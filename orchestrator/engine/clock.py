@@ -96,6 +96,85 @@ def start_thread(clock: Clock, target: Callable[[], None], *, name: str) -> thre
     return thread
 
 
+class _IdleThreads:
+    """Daemon threads kept after their work for the next target (real time only).
+
+    A timed Task state runs its integration on a worker thread, and Parallel branches and Map
+    iterations run on threads of their own; starting a thread for each costs the runner more
+    CPU than handing the work to one that already runs. A thread waits ``IDLE_SECONDS`` for
+    more work, then ends, so an idle runner keeps none. A target that never returns keeps its
+    thread (the next target gets another one).
+    """
+
+    IDLE_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[_IdleThread] = []
+
+    def run(self, target: Callable[[], None], name: str) -> None:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None:
+            worker = _IdleThread(self)
+            worker.give(target, name)
+            threading.Thread(target=worker.serve, name=name, daemon=True).start()
+        else:
+            worker.give(target, name)
+
+    def park(self, worker: _IdleThread) -> None:
+        with self._lock:
+            self._idle.append(worker)
+
+    def retire(self, worker: _IdleThread) -> bool:
+        """Take an idle ``worker`` out of the pool; False if it was handed work meanwhile."""
+        with self._lock:
+            if worker in self._idle:
+                self._idle.remove(worker)
+                return True
+            return False
+
+
+class _IdleThread:
+    __slots__ = ("_pool", "_ready", "_target", "_name")
+
+    def __init__(self, pool: _IdleThreads) -> None:
+        self._pool = pool
+        self._ready = threading.Semaphore(0)
+        self._target: Callable[[], None] | None = None
+        self._name = ""
+
+    def give(self, target: Callable[[], None], name: str) -> None:
+        self._target, self._name = target, name
+        self._ready.release()
+
+    def serve(self) -> None:
+        me = threading.current_thread()
+        while True:
+            if not self._ready.acquire(timeout=self._pool.IDLE_SECONDS):
+                if self._pool.retire(self):
+                    return
+                self._ready.acquire()  # handed work just as it gave up waiting
+            target, self._target = self._target, None
+            assert target is not None
+            me.name = self._name
+            target()  # a target that raises ends this thread, as it would end a thread of its own
+            self._pool.park(self)
+
+
+_IDLE_THREADS = _IdleThreads()
+
+
+def run_on_worker(clock: Clock, target: Callable[[], None], *, name: str) -> int | None:
+    """Run ``target`` on another thread that ``clock`` counts as live until it ends, as
+    ``start_thread`` does; the thread's id for ``clock.detach``, or None when the clock counts
+    no threads (real time: an idle thread kept from an earlier target runs it)."""
+    if isinstance(clock, RealClock):
+        _IDLE_THREADS.run(target, name)
+        return None
+    return start_thread(clock, target, name=name).ident
+
+
 class RealClock:
     """Wall-clock time; waits really block."""
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from orchestrator import arns
 from orchestrator.engine import dataflow, itemio
-from orchestrator.engine.clock import start_thread
+from orchestrator.engine.clock import run_on_worker
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.history import History
@@ -136,7 +136,7 @@ def run_jobs(run: StateRun, jobs: list[Job], concurrency: int, *, tolerated: Cal
                     all_done.set()
 
         for n in range(workers):
-            start_thread(clock, worker, name=f"{run.name}-{n}")
+            run_on_worker(clock, worker, name=f"{run.name}-{n}")
         clock.wait(all_done, None)
     if batch.internal is not None:
         raise batch.internal

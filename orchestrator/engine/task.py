@@ -16,7 +16,7 @@ from typing import Any
 from orchestrator import arns
 from orchestrator.arns import IntegrationPattern
 from orchestrator.engine import dataflow
-from orchestrator.engine.clock import BoundClock, Clock, start_thread
+from orchestrator.engine.clock import BoundClock, Clock, run_on_worker
 from orchestrator.engine.dataflow import QUERY_ERROR, RUNTIME, dumps
 from orchestrator.engine.errors import StatesError
 from orchestrator.engine.integrations import (
@@ -253,7 +253,8 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
         task_token=token, heartbeat=wait.heartbeat, submitted=wait.submitted)
     scope.watch(cancel)
     scope.watch(wait.wake)
-    worker: threading.Thread | None = None
+    started = False
+    worker: int | None = None  # the worker's thread id, where the clock counts it
     try:
         if wait.inline:
             # Nothing to time: run the integration on this thread. One that ignores
@@ -272,7 +273,8 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
             finally:
                 wait.release()
 
-        worker = start_thread(clock, work, name=f"task-{run.name}")
+        worker = run_on_worker(clock, work, name=f"task-{run.name}")
+        started = True
         deadline = clock.elapsed() + (timeout if timeout is not None else DEFAULT_TASK_TIMEOUT_SECONDS)
         while True:
             if scope.cancelled:
@@ -297,11 +299,12 @@ def _invoke(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: flo
     finally:
         scope.unwatch(cancel)
         scope.unwatch(wait.wake)
-        if worker is not None and worker.ident is not None:
+        if started:
             with wait.lock:
                 if not wait.worker_done:  # abandoned (timeout, failed sibling, stop) and still running
                     cancel.set()
-                    clock.detach(worker.ident)
+                    if worker is not None:
+                        clock.detach(worker)
 
 
 class _Failed:

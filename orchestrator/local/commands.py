@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.errors import OrchestratorError
 from orchestrator.inputs import parse_execution_input
 from orchestrator.local.environment import mock_config_path
+from orchestrator.local.kept import ValidDocuments
 from orchestrator.local.store import ExecutionRow, Store
 from orchestrator.logical_time import with_scheduled_time
 
@@ -213,18 +214,21 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
     # A Python workflow file declares its Python tasks: their zygote's interpreter starts while
     # this process loads the workflow (the zygote imports the workflow's modules once told them).
     early = prestart_zygote(os.getcwd()) if _may_declare_functions(path) else None
+    # A workflow loaded again unchanged is not checked again (local.kept); the run uses their store.
+    known = ValidDocuments()
     try:
         from orchestrator.spec import select
 
-        wf = select(path, workflow)
+        wf = select(path, workflow, known=known)
         execution_input = parse_execution_input(input_json)
     except BaseException:
+        known.close()
         if early is not None:
             early.close(unused=True)
         raise
     # The zygotes import the workflow's modules while this process imports the engine, the
     # compiler and rich and compiles (~0.1 s that the first task otherwise waits for).
-    lambda_ = start_lambda(Store(), plan_functions(wf), os.getcwd(), zygote=early)
+    lambda_ = start_lambda(known.store(), plan_functions(wf), os.getcwd(), zygote=early)
     try:
         from orchestrator.local.runs import run_workflow
 

@@ -126,10 +126,15 @@ CREATE TABLE IF NOT EXISTS compiled_plans (
     plan TEXT NOT NULL,
     registered TEXT
 );
+CREATE TABLE IF NOT EXISTS valid_documents (
+    digest TEXT PRIMARY KEY
+);
 """
 
 # Compiled plans kept for ``orchestrator run`` (see ``runs.cached_plan``): the newest this many.
 COMPILED_PLANS_KEPT = 16
+# Digests of the spec documents ``orchestrator run`` found valid (see ``kept.ValidDocuments``).
+VALID_DOCUMENTS_KEPT = 64
 
 # -- serve: the state-machine registry of the Step Functions API (orchestrator/server) --------
 # State machines (created through the API, served project workflows, and those ``orchestrator
@@ -235,6 +240,11 @@ def home_dir(home: str | os.PathLike[str] | None = None) -> Path:
     if home is not None:
         return Path(home)
     return Path(os.environ.get(HOME_ENV) or DEFAULT_HOME)
+
+
+def store_file(home: str | os.PathLike[str] | None = None) -> Path:
+    """The store's database file (``Store(home).path``), without opening or creating it."""
+    return home_dir(home).resolve() / "store.sqlite3"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -353,7 +363,7 @@ class Store:
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = home_dir(home).resolve()
         self.logs_dir = self.home / "logs"
-        self.path = self.home / "store.sqlite3"
+        self.path = store_file(self.home)
         self._lock = threading.RLock()
         self._wal_sync = _WalSync(self.path.with_name(self.path.name + "-wal"))
         try:
@@ -569,6 +579,17 @@ class Store:
             db.execute("INSERT OR REPLACE INTO compiled_plans (key, plan) VALUES (?, ?)", (key, json.dumps(plan)))
             db.execute("DELETE FROM compiled_plans WHERE rowid NOT IN"
                        " (SELECT rowid FROM compiled_plans ORDER BY rowid DESC LIMIT ?)", (COMPILED_PLANS_KEPT,))
+
+    def valid_document(self, digest: str) -> bool:
+        """Whether a spec document with this digest was found valid (``kept.ValidDocuments``)."""
+        return bool(self._query("SELECT 1 FROM valid_documents WHERE digest=?", (digest,)))
+
+    def put_valid_document(self, digest: str) -> None:
+        """Record a document found valid, keeping only the newest ``VALID_DOCUMENTS_KEPT``."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO valid_documents (digest) VALUES (?)", (digest,))
+            db.execute("DELETE FROM valid_documents WHERE rowid NOT IN"
+                       " (SELECT rowid FROM valid_documents ORDER BY rowid DESC LIMIT ?)", (VALID_DOCUMENTS_KEPT,))
 
     def registered_revisions(self, key: str) -> dict[str, str]:
         """The state machines the plan under ``key`` last registered: ARN -> revision id."""
