@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from typing_extensions import TypeIs  # typing's own from Python 3.13
 
     from orchestrator import model
+    from orchestrator.spec.validate import KnownValid
 
 # The model, the error classes and ``inspect`` are imported where they are used: a workflow module
 # that a local Lambda zygote imports for its handlers declares tasks with this builder but never
@@ -445,9 +446,16 @@ class Workflow:
 
     def build(self) -> model.Workflow:
         """Validate and return the frozen model; raises ``ValidationError`` listing every problem."""
+        return self._build(None)
+
+    def _build(self, known: KnownValid | None) -> model.Workflow:
+        """``build()``; a document in ``known`` is built without being checked (``spec.load_all``).
+
+        ``from_dict`` takes its own copy of the document, so the model shares nothing with the
+        builder (``to_spec``'s copy would be a second one)."""
         from orchestrator.spec import from_dict
 
-        return from_dict(self.to_spec(), source=_display(self._source), positions=self._positions)
+        return from_dict(self._doc, source=_display(self._source), positions=self._positions, known=known)
 
 
 if TYPE_CHECKING:

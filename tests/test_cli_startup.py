@@ -77,11 +77,13 @@ def test_running_python_tasks_leaves_local_batch_and_mocks_unimported(tmp_path: 
 
 
 def test_running_a_workflow_again_unchanged_does_not_import_the_compiler(tmp_path: Path) -> None:
-    # The first run keeps its compiled plan in the store; the next one of the same workflow reads it.
+    # The first run keeps its compiled plan in the store; the next one of the same workflow reads it,
+    # and builds the workflow without checking it again (local.kept).
     (tmp_path / "one_wf.py").write_text(ONE_TASK)
     code = "from orchestrator.cli import main\nassert main(['run', 'one_wf.py']) == 0"
-    assert _loaded_after(code, ("orchestrator.compiler",), tmp_path) == ["orchestrator.compiler"]
-    assert _loaded_after(code, ("orchestrator.compiler",), tmp_path) == []
+    names = ("orchestrator.compiler", "orchestrator.spec.checks", "jsonschema_rs")
+    assert _loaded_after(code, names, tmp_path) == list(names)
+    assert _loaded_after(code, names, tmp_path) == []
 
 
 def test_only_a_workflow_file_with_python_tasks_starts_its_zygote_before_loading_it(tmp_path: Path) -> None:

@@ -406,3 +406,55 @@ def test_close_stops_idle_workers_and_the_timer(tmp_path: Path, monkeypatch: pyt
     assert timer is not None and not timer.is_alive()
     assert not any(pid_alive(pid) for pid in pids + zygotes)
     assert not svc._idle_order
+
+
+# -- workers forked ahead, several at once -------------------------------------------------------
+
+PIPES_HANDLERS = '''
+import os
+def pipes(event, context):
+    fds = os.listdir("/proc/self/fd")
+    links = []
+    for fd in fds:
+        try:
+            links.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            pass
+    return {"pid": os.getpid(), "pipes": sorted(link for link in links if link.startswith("pipe:"))}
+'''
+
+
+@needs_proc
+def test_invokes_at_once_each_get_a_worker_of_their_own_with_only_its_own_pipes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ph.py").write_text(PIPES_HANDLERS)
+    monkeypatch.chdir(tmp_path)
+    fns = {f"f{i}": LambdaFunction(name=f"f{i}", handler="ph:pipes") for i in range(12)}
+    svc = LocalLambda(Store(tmp_path / "home"), fns, cwd=str(tmp_path))
+    try:
+        results: dict[str, dict[str, object]] = {}
+        svc.invoke("f0", {})  # the zygote is up: the others come while it keeps spares
+        start = threading.Barrier(11)
+
+        def call(name: str) -> None:
+            start.wait()
+            results[name] = svc.invoke(name, {})["Payload"]
+
+        threads = [threading.Thread(target=call, args=(f"f{i}",)) for i in range(1, 12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len({r["pid"] for r in results.values()}) == 11
+        # A worker holds its own request and answer pipe, none of another worker's (nor a spare's).
+        seen: dict[str, object] = {}
+        for name, result in results.items():
+            pipes = result["pipes"]
+            assert isinstance(pipes, list) and len(pipes) == 2, (name, pipes)
+            for pipe in pipes:
+                assert pipe not in seen, (name, seen.get(pipe))
+                seen[pipe] = name
+        # Invoked again, each is still warm.
+        assert all(svc.invoke(name, {})["Payload"]["pid"] == r["pid"] for name, r in results.items())
+    finally:
+        svc.close()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.errors import OrchestratorError
 from orchestrator.inputs import parse_execution_input
 from orchestrator.local.environment import mock_config_path
+from orchestrator.local.kept import ValidDocuments
 from orchestrator.local.store import ExecutionRow, Store
 from orchestrator.logical_time import with_scheduled_time
 
@@ -76,22 +77,20 @@ def summary_rows(store: Store, execution_arn: str,
 
     found: list[tuple[int, str, str, Text, int | None, int, str]] = []
     for arn in [execution_arn] + [c.arn for c in store.children(execution_arn)]:
-        for job in store.jobs(arn):
+        for job in store.job_summaries(arn):
             if ":" in job["job_id"]:  # an array child, "<parent id>:<index>"
                 continue
-            description = job["description"] or {}
             duration = ""
-            if description.get("StartedAt") and description.get("StoppedAt"):
-                duration = f"{(description['StoppedAt'] - description['StartedAt']) / 1000:.2f}s"
+            if job["started_at"] and job["stopped_at"]:
+                duration = f"{(job['stopped_at'] - job['started_at']) / 1000:.2f}s"
             status = _status(job["status"])
             if job["status"] == "FAILED" and job["status_reason"]:
-                code = (description.get("Container") or {}).get("ExitCode")
+                code = job["exit_code"]
                 reason = job["status_reason"] + ("" if code is None else f" (exit code {code})")
                 status.append(f"\n{reason}", style="dim")
-                stream = (description.get("Container") or {}).get("LogStreamName")
-                if stream:
-                    _append_tail(status, store.logs_dir / "batch" / str(stream))
-            found.append((int(description.get("CreatedAt") or 0), job["state_name"] or job["job_name"], "batch",
+                if job["log_stream"]:
+                    _append_tail(status, store.logs_dir / "batch" / str(job["log_stream"]))
+            found.append((int(job["created_at"] or 0), job["state_name"] or job["job_name"], "batch",
                           status, job["task_attempt"], int(job["attempts"] or 1), duration))
         for inv in store.invocations(arn):
             status = _status(inv["status"])
@@ -215,18 +214,21 @@ def run(path: str, input_json: str | None = None, mock_config: str | None = None
     # A Python workflow file declares its Python tasks: their zygote's interpreter starts while
     # this process loads the workflow (the zygote imports the workflow's modules once told them).
     early = prestart_zygote(os.getcwd()) if _may_declare_functions(path) else None
+    # A workflow loaded again unchanged is not checked again (local.kept); the run uses their store.
+    known = ValidDocuments()
     try:
         from orchestrator.spec import select
 
-        wf = select(path, workflow)
+        wf = select(path, workflow, known=known)
         execution_input = parse_execution_input(input_json)
     except BaseException:
+        known.close()
         if early is not None:
             early.close(unused=True)
         raise
     # The zygotes import the workflow's modules while this process imports the engine, the
     # compiler and rich and compiles (~0.1 s that the first task otherwise waits for).
-    lambda_ = start_lambda(Store(), plan_functions(wf), os.getcwd(), zygote=early)
+    lambda_ = start_lambda(known.store(), plan_functions(wf), os.getcwd(), zygote=early)
     try:
         from orchestrator.local.runs import run_workflow
 

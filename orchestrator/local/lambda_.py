@@ -29,6 +29,7 @@ back while no execution runs. A function invoked after its worker was reclaimed 
 
 from __future__ import annotations
 
+import array
 import contextlib
 import json
 import os
@@ -45,7 +46,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from orchestrator import arns, limits, model, placeholders
 from orchestrator.engine.integrations import TaskCall, TaskFailure
@@ -62,6 +63,11 @@ IDLE_WORKERS_MAX = 64
 # How long an unused worker stays warm. AWS does not publish its reclaim time (it is observed
 # between minutes and hours); ten minutes keeps a schedule firing every few minutes warm.
 IDLE_SECONDS = 600.0
+_FD_SIZE = array.array("i").itemsize  # a descriptor passed with SCM_RIGHTS
+# Workers one spawn asks for at most (two descriptors each in one message; the kernel takes 253).
+_SPAWN_MAX = 64
+# One read of a worker's answer: a result up to Lambda's 6 MB payload takes a few.
+_READ_SIZE = 1 << 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,15 +132,21 @@ def _http_metadata(request_id: str, length: int) -> dict[str, Any]:
 
 
 class _Worker:
-    """One warm execution environment: a process answering invocations over two pipes."""
+    """One warm execution environment: a process answering invocations over two pipes.
 
-    def __init__(self, pid: int, requests: IO[str], answers: IO[str], log_path: Path, stream: str) -> None:
+    The runner's ends are plain descriptors: a request is one ``os.write`` of a JSON line, an
+    answer read with ``os.read`` until its newline (a worker writes nothing else on that pipe).
+    """
+
+    def __init__(self, pid: int, requests: int, answers: int, log_path: str, stream: str) -> None:
         self.pid = pid
         self.requests = requests
         self.answers = answers
         self.log_path = log_path
         self.stream = stream
         self.returncode: int | None = None
+        # Written ahead of the first request, in the same write: a forked worker's binding line.
+        self.pending = b""
 
     def alive(self) -> bool:
         return self.returncode is None and pid_alive(self.pid)
@@ -144,26 +156,32 @@ class _Worker:
         raise NotImplementedError
 
     def close_pipes(self) -> None:
-        for stream in (self.requests, self.answers):
+        for fd in (self.requests, self.answers):
             with contextlib.suppress(OSError):
-                stream.close()
+                os.close(fd)
 
 
 class _SpawnedWorker(_Worker):
     """A worker that is a fresh interpreter of its own (where fork cannot be used)."""
 
-    def __init__(self, proc: subprocess.Popen[str], log_path: Path, stream: str) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], log_path: str, stream: str) -> None:
         assert proc.stdin is not None and proc.stdout is not None
-        super().__init__(proc.pid, proc.stdin, proc.stdout, log_path, stream)
+        super().__init__(proc.pid, proc.stdin.fileno(), proc.stdout.fileno(), log_path, stream)
         self.proc = proc
 
     def reap(self) -> int:
         self.returncode = self.proc.wait()
         return self.returncode
 
+    def close_pipes(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
 
 class _ForkedWorker(_Worker):
-    def __init__(self, zygote: _Zygote, pid: int, requests: IO[str], answers: IO[str], log_path: Path,
+    def __init__(self, zygote: _Zygote, pid: int, requests: int, answers: int, log_path: str,
                  stream: str) -> None:
         super().__init__(pid, requests, answers, log_path, stream)
         self.zygote = zygote
@@ -180,12 +198,19 @@ class _Zygote:
 
     See ``lambda_bootstrap``: one per distinct function environment, started on the first invoke
     of one of its functions; requests are one at a time (a lock), each a datagram and a reply.
+    Workers come forked ahead and unbound; invokes that want one at the same time (a DAG's layer
+    starting) get theirs from one spawn: the thread that asks asks for every thread waiting
+    behind it, which then take theirs without a round trip of their own.
     """
 
     def __init__(self, launcher: Launcher, handlers: list[str] | None, *, cwd: str, env: dict[str, str]) -> None:
         """``handlers`` None: the functions are not known yet, ``load`` names them before the first fork."""
         self._launcher = launcher
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._waiting = 0  # threads in ``fork`` that have not taken a worker yet (under _count_lock)
+        # Workers received and not yet bound (under _lock): pid, request pipe, answer pipe.
+        self._ready: list[tuple[int, int, int]] = []
         self.cwd = cwd
         self.env = env
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -205,29 +230,49 @@ class _Zygote:
             self._socket.send(json.dumps(message).encode())
         self.env = env
 
-    def _ask(self, message: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
-        with self._lock:
-            self._socket.send(json.dumps(message).encode())
-            reply, fds, _flags, _addr = socket.recv_fds(self._socket, 1 << 16, 2)
+    def _ask(self, message: bytes, fds_max: int = 0) -> tuple[bytes, list[int]]:
+        # Under self._lock: one request, its reply and the descriptors it carries.
+        self._socket.send(message)
+        space = socket.CMSG_SPACE(fds_max * _FD_SIZE) if fds_max else 0
+        reply, ancillary, _flags, _addr = self._socket.recvmsg(1 << 16, space)
+        fds = array.array("i")
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[:len(data) - len(data) % _FD_SIZE])
         if not reply:
             for fd in fds:
                 os.close(fd)
             raise OSError("the local Lambda zygote exited")
-        answer: dict[str, Any] = json.loads(reply)
-        return answer, list(fds)
+        return reply, list(fds)
 
-    def fork(self, log_path: Path, stream: str, env: dict[str, str]) -> _ForkedWorker:
-        answer, fds = self._ask({"op": "spawn"})
-        if len(fds) != 2:
+    def _spawn(self, count: int) -> list[tuple[int, int, int]]:
+        # Under self._lock: ``count`` workers in one round trip, the first one last (taken first).
+        reply, fds = self._ask(b"spawn %d" % count, 2 * count)
+        pids = [int(pid) for pid in reply.split()]
+        if not pids or len(fds) != 2 * len(pids):
             for fd in fds:
                 os.close(fd)
-            raise OSError("the local Lambda zygote answered a spawn without the worker's pipes")
-        pid = int(answer["pid"])
-        self._launcher.adopt(pid)
-        requests = os.fdopen(fds[0], "w")
-        # The binding line: the worker was forked before its function was known.
-        requests.write(json.dumps({"log_path": str(log_path), "env": env}) + "\n")
-        return _ForkedWorker(self, pid, requests, os.fdopen(fds[1], "r"), log_path, stream)
+            raise OSError("the local Lambda zygote answered a spawn without the workers' pipes")
+        for pid in pids:
+            self._launcher.adopt(pid)
+        return [(pid, fds[2 * i], fds[2 * i + 1]) for i, pid in reversed(list(enumerate(pids)))]
+
+    def fork(self, log_path: str, stream: str, env: dict[str, str]) -> _ForkedWorker:
+        with self._count_lock:
+            self._waiting += 1
+        with self._lock:
+            with self._count_lock:
+                self._waiting -= 1
+                wanted = self._waiting + 1  # this thread and those waiting for the lock behind it
+            if not self._ready:
+                self._ready = self._spawn(min(wanted, _SPAWN_MAX))
+            pid, requests, answers = self._ready.pop()
+        worker = _ForkedWorker(self, pid, requests, answers, log_path, stream)
+        # The binding line (the worker was forked before its function was known): the variables
+        # the function has and the zygote has not.
+        own = {k: v for k, v in env.items() if self.env.get(k) != v}
+        worker.pending = (json.dumps({"log_path": log_path, "env": own}) + "\n").encode()
+        return worker
 
     def reap(self, workers: list[_ForkedWorker]) -> None:
         """Reap workers (one, or all of a closing run's, killed) in one round trip; each keeps its
@@ -235,7 +280,9 @@ class _Zygote:
         if not workers:
             return
         try:
-            exits = self._ask({"op": "reap", "pids": [w.pid for w in workers]})[0]["exits"]
+            with self._lock:
+                reply = self._ask(json.dumps({"op": "reap", "pids": [w.pid for w in workers]}).encode())[0]
+            exits = json.loads(reply)["exits"]
         except OSError:
             exits = {}
         for worker in workers:
@@ -247,10 +294,16 @@ class _Zygote:
         (it may still be starting, and waiting for it to notice would hold up the caller)."""
         with self._lock:
             self._socket.close()
+            ready, self._ready = self._ready, []
+        for _pid, requests, answers in ready:
+            os.close(requests)
+            os.close(answers)
         # Closing the socket tells the zygote to kill its workers and exit; one that hangs is killed.
         if unused or not wait_exit(self.proc, 5.0):
             kill_group(self.proc)
         self.proc.wait()
+        # Workers received and never bound were reaped by the zygote (or are gone with its group).
+        self._launcher.release(*(pid for pid, _requests, _answers in ready))
         self._launcher.forget(self.proc)
 
 
@@ -296,6 +349,8 @@ class LocalLambda:
         self._lock = threading.Lock()
         self._closed = False
         self.log_root = store.logs_dir / "lambda"
+        self._log_root = str(self.log_root)
+        self._log_dirs: set[str] = set()  # the functions' log directories made so far
 
     def adopt(self, zygote: _Zygote) -> None:
         """Take a zygote ``prestart_zygote`` started before the functions were known, for those with
@@ -354,7 +409,19 @@ class LocalLambda:
             event = payload if payload is not None else {}
         rid = str(uuid.uuid4())
         started = int(time.time() * 1000)
-        worker = self._acquire(fn)
+        evicted: list[_Worker] = []
+        try:
+            return self._invoke(fn, event, rid, started, evicted, cancel, execution_arn, state_name, task_attempt)
+        finally:
+            # Killed as the new worker was taken: most have finished dying by now, so the reap
+            # (which waits for each) costs this invoke little.
+            if evicted:
+                self._discard_all(evicted)
+
+    def _invoke(self, fn: LambdaFunction, event: Any, rid: str, started: int, evicted: list[_Worker],
+                cancel: threading.Event | None, execution_arn: str | None, state_name: str | None,
+                task_attempt: int | None) -> dict[str, Any]:
+        worker = self._acquire(fn, evicted)
         request = {"request_id": rid, "handler": fn.handler, "event": event, "function_name": fn.name,
                    "function_arn": fn.arn, "memory": fn.memory, "log_stream": worker.stream,
                    "deadline_ms": time.time() * 1000 + fn.timeout * 1000}
@@ -384,7 +451,7 @@ class LocalLambda:
         self.store.put_invocation(
             request_id=rid, execution_arn=execution_arn, state_name=state_name, function_name=fn.name,
             status="FAILED" if error else "SUCCEEDED", started_at=started, duration_ms=duration,
-            error=error[0] if error else None, log_path=str(worker.log_path), task_attempt=task_attempt)
+            error=error[0] if error else None, log_path=worker.log_path, task_attempt=task_attempt)
         if error is not None:
             raise TaskFailure(*error)
         assert response is not None
@@ -395,14 +462,18 @@ class LocalLambda:
 
     def _roundtrip(self, worker: _Worker, request: dict[str, Any], timeout: float,
                    cancel: threading.Event | None) -> tuple[str, dict[str, Any] | None]:
+        data = worker.pending + (json.dumps(request) + "\n").encode()
+        worker.pending = b""
         try:
-            worker.requests.write(json.dumps(request) + "\n")
-            worker.requests.flush()
-        except (BrokenPipeError, OSError):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(worker.requests, view):]
+        except OSError:  # BrokenPipeError: the worker is gone
             worker.reap()
             return "died", None
         deadline = time.monotonic() + timeout
-        fd = worker.answers.fileno()
+        fd = worker.answers
+        chunks: list[bytes] = []
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -411,14 +482,18 @@ class LocalLambda:
                 return "cancelled", None
             ready, _, _ = select.select([fd], [], [], min(remaining, 0.05 if cancel is not None else remaining))
             if ready:
-                line = worker.answers.readline()
-                if not line:
+                chunk = os.read(fd, _READ_SIZE)
+                if not chunk:
                     worker.reap()
                     return "died", None
-                response: dict[str, Any] = json.loads(line)
-                return "ok", response
+                chunks.append(chunk)
+                if chunk.endswith(b"\n"):  # an answer is the only thing a worker writes here
+                    response: dict[str, Any] = json.loads(b"".join(chunks))
+                    return "ok", response
 
-    def _acquire(self, fn: LambdaFunction) -> _Worker:
+    def _acquire(self, fn: LambdaFunction, evicted: list[_Worker]) -> _Worker:
+        """An idle worker of ``fn``, or a new one; a new one past the bound on idle workers adds
+        the least recently used idle ones to ``evicted``, killed now and reaped by the caller."""
         found: _Worker | None = None
         with self._lock:
             idle = self._idle.get(fn.name)
@@ -429,14 +504,26 @@ class LocalLambda:
                     found = worker
                     break
             expired = self._take_expired(self._clock())
+            if found is None and len(self._idle_order) >= self._idle_max:
+                # The new worker, idle once this invoke releases it, would pass the bound: the
+                # eviction _release would make then is made now, so the victims die meanwhile.
+                while len(self._idle_order) >= self._idle_after_eviction:
+                    evicted.append(self._take_oldest())
+        for worker in evicted:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(worker.pid, signal.SIGKILL)
         if expired:
             self._discard_all(expired)
         if found is not None:
             return found
-        day = datetime.now(UTC).strftime("%Y/%m/%d")
-        stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"
-        log_path = self.log_root / fn.name / (stream.replace("/", "-").replace("[$LATEST]", "") + ".log")
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+        day = time.strftime("%Y/%m/%d", time.gmtime())
+        hex_id = uuid.uuid4().hex
+        stream = f"{day}/[$LATEST]{hex_id}"
+        log_dir = os.path.join(self._log_root, fn.name)
+        if log_dir not in self._log_dirs:  # a worker makes it again if it was removed meanwhile
+            os.makedirs(log_dir, exist_ok=True)
+            self._log_dirs.add(log_dir)
+        log_path = os.path.join(log_dir, f"{day.replace('/', '-')}-{hex_id}.log")
         own = {"AWS_LAMBDA_FUNCTION_NAME": fn.name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
                "AWS_LAMBDA_LOG_STREAM_NAME": stream, "AWS_REGION": arns.REGION, "AWS_DEFAULT_REGION": arns.REGION,
@@ -450,8 +537,8 @@ class LocalLambda:
             with self._lock:
                 self._zygotes.pop(_environment_key(fn), None)
         env = {**os.environ, **fn.environment, **own}
-        proc = self._launcher.spawn([sys.executable, BOOTSTRAP, str(log_path)], cwd=self.cwd, env=env,
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        proc = self._launcher.spawn([sys.executable, BOOTSTRAP, log_path], cwd=self.cwd, env=env,
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         return _SpawnedWorker(proc, log_path, stream)
 
     def _zygote(self, fn: LambdaFunction) -> _Zygote:

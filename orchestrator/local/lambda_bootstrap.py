@@ -19,25 +19,29 @@ REPORT lines. Two ways to start one:
   code that reads ``os.environ`` sees the same values as on Lambda, except the per-function
   ``AWS_LAMBDA_*`` names, which are set when the worker forks.
 
-The zygote protocol is one JSON datagram per message on a ``SOCK_SEQPACKET`` socket:
+The zygote protocol is one datagram per message on a ``SOCK_SEQPACKET`` socket:
 ``{"op": "load", "handlers": [...], "set": {...}, "unset": [...]}`` (to a ``--later`` zygote, before
 anything else; not answered) changes its environment to the functions' and imports their modules;
-``{"op": "spawn"}`` is answered ``{"pid": N}`` with two file descriptors attached (the worker's
-request pipe and answer pipe; the worker was forked ahead, and its first request line binds it to
-its function: ``{"log_path": ..., "env": {...}}``); ``{"op": "reap", "pids": [...]}`` reaps those
-workers and is answered ``{"exits": {pid: code}}`` (negative: the signal that killed it, as
-``Popen`` reports it).
-When the parent closes the socket, the zygote kills its workers and exits.
+``spawn N`` is answered with N pids (``123 124``) and, attached, two file descriptors for each (the
+worker's request pipe and answer pipe; the worker was forked ahead, and its first request line
+binds it to its function: ``{"log_path": ..., "env": {...}}``); ``{"op": "reap", "pids": [...]}``
+reaps those workers and is answered ``{"exits": {pid: code}}`` (negative: the signal that killed
+it, as ``Popen`` reports it). A spawn is the one message of every new function, so it is a word
+the zygote compares, not JSON it parses: parsing it would copy the pages of the JSON decoder in
+the zygote again after every fork.
+When the parent closes the socket, the zygote kills and reaps its workers and exits.
 """
 
 from __future__ import annotations
 
+import array
 import contextlib
 import gc
 import importlib
 import importlib.util
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -94,7 +98,11 @@ def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
 
 
 def _redirect_output(log_path: str) -> None:
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except FileNotFoundError:  # its directory was removed while the service ran
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
@@ -110,79 +118,112 @@ def _own_path() -> None:
     sys.path.insert(0, os.getcwd())
 
 
-def serve(requests: IO[str], channel: IO[str], handlers: dict[str, Callable[..., Any]]) -> None:
-    """Answer invocations until ``requests`` ends; handlers are loaded once and kept (warm)."""
-    for line in requests:
-        request = json.loads(line)
-        rid = request["request_id"]
-        print(f"START RequestId: {rid} Version: $LATEST")
-        t0 = time.perf_counter()
-        response: dict[str, Any]
-        try:
-            handler = handlers.get(request["handler"])
-            if handler is None:
-                try:
-                    handler = handlers[request["handler"]] = load_handler(request["handler"])
-                except Exception as exc:
-                    raise _ImportModuleError(f"Unable to import module '{request['handler']}': {exc}") from exc
-            result = handler(request["event"], LambdaContext(request))
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _start_line(rid: str) -> bytes:
+    return f"START RequestId: {rid} Version: $LATEST\n".encode()
+
+
+def _end_lines(rid: str, duration: float, memory: object) -> bytes:
+    return (f"END RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: {duration:.2f} ms"
+            f"\tBilled Duration: {int(duration) + 1} ms\tMemory Size: {memory} MB\n").encode()
+
+
+def _result(result: Any) -> bytes:
+    """The answer line of a handler's result; raises TypeError or ValueError if it is no JSON."""
+    return b'{"ok": true, "result": ' + json.dumps(result).encode() + b"}\n"
+
+
+def _invoke(request: dict[str, Any], handlers: dict[str, Callable[..., Any]]) -> bytes:
+    """One invocation: the handler runs framed by START and END/REPORT in the log; the answer line.
+
+    Lambda's own log lines go straight to the log's descriptor, one write each (START before the
+    handler runs, so a handler that kills its process leaves it behind); the handler's output goes
+    through ``sys.stdout``/``sys.stderr``, flushed before END.
+    """
+    rid = request["request_id"]
+    os.write(1, _start_line(rid))
+    t0 = time.perf_counter()
+    answer: bytes
+    try:
+        handler = handlers.get(request["handler"])
+        if handler is None:
             try:
-                response = {"ok": True, "result": json.loads(json.dumps(result))}
-            except (TypeError, ValueError) as exc:
-                response = _error(exc, "Runtime.MarshalError")
-                response["errorMessage"] = f"Unable to marshal response: {exc}"
-        except _ImportModuleError as exc:
-            response = _error(exc, "Runtime.ImportModuleError")
-        except Exception as exc:
-            response = _error(exc)
-            print(f"[ERROR] {response['errorType']}: {response['errorMessage']}")
-            print("".join(traceback.format_exception(exc)), end="")
-        duration = (time.perf_counter() - t0) * 1000
-        print(f"END RequestId: {rid}")
-        print(f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\tBilled Duration: {int(duration) + 1} ms"
-              f"\tMemory Size: {request['memory']} MB")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        channel.write(json.dumps(response) + "\n")
-        channel.flush()
+                handler = handlers[request["handler"]] = load_handler(request["handler"])
+            except Exception as exc:
+                raise _ImportModuleError(f"Unable to import module '{request['handler']}': {exc}") from exc
+        result = handler(request["event"], LambdaContext(request))
+        try:
+            answer = _result(result)
+        except (TypeError, ValueError) as exc:
+            response = _error(exc, "Runtime.MarshalError")
+            response["errorMessage"] = f"Unable to marshal response: {exc}"
+            answer = json.dumps(response).encode() + b"\n"
+    except _ImportModuleError as exc:
+        answer = json.dumps(_error(exc, "Runtime.ImportModuleError")).encode() + b"\n"
+    except Exception as exc:
+        response = _error(exc)
+        print(f"[ERROR] {response['errorType']}: {response['errorMessage']}")
+        print("".join(traceback.format_exception(exc)), end="")
+        answer = json.dumps(response).encode() + b"\n"
+    duration = (time.perf_counter() - t0) * 1000
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.write(1, _end_lines(rid, duration, request["memory"]))
+    return answer
+
+
+def serve(requests: IO[bytes], answers: int, handlers: dict[str, Callable[..., Any]]) -> None:
+    """Answer invocations (a JSON line each, on ``answers``) until ``requests`` ends; handlers are
+    loaded once and kept (warm)."""
+    for line in requests:
+        _write_all(answers, _invoke(json.loads(line), handlers))
 
 
 def main() -> None:
     log_path = sys.argv[1]
     _own_path()
-    channel = os.fdopen(os.dup(1), "w")
+    answers = os.dup(1)
     _redirect_output(log_path)
-    serve(sys.stdin, channel, {})
+    serve(sys.stdin.buffer, answers, {})
 
 
 # -- the zygote ---------------------------------------------------------------------------------
 
-_MESSAGE_MAX = 1 << 20  # one JSON request (spawn, or reap with its list of pids), far below this
+_MESSAGE_MAX = 1 << 20  # one request (a reap with its list of pids, a load with its handlers), far below this
+_SPAWN = b"spawn"
+_SPARES_MAX = 8
 
 
-def _worker(requests_fd: int, channel_fd: int, handlers: dict[str, Callable[..., Any]],
-            control: socket.socket) -> None:
+def _worker(requests_fd: int, answers_fd: int, control_fd: int, handlers: dict[str, Callable[..., Any]]) -> None:
     """In the forked child: wait to be bound to a function, become its worker, exit without returning.
 
     The child is forked *before* it is needed (the zygote's spare), so the fork and the child's
     first scheduling overlap the engine's work instead of adding ~2 ms to an invocation. Its first
-    line on ``requests`` binds it: ``{"log_path": ..., "env": {...}}``.
+    line on ``requests`` binds it: ``{"log_path": ..., "env": {...}}``. Everything it runs is
+    kept to plain calls on descriptors: each page of the zygote's memory a worker writes to (an
+    object's reference count is enough) is copied for it, a few microseconds each.
     """
     code = 0
     try:
-        control.close()
+        # The zygote's socket object is never closed in this process (it exits with os._exit).
+        os.close(control_fd)
         os.setsid()  # its own process group: a timeout's killpg reaches what the handler started
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        requests = os.fdopen(requests_fd, "r")
-        channel = os.fdopen(channel_fd, "w")
-        _warm_up()
+        requests = open(requests_fd, "rb")  # noqa: SIM115 - read until the worker exits
+        _warm_up(handlers)
         bind = requests.readline()
         if not bind:  # never handed out (the zygote is closing)
             os._exit(0)
         binding = json.loads(bind)
-        os.environ.update(binding["env"])
+        environ = os.environ
+        for key, value in binding["env"].items():
+            environ[key] = value
         _redirect_output(binding["log_path"])
-        serve(requests, channel, handlers)
+        serve(requests, answers_fd, handlers)
     except BaseException:  # noqa: BLE001 - the worker must never return into the zygote's loop
         traceback.print_exc()
         code = 1
@@ -193,29 +234,31 @@ def _worker(requests_fd: int, channel_fd: int, handlers: dict[str, Callable[...,
         os._exit(code)
 
 
-def _warm_up() -> None:
-    # While the spare waits: touch what every invocation uses (json, the context, the report's
-    # formatting), so the copy-on-write page faults they cost are taken now, off the invocation.
-    request = {"request_id": "warm-up", "function_name": "f", "function_arn": "arn", "memory": 128,
-               "log_stream": "s", "deadline_ms": 0, "event": {}}
-    context = LambdaContext(json.loads(json.dumps(request)))
-    _ = (f"START RequestId: {context.aws_request_id} Version: $LATEST"
-         f"REPORT RequestId: {request['request_id']}\tDuration: {time.perf_counter():.2f} ms"
-         f"{context.get_remaining_time_in_millis()}", json.dumps({"ok": True, "result": None}))
+def _warm_up(handlers: dict[str, Callable[..., Any]]) -> None:
+    # While the spare waits: run what every invocation runs (json, the context, the log lines and
+    # the answer), so the copy-on-write page faults they cost are taken now, off the invocation.
+    line = json.dumps({"request_id": "warm-up", "handler": "", "event": {}, "function_name": "f",
+                       "function_arn": "arn", "memory": 128, "log_stream": "s", "deadline_ms": 0})
+    request = json.loads(line.encode())
+    context = LambdaContext(request)
+    handlers.get(request["handler"])
+    _ = (_start_line(context.aws_request_id), _end_lines(context.aws_request_id, time.perf_counter(), 128),
+         _result({"ok": context.get_remaining_time_in_millis()}))
 
 
-def _prefork(handlers: dict[str, Callable[..., Any]], control: socket.socket,
-             children: set[int]) -> tuple[int, int, int]:
-    """Fork the spare worker; (pid, its request pipe's write end, its answer pipe's read end)."""
+def _prefork(handlers: dict[str, Callable[..., Any]], control_fd: int, children: set[int],
+             spares: list[tuple[int, int, int]]) -> tuple[int, int, int]:
+    """Fork a spare worker; (pid, its request pipe's write end, its answer pipe's read end)."""
     request_r, request_w = os.pipe()
     answer_r, answer_w = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
         os.close(request_w)
         os.close(answer_r)
-        _worker(request_r, answer_w, handlers, control)
+        for _pid, other_w, other_r in spares:  # the other spares' pipes are not this worker's
+            os.close(other_w)
+            os.close(other_r)
+        _worker(request_r, answer_w, control_fd, handlers)
     os.close(request_r)
     os.close(answer_w)
     children.add(pid)
@@ -238,6 +281,13 @@ def _load_handlers(specs: list[str], handlers: dict[str, Callable[..., Any]]) ->
         # failure on the invocation as Lambda does (Runtime.ImportModuleError); its output is lost.
         with contextlib.suppress(Exception):
             handlers[spec] = load_handler(spec)
+    # A module may set a SIGTERM handler as it is imported; a worker has the default, as it would
+    # have had in a fresh process (once here instead of once in every worker).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # What the imports printed is written now, not again by every fork (the zygote prints nothing
+    # after this).
+    sys.stdout.flush()
+    sys.stderr.flush()
     # Objects imported so far are never collected in a worker; freezing them keeps the collector
     # from touching (and so copying) their pages in every fork.
     gc.freeze()
@@ -245,20 +295,42 @@ def _load_handlers(specs: list[str], handlers: dict[str, Callable[..., Any]]) ->
 
 def zygote() -> None:
     control = socket.socket(fileno=int(sys.argv[2]))
+    control_fd = control.fileno()
     _own_path()
     handlers: dict[str, Callable[..., Any]] = {}
     children: set[int] = set()
-    spare: tuple[int, int, int] | None = None
-    if sys.argv[3:] != ["--later"]:
+    # Workers forked ahead, oldest first, and how many to keep: as many as the largest spawn asked
+    # for (invokes that come several at once, as a DAG's layer starts), up to _SPARES_MAX. A spare
+    # is forked only while no request waits, so it never delays an answer.
+    spares: list[tuple[int, int, int]] = []
+    target = 1
+    loaded = sys.argv[3:] != ["--later"]
+    if loaded:
         _load_handlers(sys.argv[3:], handlers)
-        spare = _prefork(handlers, control, children)
+    waiting = select.poll()
+    waiting.register(control_fd, select.POLLIN)
     while True:
+        if loaded and len(spares) < target and not waiting.poll(0):
+            spares.append(_prefork(handlers, control_fd, children, spares))
+            continue
         try:
             data = control.recv(_MESSAGE_MAX)
         except OSError:
             data = b""
         if not data:
             break
+        if data.startswith(_SPAWN):  # b"spawn N": N workers, their pids and pipes in one answer
+            count = int(data[len(_SPAWN):] or 1)
+            handed, spares = spares[:count], spares[count:]
+            while len(handed) < count:
+                handed.append(_prefork(handlers, control_fd, children, [*spares, *handed]))
+            target = min(max(target, count), _SPARES_MAX)
+            fds = [fd for _pid, request_w, answer_r in handed for fd in (request_w, answer_r)]
+            control.sendmsg([b" ".join(b"%d" % pid for pid, _w, _r in handed)],
+                            [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+            for fd in fds:
+                os.close(fd)
+            continue
         message = json.loads(data)
         if message["op"] == "load":
             # The environment the zygote would have been started with, had its functions been
@@ -267,23 +339,17 @@ def zygote() -> None:
                 os.environ.pop(key, None)
             os.environ.update(message["set"])
             _load_handlers(message["handlers"], handlers)
-            spare = _prefork(handlers, control, children)
-        elif message["op"] == "spawn":
-            if spare is None:
-                spare = _prefork(handlers, control, children)
-            pid, request_w, answer_r = spare
-            socket.send_fds(control, [json.dumps({"pid": pid}).encode()], [request_w, answer_r])
-            os.close(request_w)
-            os.close(answer_r)
-            # The next one is forked now, while the parent sends this one its first request.
-            spare = _prefork(handlers, control, children)
+            loaded = True
         elif message["op"] == "reap":
             # One worker, or many at once (the service closing): one round trip either way.
             exits = {str(pid): _reap(int(pid), children) for pid in message["pids"]}
             control.send(json.dumps({"exits": exits}).encode())
+    # Closing: every worker and spare is killed and reaped (their time is this process's children's).
     for pid in children:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
+    for pid in list(children):
+        _reap(pid, children)
 
 
 class _ImportModuleError(Exception):

@@ -38,7 +38,6 @@ tasks get no key, so a redrive runs the Map Run again with new children.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -68,6 +67,7 @@ from orchestrator.errors import OrchestratorError
 from orchestrator.local.cloudwatch import LocalLogs
 from orchestrator.local.environment import wait_time_scale
 from orchestrator.local.identity import TaskIdentity
+from orchestrator.local.kept import package_fingerprint as _package_fingerprint
 from orchestrator.local.lambda_ import LocalLambda, plan_functions, start_lambda
 from orchestrator.local.procs import process_start_time, runner_alive
 from orchestrator.local.sns import Outbox, configured_outbox
@@ -224,23 +224,6 @@ def cached_plan(store: Store, wf: model.Workflow, cwd: str, *, key: str | None =
 def plan_key(wf: model.Workflow, cwd: str) -> str:
     """What ``cached_plan`` keeps the plan of ``wf`` compiled in ``cwd`` under."""
     return hashlib.sha256(f"{_package_fingerprint()}\n{cwd}\n{wf!r}".encode()).hexdigest()
-
-
-@functools.cache
-def _package_fingerprint() -> str:
-    # ~1 ms: one stat per module of the package (its version and place too, for an install
-    # whose sources cannot be listed).
-    import orchestrator
-
-    package = Path(__file__).resolve().parents[1]
-    parts = [sys.version, orchestrator.__version__, str(package)]
-    for root, dirs, files in os.walk(package):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith(".py"):
-                st = os.stat(os.path.join(root, name))
-                parts.append(f"{os.path.relpath(os.path.join(root, name), package)} {st.st_size} {st.st_mtime_ns}")
-    return "\n".join(parts)
 
 
 def plain_plan(name: str, definition: Mapping[str, Any], *, cwd: str | None = None,

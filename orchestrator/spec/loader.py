@@ -27,7 +27,7 @@ from orchestrator import model
 from orchestrator.errors import Problem, SpecError, ValidationError, closest
 from orchestrator.limits import JSON_INT_MAX, SPEC_MAX_BYTES, SPEC_MAX_DEPTH, SPEC_MAX_NODES
 from orchestrator.spec.issues import Path
-from orchestrator.spec.validate import from_dict, from_loaded
+from orchestrator.spec.validate import KnownValid, from_dict, from_loaded
 
 if TYPE_CHECKING:
     import yaml
@@ -120,12 +120,13 @@ def load(path: str | os.PathLike[str]) -> model.Workflow:
     return workflows[0]
 
 
-def select(path: str | os.PathLike[str], name: str | None = None) -> model.Workflow:
+def select(path: str | os.PathLike[str], name: str | None = None, *, known: KnownValid | None = None) -> model.Workflow:
     """The workflow called ``name`` in a file, or its only one: what the CLI's ``--workflow`` picks.
 
     Unlike ``load``, the problems it reports speak of the command line's ``--workflow NAME``.
+    ``known``: see ``load_all``.
     """
-    workflows = load_all(path)
+    workflows = load_all(path, known=known)
     names = ", ".join(wf.name for wf in workflows)
     if name is None:
         if len(workflows) == 1:
@@ -139,15 +140,16 @@ def select(path: str | os.PathLike[str], name: str | None = None) -> model.Workf
                              fix=f"use one of: {names}")])
 
 
-def load_all(path: str | os.PathLike[str]) -> tuple[model.Workflow, ...]:
+def load_all(path: str | os.PathLike[str], *, known: KnownValid | None = None) -> tuple[model.Workflow, ...]:
     """Every workflow in a file: the module-level workflows of a ``.py`` file, or each document of
     a YAML stream (a JSON file holds one). Raises ``SpecError`` / ``ValidationError`` listing every
-    problem, never a traceback of the user's mistake."""
+    problem, never a traceback of the user's mistake. A workflow whose document is in ``known``
+    (found valid before) is built without being checked again; one found valid is added to it."""
     file = FilePath(path)
     source = str(path)
     if file.suffix == ".py":
         _check_exists(file, source)
-        return _load_python(file, source)
+        return _load_python(file, source, known)
     if file.suffix not in SPEC_SUFFIXES:
         raise SpecError([Problem(
             where=source, message=f"is not a workflow file (suffix {file.suffix or 'none'!r})",
@@ -166,9 +168,10 @@ def load_all(path: str | os.PathLike[str]) -> tuple[model.Workflow, ...]:
             if json_spec:  # plain dicts and lists, shared with nothing: no copy needed
                 workflows.append(from_loaded(document.data, source=source, positions=document.positions,
                                              values_checked=document.values_checked,
-                                             engines_agree=document.engines_agree))
+                                             engines_agree=document.engines_agree, known=known))
             else:
-                workflows.append(from_dict(document.data, source=source, positions=document.positions))
+                workflows.append(from_dict(document.data, source=source, positions=document.positions,
+                                           known=known))
         except ValidationError as error:
             found.extend(error.problems)
     if found:
@@ -681,7 +684,7 @@ def module_name(file: FilePath) -> str:
     return f"_orchestrator_workflow_{digest}"
 
 
-def _load_python(file: FilePath, source: str) -> tuple[model.Workflow, ...]:
+def _load_python(file: FilePath, source: str, known: KnownValid | None) -> tuple[model.Workflow, ...]:
     from orchestrator import api
 
     name = module_name(file)
@@ -716,7 +719,7 @@ def _load_python(file: FilePath, source: str) -> tuple[model.Workflow, ...]:
         seen.add(id(value))
         if isinstance(value, api.Workflow):
             try:
-                found.append(value.build())
+                found.append(value._build(known))
             except ValidationError as error:
                 errors.extend(error.problems)
         elif isinstance(value, model.Workflow):

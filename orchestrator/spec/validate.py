@@ -9,19 +9,31 @@ ancestor when the exact path has none) followed by the task and field it concern
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator import model
 from orchestrator.errors import Problem, ValidationError
-from orchestrator.spec.checks import semantic_issues
 from orchestrator.spec.convert import build
 from orchestrator.spec.issues import Issue, Path, kind_of
-from orchestrator.spec.schema import schema_issues
+
+# The checks (``checks``, ``schema`` and jsonschema-rs behind it, ~10 ms to import) are imported
+# where a document is checked: one already known valid (``KnownValid``) is only built.
 
 Positions = Mapping[tuple[str | int, ...], tuple[int, int]]
 # Positions, or a function finding them: called only when there is a problem to locate, since
 # finding them can cost far more than validating (a JSON spec re-read by the YAML composer).
 LazyPositions = Positions | Callable[[], Positions]
+
+
+class KnownValid(Protocol):
+    """Documents this package has found valid before (``local.kept.ValidDocuments`` keeps them
+    for ``orchestrator run``). Validating is pure, a function of the document and this package,
+    so a document found valid once is built again without being checked again."""
+
+    def __contains__(self, document: object) -> bool: ...
+
+    def add(self, document: dict[str, Any]) -> None:
+        """Record ``document`` (plain dicts and lists) as found valid."""
 
 
 def plain(value: Any) -> Any:
@@ -71,6 +83,9 @@ def issues(document: dict[str, Any], positions: Positions | None = None) -> list
 def _unordered_issues(
     document: dict[str, Any], *, values_checked: bool = False, engines_agree: bool = False
 ) -> list[Issue]:
+    from orchestrator.spec.checks import semantic_issues
+    from orchestrator.spec.schema import schema_issues
+
     semantic = semantic_issues(document, values_checked=values_checked)
     taken = {issue.path for issue in semantic}
     schema = schema_issues(document, engines_agree=engines_agree)
@@ -106,12 +121,14 @@ def _document_order(path: Path, document: Any) -> tuple[int, ...]:
 
 
 def from_dict(
-    data: Mapping[str, Any], *, source: str = "<spec>", positions: LazyPositions | None = None
+    data: Mapping[str, Any], *, source: str = "<spec>", positions: LazyPositions | None = None,
+    known: KnownValid | None = None,
 ) -> model.Workflow:
     """Validate a spec document and return its model; ``ValidationError`` lists every problem.
 
     ``positions`` (JSON path to line and column) locate the problems; it may be a function that
-    finds them, called only when there is a problem to report.
+    finds them, called only when there is a problem to report. A document in ``known`` is built
+    without being checked; one found valid is added to it.
 
         >>> wf = from_dict({"name": "hello", "tasks": [{"name": "hi", "batch": {"image": "alpine:3"}}]})
         >>> wf.tasks[0].job.image
@@ -123,15 +140,24 @@ def from_dict(
             fix: rename 'timout' to 'timeout'
     """
     document = plain(data)  # once: a copy of 10,000 tasks takes a tenth of a second
-    found = _problems(document, source, positions)
+    return _checked(document, known, lambda: _problems(document, source, positions))
+
+
+def _checked(document: Any, known: KnownValid | None, problems: Callable[[], list[Problem]]) -> model.Workflow:
+    if known is not None and document in known:
+        return build(document)
+    found = problems()
     if found:
         raise ValidationError(found)
-    return build(document)
+    workflow = build(document)
+    if known is not None:
+        known.add(document)
+    return workflow
 
 
 def from_loaded(
     document: Any, *, source: str, positions: LazyPositions | None, values_checked: bool,
-    engines_agree: bool = False,
+    engines_agree: bool = False, known: KnownValid | None = None,
 ) -> model.Workflow:
     """``from_dict`` for a document a loader has just parsed into dicts and lists of its own.
 
@@ -145,10 +171,8 @@ def from_loaded(
         ...             source="hello.json", positions=None, values_checked=False).name
         'hello'
     """
-    found = _problems(document, source, positions, values_checked=values_checked, engines_agree=engines_agree)
-    if found:
-        raise ValidationError(found)
-    return build(document)
+    return _checked(document, known, lambda: _problems(document, source, positions, values_checked=values_checked,
+                                                       engines_agree=engines_agree))
 
 
 # -- locating ------------------------------------------------------------------------------------
