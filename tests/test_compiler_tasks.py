@@ -185,3 +185,36 @@ class TestNames:
     def test_child_machines_run_with_sync_v2(self) -> None:
         state = tasks.child_task("call", "wf-part-1", needs=(), next=None, catch_to=None, catch_path="$.e").render()
         assert state["Resource"] == "arn:aws:states:::states:startExecution.sync:2"
+
+
+# -- kinds ------------------------------------------------------------------------------------------
+
+
+def test_tasks_with_equal_jobs_of_their_own_share_one_kind() -> None:
+    # A spec read from a file gives every task a job object of its own.
+    def job(**fields: Any) -> model.BatchJob:
+        return model.BatchJob(image="img:1", command=("run",), **fields)
+
+    named = {
+        "a1": job(), "b2": job(), "c3": job(queue="fast"), "d4": job(environment={"DAY": "{{ ds }}"}),
+        "e5": job(environment={"DAY": "{{ ds }}"}), "f6": job(environment={"PLAIN": "x"}),
+    }
+    kinds = tasks.kinds_of([model.Task(name=name, job=j) for name, j in named.items()])
+    assert kinds["a1"] is kinds["b2"] is kinds["f6"]  # a plain environment lives in the job definition
+    assert kinds["d4"] is kinds["e5"]
+    assert len({id(kinds[name]) for name in named}) == 3
+    for name in named:
+        alone = tasks.kind_key(model.Task(name=name, job=named[name]))
+        assert kinds[name] == alone
+
+
+def test_kinds_keep_apart_what_the_state_shows() -> None:
+    job = model.BatchJob(image="img:1")
+    retry = model.Retry(attempts=2)
+    kinds = tasks.kinds_of([
+        model.Task(name="a1", job=job), model.Task(name="a2", job=job, retry=retry),
+        model.Task(name="abc", job=job), model.Task(name="a.1", job=job),
+        model.Task(name="fn", job=model.LambdaTask(handler="m:f")),
+    ])
+    assert kinds["a1"] is not kinds["a2"] and kinds["a1"] is not kinds["abc"]
+    assert kinds["a.1"] is None and kinds["fn"] is None

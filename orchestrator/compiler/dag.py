@@ -103,6 +103,7 @@ def build(
             raise CompileError(f"dependencies given for unknown task '{name}'")
     n = len(tasks)
     deps: list[list[int]] = []
+    listed_in_order = True  # every task listed after all of its dependencies
     for i, name in enumerate(tasks):
         given = after.get(name)
         if not given:
@@ -115,11 +116,24 @@ def build(
         if i in row:
             _raise_bad_dependency(name, given, position)
         deps.append(sorted(row))
+        if listed_in_order and deps[-1][-1] > i:
+            listed_in_order = False
     dependents: list[list[int]] = [[] for _ in range(n)]
-    indegree = [len(d) for d in deps]
     for v in range(n):
         for u in deps[v]:
-            dependents[u].append(v)
+            dependents[u].append(v)  # v ascending, so each list is sorted
+    wmap = weights or {}
+    if listed_in_order:
+        # Then the order below is the listed one (the first task not yet placed always has all
+        # its dependencies placed, so it is the first ready): nothing to renumber.
+        names = tuple(tasks)
+        return Dag(
+            names=names,
+            preds=tuple(map(tuple, deps)),
+            succs=tuple(map(tuple, dependents)),
+            weights=_weights(names, wmap),
+        )
+    indegree = [len(d) for d in deps]
     ready = [v for v in range(n) if indegree[v] == 0]
     heapq.heapify(ready)
     order: list[int] = []
@@ -136,7 +150,6 @@ def build(
     new_index = [0] * n
     for new, old in enumerate(order):
         new_index[old] = new
-    wmap = weights or {}
     names = tuple([tasks[old] for old in order])
     renumber = new_index.__getitem__
     preds = tuple([tuple(sorted(map(renumber, deps[old]))) for old in order])

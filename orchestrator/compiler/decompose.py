@@ -284,18 +284,22 @@ class _Search:
 
     # -- steps 1 and 2 -------------------------------------------------------------------
 
-    def _components(self, part: list[int], gen: int) -> list[list[int]]:
-        """Weakly connected components of ``part`` (its tasks are the members of generation
-        ``gen``), each ascending, ordered by first task; ``[part]`` itself when it is connected.
-        Fills ``inner`` for the part's tasks.
+    def _components(self, part: list[int]) -> list[list[int]]:
+        """Weakly connected components of ``part``, each ascending, ordered by first task;
+        ``[part]`` itself when it is connected. Fills ``inner`` for the part's tasks.
 
         One pass in topological order over each task's dependencies (each edge once, where a
         search from every task would look at it from both ends): a task joins the component of
         its dependencies, and components it joins together merge, the smaller into the larger.
+        The same pass marks the part's tasks (a new generation of ``member``): a task's
+        dependencies come before it, so those in the part are marked by the time it is reached.
         """
+        self.gen += 1
+        gen = self.gen
         member, preds, label, inner = self.member, self.preds, self.label, self.inner
         groups: list[list[int]] = []  # label[v]: v's component, an index here; [] once merged
         for v in part:
+            member[v] = gen
             g = -1
             row: list[int] = []
             for x in preds[v]:
@@ -450,7 +454,7 @@ class _Search:
         # piece between series cuts has no series cut of its own (``known``): those passes
         # are skipped (the work charged is the same).
         if known != _CONNECTED:
-            comps = self._components(part, self._mark(part))
+            comps = self._components(part)
             if len(comps) > 1:
                 return self._side_by_side(comps, allow)
         if self._is_path(part):  # the most common part by far; skip the general passes
@@ -658,21 +662,29 @@ def decompose(
         preds, succs = dagmod.reduce_edges(graph)
         # Bottom-up first: series-parallel modules contract in near-linear time, and a
         # series-parallel DAG contracts to one module, its exact structure.
-        found, rest = modules.contract(graph, preds, succs)
-        if len(rest) == 1:
-            return found[rest.names[0]]
+        contraction = modules.Contraction(graph, preds, succs)
+        if len(contraction) == 1:
+            (node,) = contraction.modules().values()
+            return node
         wmap = dict(zip(graph.names, graph.weights, strict=True))
         nodes: list[Node] = []
+
+        def modules_searched(budget: int) -> Node:
+            return _modules_searched(graph, (preds, succs), contraction.modules(), contraction.rest(), budget)
+
+        def whole_searched(budget: int) -> Node:
+            return _whole_searched(graph, (preds, succs), budget)
+
         # Two searches share the budget: the prime rest with every module kept whole (smaller,
         # so searched deeper), and the whole DAG (free to split a module across stages).
         # Only when contraction shrank the DAG well is the first worth its time; otherwise the
         # two would mostly repeat each other and the whole-DAG search gets the full budget.
-        plan: list[tuple[_Attempt, int]] = [(_whole_searched, _BUDGET)]
-        if len(rest) <= _MODULES_SHARE * n:
-            plan = [(_modules_searched, _BUDGET // 2), (_whole_searched, _BUDGET // 2)]
+        plan: list[tuple[Callable[[int], Node], int]] = [(whole_searched, _BUDGET)]
+        if len(contraction) <= _MODULES_SHARE * n:
+            plan = [(modules_searched, _BUDGET // 2), (whole_searched, _BUDGET // 2)]
         for attempt, budget in plan:
             try:
-                nodes.append(attempt(graph, (preds, succs), found, rest, budget))
+                nodes.append(attempt(budget))
             except _TooDeep:
                 continue
         if not nodes:
@@ -680,7 +692,7 @@ def decompose(
             # contracted DAG may be shallow enough; else fold the side trees away and search
             # the rest; if even that nests too deep, the level-by-level structure it is.
             fallbacks: list[Callable[[], Node]] = [
-                lambda: _modules_searched(graph, (preds, succs), found, rest, _BUDGET),
+                lambda: modules_searched(_BUDGET),
                 lambda: _folded(graph, preds, succs),
             ]
             for fallback in fallbacks if len(plan) == 1 else fallbacks[1:]:
@@ -711,7 +723,6 @@ def decompose(
 
 
 _Reduced = tuple[list[list[int]], list[list[int]]]
-_Attempt = Callable[[dagmod.Dag, _Reduced, dict[str, Node], dagmod.Dag, int], Node]
 
 
 def _modules_searched(
@@ -721,9 +732,7 @@ def _modules_searched(
     return modules.substitute(_node_of(_search(rest, dagmod.reduce_edges(rest), budget)), found)
 
 
-def _whole_searched(
-    graph: dagmod.Dag, reduced: _Reduced, found: dict[str, Node], rest: dagmod.Dag, budget: int = _BUDGET
-) -> Node:
+def _whole_searched(graph: dagmod.Dag, reduced: _Reduced, budget: int = _BUDGET) -> Node:
     """The whole DAG searched: modules may be split across stages."""
     return _node_of(_search(graph, reduced, budget))
 

@@ -285,6 +285,14 @@ def _submitted(job: model.Job) -> _Submitted:
     alone and :func:`kind_key` keys on it, so whatever the state is made to show of a job, kinds
     keep apart.
     """
+    return _Submitted(*_submitted_values(job))
+
+
+def _submitted_values(
+    job: model.Job,
+) -> tuple[str | None, int | None, tuple[str, ...] | None, tuple[tuple[str, str], ...]]:
+    """The fields of :func:`_submitted`'s answer, in order: a plain tuple, so jobs that submit
+    alike are found alike by a hash in C (``kinds_of``)."""
     if isinstance(job, model.BatchJob):
         queue, array_size, command = job.queue, job.array_size, job.command
     elif isinstance(job, model.PythonTask):
@@ -292,11 +300,12 @@ def _submitted(job: model.Job) -> _Submitted:
     else:
         raise TypeError(f"not a Batch-run job: {type(job).__name__}")
     templated = any(templates.has_template(item) for item in command)
-    return _Submitted(
-        queue=queue,
-        array_size=array_size,
-        command=command if templated else None,
-        environment=tuple((k, v) for k, v in job.environment.items() if templates.has_template(v)),
+    environment = job.environment
+    return (
+        queue,
+        array_size,
+        command if templated else None,
+        tuple((k, v) for k, v in environment.items() if templates.has_template(v)) if environment else (),
     )
 
 
@@ -359,37 +368,53 @@ def kinds_of(tasks: Iterable[model.Task]) -> dict[str, tuple[object, ...] | None
     True
     """
     jobs: dict[int, tuple[model.Job, _Submitted | None]] = {}
+    # One _Submitted per distinct value: a spec read from a file has a job object of its own
+    # for every task, and most of them submit alike. The kind's shortcut below keys on that
+    # object, not on the job.
+    alike: dict[tuple[object, ...], _Submitted] = {}
     distinct: dict[tuple[object, ...], tuple[object, ...]] = {}
-    # By the job's identity and what kind_key reads of the task: hashing a whole kind hashes the
-    # job's fields again, in Python, for every task.
+    # By what kind_key reads of the task and its job (the job type and its submitted values, by
+    # identity): hashing a whole kind hashes the job's fields again, in Python, for every task.
     known: dict[tuple[object, ...], tuple[object, ...] | None] = {}
     kinds: dict[str, tuple[object, ...] | None] = {}
     for task in tasks:
         job, name = task.job, task.name
         seen = jobs.get(id(job))
         if seen is None or seen[0] is not job:
-            seen = jobs[id(job)] = (job, None if isinstance(job, model.LambdaTask) else _submitted(job))
-        if seen[1] is None:
+            submitted = None
+            if not isinstance(job, model.LambdaTask):
+                values = _submitted_values(job)
+                submitted = alike.get(values)
+                if submitted is None:
+                    submitted = alike[values] = _Submitted(*values)
+            seen = jobs[id(job)] = (job, submitted)
+        submitted = seen[1]
+        if submitted is None:
             kinds[name] = None
             continue
         fields = _rendered_fields(task)
+        # Where the task runs follows from its job's type and its timeout (one of the fields).
+        shortcut = (
+            type(job), id(submitted), fields, len(name), _PLAIN_NAME.fullmatch(name) is not None,
+            name[:1].isalnum(), name.isidentifier(),
+        )
         try:
-            # Where the task runs follows from its job and timeout (one of the fields).
-            shortcut: tuple[object, ...] | None = (
-                id(job), fields, len(name), _PLAIN_NAME.fullmatch(name) is not None, name[:1].isalnum(),
-                name.isidentifier(),
-            )
-            hash(shortcut)
-        except TypeError:
-            shortcut = None
-        if shortcut is not None and shortcut in known:
-            kinds[name] = known[shortcut]
+            kind = known.get(shortcut, _UNKNOWN)
+            hashable = True
+        except TypeError:  # an unhashable field: kind_key says so
+            kind, hashable = _UNKNOWN, False
+        if kind is not _UNKNOWN:
+            kinds[name] = kind
             continue
-        kind = kind_key(task, seen[1])
+        kind = kind_key(task, submitted)
         kinds[name] = kind = None if kind is None else distinct.setdefault(kind, kind)
-        if shortcut is not None:
+        if hashable:
             known[shortcut] = kind
     return kinds
+
+
+# known.get's answer for a shortcut not seen yet (None is a kind: the task has none).
+_UNKNOWN: tuple[object, ...] = ()
 
 
 def lambda_task(
