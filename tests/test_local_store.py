@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import threading
 from pathlib import Path
@@ -215,3 +216,40 @@ def test_a_store_of_the_first_release_gains_the_later_columns(tmp_path: Path) ->
             assert columns[-1] == "task_attempt" and columns.count("task_attempt") == 1
         assert not store._db.in_transaction
         store.close()
+
+
+def test_job_summaries_read_the_described_fields_with_or_without_sqlite_json(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path)
+    arn = add(store, "jobs", "2026-01-01T00:00:00.000+00:00")
+    base = {"JobQueue": "q", "Attempts": [{}], "CreatedAt": 1000}
+    store.put_job({**base, "JobId": "a", "JobName": "ok", "Status": "SUCCEEDED", "StartedAt": 1100, "StoppedAt": 1350,
+                   "Container": {"ExitCode": 0, "LogStreamName": "ok/default/a"}},
+                  execution_arn=arn, state_name="ok", log_paths=[], updated_at=1, task_attempt=1)
+    store.put_job({**base, "JobId": "b", "JobName": "bad", "Status": "FAILED", "StatusReason": "exited",
+                   "CreatedAt": 2000, "StartedAt": 2100, "StoppedAt": 2200.5,
+                   "Container": {"ExitCode": 3, "LogStreamName": "bad/default/b"}},
+                  execution_arn=arn, state_name=None, log_paths=[], updated_at=1)
+    store.put_job({**base, "JobId": "c", "JobName": "queued", "Status": "RUNNABLE", "CreatedAt": 3000},
+                  execution_arn=arn, state_name="queued", log_paths=[], updated_at=1, task_attempt=2)
+    expected = [
+        {"job_id": "a", "state_name": "ok", "job_name": "ok", "status": "SUCCEEDED", "status_reason": None,
+         "attempts": 1, "task_attempt": 1, "created_at": 1000, "started_at": 1100, "stopped_at": 1350,
+         "exit_code": None, "log_stream": None},  # what a summary shows of a failed job only
+        {"job_id": "b", "state_name": None, "job_name": "bad", "status": "FAILED", "status_reason": "exited",
+         "attempts": 1, "task_attempt": None, "created_at": 2000, "started_at": 2100, "stopped_at": 2200.5,
+         "exit_code": 3, "log_stream": "bad/default/b"},
+        {"job_id": "c", "state_name": "queued", "job_name": "queued", "status": "RUNNABLE", "status_reason": None,
+         "attempts": 1, "task_attempt": 2, "created_at": 3000, "started_at": None, "stopped_at": None,
+         "exit_code": None, "log_stream": None}]
+    assert store.job_summaries(arn) == expected
+
+    query = store._query
+
+    def without_json(sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        if "json_extract" in sql:
+            raise sqlite3.OperationalError("no such function: json_extract")
+        return query(sql, args)
+
+    monkeypatch.setattr(store, "_query", without_json)
+    assert store.job_summaries(arn) == expected

@@ -77,22 +77,20 @@ def summary_rows(store: Store, execution_arn: str,
 
     found: list[tuple[int, str, str, Text, int | None, int, str]] = []
     for arn in [execution_arn] + [c.arn for c in store.children(execution_arn)]:
-        for job in store.jobs(arn):
+        for job in store.job_summaries(arn):
             if ":" in job["job_id"]:  # an array child, "<parent id>:<index>"
                 continue
-            description = job["description"] or {}
             duration = ""
-            if description.get("StartedAt") and description.get("StoppedAt"):
-                duration = f"{(description['StoppedAt'] - description['StartedAt']) / 1000:.2f}s"
+            if job["started_at"] and job["stopped_at"]:
+                duration = f"{(job['stopped_at'] - job['started_at']) / 1000:.2f}s"
             status = _status(job["status"])
             if job["status"] == "FAILED" and job["status_reason"]:
-                code = (description.get("Container") or {}).get("ExitCode")
+                code = job["exit_code"]
                 reason = job["status_reason"] + ("" if code is None else f" (exit code {code})")
                 status.append(f"\n{reason}", style="dim")
-                stream = (description.get("Container") or {}).get("LogStreamName")
-                if stream:
-                    _append_tail(status, store.logs_dir / "batch" / str(stream))
-            found.append((int(description.get("CreatedAt") or 0), job["state_name"] or job["job_name"], "batch",
+                if job["log_stream"]:
+                    _append_tail(status, store.logs_dir / "batch" / str(job["log_stream"]))
+            found.append((int(job["created_at"] or 0), job["state_name"] or job["job_name"], "batch",
                           status, job["task_attempt"], int(job["attempts"] or 1), duration))
         for inv in store.invocations(arn):
             status = _status(inv["status"])
