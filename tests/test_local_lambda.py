@@ -458,3 +458,37 @@ def test_invokes_at_once_each_get_a_worker_of_their_own_with_only_its_own_pipes(
         assert all(svc.invoke(name, {})["Payload"]["pid"] == r["pid"] for name, r in results.items())
     finally:
         svc.close()
+
+
+
+@needs_proc
+def test_a_zygote_killed_from_outside_is_replaced_and_its_unbound_workers_end(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+    import time
+
+    from orchestrator.local.procs import pid_alive
+
+    svc = idle_service(tmp_path, monkeypatch, 5, FakeClock())
+    try:
+        warm = svc.invoke("f0", {})["Payload"]["pid"]
+        zygote = svc._zygotes[()]
+        with zygote._lock:  # as a spawn for three threads leaves two workers for the others
+            zygote._ready = zygote._spawn(2)
+        unbound = [pid for pid, _requests, _answers in zygote._ready]
+        os.kill(zygote.proc.pid, signal.SIGKILL)
+        while zygote.proc.poll() is None:  # gone, as the next invoke finds it
+            time.sleep(0.01)
+        # The next invoke gets a new zygote; the workers the dead one handed out unbound end.
+        pids = [svc.invoke(f"f{i}", {})["Payload"]["pid"] for i in (1, 2, 3, 4)]
+        assert svc._zygotes[()] is not zygote and svc._zygotes[()].proc.poll() is None
+        assert len({warm, *unbound, *pids}) == 7
+        assert svc.invoke("f0", {})["Payload"]["pid"] == warm  # the warm worker is still warm
+        deadline = time.monotonic() + 10
+        while any(pid_alive(pid) for pid in unbound):
+            assert time.monotonic() < deadline, "a worker handed out unbound outlived its zygote"
+            time.sleep(0.02)
+    finally:
+        svc.close()
+    assert not any(pid_alive(pid) for pid in [warm, *pids])

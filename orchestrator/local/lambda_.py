@@ -298,11 +298,13 @@ class _Zygote:
         for _pid, requests, answers in ready:
             os.close(requests)
             os.close(answers)
-        # Closing the socket tells the zygote to kill its workers and exit; one that hangs is killed.
-        if unused or not wait_exit(self.proc, 5.0):
+        # Closing the socket tells the zygote to kill its workers and exit; one that hangs is killed
+        # (one already reaped is not: its pid may be another process's by now).
+        if self.proc.poll() is None and (unused or not wait_exit(self.proc, 5.0)):
             kill_group(self.proc)
         self.proc.wait()
-        # Workers received and never bound were reaped by the zygote (or are gone with its group).
+        # Workers received and never bound: reaped by the zygote, or (one killed from outside)
+        # they end by themselves as their request pipes close.
         self._launcher.release(*(pid for pid, _requests, _answers in ready))
         self._launcher.forget(self.proc)
 
@@ -533,9 +535,12 @@ class LocalLambda:
             with contextlib.suppress(OSError):
                 return zygote.fork(log_path, stream, own)
             # The zygote died (killed from outside): forget it; the next invoke starts a new one,
-            # this one runs in a fresh interpreter.
+            # this one runs in a fresh interpreter. Workers it had handed out and nobody bound
+            # end as it is closed (their request pipes close).
             with self._lock:
-                self._zygotes.pop(_environment_key(fn), None)
+                if self._zygotes.get(_environment_key(fn)) is zygote:
+                    del self._zygotes[_environment_key(fn)]
+            zygote.close(unused=True)
         env = {**os.environ, **fn.environment, **own}
         proc = self._launcher.spawn([sys.executable, BOOTSTRAP, log_path], cwd=self.cwd, env=env,
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -543,14 +548,18 @@ class LocalLambda:
 
     def _zygote(self, fn: LambdaFunction) -> _Zygote:
         key = _environment_key(fn)
+        dead: _Zygote | None = None
         with self._lock:
             zygote = self._zygotes.get(key)
             if zygote is None or zygote.proc.poll() is not None:
+                dead = zygote
                 # Every function of this environment shares the zygote: their modules are imported once.
                 handlers = sorted({f.handler for f in self.functions.values() if _environment_key(f) == key})
                 zygote = self._zygotes[key] = _Zygote(self._launcher, handlers, cwd=self.cwd,
                                                       env=_zygote_env(fn.environment))
-            return zygote
+        if dead is not None:  # killed from outside: the workers it handed out unbound end now
+            dead.close(unused=True)
+        return zygote
 
     def _release(self, name: str, worker: _Worker) -> None:
         with self._lock:

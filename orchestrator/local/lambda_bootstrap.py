@@ -196,6 +196,8 @@ def main() -> None:
 
 _MESSAGE_MAX = 1 << 20  # one request (a reap with its list of pids, a load with its handlers), far below this
 _SPAWN = b"spawn"
+# Spares kept forked ahead at most: a spare costs a fork and a few MB until it is used, and one
+# left when the run closes was forked for nothing.
 _SPARES_MAX = 8
 
 
