@@ -238,6 +238,36 @@ def test_cancel_stops_a_running_job(tmp_path: Path) -> None:
     assert time.monotonic() - t0 < 5
 
 
+def test_wait_cancelled_returns_once_the_cancelled_jobs_processes_are_gone(tmp_path: Path) -> None:
+    # The job ignores SIGTERM, so stopping it takes the whole grace period (0.5 s) and a SIGKILL:
+    # a stopped run (Ctrl-C) must not return, and so exit, while its job still lives.
+    pidfile = tmp_path / "job.pid"
+    batch, _ = make(tmp_path, JobDefinition(name="jd", command=(
+        "sh", "-c", f"trap '' TERM; echo $$ > {pidfile}; while :; do sleep 0.05; done")))
+    cancel = threading.Event()
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            batch(call(submit(), cancel=cancel))
+        except TaskFailure as failure:
+            failures.append(failure)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    eventually(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
+    pid = int(pidfile.read_text())
+    assert batch.wait_cancelled(0.0)  # nothing cancelled yet: nothing to wait for
+    cancel.set()
+    t0 = time.monotonic()
+    assert batch.wait_cancelled(batch.stop_seconds)
+    assert time.monotonic() - t0 >= 0.4  # it waited out the grace period
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped
+    worker.join(5)
+    assert len(failures) == 1
+
+
 # -- arrays, dependencies, capacity, priorities ---------------------------------------------------------
 
 

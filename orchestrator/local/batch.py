@@ -338,9 +338,18 @@ class LocalBatch:
         self._process_env = dict(process_env or {})
         self._lock = threading.Condition()
         self._jobs: dict[str, _Job] = {}
+        # The ``.sync`` calls in progress, each with its cancel event: a stopped run waits for
+        # those it cancelled (``wait_cancelled``) so no job outlives the runner's Ctrl-C.
+        self._sync_calls: dict[str, threading.Event] = {}
         self._array_pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="batch-array")
         self.log_root = store.logs_dir / "batch"
         self.images = Images(self.cwd, store.logs_dir / "builds")
+
+    @property
+    def stop_seconds(self) -> float:
+        """How long stopping a running job can take: the 50 ms poll, SIGTERM and the grace
+        period, then SIGKILL and reaping (a margin for a loaded machine)."""
+        return self._grace + 5.0
 
     def close(self) -> None:
         """Release the array-child threads (jobs still running keep running until they end)."""
@@ -353,7 +362,14 @@ class LocalBatch:
         sync = call.pattern is IntegrationPattern.SYNC
         job = self._create(params, call.execution_arn, call.state_name, call.attempt + 1, sync=sync)
         if sync:
-            self._run(job, call.cancel)
+            with self._lock:
+                self._sync_calls[job.job_id] = call.cancel
+            try:
+                self._run(job, call.cancel)
+            finally:
+                with self._lock:
+                    del self._sync_calls[job.job_id]
+                    self._lock.notify_all()
             described = job.described if job.described is not None else job.describe()
             if job.status != "SUCCEEDED":
                 raise TaskFailure("States.TaskFailed", json.dumps(described, separators=(",", ":")))
@@ -361,6 +377,19 @@ class LocalBatch:
         threading.Thread(target=self._run, args=(job, threading.Event()), daemon=True,
                          name=f"batch-{job.job_id}").start()
         return {"JobArn": job.arn, "JobId": job.job_id, "JobName": job.name}
+
+    def wait_cancelled(self, timeout: float) -> bool:
+        """Wait until every ``.sync`` call cancelled so far has returned (its job's processes killed
+        and reaped: SIGTERM, the grace period, SIGKILL); False if one still ran after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            pending = {job_id for job_id, cancel in self._sync_calls.items() if cancel.is_set()}
+            while pending & self._sync_calls.keys():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._lock.wait(remaining)
+        return True
 
     def run_job(self, params: Mapping[str, Any], cancel: threading.Event | None = None) -> dict[str, Any]:
         """Submit and wait; the DescribeJobs shape (for tests and tools)."""

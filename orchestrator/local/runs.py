@@ -705,6 +705,12 @@ class LocalRun:
             # can be redriven; completed tasks keep their stored results.
             execution.stop("Local.Interrupted", "Interrupted (Ctrl-C) on the local runner.")
             result = execution.wait(30)
+            # The engine stops waiting for a cancelled task at once; its job's processes are
+            # killed on the task's own thread. The runner returns (and may exit) once they are.
+            with self._lock:
+                batch = self._batch
+            if batch is not None:
+                batch.wait_cancelled(batch.stop_seconds)
             self.store.finish_execution(arn, status=result.status, output=None, error=result.error,
                                         cause=result.cause, stop_date=_now_iso())
             raise Interrupted(f"Interrupted: execution {name!r} is ABORTED; `orchestrator redrive {name}` "
