@@ -127,9 +127,19 @@ def cli_run_ms(spec: Path, cwd: Path, runs: int) -> tuple[float, float]:
     """
     # Bytecode cached as on a user's machine: with PYTHONDONTWRITEBYTECODE set (some sandboxes set
     # it) every run would compile the package's sources again, about half the fixed cost.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = user_env()
     env.update({"PYTHONPATH": str(ROOT), "ORCHESTRATOR_HOME": str(cwd / ".orchestrator")})
-    command = [sys.executable, "-m", "orchestrator.cli", "run", str(spec.name)]
+    return command_ms([sys.executable, "-m", "orchestrator.cli", "run", str(spec.name)], cwd, env, runs)
+
+
+def user_env() -> dict[str, str]:
+    """This environment without PYTHONDONTWRITEBYTECODE: bytecode cached as on a user's machine."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def command_ms(command: list[str], cwd: Path, env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Median wall and median CPU milliseconds (the command's and its reaped children's) of ``runs``
+    runs of ``command``, its output discarded."""
     walls, cpus = [], []
     for _ in range(runs):
         t0, cpu0 = time.perf_counter(), _children_cpu()

@@ -36,8 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from local_run import (  # noqa: E402
     ROOT,
     cli_run_ms,
+    command_ms,
     layered_names,
     median_ms,
+    user_env,
     write_batch_workflow,
     write_python_workflow,
 )
@@ -80,26 +82,6 @@ if __name__ == "__main__":
 '''
 
 
-def luigi_run_ms(script: Path, cwd: Path, runs: int) -> tuple[float, float]:
-    """Median wall and CPU milliseconds of ``python SCRIPT`` (the Luigi DAG), like ``cli_run_ms``."""
-    import resource
-    import statistics
-    import subprocess
-    import time
-
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    walls, cpus = [], []
-    for _ in range(runs):
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0, cpu0 = time.perf_counter(), usage.ru_utime + usage.ru_stime
-        subprocess.run([sys.executable, str(script)], check=True, cwd=cwd, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        walls.append((time.perf_counter() - t0) * 1000)
-        cpus.append((usage.ru_utime + usage.ru_stime - cpu0) * 1000)
-    return statistics.median(walls), statistics.median(cpus)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=200)
@@ -131,7 +113,7 @@ def main() -> int:
 
             script = work / "luigi_dag.py"
             script.write_text(LUIGI_DAG.format(layers=len(layers), width=len(layers[0])))
-            wall, cpu = luigi_run_ms(script, work, args.runs)
+            wall, cpu = command_ms([sys.executable, str(script)], work, user_env(), args.runs)
             rows.append((f"Luigi {luigi.__version__} `luigi.build(local_scheduler=True)`, in-process worker",
                          wall, cpu))
         fastest = min(wall for _, wall, _ in rows)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.lazy import first_use
+
 if TYPE_CHECKING:
     from orchestrator import model
     from orchestrator.api import TaskRef, Workflow
@@ -26,15 +28,7 @@ __version__ = "0.1.0"
 _HOMES = {"TaskRef": "api", "Workflow": "api", "OrchestratorError": "errors", "ValidationError": "errors"}
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = first_use(__name__, _HOMES, globals())
 
 
 def load(path: Any) -> model.Workflow:

@@ -14,8 +14,9 @@ validates, compiles and runs a whole workflow with the local Batch, Lambda and S
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from orchestrator.lazy import first_use
 
 if TYPE_CHECKING:
     from orchestrator.local.plain import execute, run_definition, start_definition
@@ -30,10 +31,4 @@ _HOMES = {"execute": "plain", "run_definition": "plain", "start_definition": "pl
           "RunResult": "runs", "redrive_execution": "runs", "run_workflow": "runs"}
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = first_use(__name__, _HOMES, globals())
