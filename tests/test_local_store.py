@@ -255,3 +255,15 @@ def test_job_summaries_read_the_described_fields_with_or_without_sqlite_json(tmp
 
     monkeypatch.setattr(store, "_query", without_json)
     assert store.job_summaries(arn) == expected
+
+
+def test_a_runs_jobs_and_invocations_are_read_through_an_index_not_a_scan(tmp_path: Path) -> None:
+    Store(tmp_path).close()  # the schema, as every store gets it
+    db = sqlite3.connect(tmp_path / "store.sqlite3")
+    try:
+        for query in ("SELECT job_id FROM jobs WHERE execution_arn=? ORDER BY created_at, rowid",
+                      "SELECT request_id FROM invocations WHERE execution_arn=? ORDER BY started_at, rowid"):
+            plan = " ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {query}", ("arn",)))
+            assert "USING INDEX" in plan and "SCAN" not in plan, plan
+    finally:
+        db.close()
