@@ -149,6 +149,12 @@ def command_ms(command: list[str], cwd: Path, env: dict[str, str], runs: int) ->
     return statistics.median(walls), statistics.median(cpus)
 
 
+def machine() -> str:
+    """The machine line every local-run figure is printed under."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {sys.platform}, load average {load:.2f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=200)
@@ -161,9 +167,7 @@ def main() -> int:
     try:
         start = median_ms([shutil.which("true") or "true"], 200)
         python_start = median_ms([sys.executable, "-c", "pass"], 10)
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {sys.platform}, "
-              f"load average {load:.2f} (other work on the machine inflates every figure below)")
+        print(f"{machine()} (other work on the machine inflates every figure below)")
         print(f"process start (fork/exec/wait of `true` from Python, 200 samples): median {start:.2f} ms; "
               f"interpreter start (`python -c pass`, 10 samples): median {python_start:.1f} ms")
         ok = True

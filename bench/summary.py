@@ -31,7 +31,9 @@ from typing import TextIO
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from local_run import layered_names  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from orchestrator import model  # noqa: E402
@@ -40,15 +42,14 @@ from orchestrator.local.runs import RunResult, compile_plan, run_plan  # noqa: E
 from orchestrator.local.task_table import TaskTable  # noqa: E402
 
 
-def layered(n: int, layers: int = 20) -> model.Workflow:
-    width = max(n // layers, 1)
+def layered(n: int) -> model.Workflow:
+    """The 20-layer DAG of ``bench/local_run.py`` (each task after every task of the layer before)."""
     tasks: list[model.Task] = []
     previous: tuple[str, ...] = ()
-    for layer in range(n // width):
-        names = tuple(f"t{layer}_{j}" for j in range(width))
+    for names in layered_names(n):
         tasks += [model.Task(name=name, job=model.BatchJob(image="alpine:3", command=("true",)), after=previous)
                   for name in names]
-        previous = names
+        previous = tuple(names)
     return model.Workflow(name=f"bench-summary-{n}", tasks=tuple(tasks))
 
 
