@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import os
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,12 @@ def test_the_store_keeps_the_newest_valid_documents(tmp_path: Path) -> None:
     assert not store.valid_document("d2") and store.valid_document("d3")
     assert store.valid_document(f"d{VALID_DOCUMENTS_KEPT + 2}")
     store.close()
+
+
+def test_the_fingerprint_covers_the_spec_schema_the_checks_validate_against() -> None:
+    # Editing the schema must check kept documents again, as editing a module does.
+    from orchestrator.local.kept import package_fingerprint
+
+    lines = package_fingerprint.__wrapped__().splitlines()
+    assert any(line.startswith(os.path.join("spec", "workflow.schema.json") + " ") for line in lines)
+    assert any(line.startswith(os.path.join("local", "kept.py") + " ") for line in lines)

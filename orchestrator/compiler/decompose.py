@@ -8,7 +8,7 @@ expected duration as its weight (``ratio``).
 
 How ``decompose`` works, on the transitive reduction (redundant edges only hide structure):
 
-0. Bottom-up, series-parallel modules are contracted (``modules.contract``: the
+0. Bottom-up, series-parallel modules are contracted (``modules.Contraction``: the
    Valdes-Tarjan-Lawler reductions, near-linear whatever the nesting depth). A series-parallel
    DAG contracts to one module: its exact structure, ratio 1.0. Otherwise the search below runs
    on the whole DAG and, when contraction left at most half of the tasks, also on the

@@ -413,8 +413,9 @@ def kinds_of(tasks: Iterable[model.Task]) -> dict[str, tuple[object, ...] | None
     return kinds
 
 
-# known.get's answer for a shortcut not seen yet (None is a kind: the task has none).
-_UNKNOWN: tuple[object, ...] = ()
+# known.get's answer for a shortcut not seen yet (None is a kind: the task has none); compared by
+# identity, so it is a tuple of its own that no kind can be (the empty tuple is shared).
+_UNKNOWN: tuple[object, ...] = (object(),)
 
 
 def lambda_task(

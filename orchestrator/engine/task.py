@@ -30,8 +30,8 @@ from orchestrator.engine.integrations import (
     request_target,
 )
 from orchestrator.engine.runtime import Cancelled
-from orchestrator.engine.states import Outcome, StateRun, with_retries
-from orchestrator.limits import DEFAULT_TASK_TIMEOUT_SECONDS, MAX_PAYLOAD_BYTES
+from orchestrator.engine.states import Outcome, StateRun, checked_output, with_retries
+from orchestrator.limits import DEFAULT_TASK_TIMEOUT_SECONDS
 
 
 def _seconds(run: StateRun, field: str) -> float | None:
@@ -134,14 +134,12 @@ def _call(run: StateRun, parsed: ParsedResource, parameters: Any, timeout: float
             rt.tokens.pop(token, None)
     if parsed.direct_lambda and isinstance(result, dict) and "Payload" in result:
         result = result["Payload"]
-    output = dumps(result)
-    if len(output) > MAX_PAYLOAD_BYTES // 4 and len(output.encode()) > MAX_PAYLOAD_BYTES:
+    try:
         # AWS names the task's resource here, not the state, and States.ALL catches it.
-        error = StatesError("States.DataLimitExceeded",
-                            f"The state/task '{parsed.resource}' returned a result with a size exceeding "
-                            "the maximum number of bytes service limit.")
+        output = checked_output(result, parsed.resource)
+    except StatesError as error:
         run.event(f"{kind}Failed", {**base, "error": error.error, "cause": error.cause})
-        raise error
+        raise
     run.event(f"{kind}Succeeded", {**base, "output": output, "outputDetails": {"truncated": False}})
     return result
 

@@ -340,7 +340,7 @@ class LocalBatch:
         self._jobs: dict[str, _Job] = {}
         # The ``.sync`` calls in progress, each with its cancel event: a stopped run waits for
         # those it cancelled (``wait_cancelled``) so no job outlives the runner's Ctrl-C.
-        self._sync_calls: dict[str, threading.Event] = {}
+        self._sync_calls: dict[object, threading.Event] = {}
         self._array_pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="batch-array")
         self.log_root = store.logs_dir / "batch"
         self.images = Images(self.cwd, store.logs_dir / "builds")
@@ -359,31 +359,33 @@ class LocalBatch:
 
     def __call__(self, call: TaskCall) -> Any:
         params = call.parameters if isinstance(call.parameters, Mapping) else {}
-        sync = call.pattern is IntegrationPattern.SYNC
-        job = self._create(params, call.execution_arn, call.state_name, call.attempt + 1, sync=sync)
-        if sync:
+        if call.pattern is not IntegrationPattern.SYNC:
+            job = self._create(params, call.execution_arn, call.state_name, call.attempt + 1)
+            threading.Thread(target=self._run, args=(job, threading.Event()), daemon=True,
+                             name=f"batch-{job.job_id}").start()
+            return {"JobArn": job.arn, "JobId": job.job_id, "JobName": job.name}
+        # Registered before the job exists, so a stop that comes while it is created waits for it too.
+        key = object()
+        with self._lock:
+            self._sync_calls[key] = call.cancel
+        try:
+            job = self._create(params, call.execution_arn, call.state_name, call.attempt + 1, sync=True)
+            self._run(job, call.cancel)
+        finally:
             with self._lock:
-                self._sync_calls[job.job_id] = call.cancel
-            try:
-                self._run(job, call.cancel)
-            finally:
-                with self._lock:
-                    del self._sync_calls[job.job_id]
-                    self._lock.notify_all()
-            described = job.described if job.described is not None else job.describe()
-            if job.status != "SUCCEEDED":
-                raise TaskFailure("States.TaskFailed", json.dumps(described, separators=(",", ":")))
-            return described
-        threading.Thread(target=self._run, args=(job, threading.Event()), daemon=True,
-                         name=f"batch-{job.job_id}").start()
-        return {"JobArn": job.arn, "JobId": job.job_id, "JobName": job.name}
+                del self._sync_calls[key]
+                self._lock.notify_all()
+        described = job.described if job.described is not None else job.describe()
+        if job.status != "SUCCEEDED":
+            raise TaskFailure("States.TaskFailed", json.dumps(described, separators=(",", ":")))
+        return described
 
     def wait_cancelled(self, timeout: float) -> bool:
         """Wait until every ``.sync`` call cancelled so far has returned (its job's processes killed
         and reaped: SIGTERM, the grace period, SIGKILL); False if one still ran after ``timeout``."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            pending = {job_id for job_id, cancel in self._sync_calls.items() if cancel.is_set()}
+            pending = {key for key, cancel in self._sync_calls.items() if cancel.is_set()}
             while pending & self._sync_calls.keys():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

@@ -23,8 +23,9 @@ from orchestrator.local.store import Store, store_file
 
 @functools.cache
 def package_fingerprint() -> str:
-    """This package's version and place, each source file's path, size and modification time,
-    and the Python version (~1 ms: one stat per module)."""
+    """This package's version and place, the path, size and modification time of each source
+    file and of each JSON file it reads (the spec schema the checks validate against), and the
+    Python version (~1 ms: one stat per file)."""
     import orchestrator
 
     package = str(Path(__file__).resolve().parents[1])
@@ -34,7 +35,7 @@ def package_fingerprint() -> str:
         # Each file's path relative to the package (``os.path.relpath`` costs as much as the stat).
         prefix = root[len(package) + 1:] + os.sep if root != package else ""
         for name in sorted(files):
-            if name.endswith(".py"):
+            if name.endswith((".py", ".json")):
                 st = os.stat(os.path.join(root, name))
                 parts.append(f"{prefix}{name} {st.st_size} {st.st_mtime_ns}")
     return "\n".join(parts)
@@ -102,3 +103,4 @@ class ValidDocuments:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+            self._store = None

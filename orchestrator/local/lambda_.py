@@ -628,6 +628,9 @@ class LocalLambda:
             if worker.returncode is None:  # a reaped worker's pid may be another process's by now
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(worker.pid, signal.SIGKILL)
+                # One forked a moment ago may not have made its process group yet (setsid).
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(worker.pid, signal.SIGKILL)
         by_zygote: dict[int, tuple[_Zygote, list[_ForkedWorker]]] = {}
         for worker in workers:
             if isinstance(worker, _ForkedWorker) and worker.returncode is None:

@@ -347,9 +347,16 @@ def zygote() -> None:
             exits = {str(pid): _reap(int(pid), children) for pid in message["pids"]}
             control.send(json.dumps({"exits": exits}).encode())
     # Closing: every worker and spare is killed and reaped (their time is this process's children's).
+    # A spare forked a moment ago may not have made its process group yet (setsid), so the kill
+    # goes to its pid too, and its pipes are closed so it would read the end even if it lived on.
+    for _pid, request_w, answer_r in spares:
+        os.close(request_w)
+        os.close(answer_r)
     for pid in children:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     for pid in list(children):
         _reap(pid, children)
 
